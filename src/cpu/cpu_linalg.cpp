@@ -1,0 +1,379 @@
+// CPU backend: Gram matrices, GEMM, thin QR, the symmetric eigensolver and
+// sparse (CSR) products — the primitives behind PCA.
+//
+// Determinism: every reduction is split into blocks whose boundaries depend
+// on the shapes alone, never on the thread count, and block results are
+// combined in block order; Eigen runs single-threaded inside our own OpenMP
+// loops. So results are bit-identical for any `threads` setting.
+#ifndef EIGEN_DONT_PARALLELIZE
+#define EIGEN_DONT_PARALLELIZE  // threads come from our loops, not from Eigen
+#endif
+
+#include <omp.h>
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "cpu/cpu_backend.hpp"
+#include "internal/check.hpp"
+
+namespace stray::internal {
+namespace {
+
+using RowMatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowMatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MapF = Eigen::Map<RowMatF>;
+using CMapF = Eigen::Map<const RowMatF>;
+using MapD = Eigen::Map<RowMatD>;
+using CMapD = Eigen::Map<const RowMatD>;
+using StrideMapF =
+    Eigen::Map<const RowMatF, Eigen::Unaligned, Eigen::OuterStride<Eigen::Dynamic>>;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Gram blocks: rows per block (float32 partial sums over at most this many
+// centred rows, then float64 across blocks) and the column tile of the
+// lower-triangular output handled by one task.
+constexpr int64_t kGramBlockRows = 2048;
+constexpr int64_t kGramTile = 128;
+
+// GEMM: output tiles handled by one task; tall reductions (few output tiles,
+// long inner dimension) are split into fixed chunks summed in order.
+constexpr int64_t kGemmTileRows = 256;
+constexpr int64_t kGemmTileCols = 512;
+constexpr int64_t kGemmReduceChunk = 16384;
+
+// Sparse: rows per chunk of a reduction over the rows of A.
+constexpr int64_t kSparseChunkRows = 4096;
+
+}  // namespace
+
+// ---- Gram -------------------------------------------------------------------
+
+void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* weights,
+                      const double* shift, double* out) {
+  const int64_t n = X.rows(), d = X.cols();
+  require(weights == nullptr || weights->size() == n, ErrorCode::shape_mismatch, "gram",
+          "weights has ", weights ? weights->size() : 0, " entries for n=", n);
+  require(shift != nullptr || d == 0, ErrorCode::invalid_argument, "gram", "shift is null");
+  std::fill(out, out + d * d, 0.0);
+  if (n == 0 || d == 0) return;
+
+  const float* x = X.data();
+  const float* w = weights ? weights->data() : nullptr;
+  const int64_t block_rows = std::min(n, kGramBlockRows);
+  // The shifted block, in float32: centring first keeps float32 products
+  // accurate (the large common offset is removed in float64).
+  std::vector<float> buf(static_cast<std::size_t>(block_rows * d));
+  // Lower-triangular tiles (ti >= tj) of the d x d output.
+  const int64_t nt = ceil_div(d, kGramTile);
+  std::vector<std::pair<int64_t, int64_t>> tiles;
+  for (int64_t ti = 0; ti < nt; ++ti)
+    for (int64_t tj = 0; tj <= ti; ++tj) tiles.emplace_back(ti, tj);
+  const int64_t ntiles = static_cast<int64_t>(tiles.size());
+  MapD G(out, d, d);
+
+#pragma omp parallel num_threads(threads_)
+  {
+    RowMatF tile(kGramTile, kGramTile);
+    for (int64_t b0 = 0; b0 < n; b0 += block_rows) {
+      const int64_t rows = std::min(block_rows, n - b0);
+#pragma omp for schedule(static)
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* src = x + (b0 + r) * d;
+        float* dst = buf.data() + r * d;
+        const double s = w ? std::sqrt(static_cast<double>(w[b0 + r])) : 1.0;
+        for (int64_t j = 0; j < d; ++j) dst[j] = static_cast<float>((src[j] - shift[j]) * s);
+      }
+      // implicit barrier: the block is complete
+      CMapF B(buf.data(), rows, d);
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t t = 0; t < ntiles; ++t) {
+        const auto [ti, tj] = tiles[static_cast<std::size_t>(t)];
+        const int64_t i0 = ti * kGramTile, j0 = tj * kGramTile;
+        const int64_t ni = std::min(kGramTile, d - i0), nj = std::min(kGramTile, d - j0);
+        auto T = tile.topLeftCorner(ni, nj);
+        T.noalias() = B.middleCols(i0, ni).transpose() * B.middleCols(j0, nj);
+        G.block(i0, j0, ni, nj) += T.cast<double>();
+      }
+      // implicit barrier before the next block overwrites `buf`
+    }
+  }
+  // Mirror the lower triangle.
+  for (int64_t i = 0; i < d; ++i)
+    for (int64_t j = i + 1; j < d; ++j) out[i * d + j] = out[j * d + i];
+}
+
+// ---- GEMM -------------------------------------------------------------------
+
+void CpuBackend::gemm(bool transpose_a, bool transpose_b, float alpha, const DeviceArray<float>& A,
+                      const DeviceArray<float>& B, float beta, DeviceArray<float>& C) {
+  const int64_t m = transpose_a ? A.cols() : A.rows();
+  const int64_t ka = transpose_a ? A.rows() : A.cols();
+  const int64_t kb = transpose_b ? B.cols() : B.rows();
+  const int64_t n = transpose_b ? B.rows() : B.cols();
+  require(ka == kb, ErrorCode::shape_mismatch, "gemm", "inner dimensions differ: op(A) is ", m,
+          " x ", ka, ", op(B) is ", kb, " x ", n);
+  require(C.rows() == m && C.cols() == n, ErrorCode::shape_mismatch, "gemm", "C is ", C.rows(),
+          " x ", C.cols(), ", expected ", m, " x ", n);
+  const int64_t k = ka;
+  if (m == 0 || n == 0) return;
+  MapF Cm(C.data(), m, n);
+  if (k == 0) {
+    if (beta == 0.0f) Cm.setZero(); else Cm *= beta;
+    return;
+  }
+  CMapF Am(A.data(), A.rows(), A.cols());
+  CMapF Bm(B.data(), B.rows(), B.cols());
+
+  // op(A) rows [r0, r0+nr) times op(B) columns [c0, c0+nc), inner [k0, k0+nk).
+  auto product = [&](int64_t r0, int64_t nr, int64_t c0, int64_t nc, int64_t k0, int64_t nk,
+                     auto&& dst) {
+    if (!transpose_a && !transpose_b)
+      dst.noalias() = Am.block(r0, k0, nr, nk) * Bm.block(k0, c0, nk, nc);
+    else if (transpose_a && !transpose_b)
+      dst.noalias() = Am.block(k0, r0, nk, nr).transpose() * Bm.block(k0, c0, nk, nc);
+    else if (!transpose_a && transpose_b)
+      dst.noalias() = Am.block(r0, k0, nr, nk) * Bm.block(c0, k0, nc, nk).transpose();
+    else
+      dst.noalias() = Am.block(k0, r0, nk, nr).transpose() * Bm.block(c0, k0, nc, nk).transpose();
+  };
+  auto finish = [&](auto&& dst_block, const auto& prod) {
+    if (beta == 0.0f)
+      dst_block = alpha * prod;
+    else
+      dst_block = alpha * prod + beta * dst_block;
+  };
+
+  const int64_t tr = ceil_div(m, kGemmTileRows), tc = ceil_div(n, kGemmTileCols);
+  const int64_t tiles = tr * tc;
+  const int64_t chunks = ceil_div(k, kGemmReduceChunk);
+  if (tiles >= 2 * threads_ || chunks == 1 || threads_ == 1) {
+    // Independent output tiles, each with the full inner dimension.
+#pragma omp parallel num_threads(threads_)
+    {
+      RowMatF tmp;
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t t = 0; t < tiles; ++t) {
+        const int64_t r0 = (t / tc) * kGemmTileRows, c0 = (t % tc) * kGemmTileCols;
+        const int64_t nr = std::min(kGemmTileRows, m - r0), nc = std::min(kGemmTileCols, n - c0);
+        tmp.resize(nr, nc);
+        product(r0, nr, c0, nc, 0, k, tmp);
+        finish(Cm.block(r0, c0, nr, nc), tmp);
+      }
+    }
+    return;
+  }
+  // A small output with a long inner dimension (e.g. Qᵀ·X): fixed inner
+  // chunks, partial products summed in chunk order.
+  std::vector<RowMatF> partial(static_cast<std::size_t>(chunks));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t k0 = c * kGemmReduceChunk, nk = std::min(kGemmReduceChunk, k - k0);
+    RowMatF& P = partial[static_cast<std::size_t>(c)];
+    P.resize(m, n);
+    product(0, m, 0, n, k0, nk, P);
+  }
+  for (int64_t c = 1; c < chunks; ++c) partial[0] += partial[static_cast<std::size_t>(c)];
+  finish(Cm, partial[0]);
+}
+
+// ---- thin QR ----------------------------------------------------------------
+
+void CpuBackend::orthonormalize_columns(DeviceArray<float>& A) {
+  const int64_t n = A.rows(), l = A.cols();
+  require(n >= l, ErrorCode::shape_mismatch, "orthonormalize_columns", "A is ", n, " x ", l,
+          ", needs rows >= cols");
+  if (l == 0 || n == 0) return;
+  MapF Am(A.data(), n, l);
+  // Column-major copy for the Householder factorisation.
+  Eigen::MatrixXf M = Am;
+  Eigen::HouseholderQR<Eigen::Ref<Eigen::MatrixXf>> qr(M);
+  Eigen::MatrixXf Q = Eigen::MatrixXf::Identity(n, l);
+  Q.applyOnTheLeft(qr.householderQ());
+  Am = Q;
+}
+
+// ---- symmetric eigensolver --------------------------------------------------
+
+void CpuBackend::symmetric_eigen(int64_t d, const double* A, double* eigenvalues,
+                                 double* eigenvectors) {
+  require(d >= 0, ErrorCode::invalid_argument, "symmetric_eigen", "d=", d);
+  if (d == 0) return;
+  for (int64_t i = 0; i < d * d; ++i)
+    require(std::isfinite(A[i]), ErrorCode::non_finite_input, "symmetric_eigen",
+            "entry ", i, " is not finite");
+  CMapD Am(A, d, d);
+  // Symmetrise explicitly: the solver reads one triangle only.
+  Eigen::MatrixXd S = 0.5 * (Am + Am.transpose());
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(S, Eigen::ComputeEigenvectors);
+  require(es.info() == Eigen::Success, ErrorCode::device_error, "symmetric_eigen",
+          "eigensolver did not converge (d=", d, ")");
+  Eigen::Map<Eigen::VectorXd>(eigenvalues, d) = es.eigenvalues();
+  MapD(eigenvectors, d, d) = es.eigenvectors();
+}
+
+// ---- sparse -----------------------------------------------------------------
+
+DeviceCsr CpuBackend::upload_csr(const CsrView& host) {
+  require(host.rows >= 0 && host.cols >= 0, ErrorCode::invalid_argument, "upload_csr",
+          "negative extent ", host.rows, " x ", host.cols);
+  require(host.indptr != nullptr, ErrorCode::invalid_argument, "upload_csr", "indptr is null");
+  DeviceCsr out;
+  out.rows = host.rows;
+  out.cols = host.cols;
+  out.nnz = host.nnz();
+  out.indptr = allocate<int64_t>(host.rows + 1);
+  out.indices = allocate<int32_t>(out.nnz);
+  out.values = allocate<float>(out.nnz);
+  std::memcpy(out.indptr.data(), host.indptr, out.indptr.bytes());
+  if (out.nnz > 0) {
+    require(host.indices != nullptr && host.values != nullptr, ErrorCode::invalid_argument,
+            "upload_csr", "indices/values are null with nnz=", out.nnz);
+    std::memcpy(out.indices.data(), host.indices, out.indices.bytes());
+    std::memcpy(out.values.data(), host.values, out.values.bytes());
+  }
+  return out;
+}
+
+void CpuBackend::csr_column_stats(const DeviceCsr& A, double* mean, double* var) {
+  const int64_t n = A.rows, d = A.cols;
+  require(n > 0, ErrorCode::invalid_argument, "csr_column_stats", "matrix has no rows");
+  const int64_t* ip = A.indptr.data();
+  const int32_t* ix = A.indices.data();
+  const float* v = A.values.data();
+  // Fixed row chunks, each with its own float64 accumulators, summed in
+  // chunk order. The chunk count is bounded so the partials stay small.
+  int64_t chunks = ceil_div(n, kSparseChunkRows);
+  const int64_t max_chunks = std::max<int64_t>(
+      1, static_cast<int64_t>(options_.workspace_bytes / (8 * static_cast<std::size_t>(d) + 8)));
+  chunks = std::clamp<int64_t>(chunks, 1, std::min<int64_t>(64, max_chunks));
+  const int64_t rows_per = ceil_div(n, chunks);
+  std::vector<double> partial(static_cast<std::size_t>(chunks * d));
+  std::vector<int64_t> count_partial(static_cast<std::size_t>(chunks * d));
+
+  auto reduce = [&](bool squares) {
+    std::fill(partial.begin(), partial.end(), 0.0);
+    if (squares) std::fill(count_partial.begin(), count_partial.end(), 0);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+    for (int64_t c = 0; c < chunks; ++c) {
+      double* acc = partial.data() + c * d;
+      int64_t* cnt = count_partial.data() + c * d;
+      const int64_t end = std::min(n, (c + 1) * rows_per);
+      for (int64_t i = c * rows_per; i < end; ++i) {
+        for (int64_t p = ip[i]; p < ip[i + 1]; ++p) {
+          const int32_t j = ix[p];
+          if (squares) {
+            const double dv = static_cast<double>(v[p]) - mean[j];
+            acc[j] += dv * dv;
+            ++cnt[j];
+          } else {
+            acc[j] += v[p];
+          }
+        }
+      }
+    }
+  };
+  reduce(false);
+  for (int64_t j = 0; j < d; ++j) {
+    double s = 0.0;
+    for (int64_t c = 0; c < chunks; ++c) s += partial[c * d + j];
+    mean[j] = s / static_cast<double>(n);
+  }
+  // Centred squares over stored entries, plus the implicit zeros' share.
+  // (Duplicate column indices in a row count as separate entries here.)
+  reduce(true);
+  for (int64_t j = 0; j < d; ++j) {
+    double s = 0.0;
+    int64_t cnt = 0;
+    for (int64_t c = 0; c < chunks; ++c) {
+      s += partial[c * d + j];
+      cnt += count_partial[c * d + j];
+    }
+    const double zeros = static_cast<double>(std::max<int64_t>(0, n - cnt));
+    var[j] = (s + zeros * mean[j] * mean[j]) / static_cast<double>(n);
+  }
+}
+
+void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<float>& B,
+                      DeviceArray<float>& C) {
+  const int64_t m = A.rows, n = A.cols;
+  const int64_t inner = transpose_a ? m : n, outer = transpose_a ? n : m;
+  require(B.rows() == inner, ErrorCode::shape_mismatch, "spmm", "op(A) is ", outer, " x ", inner,
+          ", B has ", B.rows(), " rows");
+  const int64_t k = B.cols();
+  require(C.rows() == outer && C.cols() == k, ErrorCode::shape_mismatch, "spmm", "C is ",
+          C.rows(), " x ", C.cols(), ", expected ", outer, " x ", k);
+  if (outer == 0 || k == 0) return;
+  const int64_t* ip = A.indptr.data();
+  const int32_t* ix = A.indices.data();
+  const float* v = A.values.data();
+  const float* b = B.data();
+  float* c = C.data();
+
+  if (!transpose_a) {
+    // Row-parallel: each output row is a sum over its row's entries.
+#pragma omp parallel for schedule(dynamic, 256) num_threads(threads_)
+    for (int64_t i = 0; i < m; ++i) {
+      float* ci = c + i * k;
+      std::fill(ci, ci + k, 0.0f);
+      for (int64_t p = ip[i]; p < ip[i + 1]; ++p) {
+        const float a = v[p];
+        const float* bj = b + static_cast<int64_t>(ix[p]) * k;
+#pragma omp simd
+        for (int64_t t = 0; t < k; ++t) ci[t] += a * bj[t];
+      }
+    }
+    return;
+  }
+
+  // Aᵀ·B: scatter rows of B into C. Fixed row chunks of A each scatter into
+  // their own partial (chunk 0 straight into C), then partials are added in
+  // chunk order — deterministic for any thread count.
+  const std::size_t partial_bytes = static_cast<std::size_t>(n) * k * sizeof(float);
+  int64_t chunks = ceil_div(m, kSparseChunkRows);
+  const int64_t by_memory =
+      1 + static_cast<int64_t>(options_.workspace_bytes / std::max<std::size_t>(partial_bytes, 1));
+  chunks = std::clamp<int64_t>(chunks, 1, std::min<int64_t>(by_memory, 16));
+  const int64_t rows_per = ceil_div(m, chunks);
+  std::vector<std::vector<float>> partial(static_cast<std::size_t>(chunks > 1 ? chunks - 1 : 0));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+  for (int64_t ch = 0; ch < chunks; ++ch) {
+    float* acc;
+    if (ch == 0) {
+      acc = c;
+    } else {
+      auto& p = partial[static_cast<std::size_t>(ch - 1)];
+      p.resize(static_cast<std::size_t>(n * k));
+      acc = p.data();
+    }
+    std::fill(acc, acc + n * k, 0.0f);
+    const int64_t end = std::min(m, (ch + 1) * rows_per);
+    for (int64_t i = ch * rows_per; i < end; ++i) {
+      const float* bi = b + i * k;
+      for (int64_t p = ip[i]; p < ip[i + 1]; ++p) {
+        const float a = v[p];
+        float* cj = acc + static_cast<int64_t>(ix[p]) * k;
+#pragma omp simd
+        for (int64_t t = 0; t < k; ++t) cj[t] += a * bi[t];
+      }
+    }
+  }
+  // Sum partials in chunk order, parallel over output rows.
+  if (chunks > 1) {
+#pragma omp parallel for schedule(static) num_threads(threads_)
+    for (int64_t j = 0; j < n; ++j) {
+      float* cj = c + j * k;
+      for (int64_t ch = 1; ch < chunks; ++ch) {
+        const float* pj = partial[static_cast<std::size_t>(ch - 1)].data() + j * k;
+#pragma omp simd
+        for (int64_t t = 0; t < k; ++t) cj[t] += pj[t];
+      }
+    }
+  }
+}
+
+}  // namespace stray::internal
