@@ -1,0 +1,26 @@
+# Finds stray's dependencies. Debian packages are the normal source
+# (scripts/install-deps installs them); STRAY_DEPS_DIR points at a bundle of
+# the same headers and sources for machines without them (scripts/gpu-check).
+set(STRAY_DEPS_DIR "" CACHE PATH "Optional prefix with include/{eigen3,CLI,nlohmann} and src/googletest")
+set(_stray_hints ${STRAY_DEPS_DIR}/include /usr/include /usr/local/include)
+
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+
+# Eigen 3.4 (header-only): the package config when installed, else the bundle.
+find_package(Eigen3 3.4 QUIET NO_MODULE)
+if(NOT TARGET Eigen3::Eigen)
+  find_path(STRAY_EIGEN_INCLUDE Eigen/Core HINTS ${STRAY_DEPS_DIR}/include/eigen3 /usr/include/eigen3)
+  if(NOT STRAY_EIGEN_INCLUDE)
+    message(FATAL_ERROR "Eigen 3.4 not found: install Debian's libeigen3-dev (scripts/install-deps) or set STRAY_DEPS_DIR")
+  endif()
+  add_library(Eigen3::Eigen INTERFACE IMPORTED)
+  target_include_directories(Eigen3::Eigen INTERFACE ${STRAY_EIGEN_INCLUDE})
+endif()
+
+# nlohmann-json (header-only): JSON output, model files, JSONL events.
+find_path(STRAY_JSON_INCLUDE nlohmann/json.hpp HINTS ${_stray_hints})
+if(NOT STRAY_JSON_INCLUDE)
+  message(FATAL_ERROR "nlohmann/json.hpp not found: install Debian's nlohmann-json3-dev (scripts/install-deps)")
+endif()
+add_library(stray_json INTERFACE)
+target_include_directories(stray_json SYSTEM INTERFACE ${STRAY_JSON_INCLUDE})

@@ -1,0 +1,24 @@
+# `cmake --install` puts headers, the library and a CMake package in place so
+# that consumers write find_package(stray) and link stray::stray.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+install(DIRECTORY include/stray DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS stray EXPORT strayTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(TARGET stray_cli)
+  install(TARGETS stray_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+install(EXPORT strayTargets NAMESPACE stray:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/stray)
+
+configure_package_config_file(cmake/strayConfig.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/strayConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/stray)
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/strayConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/strayConfig.cmake
+              ${CMAKE_CURRENT_BINARY_DIR}/strayConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/stray)

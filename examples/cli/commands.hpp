@@ -1,0 +1,13 @@
+// The subcommands of `stray`. Each registers its options and its callback on
+// the CLI11 app; main.cpp turns any exception into one line on stderr.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace stray::cli {
+
+void register_kmeans_command(CLI::App& app);
+void register_make_blobs_command(CLI::App& app);
+void register_backends_command(CLI::App& app);
+
+}  // namespace stray::cli

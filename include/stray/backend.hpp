@@ -1,0 +1,234 @@
+// stray — the backend seam.
+//
+// Algorithms (k-means, PCA, ...) are written once against this interface;
+// a backend holds the data and does the heavy arithmetic. Primitives are
+// coarse — one call per pass over the data or per tile batch, never per
+// element — so the virtual call costs nothing. Data stays resident on the
+// backend between calls; only small results (k×d sums, d×d Gram matrices,
+// per-candidate potentials) come back to the host as float64.
+//
+// Shapes are written [rows x cols]; every array is row-major and contiguous.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stray/error.hpp"
+#include "stray/matrix.hpp"
+
+namespace stray {
+
+struct BackendOptions {
+  /// Budget for temporary tiles (distance tiles, Gram blocks), in bytes.
+  /// Tile heights are derived from it; nothing allocates n×k or n×n.
+  std::size_t workspace_bytes = std::size_t{256} << 20;
+  /// CUDA device ordinal (CUDA backend only).
+  int device = 0;
+  /// CPU worker threads; 0 uses the OpenMP default (CPU backend only).
+  int threads = 0;
+};
+
+/// Memory owned by a backend (host memory for "cpu", device memory for "cuda").
+class DeviceBuffer {
+ public:
+  virtual ~DeviceBuffer() = default;
+  virtual void* data() = 0;
+  virtual const void* data() const = 0;
+  virtual std::size_t bytes() const = 0;
+};
+
+/// A typed, contiguous row-major array in backend memory: [rows x cols]
+/// (a vector is [n x 1]). Move-only; frees its memory on destruction.
+template <typename T>
+class DeviceArray {
+ public:
+  DeviceArray() = default;
+  DeviceArray(std::unique_ptr<DeviceBuffer> buffer, int64_t rows, int64_t cols)
+      : buffer_(std::move(buffer)), rows_(rows), cols_(cols) {}
+
+  T* data() { return buffer_ ? static_cast<T*>(buffer_->data()) : nullptr; }
+  const T* data() const { return buffer_ ? static_cast<const T*>(buffer_->data()) : nullptr; }
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+  int64_t size() const { return rows_ * cols_; }
+  bool empty() const { return size() == 0; }
+  std::size_t bytes() const { return static_cast<std::size_t>(size()) * sizeof(T); }
+  DeviceBuffer* buffer() { return buffer_.get(); }
+  const DeviceBuffer* buffer() const { return buffer_.get(); }
+
+ private:
+  std::unique_ptr<DeviceBuffer> buffer_;
+  int64_t rows_ = 0;
+  int64_t cols_ = 0;
+};
+
+/// CSR matrix resident on a backend (see CsrView for the layout).
+struct DeviceCsr {
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t nnz = 0;
+  DeviceArray<int64_t> indptr;   // [rows + 1]
+  DeviceArray<int32_t> indices;  // [nnz]
+  DeviceArray<float> values;     // [nnz]
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  /// "cpu" or "cuda".
+  virtual std::string name() const = 0;
+  /// Human-readable device, e.g. "2 OpenMP threads" or "NVIDIA H100 (sm_90)".
+  virtual std::string device_description() const = 0;
+  virtual const BackendOptions& options() const = 0;
+
+  // ---- memory -------------------------------------------------------------
+  virtual std::unique_ptr<DeviceBuffer> allocate_bytes(std::size_t bytes) = 0;
+  virtual void copy_to_device(DeviceBuffer& dst, std::size_t dst_offset, const void* src,
+                              std::size_t bytes) = 0;
+  virtual void copy_to_host(void* dst, const DeviceBuffer& src, std::size_t src_offset,
+                            std::size_t bytes) = 0;
+  /// Waits for all queued work (a no-op on the CPU).
+  virtual void synchronize() = 0;
+
+  template <typename T>
+  DeviceArray<T> allocate(int64_t rows, int64_t cols = 1) {
+    const int64_t n = checked_mul(rows, cols, "Backend::allocate");
+    return DeviceArray<T>(allocate_bytes(static_cast<std::size_t>(n) * sizeof(T)), rows, cols);
+  }
+  /// Copies a host matrix (strided rows are packed) into backend memory.
+  template <typename T>
+  DeviceArray<T> upload(MatrixView<const T> host) {
+    DeviceArray<T> out = allocate<T>(host.rows(), host.cols());
+    if (host.empty()) return out;
+    if (host.contiguous()) {
+      copy_to_device(*out.buffer(), 0, host.data(), out.bytes());
+    } else {
+      const std::size_t row_bytes = static_cast<std::size_t>(host.cols()) * sizeof(T);
+      for (int64_t i = 0; i < host.rows(); ++i) {
+        copy_to_device(*out.buffer(), static_cast<std::size_t>(i) * row_bytes, host.row(i),
+                       row_bytes);
+      }
+    }
+    return out;
+  }
+  template <typename T>
+  DeviceArray<T> upload(MatrixView<T> host) {
+    return upload(MatrixView<const T>(host));
+  }
+  template <typename T>
+  DeviceArray<T> upload(const Matrix<T>& host) {
+    return upload(host.view());
+  }
+  template <typename T>
+  DeviceArray<T> upload(const std::vector<T>& host) {
+    return upload(MatrixView<const T>(host.data(), static_cast<int64_t>(host.size()), 1));
+  }
+  template <typename T>
+  void download(const DeviceArray<T>& src, T* dst) {
+    if (!src.empty()) copy_to_host(dst, *src.buffer(), 0, src.bytes());
+  }
+  template <typename T>
+  Matrix<T> download(const DeviceArray<T>& src) {
+    Matrix<T> out(src.rows(), src.cols());
+    download(src, out.data());
+    return out;
+  }
+  template <typename T>
+  std::vector<T> download_vector(const DeviceArray<T>& src) {
+    std::vector<T> out(static_cast<std::size_t>(src.size()));
+    download(src, out.data());
+    return out;
+  }
+
+  // ---- statistics ---------------------------------------------------------
+  /// Column means and population variances of X [n x d], accumulated in
+  /// float64 in a fixed order. `weights` [n] may be null (all ones).
+  /// `mean`, `var`: host arrays [d].
+  virtual void column_stats(const DeviceArray<float>& X, const DeviceArray<float>* weights,
+                            double* mean, double* var) = 0;
+  /// X[i, :] -= shift for every row, in place. `shift`: host [d].
+  virtual void subtract_row_vector(DeviceArray<float>& X, const double* shift) = 0;
+
+  // ---- k-means ------------------------------------------------------------
+  /// For each row of X [n x d], the index of its nearest row of C [k x d]
+  /// (ties to the lower index) into `labels` [n], and the squared distance
+  /// into `min_sq_dist` [n] (expanded ‖x‖²+‖c‖²−2x·c, clamped at 0). Fused
+  /// over tiles sized from the workspace budget: no n×k matrix is stored.
+  virtual void nearest_centroid(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                                DeviceArray<int32_t>& labels, DeviceArray<float>& min_sq_dist) = 0;
+  /// Per-cluster weighted sums `sums` (host [k x d]) and weights `counts`
+  /// (host [k]) in float64, summed in an order fixed by the data's shape
+  /// alone (the CPU sums fixed chunks of rows, then the chunks in order), so
+  /// results are identical run to run and across thread counts.
+  /// Labels outside [0, k) are an error.
+  virtual void accumulate_centroids(const DeviceArray<float>& X, const DeviceArray<int32_t>& labels,
+                                    const DeviceArray<float>* weights, int64_t k, double* sums,
+                                    double* counts) = 0;
+  /// out[i] = ‖x_i − C[labels_i]‖², computed directly (difference, then
+  /// square) with float64 accumulation. Used for inertia and outlier scores.
+  virtual void assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                                     const DeviceArray<int32_t>& labels,
+                                     DeviceArray<float>& out) = 0;
+  /// closest[i] = min(closest[i], min_j ‖x_i − C_j‖²) over the rows of C.
+  virtual void update_closest(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                              DeviceArray<float>& closest) = 0;
+  /// For each candidate row c_j of C [t x d] (t small, k-means++ trials):
+  /// potentials[j] = Σ_i w_i · min(closest_i, ‖x_i − c_j‖²), float64, host [t].
+  virtual void candidate_potentials(const DeviceArray<float>& X, const DeviceArray<float>* weights,
+                                    const DeviceArray<float>& closest, const DeviceArray<float>& C,
+                                    double* potentials) = 0;
+
+  // ---- linear algebra (PCA) -----------------------------------------------
+  /// G = Σ_i w_i (x_i − s)(x_i − s)ᵀ over the rows of X [n x d] with shift
+  /// s (host [d]); float64 result, full symmetric, host [d x d]. `weights`
+  /// may be null.
+  virtual void gram(const DeviceArray<float>& X, const DeviceArray<float>* weights,
+                    const double* shift, double* out) = 0;
+  /// C = alpha · op(A) · op(B) + beta · C on row-major float32 arrays, where
+  /// op(M) is M or Mᵀ.
+  virtual void gemm(bool transpose_a, bool transpose_b, float alpha, const DeviceArray<float>& A,
+                    const DeviceArray<float>& B, float beta, DeviceArray<float>& C) = 0;
+  /// Replaces A [n x l] (n ≥ l) by an orthonormal basis of its column
+  /// space (thin QR's Q).
+  virtual void orthonormalize_columns(DeviceArray<float>& A) = 0;
+  /// Symmetric eigendecomposition of host A [d x d] (float64): eigenvalues
+  /// ascending into `eigenvalues` [d], unit eigenvectors as the columns of
+  /// `eigenvectors` [d x d] (row-major).
+  virtual void symmetric_eigen(int64_t d, const double* A, double* eigenvalues,
+                               double* eigenvectors) = 0;
+
+  // ---- sparse -------------------------------------------------------------
+  /// Copies a validated host CSR matrix to the backend.
+  virtual DeviceCsr upload_csr(const CsrView& host) = 0;
+  /// Column means and population variances of a CSR matrix (zeros count).
+  virtual void csr_column_stats(const DeviceCsr& A, double* mean, double* var) = 0;
+  /// C = op(A) · B, A sparse [m x n], B dense; op(A) is A or Aᵀ.
+  virtual void spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<float>& B,
+                    DeviceArray<float>& C) = 0;
+};
+
+/// Makes a backend by name: "cpu", "cuda", or "auto" (CUDA when a device is
+/// present, else CPU; "auto" never fails for lack of a GPU).
+/// Throws ErrorCode::backend_unavailable for "cuda" without a usable device.
+std::unique_ptr<Backend> make_backend(std::string_view name = "auto",
+                                      const BackendOptions& options = {});
+
+/// Names of the backends usable on this machine now ("cpu" first).
+std::vector<std::string> available_backends();
+
+/// Names of the backends compiled into this library.
+std::vector<std::string> compiled_backends();
+
+/// Why "cuda" is not usable here ("" when it is): not compiled in, no
+/// driver, no device, ...
+std::string cuda_unavailable_reason();
+
+}  // namespace stray

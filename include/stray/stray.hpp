@@ -1,0 +1,11 @@
+// stray — umbrella header: everything a product linking stray needs.
+#pragma once
+
+#include "stray/backend.hpp"
+#include "stray/datasets.hpp"
+#include "stray/error.hpp"
+#include "stray/kmeans.hpp"
+#include "stray/matrix.hpp"
+#include "stray/metrics.hpp"
+#include "stray/npy.hpp"
+#include "stray/version.hpp"

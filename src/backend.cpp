@@ -1,0 +1,45 @@
+#include "stray/backend.hpp"
+
+#include "internal/backend_factories.hpp"
+#include "internal/check.hpp"
+
+namespace stray {
+
+std::unique_ptr<Backend> make_backend(std::string_view name, const BackendOptions& options) {
+  internal::require(options.workspace_bytes >= (std::size_t{1} << 16), ErrorCode::invalid_argument,
+                    "make_backend", "workspace_bytes=", options.workspace_bytes,
+                    " is below the 64 KiB minimum");
+  internal::require(options.threads >= 0, ErrorCode::invalid_argument, "make_backend",
+                    "threads=", options.threads, " is negative");
+  if (name == "cpu") return internal::make_cpu_backend(options);
+  if (name == "cuda") {
+    const std::string reason = internal::cuda_probe();
+    if (!reason.empty()) {
+      throw Error(ErrorCode::backend_unavailable, "make_backend: cuda unavailable: " + reason);
+    }
+    return internal::make_cuda_backend(options);
+  }
+  if (name == "auto") {
+    // Any failure to find a device means "no GPU here": fall back quietly.
+    if (internal::cuda_probe().empty()) return internal::make_cuda_backend(options);
+    return internal::make_cpu_backend(options);
+  }
+  internal::fail(ErrorCode::invalid_argument, "make_backend", "unknown backend '", name,
+                 "' (expected auto, cpu or cuda)");
+}
+
+std::vector<std::string> available_backends() {
+  std::vector<std::string> names{"cpu"};
+  if (internal::cuda_probe().empty()) names.emplace_back("cuda");
+  return names;
+}
+
+std::vector<std::string> compiled_backends() {
+  std::vector<std::string> names{"cpu"};
+  if (internal::cuda_compiled()) names.emplace_back("cuda");
+  return names;
+}
+
+std::string cuda_unavailable_reason() { return internal::cuda_probe(); }
+
+}  // namespace stray

@@ -1,0 +1,144 @@
+// CPU backend: construction, memory and column statistics.
+#include "cpu/cpu_backend.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "internal/backend_factories.hpp"
+#include "internal/check.hpp"
+
+namespace stray::internal {
+namespace {
+
+// 64-byte aligned host memory, so Eigen and the compiler can use aligned
+// vector loads on row starts.
+class HostBuffer final : public DeviceBuffer {
+ public:
+  explicit HostBuffer(std::size_t bytes) : bytes_(bytes) {
+    if (bytes == 0) return;
+    const std::size_t rounded = (bytes + 63) / 64 * 64;
+    data_ = std::aligned_alloc(64, rounded);
+    if (data_ == nullptr) {
+      throw Error(ErrorCode::out_of_memory,
+                  "cpu backend: cannot allocate " + std::to_string(bytes) + " bytes");
+    }
+  }
+  ~HostBuffer() override { std::free(data_); }
+  void* data() override { return data_; }
+  const void* data() const override { return data_; }
+  std::size_t bytes() const override { return bytes_; }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
+void check_range(const DeviceBuffer& buf, std::size_t offset, std::size_t bytes, const char* where) {
+  require(offset <= buf.bytes() && bytes <= buf.bytes() - offset, ErrorCode::invalid_argument,
+          where, "copy of ", bytes, " bytes at offset ", offset, " exceeds the buffer's ",
+          buf.bytes(), " bytes");
+}
+
+}  // namespace
+
+// Rows per fixed reduction chunk. Chunk boundaries depend only on n, never
+// on the thread count, so float64 partial sums combine in the same order on
+// any machine.
+constexpr int64_t kReductionChunkRows = 8192;
+
+CpuBackend::CpuBackend(const BackendOptions& options)
+    : options_(options), threads_(options.threads > 0 ? options.threads : omp_get_max_threads()) {}
+
+std::string CpuBackend::device_description() const {
+  return std::to_string(threads_) + " OpenMP thread" + (threads_ == 1 ? "" : "s");
+}
+
+std::unique_ptr<DeviceBuffer> CpuBackend::allocate_bytes(std::size_t bytes) {
+  return std::make_unique<HostBuffer>(bytes);
+}
+
+void CpuBackend::copy_to_device(DeviceBuffer& dst, std::size_t dst_offset, const void* src,
+                                std::size_t bytes) {
+  check_range(dst, dst_offset, bytes, "cpu backend copy_to_device");
+  if (bytes) std::memcpy(static_cast<char*>(dst.data()) + dst_offset, src, bytes);
+}
+
+void CpuBackend::copy_to_host(void* dst, const DeviceBuffer& src, std::size_t src_offset,
+                              std::size_t bytes) {
+  check_range(src, src_offset, bytes, "cpu backend copy_to_host");
+  if (bytes) std::memcpy(dst, static_cast<const char*>(src.data()) + src_offset, bytes);
+}
+
+void CpuBackend::column_stats(const DeviceArray<float>& X, const DeviceArray<float>* weights,
+                              double* mean, double* var) {
+  const int64_t n = X.rows(), d = X.cols();
+  require(n > 0, ErrorCode::invalid_argument, "column_stats", "X has no rows");
+  require(weights == nullptr || weights->size() == n, ErrorCode::shape_mismatch, "column_stats",
+          "weights has ", weights ? weights->size() : 0, " entries for n=", n);
+  const float* x = X.data();
+  const float* w = weights ? weights->data() : nullptr;
+  const int64_t chunks = (n + kReductionChunkRows - 1) / kReductionChunkRows;
+
+  // Two passes (mean, then centred squares) for accuracy; each pass sums
+  // fixed chunks in parallel, then the chunk partials in chunk order.
+  std::vector<double> partial(static_cast<std::size_t>(chunks * d));
+  std::vector<double> weight_partial(static_cast<std::size_t>(chunks));
+  auto reduce_chunks = [&](auto&& per_row) {
+    std::fill(partial.begin(), partial.end(), 0.0);
+#pragma omp parallel for schedule(static) num_threads(threads_)
+    for (int64_t c = 0; c < chunks; ++c) {
+      double* acc = partial.data() + c * d;
+      double wsum = 0.0;
+      const int64_t end = std::min(n, (c + 1) * kReductionChunkRows);
+      for (int64_t i = c * kReductionChunkRows; i < end; ++i) {
+        const double wi = w ? w[i] : 1.0;
+        wsum += wi;
+        per_row(acc, x + i * d, wi);
+      }
+      weight_partial[static_cast<std::size_t>(c)] = wsum;
+    }
+    std::vector<double> total(static_cast<std::size_t>(d), 0.0);
+    double wtotal = 0.0;
+    for (int64_t c = 0; c < chunks; ++c) {
+      for (int64_t j = 0; j < d; ++j) total[j] += partial[c * d + j];
+      wtotal += weight_partial[c];
+    }
+    return std::make_pair(total, wtotal);
+  };
+
+  auto [sums, wtotal] = reduce_chunks([d](double* acc, const float* row, double wi) {
+    for (int64_t j = 0; j < d; ++j) acc[j] += wi * row[j];
+  });
+  require(wtotal > 0.0, ErrorCode::invalid_argument, "column_stats", "weights sum to 0");
+  for (int64_t j = 0; j < d; ++j) mean[j] = sums[j] / wtotal;
+  auto [squares, unused] = reduce_chunks([d, mean](double* acc, const float* row, double wi) {
+    for (int64_t j = 0; j < d; ++j) {
+      const double c = row[j] - mean[j];
+      acc[j] += wi * c * c;
+    }
+  });
+  (void)unused;
+  for (int64_t j = 0; j < d; ++j) var[j] = squares[j] / wtotal;
+}
+
+void CpuBackend::subtract_row_vector(DeviceArray<float>& X, const double* shift) {
+  const int64_t n = X.rows(), d = X.cols();
+  std::vector<float> s(shift, shift + d);
+  float* x = X.data();
+#pragma omp parallel for schedule(static) num_threads(threads_)
+  for (int64_t i = 0; i < n; ++i) {
+    float* row = x + i * d;
+    for (int64_t j = 0; j < d; ++j) row[j] -= s[j];
+  }
+}
+
+std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options) {
+  return std::make_unique<CpuBackend>(options);
+}
+
+}  // namespace stray::internal

@@ -1,0 +1,71 @@
+// The CPU backend: Eigen for the arithmetic, OpenMP for threads. "Device"
+// memory is ordinary host memory, so upload/download are copies.
+//
+// Its methods are split by concept: cpu_backend.cpp (memory, statistics),
+// cpu_kmeans.cpp (distance tiles, centroid sums), cpu_linalg.cpp (Gram,
+// GEMM, QR, eigensolver, sparse products).
+#pragma once
+
+#include <string>
+
+#include "stray/backend.hpp"
+
+namespace stray::internal {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(const BackendOptions& options);
+
+  std::string name() const override { return "cpu"; }
+  std::string device_description() const override;
+  const BackendOptions& options() const override { return options_; }
+
+  std::unique_ptr<DeviceBuffer> allocate_bytes(std::size_t bytes) override;
+  void copy_to_device(DeviceBuffer& dst, std::size_t dst_offset, const void* src,
+                      std::size_t bytes) override;
+  void copy_to_host(void* dst, const DeviceBuffer& src, std::size_t src_offset,
+                    std::size_t bytes) override;
+  void synchronize() override {}
+
+  void column_stats(const DeviceArray<float>& X, const DeviceArray<float>* weights, double* mean,
+                    double* var) override;
+  void subtract_row_vector(DeviceArray<float>& X, const double* shift) override;
+
+  void nearest_centroid(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                        DeviceArray<int32_t>& labels, DeviceArray<float>& min_sq_dist) override;
+  void accumulate_centroids(const DeviceArray<float>& X, const DeviceArray<int32_t>& labels,
+                            const DeviceArray<float>* weights, int64_t k, double* sums,
+                            double* counts) override;
+  void assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                             const DeviceArray<int32_t>& labels, DeviceArray<float>& out) override;
+  void update_closest(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                      DeviceArray<float>& closest) override;
+  void candidate_potentials(const DeviceArray<float>& X, const DeviceArray<float>* weights,
+                            const DeviceArray<float>& closest, const DeviceArray<float>& C,
+                            double* potentials) override;
+
+  void gram(const DeviceArray<float>& X, const DeviceArray<float>* weights, const double* shift,
+            double* out) override;
+  void gemm(bool transpose_a, bool transpose_b, float alpha, const DeviceArray<float>& A,
+            const DeviceArray<float>& B, float beta, DeviceArray<float>& C) override;
+  void orthonormalize_columns(DeviceArray<float>& A) override;
+  void symmetric_eigen(int64_t d, const double* A, double* eigenvalues,
+                       double* eigenvectors) override;
+
+  DeviceCsr upload_csr(const CsrView& host) override;
+  void csr_column_stats(const DeviceCsr& A, double* mean, double* var) override;
+  void spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<float>& B,
+            DeviceArray<float>& C) override;
+
+  /// Worker threads used by parallel loops.
+  int threads() const { return threads_; }
+  /// Rows per distance tile for k centres, from the workspace budget and
+  /// the cache: a tile of X and its k distances stay in L2.
+  int64_t distance_tile_rows(int64_t d, int64_t k) const;
+
+ private:
+  BackendOptions options_;
+  int threads_ = 1;
+};
+
+}  // namespace stray::internal

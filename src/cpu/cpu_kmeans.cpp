@@ -1,0 +1,250 @@
+// CPU backend: the k-means primitives. Distances use the expanded form
+// ‖x‖² + ‖c‖² − 2 x·c with the x·c products from an Eigen GEMM over row
+// tiles small enough to stay in cache; each tile is consumed at once (argmin,
+// min-update or potential sums), so no n×k matrix is ever stored.
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "cpu/cpu_backend.hpp"
+#include "internal/check.hpp"
+
+namespace stray::internal {
+namespace {
+
+using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+std::vector<float> row_sq_norms(const float* c, int64_t k, int64_t d) {
+  std::vector<float> norms(static_cast<std::size_t>(k));
+  for (int64_t j = 0; j < k; ++j) {
+    double s = 0.0;
+    for (int64_t t = 0; t < d; ++t) s += static_cast<double>(c[j * d + t]) * c[j * d + t];
+    norms[j] = static_cast<float>(s);
+  }
+  return norms;
+}
+
+inline float sq_norm(const float* x, int64_t d) {
+  float s = 0.0f;
+  for (int64_t t = 0; t < d; ++t) s += x[t] * x[t];
+  return s;
+}
+
+void check_same_width(const DeviceArray<float>& X, const DeviceArray<float>& C, const char* where) {
+  require(X.cols() == C.cols(), ErrorCode::shape_mismatch, where, "X has ", X.cols(),
+          " features, centres have ", C.cols());
+  require(C.rows() > 0, ErrorCode::invalid_argument, where, "no centres");
+}
+
+}  // namespace
+
+int64_t CpuBackend::distance_tile_rows(int64_t d, int64_t k) const {
+  // A tile of X (rows × d) plus its products with the centres (rows × k)
+  // should fit in ~256 KiB of L2; the per-thread product tiles together must
+  // also fit in the workspace budget.
+  const int64_t cache_rows = (256 * 1024) / (4 * (d + k));
+  const int64_t budget_rows =
+      static_cast<int64_t>(options_.workspace_bytes / (4 * static_cast<std::size_t>(k) * threads_));
+  int64_t rows = std::min(cache_rows, budget_rows);
+  rows = std::clamp<int64_t>(rows / 16 * 16, 16, 2048);
+  return rows;
+}
+
+// Calls fn(row_begin, row_count, products, x_norms) for each tile, in
+// parallel; `products` is row_count × k row-major (x·c), x_norms the tile's
+// ‖x‖². Tile boundaries depend on the shapes only, never on threads.
+template <typename Fn>
+static void for_each_distance_tile(const CpuBackend& be, const DeviceArray<float>& X,
+                                   const DeviceArray<float>& C, Fn&& fn) {
+  const int64_t n = X.rows(), d = X.cols(), k = C.rows();
+  const int64_t tile = be.distance_tile_rows(d, k);
+  const int64_t tiles = (n + tile - 1) / tile;
+  const Eigen::Map<const RowMajorF> centres(C.data(), k, d);
+#pragma omp parallel num_threads(be.threads())
+  {
+    RowMajorF products(tile, k);
+    std::vector<float> x_norms(static_cast<std::size_t>(tile));
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t begin = t * tile;
+      const int64_t rows = std::min(tile, n - begin);
+      const Eigen::Map<const RowMajorF> xs(X.data() + begin * d, rows, d);
+      products.topRows(rows).noalias() = xs * centres.transpose();
+      for (int64_t r = 0; r < rows; ++r) x_norms[r] = sq_norm(X.data() + (begin + r) * d, d);
+      fn(t, begin, rows, products.data(), x_norms.data());
+    }
+  }
+}
+
+void CpuBackend::nearest_centroid(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                                  DeviceArray<int32_t>& labels, DeviceArray<float>& min_sq_dist) {
+  check_same_width(X, C, "nearest_centroid");
+  require(labels.size() == X.rows() && min_sq_dist.size() == X.rows(), ErrorCode::shape_mismatch,
+          "nearest_centroid", "output length must equal n=", X.rows());
+  const int64_t k = C.rows();
+  const std::vector<float> c_norms = row_sq_norms(C.data(), k, C.cols());
+  int32_t* out_labels = labels.data();
+  float* out_dist = min_sq_dist.data();
+  for_each_distance_tile(*this, X, C,
+                         [&](int64_t, int64_t begin, int64_t rows, const float* products,
+                             const float* x_norms) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* p = products + r * k;
+      float best = std::numeric_limits<float>::infinity();
+      int32_t best_j = 0;
+      for (int64_t j = 0; j < k; ++j) {
+        const float v = c_norms[j] - 2.0f * p[j];
+        if (v < best) {  // strict: ties keep the lower index
+          best = v;
+          best_j = static_cast<int32_t>(j);
+        }
+      }
+      out_labels[begin + r] = best_j;
+      out_dist[begin + r] = std::max(0.0f, x_norms[r] + best);
+    }
+  });
+}
+
+void CpuBackend::update_closest(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                                DeviceArray<float>& closest) {
+  check_same_width(X, C, "update_closest");
+  require(closest.size() == X.rows(), ErrorCode::shape_mismatch, "update_closest",
+          "closest has ", closest.size(), " entries for n=", X.rows());
+  const int64_t k = C.rows();
+  const std::vector<float> c_norms = row_sq_norms(C.data(), k, C.cols());
+  float* out = closest.data();
+  for_each_distance_tile(*this, X, C,
+                         [&](int64_t, int64_t begin, int64_t rows, const float* products,
+                             const float* x_norms) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* p = products + r * k;
+      float best = out[begin + r];
+      for (int64_t j = 0; j < k; ++j) {
+        best = std::min(best, std::max(0.0f, x_norms[r] + c_norms[j] - 2.0f * p[j]));
+      }
+      out[begin + r] = best;
+    }
+  });
+}
+
+void CpuBackend::candidate_potentials(const DeviceArray<float>& X,
+                                      const DeviceArray<float>* weights,
+                                      const DeviceArray<float>& closest,
+                                      const DeviceArray<float>& C, double* potentials) {
+  check_same_width(X, C, "candidate_potentials");
+  require(closest.size() == X.rows(), ErrorCode::shape_mismatch, "candidate_potentials",
+          "closest has ", closest.size(), " entries for n=", X.rows());
+  const int64_t n = X.rows(), t = C.rows();
+  const std::vector<float> c_norms = row_sq_norms(C.data(), t, C.cols());
+  const float* w = weights ? weights->data() : nullptr;
+  const float* near = closest.data();
+  const int64_t tile = distance_tile_rows(X.cols(), t);
+  const int64_t tiles = (n + tile - 1) / tile;
+  // One float64 partial per (tile, candidate), summed in tile order below.
+  std::vector<double> partial(static_cast<std::size_t>(tiles * t), 0.0);
+  for_each_distance_tile(*this, X, C,
+                         [&](int64_t tile_index, int64_t begin, int64_t rows,
+                             const float* products, const float* x_norms) {
+    double* acc = partial.data() + tile_index * t;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* p = products + r * t;
+      const double wi = w ? w[begin + r] : 1.0;
+      for (int64_t j = 0; j < t; ++j) {
+        const float dist = std::max(0.0f, x_norms[r] + c_norms[j] - 2.0f * p[j]);
+        acc[j] += wi * std::min(near[begin + r], dist);
+      }
+    }
+  });
+  std::fill(potentials, potentials + t, 0.0);
+  for (int64_t i = 0; i < tiles; ++i) {
+    for (int64_t j = 0; j < t; ++j) potentials[j] += partial[i * t + j];
+  }
+}
+
+void CpuBackend::accumulate_centroids(const DeviceArray<float>& X,
+                                      const DeviceArray<int32_t>& labels,
+                                      const DeviceArray<float>* weights, int64_t k, double* sums,
+                                      double* counts) {
+  const int64_t n = X.rows(), d = X.cols();
+  require(labels.size() == n, ErrorCode::shape_mismatch, "accumulate_centroids", "labels has ",
+          labels.size(), " entries for n=", n);
+  require(k > 0, ErrorCode::invalid_argument, "accumulate_centroids", "k=", k);
+  const int32_t* lab = labels.data();
+  for (int64_t i = 0; i < n; ++i) {
+    require(lab[i] >= 0 && lab[i] < k, ErrorCode::invalid_argument, "accumulate_centroids",
+            "label ", lab[i], " of row ", i, " outside [0, ", k, ")");
+  }
+  const float* x = X.data();
+  const float* w = weights ? weights->data() : nullptr;
+  const int64_t kd = k * d;
+  // Fixed chunks of rows (their size depends on the shapes only), each summed
+  // into its own float64 partial; partials are added in chunk order, a wave
+  // of `threads_` chunks at a time, so memory stays threads × k × d.
+  const int64_t chunk_rows = std::max<int64_t>(4096, kd / 8);
+  const int64_t chunks = (n + chunk_rows - 1) / chunk_rows;
+  std::fill(sums, sums + kd, 0.0);
+  std::fill(counts, counts + k, 0.0);
+  const int64_t wave = std::min<int64_t>(threads_, chunks);
+  std::vector<double> partial_sums(static_cast<std::size_t>(wave * kd));
+  std::vector<double> partial_counts(static_cast<std::size_t>(wave * k));
+  for (int64_t first = 0; first < chunks; first += wave) {
+    const int64_t in_wave = std::min(wave, chunks - first);
+#pragma omp parallel for schedule(static, 1) num_threads(threads_)
+    for (int64_t slot = 0; slot < in_wave; ++slot) {
+      double* ps = partial_sums.data() + slot * kd;
+      double* pc = partial_counts.data() + slot * k;
+      std::fill(ps, ps + kd, 0.0);
+      std::fill(pc, pc + k, 0.0);
+      const int64_t begin = (first + slot) * chunk_rows;
+      const int64_t end = std::min(n, begin + chunk_rows);
+      for (int64_t i = begin; i < end; ++i) {
+        const double wi = w ? w[i] : 1.0;
+        double* acc = ps + static_cast<int64_t>(lab[i]) * d;
+        const float* row = x + i * d;
+        for (int64_t j = 0; j < d; ++j) acc[j] += wi * row[j];
+        pc[lab[i]] += wi;
+      }
+    }
+    for (int64_t slot = 0; slot < in_wave; ++slot) {
+      const double* ps = partial_sums.data() + slot * kd;
+      const double* pc = partial_counts.data() + slot * k;
+      for (int64_t e = 0; e < kd; ++e) sums[e] += ps[e];
+      for (int64_t c = 0; c < k; ++c) counts[c] += pc[c];
+    }
+  }
+}
+
+void CpuBackend::assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                                       const DeviceArray<int32_t>& labels,
+                                       DeviceArray<float>& out) {
+  check_same_width(X, C, "assigned_sq_distances");
+  const int64_t n = X.rows(), d = X.cols(), k = C.rows();
+  require(labels.size() == n && out.size() == n, ErrorCode::shape_mismatch,
+          "assigned_sq_distances", "labels and output must have n=", n, " entries");
+  const int32_t* lab = labels.data();
+  const float* x = X.data();
+  const float* c = C.data();
+  float* o = out.data();
+  bool bad_label = false;
+#pragma omp parallel for schedule(static) num_threads(threads_) reduction(|| : bad_label)
+  for (int64_t i = 0; i < n; ++i) {
+    if (lab[i] < 0 || lab[i] >= k) {
+      bad_label = true;
+      continue;
+    }
+    const float* row = x + i * d;
+    const float* centre = c + static_cast<int64_t>(lab[i]) * d;
+    double s = 0.0;
+    for (int64_t j = 0; j < d; ++j) {
+      const double diff = static_cast<double>(row[j]) - centre[j];
+      s += diff * diff;
+    }
+    o[i] = static_cast<float>(s);
+  }
+  require(!bad_label, ErrorCode::invalid_argument, "assigned_sq_distances",
+          "a label is outside [0, ", k, ")");
+}
+
+}  // namespace stray::internal

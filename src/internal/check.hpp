@@ -1,0 +1,33 @@
+// Input validation shared by every public entry point: one place that
+// words the messages, so errors read the same everywhere.
+#pragma once
+
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "stray/error.hpp"
+#include "stray/matrix.hpp"
+
+namespace stray::internal {
+
+template <typename... Parts>
+[[noreturn]] void fail(ErrorCode code, const char* where, const Parts&... parts) {
+  std::ostringstream os;
+  os << where << ": ";
+  (os << ... << parts);
+  throw Error(code, os.str());
+}
+
+template <typename... Parts>
+void require(bool ok, ErrorCode code, const char* where, const Parts&... parts) {
+  if (!ok) fail(code, where, parts...);
+}
+
+/// Non-empty and all finite; names the first offending cell.
+void check_finite_matrix(MatrixView<const float> X, const char* where, const char* what = "X");
+/// Sample weights: right length, finite, non-negative, positive sum.
+void check_sample_weight(const std::vector<float>& w, int64_t n, const char* where);
+
+}  // namespace stray::internal

@@ -1,0 +1,47 @@
+// What every stage of a k-means fit shares: the data resident on the
+// backend (column-centred, for accurate expanded distances), the host view
+// it came from, and the sample weights.
+#pragma once
+
+#include <vector>
+
+#include "internal/rng.hpp"
+#include "stray/backend.hpp"
+#include "stray/kmeans.hpp"
+
+namespace stray::internal {
+
+struct KMeansData {
+  Backend& backend;
+  MatrixView<const float> host_X;    // as the caller gave it, not centred
+  std::vector<double> mean;          // column means subtracted from X
+  std::vector<double> variance;      // column (population) variances
+  DeviceArray<float> X;              // [n x d] centred, on the backend
+  const std::vector<float>* weights;  // host [n], null = all ones
+  DeviceArray<float> device_weights;  // empty when weights is null
+
+  KMeansData(Backend& be, MatrixView<const float> host, const std::vector<float>* w);
+
+  int64_t n() const { return host_X.rows(); }
+  int64_t d() const { return host_X.cols(); }
+  const DeviceArray<float>* w() const { return weights ? &device_weights : nullptr; }
+  double weight(int64_t i) const { return weights ? (*weights)[static_cast<std::size_t>(i)] : 1.0; }
+  /// Row i of the centred data, written to out [d].
+  void centred_row(int64_t i, float* out) const;
+  /// Uploads host rows `ids` (centred) as a [ids.size() x d] backend array.
+  DeviceArray<float> gather_centred(const std::vector<int64_t>& ids);
+};
+
+/// Running float64 sums of weight × mass[i] (mass null = 1) over the rows,
+/// for inverse-CDF sampling with draw_index.
+std::vector<double> cumulative_mass(const KMeansData& data, const float* mass);
+/// A row drawn with probability proportional to its share of the running
+/// sum; rows with no mass are never drawn.
+int64_t draw_index(const std::vector<double>& cumulative, Rng& rng);
+
+/// Initial centres, in the centred coordinates of `data.X`: [k x d].
+Matrix<float> init_kmeans_plus_plus(KMeansData& data, int64_t k, Rng& rng);
+Matrix<float> init_random(KMeansData& data, int64_t k, Rng& rng);
+Matrix<float> init_kmeans_parallel(KMeansData& data, const KMeansParams& params, Rng& rng);
+
+}  // namespace stray::internal

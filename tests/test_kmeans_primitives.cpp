@@ -1,0 +1,225 @@
+// Conformance of the k-means primitives on every backend against naive
+// float64 loops, on awkward shapes (d = 1, rows not a multiple of a tile,
+// k = 1, more centres than a tile is wide).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "backend_params.hpp"
+#include "stray/backend.hpp"
+
+namespace stray {
+namespace {
+
+struct Shape {
+  int64_t n, d, k;
+};
+
+Matrix<float> random_matrix(int64_t rows, int64_t cols, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  Matrix<float> m(rows, cols);
+  for (auto& v : m.storage()) v = normal(gen);
+  return m;
+}
+
+double naive_sq_dist(const float* a, const float* b, int64_t d) {
+  double s = 0.0;
+  for (int64_t j = 0; j < d; ++j) {
+    const double diff = static_cast<double>(a[j]) - b[j];
+    s += diff * diff;
+  }
+  return s;
+}
+
+class KMeansPrimitives : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(KMeansPrimitives, NearestCentroidMatchesNaive) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  // Small workspace forces many tiles, with a ragged last tile.
+  for (const Shape s : {Shape{1, 1, 1}, Shape{1000, 1, 3}, Shape{1037, 7, 1}, Shape{2049, 33, 17},
+                        Shape{513, 64, 300}}) {
+    const Matrix<float> X = random_matrix(s.n, s.d, 1 + static_cast<uint32_t>(s.n));
+    const Matrix<float> C = random_matrix(s.k, s.d, 2 + static_cast<uint32_t>(s.k));
+    auto dx = backend->upload(X.view());
+    auto dc = backend->upload(C.view());
+    auto labels = backend->allocate<int32_t>(s.n);
+    auto dist = backend->allocate<float>(s.n);
+    backend->nearest_centroid(dx, dc, labels, dist);
+    const auto got_labels = backend->download_vector(labels);
+    const auto got_dist = backend->download_vector(dist);
+    for (int64_t i = 0; i < s.n; ++i) {
+      double best = std::numeric_limits<double>::infinity();
+      int64_t best_j = -1;
+      for (int64_t j = 0; j < s.k; ++j) {
+        const double v = naive_sq_dist(X.row(i), C.row(j), s.d);
+        if (v < best) best = v, best_j = j;
+      }
+      const double chosen = naive_sq_dist(X.row(i), C.row(got_labels[i]), s.d);
+      // A different label is acceptable only for a float32 near-tie.
+      EXPECT_NEAR(chosen, best, 1e-4 * (1.0 + best)) << "row " << i << " n=" << s.n;
+      if (got_labels[i] != best_j) EXPECT_NEAR(chosen, best, 1e-5 * (1.0 + best));
+      EXPECT_NEAR(got_dist[i], best, 1e-4 * (1.0 + best)) << "row " << i;
+      EXPECT_GE(got_dist[i], 0.0f);
+    }
+  }
+}
+
+TEST_P(KMeansPrimitives, TiesGoToTheLowerIndex) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const Matrix<float> X(5, 2, 1.0f);
+  Matrix<float> C(4, 2, 1.0f);  // all four centres coincide with every row
+  C(0, 0) = 50.0f;              // except the first, which is far
+  auto dx = backend->upload(X.view());
+  auto dc = backend->upload(C.view());
+  auto labels = backend->allocate<int32_t>(5);
+  auto dist = backend->allocate<float>(5);
+  backend->nearest_centroid(dx, dc, labels, dist);
+  for (int32_t l : backend->download_vector(labels)) EXPECT_EQ(l, 1);
+  for (float v : backend->download_vector(dist)) EXPECT_EQ(v, 0.0f);
+}
+
+TEST_P(KMeansPrimitives, AccumulateCentroidsMatchesNaiveAndIsDeterministic) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const int64_t n = 20011, d = 5, k = 7;
+  const Matrix<float> X = random_matrix(n, d, 3);
+  std::vector<int32_t> labels(n);
+  std::vector<float> weights(n);
+  std::mt19937 gen(4);
+  for (int64_t i = 0; i < n; ++i) {
+    labels[i] = static_cast<int32_t>(gen() % (k - 1));  // cluster k-1 stays empty
+    weights[i] = 0.5f + static_cast<float>(gen() % 100) / 100.0f;
+  }
+  auto dx = backend->upload(X.view());
+  auto dl = backend->upload(labels);
+  auto dw = backend->upload(weights);
+  std::vector<double> sums(k * d), counts(k), sums2(k * d), counts2(k);
+  backend->accumulate_centroids(dx, dl, &dw, k, sums.data(), counts.data());
+  backend->accumulate_centroids(dx, dl, &dw, k, sums2.data(), counts2.data());
+  EXPECT_EQ(sums, sums2);  // bitwise, run to run
+  EXPECT_EQ(counts, counts2);
+  std::vector<double> ref(k * d, 0.0), ref_counts(k, 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    ref_counts[labels[i]] += weights[i];
+    for (int64_t j = 0; j < d; ++j) ref[labels[i] * d + j] += static_cast<double>(weights[i]) * X(i, j);
+  }
+  for (int64_t c = 0; c < k; ++c) {
+    EXPECT_NEAR(counts[c], ref_counts[c], 1e-9 * (1 + ref_counts[c]));
+    for (int64_t j = 0; j < d; ++j) EXPECT_NEAR(sums[c * d + j], ref[c * d + j], 1e-9 * n);
+  }
+  EXPECT_EQ(counts[k - 1], 0.0);
+
+  // Unweighted: counts are member counts.
+  backend->accumulate_centroids(dx, dl, nullptr, k, sums.data(), counts.data());
+  std::vector<double> members(k, 0.0);
+  for (int32_t l : labels) members[l] += 1.0;
+  EXPECT_EQ(counts, members);
+}
+
+TEST_P(KMeansPrimitives, AccumulateRejectsLabelsOutOfRange) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const Matrix<float> X(3, 2, 1.0f);
+  auto dx = backend->upload(X.view());
+  auto dl = backend->upload(std::vector<int32_t>{0, 3, 1});
+  std::vector<double> sums(6), counts(3);
+  try {
+    backend->accumulate_centroids(dx, dl, nullptr, 3, sums.data(), counts.data());
+    FAIL() << "expected stray::Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+  }
+}
+
+TEST_P(KMeansPrimitives, AssignedDistancesAreDirect) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  // Far from the origin the expanded formula loses digits; the direct one must not.
+  const int64_t n = 300, d = 3, k = 2;
+  Matrix<float> X = random_matrix(n, d, 5, 0.01f);
+  for (auto& v : X.storage()) v += 1000.0f;
+  Matrix<float> C(k, d, 1000.0f);
+  C(1, 0) = 1000.5f;
+  std::vector<int32_t> labels(n);
+  for (int64_t i = 0; i < n; ++i) labels[i] = static_cast<int32_t>(i % k);
+  auto dx = backend->upload(X.view());
+  auto dc = backend->upload(C.view());
+  auto dl = backend->upload(labels);
+  auto out = backend->allocate<float>(n);
+  backend->assigned_sq_distances(dx, dc, dl, out);
+  const auto got = backend->download_vector(out);
+  for (int64_t i = 0; i < n; ++i) {
+    const double ref = naive_sq_dist(X.row(i), C.row(labels[i]), d);
+    EXPECT_NEAR(got[i], ref, 1e-6 * (1 + ref)) << i;
+  }
+}
+
+TEST_P(KMeansPrimitives, UpdateClosestAndCandidatePotentials) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const int64_t n = 4099, d = 6, t = 5;
+  const Matrix<float> X = random_matrix(n, d, 6);
+  const Matrix<float> first = random_matrix(1, d, 7);
+  const Matrix<float> candidates = random_matrix(t, d, 8);
+  std::vector<float> weights(n);
+  for (int64_t i = 0; i < n; ++i) weights[i] = 1.0f + static_cast<float>(i % 3);
+  auto dx = backend->upload(X.view());
+  auto dw = backend->upload(weights);
+  auto closest = backend->upload(std::vector<float>(n, INFINITY));
+  backend->update_closest(dx, backend->upload(first.view()), closest);
+  const auto got_closest = backend->download_vector(closest);
+  std::vector<double> pots(t);
+  backend->candidate_potentials(dx, &dw, closest, backend->upload(candidates.view()), pots.data());
+  for (int64_t j = 0; j < t; ++j) {
+    double ref = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double c0 = naive_sq_dist(X.row(i), first.row(0), d);
+      ref += weights[i] * std::min(c0, naive_sq_dist(X.row(i), candidates.row(j), d));
+    }
+    EXPECT_NEAR(pots[j], ref, 1e-5 * ref) << "candidate " << j;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const double ref = naive_sq_dist(X.row(i), first.row(0), d);
+    EXPECT_NEAR(got_closest[i], ref, 1e-4 * (1 + ref));
+  }
+  // Many centres at once (k-means|| rounds) tile correctly too.
+  const Matrix<float> many = random_matrix(301, d, 9);
+  backend->update_closest(dx, backend->upload(many.view()), closest);
+  const auto after = backend->download_vector(closest);
+  for (int64_t i = 0; i < n; i += 37) {
+    double ref = naive_sq_dist(X.row(i), first.row(0), d);
+    for (int64_t j = 0; j < many.rows(); ++j) ref = std::min(ref, naive_sq_dist(X.row(i), many.row(j), d));
+    EXPECT_NEAR(after[i], ref, 1e-4 * (1 + ref));
+  }
+}
+
+TEST_P(KMeansPrimitives, ColumnStatsMatchNaive) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const int64_t n = 17000, d = 4;
+  Matrix<float> X = random_matrix(n, d, 10);
+  for (int64_t i = 0; i < n; ++i) X(i, 2) += 1e4f;  // offset column: needs two-pass variance
+  std::vector<float> w(n);
+  for (int64_t i = 0; i < n; ++i) w[i] = static_cast<float>(1 + i % 4);
+  auto dx = backend->upload(X.view());
+  auto dw = backend->upload(w);
+  std::vector<double> mean(d), var(d);
+  backend->column_stats(dx, &dw, mean.data(), var.data());
+  for (int64_t j = 0; j < d; ++j) {
+    double sw = 0, sx = 0;
+    for (int64_t i = 0; i < n; ++i) sw += w[i], sx += w[i] * static_cast<double>(X(i, j));
+    const double m = sx / sw;
+    double sv = 0;
+    for (int64_t i = 0; i < n; ++i) sv += w[i] * (X(i, j) - m) * (X(i, j) - m);
+    EXPECT_NEAR(mean[j], m, 1e-9 * (1 + std::abs(m)));
+    EXPECT_NEAR(var[j], sv / sw, 1e-7 * (1 + sv / sw));
+  }
+  backend->subtract_row_vector(dx, mean.data());
+  const Matrix<float> centred = backend->download(dx);
+  EXPECT_NEAR(centred(5, 2), X(5, 2) - mean[2], 1e-3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, KMeansPrimitives,
+                         ::testing::ValuesIn(stray::testing::backend_names()),
+                         stray::testing::param_name);
+
+}  // namespace
+}  // namespace stray
