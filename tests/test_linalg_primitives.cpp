@@ -1,0 +1,318 @@
+// Conformance of the linear-algebra primitives behind PCA (gram, gemm, thin
+// QR, symmetric eigensolver, CSR upload / statistics / products) against
+// naive float64 loops, on every backend.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "backend_params.hpp"
+#include "internal/rng.hpp"
+#include "stray/backend.hpp"
+#include "stray/matrix.hpp"
+
+namespace {
+
+using stray::Backend;
+using stray::CsrMatrix;
+using stray::DeviceArray;
+using stray::ErrorCode;
+using stray::Matrix;
+
+Matrix<float> random_matrix(int64_t rows, int64_t cols, uint64_t seed, float offset = 0.0f) {
+  stray::internal::Rng rng(seed);
+  Matrix<float> m(rows, cols);
+  for (auto& v : m.storage()) v = offset + static_cast<float>(rng.normal());
+  return m;
+}
+
+CsrMatrix random_csr(int64_t rows, int64_t cols, double density, uint64_t seed) {
+  stray::internal::Rng rng(seed);
+  CsrMatrix m;
+  m.rows = rows;
+  m.cols = cols;
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) {
+      if (rng.uniform() < density) {
+        m.indices.push_back(static_cast<int32_t>(j));
+        m.values.push_back(static_cast<float>(rng.uniform() < 0.5 ? 1.0 : rng.normal()));
+      }
+    }
+    m.indptr.push_back(static_cast<int64_t>(m.indices.size()));
+  }
+  return m;
+}
+
+double max_abs(const std::vector<double>& v) {
+  double m = 0.0;
+  for (double x : v) m = std::max(m, std::abs(x));
+  return m;
+}
+
+class LinalgPrimitives : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LinalgPrimitives, GramMatchesNaiveFloat64) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  // d spans several output tiles and n several row blocks, neither a multiple.
+  for (auto [n, d] : {std::pair<int64_t, int64_t>{5000, 200}, {3, 1}, {1, 7}, {2100, 129}}) {
+    SCOPED_TRACE("n=" + std::to_string(n) + " d=" + std::to_string(d));
+    Matrix<float> X = random_matrix(n, d, 11 + n, 3.0f);
+    std::vector<float> w(static_cast<std::size_t>(n));
+    stray::internal::Rng rng(5);
+    for (auto& v : w) v = static_cast<float>(0.5 + rng.uniform());
+    std::vector<double> shift(static_cast<std::size_t>(d));
+    for (int64_t j = 0; j < d; ++j) shift[j] = 3.0 + 0.01 * j;
+
+    auto dX = backend->upload(X.view());
+    auto dw = backend->upload(w);
+    for (bool weighted : {false, true}) {
+      std::vector<double> G(static_cast<std::size_t>(d * d));
+      backend->gram(dX, weighted ? &dw : nullptr, shift.data(), G.data());
+      std::vector<double> ref(static_cast<std::size_t>(d * d), 0.0);
+      for (int64_t i = 0; i < n; ++i) {
+        const double wi = weighted ? w[i] : 1.0;
+        for (int64_t a = 0; a < d; ++a) {
+          const double xa = X(i, a) - shift[a];
+          for (int64_t b = 0; b < d; ++b) ref[a * d + b] += wi * xa * (X(i, b) - shift[b]);
+        }
+      }
+      const double scale = max_abs(ref);
+      for (int64_t p = 0; p < d * d; ++p) {
+        ASSERT_NEAR(G[p], ref[p], 2e-6 * scale) << "entry " << p;
+      }
+      for (int64_t a = 0; a < d; ++a)
+        for (int64_t b = 0; b < d; ++b) ASSERT_EQ(G[a * d + b], G[b * d + a]);
+    }
+  }
+}
+
+TEST_P(LinalgPrimitives, GemmAllTransposesMatchNaive) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  struct Shape {
+    int64_t m, n, k;
+  };
+  // Includes a long inner dimension with a small output (the Qᵀ·X case).
+  for (Shape s : {Shape{37, 23, 19}, Shape{300, 600, 70}, Shape{5, 7, 40000}, Shape{1, 1, 1}}) {
+    for (int ta = 0; ta < 2; ++ta) {
+      for (int tb = 0; tb < 2; ++tb) {
+        SCOPED_TRACE("m=" + std::to_string(s.m) + " n=" + std::to_string(s.n) +
+                     " k=" + std::to_string(s.k) + " ta=" + std::to_string(ta) +
+                     " tb=" + std::to_string(tb));
+        Matrix<float> A = ta ? random_matrix(s.k, s.m, 1) : random_matrix(s.m, s.k, 1);
+        Matrix<float> B = tb ? random_matrix(s.n, s.k, 2) : random_matrix(s.k, s.n, 2);
+        Matrix<float> C0 = random_matrix(s.m, s.n, 3);
+        auto dA = backend->upload(A.view());
+        auto dB = backend->upload(B.view());
+        auto dC = backend->upload(C0.view());
+        const float alpha = 0.75f, beta = -0.5f;
+        backend->gemm(ta, tb, alpha, dA, dB, beta, dC);
+        Matrix<float> C = backend->download(dC);
+        for (int64_t i = 0; i < s.m; ++i) {
+          for (int64_t j = 0; j < s.n; ++j) {
+            double acc = 0.0, mag = 0.0;
+            for (int64_t p = 0; p < s.k; ++p) {
+              const double a = ta ? A(p, i) : A(i, p);
+              const double b = tb ? B(j, p) : B(p, j);
+              acc += a * b;
+              mag += std::abs(a * b);
+            }
+            const double ref = alpha * acc + beta * C0(i, j);
+            ASSERT_NEAR(C(i, j), ref, 1e-5 * (mag + 1.0)) << i << "," << j;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(LinalgPrimitives, GemmBetaZeroIgnoresGarbageAndChecksShapes) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  Matrix<float> A = random_matrix(4, 3, 1), B = random_matrix(3, 2, 2);
+  Matrix<float> C0(4, 2, std::nanf(""));
+  auto dA = backend->upload(A.view());
+  auto dB = backend->upload(B.view());
+  auto dC = backend->upload(C0.view());
+  backend->gemm(false, false, 1.0f, dA, dB, 0.0f, dC);
+  Matrix<float> C = backend->download(dC);
+  for (float v : C.storage()) EXPECT_TRUE(std::isfinite(v));
+
+  auto bad = backend->allocate<float>(5, 2);
+  try {
+    backend->gemm(false, false, 1.0f, dA, dB, 0.0f, bad);
+    FAIL() << "expected shape_mismatch";
+  } catch (const stray::Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::shape_mismatch);
+  }
+  try {
+    backend->gemm(true, false, 1.0f, dA, dB, 0.0f, dC);
+    FAIL() << "expected shape_mismatch";
+  } catch (const stray::Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::shape_mismatch);
+  }
+}
+
+TEST_P(LinalgPrimitives, OrthonormalizeColumnsGivesOrthonormalBasisOfSameSpan) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  for (auto [n, l] : {std::pair<int64_t, int64_t>{1000, 20}, {64, 64}, {5, 1}, {30000, 60}}) {
+    SCOPED_TRACE("n=" + std::to_string(n) + " l=" + std::to_string(l));
+    Matrix<float> A = random_matrix(n, l, 9);
+    auto dA = backend->upload(A.view());
+    backend->orthonormalize_columns(dA);
+    Matrix<float> Q = backend->download(dA);
+    // QᵀQ = I
+    for (int64_t a = 0; a < l; ++a) {
+      for (int64_t b = 0; b < l; ++b) {
+        double s = 0.0;
+        for (int64_t i = 0; i < n; ++i) s += double(Q(i, a)) * Q(i, b);
+        ASSERT_NEAR(s, a == b ? 1.0 : 0.0, 1e-4) << a << "," << b;
+      }
+    }
+    // Each column of A lies in span(Q): ‖A − Q QᵀA‖ small.
+    for (int64_t c = 0; c < std::min<int64_t>(l, 5); ++c) {
+      std::vector<double> coef(static_cast<std::size_t>(l), 0.0);
+      double norm = 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        norm += double(A(i, c)) * A(i, c);
+        for (int64_t a = 0; a < l; ++a) coef[a] += double(Q(i, a)) * A(i, c);
+      }
+      double resid = 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        double r = A(i, c);
+        for (int64_t a = 0; a < l; ++a) r -= coef[a] * Q(i, a);
+        resid += r * r;
+      }
+      EXPECT_LT(std::sqrt(resid / norm), 1e-4) << "column " << c;
+    }
+  }
+  auto wide = backend->allocate<float>(3, 5);
+  EXPECT_THROW(backend->orthonormalize_columns(wide), stray::Error);
+}
+
+TEST_P(LinalgPrimitives, SymmetricEigenAscendingAndOrthonormal) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  for (int64_t d : {1, 2, 17, 150}) {
+    SCOPED_TRACE("d=" + std::to_string(d));
+    Matrix<float> R = random_matrix(d + 3, d, 21);
+    std::vector<double> A(static_cast<std::size_t>(d * d), 0.0);
+    for (int64_t i = 0; i < R.rows(); ++i)
+      for (int64_t a = 0; a < d; ++a)
+        for (int64_t b = 0; b < d; ++b) A[a * d + b] += double(R(i, a)) * R(i, b);
+    std::vector<double> evals(static_cast<std::size_t>(d)), evecs(static_cast<std::size_t>(d * d));
+    backend->symmetric_eigen(d, A.data(), evals.data(), evecs.data());
+    const double scale = max_abs(A);
+    for (int64_t k = 1; k < d; ++k) EXPECT_LE(evals[k - 1], evals[k]);
+    for (int64_t k = 0; k < d; ++k) {
+      // A v = λ v
+      for (int64_t a = 0; a < d; ++a) {
+        double av = 0.0;
+        for (int64_t b = 0; b < d; ++b) av += A[a * d + b] * evecs[b * d + k];
+        ASSERT_NEAR(av, evals[k] * evecs[a * d + k], 1e-9 * scale);
+      }
+      for (int64_t k2 = 0; k2 < d; ++k2) {
+        double dot = 0.0;
+        for (int64_t a = 0; a < d; ++a) dot += evecs[a * d + k] * evecs[a * d + k2];
+        ASSERT_NEAR(dot, k == k2 ? 1.0 : 0.0, 1e-9);
+      }
+    }
+  }
+}
+
+TEST_P(LinalgPrimitives, CsrColumnStatsMatchDense) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  CsrMatrix S = random_csr(9000, 53, 0.05, 4);
+  Matrix<float> D = stray::csr_to_dense(S.view());
+  auto dS = backend->upload_csr(S.view());
+  EXPECT_EQ(dS.rows, S.rows);
+  EXPECT_EQ(dS.cols, S.cols);
+  EXPECT_EQ(dS.nnz, S.nnz());
+  std::vector<double> mean(53), var(53);
+  backend->csr_column_stats(dS, mean.data(), var.data());
+  for (int64_t j = 0; j < 53; ++j) {
+    double s = 0.0;
+    for (int64_t i = 0; i < D.rows(); ++i) s += D(i, j);
+    const double m = s / D.rows();
+    double v = 0.0;
+    for (int64_t i = 0; i < D.rows(); ++i) v += (D(i, j) - m) * (D(i, j) - m);
+    v /= D.rows();
+    EXPECT_NEAR(mean[j], m, 1e-12 + 1e-10 * std::abs(m));
+    EXPECT_NEAR(var[j], v, 1e-10 * (v + 1e-12));
+  }
+}
+
+TEST_P(LinalgPrimitives, SpmmBothOrientationsMatchNaive) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{20000, 300, 13}, {7, 5, 1},
+                         {1, 40, 64}}) {
+    SCOPED_TRACE("m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k));
+    CsrMatrix S = random_csr(m, n, 0.03, 8);
+    Matrix<float> D = stray::csr_to_dense(S.view());
+    auto dS = backend->upload_csr(S.view());
+    for (bool t : {false, true}) {
+      const int64_t inner = t ? m : n, outer = t ? n : m;
+      Matrix<float> B = random_matrix(inner, k, 17);
+      auto dB = backend->upload(B.view());
+      auto dC = backend->allocate<float>(outer, k);
+      backend->spmm(t, dS, dB, dC);
+      Matrix<float> C = backend->download(dC);
+      for (int64_t i = 0; i < outer; ++i) {
+        for (int64_t c = 0; c < k; ++c) {
+          double acc = 0.0, mag = 0.0;
+          for (int64_t p = 0; p < inner; ++p) {
+            const double a = t ? D(p, i) : D(i, p);
+            acc += a * B(p, c);
+            mag += std::abs(a * B(p, c));
+          }
+          ASSERT_NEAR(C(i, c), acc, 1e-5 * (mag + 1.0)) << "t=" << t << " " << i << "," << c;
+        }
+      }
+      auto bad = backend->allocate<float>(outer + 1, k);
+      EXPECT_THROW(backend->spmm(t, dS, dB, bad), stray::Error);
+    }
+  }
+}
+
+TEST_P(LinalgPrimitives, ReductionsDoNotDependOnThreadCount) {
+  if (GetParam() != "cpu") GTEST_SKIP() << "thread count is a CPU backend option";
+  stray::BackendOptions one, two;
+  one.threads = 1;
+  two.threads = 3;
+  auto b1 = stray::make_backend("cpu", one);
+  auto b2 = stray::make_backend("cpu", two);
+  Matrix<float> X = random_matrix(9000, 150, 3, 1.0f);
+  std::vector<double> shift(150, 1.0);
+  std::vector<double> g1(150 * 150), g2(150 * 150);
+  auto x1 = b1->upload(X.view());
+  auto x2 = b2->upload(X.view());
+  b1->gram(x1, nullptr, shift.data(), g1.data());
+  b2->gram(x2, nullptr, shift.data(), g2.data());
+  EXPECT_EQ(g1, g2);
+
+  Matrix<float> Q = random_matrix(9000, 12, 4);
+  auto q1 = b1->upload(Q.view());
+  auto q2 = b2->upload(Q.view());
+  auto c1 = b1->allocate<float>(12, 150);
+  auto c2 = b2->allocate<float>(12, 150);
+  b1->gemm(true, false, 1.0f, q1, x1, 0.0f, c1);
+  b2->gemm(true, false, 1.0f, q2, x2, 0.0f, c2);
+  EXPECT_EQ(b1->download_vector(c1), b2->download_vector(c2));
+
+  CsrMatrix S = random_csr(30000, 40, 0.05, 6);
+  auto s1 = b1->upload_csr(S.view());
+  auto s2 = b2->upload_csr(S.view());
+  Matrix<float> B = random_matrix(30000, 8, 5);
+  auto bb1 = b1->upload(B.view());
+  auto bb2 = b2->upload(B.view());
+  auto o1 = b1->allocate<float>(40, 8);
+  auto o2 = b2->allocate<float>(40, 8);
+  b1->spmm(true, s1, bb1, o1);
+  b2->spmm(true, s2, bb2, o2);
+  EXPECT_EQ(b1->download_vector(o1), b2->download_vector(o2));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, LinalgPrimitives,
+                         ::testing::ValuesIn(stray::testing::backend_names()),
+                         stray::testing::param_name);
+
+}  // namespace
