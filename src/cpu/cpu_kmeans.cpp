@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "cpu/cpu_backend.hpp"
@@ -28,6 +29,7 @@ std::vector<float> row_sq_norms(const float* c, int64_t k, int64_t d) {
 
 inline float sq_norm(const float* x, int64_t d) {
   float s = 0.0f;
+#pragma omp simd reduction(+ : s)
   for (int64_t t = 0; t < d; ++t) s += x[t] * x[t];
   return s;
 }
@@ -42,9 +44,9 @@ void check_same_width(const DeviceArray<float>& X, const DeviceArray<float>& C, 
 
 int64_t CpuBackend::distance_tile_rows(int64_t d, int64_t k) const {
   // A tile of X (rows × d) plus its products with the centres (rows × k)
-  // should fit in ~256 KiB of L2; the per-thread product tiles together must
+  // should fit in ~512 KiB of L2; the per-thread product tiles together must
   // also fit in the workspace budget.
-  const int64_t cache_rows = (256 * 1024) / (4 * (d + k));
+  const int64_t cache_rows = (512 * 1024) / (4 * (d + k));
   const int64_t budget_rows =
       static_cast<int64_t>(options_.workspace_bytes / (4 * static_cast<std::size_t>(k) * threads_));
   int64_t rows = std::min(cache_rows, budget_rows);
@@ -52,9 +54,10 @@ int64_t CpuBackend::distance_tile_rows(int64_t d, int64_t k) const {
   return rows;
 }
 
-// Calls fn(row_begin, row_count, products, x_norms) for each tile, in
-// parallel; `products` is row_count × k row-major (x·c), x_norms the tile's
-// ‖x‖². Tile boundaries depend on the shapes only, never on threads.
+// Calls fn(tile_index, row_begin, row_count, products, x_norms) for each
+// tile, in parallel. `products` is k × row_count row-major (c_j · x_r): one
+// contiguous run of rows per centre, so the per-row reductions below
+// vectorise across rows. Tile boundaries depend on the shapes only.
 template <typename Fn>
 static void for_each_distance_tile(const CpuBackend& be, const DeviceArray<float>& X,
                                    const DeviceArray<float>& C, Fn&& fn) {
@@ -64,14 +67,15 @@ static void for_each_distance_tile(const CpuBackend& be, const DeviceArray<float
   const Eigen::Map<const RowMajorF> centres(C.data(), k, d);
 #pragma omp parallel num_threads(be.threads())
   {
-    RowMajorF products(tile, k);
+    RowMajorF products(k, tile);
     std::vector<float> x_norms(static_cast<std::size_t>(tile));
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < tiles; ++t) {
       const int64_t begin = t * tile;
       const int64_t rows = std::min(tile, n - begin);
       const Eigen::Map<const RowMajorF> xs(X.data() + begin * d, rows, d);
-      products.topRows(rows).noalias() = xs * centres.transpose();
+      Eigen::Map<RowMajorF> out(products.data(), k, rows);
+      out.noalias() = centres * xs.transpose();
       for (int64_t r = 0; r < rows; ++r) x_norms[r] = sq_norm(X.data() + (begin + r) * d, d);
       fn(t, begin, rows, products.data(), x_norms.data());
     }
@@ -90,20 +94,25 @@ void CpuBackend::nearest_centroid(const DeviceArray<float>& X, const DeviceArray
   for_each_distance_tile(*this, X, C,
                          [&](int64_t, int64_t begin, int64_t rows, const float* products,
                              const float* x_norms) {
+    float* best = out_dist + begin;
+    int32_t* best_j = out_labels + begin;
     for (int64_t r = 0; r < rows; ++r) {
-      const float* p = products + r * k;
-      float best = std::numeric_limits<float>::infinity();
-      int32_t best_j = 0;
-      for (int64_t j = 0; j < k; ++j) {
-        const float v = c_norms[j] - 2.0f * p[j];
-        if (v < best) {  // strict: ties keep the lower index
-          best = v;
-          best_j = static_cast<int32_t>(j);
-        }
-      }
-      out_labels[begin + r] = best_j;
-      out_dist[begin + r] = std::max(0.0f, x_norms[r] + best);
+      best[r] = std::numeric_limits<float>::infinity();
+      best_j[r] = 0;
     }
+    for (int64_t j = 0; j < k; ++j) {
+      const float cn = c_norms[j];
+      const float* p = products + j * rows;
+      const int32_t label = static_cast<int32_t>(j);
+#pragma omp simd
+      for (int64_t r = 0; r < rows; ++r) {
+        const float v = cn - 2.0f * p[r];
+        const bool closer = v < best[r];  // strict: ties keep the lower index
+        best[r] = closer ? v : best[r];
+        best_j[r] = closer ? label : best_j[r];
+      }
+    }
+    for (int64_t r = 0; r < rows; ++r) best[r] = std::max(0.0f, x_norms[r] + best[r]);
   });
 }
 
@@ -118,13 +127,14 @@ void CpuBackend::update_closest(const DeviceArray<float>& X, const DeviceArray<f
   for_each_distance_tile(*this, X, C,
                          [&](int64_t, int64_t begin, int64_t rows, const float* products,
                              const float* x_norms) {
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* p = products + r * k;
-      float best = out[begin + r];
-      for (int64_t j = 0; j < k; ++j) {
-        best = std::min(best, std::max(0.0f, x_norms[r] + c_norms[j] - 2.0f * p[j]));
+    float* best = out + begin;
+    for (int64_t j = 0; j < k; ++j) {
+      const float cn = c_norms[j];
+      const float* p = products + j * rows;
+#pragma omp simd
+      for (int64_t r = 0; r < rows; ++r) {
+        best[r] = std::min(best[r], std::max(0.0f, x_norms[r] + cn - 2.0f * p[r]));
       }
-      out[begin + r] = best;
     }
   });
 }
@@ -148,13 +158,15 @@ void CpuBackend::candidate_potentials(const DeviceArray<float>& X,
                          [&](int64_t tile_index, int64_t begin, int64_t rows,
                              const float* products, const float* x_norms) {
     double* acc = partial.data() + tile_index * t;
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* p = products + r * t;
-      const double wi = w ? w[begin + r] : 1.0;
-      for (int64_t j = 0; j < t; ++j) {
-        const float dist = std::max(0.0f, x_norms[r] + c_norms[j] - 2.0f * p[j]);
-        acc[j] += wi * std::min(near[begin + r], dist);
+    for (int64_t j = 0; j < t; ++j) {
+      const float* p = products + j * rows;
+      double sum = 0.0;
+      for (int64_t r = 0; r < rows; ++r) {
+        const float dist = std::max(0.0f, x_norms[r] + c_norms[j] - 2.0f * p[r]);
+        const double wi = w ? w[begin + r] : 1.0;
+        sum += wi * std::min(near[begin + r], dist);
       }
+      acc[j] = sum;
     }
   });
   std::fill(potentials, potentials + t, 0.0);
