@@ -8,4 +8,5 @@
 #include "stray/matrix.hpp"
 #include "stray/metrics.hpp"
 #include "stray/npy.hpp"
+#include "stray/pca.hpp"
 #include "stray/version.hpp"
