@@ -1,0 +1,210 @@
+// stray — fleet events and their file formats.
+//
+// The fleet is described by events: entity `web-0042` has, in group
+// `package`, feature `lua5.3`, value 1 (the default). Groups stray's own
+// mappings and synthetic fleet use:
+//
+//   package         installed package name            (value 1)
+//   process         process name launched / running   (value = launches)
+//   net.port        listening port number             (value 1)
+//   net.remote      outbound connection's remote port (value = connections)
+//   net.remote_net  outbound connection's remote network, IPv4 /24
+//                   ("10.20.1.0/24", value = connections)
+//   syscall, file, user, ...  anything else a collector reports
+//
+// Readers stream: each record becomes one `Event` handed to a sink and is
+// gone afterwards, so a file of any size is never held in memory. Every
+// parse error names the line (1-based, physical lines of the file) — for a
+// CSV record spanning lines inside quotes, the line it starts on.
+//
+// Formats:
+//   csv                   header naming the columns `entity`, `feature`, and
+//                         optionally `group` and `value`, in any order
+//                         (other columns are ignored); RFC 4180 quoting
+//                         ("a,b", "say ""hi""", line breaks inside quotes).
+//   jsonl                 one object per line: {"entity": .., "group": ..,
+//                         "feature": .., "value": ..}; group and value optional.
+//   osquery               osquery result log, one JSON object per line, in
+//                         the differential event format ("action": "added" /
+//                         "removed", "columns": {...}), the batched format
+//                         ("diffResults": {"added": [...], "removed": [...]})
+//                         or the snapshot format ("snapshot": [{...}, ...]).
+//                         An OsqueryMapping turns (query, column) into
+//                         (group, feature); `hostIdentifier` is the entity.
+//   osquery-snapshot      the same reader; as an output format, snapshot lines.
+//
+// Empty lines are skipped in every format. A missing value is 1; values
+// must be finite. Group names must not contain ':' (features are shown as
+// `group:feature`, split at the first ':').
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stray {
+
+/// One observation. The views are valid only during the sink call that
+/// receives the event (readers reuse their buffers); copy what you keep.
+struct Event {
+  std::string_view entity;
+  std::string_view group;
+  std::string_view feature;
+  double value = 1.0;
+};
+
+/// An event that owns its strings (tests, small collections).
+struct EventRecord {
+  std::string entity;
+  std::string group;
+  std::string feature;
+  double value = 1.0;
+
+  EventRecord() = default;
+  EventRecord(std::string entity_, std::string group_, std::string feature_, double value_ = 1.0)
+      : entity(std::move(entity_)),
+        group(std::move(group_)),
+        feature(std::move(feature_)),
+        value(value_) {}
+  explicit EventRecord(const Event& e)
+      : entity(e.entity), group(e.group), feature(e.feature), value(e.value) {}
+  Event view() const { return Event{entity, group, feature, value}; }
+  bool operator==(const EventRecord&) const = default;
+};
+
+/// Receives events one at a time.
+using EventSink = std::function<void(const Event&)>;
+
+/// A sink that appends copies of the events to `out` (which must outlive it).
+EventSink collect_events(std::vector<EventRecord>& out);
+
+enum class EventFormat {
+  csv,
+  jsonl,
+  osquery,           // reading: any osquery format; writing: differential "added" lines
+  osquery_snapshot,  // reading: same as osquery; writing: one snapshot line per host and query
+};
+
+/// "csv" | "jsonl" | "osquery" | "osquery-snapshot".
+const char* to_string(EventFormat format);
+/// Parses the names above; throws ErrorCode::invalid_argument otherwise.
+EventFormat parse_event_format(const std::string& name);
+/// Guesses the format from a file name: *.csv, *.jsonl / *.ndjson, *.log
+/// (osquery); throws ErrorCode::invalid_argument when it cannot tell.
+EventFormat event_format_from_path(const std::filesystem::path& path);
+
+/// How osquery columns become events: a row of query `query` yields, for
+/// each rule of that query, the event (group, value of `column`).
+struct OsqueryColumnRule {
+  std::string query;   // table or query name; matched against the last '/'-separated
+                       // component of the logged name ("pack/linux/deb_packages")
+  std::string column;  // column whose value becomes the feature
+  std::string group;   // group of the event
+  /// When > 0, IPv4 addresses become their network, "10.1.2.3" -> "10.1.2.0/24"
+  /// for 24 (other values are kept verbatim).
+  int ipv4_prefix = 0;
+  /// Column values that carry no information ("0", "0.0.0.0", "::"): skipped.
+  std::vector<std::string> ignore_values;
+};
+
+struct OsqueryMapping {
+  std::vector<OsqueryColumnRule> rules;
+
+  /// stray's defaults:
+  ///   deb_packages.name, rpm_packages.name        -> package
+  ///   python_packages.name                        -> package.python
+  ///   npm_packages.name                           -> package.npm
+  ///   processes.name                              -> process
+  ///   listening_ports.port                        -> net.port      (ignoring "0")
+  ///   process_open_sockets.remote_port            -> net.remote    (ignoring "0")
+  ///   process_open_sockets.remote_address         -> net.remote_net, IPv4 /24
+  ///                                                  (ignoring unspecified addresses)
+  ///   kernel_modules.name                         -> kernel_module
+  ///   users.username                              -> user
+  static OsqueryMapping defaults();
+};
+
+struct EventReadOptions {
+  /// Group of CSV / JSON Lines records without one.
+  std::string default_group = "feature";
+  /// Name shown in error messages (the path overloads set it to the path).
+  std::string source_name;
+  /// osquery only.
+  OsqueryMapping osquery = OsqueryMapping::defaults();
+  /// osquery only: "removed" rows become events of value -1 (so summing a
+  /// differential log gives the current state) instead of being skipped.
+  bool osquery_removed_as_negative = false;
+  /// osquery only: take the entity from this decoration (e.g. "hostname")
+  /// instead of `hostIdentifier`.
+  std::string osquery_entity_decoration;
+};
+
+struct ReadStats {
+  int64_t lines = 0;    // physical lines read
+  int64_t records = 0;  // non-empty records / log lines
+  int64_t events = 0;   // events handed to the sink
+  int64_t skipped = 0;  // osquery: rows of unmapped queries, ignored values, skipped "removed" rows
+};
+
+/// Readers. Throw ErrorCode::parse_error (with the line number) on malformed
+/// input, ErrorCode::non_finite_input on NaN/Inf values, ErrorCode::io_error
+/// when a file cannot be opened or read. Exceptions thrown by the sink pass
+/// through unchanged.
+ReadStats read_events_csv(std::istream& in, const EventSink& sink,
+                          const EventReadOptions& options = {});
+ReadStats read_events_csv(const std::filesystem::path& path, const EventSink& sink,
+                          const EventReadOptions& options = {});
+ReadStats read_events_jsonl(std::istream& in, const EventSink& sink,
+                            const EventReadOptions& options = {});
+ReadStats read_events_jsonl(const std::filesystem::path& path, const EventSink& sink,
+                            const EventReadOptions& options = {});
+ReadStats read_events_osquery(std::istream& in, const EventSink& sink,
+                              const EventReadOptions& options = {});
+ReadStats read_events_osquery(const std::filesystem::path& path, const EventSink& sink,
+                              const EventReadOptions& options = {});
+/// Dispatches on `format`.
+ReadStats read_events(std::istream& in, EventFormat format, const EventSink& sink,
+                      const EventReadOptions& options = {});
+ReadStats read_events(const std::filesystem::path& path, EventFormat format,
+                      const EventSink& sink, const EventReadOptions& options = {});
+
+struct EventWriteOptions {
+  /// osquery formats: the rules used in reverse (the first rule naming a
+  /// group gives its query and column), so what is written reads back.
+  OsqueryMapping osquery = OsqueryMapping::defaults();
+  /// osquery formats: the logged unixTime (fixed, so output is reproducible).
+  int64_t osquery_unix_time = 1700000000;
+};
+
+/// Writes events in any reader format. CSV and JSON Lines keep every event
+/// as it is; the osquery formats write round(value) rows per event (at least
+/// one; osquery logs carry no values, only rows) and throw
+/// ErrorCode::invalid_argument for a group no mapping rule produces.
+/// osquery-snapshot buffers one entity's rows and writes them when the
+/// entity changes or on finish(), so write events grouped by entity.
+class EventWriter {
+ public:
+  EventWriter(std::ostream& out, EventFormat format, const EventWriteOptions& options = {});
+  ~EventWriter();
+  EventWriter(const EventWriter&) = delete;
+  EventWriter& operator=(const EventWriter&) = delete;
+
+  void write(const Event& event);
+  /// Flushes buffered rows (osquery-snapshot); throws ErrorCode::io_error if
+  /// the stream failed. Called by the destructor too, which swallows errors.
+  void finish();
+  /// A sink writing to this writer (which must outlive it).
+  EventSink sink();
+  int64_t events_written() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stray
