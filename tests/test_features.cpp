@@ -1,0 +1,247 @@
+// FeatureBuilder: hand-computed normalisations, df filters that report what
+// they drop, interleaved input, and fit-then-apply with unseen features.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "stray/error.hpp"
+#include "stray/features.hpp"
+
+namespace stray {
+namespace {
+
+// h1: package a, b; process x×3, y×1.  h2: package a; process x 2+2.  h3: package c×2.
+const std::vector<EventRecord> kEvents = {
+    {"h1", "package", "a"},         {"h1", "package", "b"},   {"h1", "process", "x", 3},
+    {"h1", "process", "y", 1},      {"h2", "package", "a"},   {"h2", "process", "x", 2},
+    {"h2", "process", "x", 2},      {"h3", "package", "c", 2},
+};
+
+FeatureMatrix build(const FeatureParams& params, const std::vector<EventRecord>& events = kEvents) {
+  FeatureBuilder b(params);
+  for (const auto& e : events) b.add(e.view());
+  return b.build();
+}
+
+// Dense view, for comparisons by hand.
+std::vector<std::vector<float>> dense(const FeatureMatrix& m) {
+  std::vector<std::vector<float>> d(static_cast<std::size_t>(m.n_entities()),
+                                    std::vector<float>(static_cast<std::size_t>(m.n_features())));
+  for (int64_t i = 0; i < m.n_entities(); ++i) {
+    for (int64_t j = 0; j < m.n_features(); ++j) d[i][j] = m.value(i, j);
+  }
+  return d;
+}
+
+using Rows = std::vector<std::vector<float>>;
+
+TEST(Features, NamesAndSortedColumns) {
+  const FeatureMatrix m = build({});
+  EXPECT_EQ(m.entity_names, (std::vector<std::string>{"h1", "h2", "h3"}));
+  EXPECT_EQ(m.feature_names, (std::vector<std::string>{"package:a", "package:b", "package:c",
+                                                       "process:x", "process:y"}));
+  EXPECT_EQ(m.feature_groups, (std::vector<std::string>{"package", "package", "package",
+                                                        "process", "process"}));
+  EXPECT_EQ(m.document_frequency, (std::vector<int64_t>{2, 1, 1, 2, 1}));
+  EXPECT_EQ(m.n_events, 8);
+  EXPECT_EQ(m.column("process:y"), 4);
+  EXPECT_EQ(m.column("process:q"), -1);
+  EXPECT_EQ(m.row("h3"), 2);
+  EXPECT_NO_THROW(validate_csr(m.X, "test"));
+  EXPECT_EQ(m.X.indices, (std::vector<int32_t>{0, 1, 3, 4, 0, 3, 2}));  // ascending per row
+  EXPECT_TRUE(m.dropped.empty());
+  EXPECT_TRUE(m.unseen.empty());
+}
+
+TEST(Features, FractionPerGroup) {
+  const FeatureMatrix m = build({});  // fraction is the default
+  EXPECT_EQ(dense(m), (Rows{{0.5f, 0.5f, 0, 0.75f, 0.25f}, {1, 0, 0, 1, 0}, {0, 0, 1, 0, 0}}));
+}
+
+TEST(Features, BinaryNoneLog1p) {
+  FeatureParams p;
+  p.normalization = Normalization::binary;
+  EXPECT_EQ(dense(build(p)), (Rows{{1, 1, 0, 1, 1}, {1, 0, 0, 1, 0}, {0, 0, 1, 0, 0}}));
+  p.normalization = Normalization::none;
+  EXPECT_EQ(dense(build(p)), (Rows{{1, 1, 0, 3, 1}, {1, 0, 0, 4, 0}, {0, 0, 2, 0, 0}}));
+  p.normalization = Normalization::log1p;
+  const Rows l = dense(build(p));
+  const float l2 = std::log(2.0f);
+  EXPECT_FLOAT_EQ(l[0][0], l2);
+  EXPECT_FLOAT_EQ(l[0][3], std::log(4.0f));
+  EXPECT_FLOAT_EQ(l[1][3], std::log(5.0f));
+  EXPECT_FLOAT_EQ(l[2][2], std::log(3.0f));
+}
+
+TEST(Features, PerGroupNormalizationAndWeights) {
+  FeatureParams p;
+  p.group_normalization = {{"package", Normalization::binary}};
+  p.group_weights = {{"process", 2.0}, {"package", 0.5}};
+  EXPECT_EQ(dense(build(p)),
+            (Rows{{0.5f, 0.5f, 0, 1.5f, 0.5f}, {0.5f, 0, 0, 2.0f, 0}, {0, 0, 0.5f, 0, 0}}));
+  // A zero weight removes the group's values from the matrix (not its columns).
+  p.group_weights = {{"process", 0.0}};
+  const FeatureMatrix m = build(p);
+  EXPECT_EQ(m.n_features(), 5);
+  EXPECT_EQ(m.value(0, 3), 0.0f);
+}
+
+TEST(Features, MaxDfDropsOnlyCommonFeaturesAndSaysSo) {
+  FeatureParams p;
+  p.max_df = 0.5;  // more than 1.5 of 3 entities: a, x (df 2) go
+  const FeatureMatrix m = build(p);
+  EXPECT_EQ(m.feature_names, (std::vector<std::string>{"package:b", "package:c", "process:y"}));
+  ASSERT_EQ(m.dropped.size(), 2u);
+  EXPECT_EQ(m.dropped[0].name, "package:a");
+  EXPECT_EQ(m.dropped[0].document_frequency, 2);
+  EXPECT_EQ(m.dropped[0].reason, DropReason::above_max_df);
+  EXPECT_EQ(m.dropped[1].name, "process:x");
+  // Fraction totals still count the dropped features: b stays 1/2, y 1/4.
+  EXPECT_EQ(dense(m), (Rows{{0.5f, 0, 0.25f}, {0, 0, 0}, {0, 1, 0}}));
+  EXPECT_EQ(m.X.indptr, (std::vector<int64_t>{0, 2, 2, 3}));  // h2's row is empty, not gone
+}
+
+TEST(Features, MinDfIsOptInAndReportsRareFeatures) {
+  EXPECT_TRUE(build({}).dropped.empty());  // default keeps the rare ones
+  FeatureParams p;
+  p.min_df = 2;
+  const FeatureMatrix m = build(p);
+  EXPECT_EQ(m.feature_names, (std::vector<std::string>{"package:a", "process:x"}));
+  ASSERT_EQ(m.dropped.size(), 3u);
+  EXPECT_EQ(m.dropped[0].name, "package:b");
+  EXPECT_EQ(m.dropped[0].reason, DropReason::below_min_df);
+  EXPECT_EQ(m.dropped[1].name, "package:c");
+  EXPECT_EQ(m.dropped[2].name, "process:y");
+  EXPECT_STREQ(to_string(m.dropped[2].reason), "below_min_df");
+  EXPECT_EQ(m.vocabulary.dropped_names.size(), 3u);
+}
+
+TEST(Features, InterleavedEntitiesGiveTheSameMatrix) {
+  const std::vector<EventRecord> shuffled = {
+      {"h1", "process", "y", 1}, {"h2", "process", "x", 2}, {"h1", "package", "a"},
+      {"h3", "package", "c", 1}, {"h2", "package", "a"},    {"h1", "process", "x", 3},
+      {"h2", "process", "x", 2}, {"h1", "package", "b"},    {"h3", "package", "c", 1},
+  };
+  const FeatureMatrix a = build({});
+  const FeatureMatrix b = build({}, shuffled);
+  EXPECT_EQ(a.entity_names, b.entity_names);
+  EXPECT_EQ(a.feature_names, b.feature_names);
+  EXPECT_EQ(a.X.indptr, b.X.indptr);
+  EXPECT_EQ(a.X.indices, b.X.indices);
+  EXPECT_EQ(a.X.values, b.X.values);
+}
+
+TEST(Features, NonPositiveSumsAreAbsent) {
+  FeatureParams p;
+  p.normalization = Normalization::none;
+  const FeatureMatrix m = build(p, {{"h", "package", "a", 1},
+                                    {"h", "package", "a", -1},  // removed again
+                                    {"h", "package", "b", 1},
+                                    {"g", "package", "b", -2}});
+  EXPECT_EQ(m.feature_names, (std::vector<std::string>{"package:b"}));  // nobody has a
+  EXPECT_EQ(dense(m), (Rows{{1}, {0}}));
+}
+
+TEST(Features, EmptyRowsAndEmptyInput) {
+  FeatureBuilder b;
+  b.add_entity("quiet");
+  b.add("h", "package", "a");
+  const FeatureMatrix m = b.build();
+  EXPECT_EQ(m.entity_names, (std::vector<std::string>{"quiet", "h"}));
+  EXPECT_EQ(m.X.indptr, (std::vector<int64_t>{0, 0, 1}));
+  EXPECT_EQ(b.n_entities(), 0);  // build() resets
+
+  const FeatureMatrix none = FeatureBuilder().build();
+  EXPECT_EQ(none.n_entities(), 0);
+  EXPECT_EQ(none.n_features(), 0);
+  EXPECT_EQ(none.X.indptr, (std::vector<int64_t>{0}));
+}
+
+TEST(Features, FitThenApplyKeepsUnseenFeaturesAside) {
+  FeatureParams p;
+  p.max_df = 0.5;  // fitting drops a and x
+  FeatureBuilder fit(p);
+  for (const auto& e : kEvents) fit.add(e.view());
+  const FeatureMatrix base = fit.build();
+  ASSERT_EQ(base.vocabulary.feature_names,
+            (std::vector<std::string>{"package:b", "package:c", "process:y"}));
+
+  FeatureBuilder apply(base.vocabulary);
+  EXPECT_TRUE(apply.applying());
+  apply.add("h4", "net.port", "22");   // a group never seen
+  apply.add("h1", "package", "a");     // known, filtered when fitting: not "unseen"
+  apply.add("h1", "package", "b");
+  apply.add("h1", "package", "d");     // new software
+  apply.add("h1", "process", "z", 2);  // new process
+  apply.add("h1", "process", "y", 2);
+  const FeatureMatrix today = apply.build();
+
+  EXPECT_EQ(today.feature_names, base.feature_names);  // same columns, same order
+  EXPECT_EQ(today.feature_groups, base.feature_groups);
+  EXPECT_EQ(today.entity_names, (std::vector<std::string>{"h4", "h1"}));
+  // h1's package total is a + b + d = 3; process total z + y = 4.
+  EXPECT_EQ(dense(today), (Rows{{0, 0, 0}, {1.0f / 3.0f, 0, 0.5f}}));
+  ASSERT_EQ(today.unseen.size(), 3u);
+  EXPECT_EQ(today.unseen[0].entity, 0);
+  EXPECT_EQ(today.unseen[0].name, "net.port:22");
+  EXPECT_DOUBLE_EQ(today.unseen[0].normalized, 1.0);
+  EXPECT_EQ(today.unseen[1].entity, 1);
+  EXPECT_EQ(today.unseen[1].name, "package:d");
+  EXPECT_DOUBLE_EQ(today.unseen[1].value, 1.0);
+  EXPECT_NEAR(today.unseen[1].normalized, 1.0 / 3.0, 1e-12);
+  EXPECT_EQ(today.unseen[2].name, "process:z");
+  EXPECT_DOUBLE_EQ(today.unseen[2].value, 2.0);
+  EXPECT_DOUBLE_EQ(today.unseen[2].normalized, 0.5);
+  EXPECT_EQ(today.unseen_of(1).size(), 2u);
+  EXPECT_EQ(today.unseen_of(0).size(), 1u);
+  EXPECT_TRUE(today.unseen_of(5).empty());
+  EXPECT_TRUE(today.dropped.empty());
+
+  // The builder stays in applying mode after build().
+  apply.add("h9", "package", "q");
+  EXPECT_EQ(apply.build().unseen.size(), 1u);
+}
+
+TEST(Features, RejectsBadInput) {
+  FeatureBuilder b;
+  auto code = [&](const Event& e) {
+    try {
+      b.add(e);
+    } catch (const Error& err) {
+      return err.code();
+    }
+    return ErrorCode::not_fitted;  // "no error"
+  };
+  EXPECT_EQ(code({"", "g", "f", 1}), ErrorCode::invalid_argument);
+  EXPECT_EQ(code({"h", "", "f", 1}), ErrorCode::invalid_argument);
+  EXPECT_EQ(code({"h", "g", "", 1}), ErrorCode::invalid_argument);
+  EXPECT_EQ(code({"h", "a:b", "f", 1}), ErrorCode::invalid_argument);
+  EXPECT_EQ(code({"h", "g", "f", std::nan("")}), ErrorCode::non_finite_input);
+
+  FeatureParams p;
+  p.max_df = 0.0;
+  EXPECT_THROW(FeatureBuilder{p}, Error);
+  p = {};
+  p.min_df = 0;
+  EXPECT_THROW(FeatureBuilder{p}, Error);
+  p = {};
+  p.group_weights = {{"package", -1.0}};
+  EXPECT_THROW(FeatureBuilder{p}, Error);
+
+  FeatureVocabulary v;
+  v.feature_names = {"nocolon"};
+  EXPECT_THROW(FeatureBuilder{v}, Error);
+  v.feature_names = {"g:a", "g:a"};
+  EXPECT_THROW(FeatureBuilder{v}, Error);
+}
+
+TEST(Features, NormalizationNames) {
+  for (const auto n : {Normalization::none, Normalization::binary, Normalization::fraction,
+                       Normalization::log1p}) {
+    EXPECT_EQ(parse_normalization(to_string(n)), n);
+  }
+  EXPECT_THROW(parse_normalization("tfidf"), Error);
+}
+
+}  // namespace
+}  // namespace stray
