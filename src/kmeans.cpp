@@ -122,7 +122,9 @@ LloydOutcome lloyd(KMeansData& data, Matrix<float> centers, const KMeansParams& 
   const int64_t n = data.n(), d = data.d(), k = p.n_clusters;
   DeviceArray<float> device_centers = be.upload(centers.view());
   DeviceArray<int32_t> labels = be.allocate<int32_t>(n);
-  DeviceArray<float> min_dist = be.allocate<float>(n);
+  // Distance bounds for pruned assignment, and how far each centre moved.
+  DeviceArray<float> upper = be.allocate<float>(n), lower = be.allocate<float>(n);
+  std::vector<double> center_shift(static_cast<std::size_t>(k), 0.0);
   std::vector<int32_t> host_labels(static_cast<std::size_t>(n));
   std::vector<int32_t> previous_labels(static_cast<std::size_t>(n), -1);
   std::vector<double> sums(static_cast<std::size_t>(k * d)), counts(static_cast<std::size_t>(k));
@@ -131,22 +133,26 @@ LloydOutcome lloyd(KMeansData& data, Matrix<float> centers, const KMeansParams& 
   LloydOutcome out;
   bool strict = false;
   for (int it = 0; it < p.max_iter; ++it) {
-    be.nearest_centroid(data.X, device_centers, labels, min_dist);
+    be.nearest_centroid_pruned(data.X, device_centers, labels, upper, lower, center_shift.data(),
+                               it == 0);
     be.accumulate_centroids(data.X, labels, data.w(), k, sums.data(), counts.data());
     be.download(labels, host_labels.data());
     relocate_empty_clusters(data, device_centers, labels, host_labels, sums, counts);
 
     double shift = 0.0;
     for (int64_t c = 0; c < k; ++c) {
+      double moved = 0.0;
       for (int64_t j = 0; j < d; ++j) {
         // A cluster with no weight at all keeps its centre (sklearn keeps
         // the zero sum; that only happens with zero sample weights).
         const float v = counts[c] > 0.0 ? static_cast<float>(sums[c * d + j] / counts[c])
                                         : centers(c, j);
         const double delta = static_cast<double>(v) - centers(c, j);
-        shift += delta * delta;
+        moved += delta * delta;
         new_centers(c, j) = v;
       }
+      shift += moved;
+      center_shift[c] = std::sqrt(moved);
     }
     std::swap(centers, new_centers);
     be.copy_to_device(*device_centers.buffer(), 0, centers.data(), device_centers.bytes());
@@ -164,7 +170,8 @@ LloydOutcome lloyd(KMeansData& data, Matrix<float> centers, const KMeansParams& 
   }
   if (!strict) {
     // Final E-step so the labels belong to the returned centres.
-    be.nearest_centroid(data.X, device_centers, labels, min_dist);
+    be.nearest_centroid_pruned(data.X, device_centers, labels, upper, lower, center_shift.data(),
+                               false);
   }
   be.download(labels, host_labels.data());
   DeviceArray<float> dist = be.allocate<float>(n);

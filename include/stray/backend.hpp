@@ -164,6 +164,24 @@ class Backend {
   /// over tiles sized from the workspace budget: no n×k matrix is stored.
   virtual void nearest_centroid(const DeviceArray<float>& X, const DeviceArray<float>& C,
                                 DeviceArray<int32_t>& labels, DeviceArray<float>& min_sq_dist) = 0;
+  /// The same assignment as nearest_centroid, allowed to skip rows whose
+  /// distance bounds prove their label unchanged (Hamerly's exact
+  /// acceleration of Lloyd). `upper` [n] and `lower` [n] are state kept by
+  /// the caller between calls on the same X; their contents are the
+  /// backend's own. `center_shift` (host [k]) is how far each centre moved
+  /// (Euclidean) since the previous call. `fresh` = true computes every row
+  /// and initialises the state (first call, or after centres were replaced).
+  /// The default computes every row every time — right where brute force is
+  /// cheapest (GPUs).
+  virtual void nearest_centroid_pruned(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                                       DeviceArray<int32_t>& labels, DeviceArray<float>& upper,
+                                       DeviceArray<float>& lower, const double* center_shift,
+                                       bool fresh) {
+    (void)lower;
+    (void)center_shift;
+    (void)fresh;
+    nearest_centroid(X, C, labels, upper);
+  }
   /// Per-cluster weighted sums `sums` (host [k x d]) and weights `counts`
   /// (host [k]) in float64, summed in an order fixed by the data's shape
   /// alone (the CPU sums fixed chunks of rows, then the chunks in order), so

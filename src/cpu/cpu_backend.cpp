@@ -90,7 +90,7 @@ void CpuBackend::column_stats(const DeviceArray<float>& X, const DeviceArray<flo
   std::vector<double> weight_partial(static_cast<std::size_t>(chunks));
   auto reduce_chunks = [&](auto&& per_row) {
     std::fill(partial.begin(), partial.end(), 0.0);
-#pragma omp parallel for schedule(static) num_threads(threads_)
+#pragma omp parallel for schedule(static) num_threads(threads_) if (chunks > 1)
     for (int64_t c = 0; c < chunks; ++c) {
       double* acc = partial.data() + c * d;
       double wsum = 0.0;
@@ -130,7 +130,7 @@ void CpuBackend::subtract_row_vector(DeviceArray<float>& X, const double* shift)
   const int64_t n = X.rows(), d = X.cols();
   std::vector<float> s(shift, shift + d);
   float* x = X.data();
-#pragma omp parallel for schedule(static) num_threads(threads_)
+#pragma omp parallel for schedule(static) num_threads(threads_) if (n * d > 65536)
   for (int64_t i = 0; i < n; ++i) {
     float* row = x + i * d;
     for (int64_t j = 0; j < d; ++j) row[j] -= s[j];

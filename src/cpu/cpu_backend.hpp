@@ -2,7 +2,8 @@
 // memory is ordinary host memory, so upload/download are copies.
 //
 // Its methods are split by concept: cpu_backend.cpp (memory, statistics),
-// cpu_kmeans.cpp (distance tiles, centroid sums), cpu_linalg.cpp (Gram,
+// cpu_kmeans.cpp (distance tiles, centroid sums), cpu_kmeans_pruned.cpp
+// (Hamerly's bounds), cpu_linalg.cpp (Gram,
 // GEMM, QR, eigensolver, sparse products).
 #pragma once
 
@@ -33,6 +34,10 @@ class CpuBackend final : public Backend {
 
   void nearest_centroid(const DeviceArray<float>& X, const DeviceArray<float>& C,
                         DeviceArray<int32_t>& labels, DeviceArray<float>& min_sq_dist) override;
+  void nearest_centroid_pruned(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                               DeviceArray<int32_t>& labels, DeviceArray<float>& upper,
+                               DeviceArray<float>& lower, const double* center_shift,
+                               bool fresh) override;
   void accumulate_centroids(const DeviceArray<float>& X, const DeviceArray<int32_t>& labels,
                             const DeviceArray<float>* weights, int64_t k, double* sums,
                             double* counts) override;

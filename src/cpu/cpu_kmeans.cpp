@@ -65,7 +65,7 @@ static void for_each_distance_tile(const CpuBackend& be, const DeviceArray<float
   const int64_t tile = be.distance_tile_rows(d, k);
   const int64_t tiles = (n + tile - 1) / tile;
   const Eigen::Map<const RowMajorF> centres(C.data(), k, d);
-#pragma omp parallel num_threads(be.threads())
+#pragma omp parallel num_threads(be.threads()) if (tiles > 1)
   {
     RowMajorF products(k, tile);
     std::vector<float> x_norms(static_cast<std::size_t>(tile));
@@ -203,7 +203,7 @@ void CpuBackend::accumulate_centroids(const DeviceArray<float>& X,
   std::vector<double> partial_counts(static_cast<std::size_t>(wave * k));
   for (int64_t first = 0; first < chunks; first += wave) {
     const int64_t in_wave = std::min(wave, chunks - first);
-#pragma omp parallel for schedule(static, 1) num_threads(threads_)
+#pragma omp parallel for schedule(static, 1) num_threads(threads_) if (in_wave > 1)
     for (int64_t slot = 0; slot < in_wave; ++slot) {
       double* ps = partial_sums.data() + slot * kd;
       double* pc = partial_counts.data() + slot * k;
@@ -240,7 +240,7 @@ void CpuBackend::assigned_sq_distances(const DeviceArray<float>& X, const Device
   const float* c = C.data();
   float* o = out.data();
   bool bad_label = false;
-#pragma omp parallel for schedule(static) num_threads(threads_) reduction(|| : bad_label)
+#pragma omp parallel for schedule(static) num_threads(threads_) if (n * d > 65536) reduction(|| : bad_label)
   for (int64_t i = 0; i < n; ++i) {
     if (lab[i] < 0 || lab[i] >= k) {
       bad_label = true;

@@ -1,0 +1,180 @@
+// CPU backend: nearest-centre assignment with Hamerly's bounds. Each row
+// keeps an upper bound on the distance to its assigned centre and a lower
+// bound on the distance to any other; when centres move little (every
+// Lloyd iteration after the first few), the bounds prove most labels
+// unchanged and those rows cost two comparisons instead of k dot products.
+// Rows that cannot be proven are gathered and computed exactly by GEMM.
+//
+// The bounds are widened by the rounding error of the expanded distance
+// formula, so a row is skipped only when brute force (nearest_centroid)
+// would give it the same label: results equal plain Lloyd's.
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "cpu/cpu_backend.hpp"
+#include "internal/check.hpp"
+
+namespace stray::internal {
+namespace {
+
+using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowMajorD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Rounding allowance of the expanded formula ‖x‖² + ‖c‖² − 2x·c in float32,
+// relative to ‖x‖² + max‖c‖² (generous: a few hundred ulps).
+constexpr double kExpandedRelativeError = 1e-5;
+// Allowance for float32 rounding when bounds are moved by centre shifts.
+constexpr float kBoundSlack = 1e-6f;
+
+// Half the distance from each centre to its nearest other centre (s_j in
+// Hamerly's paper): a row within s_j of centre j is nearest to it.
+std::vector<float> half_gaps(const float* c, int64_t k, int64_t d) {
+  std::vector<float> gap(static_cast<std::size_t>(k), std::numeric_limits<float>::infinity());
+  if (k < 2) return gap;
+  const RowMajorD centres = Eigen::Map<const RowMajorF>(c, k, d).cast<double>();
+  const RowMajorD dots = centres * centres.transpose();
+  for (int64_t a = 0; a < k; ++a) {
+    double nearest = std::numeric_limits<double>::infinity();
+    for (int64_t b = 0; b < k; ++b) {
+      if (b != a) nearest = std::min(nearest, dots(a, a) + dots(b, b) - 2.0 * dots(a, b));
+    }
+    gap[a] = static_cast<float>(0.5 * std::sqrt(std::max(0.0, nearest)) * (1.0 - 1e-7));
+  }
+  return gap;
+}
+
+}  // namespace
+
+void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                                         DeviceArray<int32_t>& labels, DeviceArray<float>& upper,
+                                         DeviceArray<float>& lower, const double* center_shift,
+                                         bool fresh) {
+  const int64_t n = X.rows(), d = X.cols(), k = C.rows();
+  require(X.cols() == C.cols() && k > 0, ErrorCode::shape_mismatch, "nearest_centroid_pruned",
+          "X has ", X.cols(), " features, ", k, " centres have ", C.cols());
+  require(labels.size() == n && upper.size() == n && lower.size() == n, ErrorCode::shape_mismatch,
+          "nearest_centroid_pruned", "labels and bounds must have n=", n, " entries");
+  require(fresh || center_shift != nullptr, ErrorCode::invalid_argument,
+          "nearest_centroid_pruned", "center_shift is required unless fresh");
+
+  std::vector<float> c_norms(static_cast<std::size_t>(k));
+  float c_norm_max = 0.0f;
+  for (int64_t j = 0; j < k; ++j) {
+    double s = 0.0;
+    for (int64_t t = 0; t < d; ++t) s += static_cast<double>(C.data()[j * d + t]) * C.data()[j * d + t];
+    c_norms[j] = static_cast<float>(s);
+    c_norm_max = std::max(c_norm_max, c_norms[j]);
+  }
+  const std::vector<float> gap = half_gaps(C.data(), k, d);
+  // A row's lower bound drops by the largest shift of any *other* centre.
+  double shift_max = 0.0, shift_second = 0.0;
+  int64_t shift_argmax = -1;
+  if (!fresh) {
+    for (int64_t j = 0; j < k; ++j) {
+      if (center_shift[j] > shift_max) {
+        shift_second = shift_max;
+        shift_max = center_shift[j];
+        shift_argmax = j;
+      } else {
+        shift_second = std::max(shift_second, center_shift[j]);
+      }
+    }
+  }
+
+  const float* x = X.data();
+  const float* c = C.data();
+  int32_t* lab = labels.data();
+  float* up = upper.data();
+  float* lo = lower.data();
+  const int64_t tile = distance_tile_rows(d, k);
+  const int64_t tiles = (n + tile - 1) / tile;
+  const Eigen::Map<const RowMajorF> centres(c, k, d);
+
+#pragma omp parallel num_threads(threads_) if (tiles > 1)
+  {
+    std::vector<int64_t> pending;
+    pending.reserve(static_cast<std::size_t>(tile));
+    RowMajorF gathered(tile, d);
+    RowMajorF products(k, tile);
+    std::vector<float> best(static_cast<std::size_t>(tile)), second(best.size());
+    std::vector<int32_t> best_j(best.size());
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t begin = t * tile, end = std::min(n, begin + tile);
+      pending.clear();
+      for (int64_t i = begin; i < end; ++i) {
+        if (fresh) {
+          pending.push_back(i);
+          continue;
+        }
+        const int32_t a = lab[i];
+        float u = static_cast<float>(up[i] + center_shift[a]) * (1.0f + kBoundSlack);
+        const double other_shift = a == shift_argmax ? shift_second : shift_max;
+        const float l = static_cast<float>(lo[i] - other_shift) * (1.0f - kBoundSlack);
+        lo[i] = l;
+        const float z = std::max(l, gap[a]);
+        if (u < z) {
+          up[i] = u;
+          continue;
+        }
+        // Tighten the upper bound with the exact distance to the assigned centre.
+        const float* row = x + i * d;
+        const float* centre = c + static_cast<int64_t>(a) * d;
+        float exact = 0.0f, x_norm = 0.0f;
+#pragma omp simd reduction(+ : exact, x_norm)
+        for (int64_t j = 0; j < d; ++j) {
+          const float diff = row[j] - centre[j];
+          exact += diff * diff;
+          x_norm += row[j] * row[j];
+        }
+        const float tau = static_cast<float>(kExpandedRelativeError * (x_norm + c_norm_max));
+        u = std::sqrt(exact + tau);
+        up[i] = u;
+        if (u < z) continue;
+        pending.push_back(i);
+      }
+      const int64_t m = static_cast<int64_t>(pending.size());
+      if (m == 0) continue;
+
+      // Exact nearest and second-nearest for the rows the bounds could not settle.
+      for (int64_t r = 0; r < m; ++r) {
+        std::copy(x + pending[r] * d, x + (pending[r] + 1) * d, gathered.row(r).data());
+      }
+      Eigen::Map<RowMajorF> out(products.data(), k, m);
+      out.noalias() = centres * gathered.topRows(m).transpose();
+      for (int64_t r = 0; r < m; ++r) {
+        best[r] = second[r] = std::numeric_limits<float>::infinity();
+        best_j[r] = 0;
+      }
+      for (int64_t j = 0; j < k; ++j) {
+        const float cn = c_norms[j];
+        const float* p = products.data() + j * m;
+        const int32_t label = static_cast<int32_t>(j);
+#pragma omp simd
+        for (int64_t r = 0; r < m; ++r) {
+          const float v = cn - 2.0f * p[r];
+          const bool closer = v < best[r];  // strict: ties keep the lower index
+          second[r] = closer ? best[r] : std::min(second[r], v);
+          best[r] = closer ? v : best[r];
+          best_j[r] = closer ? label : best_j[r];
+        }
+      }
+      for (int64_t r = 0; r < m; ++r) {
+        const int64_t i = pending[r];
+        const float* row = x + i * d;
+        float x_norm = 0.0f;
+#pragma omp simd reduction(+ : x_norm)
+        for (int64_t j = 0; j < d; ++j) x_norm += row[j] * row[j];
+        const float tau = static_cast<float>(kExpandedRelativeError * (x_norm + c_norm_max));
+        lab[i] = best_j[r];
+        up[i] = std::sqrt(std::max(0.0f, x_norm + best[r]) + tau);
+        lo[i] = std::sqrt(std::max(0.0f, x_norm + second[r] - tau));
+      }
+    }
+  }
+}
+
+}  // namespace stray::internal
