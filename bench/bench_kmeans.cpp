@@ -1,0 +1,164 @@
+// k-means benchmarks: one Lloyd iteration's primitives (nearest_centroid +
+// accumulate_centroids) on every available backend, and kmeans_fit with a
+// fixed iteration count. Data are Gaussian blobs made once per shape.
+//
+//   build/bench/bench_kmeans --benchmark_filter='LloydStep/cpu/200000/64/100'
+//
+// Counters: `rows/s` is samples assigned per second; for LloydStep one
+// iteration is one pass over X.
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "stray/backend.hpp"
+#include "stray/datasets.hpp"
+#include "stray/kmeans.hpp"
+
+namespace {
+
+struct Shape {
+  int64_t n, d, k;
+};
+
+// (n, d, k): the design card's reference size, a wide one, many clusters,
+// and a small one where per-call overheads show.
+const std::vector<Shape> kShapes = {
+    {200000, 64, 100}, {100000, 256, 32}, {50000, 32, 1000}, {10000, 16, 8}};
+
+const stray::Blobs& blobs(const Shape& s) {
+  static std::map<std::tuple<int64_t, int64_t, int64_t>, stray::Blobs> cache;
+  auto key = std::make_tuple(s.n, s.d, s.k);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    stray::BlobsParams p;
+    p.n_samples = s.n;
+    p.n_features = s.d;
+    p.n_centers = s.k;
+    p.seed = 42;
+    it = cache.emplace(key, stray::make_blobs(p)).first;
+  }
+  return it->second;
+}
+
+// The first k rows as centres: a cheap, deterministic start.
+stray::Matrix<float> first_rows(const stray::Matrix<float>& X, int64_t k) {
+  return stray::Matrix<float>::copy_of(X.view().row_block(0, k));
+}
+
+void lloyd_step(benchmark::State& state, const std::string& backend_name, Shape s) {
+  const stray::Blobs& b = blobs(s);
+  auto backend = stray::make_backend(backend_name);
+  auto X = backend->upload(b.X.view());
+  const stray::Matrix<float> C0 = first_rows(b.X, s.k);
+  auto C = backend->upload(C0.view());
+  auto labels = backend->allocate<int32_t>(s.n);
+  auto dist = backend->allocate<float>(s.n);
+  std::vector<double> sums(static_cast<std::size_t>(s.k * s.d));
+  std::vector<double> counts(static_cast<std::size_t>(s.k));
+  for (auto _ : state) {
+    backend->nearest_centroid(X, C, labels, dist);
+    backend->accumulate_centroids(X, labels, nullptr, s.k, sums.data(), counts.data());
+    backend->synchronize();
+    benchmark::DoNotOptimize(sums.data());
+  }
+  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(s.n) * state.iterations(),
+                                                benchmark::Counter::kIsRate);
+  state.SetLabel(backend->device_description());
+}
+
+void nearest_only(benchmark::State& state, const std::string& backend_name, Shape s) {
+  const stray::Blobs& b = blobs(s);
+  auto backend = stray::make_backend(backend_name);
+  auto X = backend->upload(b.X.view());
+  const stray::Matrix<float> C0 = first_rows(b.X, s.k);
+  auto C = backend->upload(C0.view());
+  auto labels = backend->allocate<int32_t>(s.n);
+  auto dist = backend->allocate<float>(s.n);
+  for (auto _ : state) {
+    backend->nearest_centroid(X, C, labels, dist);
+    backend->synchronize();
+  }
+  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(s.n) * state.iterations(),
+                                                benchmark::Counter::kIsRate);
+}
+
+void accumulate_only(benchmark::State& state, const std::string& backend_name, Shape s) {
+  const stray::Blobs& b = blobs(s);
+  auto backend = stray::make_backend(backend_name);
+  auto X = backend->upload(b.X.view());
+  std::vector<int32_t> host_labels(static_cast<std::size_t>(s.n));
+  for (int64_t i = 0; i < s.n; ++i) host_labels[static_cast<std::size_t>(i)] = b.labels[i];
+  auto labels = backend->upload(host_labels);
+  std::vector<double> sums(static_cast<std::size_t>(s.k * s.d));
+  std::vector<double> counts(static_cast<std::size_t>(s.k));
+  for (auto _ : state) {
+    backend->accumulate_centroids(X, labels, nullptr, s.k, sums.data(), counts.data());
+    backend->synchronize();
+    benchmark::DoNotOptimize(sums.data());
+  }
+  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(s.n) * state.iterations(),
+                                                benchmark::Counter::kIsRate);
+}
+
+// Whole fit, explicit init, exactly `iters` Lloyd iterations (tol = 0 and
+// max_iter = iters; blobs this size do not converge strictly sooner).
+void fit(benchmark::State& state, const std::string& backend_name, Shape s, int iters) {
+  const stray::Blobs& b = blobs(s);
+  auto backend = stray::make_backend(backend_name);
+  stray::KMeansParams p;
+  p.n_clusters = s.k;
+  p.init = stray::KMeansInit::explicit_centers;
+  p.initial_centers = first_rows(b.X, s.k);
+  p.max_iter = iters;
+  p.tol = 0.0;
+  p.n_init = 1;
+  int n_iter = 0;
+  for (auto _ : state) {
+    const stray::KMeansResult r = stray::kmeans_fit(*backend, p, b.X.view());
+    n_iter = r.n_iter;
+    benchmark::DoNotOptimize(r.inertia);
+  }
+  state.counters["n_iter"] = n_iter;
+  state.counters["s/iter"] = benchmark::Counter(
+      static_cast<double>(n_iter) * state.iterations(),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+std::string shape_name(const Shape& s) {
+  return std::to_string(s.n) + "/" + std::to_string(s.d) + "/" + std::to_string(s.k);
+}
+
+// Registered at start-up so the list follows available_backends() on the
+// machine that runs it (CUDA appears only where a device is present).
+const bool kRegistered = [] {
+  for (const std::string& backend : stray::available_backends()) {
+    for (const Shape& s : kShapes) {
+      const std::string tail = backend + "/" + shape_name(s);
+      benchmark::RegisterBenchmark(("LloydStep/" + tail).c_str(), lloyd_step, backend, s)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("NearestCentroid/" + tail).c_str(), nearest_only, backend, s)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("AccumulateCentroids/" + tail).c_str(), accumulate_only,
+                                   backend, s)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    }
+    const Shape ref{200000, 64, 100};
+    benchmark::RegisterBenchmark(("KMeansFit20/" + backend + "/" + shape_name(ref)).c_str(), fit,
+                                 backend, ref, 20)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->Iterations(3);
+  }
+  return true;
+}();
+
+}  // namespace
+
+BENCHMARK_MAIN();
