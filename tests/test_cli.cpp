@@ -1,0 +1,126 @@
+// The command-line tool as a user meets it: JSON output, files written only
+// on success, and bad input as one line on stderr with a non-zero exit.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "stray/datasets.hpp"
+#include "stray/npy.hpp"
+
+#ifdef STRAY_CLI_PATH
+
+namespace stray {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunResult {
+  int status = -1;
+  std::string out, err;
+};
+
+RunResult run_cli(const std::string& args) {
+  const fs::path err_file = fs::temp_directory_path() / ("stray_cli_err_" + std::to_string(::getpid()));
+  const std::string cmd = std::string(STRAY_CLI_PATH) + " " + args + " 2>" + err_file.string();
+  RunResult r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  size_t got;
+  while ((got = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), got);
+  const int raw = ::pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  std::ifstream in(err_file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.err = ss.str();
+  fs::remove(err_file);
+  return r;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("stray_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+TEST_F(Cli, KMeansJsonOnBlobsAndFiles) {
+  BlobsParams p;
+  p.n_samples = 900;
+  p.n_features = 3;
+  p.n_centers = 3;
+  p.cluster_std = 0.3;
+  const Blobs b = make_blobs(p);
+  write_npy(path("X.npy"), b.X.view());
+  const RunResult r = run_cli("kmeans -i " + path("X.npy") + " -k 3 --backend cpu --json --labels " +
+                              path("labels.npy") + " --centers " + path("centers.npy"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"inertia", "n_iter", "converged", "seconds", "backend"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j["backend"], "cpu");
+  EXPECT_TRUE(j["converged"].get<bool>());
+  EXPECT_EQ(read_npy_int(path("labels.npy")).size(), 900u);
+  const Matrix<float> centers = read_npy_float(path("centers.npy"));
+  EXPECT_EQ(centers.rows(), 3);
+  EXPECT_EQ(centers.cols(), 3);
+}
+
+TEST_F(Cli, SyntheticBlobsWithoutInput) {
+  const RunResult r = run_cli("kmeans --samples 3000 --features 4 --blob-centers 4 --backend cpu --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["n_clusters"], 4);
+  EXPECT_GT(j["adjusted_rand_index"].get<double>(), 0.99);
+}
+
+TEST_F(Cli, BadInputIsOneLineOnStderrAndNothingWritten) {
+  Matrix<float> X(10, 2, 1.0f);
+  X(4, 1) = NAN;
+  write_npy(path("nan.npy"), X.view());
+  std::ofstream(path("garbage.npy")) << "this is not a numpy file";
+  const std::string labels = path("labels.npy");
+  for (const std::string& args : std::vector<std::string>{
+           "kmeans -i " + path("nan.npy") + " -k 2 --labels " + labels,
+        "kmeans -i " + path("garbage.npy") + " -k 2 --labels " + labels,
+        "kmeans -i " + path("missing.npy") + " -k 2", "kmeans --samples 10 -k 20 --labels " + labels,
+        "kmeans --samples 100 --init bogus", "kmeans --samples 100 --backend tpu",
+        "kmeans --no-such-flag", ""}) {
+    const RunResult r = run_cli(args);
+    EXPECT_NE(r.status, 0) << args;
+    EXPECT_TRUE(r.out.empty()) << args << ": " << r.out;
+    ASSERT_FALSE(r.err.empty()) << args;
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << args << ": " << r.err;
+    EXPECT_FALSE(fs::exists(labels)) << args;
+  }
+}
+
+TEST_F(Cli, HelpExplainsEveryFlag) {
+  const RunResult r = run_cli("kmeans --help");
+  EXPECT_EQ(r.status, 0);
+  for (const char* flag : {"--input", "--clusters", "--init", "--init-centers", "--n-init", "--max-iter",
+                           "--tol", "--seed", "--backend", "--labels", "--centers", "--json"}) {
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+  }
+}
+
+}  // namespace
+}  // namespace stray
+
+#endif  // STRAY_CLI_PATH
