@@ -9,5 +9,6 @@ namespace stray::cli {
 void register_kmeans_command(CLI::App& app);
 void register_make_blobs_command(CLI::App& app);
 void register_backends_command(CLI::App& app);
+void register_pca_command(CLI::App& app);
 
 }  // namespace stray::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   stray::cli::register_kmeans_command(app);
   stray::cli::register_make_blobs_command(app);
   stray::cli::register_backends_command(app);
+  stray::cli::register_pca_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,136 @@
+// `stray pca`: principal components of a dense .npy matrix or a CSR .npz
+// (scipy.sparse.save_npz), with the transformed data and components
+// optionally written as .npy.
+#include <cstdio>
+#include <string>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "stray/npy.hpp"
+#include "stray/npz.hpp"
+#include "stray/pca.hpp"
+
+namespace stray::cli {
+namespace {
+
+struct PcaOptions {
+  std::string input, solver = "auto", backend = "auto", transform_out, components_out;
+  double components = 0.0;
+  bool whiten = false, json = false;
+  uint64_t seed = 0;
+  int64_t oversamples = 10;
+  int power_iterations = -1;
+};
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+void run_pca(const PcaOptions& o) {
+  // -c: a count (1, 2, ...) or a fraction of variance in (0, 1).
+  PcaParams params;
+  if (o.components > 0.0 && o.components < 1.0) {
+    params.variance_fraction = o.components;
+  } else if (o.components >= 1.0 && o.components == static_cast<double>(static_cast<int64_t>(o.components))) {
+    params.n_components = static_cast<int64_t>(o.components);
+  } else {
+    throw Error(ErrorCode::invalid_argument,
+                "pca: -c must be a whole count >= 1 or a variance fraction in (0, 1), got " +
+                    std::to_string(o.components));
+  }
+  params.solver = parse_pca_solver(o.solver);
+  params.whiten = o.whiten;
+  params.seed = o.seed;
+  params.oversamples = o.oversamples;
+  params.power_iterations = o.power_iterations;
+
+  const bool sparse = ends_with(o.input, ".npz");
+  Matrix<float> X;
+  CsrMatrix S;
+  if (sparse) {
+    S = read_npz_csr(o.input);
+  } else {
+    X = read_npy_float(o.input);
+  }
+  const int64_t n = sparse ? S.rows : X.rows(), d = sparse ? S.cols : X.cols();
+
+  auto backend = open_backend(o.backend);
+  // `seconds` is the fit alone: file reading and writing are outside it.
+  const PcaModel m = sparse ? pca_fit(*backend, params, S.view()) : pca_fit(*backend, params, X.view());
+
+  if (!o.transform_out.empty()) {
+    const Matrix<float> T = sparse ? pca_transform(*backend, m, S.view())
+                                   : pca_transform(*backend, m, X.view());
+    write_npy(o.transform_out, T.view());
+  }
+  if (!o.components_out.empty()) write_npy(o.components_out, m.components.view());
+
+  double kept = 0.0;
+  for (double r : m.explained_variance_ratio) kept += r;
+  if (o.json) {
+    print_json({{"backend", backend->name()},
+                {"device", backend->device_description()},
+                {"input", sparse ? "csr" : "dense"},
+                {"n_samples", n},
+                {"n_features", d},
+                {"nnz", sparse ? S.nnz() : n * d},
+                {"n_components", m.n_components},
+                {"solver", to_string(m.solver)},
+                {"whiten", m.whiten},
+                {"explained_variance_ratio", m.explained_variance_ratio},
+                {"explained_variance", m.explained_variance},
+                {"singular_values", m.singular_values},
+                {"explained_variance_ratio_sum", kept},
+                {"noise_variance", m.noise_variance},
+                {"total_variance", m.total_variance},
+                {"seconds", m.seconds}});
+    return;
+  }
+  std::printf("PCA of %lld x %lld %s (%s), backend %s (%s)\n", static_cast<long long>(n),
+              static_cast<long long>(d), sparse ? "CSR" : "dense", o.input.c_str(),
+              backend->name().c_str(), backend->device_description().c_str());
+  std::printf("  solver %s, %lld components keep %.4f of the variance, %.3f s\n",
+              to_string(m.solver), static_cast<long long>(m.n_components), kept, m.seconds);
+  std::printf("  explained variance ratio:");
+  for (int64_t c = 0; c < m.n_components && c < 10; ++c)
+    std::printf(" %.4f", m.explained_variance_ratio[c]);
+  if (m.n_components > 10) std::printf(" ...");
+  std::printf("\n");
+}
+
+}  // namespace
+
+void register_pca_command(CLI::App& app) {
+  auto opts = std::make_shared<PcaOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "pca",
+      "Principal components of a matrix: a dense .npy [n_samples x n_features] or a CSR "
+      ".npz written by scipy.sparse.save_npz (never densified).");
+  cmd->add_option("-i,--input", opts->input, "Input: .npy (dense) or .npz (scipy CSR)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("-c,--n-components", opts->components,
+                  "Components to keep: a count (e.g. 32) or a fraction of variance (e.g. 0.95)")
+      ->required();
+  cmd->add_option("--solver", opts->solver,
+                  "auto, covariance (exact: scatter matrix + eigensolver) or randomized "
+                  "(randomized SVD); auto: covariance for dense data with <= 2000 features, "
+                  "randomized for wide or sparse data")
+      ->capture_default_str();
+  cmd->add_flag("--whiten", opts->whiten, "Scale projected coordinates to unit variance");
+  cmd->add_option("--seed", opts->seed, "Seed of the randomized solver")->capture_default_str();
+  cmd->add_option("--oversamples", opts->oversamples, "Randomized: extra test vectors")
+      ->capture_default_str();
+  cmd->add_option("--power-iterations", opts->power_iterations,
+                  "Randomized: power iterations (-1 = auto: 7, or 4 when many components)")
+      ->capture_default_str();
+  cmd->add_option("--backend", opts->backend, "auto, cpu or cuda")->capture_default_str();
+  cmd->add_option("--transform", opts->transform_out,
+                  "Write the projected data here (.npy float32 [n_samples x n_components])");
+  cmd->add_option("--components", opts->components_out,
+                  "Write the components here (.npy float64 [n_components x n_features])");
+  cmd->add_flag("--json", opts->json, "Print one JSON object instead of text");
+  cmd->callback([opts] { run_pca(*opts); });
+}
+
+}  // namespace stray::cli
