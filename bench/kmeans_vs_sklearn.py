@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""k-means speed: stray's CLI against scikit-learn, same data, same start.
+
+Both run Lloyd's algorithm from the same explicit initial centres for a
+fixed number of iterations (tol = 0, so neither stops early unless labels
+stop changing), and both report the fit alone: sklearn's KMeans.fit is
+timed around the call, stray reports `seconds` in its --json output (the
+fit, upload to the backend included; reading the .npy is not). Each side
+runs --repeats times after one warm-up; the table shows medians.
+
+    scripts/setup-python
+    .venv/bin/python bench/kmeans_vs_sklearn.py --stray build/examples/stray
+
+The dataset (default 200,000 x 64 Gaussian blobs, k = 100, seed 0) and the
+initial centres (k rows drawn with the same seed) are written to --workdir
+once and reused; --data / --init take your own .npy files instead.
+
+scikit-learn runs in a subprocess whose environment drops OPENBLAS_CORETYPE
+and OPENBLAS_L2_SIZE (some machines set them, which can pin OpenBLAS to a
+slower kernel); its threadpoolctl report is printed so the BLAS and thread
+counts it used are on record. --threads sets OMP_NUM_THREADS (and the BLAS
+thread count) for both sides.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+SKLEARN_CHILD = textwrap.dedent(
+    """
+    import json, sys, time, warnings
+    import numpy as np
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_info
+    import sklearn
+    X = np.load(sys.argv[1])
+    C0 = np.load(sys.argv[2])
+    max_iter, repeats = int(sys.argv[3]), int(sys.argv[4])
+    times, inertia, n_iter = [], None, None
+    for r in range(repeats + 1):  # the first is a warm-up
+        km = KMeans(n_clusters=C0.shape[0], init=C0, n_init=1, algorithm="lloyd",
+                    max_iter=max_iter, tol=0.0)
+        t0 = time.perf_counter()
+        km.fit(X)
+        t = time.perf_counter() - t0
+        if r > 0:
+            times.append(t)
+        inertia, n_iter = float(km.inertia_), int(km.n_iter_)
+    pools = [{k: p.get(k) for k in ("user_api", "internal_api", "num_threads", "version",
+                                     "architecture", "filepath")} for p in threadpool_info()]
+    print(json.dumps({"times": times, "inertia": inertia, "n_iter": n_iter,
+                      "sklearn": sklearn.__version__, "numpy": np.__version__,
+                      "threadpools": pools}))
+    """
+)
+
+
+def make_dataset(workdir: Path, n: int, d: int, k: int, seed: int) -> tuple[Path, Path]:
+    import numpy as np
+    from sklearn.datasets import make_blobs
+
+    x_path = workdir / f"blobs_{n}x{d}_k{k}_seed{seed}_X.npy"
+    c_path = workdir / f"blobs_{n}x{d}_k{k}_seed{seed}_C0.npy"
+    if x_path.exists() and c_path.exists():
+        return x_path, c_path
+    workdir.mkdir(parents=True, exist_ok=True)
+    # Blobs that overlap a little (std 2 in a +-10 box): Lloyd keeps moving
+    # for many iterations, like real data, instead of converging in three.
+    X, _ = make_blobs(n_samples=n, n_features=d, centers=k, cluster_std=2.0 * (d / 8) ** 0.5,
+                      center_box=(-10, 10), random_state=seed)
+    X = X.astype(np.float32)
+    C0 = X[np.random.RandomState(seed).choice(n, k, replace=False)]
+    np.save(x_path, X)
+    np.save(c_path, C0)
+    return x_path, c_path
+
+
+def run_sklearn(x_path, c_path, max_iter, repeats, env):
+    child_env = dict(env)
+    child_env.pop("OPENBLAS_CORETYPE", None)
+    child_env.pop("OPENBLAS_L2_SIZE", None)
+    out = subprocess.run([sys.executable, "-c", SKLEARN_CHILD, str(x_path), str(c_path),
+                          str(max_iter), str(repeats)],
+                         env=child_env, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_stray(binary, x_path, c_path, k, max_iter, repeats, backend, env):
+    cmd = [str(binary), "kmeans", "-i", str(x_path), "--init-centers", str(c_path), "-k", str(k),
+           "--max-iter", str(max_iter), "--tol", "0", "--backend", backend, "--json"]
+    times, last = [], None
+    for r in range(repeats + 1):  # the first is a warm-up
+        out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+        last = json.loads(out.stdout.strip().splitlines()[-1])
+        if r > 0:
+            times.append(float(last["seconds"]))
+    return {"times": times, "inertia": float(last["inertia"]), "n_iter": int(last["n_iter"]),
+            "converged": last.get("converged"), "backend": last.get("backend"),
+            "device": last.get("device"), "command": " ".join(cmd)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--stray", required=True, help="path of the stray binary")
+    ap.add_argument("--data", help="X .npy (float32 [n x d]); default: generated blobs")
+    ap.add_argument("--init", help="initial centres .npy [k x d]; required with --data")
+    ap.add_argument("-n", "--samples", type=int, default=200_000)
+    ap.add_argument("-d", "--features", type=int, default=64)
+    ap.add_argument("-k", "--clusters", type=int, default=100)
+    ap.add_argument("--max-iter", type=int, default=20)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--backend", default="cpu", help="stray backend (cpu, cuda, auto)")
+    ap.add_argument("--threads", type=int, help="OMP_NUM_THREADS for both sides")
+    ap.add_argument("--workdir", default=str(Path(__file__).resolve().parent / "out"))
+    ap.add_argument("--json", help="also write the figures here")
+    args = ap.parse_args()
+
+    if args.data:
+        if not args.init:
+            ap.error("--init is required with --data")
+        x_path, c_path = Path(args.data), Path(args.init)
+    else:
+        x_path, c_path = make_dataset(Path(args.workdir), args.samples, args.features,
+                                      args.clusters, args.seed)
+    import numpy as np
+    X = np.load(x_path, mmap_mode="r")
+    C0 = np.load(c_path, mmap_mode="r")
+    n, d = X.shape
+    k = C0.shape[0]
+
+    env = dict(os.environ)
+    if args.threads:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(args.threads)
+
+    sk = run_sklearn(x_path, c_path, args.max_iter, args.repeats, env)
+    st = run_stray(args.stray, x_path, c_path, k, args.max_iter, args.repeats, args.backend, env)
+
+    sk_med, st_med = statistics.median(sk["times"]), statistics.median(st["times"])
+    rel = abs(sk["inertia"] - st["inertia"]) / max(abs(sk["inertia"]), 1e-300)
+    print(f"k-means (Lloyd), {n} x {d} float32, k = {k}, max_iter = {args.max_iter}, tol = 0, "
+          f"explicit init; median of {args.repeats} after a warm-up")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs, "
+          f"OMP_NUM_THREADS={env.get('OMP_NUM_THREADS', '(unset)')}")
+    print()
+    print(f"{'':<24}{'median s':>10}{'min s':>10}{'s/iter':>10}{'n_iter':>8}{'inertia':>20}")
+    for label, r, med in ((f"scikit-learn {sk['sklearn']}", sk, sk_med),
+                          (f"stray ({st['backend']})", st, st_med)):
+        print(f"{label:<24}{med:>10.4f}{min(r['times']):>10.4f}{med / r['n_iter']:>10.5f}"
+              f"{r['n_iter']:>8}{r['inertia']:>20.6f}")
+    print()
+    print(f"speed-up (sklearn median / stray median): {sk_med / st_med:.2f}x")
+    print(f"inertia relative difference: {rel:.2e}" + ("" if rel < 1e-4 else "  <-- DISAGREE"))
+    if sk["n_iter"] != st["n_iter"]:
+        print(f"note: n_iter differs (sklearn {sk['n_iter']}, stray {st['n_iter']})")
+    print(f"stray device: {st['device']}")
+    print("scikit-learn thread pools (threadpoolctl):")
+    for p in sk["threadpools"]:
+        print(f"  {p['user_api']}/{p['internal_api']} {p.get('version') or ''} "
+              f"threads={p['num_threads']} arch={p.get('architecture') or '-'}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "n": n, "d": d, "k": k, "max_iter": args.max_iter, "repeats": args.repeats,
+            "sklearn": sk, "stray": st, "speedup": sk_med / st_med,
+            "inertia_rel_diff": rel}, indent=2) + "\n")
+    return 0 if rel < 1e-4 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
