@@ -1,6 +1,10 @@
 // JSON Lines events: fields, defaults, and errors naming the exact line.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
 #include "stray/error.hpp"
@@ -60,6 +64,24 @@ TEST(EventsJsonl, ErrorsNameTheLine) {
   expect_line(jsonl_error(good + "{\"entity\":\"h\",\"feature\":\"a\",\"value\":\"3\"}\n"), 2);
   expect_line(jsonl_error(good + "{\"entity\":\"h\",\"feature\":\"a\",\"group\":7}\n"), 2);
   expect_line(jsonl_error(good + good + good + "{\"entity\":\"h\",\"feature\":\"a\",\"group\":\"x:y\"}\n"), 4);
+  // Malformed JSON the scanner must refuse, like any full parser.
+  for (const std::string bad : {
+           "{\"entity\":\"h\",\"feature\":\"a\"} x",        // trailing text
+           "{\"entity\":\"h\" \"feature\":\"a\"}",          // missing comma
+           "{\"entity\":\"h\",\"feature\":\"a\",}",         // trailing comma
+           "{\"entity\":\"h\\q\",\"feature\":\"a\"}",      // bad escape
+           "{\"entity\":\"\\ud800\",\"feature\":\"a\"}",  // lone surrogate
+           "{\"entity\":\"h\",\"feature\":\"a\",\"v\":01}",  // leading zero
+           "{\"entity\":\"h\",\"feature\":\"a\",\"v\":[1,}", // broken nested array
+           "{\"entity\":\"h\",\"feature\":\"a\",\"v\":tru}", // bad literal
+           "{\"entity\":\"h\",\"feature\":\"a\"",          // not closed
+           "{\"entity\":\"h\tb\",\"feature\":\"a\"}",      // raw control character
+       }) {
+    expect_line(jsonl_error(good + good + bad + "\n"), 3);
+  }
+  std::string deep = "{\"entity\":\"h\",\"feature\":\"a\",\"v\":";
+  deep += std::string(200, '[') + std::string(200, ']') + "}";
+  expect_line(jsonl_error(deep + "\n"), 1);
   const Error e = jsonl_error(good + "{\"entity\":\"h\",\"feature\":\"a\",\"value\":1e999}\n");
   EXPECT_NE(std::string(e.what()).find("line 2:"), std::string::npos) << e.what();
 }
@@ -75,6 +97,44 @@ TEST(EventsJsonl, WriterRoundTrips) {
   for (const auto& e : in_events) w.write(e.view());
   w.finish();
   EXPECT_EQ(read_jsonl(out.str()), in_events);
+}
+
+// The reader's own scanner against nlohmann-json: random objects with
+// escapes, non-ASCII text, nested extra members and odd spacing.
+TEST(EventsJsonl, AgreesWithAFullJsonParser) {
+  std::mt19937 rng(5);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  const std::vector<std::string> pieces = {"a", "Z", "\"", "\\", "/", "\n", "\t", "\x01",
+                                           "\u00e9", "\u4e2d", "\U0001F600", " ", ",", "{", "]"};
+  auto random_string = [&] {
+    std::string s = "x";
+    for (int k = pick(6); k > 0; --k) s += pieces[static_cast<std::size_t>(pick(static_cast<int>(pieces.size())))];
+    return s;
+  };
+  std::string text;
+  std::vector<EventRecord> expected;
+  for (int i = 0; i < 300; ++i) {
+    nlohmann::json j;
+    EventRecord e(random_string(), random_string(), random_string(), 1.0);
+    for (auto& ch : e.group) {
+      if (ch == ':') ch = ';';
+    }
+    j["entity"] = e.entity;
+    if (pick(3) == 0) j["extra"] = {{"nested", {1, 2.5e-3, nullptr, true, {{"k", random_string()}}}}};
+    j["feature"] = e.feature;
+    j["group"] = e.group;
+    if (pick(2) == 0) {
+      e.value = std::ldexp(static_cast<double>(pick(1 << 20)) - 5000.0, pick(40) - 20);
+      j["value"] = e.value;
+    }
+    if (pick(4) == 0) j["z"] = nlohmann::json::array();
+    // Compact or spaced out; non-ASCII as UTF-8 or as \u escapes (surrogate pairs too).
+    std::string line = j.dump(pick(2) == 0 ? -1 : pick(3), ' ', pick(2) == 0);
+    std::replace(line.begin(), line.end(), '\n', ' ');         // raw breaks are only layout
+    text += line + "\n";
+    expected.push_back(e);
+  }
+  EXPECT_EQ(read_jsonl(text), expected);
 }
 
 TEST(EventsJsonl, DispatchByFormat) {

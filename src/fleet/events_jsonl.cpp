@@ -1,9 +1,10 @@
 // JSON Lines events: {"entity": .., "group": .., "feature": .., "value": ..}.
+#include <deque>
 #include <istream>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "fleet/event_io.hpp"
+#include "fleet/json_scan.hpp"
 #include "stray/events.hpp"
 
 namespace stray {
@@ -17,69 +18,69 @@ ReadStats read_events_jsonl(std::istream& in, const EventSink& sink,
                             const EventReadOptions& options) {
   ReadStats stats;
   std::string line;
-  std::string feature_text;  // a numeric feature (port) spelt as text
+  std::deque<std::string> escaped;  // decoded strings with escapes, per line
   int64_t line_no = 0;
   while (std::getline(in, line)) {
     ++line_no;
     const std::string_view text = fleet::clean_line(line, line_no);
     if (fleet::is_blank(text)) continue;
     ++stats.records;
-    nlohmann::json obj;
-    try {
-      obj = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& ex) {  // parse_error, out_of_range (1e999)
-      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no, "invalid JSON (",
-                          ex.what(), ")");
-    }
-    if (!obj.is_object()) {
+    escaped.clear();
+    fleet::JsonScanner scan(text, &escaped);
+    if (scan.first() != '{') {
       fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
-                          "expected a JSON object, got ", obj.type_name());
+                          "expected a JSON object");
+    }
+    fleet::JsonValue entity, group, feature, value;
+    const bool ok = scan.object([&](std::string_view key, const fleet::JsonValue& v) {
+      if (key == "entity") {
+        entity = v;
+      } else if (key == "feature") {
+        feature = v;
+      } else if (key == "group") {
+        group = v;
+      } else if (key == "value") {
+        value = v;
+      }
+      return true;
+    });
+    if (!ok) {
+      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no, "invalid JSON (",
+                          scan.error(), ")");
     }
     Event e;
-    const auto entity = obj.find("entity");
-    if (entity == obj.end() || !entity->is_string() || entity->get_ref<const std::string&>().empty()) {
+    if (entity.type != fleet::JsonType::string || entity.text.empty()) {
       fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
                           "'entity' is missing, empty or not a string");
     }
-    e.entity = entity->get_ref<const std::string&>();
-
-    const auto feature = obj.find("feature");
-    if (feature != obj.end() && feature->is_string()) {
-      e.feature = feature->get_ref<const std::string&>();
-    } else if (feature != obj.end() && feature->is_number_integer()) {
-      feature_text = feature->dump();  // ports and ids written as numbers
-      e.feature = feature_text;
+    e.entity = entity.text;
+    // Ports and ids may come as integers; their literal is the feature.
+    if (feature.type == fleet::JsonType::string || feature.is_integer_literal()) {
+      e.feature = feature.text;
     }
     if (e.feature.empty()) {
       fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
                           "'feature' is missing, empty or neither a string nor an integer");
     }
-
-    const auto group = obj.find("group");
-    if (group != obj.end() && !group->is_null()) {
-      if (!group->is_string()) {
-        fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
-                            "'group' is not a string");
-      }
-      e.group = group->get_ref<const std::string&>();
+    if (group.type == fleet::JsonType::string) {
+      e.group = group.text;
+    } else if (group.type != fleet::JsonType::null) {
+      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
+                          "'group' is not a string");
     }
     if (e.group.empty()) e.group = options.default_group;
     if (e.group.find(':') != std::string_view::npos) {
       fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no, "group ",
                           fleet::quoted(e.group), " contains ':'");
     }
-
-    const auto value = obj.find("value");
-    if (value != obj.end() && !value->is_null()) {
-      if (!value->is_number()) {
-        fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
-                            "'value' is not a number: ", value->dump());
+    if (value.type == fleet::JsonType::number) {
+      if (!value.to_double(&e.value)) {
+        fleet::fail_at_line(ErrorCode::non_finite_input, kWhere, options, line_no, "'value' ",
+                            value.text, " is not a finite double");
       }
-      e.value = value->get<double>();
-      if (!std::isfinite(e.value)) {
-        fleet::fail_at_line(ErrorCode::non_finite_input, kWhere, options, line_no,
-                            "'value' is not finite");
-      }
+    } else if (value.type != fleet::JsonType::null) {
+      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
+                          "'value' is not a number: ", fleet::quoted(value.text));
     }
     sink(e);
     ++stats.events;

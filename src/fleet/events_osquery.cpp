@@ -3,12 +3,13 @@
 // OsqueryMapping.
 #include <cstdio>
 #include <istream>
-#include <nlohmann/json.hpp>
+#include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "fleet/event_io.hpp"
+#include "fleet/json_scan.hpp"
 #include "fleet/osquery_util.hpp"
 #include "stray/events.hpp"
 
@@ -121,31 +122,39 @@ class RowMapper {
   RowMapper(const EventSink& sink, const EventReadOptions& options, ReadStats& stats)
       : sink_(sink), options_(options), stats_(stats) {}
 
-  void map(const nlohmann::json& row, const Rules& rules, std::string_view entity, double value,
+  void map(const fleet::JsonValue& row, const Rules& rules, std::string_view entity, double value,
            int64_t line_no) {
-    if (!row.is_object()) {
+    if (row.type != fleet::JsonType::object) {
       fleet::fail_at_line(ErrorCode::parse_error, kWhere, options_, line_no,
-                          "a result row is not a JSON object: ", fleet::quoted(row.dump()));
+                          "a result row is not a JSON object: ", fleet::quoted(row.text));
     }
-    for (const OsqueryColumnRule* rule : rules) {
-      const auto cell = row.find(rule->column);
-      if (cell == row.end() || cell->is_null()) {
+    cells_.assign(rules.size(), fleet::JsonValue{});
+    fleet::JsonScanner scan(row.text, &escaped_);
+    const bool ok = scan.object([&](std::string_view key, const fleet::JsonValue& v) {
+      for (std::size_t r = 0; r < rules.size(); ++r) {
+        if (rules[r]->column == key) cells_[r] = v;
+      }
+      return true;
+    });
+    if (!ok) {  // the line scan validated it already; kept for safety
+      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options_, line_no, "invalid JSON (",
+                          scan.error(), ")");
+    }
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      const OsqueryColumnRule* rule = rules[r];
+      const fleet::JsonValue& cell = cells_[r];
+      if (cell.type == fleet::JsonType::null) {  // missing or null
         ++stats_.skipped;
         continue;
       }
-      std::string_view text;
-      if (cell->is_string()) {
-        text = cell->get_ref<const std::string&>();
-      } else if (cell->is_number() || cell->is_boolean()) {
-        number_ = cell->dump();  // "numerics": true logs
-        text = number_;
-      } else {
+      if (cell.type == fleet::JsonType::object || cell.type == fleet::JsonType::array) {
         fleet::fail_at_line(ErrorCode::parse_error, kWhere, options_, line_no, "column '",
                             rule->column, "' is neither a string nor a number");
       }
-      bool ignored = false;
+      std::string_view text = cell.text;  // strings decoded; numbers ("numerics": true) as spelt
+      bool ignored = text.empty();
       for (const auto& v : rule->ignore_values) ignored = ignored || text == v;
-      if (ignored || text.empty()) {
+      if (ignored) {
         ++stats_.skipped;
         continue;
       }
@@ -157,23 +166,16 @@ class RowMapper {
     }
   }
 
+  void new_line() { escaped_.clear(); }
+
  private:
   const EventSink& sink_;
   const EventReadOptions& options_;
   ReadStats& stats_;
-  std::string number_;
+  std::vector<fleet::JsonValue> cells_;
+  std::deque<std::string> escaped_;
   std::string network_;
 };
-
-const nlohmann::json& member(const nlohmann::json& obj, const char* key,
-                             const EventReadOptions& options, int64_t line_no) {
-  const auto it = obj.find(key);
-  if (it == obj.end()) {
-    fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no, "no '", key,
-                        "' member");
-  }
-  return *it;
-}
 
 }  // namespace
 
@@ -186,102 +188,116 @@ ReadStats read_events_osquery(std::istream& in, const EventSink& sink,
     internal::require(r.group.find(':') == std::string::npos, ErrorCode::invalid_argument, kWhere,
                       "osquery rule group '", r.group, "' contains ':'");
   }
+  using fleet::JsonType;
+  using fleet::JsonValue;
   ReadStats stats;
   RuleIndex index(options.osquery);
   RowMapper mapper(sink, options, stats);
   std::string line;
+  std::string name_key;  // the logged query name, for the rule cache
+  std::deque<std::string> escaped;
   int64_t line_no = 0;
   while (std::getline(in, line)) {
     ++line_no;
     const std::string_view text = fleet::clean_line(line, line_no);
     if (fleet::is_blank(text)) continue;
     ++stats.records;
-    nlohmann::json obj;
-    try {
-      obj = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& ex) {  // parse_error, out_of_range (1e999)
-      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no, "invalid JSON (",
-                          ex.what(), ")");
-    }
-    if (!obj.is_object()) {
-      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
-                          "expected a JSON object, got ", obj.type_name());
-    }
-    const nlohmann::json& name = member(obj, "name", options, line_no);
-    if (!name.is_string()) {
-      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
-                          "'name' is not a string");
-    }
-    const nlohmann::json* host = nullptr;
-    if (!options.osquery_entity_decoration.empty()) {
-      const nlohmann::json& decorations = member(obj, "decorations", options, line_no);
-      const auto it = decorations.is_object() ? decorations.find(options.osquery_entity_decoration)
-                                              : decorations.end();
-      if (!decorations.is_object() || it == decorations.end()) {
-        fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no, "no decoration '",
-                            options.osquery_entity_decoration, "'");
-      }
-      host = &*it;
-    } else {
-      host = &member(obj, "hostIdentifier", options, line_no);
-    }
-    if (!host->is_string() || host->get_ref<const std::string&>().empty()) {
-      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
-                          "the host identifier is empty or not a string");
-    }
-    const std::string& entity = host->get_ref<const std::string&>();
-    const Rules* rules = index.find(name.get_ref<const std::string&>());
+    escaped.clear();
+    mapper.new_line();
+    auto fail = [&](const auto&... parts) {
+      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no, parts...);
+    };
 
-    const auto snapshot = obj.find("snapshot");
-    const auto diff = obj.find("diffResults");
-    const auto columns = obj.find("columns");
-    auto rows_of = [&](const nlohmann::json& arr, const char* what, double value) {
-      if (!arr.is_array()) {
-        fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no, "'", what,
-                            "' is not an array");
+    fleet::JsonScanner scan(text, &escaped);
+    if (scan.first() != '{') fail("expected a JSON object");
+    JsonValue name, host, decorations, snapshot, diff, columns, action;
+    const bool ok = scan.object([&](std::string_view key, const JsonValue& v) {
+      if (key == "name") {
+        name = v;
+      } else if (key == "hostIdentifier") {
+        host = v;
+      } else if (key == "columns") {
+        columns = v;
+      } else if (key == "action") {
+        action = v;
+      } else if (key == "snapshot") {
+        snapshot = v;
+      } else if (key == "diffResults") {
+        diff = v;
+      } else if (key == "decorations") {
+        decorations = v;
       }
-      if (rules == nullptr) {
-        stats.skipped += static_cast<int64_t>(arr.size());
-        return;
+      return true;
+    });
+    if (!ok) fail("invalid JSON (", scan.error(), ")");
+    if (name.text.empty() && name.type == JsonType::null) fail("no 'name' member");
+    if (name.type != JsonType::string) fail("'name' is not a string");
+
+    if (!options.osquery_entity_decoration.empty()) {
+      if (decorations.type != JsonType::object) fail("no 'decorations' object");
+      JsonValue found;
+      fleet::JsonScanner dec(decorations.text, &escaped);
+      dec.object([&](std::string_view key, const JsonValue& v) {
+        if (key == options.osquery_entity_decoration) found = v;
+        return true;
+      });
+      if (found.type == JsonType::null) {
+        fail("no decoration '", options.osquery_entity_decoration, "'");
       }
-      for (const auto& row : arr) mapper.map(row, *rules, entity, value, line_no);
+      host = found;
+    } else if (host.type == JsonType::null) {
+      fail("no 'hostIdentifier' member");
+    }
+    if (host.type != JsonType::string || host.text.empty()) {
+      fail("the host identifier is empty or not a string");
+    }
+    const std::string_view entity = host.text;
+    name_key.assign(name.text);
+    const Rules* rules = index.find(name_key);
+
+    auto rows_of = [&](const JsonValue& arr, const char* what, double value) {
+      if (arr.type != JsonType::array) fail("'", what, "' is not an array");
+      fleet::JsonScanner rows(arr.text, &escaped);
+      rows.array([&](const JsonValue& row) {
+        if (rules == nullptr) {
+          ++stats.skipped;
+        } else if (value == 0.0) {
+          ++stats.skipped;
+        } else {
+          mapper.map(row, *rules, entity, value, line_no);
+        }
+        return true;
+      });
     };
     const double removed_value = options.osquery_removed_as_negative ? -1.0 : 0.0;
 
-    if (snapshot != obj.end()) {
-      rows_of(*snapshot, "snapshot", 1.0);
-    } else if (diff != obj.end()) {
-      if (!diff->is_object()) {
-        fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
-                            "'diffResults' is not an object");
+    if (snapshot.type != JsonType::null) {
+      rows_of(snapshot, "snapshot", 1.0);
+    } else if (diff.type != JsonType::null) {
+      if (diff.type != JsonType::object) fail("'diffResults' is not an object");
+      JsonValue added, removed;
+      fleet::JsonScanner d(diff.text, &escaped);
+      d.object([&](std::string_view key, const JsonValue& v) {
+        if (key == "added") added = v;
+        if (key == "removed") removed = v;
+        return true;
+      });
+      if (added.type != JsonType::null) rows_of(added, "added", 1.0);
+      if (removed.type != JsonType::null) rows_of(removed, "removed", removed_value);
+    } else if (columns.type != JsonType::null) {
+      if (action.type != JsonType::string || (action.text != "added" && action.text != "removed")) {
+        fail("'action' must be \"added\" or \"removed\" next to 'columns', got ",
+             action.type == JsonType::null && action.text.empty() ? std::string_view("nothing")
+                                                                 : action.text);
       }
-      const auto added = diff->find("added");
-      const auto removed = diff->find("removed");
-      if (added != diff->end()) rows_of(*added, "added", 1.0);
-      if (removed != diff->end()) {
-        if (removed_value != 0.0) {
-          rows_of(*removed, "removed", removed_value);
-        } else if (removed->is_array()) {
-          stats.skipped += static_cast<int64_t>(removed->size());
-        }
-      }
-    } else if (columns != obj.end()) {
-      const nlohmann::json& action = member(obj, "action", options, line_no);
-      const std::string* act = action.is_string() ? &action.get_ref<const std::string&>() : nullptr;
-      if (act == nullptr || (*act != "added" && *act != "removed")) {
-        fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
-                            "'action' must be \"added\" or \"removed\" next to 'columns', got ",
-                            action.dump());
-      }
-      if (rules == nullptr || (*act == "removed" && removed_value == 0.0)) {
+      const double value = action.text == "added" ? 1.0 : removed_value;
+      if (rules == nullptr || value == 0.0) {
         ++stats.skipped;
       } else {
-        mapper.map(*columns, *rules, entity, *act == "added" ? 1.0 : removed_value, line_no);
+        mapper.map(columns, *rules, entity, value, line_no);
       }
     } else {
-      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
-                          "neither 'columns', 'snapshot' nor 'diffResults': not an osquery "
-                          "result line");
+      fail("neither 'columns', 'snapshot' nor 'diffResults': not an osquery result line");
     }
   }
   if (in.bad()) internal::fail(ErrorCode::io_error, kWhere, "read failed after line ", line_no);
