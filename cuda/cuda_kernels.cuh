@@ -85,13 +85,18 @@ __global__ void chunk_sums_kernel(const Chunk* chunks, int64_t ncols, Load load,
   }
 }
 
+/// Most chunks a segmented sum aims for (beyond one per non-empty segment):
+/// enough blocks to fill any GPU, few enough partials per segment that the
+/// final in-order pass over them stays short.
+constexpr int64_t kMaxChunks = 8192;
+
 /// Positions per chunk: at least kMinChunkPositions, and few enough chunks
-/// that their partials (chunks × ncols doubles) take at most half the
-/// workspace budget.
+/// (about kMaxChunks, plus one per segment) that their partials (chunks ×
+/// ncols doubles) take at most half the workspace budget.
 inline int64_t chunk_positions_for(int64_t total, int64_t ncols, std::size_t workspace_bytes) {
   const int64_t per_chunk_bytes = 8 * std::max<int64_t>(ncols, 1);
-  const int64_t max_chunks =
-      std::max<int64_t>(16, static_cast<int64_t>(workspace_bytes / 2) / per_chunk_bytes);
+  const int64_t max_chunks = std::clamp<int64_t>(
+      static_cast<int64_t>(workspace_bytes / 2) / per_chunk_bytes, 16, kMaxChunks);
   return std::max<int64_t>(kMinChunkPositions, ceil_div(std::max<int64_t>(total, 1), max_chunks));
 }
 

@@ -58,9 +58,9 @@ __global__ void row_sq_norms_kernel(const float* X, int64_t rows, int64_t d, int
 // One warp per row of a tile: dots [rows x k] holds x·c. With kAssign,
 // labels[r] = argmin_j (‖c_j‖² − 2 x·c_j) (ties to the lower j) and
 // dist[r] = max(0, ‖x‖² + that minimum); otherwise dist[r] (the running
-// "closest") becomes min(dist[r], max(0, ‖x‖² + minimum)), which equals the
-// CPU's min over j of max(0, ‖x‖² + ‖c_j‖² − 2 x·c_j) because float addition
-// is monotone.
+// "closest") becomes min(dist[r], min_j max(0, ‖x‖² + ‖c_j‖² − 2 x·c_j)).
+// Same expressions as the CPU backend (2·x·c is exact, so a contracted FMA
+// rounds as the separate operations do).
 template <bool kAssign>
 __global__ void tile_argmin_kernel(const float* X, int64_t rows, int64_t d, const float* dots,
                                    int64_t k, const float* c_norms, int32_t* labels, float* dist) {
@@ -78,7 +78,8 @@ __global__ void tile_argmin_kernel(const float* X, int64_t rows, int64_t d, cons
     float best = INFINITY;
     int32_t best_j = INT_MAX;
     for (int64_t j = lane; j < k; j += 32) {  // each lane scans increasing j
-      const float v = c_norms[j] - 2.0f * p[j];
+      const float v = kAssign ? c_norms[j] - 2.0f * p[j]
+                              : fmaxf(0.0f, x_norm + c_norms[j] - 2.0f * p[j]);
       if (v < best) {  // strict: a lane keeps its lowest j among equals
         best = v;
         best_j = static_cast<int32_t>(j);
@@ -93,12 +94,11 @@ __global__ void tile_argmin_kernel(const float* X, int64_t rows, int64_t d, cons
       }
     }
     if (lane == 0) {
-      const float d_min = fmaxf(0.0f, x_norm + best);
       if (kAssign) {
         labels[r] = best_j == INT_MAX ? 0 : best_j;
-        dist[r] = d_min;
+        dist[r] = fmaxf(0.0f, x_norm + best);
       } else {
-        dist[r] = fminf(dist[r], d_min);
+        dist[r] = fminf(dist[r], best);
       }
     }
   }
