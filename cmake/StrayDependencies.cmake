@@ -1,8 +1,12 @@
 # Finds stray's dependencies. Debian packages are the normal source
 # (scripts/install-deps installs them); STRAY_DEPS_DIR points at a bundle of
 # the same headers and sources for machines without them (scripts/gpu-check).
-set(STRAY_DEPS_DIR "" CACHE PATH "Optional prefix with include/{eigen3,CLI,nlohmann} and src/googletest")
+set(STRAY_DEPS_DIR "" CACHE PATH "Optional prefix with include/{eigen3,CLI,nlohmann,zlib.h}, lib/libz.a and src/googletest")
 set(_stray_hints ${STRAY_DEPS_DIR}/include /usr/include /usr/local/include)
+# zlib (found in src/): the bundle's copy (include/zlib.h, lib/libz.a) when it has one.
+if(STRAY_DEPS_DIR AND EXISTS "${STRAY_DEPS_DIR}/include/zlib.h" AND NOT DEFINED ZLIB_ROOT)
+  set(ZLIB_ROOT "${STRAY_DEPS_DIR}")
+endif()
 
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 
