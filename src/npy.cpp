@@ -34,6 +34,12 @@ NpyHeader read_header(const internal::InputFile& f, const char* where, const std
   }
   NpyHeader h = internal::parse_npy_header(header.data(), size, where, path);
   internal::require_supported_matrix(h, where, path);
+  // Checked before allocating: a corrupt shape must not cost a huge buffer.
+  if (h.data_bytes > f.size() - h.data_offset) {
+    fail(ErrorCode::parse_error, where, path, ": truncated data: expected ", h.data_bytes,
+         " bytes for ", h.count, " elements of '", h.dtype.descr, "', found ",
+         f.size() - h.data_offset);
+  }
   return h;
 }
 
@@ -45,7 +51,7 @@ void read_data(const internal::InputFile& f, const NpyHeader& h, D* dst, const c
   const auto check_size = [&](std::size_t got) {
     if (got < h.data_bytes) {
       fail(ErrorCode::parse_error, where, path, ": truncated data: expected ", h.data_bytes,
-           " bytes for shape ", h.count, " x ", h.dtype.descr, ", found ", got);
+           " bytes, found ", got, " (file shrank while reading?)");
     }
   };
   if (internal::is_exact_layout<D>(h.dtype)) {

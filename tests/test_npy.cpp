@@ -337,6 +337,12 @@ TEST(Npy, MalformedFilesAreParseErrors) {
   write_bytes(dir.file("huge.npy"),
               raw_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4)}", data));
   expect_error([&] { read_npy(dir.file("huge.npy")); }, ErrorCode::parse_error, {"overflows"});
+  // A plausible but absent terabyte is refused from the file size, before
+  // allocating it.
+  write_bytes(dir.file("tb.npy"),
+              raw_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000, 1000)}", data));
+  expect_error([&] { read_npy_float(dir.file("tb.npy")); }, ErrorCode::parse_error,
+               {"truncated data", "4000000000000 bytes"});
 }
 
 TEST(Npy, ReadNpyIntRejectsNonIntegralValues) {
