@@ -191,8 +191,12 @@ CudaBackend::CudaBackend(const BackendOptions& options)
     STRAY_CUDA_CHECK_AT("make_backend", cublasSetStream(cublas_, stream_));
     // No TF32: float32 products must stay float32 (the CPU twin's precision).
     STRAY_CUDA_CHECK_AT("make_backend", cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH));
+    // Bitwise reproducible results (both are the libraries' defaults today).
+    STRAY_CUDA_CHECK_AT("make_backend", cublasSetAtomicsMode(cublas_, CUBLAS_ATOMICS_NOT_ALLOWED));
     STRAY_CUDA_CHECK_AT("make_backend", cusolverDnCreate(&cusolver_));
     STRAY_CUDA_CHECK_AT("make_backend", cusolverDnSetStream(cusolver_, stream_));
+    STRAY_CUDA_CHECK_AT("make_backend",
+                        cusolverDnSetDeterministicMode(cusolver_, CUSOLVER_DETERMINISTIC_RESULTS));
     STRAY_CUDA_CHECK_AT("make_backend", cusparseCreate(&cusparse_));
     STRAY_CUDA_CHECK_AT("make_backend", cusparseSetStream(cusparse_, stream_));
 

@@ -3,8 +3,8 @@
 //
 // Index types: a DeviceCsr has int64 row offsets and int32 column indices;
 // cusparseSpMM is used with one index type for both, so each call makes a
-// converted copy of the smaller array (int32 offsets when nnz < 2^31, else
-// int64 column indices).
+// converted copy of the smaller array (int32 offsets when nnz and the
+// extents are below 2^31, else int64 column indices).
 //
 // Determinism: cusparseSpMM is bitwise reproducible for op(A) = A but not
 // for op(A) = Aᵀ. So Aᵀ·B is computed as (Aᵀ as CSR)·B: the transpose is
@@ -219,8 +219,10 @@ void CudaBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<f
   const int32_t* indices = ptr(A.indices, where);
   const float* values = ptr(A.values, where);
 
+  // 32-bit indices (the common case) need every extent and offset below 2^31.
+  const bool index32 = nnz <= INT_MAX && m <= INT_MAX && n <= INT_MAX;
   if (!transpose_a) {
-    if (nnz <= INT_MAX) {
+    if (index32) {
       const cuda::ScratchBuffer offsets32 =
           cuda::converted_copy<int64_t, int32_t>(*this, indptr, m + 1, where);
       cuda::csr_times_dense(*this, m, n, nnz, offsets32.as<void>(), indices, values,
@@ -236,11 +238,12 @@ void CudaBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<f
 
   // Aᵀ [n x m] as CSR: rows of Aᵀ are A's columns (the sort's segments),
   // its column indices are A's row numbers.
-  require(n <= INT_MAX, ErrorCode::invalid_argument, where, "cols=", n, " exceeds 2^31-1");
+  require(n <= INT_MAX, ErrorCode::invalid_argument, where, "cols=", n,
+          " exceeds 2^31-1 (column indices are int32)");
   const cuda::SortedSegments sorted = cuda::sort_by_key(*this, indices, nnz, n);
   cuda::ScratchBuffer t_values = scratch<float>(nnz);
   const unsigned blocks = blocks_for(nnz, cuda::kBlockThreads);
-  if (nnz <= INT_MAX && m <= INT_MAX) {
+  if (index32) {
     const cuda::ScratchBuffer t_offsets = cuda::converted_copy<int64_t, int32_t>(
         *this, sorted.offsets_device.as<int64_t>(), n + 1, where);
     cuda::ScratchBuffer t_indices = scratch<int32_t>(nnz);
