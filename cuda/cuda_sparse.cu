@@ -122,16 +122,30 @@ void csr_times_dense(CudaBackend& be, int64_t rows, int64_t cols, int64_t nnz, c
   STRAY_CUDA_CHECK_AT(where,
                       cusparseCreateDnMat(&c.h, rows, k, k, C, CUDA_R_32F, CUSPARSE_ORDER_ROW));
   const float alpha = 1.0f, beta = 0.0f;
-  std::size_t bytes = 0;
-  STRAY_CUDA_CHECK_AT(where, cusparseSpMM_bufferSize(
-                                 be.cusparse(), CUSPARSE_OPERATION_NON_TRANSPOSE,
-                                 CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a.h, b.h, &beta, c.h,
-                                 CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, &bytes));
-  ScratchBuffer buffer = be.scratch_bytes(std::max<std::size_t>(bytes, 256));
-  STRAY_CUDA_CHECK_AT(where, cusparseSpMM(be.cusparse(), CUSPARSE_OPERATION_NON_TRANSPOSE,
-                                          CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a.h, b.h,
-                                          &beta, c.h, CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT,
-                                          buffer.as<void>()));
+  // The default algorithm serves any layout; should a library version
+  // refuse it for row-major operands, fall back to the CSR algorithms
+  // (all reproducible for op(A) = A).
+  for (const cusparseSpMMAlg_t alg :
+       {CUSPARSE_SPMM_ALG_DEFAULT, CUSPARSE_SPMM_CSR_ALG2, CUSPARSE_SPMM_CSR_ALG1}) {
+    std::size_t bytes = 0;
+    const cusparseStatus_t sized = cusparseSpMM_bufferSize(
+        be.cusparse(), CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha,
+        a.h, b.h, &beta, c.h, CUDA_R_32F, alg, &bytes);
+    if (sized == CUSPARSE_STATUS_NOT_SUPPORTED) continue;
+    if (sized != CUSPARSE_STATUS_SUCCESS) throw_status(sized, where, "cusparseSpMM_bufferSize");
+    ScratchBuffer buffer = be.scratch_bytes(std::max<std::size_t>(bytes, 256));
+    const cusparseStatus_t done =
+        cusparseSpMM(be.cusparse(), CUSPARSE_OPERATION_NON_TRANSPOSE,
+                     CUSPARSE_OPERATION_NON_TRANSPOSE, &alpha, a.h, b.h, &beta, c.h, CUDA_R_32F,
+                     alg, buffer.as<void>());
+    if (done == CUSPARSE_STATUS_NOT_SUPPORTED) continue;
+    if (done != CUSPARSE_STATUS_SUCCESS) throw_status(done, where, "cusparseSpMM");
+    return;
+  }
+  throw Error(ErrorCode::device_error,
+              std::string(where) + ": cusparseSpMM supports no algorithm for a " +
+                  std::to_string(rows) + " x " + std::to_string(cols) +
+                  " CSR matrix times a row-major dense matrix");
 }
 
 }  // namespace
