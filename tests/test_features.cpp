@@ -2,10 +2,13 @@
 // they drop, interleaved input, and fit-then-apply with unseen features.
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <cmath>
 
 #include "stray/error.hpp"
 #include "stray/features.hpp"
+#include "stray/synthetic_fleet.hpp"
 
 namespace stray {
 namespace {
@@ -233,6 +236,45 @@ TEST(Features, RejectsBadInput) {
   EXPECT_THROW(FeatureBuilder{v}, Error);
   v.feature_names = {"g:a", "g:a"};
   EXPECT_THROW(FeatureBuilder{v}, Error);
+}
+
+// Rows are normalised in parallel blocks; the matrix must not depend on the
+// thread count.
+TEST(Features, SameMatrixForAnyThreadCount) {
+  SyntheticFleetParams sp;
+  sp.n_entities = 3000;
+  auto run = [&](int threads) {
+    const int before = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    FeatureParams p;
+    p.max_df = 0.9;  // drops columns, so blocks compact and move
+    FeatureBuilder b(p);
+    generate_synthetic_fleet(sp, b.sink());
+    FeatureMatrix m = b.build();
+    omp_set_num_threads(before);
+    return m;
+  };
+  const FeatureMatrix one = run(1);
+  const FeatureMatrix many = run(4);
+  EXPECT_FALSE(one.dropped.empty());
+  EXPECT_EQ(one.X.indptr, many.X.indptr);
+  EXPECT_EQ(one.X.indices, many.X.indices);
+  EXPECT_EQ(one.X.values, many.X.values);
+  EXPECT_NO_THROW(validate_csr(one.X, "test"));
+  // Dropping columns changes no other column (fraction totals count them).
+  FeatureBuilder full;
+  generate_synthetic_fleet(sp, full.sink());
+  const FeatureMatrix all = full.build();
+  for (int64_t j = 0; j < one.n_features(); j += 7) {
+    const int64_t jj = all.column(one.feature_names[static_cast<std::size_t>(j)]);
+    ASSERT_GE(jj, 0);
+    for (int64_t i = 0; i < one.n_entities(); i += 13) EXPECT_EQ(one.value(i, j), all.value(i, jj));
+  }
+  // Compaction kept every row's entries sorted and in its own range.
+  for (int64_t i = 0; i < one.n_entities(); ++i) {
+    EXPECT_TRUE(std::is_sorted(one.X.indices.begin() + one.X.indptr[i],
+                               one.X.indices.begin() + one.X.indptr[i + 1]));
+  }
 }
 
 TEST(Features, NormalizationNames) {

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <exception>
 #include <numeric>
 #include <string>
 #include <unordered_map>
@@ -383,53 +385,108 @@ struct FeatureBuilder::Impl {
       out.vocabulary = vocabulary;
     }
 
-    // Normalise row by row, compacting in place (output never outruns input).
-    std::vector<double> group_total(groups.size(), 0.0);
-    std::vector<std::pair<int32_t, float>> row;
-    std::vector<int64_t> indptr(static_cast<std::size_t>(n) + 1, 0);
-    std::vector<int64_t> df_out(static_cast<std::size_t>(n_out), 0);
-    std::size_t w = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      const auto b = static_cast<std::size_t>(i == 0 ? 0 : seg_end[static_cast<std::size_t>(i) - 1]);
-      const auto e = static_cast<std::size_t>(seg_end[static_cast<std::size_t>(i)]);
-      for (std::size_t p = b; p < e; ++p) {
-        if (vals[p] > 0.0f) group_total[static_cast<std::size_t>(col_group[static_cast<std::size_t>(cols[p])])] += vals[p];
-      }
-      row.clear();
-      const std::size_t unseen_begin = out.unseen.size();
-      for (std::size_t p = b; p < e; ++p) {
-        const float v = vals[p];
-        if (!(v > 0.0f)) continue;
-        const int32_t c = cols[p];
-        const int32_t oc = out_col[static_cast<std::size_t>(c)];
-        if (oc == kDropped) continue;
-        const auto gi = static_cast<std::size_t>(col_group[static_cast<std::size_t>(c)]);
-        const Group& g = *groups[gi];
-        const double x = normalize(g.normalization, v, group_total[gi]) * g.weight;
-        if (oc == kUnseen) {
-          out.unseen.push_back({i, name_of(c), static_cast<double>(v), x});
-        } else if (x > 0.0) {
-          row.emplace_back(oc, static_cast<float>(x));
+    // Normalise row by row, compacting in place (output never outruns
+    // input). Blocks of rows run in parallel, each compacting within its
+    // own input range; a sequential pass then closes the gaps. Rows are
+    // independent, so the result does not depend on the thread count.
+    std::vector<Normalization> group_norm(groups.size());
+    std::vector<double> group_weight(groups.size());
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      group_norm[g] = groups[g]->normalization;
+      group_weight[g] = groups[g]->weight;
+    }
+    auto in_begin = [&](int64_t i) { return i == 0 ? int64_t{0} : seg_end[static_cast<std::size_t>(i) - 1]; };
+    const int64_t n_blocks = std::min<int64_t>(n, 256);
+    std::vector<int64_t> row_end(static_cast<std::size_t>(n));  // absolute, before closing gaps
+    std::vector<std::vector<UnseenFeature>> block_unseen(static_cast<std::size_t>(n_blocks));
+    std::vector<std::exception_ptr> block_error(static_cast<std::size_t>(n_blocks));
+#pragma omp parallel
+    {
+      std::vector<double> group_total(groups.size(), 0.0);
+      std::vector<uint64_t> row;  // column << 32 | float bits: sorts by column
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t blk = 0; blk < n_blocks; ++blk) {
+        try {
+          const int64_t r0 = n * blk / n_blocks;
+          const int64_t r1 = n * (blk + 1) / n_blocks;
+          auto& unseen = block_unseen[static_cast<std::size_t>(blk)];
+          auto w = static_cast<std::size_t>(in_begin(r0));
+          for (int64_t i = r0; i < r1; ++i) {
+            const auto b = static_cast<std::size_t>(in_begin(i));
+            const auto e = static_cast<std::size_t>(seg_end[static_cast<std::size_t>(i)]);
+            for (std::size_t p = b; p < e; ++p) {
+              if (vals[p] > 0.0f) group_total[static_cast<std::size_t>(col_group[static_cast<std::size_t>(cols[p])])] += vals[p];
+            }
+            row.clear();
+            const std::size_t unseen_begin = unseen.size();
+            for (std::size_t p = b; p < e; ++p) {
+              const float v = vals[p];
+              if (!(v > 0.0f)) continue;
+              const int32_t c = cols[p];
+              const int32_t oc = out_col[static_cast<std::size_t>(c)];
+              if (oc == kDropped) continue;
+              const auto gi = static_cast<std::size_t>(col_group[static_cast<std::size_t>(c)]);
+              const double x = normalize(group_norm[gi], v, group_total[gi]) * group_weight[gi];
+              if (oc == kUnseen) {
+                unseen.push_back({i, name_of(c), static_cast<double>(v), x});
+              } else if (x > 0.0) {
+                uint32_t bits = 0;
+                const auto xf = static_cast<float>(x);
+                std::memcpy(&bits, &xf, sizeof bits);
+                row.push_back(static_cast<uint64_t>(oc) << 32 | bits);
+              }
+            }
+            for (std::size_t p = b; p < e; ++p) {
+              group_total[static_cast<std::size_t>(col_group[static_cast<std::size_t>(cols[p])])] = 0.0;
+            }
+            if (!std::is_sorted(row.begin(), row.end())) std::sort(row.begin(), row.end());
+            for (const uint64_t packed : row) {
+              const auto bits = static_cast<uint32_t>(packed);
+              cols[w] = static_cast<int32_t>(packed >> 32);
+              std::memcpy(&vals[w], &bits, sizeof bits);
+              ++w;
+            }
+            row_end[static_cast<std::size_t>(i)] = static_cast<int64_t>(w);
+            std::sort(unseen.begin() + static_cast<std::ptrdiff_t>(unseen_begin), unseen.end(),
+                      [](const UnseenFeature& x, const UnseenFeature& y) { return x.name < y.name; });
+          }
+        } catch (...) {
+          block_error[static_cast<std::size_t>(blk)] = std::current_exception();
         }
       }
-      for (std::size_t p = b; p < e; ++p) {
-        group_total[static_cast<std::size_t>(col_group[static_cast<std::size_t>(cols[p])])] = 0.0;
-      }
-      std::sort(row.begin(), row.end());
-      for (const auto& [c, x] : row) {
-        cols[w] = c;
-        vals[w] = x;
-        ++w;
-        ++df_out[static_cast<std::size_t>(c)];
-      }
-      indptr[static_cast<std::size_t>(i) + 1] = static_cast<int64_t>(w);
-      std::sort(out.unseen.begin() + static_cast<std::ptrdiff_t>(unseen_begin), out.unseen.end(),
-                [](const UnseenFeature& a, const UnseenFeature& b) { return a.name < b.name; });
     }
-    cols.resize(w);
-    vals.resize(w);
-    cols.shrink_to_fit();
-    vals.shrink_to_fit();
+    for (const auto& err : block_error) {
+      if (err) std::rethrow_exception(err);
+    }
+    std::vector<int64_t> indptr(static_cast<std::size_t>(n) + 1, 0);
+    std::vector<int64_t> df_out(static_cast<std::size_t>(n_out), 0);
+    int64_t w = 0;
+    for (int64_t blk = 0; blk < n_blocks; ++blk) {
+      const int64_t r0 = n * blk / n_blocks;
+      const int64_t r1 = n * (blk + 1) / n_blocks;
+      const int64_t src = in_begin(r0);
+      const int64_t count = row_end[static_cast<std::size_t>(r1) - 1] - src;
+      if (w != src && count > 0) {  // dest < src: forward moves are safe
+        std::memmove(cols.data() + w, cols.data() + src, static_cast<std::size_t>(count) * sizeof(int32_t));
+        std::memmove(vals.data() + w, vals.data() + src, static_cast<std::size_t>(count) * sizeof(float));
+      }
+      for (int64_t i = r0; i < r1; ++i) {
+        indptr[static_cast<std::size_t>(i) + 1] = row_end[static_cast<std::size_t>(i)] - src + w;
+      }
+      w += count;
+      auto& unseen = block_unseen[static_cast<std::size_t>(blk)];
+      out.unseen.insert(out.unseen.end(), std::make_move_iterator(unseen.begin()),
+                        std::make_move_iterator(unseen.end()));
+      std::vector<UnseenFeature>().swap(unseen);
+    }
+    cols.resize(static_cast<std::size_t>(w));
+    vals.resize(static_cast<std::size_t>(w));
+    for (const int32_t c : cols) ++df_out[static_cast<std::size_t>(c)];
+    // Give back growth slack when it is large (a copy, so not for a little).
+    if (cols.capacity() - cols.size() > cols.size() / 4) {
+      cols.shrink_to_fit();
+      vals.shrink_to_fit();
+    }
 
     out.X.rows = n;
     out.X.cols = n_out;
