@@ -142,8 +142,9 @@ std::string cuda_probe() {
     return "cudaGetDeviceCount failed: " + cuda::status_text(e);
   }
   if (count <= 0) return "no CUDA device found";
-  // The device must be able to run this build's kernels (its architecture
-  // must be among CMAKE_CUDA_ARCHITECTURES, or PTX for an older one).
+  // The device must accept a context and run this build's kernels: its
+  // architecture among CMAKE_CUDA_ARCHITECTURES (or newer, through the
+  // embedded PTX). Querying a kernel's attributes checks both.
   int device = 0;
   if (cudaGetDevice(&device) != cudaSuccess) {
     (void)cudaGetLastError();
@@ -153,16 +154,17 @@ std::string cuda_probe() {
   const cudaError_t k = cudaFuncGetAttributes(&attributes, cuda::probe_kernel);
   if (k != cudaSuccess) {
     (void)cudaGetLastError();
-    std::string arch;
+    std::string what = "CUDA device " + std::to_string(device);
     cudaDeviceProp prop{};
     if (cudaGetDeviceProperties(&prop, device) == cudaSuccess) {
-      arch = " for " + std::string(prop.name) + " (sm_" + std::to_string(prop.major) +
-             std::to_string(prop.minor) + ")";
+      what += " (" + std::string(prop.name) + ", sm_" + std::to_string(prop.major) +
+              std::to_string(prop.minor) + ")";
     } else {
       (void)cudaGetLastError();
     }
-    return "CUDA device " + std::to_string(device) + " cannot run this build's kernels" + arch +
-           ": " + cuda::status_text(k) + "; rebuild with CMAKE_CUDA_ARCHITECTURES set for it";
+    const bool no_image = k == cudaErrorNoKernelImageForDevice || k == cudaErrorInvalidDeviceFunction;
+    return what + " is not usable: " + cuda::status_text(k) +
+           (no_image ? "; rebuild with CMAKE_CUDA_ARCHITECTURES including it" : "");
   }
   return "";
 }
