@@ -76,6 +76,8 @@ struct DeviceCsr {
   DeviceArray<float> values;     // [nnz]
 };
 
+/// A backend is not thread-safe: use one per thread (they are cheap to make
+/// on the CPU; on CUDA each owns a stream and library handles).
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -91,6 +93,7 @@ class Backend {
 
   // ---- memory -------------------------------------------------------------
   virtual std::unique_ptr<DeviceBuffer> allocate_bytes(std::size_t bytes) = 0;
+  /// Returns once `src` has been read (the host buffer may be reused).
   virtual void copy_to_device(DeviceBuffer& dst, std::size_t dst_offset, const void* src,
                               std::size_t bytes) = 0;
   virtual void copy_to_host(void* dst, const DeviceBuffer& src, std::size_t src_offset,
@@ -211,7 +214,7 @@ class Backend {
   virtual void gram(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                     const double* shift, double* out) = 0;
   /// C = alpha · op(A) · op(B) + beta · C on row-major float32 arrays, where
-  /// op(M) is M or Mᵀ.
+  /// op(M) is M or Mᵀ. C must not alias A or B.
   virtual void gemm(bool transpose_a, bool transpose_b, float alpha, const DeviceArray<float>& A,
                     const DeviceArray<float>& B, float beta, DeviceArray<float>& C) = 0;
   /// Replaces A [n x l] (n ≥ l) by an orthonormal basis of its column
@@ -219,7 +222,7 @@ class Backend {
   virtual void orthonormalize_columns(DeviceArray<float>& A) = 0;
   /// Symmetric eigendecomposition of host A [d x d] (float64): eigenvalues
   /// ascending into `eigenvalues` [d], unit eigenvectors as the columns of
-  /// `eigenvectors` [d x d] (row-major).
+  /// `eigenvectors` [d x d] (row-major). CUDA: d ≤ 32767.
   virtual void symmetric_eigen(int64_t d, const double* A, double* eigenvalues,
                                double* eigenvectors) = 0;
 
