@@ -89,6 +89,32 @@ TEST(Features, PerGroupNormalizationAndWeights) {
   EXPECT_EQ(m.value(0, 3), 0.0f);
 }
 
+TEST(Features, IdfWeighsRareFeaturesUp) {
+  FeatureParams p;
+  p.normalization = Normalization::binary;
+  p.idf = true;
+  const FeatureMatrix m = build(p);
+  // n = 3; df(a) = df(x) = 2 -> ln(4/3) + 1; df(b) = df(c) = df(y) = 1 -> ln(2) + 1.
+  const float common = static_cast<float>(std::log(4.0 / 3.0) + 1.0);
+  const float rare = static_cast<float>(std::log(2.0) + 1.0);
+  EXPECT_EQ(dense(m), (Rows{{common, rare, 0, common, rare}, {common, 0, 0, common, 0},
+                            {0, 0, rare, 0, 0}}));
+  EXPECT_EQ(m.vocabulary.document_frequency, (std::vector<int64_t>{2, 1, 1, 2, 1}));
+
+  // Applied, the fitting snapshot's idf holds; an unseen feature counts as df = 0.
+  FeatureBuilder apply(m.vocabulary);
+  apply.add("h9", "package", "a");
+  apply.add("h9", "package", "new");
+  const FeatureMatrix today = apply.build();
+  EXPECT_FLOAT_EQ(today.value(0, 0), common);
+  ASSERT_EQ(today.unseen.size(), 1u);
+  EXPECT_NEAR(today.unseen[0].normalized, std::log(4.0) + 1.0, 1e-12);
+
+  FeatureVocabulary no_df = m.vocabulary;
+  no_df.document_frequency.clear();
+  EXPECT_THROW(FeatureBuilder{no_df}, Error);
+}
+
 TEST(Features, MaxDfDropsOnlyCommonFeaturesAndSaysSo) {
   FeatureParams p;
   p.max_df = 0.5;  // more than 1.5 of 3 entities: a, x (df 2) go

@@ -16,7 +16,8 @@
 //   log1p     log(1 + v)
 //
 // then times the group's weight (default 1; a weight w scales the group's
-// share of squared distances by w²). Sums ≤ 0 count as absent (a
+// share of squared distances by w²) and, when FeatureParams::idf is on, the
+// column's inverse document frequency. Sums ≤ 0 count as absent (a
 // differential osquery log read with removed rows as -1 nets out this way).
 // Fraction totals run over everything the entity has in the group — also
 // features the df filters drop and, when applying, features not in the
@@ -77,6 +78,12 @@ struct FeatureParams {
   /// Fitting only, opt-in: drop features present in fewer than min_df
   /// entities. ≥ 1; 1 keeps all.
   int64_t min_df = 1;
+  /// Multiply each column by its smoothed inverse document frequency,
+  /// ln((1 + n) / (1 + df)) + 1 (scikit-learn's smooth idf), so a feature few
+  /// entities have weighs more than one everybody has: a lone `lua5.3`
+  /// stands out from optional packages half the fleet has. n and df are the
+  /// fitting snapshot's; an unseen feature counts as df = 0. Off by default.
+  bool idf = false;
 
   Normalization normalization_of(std::string_view group) const;
   double weight_of(std::string_view group) const;
@@ -104,7 +111,7 @@ struct UnseenFeature {
 struct FeatureVocabulary {
   FeatureParams params;
   std::vector<std::string> feature_names;   // [n_features] the columns, in order
-  std::vector<int64_t> document_frequency;  // [n_features] in the fitting snapshot
+  std::vector<int64_t> document_frequency;  // [n_features] in the fitting snapshot (needed for idf)
   std::vector<std::string> dropped_names;   // seen when fitting but filtered out
   int64_t n_entities = 0;                   // of the fitting snapshot
 };

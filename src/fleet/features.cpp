@@ -163,6 +163,12 @@ struct FeatureBuilder::Impl {
                       ErrorCode::shape_mismatch, kWhere, "vocabulary has ",
                       vocabulary.feature_names.size(), " features but ",
                       vocabulary.document_frequency.size(), " document frequencies");
+    if (params.idf) {
+      internal::require(vocabulary.document_frequency.size() == vocabulary.feature_names.size() &&
+                            vocabulary.n_entities > 0,
+                        ErrorCode::invalid_argument, kWhere,
+                        "idf needs the vocabulary's document frequencies and n_entities");
+    }
     auto intern_name = [&](const std::string& name) {
       const std::size_t colon = name.find(':');
       internal::require(colon != std::string::npos && colon > 0 && colon + 1 < name.size(),
@@ -335,9 +341,11 @@ struct FeatureBuilder::Impl {
 
     // Where each vocabulary column goes.
     std::vector<int32_t> out_col(n_vocab, kDropped);
+    std::vector<int64_t> fit_df;  // fitting: entities with each vocabulary column
     int32_t n_out = 0;
     if (!applying) {
-      std::vector<int64_t> df(n_vocab, 0);
+      std::vector<int64_t>& df = fit_df;
+      df.assign(n_vocab, 0);
       for (std::size_t p = 0; p < cols.size(); ++p) {
         if (vals[p] > 0.0f) ++df[static_cast<std::size_t>(cols[p])];
       }
@@ -385,6 +393,28 @@ struct FeatureBuilder::Impl {
       out.vocabulary = vocabulary;
     }
 
+    // Inverse document frequency per output column, from the fitting snapshot.
+    std::vector<double> idf;
+    double idf_unseen = 1.0;
+    if (params.idf) {
+      const auto fit_n = static_cast<double>(applying ? vocabulary.n_entities : n);
+      idf.assign(static_cast<std::size_t>(n_out), 1.0);
+      if (applying) {
+        for (int32_t c = 0; c < n_out; ++c) {
+          idf[static_cast<std::size_t>(c)] =
+              std::log((1.0 + fit_n) / (1.0 + static_cast<double>(vocabulary.document_frequency[static_cast<std::size_t>(c)]))) + 1.0;
+        }
+      } else {
+        for (std::size_t c = 0; c < n_vocab; ++c) {
+          if (out_col[c] >= 0) {
+            idf[static_cast<std::size_t>(out_col[c])] =
+                std::log((1.0 + fit_n) / (1.0 + static_cast<double>(fit_df[c]))) + 1.0;
+          }
+        }
+      }
+      idf_unseen = std::log(1.0 + fit_n) + 1.0;
+    }
+
     // Normalise row by row, compacting in place (output never outruns
     // input). Blocks of rows run in parallel, each compacting within its
     // own input range; a sequential pass then closes the gaps. Rows are
@@ -426,7 +456,8 @@ struct FeatureBuilder::Impl {
               const int32_t oc = out_col[static_cast<std::size_t>(c)];
               if (oc == kDropped) continue;
               const auto gi = static_cast<std::size_t>(col_group[static_cast<std::size_t>(c)]);
-              const double x = normalize(group_norm[gi], v, group_total[gi]) * group_weight[gi];
+              double x = normalize(group_norm[gi], v, group_total[gi]) * group_weight[gi];
+              if (!idf.empty()) x *= oc == kUnseen ? idf_unseen : idf[static_cast<std::size_t>(oc)];
               if (oc == kUnseen) {
                 unseen.push_back({i, name_of(c), static_cast<double>(v), x});
               } else if (x > 0.0) {
@@ -494,7 +525,12 @@ struct FeatureBuilder::Impl {
     out.X.indices = std::move(cols);
     out.X.values = std::move(vals);
     out.document_frequency = std::move(df_out);
-    if (!applying) out.vocabulary.document_frequency = out.document_frequency;
+    if (!applying) {  // positive sums, before weights: what idf and later applications use
+      out.vocabulary.document_frequency.assign(static_cast<std::size_t>(n_out), 0);
+      for (std::size_t c = 0; c < n_vocab; ++c) {
+        if (out_col[c] >= 0) out.vocabulary.document_frequency[static_cast<std::size_t>(out_col[c])] = fit_df[c];
+      }
+    }
     out.entity_names.reserve(static_cast<std::size_t>(n));
     for (const std::string* s : entity_name) out.entity_names.push_back(*s);
     return out;
