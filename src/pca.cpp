@@ -289,7 +289,7 @@ PcaModel pca_fit(Backend& backend, const PcaParams& params, const CsrView& X) {
     DeviceCsr dX = backend.upload_csr(X);
     std::vector<double> mean(static_cast<std::size_t>(X.cols)), var(static_cast<std::size_t>(X.cols));
     backend.csr_column_stats(dX, mean.data(), var.data());
-    auto op = internal::make_sparse_operator(backend, dX, mean);
+    auto op = internal::make_sparse_operator(backend, dX, nullptr, mean);
     m = internal::pca_randomized(backend, params, *op, mean, var);
   }
   m.seconds = since(t0);

@@ -50,7 +50,9 @@ PcaModel pca_randomized(Backend& backend, const PcaParams& params, CenteredOpera
 std::unique_ptr<CenteredOperator> make_dense_operator(Backend& backend, const DeviceArray<float>& X,
                                                       const std::vector<double>& mean,
                                                       bool already_centred);
+/// `Xt` (optional) is X's transpose, for faster X̃ᵀ·Q products.
 std::unique_ptr<CenteredOperator> make_sparse_operator(Backend& backend, const DeviceCsr& X,
+                                                       const DeviceCsr* Xt,
                                                        const std::vector<double>& mean);
 
 /// Dense copy of CSR rows [begin, begin + count) into `out` [count x cols].

@@ -122,7 +122,7 @@ void register_pca_command(CLI::App& app) {
   cmd->add_option("--oversamples", opts->oversamples, "Randomized: extra test vectors")
       ->capture_default_str();
   cmd->add_option("--power-iterations", opts->power_iterations,
-                  "Randomized: power iterations (-1 = auto: 7, or 4 when many components)")
+                  "Randomized: power iterations (-1 = auto: 4)")
       ->capture_default_str();
   cmd->add_option("--backend", opts->backend, "auto, cpu or cuda")->capture_default_str();
   cmd->add_option("--transform", opts->transform_out,

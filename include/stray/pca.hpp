@@ -63,10 +63,11 @@ struct PcaParams {
   bool whiten = false;
   /// Seed of the randomized solver's Gaussian test matrix.
   uint64_t seed = 0;
-  /// Randomized: extra columns of the test matrix beyond n_components.
+  /// Randomized: extra columns of the test matrix beyond n_components
+  /// (the total is rounded up to a multiple of 16, capped at min(n, d)).
   int64_t oversamples = 10;
-  /// Randomized: power iterations; -1 = sklearn's "auto" (7 when
-  /// n_components < 0.1 · min(n, d), else 4).
+  /// Randomized: power iterations (each one product with X̃ᵀ and one with
+  /// X̃, QR-normalised); -1 = auto, currently 4. See docs/pca.md.
   int power_iterations = -1;
 };
 

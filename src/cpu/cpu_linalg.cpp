@@ -34,10 +34,8 @@ using StrideMapF =
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// Gram blocks: rows per block (float32 partial sums over at most this many
-// centred rows, then float64 across blocks) and the column tile of the
-// lower-triangular output handled by one task.
-constexpr int64_t kGramBlockRows = 2048;
+// Gram: the column tile of the lower-triangular output handled by one task
+// when d is too wide for per-slot accumulators.
 constexpr int64_t kGramTile = 128;
 
 // GEMM: output tiles handled by one task; tall reductions (few output tiles,
@@ -53,6 +51,36 @@ constexpr int64_t kSparseChunkRows = 4096;
 
 // ---- Gram -------------------------------------------------------------------
 
+namespace {
+
+// Writes rows [r0, r0 + rows) of X, shifted (in float64) and scaled by
+// sqrt(w), as float32 into buf [rows x d]. Centring first keeps the float32
+// products accurate: the large common offset is removed in float64.
+void shifted_block(const float* x, const float* w, const double* shift, int64_t d, int64_t r0,
+                   int64_t rows, float* buf) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* src = x + (r0 + r) * d;
+    float* dst = buf + r * d;
+    if (w) {
+      const double s = std::sqrt(static_cast<double>(w[r0 + r]));
+      for (int64_t j = 0; j < d; ++j) dst[j] = static_cast<float>((src[j] - shift[j]) * s);
+    } else {
+      for (int64_t j = 0; j < d; ++j) dst[j] = static_cast<float>(src[j] - shift[j]);
+    }
+  }
+}
+
+// Adds the lower triangle of a float32 [d x d] (column-major) into a
+// float64 row-major lower triangle.
+void add_lower(const Eigen::MatrixXf& g, double* acc, int64_t d) {
+  for (int64_t i = 0; i < d; ++i) {
+    double* row = acc + i * d;
+    for (int64_t j = 0; j <= i; ++j) row[j] += g(i, j);
+  }
+}
+
+}  // namespace
+
 void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                       const double* shift, double* out) {
   const int64_t n = X.rows(), d = X.cols();
@@ -64,42 +92,59 @@ void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* wei
 
   const float* x = X.data();
   const float* w = weights ? weights->data() : nullptr;
-  const int64_t block_rows = std::min(n, kGramBlockRows);
-  // The shifted block, in float32: centring first keeps float32 products
-  // accurate (the large common offset is removed in float64).
-  std::vector<float> buf(static_cast<std::size_t>(block_rows * d));
-  // Lower-triangular tiles (ti >= tj) of the d x d output.
-  const int64_t nt = ceil_div(d, kGramTile);
-  std::vector<std::pair<int64_t, int64_t>> tiles;
-  for (int64_t ti = 0; ti < nt; ++ti)
-    for (int64_t tj = 0; tj <= ti; ++tj) tiles.emplace_back(ti, tj);
-  const int64_t ntiles = static_cast<int64_t>(tiles.size());
-  MapD G(out, d, d);
+  // Row blocks of ~4 MiB: float32 partial sums over at most 2048 centred
+  // rows (a rank-k update per block), added into the float64 result in
+  // block order (an ordered section), so the result depends on the shape
+  // alone, never on the thread count. Blocks are computed in parallel.
+  const int64_t block_rows = std::clamp<int64_t>((int64_t{1} << 20) / d, 256, 2048);
+  const int64_t nblocks = ceil_div(n, block_rows);
+  const bool wide = static_cast<std::size_t>(d) * d * sizeof(float) * threads_ >
+                    options_.workspace_bytes;
 
+  if (!wide) {
 #pragma omp parallel num_threads(threads_)
-  {
-    RowMatF tile(kGramTile, kGramTile);
-    for (int64_t b0 = 0; b0 < n; b0 += block_rows) {
-      const int64_t rows = std::min(block_rows, n - b0);
+    {
+      std::vector<float> buf(static_cast<std::size_t>(std::min(block_rows, n) * d));
+      Eigen::MatrixXf g(d, d);
+#pragma omp for ordered schedule(static, 1)
+      for (int64_t b = 0; b < nblocks; ++b) {
+        const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
+        shifted_block(x, w, shift, d, r0, rows, buf.data());
+        CMapF B(buf.data(), rows, d);
+        g.triangularView<Eigen::Lower>().setZero();
+        g.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
+#pragma omp ordered
+        add_lower(g, out, d);
+      }
+    }
+  } else {
+    // Very wide d (per-thread d x d partials would exceed the budget):
+    // parallelise inside each block over lower-triangular output tiles.
+    std::vector<float> buf(static_cast<std::size_t>(block_rows * d));
+    const int64_t nt = ceil_div(d, kGramTile);
+    std::vector<std::pair<int64_t, int64_t>> tiles;
+    for (int64_t ti = 0; ti < nt; ++ti)
+      for (int64_t tj = 0; tj <= ti; ++tj) tiles.emplace_back(ti, tj);
+    const int64_t ntiles = static_cast<int64_t>(tiles.size());
+    MapD G(out, d, d);
+#pragma omp parallel num_threads(threads_)
+    {
+      RowMatF tile(kGramTile, kGramTile);
+      for (int64_t b = 0; b < nblocks; ++b) {
+        const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
 #pragma omp for schedule(static)
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* src = x + (b0 + r) * d;
-        float* dst = buf.data() + r * d;
-        const double s = w ? std::sqrt(static_cast<double>(w[b0 + r])) : 1.0;
-        for (int64_t j = 0; j < d; ++j) dst[j] = static_cast<float>((src[j] - shift[j]) * s);
-      }
-      // implicit barrier: the block is complete
-      CMapF B(buf.data(), rows, d);
+        for (int64_t r = 0; r < rows; ++r) shifted_block(x, w, shift, d, r0 + r, 1, buf.data() + r * d);
+        CMapF B(buf.data(), rows, d);
 #pragma omp for schedule(dynamic, 1)
-      for (int64_t t = 0; t < ntiles; ++t) {
-        const auto [ti, tj] = tiles[static_cast<std::size_t>(t)];
-        const int64_t i0 = ti * kGramTile, j0 = tj * kGramTile;
-        const int64_t ni = std::min(kGramTile, d - i0), nj = std::min(kGramTile, d - j0);
-        auto T = tile.topLeftCorner(ni, nj);
-        T.noalias() = B.middleCols(i0, ni).transpose() * B.middleCols(j0, nj);
-        G.block(i0, j0, ni, nj) += T.cast<double>();
+        for (int64_t t = 0; t < ntiles; ++t) {
+          const auto [ti, tj] = tiles[static_cast<std::size_t>(t)];
+          const int64_t i0 = ti * kGramTile, j0 = tj * kGramTile;
+          const int64_t ni = std::min(kGramTile, d - i0), nj = std::min(kGramTile, d - j0);
+          auto T = tile.topLeftCorner(ni, nj);
+          T.noalias() = B.middleCols(i0, ni).transpose() * B.middleCols(j0, nj);
+          G.block(i0, j0, ni, nj) += T.cast<double>();
+        }
       }
-      // implicit barrier before the next block overwrites `buf`
     }
   }
   // Mirror the lower triangle.
@@ -183,18 +228,66 @@ void CpuBackend::gemm(bool transpose_a, bool transpose_b, float alpha, const Dev
 
 // ---- thin QR ----------------------------------------------------------------
 
+namespace {
+
+// Householder thin QR (the robust path): Q overwrites A.
+void householder_orthonormalize(MapF& Am) {
+  const int64_t n = Am.rows(), l = Am.cols();
+  Eigen::MatrixXf M = Am;  // column-major copy for the factorisation
+  Eigen::HouseholderQR<Eigen::Ref<Eigen::MatrixXf>> qr(M);
+  Eigen::MatrixXf Q = Eigen::MatrixXf::Identity(n, l);
+  Q.applyOnTheLeft(qr.householderQ());
+  Am = Q;
+}
+
+}  // namespace
+
 void CpuBackend::orthonormalize_columns(DeviceArray<float>& A) {
   const int64_t n = A.rows(), l = A.cols();
   require(n >= l, ErrorCode::shape_mismatch, "orthonormalize_columns", "A is ", n, " x ", l,
           ", needs rows >= cols");
   if (l == 0 || n == 0) return;
   MapF Am(A.data(), n, l);
-  // Column-major copy for the Householder factorisation.
-  Eigen::MatrixXf M = Am;
-  Eigen::HouseholderQR<Eigen::Ref<Eigen::MatrixXf>> qr(M);
-  Eigen::MatrixXf Q = Eigen::MatrixXf::Identity(n, l);
-  Q.applyOnTheLeft(qr.householderQ());
-  Am = Q;
+  // Tall and skinny: CholeskyQR2 — G = AᵀA (float64 accumulation, parallel),
+  // A ← A·R⁻¹ with G = RᵀR, twice (the second pass restores orthogonality
+  // to rounding). Two passes over A instead of a sequential Householder
+  // sweep. When A is too ill-conditioned for it (κ ≳ 10³, where float32
+  // Gram entries no longer determine R), fall back to Householder.
+  if (n >= 4 * l && l <= 512) {
+    std::vector<double> G(static_cast<std::size_t>(l * l));
+    const std::vector<double> zero(static_cast<std::size_t>(l), 0.0);
+    bool ok = true;
+    for (int pass = 0; pass < 2 && ok; ++pass) {
+      gram(A, nullptr, zero.data(), G.data());
+      Eigen::LLT<Eigen::MatrixXd> llt(CMapD(G.data(), l, l));
+      if (llt.info() != Eigen::Success) { ok = false; break; }
+      const Eigen::MatrixXd R = llt.matrixU();
+      const double dmax = R.diagonal().maxCoeff(), dmin = R.diagonal().minCoeff();
+      if (!(dmin > 0.0) || (pass == 0 && dmin < 1e-3 * dmax) || (pass == 1 && dmin < 0.5 * dmax)) {
+        ok = false;
+        break;
+      }
+      const RowMatF Rinv = R.triangularView<Eigen::Upper>()
+                               .solve(Eigen::MatrixXd::Identity(l, l))
+                               .cast<float>();
+      constexpr int64_t kRows = 1024;
+      const int64_t blocks = ceil_div(n, kRows);
+#pragma omp parallel num_threads(threads_)
+      {
+        RowMatF tmp;
+#pragma omp for schedule(static)
+        for (int64_t b = 0; b < blocks; ++b) {
+          const int64_t r0 = b * kRows, rows = std::min(kRows, n - r0);
+          tmp.noalias() = Am.middleRows(r0, rows) * Rinv.triangularView<Eigen::Upper>();
+          Am.middleRows(r0, rows) = tmp;
+        }
+      }
+    }
+    if (ok) return;
+    // A may be partly transformed: still the same column space, so the
+    // Householder fallback below gives a valid basis.
+  }
+  householder_orthonormalize(Am);
 }
 
 // ---- symmetric eigensolver --------------------------------------------------
@@ -298,6 +391,111 @@ void CpuBackend::csr_column_stats(const DeviceCsr& A, double* mean, double* var)
   }
 }
 
+namespace {
+
+// Register-blocked sparse kernels over a panel of W columns [col0, col0+W)
+// of the dense operands (W a multiple of 16 known at compile time, so the
+// accumulators stay in vector registers). B rows are prefetched a few
+// entries ahead: the gathers are latency-bound.
+constexpr int64_t kPrefetch = 12;
+
+template <int W>
+void gather_panel(const int64_t* ip, const int32_t* ix, const float* v, const float* b,
+                  int64_t ldb, int64_t col0, float* c, int64_t ldc, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; ++i) {
+    float acc[W] = {};
+    const int64_t p0 = ip[i], p1 = ip[i + 1];
+    for (int64_t p = p0; p < p1; ++p) {
+      if (p + kPrefetch < p1) {
+        const float* ahead = b + static_cast<int64_t>(ix[p + kPrefetch]) * ldb + col0;
+        for (int t = 0; t < W; t += 16) __builtin_prefetch(ahead + t);
+      }
+      const float a = v[p];
+      const float* bj = b + static_cast<int64_t>(ix[p]) * ldb + col0;
+#pragma omp simd
+      for (int t = 0; t < W; ++t) acc[t] += a * bj[t];
+    }
+    float* ci = c + i * ldc + col0;
+#pragma omp simd
+    for (int t = 0; t < W; ++t) ci[t] = acc[t];
+  }
+}
+
+// Columns [col0, col0 + w) for any w (the tail after the full panels).
+void gather_tail(const int64_t* ip, const int32_t* ix, const float* v, const float* b, int64_t ldb,
+                 int64_t col0, int64_t w, float* c, int64_t ldc, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; ++i) {
+    float* ci = c + i * ldc + col0;
+    std::fill(ci, ci + w, 0.0f);
+    for (int64_t p = ip[i]; p < ip[i + 1]; ++p) {
+      const float a = v[p];
+      const float* bj = b + static_cast<int64_t>(ix[p]) * ldb + col0;
+#pragma omp simd
+      for (int64_t t = 0; t < w; ++t) ci[t] += a * bj[t];
+    }
+  }
+}
+
+// C[i0:i1, :] = A[i0:i1, :] · B, all k columns, panel by panel.
+void gather_rows(const int64_t* ip, const int32_t* ix, const float* v, const float* b, int64_t k,
+                 float* c, int64_t i0, int64_t i1) {
+  int64_t col = 0;
+  for (; col + 64 <= k; col += 64) gather_panel<64>(ip, ix, v, b, k, col, c, k, i0, i1);
+  if (k - col >= 48) { gather_panel<48>(ip, ix, v, b, k, col, c, k, i0, i1); col += 48; }
+  if (k - col >= 32) { gather_panel<32>(ip, ix, v, b, k, col, c, k, i0, i1); col += 32; }
+  if (k - col >= 16) { gather_panel<16>(ip, ix, v, b, k, col, c, k, i0, i1); col += 16; }
+  if (col < k) gather_tail(ip, ix, v, b, k, col, k - col, c, k, i0, i1);
+}
+
+template <int W>
+void scatter_panel(const int64_t* ip, const int32_t* ix, const float* v, const float* b,
+                   int64_t ldb, int64_t col0, float* c, int64_t ldc, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; ++i) {
+    float bi[W];
+    const float* src = b + i * ldb + col0;
+#pragma omp simd
+    for (int t = 0; t < W; ++t) bi[t] = src[t];
+    const int64_t p0 = ip[i], p1 = ip[i + 1];
+    for (int64_t p = p0; p < p1; ++p) {
+      if (p + kPrefetch < p1) {
+        float* ahead = c + static_cast<int64_t>(ix[p + kPrefetch]) * ldc + col0;
+        for (int t = 0; t < W; t += 16) __builtin_prefetch(ahead + t, 1);
+      }
+      const float a = v[p];
+      float* cj = c + static_cast<int64_t>(ix[p]) * ldc + col0;
+#pragma omp simd
+      for (int t = 0; t < W; ++t) cj[t] += a * bi[t];
+    }
+  }
+}
+
+void scatter_tail(const int64_t* ip, const int32_t* ix, const float* v, const float* b,
+                  int64_t ldb, int64_t col0, int64_t w, float* c, int64_t ldc, int64_t i0,
+                  int64_t i1) {
+  for (int64_t i = i0; i < i1; ++i) {
+    const float* bi = b + i * ldb + col0;
+    for (int64_t p = ip[i]; p < ip[i + 1]; ++p) {
+      const float a = v[p];
+      float* cj = c + static_cast<int64_t>(ix[p]) * ldc + col0;
+#pragma omp simd
+      for (int64_t t = 0; t < w; ++t) cj[t] += a * bi[t];
+    }
+  }
+}
+
+// acc[:, :] += A[i0:i1, :]ᵀ · B[i0:i1, :] (acc is [A.cols x k], zeroed by the caller).
+void scatter_rows(const int64_t* ip, const int32_t* ix, const float* v, const float* b, int64_t k,
+                  float* acc, int64_t i0, int64_t i1) {
+  int64_t col = 0;
+  for (; col + 64 <= k; col += 64) scatter_panel<64>(ip, ix, v, b, k, col, acc, k, i0, i1);
+  if (k - col >= 48) { scatter_panel<48>(ip, ix, v, b, k, col, acc, k, i0, i1); col += 48; }
+  if (k - col >= 32) { scatter_panel<32>(ip, ix, v, b, k, col, acc, k, i0, i1); col += 32; }
+  if (k - col >= 16) { scatter_panel<16>(ip, ix, v, b, k, col, acc, k, i0, i1); col += 16; }
+  if (col < k) scatter_tail(ip, ix, v, b, k, col, k - col, acc, k, i0, i1);
+}
+
+}  // namespace
+
 void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<float>& B,
                       DeviceArray<float>& C) {
   const int64_t m = A.rows, n = A.cols;
@@ -315,29 +513,25 @@ void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<fl
   float* c = C.data();
 
   if (!transpose_a) {
-    // Row-parallel: each output row is a sum over its row's entries.
-#pragma omp parallel for schedule(dynamic, 256) num_threads(threads_)
-    for (int64_t i = 0; i < m; ++i) {
-      float* ci = c + i * k;
-      std::fill(ci, ci + k, 0.0f);
-      for (int64_t p = ip[i]; p < ip[i + 1]; ++p) {
-        const float a = v[p];
-        const float* bj = b + static_cast<int64_t>(ix[p]) * k;
-#pragma omp simd
-        for (int64_t t = 0; t < k; ++t) ci[t] += a * bj[t];
-      }
+    // Row-parallel gathers: each output row is a sum over its row's entries.
+    constexpr int64_t kRows = 64;
+    const int64_t blocks = ceil_div(m, kRows);
+#pragma omp parallel for schedule(dynamic, 4) num_threads(threads_)
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      gather_rows(ip, ix, v, b, k, c, blk * kRows, std::min(m, (blk + 1) * kRows));
     }
     return;
   }
 
   // Aᵀ·B: scatter rows of B into C. Fixed row chunks of A each scatter into
   // their own partial (chunk 0 straight into C), then partials are added in
-  // chunk order — deterministic for any thread count.
+  // chunk order — deterministic for any thread count. (Callers that need
+  // Aᵀ·B repeatedly do better with an explicit transpose and a gather.)
   const std::size_t partial_bytes = static_cast<std::size_t>(n) * k * sizeof(float);
   int64_t chunks = ceil_div(m, kSparseChunkRows);
   const int64_t by_memory =
       1 + static_cast<int64_t>(options_.workspace_bytes / std::max<std::size_t>(partial_bytes, 1));
-  chunks = std::clamp<int64_t>(chunks, 1, std::min<int64_t>(by_memory, 16));
+  chunks = std::clamp<int64_t>(chunks, 1, std::min<int64_t>(by_memory, 8));
   const int64_t rows_per = ceil_div(m, chunks);
   std::vector<std::vector<float>> partial(static_cast<std::size_t>(chunks > 1 ? chunks - 1 : 0));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
@@ -351,16 +545,7 @@ void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<fl
       acc = p.data();
     }
     std::fill(acc, acc + n * k, 0.0f);
-    const int64_t end = std::min(m, (ch + 1) * rows_per);
-    for (int64_t i = ch * rows_per; i < end; ++i) {
-      const float* bi = b + i * k;
-      for (int64_t p = ip[i]; p < ip[i + 1]; ++p) {
-        const float a = v[p];
-        float* cj = acc + static_cast<int64_t>(ix[p]) * k;
-#pragma omp simd
-        for (int64_t t = 0; t < k; ++t) cj[t] += a * bi[t];
-      }
-    }
+    scatter_rows(ip, ix, v, b, k, acc, ch * rows_per, std::min(m, (ch + 1) * rows_per));
   }
   // Sum partials in chunk order, parallel over output rows.
   if (chunks > 1) {
