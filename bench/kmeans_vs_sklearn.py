@@ -5,8 +5,9 @@ Both run Lloyd's algorithm from the same explicit initial centres for a
 fixed number of iterations (tol = 0, so neither stops early unless labels
 stop changing), and both report the fit alone: sklearn's KMeans.fit is
 timed around the call, stray reports `seconds` in its --json output (the
-fit, upload to the backend included; reading the .npy is not). Each side
-runs --repeats times after one warm-up; the table shows medians.
+fit, upload to the backend included; reading the .npy is not). The two
+alternate, --repeats runs each after a warm-up, so background load falls
+on both alike; the table shows medians and minima.
 
     scripts/setup-python
     .venv/bin/python bench/kmeans_vs_sklearn.py --stray build/examples/stray
@@ -35,27 +36,25 @@ from pathlib import Path
 
 SKLEARN_CHILD = textwrap.dedent(
     """
-    import json, sys, time, warnings
+    import json, sys, time
     import numpy as np
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_info
     import sklearn
     X = np.load(sys.argv[1])
     C0 = np.load(sys.argv[2])
-    max_iter, repeats = int(sys.argv[3]), int(sys.argv[4])
-    times, inertia, n_iter = [], None, None
-    for r in range(repeats + 1):  # the first is a warm-up
+    max_iter = int(sys.argv[3])
+    def fit(iters):
         km = KMeans(n_clusters=C0.shape[0], init=C0, n_init=1, algorithm="lloyd",
-                    max_iter=max_iter, tol=0.0)
+                    max_iter=iters, tol=0.0)
         t0 = time.perf_counter()
         km.fit(X)
-        t = time.perf_counter() - t0
-        if r > 0:
-            times.append(t)
-        inertia, n_iter = float(km.inertia_), int(km.n_iter_)
+        return time.perf_counter() - t0, km
+    fit(1)  # warm-up: thread pools, lazy imports
+    t, km = fit(max_iter)
     pools = [{k: p.get(k) for k in ("user_api", "internal_api", "num_threads", "version",
-                                     "architecture", "filepath")} for p in threadpool_info()]
-    print(json.dumps({"times": times, "inertia": inertia, "n_iter": n_iter,
+                                     "architecture")} for p in threadpool_info()]
+    print(json.dumps({"seconds": t, "inertia": float(km.inertia_), "n_iter": int(km.n_iter_),
                       "sklearn": sklearn.__version__, "numpy": np.__version__,
                       "threadpools": pools}))
     """
@@ -82,28 +81,24 @@ def make_dataset(workdir: Path, n: int, d: int, k: int, seed: int) -> tuple[Path
     return x_path, c_path
 
 
-def run_sklearn(x_path, c_path, max_iter, repeats, env):
+def run_sklearn_once(x_path, c_path, max_iter, env):
     child_env = dict(env)
     child_env.pop("OPENBLAS_CORETYPE", None)
     child_env.pop("OPENBLAS_L2_SIZE", None)
     out = subprocess.run([sys.executable, "-c", SKLEARN_CHILD, str(x_path), str(c_path),
-                          str(max_iter), str(repeats)],
+                          str(max_iter)],
                          env=child_env, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_stray(binary, x_path, c_path, k, max_iter, repeats, backend, env):
-    cmd = [str(binary), "kmeans", "-i", str(x_path), "--init-centers", str(c_path), "-k", str(k),
-           "--max-iter", str(max_iter), "--tol", "0", "--backend", backend, "--json"]
-    times, last = [], None
-    for r in range(repeats + 1):  # the first is a warm-up
-        out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
-        last = json.loads(out.stdout.strip().splitlines()[-1])
-        if r > 0:
-            times.append(float(last["seconds"]))
-    return {"times": times, "inertia": float(last["inertia"]), "n_iter": int(last["n_iter"]),
-            "converged": last.get("converged"), "backend": last.get("backend"),
-            "device": last.get("device"), "command": " ".join(cmd)}
+def stray_command(binary, x_path, c_path, k, max_iter, backend):
+    return [str(binary), "kmeans", "-i", str(x_path), "--init-centers", str(c_path), "-k", str(k),
+            "--max-iter", str(max_iter), "--tol", "0", "--backend", backend, "--json"]
+
+
+def run_stray_once(cmd, env):
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
@@ -141,15 +136,27 @@ def main() -> int:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(args.threads)
 
-    sk = run_sklearn(x_path, c_path, args.max_iter, args.repeats, env)
-    st = run_stray(args.stray, x_path, c_path, k, args.max_iter, args.repeats, args.backend, env)
+    # Alternate the two, so load from anything else on the machine falls on
+    # both alike; each sklearn run warms up in its own process first.
+    cmd = stray_command(args.stray, x_path, c_path, k, args.max_iter, args.backend)
+    run_stray_once(cmd, env)  # warm-up: page cache, CPU frequency
+    sk_runs, st_runs = [], []
+    for _ in range(args.repeats):
+        sk_runs.append(run_sklearn_once(x_path, c_path, args.max_iter, env))
+        st_runs.append(run_stray_once(cmd, env))
+    sk = dict(sk_runs[-1], times=[r["seconds"] for r in sk_runs])
+    st = {"times": [float(r["seconds"]) for r in st_runs], "inertia": float(st_runs[-1]["inertia"]),
+          "n_iter": int(st_runs[-1]["n_iter"]), "converged": st_runs[-1].get("converged"),
+          "backend": st_runs[-1].get("backend"), "device": st_runs[-1].get("device"),
+          "command": " ".join(cmd)}
 
     sk_med, st_med = statistics.median(sk["times"]), statistics.median(st["times"])
     rel = abs(sk["inertia"] - st["inertia"]) / max(abs(sk["inertia"]), 1e-300)
     print(f"k-means (Lloyd), {n} x {d} float32, k = {k}, max_iter = {args.max_iter}, tol = 0, "
-          f"explicit init; median of {args.repeats} after a warm-up")
+          f"explicit init; {args.repeats} alternating runs each, after a warm-up")
     print(f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs, "
-          f"OMP_NUM_THREADS={env.get('OMP_NUM_THREADS', '(unset)')}")
+          f"OMP_NUM_THREADS={env.get('OMP_NUM_THREADS', '(unset)')}, "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print()
     print(f"{'':<24}{'median s':>10}{'min s':>10}{'s/iter':>10}{'n_iter':>8}{'inertia':>20}")
     for label, r, med in ((f"scikit-learn {sk['sklearn']}", sk, sk_med),
