@@ -80,8 +80,9 @@ struct LloydOutcome {
 };
 
 // sklearn's rule: clusters left empty take the rows farthest from their
-// (previous) centres, largest distance first; sums move with the rows.
-void relocate_empty_clusters(KMeansData& data, const DeviceArray<float>& old_centers,
+// (previous) centres, largest distance first; sums move with the rows (the
+// rows keep their labels until the next assignment). True if any moved.
+bool relocate_empty_clusters(KMeansData& data, const DeviceArray<float>& old_centers,
                              const DeviceArray<int32_t>& labels,
                              const std::vector<int32_t>& host_labels, std::vector<double>& sums,
                              std::vector<double>& counts) {
@@ -90,7 +91,7 @@ void relocate_empty_clusters(KMeansData& data, const DeviceArray<float>& old_cen
   for (int64_t c = 0; c < k; ++c) {
     if (counts[c] == 0.0) empty.push_back(c);
   }
-  if (empty.empty()) return;
+  if (empty.empty()) return false;
   DeviceArray<float> dist = data.backend.allocate<float>(n);
   data.backend.assigned_sq_distances(data.X, old_centers, labels, dist);
   const std::vector<float> host_dist = data.backend.download_vector(dist);
@@ -114,6 +115,7 @@ void relocate_empty_clusters(KMeansData& data, const DeviceArray<float>& old_cen
     counts[from] -= w;
     counts[to] = w;
   }
+  return true;
 }
 
 LloydOutcome lloyd(KMeansData& data, Matrix<float> centers, const KMeansParams& p,
@@ -132,12 +134,22 @@ LloydOutcome lloyd(KMeansData& data, Matrix<float> centers, const KMeansParams& 
 
   LloydOutcome out;
   bool strict = false;
+  // Whether `sums`/`counts` are exactly the per-cluster sums for
+  // previous_labels, so they can be updated by the rows that changed.
+  bool sums_follow_labels = false;
   for (int it = 0; it < p.max_iter; ++it) {
     be.nearest_centroid_pruned(data.X, device_centers, labels, upper, lower, center_shift.data(),
                                it == 0);
-    be.accumulate_centroids(data.X, labels, data.w(), k, sums.data(), counts.data());
     be.download(labels, host_labels.data());
-    relocate_empty_clusters(data, device_centers, labels, host_labels, sums, counts);
+    if (sums_follow_labels) {
+      be.update_centroid_sums(data.X, labels, previous_labels.data(), host_labels.data(), data.w(),
+                              k, sums.data(), counts.data());
+    } else {
+      be.accumulate_centroids(data.X, labels, data.w(), k, sums.data(), counts.data());
+    }
+    // Relocation moves sums without relabelling: recompute next time.
+    sums_follow_labels =
+        !relocate_empty_clusters(data, device_centers, labels, host_labels, sums, counts);
 
     double shift = 0.0;
     for (int64_t c = 0; c < k; ++c) {

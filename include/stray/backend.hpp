@@ -193,6 +193,20 @@ class Backend {
   virtual void accumulate_centroids(const DeviceArray<float>& X, const DeviceArray<int32_t>& labels,
                                     const DeviceArray<float>* weights, int64_t k, double* sums,
                                     double* counts) = 0;
+  /// Brings per-cluster sums and weights (host, float64) from one labeling
+  /// to the next: on entry they hold accumulate_centroids' result for the
+  /// host labels `previous` [n]; on return, for `current` [n] (the same
+  /// labels as the backend array `labels`). Only rows whose label changed
+  /// need touching, which late Lloyd iterations make cheap; the default
+  /// recomputes from scratch with accumulate_centroids.
+  virtual void update_centroid_sums(const DeviceArray<float>& X, const DeviceArray<int32_t>& labels,
+                                    const int32_t* previous, const int32_t* current,
+                                    const DeviceArray<float>* weights, int64_t k, double* sums,
+                                    double* counts) {
+    (void)previous;
+    (void)current;
+    accumulate_centroids(X, labels, weights, k, sums, counts);
+  }
   /// out[i] = ‖x_i − C[labels_i]‖², computed directly (difference, then
   /// square) with float64 accumulation. Used for inertia and outlier scores.
   virtual void assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,

@@ -41,6 +41,10 @@ class CpuBackend final : public Backend {
   void accumulate_centroids(const DeviceArray<float>& X, const DeviceArray<int32_t>& labels,
                             const DeviceArray<float>* weights, int64_t k, double* sums,
                             double* counts) override;
+  void update_centroid_sums(const DeviceArray<float>& X, const DeviceArray<int32_t>& labels,
+                            const int32_t* previous, const int32_t* current,
+                            const DeviceArray<float>* weights, int64_t k, double* sums,
+                            double* counts) override;
   void assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,
                              const DeviceArray<int32_t>& labels, DeviceArray<float>& out) override;
   void update_closest(const DeviceArray<float>& X, const DeviceArray<float>& C,

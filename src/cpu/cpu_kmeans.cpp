@@ -228,6 +228,40 @@ void CpuBackend::accumulate_centroids(const DeviceArray<float>& X,
   }
 }
 
+void CpuBackend::update_centroid_sums(const DeviceArray<float>& X,
+                                      const DeviceArray<int32_t>& labels,
+                                      const int32_t* previous, const int32_t* current,
+                                      const DeviceArray<float>* weights, int64_t k, double* sums,
+                                      double* counts) {
+  const int64_t n = X.rows(), d = X.cols();
+  int64_t changed = 0;
+  for (int64_t i = 0; i < n; ++i) changed += previous[i] != current[i];
+  // Past a few percent of rows, one streaming pass beats scattered updates.
+  // The choice depends on the data alone, so results stay deterministic.
+  if (changed * 16 > n) {
+    accumulate_centroids(X, labels, weights, k, sums, counts);
+    return;
+  }
+  const float* x = X.data();
+  const float* w = weights ? weights->data() : nullptr;
+  for (int64_t i = 0; i < n; ++i) {
+    if (previous[i] == current[i]) continue;
+    require(previous[i] >= 0 && previous[i] < k && current[i] >= 0 && current[i] < k,
+            ErrorCode::invalid_argument, "update_centroid_sums", "label of row ", i,
+            " outside [0, ", k, ")");
+    const double wi = w ? w[i] : 1.0;
+    double* from = sums + static_cast<int64_t>(previous[i]) * d;
+    double* to = sums + static_cast<int64_t>(current[i]) * d;
+    const float* row = x + i * d;
+    for (int64_t j = 0; j < d; ++j) {
+      from[j] -= wi * row[j];
+      to[j] += wi * row[j];
+    }
+    counts[previous[i]] -= wi;
+    counts[current[i]] += wi;
+  }
+}
+
 void CpuBackend::assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,
                                        const DeviceArray<int32_t>& labels,
                                        DeviceArray<float>& out) {

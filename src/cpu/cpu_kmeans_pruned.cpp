@@ -155,10 +155,15 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
         const int32_t label = static_cast<int32_t>(j);
 #pragma omp simd
         for (int64_t r = 0; r < m; ++r) {
+          // Branch-free so it vectorises: the new second-best is the
+          // smaller of the old second and the larger of (v, old best).
           const float v = cn - 2.0f * p[r];
-          const bool closer = v < best[r];  // strict: ties keep the lower index
-          second[r] = closer ? best[r] : std::min(second[r], v);
-          best[r] = closer ? v : best[r];
+          const float b = best[r];
+          const bool closer = v < b;  // strict: ties keep the lower index
+          const float larger = closer ? b : v;
+          const float s = second[r];
+          second[r] = larger < s ? larger : s;
+          best[r] = closer ? v : b;
           best_j[r] = closer ? label : best_j[r];
         }
       }
