@@ -14,5 +14,6 @@
 #include "stray/npz.hpp"
 #include "stray/outliers.hpp"
 #include "stray/pca.hpp"
+#include "stray/pipeline.hpp"
 #include "stray/synthetic_fleet.hpp"
 #include "stray/version.hpp"

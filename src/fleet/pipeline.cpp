@@ -1,0 +1,464 @@
+// The fleet pipeline: events → features → PCA → k-means → scores → outlier
+// rules → explanations, fitted on one snapshot or applied to another.
+#include "stray/pipeline.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "fleet/pipeline_internal.hpp"
+#include "internal/check.hpp"
+#include "internal/rng.hpp"
+
+namespace stray {
+
+using internal::require;
+
+const char* to_string(ScoreSpace space) {
+  switch (space) {
+    case ScoreSpace::standardized: return "standardized";
+    case ScoreSpace::features: return "features";
+    case ScoreSpace::pca: return "pca";
+  }
+  return "?";
+}
+
+ScoreSpace parse_score_space(const std::string& name) {
+  if (name == "standardized" || name == "standardised") return ScoreSpace::standardized;
+  if (name == "features") return ScoreSpace::features;
+  if (name == "pca") return ScoreSpace::pca;
+  internal::fail(ErrorCode::invalid_argument, "parse_score_space", "unknown score space '", name,
+                 "' (expected standardized, features or pca)");
+}
+
+FeatureParams default_fleet_feature_params() {
+  FeatureParams p;
+  p.normalization = Normalization::binary;
+  return p;
+}
+
+FleetScoreParams FleetScoreParams::from_model(const FleetModel& model) {
+  FleetScoreParams p;
+  p.top_n = model.outliers.top_n;
+  p.top_fraction = model.outliers.top_fraction;
+  p.explain = model.explain;
+  return p;
+}
+
+namespace {
+
+constexpr const char* kFit = "fit_fleet";
+constexpr const char* kScore = "score_fleet";
+
+// Times the steps and reports their progress.
+class Steps {
+ public:
+  Steps(const ProgressCallback& progress, std::vector<PipelineStep>& out)
+      : progress_(progress), out_(out) {}
+
+  void begin(const char* name) {
+    name_ = name;
+    start_ = std::chrono::steady_clock::now();
+    report(0.0);
+  }
+  void report(double fraction) const {
+    if (progress_) progress_(name_, fraction);
+  }
+  void end() {
+    report(1.0);
+    out_.push_back({name_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count()});
+  }
+
+ private:
+  const ProgressCallback& progress_;
+  std::vector<PipelineStep>& out_;
+  const char* name_ = "";
+  std::chrono::steady_clock::time_point start_;
+};
+
+// Mean simplified silhouette (Hruschka et al.): per row, a = distance to its
+// own centre, b = to the nearest other; s = (b − a) / max(a, b).
+double simplified_silhouette(MatrixView<const float> Y, const KMeansResult& km) {
+  const int64_t n = Y.rows(), r = Y.cols(), k = km.centers.rows();
+  double total = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* y = Y.row(i);
+    double a = 0.0, b = std::numeric_limits<double>::infinity();
+    for (int64_t c = 0; c < k; ++c) {
+      const float* ctr = km.centers.row(c);
+      double d2 = 0.0;
+      for (int64_t j = 0; j < r; ++j) {
+        const double diff = static_cast<double>(y[j]) - ctr[j];
+        d2 += diff * diff;
+      }
+      if (c == km.labels[static_cast<std::size_t>(i)]) {
+        a = std::sqrt(d2);
+      } else {
+        b = std::min(b, std::sqrt(d2));
+      }
+    }
+    const double m = std::max(a, b);
+    total += m > 0.0 ? (b - a) / m : 0.0;
+  }
+  return n > 0 ? total / static_cast<double>(n) : 0.0;
+}
+
+// k for k-means when the caller left it to the data: k-means on a sample for
+// each k in [2, k_max], keeping the k of the best mean simplified silhouette.
+int64_t choose_clusters(Backend& backend, const FleetPipelineParams& params,
+                        MatrixView<const float> Y, std::vector<ClusterChoice>& curve) {
+  const int64_t n = Y.rows(), r = Y.cols();
+  const int64_t m = std::min<int64_t>(n, params.cluster_choice_sample);
+  Matrix<float> S(m, r);
+  {
+    // m distinct rows, in order (selection sampling, Knuth's algorithm S).
+    internal::Rng rng(params.kmeans.seed ^ 0x5eed5eedULL);
+    int64_t taken = 0;
+    for (int64_t i = 0; i < n && taken < m; ++i) {
+      if (static_cast<double>(n - i) * rng.uniform() < static_cast<double>(m - taken)) {
+        std::copy(Y.row(i), Y.row(i) + r, S.row(taken++));
+      }
+    }
+  }
+  // Small fits: one CPU thread is faster than many (no fork/join per
+  // step), and the same on every backend, so the k chosen is too.
+  (void)backend;
+  BackendOptions one_thread;
+  one_thread.threads = 1;
+  const std::unique_ptr<Backend> cpu = make_backend("cpu", one_thread);
+  const int64_t k_max = std::min<int64_t>(params.max_clusters, m - 1);
+  int64_t best_k = 1;
+  double best = -std::numeric_limits<double>::infinity();
+  int below = 0;
+  // Every k up to 16, then a coarser grid: the peak is broad where k is large.
+  std::vector<int64_t> ks;
+  for (int64_t k = 2; k <= k_max; k += k < 16 ? 1 : (k < 32 ? 4 : 8)) ks.push_back(k);
+  for (const int64_t k : ks) {
+    KMeansParams kp = params.kmeans;
+    kp.n_clusters = k;
+    kp.n_init = 2;
+    kp.max_iter = 30;
+    const KMeansResult km = kmeans_fit(*cpu, kp, S.view());
+    const double s = simplified_silhouette(S.view(), km);
+    curve.push_back({k, s});
+    if (s > best) {
+      best = s;
+      best_k = k;
+      below = 0;
+    } else if (s < 0.5 * best && ++below == 3) {
+      break;  // well past the peak; larger k only costs more
+    }
+  }
+  return best_k;
+}
+
+int64_t auto_small_cluster_size(int64_t n, int64_t k) {
+  return std::clamp<int64_t>(n / (100 * std::max<int64_t>(k, 1)), 1, 50);
+}
+
+void check_explain(const ExplainParams& p, const char* where) {
+  require(p.top_features >= 1, ErrorCode::invalid_argument, where, "explain.top_features=",
+          p.top_features, " < 1");
+}
+
+void check_score(const ScoreParams& p, const char* where) {
+  require(std::isfinite(p.variance_floor) && p.variance_floor > 0.0 && p.variance_floor <= 1.0,
+          ErrorCode::invalid_argument, where, "score.variance_floor=", p.variance_floor,
+          " outside (0, 1]");
+}
+
+// The explanation of one outlier: explain_entity against its reference
+// cluster's centre, merged with the features outside the vocabulary.
+Finding explain_one(const FeatureMatrix& fm, MatrixView<const float> means, const FleetModel& model,
+                    const Outlier& o, double score, const ExplainParams& explain, bool members) {
+  const int32_t ref = model.reference[static_cast<std::size_t>(o.cluster)];
+  ExplainParams ep = explain;
+  ep.leave_one_out = members;
+  const Explanation ex = explain_entity(fm.X.view(), means, o.entity, o.cluster, ref, ep,
+                                        fm.feature_names, model.cluster_sizes);
+  Finding f;
+  f.entity = o.entity;
+  f.entity_name = fm.entity_names[static_cast<std::size_t>(o.entity)];
+  f.cluster = o.cluster;
+  f.reference_cluster = ref;
+  f.score = score;
+  f.rank = o.rank;
+  f.cluster_size = o.cluster_size;
+  f.rules = o.rules;
+  for (const FeatureDifference& d : ex.features) {
+    f.features.push_back({d.name, d.value, d.center, d.difference, false});
+  }
+  // Features never seen when fitting: no peer has them (centre 0). On a
+  // tie they go first: unknown to the whole baseline, not just the cluster.
+  std::vector<FindingFeature> unseen;
+  for (const UnseenFeature& u : fm.unseen_of(o.entity)) {
+    if (u.normalized <= 0.0) continue;
+    const auto v = static_cast<float>(u.normalized);
+    unseen.push_back({u.name, v, 0.0f, v, true});
+  }
+  if (!unseen.empty()) {
+    auto key = [&](const FindingFeature& x) {
+      return explain.mode == ExplainMode::behavior ? x.difference : std::fabs(x.difference);
+    };
+    std::stable_sort(unseen.begin(), unseen.end(),
+                     [&](const FindingFeature& a, const FindingFeature& b) { return key(a) > key(b); });
+    std::vector<FindingFeature> merged;
+    std::size_t a = 0, b = 0;
+    while (merged.size() < static_cast<std::size_t>(explain.top_features) &&
+           (a < unseen.size() || b < f.features.size())) {
+      if (b >= f.features.size() || (a < unseen.size() && key(unseen[a]) >= key(f.features[b]))) {
+        merged.push_back(unseen[a++]);
+      } else {
+        merged.push_back(f.features[b++]);
+      }
+    }
+    f.features = std::move(merged);
+  }
+  return f;
+}
+
+std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& model,
+                                   const OutlierResult& outliers, const std::vector<float>& scores,
+                                   const ExplainParams& explain, bool members, Steps& steps) {
+  Matrix<float> means(model.feature_means.rows(), model.feature_means.cols());
+  for (int64_t i = 0; i < means.size(); ++i) {
+    means.data()[i] = static_cast<float>(model.feature_means.data()[i]);
+  }
+  std::vector<Finding> out(outliers.outliers.size());
+  const auto n = static_cast<int64_t>(out.size());
+  int64_t done = 0;
+  for (int64_t b0 = 0; b0 < n; b0 += 1024) {
+    const int64_t b1 = std::min(n, b0 + 1024);
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int64_t t = b0; t < b1; ++t) {
+      const Outlier& o = outliers.outliers[static_cast<std::size_t>(t)];
+      out[static_cast<std::size_t>(t)] = explain_one(
+          fm, means.view(), model, o, scores[static_cast<std::size_t>(o.entity)], explain, members);
+    }
+    done = b1;
+    steps.report(static_cast<double>(done) / static_cast<double>(n));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {
+    return a.score != b.score ? a.score > b.score : a.entity < b.entity;
+  });
+  return out;
+}
+
+Matrix<float> reduce(Backend& backend, const FleetModel& model, const CsrMatrix& X) {
+  if (model.use_pca) return pca_transform(backend, model.pca, X.view());
+  return csr_to_dense(X.view());
+}
+
+}  // namespace
+
+FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params,
+                      const EventSource& events) {
+  require(static_cast<bool>(events), ErrorCode::invalid_argument, kFit, "no event source");
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<PipelineStep> before;
+  Steps steps(params.progress, before);
+  steps.begin("read");
+  FeatureBuilder builder(params.features);
+  events(builder.sink());
+  steps.end();
+  steps.begin("features");
+  FeatureMatrix fm = builder.build();
+  steps.end();
+  FleetResult out = fit_fleet(backend, params, std::move(fm));
+  before.insert(before.end(), out.steps.begin(), out.steps.end());
+  out.steps = std::move(before);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, FeatureMatrix features) {
+  const auto start = std::chrono::steady_clock::now();
+  FleetResult r;
+  Steps steps(params.progress, r.steps);
+  const int64_t n = features.n_entities(), d = features.n_features();
+  require(n >= 2, ErrorCode::invalid_argument, kFit, "n_entities=", n,
+          " < 2: a fleet needs at least two entities");
+  require(d >= 1, ErrorCode::invalid_argument, kFit, "no features (", n, " entities, 0 features)");
+  check_score(params.score, kFit);
+  check_explain(params.explain, kFit);
+  require(params.small_cluster_size >= -1, ErrorCode::invalid_argument, kFit,
+          "small_cluster_size=", params.small_cluster_size, " < -1");
+  require(params.kmeans.n_clusters >= 0, ErrorCode::invalid_argument, kFit, "kmeans.n_clusters=",
+          params.kmeans.n_clusters, " < 0");
+
+  FleetModel& m = r.model;
+  m.vocabulary = features.vocabulary;
+  m.n_entities = n;
+  m.score = params.score;
+  m.explain = params.explain;
+  m.explain.leave_one_out = true;
+
+  // PCA: the fleet's common structure, for clustering.
+  steps.begin("pca");
+  m.use_pca = params.pca.n_components > 0 || params.pca.variance_fraction > 0.0;
+  if (m.use_pca) {
+    PcaParams pp = params.pca;
+    pp.n_components = std::min(pp.n_components, std::min(n, d));
+    if (pp.solver == PcaSolver::automatic) {
+      pp.solver = d <= 2000 || pp.variance_fraction > 0.0 ? PcaSolver::covariance
+                                                          : PcaSolver::randomized;
+    }
+    m.pca = pca_fit(backend, pp, features.X.view());
+  }
+  r.reduced = reduce(backend, m, features.X);
+  steps.end();
+
+  // k-means in the reduced space.
+  steps.begin("kmeans");
+  KMeansParams kp = params.kmeans;
+  kp.n_clusters = kp.n_clusters == 0 ? choose_clusters(backend, params, r.reduced.view(), r.cluster_choice)
+                                     : std::min(kp.n_clusters, n);
+  r.kmeans = kmeans_fit(backend, kp, r.reduced.view());
+  const int64_t k = kp.n_clusters;
+  m.centers = r.kmeans.centers;
+  r.labels = r.kmeans.labels;
+  steps.end();
+
+  // Peers' statistics in the normalised features, and the scores.
+  steps.begin("score");
+  internal::fit_cluster_feature_stats(features.X.view(), r.labels, k, m);
+  m.outliers = params.outliers;
+  m.outliers.small_cluster_size = params.small_cluster_size >= 0
+                                      ? params.small_cluster_size
+                                      : auto_small_cluster_size(n, k);
+  const std::vector<uint8_t> small =
+      internal::small_clusters(m.cluster_sizes, m.outliers.small_cluster_size);
+  m.reference = internal::reference_clusters(m.feature_means, m.cluster_sizes, small);
+  if (m.score.space == ScoreSpace::pca) {
+    r.scores.resize(static_cast<std::size_t>(n));
+    DeviceArray<float> dX = backend.upload(r.reduced.view());
+    DeviceArray<float> dC = backend.upload(m.centers.view());
+    DeviceArray<int32_t> dl = backend.upload(r.labels);
+    DeviceArray<float> dd = backend.allocate<float>(n);
+    backend.assigned_sq_distances(dX, dC, dl, dd);
+    backend.download(dd, r.scores.data());
+  } else {
+    r.scores = internal::feature_space_scores(features.X.view(), r.labels, m, true, {});
+  }
+  steps.end();
+
+  steps.begin("outliers");
+  r.outliers = find_outliers(r.labels, r.scores, m.outliers, k);
+  m.thresholds = r.outliers.thresholds;
+  steps.end();
+
+  steps.begin("explain");
+  r.findings = make_findings(features, m, r.outliers, r.scores, m.explain, true, steps);
+  steps.end();
+
+  r.features = std::move(features);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+FleetResult score_fleet(Backend& backend, const FleetModel& model, const EventSource& events,
+                        const FleetScoreParams& params) {
+  require(static_cast<bool>(events), ErrorCode::invalid_argument, kScore, "no event source");
+  require(model.fitted(), ErrorCode::not_fitted, kScore, "the model is not fitted");
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<PipelineStep> before;
+  Steps steps(params.progress, before);
+  steps.begin("read");
+  FeatureBuilder builder(model.vocabulary);
+  events(builder.sink());
+  steps.end();
+  steps.begin("features");
+  FeatureMatrix fm = builder.build();
+  steps.end();
+  FleetResult out = score_fleet(backend, model, std::move(fm), params);
+  before.insert(before.end(), out.steps.begin(), out.steps.end());
+  out.steps = std::move(before);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix features,
+                        const FleetScoreParams& params) {
+  require(model.fitted(), ErrorCode::not_fitted, kScore, "the model is not fitted");
+  check_explain(params.explain, kScore);
+  require(params.top_n >= 0, ErrorCode::invalid_argument, kScore, "top_n=", params.top_n, " < 0");
+  require(params.top_fraction >= 0.0 && params.top_fraction <= 1.0, ErrorCode::invalid_argument,
+          kScore, "top_fraction=", params.top_fraction, " outside [0, 1]");
+  const int64_t n = features.n_entities(), k = model.n_clusters();
+  require(features.n_features() == model.n_features(), ErrorCode::shape_mismatch, kScore,
+          "the snapshot has ", features.n_features(), " features, the model ",
+          model.n_features(), " (build it with FeatureBuilder(model.vocabulary))");
+  const auto start = std::chrono::steady_clock::now();
+  FleetResult r;
+  r.model = model;
+  Steps steps(params.progress, r.steps);
+
+  steps.begin("pca");
+  r.reduced = reduce(backend, model, features.X);
+  steps.end();
+
+  steps.begin("kmeans");
+  NearestCenters nc;
+  if (n > 0) nc = kmeans_predict(backend, model.centers.view(), r.reduced.view());
+  r.labels = std::move(nc.labels);
+  steps.end();
+
+  steps.begin("score");
+  if (model.score.space == ScoreSpace::pca) {
+    r.scores = std::move(nc.sq_distances);
+    internal::add_unseen_squares(r.scores, features.unseen);
+  } else {
+    r.scores = internal::feature_space_scores(features.X.view(), r.labels, model, false,
+                                              features.unseen);
+  }
+  steps.end();
+
+  steps.begin("outliers");
+  r.outliers = internal::flag_with_thresholds(
+      r.labels, r.scores, k, params.top_n, params.top_fraction, model.thresholds,
+      internal::small_clusters(model.cluster_sizes, model.outliers.small_cluster_size));
+  steps.end();
+
+  steps.begin("explain");
+  r.findings = make_findings(features, model, r.outliers, r.scores, params.explain, false, steps);
+  steps.end();
+
+  r.features = std::move(features);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+RecallReport evaluate_recall(const FleetResult& result, const GroundTruth& truth) {
+  RecallReport rep;
+  rep.n_findings = static_cast<int64_t>(result.findings.size());
+  std::vector<int64_t> position(static_cast<std::size_t>(result.features.n_entities()), -1);
+  for (std::size_t i = 0; i < result.findings.size(); ++i) {
+    position[static_cast<std::size_t>(result.findings[i].entity)] = static_cast<int64_t>(i);
+  }
+  for (const InjectedAnomaly& a : truth.anomalies) {
+    AnomalyRecall ar;
+    ar.anomaly = a;
+    const int64_t row = result.features.row(a.entity);
+    if (row >= 0) ar.finding = position[static_cast<std::size_t>(row)];
+    if (ar.finding >= 0) {
+      ++rep.flagged;
+      const Finding& f = result.findings[static_cast<std::size_t>(ar.finding)];
+      if (!f.features.empty()) {
+        const FindingFeature& first = f.features.front();
+        ar.first_feature = first.name;
+        ar.first_difference = first.difference;
+        for (const SignatureFeature& s : a.signature) {
+          if (s.name == first.name && (s.sign > 0 ? first.difference > 0 : first.difference < 0)) {
+            ar.signature_first = true;
+          }
+        }
+      }
+      if (ar.signature_first) ++rep.signature_first;
+    }
+    rep.anomalies.push_back(std::move(ar));
+  }
+  return rep;
+}
+
+}  // namespace stray

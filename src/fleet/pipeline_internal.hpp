@@ -1,0 +1,56 @@
+// The fleet pipeline's numeric pieces, shared by fitting, scoring and the
+// model file: per-cluster feature statistics, reference clusters, scores in
+// the feature space, and the outlier rules against fitted thresholds.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "stray/features.hpp"
+#include "stray/matrix.hpp"
+#include "stray/outliers.hpp"
+#include "stray/pipeline.hpp"
+
+namespace stray::internal {
+
+/// Fills model.cluster_sizes, feature_means, feature_sq_means ([k x d],
+/// float64 sums) and feature_scale ([d]) from X [n x d] and labels.
+void fit_cluster_feature_stats(const CsrView& X, const std::vector<int32_t>& labels, int64_t k,
+                               FleetModel& model);
+
+/// Small clusters: 1 ≤ size ≤ small_cluster_size (0 = off).
+std::vector<uint8_t> small_clusters(const std::vector<int64_t>& sizes, int64_t small_cluster_size);
+
+/// For each cluster, the cluster whose members its own members are compared
+/// with: itself, or — for a small cluster, or a singleton, which has no
+/// peers — the nearest (by distance between feature means) cluster that is
+/// neither small nor empty. A cluster stays its own reference when there
+/// is no such cluster.
+std::vector<int32_t> reference_clusters(const Matrix<double>& means,
+                                        const std::vector<int64_t>& sizes,
+                                        const std::vector<uint8_t>& small);
+
+/// Scores of every row of X [n x d] against the model's per-cluster
+/// statistics in the normalised feature space (ScoreSpace::standardized or
+/// ::features). `members`: the rows are the model's own fitting rows
+/// (then an entity is left out of its own cluster's statistics). `unseen`
+/// (sorted by entity) adds, per feature outside the vocabulary, 1/τ
+/// (standardized) or value² (features).
+std::vector<float> feature_space_scores(const CsrView& X, const std::vector<int32_t>& labels,
+                                        const FleetModel& model, bool members,
+                                        std::span<const UnseenFeature> unseen);
+
+/// Adds value² per unseen feature to `scores` (the pca space's share of
+/// what lies outside the vocabulary).
+void add_unseen_squares(std::vector<float>& scores, std::span<const UnseenFeature> unseen);
+
+/// The outlier rules with the percentile thresholds given (fitted on a
+/// baseline) instead of computed from `scores`; small clusters are those of
+/// the baseline. Same output conventions as find_outliers.
+OutlierResult flag_with_thresholds(const std::vector<int32_t>& labels,
+                                   const std::vector<float>& scores, int64_t k, int64_t top_n,
+                                   double top_fraction, const std::vector<double>& thresholds,
+                                   const std::vector<uint8_t>& small);
+
+}  // namespace stray::internal
