@@ -18,8 +18,9 @@
 // of which shows the signature naturally):
 //
 //   unique_package       one host alone has `lua5.3`           package:lua5.3 (+)
-//   missing_build_tools  a host without make and g++ where      package:make (-), package:g++ (-)
-//                        every peer has them
+//   missing_build_tools  a host without make and g++ where      package:make (-), package:g++ (-),
+//                        every peer has them                    package:g++-12 (-),
+//                                                               package:build-essential (-)
 //   tor                  tor on a server: package, process,     process:tor (+), net.port:9001 (+),
 //                        ORPort 9001 and SOCKS 9050 listening   net.port:9050 (+)
 //   log4j_callback       a java worker connecting out to an      net.remote:1389 (+),

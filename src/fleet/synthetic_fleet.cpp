@@ -255,7 +255,13 @@ bool eligible(AnomalyKind kind, const Role& role) {
 std::vector<SignatureFeature> signature_of(AnomalyKind kind) {
   switch (kind) {
     case AnomalyKind::unique_package: return {{"package:lua5.3", +1}};
-    case AnomalyKind::missing_build_tools: return {{"package:make", -1}, {"package:g++", -1}};
+    case AnomalyKind::missing_build_tools:
+      // Every package the anomaly removes: the four always go together on
+      // every other host, so no statistic can tell them apart.
+      return {{"package:make", -1},
+              {"package:g++", -1},
+              {"package:g++-12", -1},
+              {"package:build-essential", -1}};
     case AnomalyKind::tor:
       return {{"process:tor", +1}, {"net.port:9001", +1}, {"net.port:9050", +1}};
     case AnomalyKind::log4j_callback:
