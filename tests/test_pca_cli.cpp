@@ -1,0 +1,128 @@
+// `stray pca` end to end: dense .npy and scipy-style CSR .npz input, JSON
+// fields, written outputs, and errors as one line with a non-zero status.
+#include <gtest/gtest.h>
+
+#ifdef STRAY_CLI_PATH
+#include <sys/wait.h>
+
+#include <array>
+#include <cmath>
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "internal/rng.hpp"
+#include "stray/npy.hpp"
+#include "stray/npz.hpp"
+#include "stray/pca.hpp"
+#include "temp_dir.hpp"
+
+namespace {
+
+struct CliRun {
+  int status = -1;
+  std::string out;
+};
+
+CliRun run(const std::string& args) {
+  const std::string cmd = std::string(STRAY_CLI_PATH) + " " + args + " 2>&1";
+  CliRun r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  std::size_t got;
+  while ((got = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), got);
+  const int raw = ::pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+stray::Matrix<float> data(int64_t n, int64_t d) {
+  stray::internal::Rng rng(3);
+  stray::Matrix<float> X(n, d);
+  for (int64_t i = 0; i < n; ++i) {
+    const double a = 3.0 * rng.normal(), b = rng.normal();
+    for (int64_t j = 0; j < d; ++j) {
+      // Two latent directions plus noise; about half the cells exactly 0.
+      const double v = a * std::sin(0.3 * j) + b * std::cos(0.7 * j) + 0.1 * rng.normal();
+      X(i, j) = rng.uniform() < 0.5 ? 0.0f : static_cast<float>(v);
+    }
+  }
+  return X;
+}
+
+TEST(PcaCli, DenseAndSparseInputGiveTheSameModel) {
+  stray::testing::TempDir dir;
+  const stray::Matrix<float> X = data(400, 12);
+  stray::write_npy(dir.file("X.npy"), X.view());
+  const stray::CsrMatrix S = stray::dense_to_csr(X.view());
+  stray::write_npz_csr(dir.file("X.npz"), S.view());
+
+  const CliRun dense = run("pca -i " + dir.file("X.npy") + " -c 3 --backend cpu --json --transform " +
+                        dir.file("T.npy") + " --components " + dir.file("C.npy"));
+  ASSERT_EQ(dense.status, 0) << dense.out;
+  const auto jd = nlohmann::json::parse(dense.out);
+  EXPECT_EQ(jd["n_components"], 3);
+  EXPECT_EQ(jd["solver"], "covariance");
+  EXPECT_EQ(jd["backend"], "cpu");
+  EXPECT_EQ(jd["input"], "dense");
+  EXPECT_GE(jd["seconds"].get<double>(), 0.0);
+  ASSERT_EQ(jd["explained_variance_ratio"].size(), 3u);
+
+  const stray::Matrix<float> T = stray::read_npy_float(dir.file("T.npy"));
+  EXPECT_EQ(T.rows(), 400);
+  EXPECT_EQ(T.cols(), 3);
+  const stray::NpyArray C = stray::read_npy(dir.file("C.npy"));
+  EXPECT_EQ(C.rows(), 3);
+  EXPECT_EQ(C.cols(), 12);
+
+  // The same data as CSR, with the covariance solver forced: same ratios.
+  const CliRun sparse =
+      run("pca -i " + dir.file("X.npz") + " -c 3 --solver covariance --backend cpu --json");
+  ASSERT_EQ(sparse.status, 0) << sparse.out;
+  const auto js = nlohmann::json::parse(sparse.out);
+  EXPECT_EQ(js["input"], "csr");
+  EXPECT_EQ(js["nnz"], S.nnz());
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_NEAR(js["explained_variance_ratio"][c].get<double>(),
+                jd["explained_variance_ratio"][c].get<double>(), 1e-6);
+  }
+  // Sparse with auto: randomized.
+  const CliRun rnd = run("pca -i " + dir.file("X.npz") + " -c 2 --backend cpu --json");
+  ASSERT_EQ(rnd.status, 0) << rnd.out;
+  EXPECT_EQ(nlohmann::json::parse(rnd.out)["solver"], "randomized");
+
+  // A variance fraction picks the count; text output mentions the solver.
+  const CliRun frac = run("pca -i " + dir.file("X.npy") + " -c 0.5 --whiten --backend cpu");
+  ASSERT_EQ(frac.status, 0) << frac.out;
+  EXPECT_NE(frac.out.find("solver covariance"), std::string::npos) << frac.out;
+}
+
+TEST(PcaCli, ErrorsAreOneLineAndNonZero) {
+  stray::testing::TempDir dir;
+  const stray::Matrix<float> one = data(1, 5);
+  stray::write_npy(dir.file("one.npy"), one.view());
+  const CliRun r = run("pca -i " + dir.file("one.npy") + " -c 2 --backend cpu");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find("n_samples=1"), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+
+  const stray::Matrix<float> X = data(50, 5);
+  stray::write_npy(dir.file("X.npy"), X.view());
+  const CliRun bad_c = run("pca -i " + dir.file("X.npy") + " -c 2.5");
+  EXPECT_NE(bad_c.status, 0);
+  const CliRun bad_solver = run("pca -i " + dir.file("X.npy") + " -c 2 --solver svd");
+  EXPECT_NE(bad_solver.status, 0);
+  EXPECT_NE(bad_solver.out.find("svd"), std::string::npos) << bad_solver.out;
+  // Nothing is written when the fit fails.
+  const CliRun fail_out = run("pca -i " + dir.file("one.npy") + " -c 1 --transform " +
+                           dir.file("T.npy"));
+  EXPECT_NE(fail_out.status, 0);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("T.npy")));
+}
+
+}  // namespace
+
+#endif  // STRAY_CLI_PATH
