@@ -10,5 +10,8 @@ void register_kmeans_command(CLI::App& app);
 void register_make_blobs_command(CLI::App& app);
 void register_backends_command(CLI::App& app);
 void register_pca_command(CLI::App& app);
+void register_fleet_command(CLI::App& app);
+void register_synth_command(CLI::App& app);
+void register_demo_command(CLI::App& app);
 
 }  // namespace stray::cli

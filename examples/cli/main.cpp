@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   stray::cli::register_make_blobs_command(app);
   stray::cli::register_backends_command(app);
   stray::cli::register_pca_command(app);
+  stray::cli::register_fleet_command(app);
+  stray::cli::register_synth_command(app);
+  stray::cli::register_demo_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

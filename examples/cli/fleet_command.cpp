@@ -1,0 +1,249 @@
+// `stray fleet`: events in, outliers with explanations out — fitted on the
+// snapshot itself, on a baseline snapshot, or scored with a saved model.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "fleet_report.hpp"
+#include "stray/events.hpp"
+#include "stray/pipeline.hpp"
+
+namespace stray::cli {
+namespace {
+
+struct FleetOptions {
+  std::vector<std::string> events, baseline, normalize;
+  std::string format, model_in, model_out, out, scores_out, backend = "auto", mode = "config",
+                                                           space = "standardized";
+  double pca = 32, percentile = 95.0, top_fraction = 0.0, variance_floor = 1e-3;
+  int64_t k = 0, top = 0, small = -1, features = 5, limit = 0;
+  uint64_t seed = 0;
+  bool idf = false, json = false;
+  // Options that shape a fit (not allowed with --model), by name, when given.
+  std::vector<std::string> fit_options_given;
+};
+
+// Reads every file into the sink, reporting progress by bytes read.
+EventSource file_source(const std::vector<std::string>& paths, const std::string& format,
+                        const ProgressCallback& progress) {
+  return [paths, format, progress](const EventSink& sink) {
+    uint64_t total = 0, done = 0;
+    for (const auto& p : paths) {
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(p, ec);
+      if (!ec) total += size;
+    }
+    for (const auto& p : paths) {
+      const EventFormat f = format.empty() ? event_format_from_path(p) : parse_event_format(format);
+      std::ifstream in(p, std::ios::binary);
+      if (!in) throw Error(ErrorCode::io_error, "cannot open '" + p + "'");
+      EventReadOptions options;
+      options.source_name = p;
+      int64_t count = 0;
+      const EventSink counted = [&](const Event& e) {
+        sink(e);
+        if (progress && (++count & 0xffff) == 0 && total > 0) {
+          const auto pos = static_cast<int64_t>(in.tellg());
+          if (pos >= 0) progress("read", static_cast<double>(done + static_cast<uint64_t>(pos)) / static_cast<double>(total));
+        }
+      };
+      read_events(in, f, progress ? counted : sink, options);
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(p, ec);
+      if (!ec) done += size;
+    }
+  };
+}
+
+void parse_normalize(const std::vector<std::string>& specs, FeatureParams& fp) {
+  for (const auto& spec : specs) {
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      throw Error(ErrorCode::invalid_argument,
+                  "fleet: --normalize expects GROUP=MODE (or *=MODE), got '" + spec + "'");
+    }
+    const std::string group = spec.substr(0, eq);
+    const Normalization mode = parse_normalization(spec.substr(eq + 1));
+    if (group == "*") {
+      fp.normalization = mode;
+    } else {
+      fp.group_normalization[group] = mode;
+    }
+  }
+}
+
+void run_fleet(const FleetOptions& o) {
+  if (!o.model_in.empty() && !o.baseline.empty()) {
+    throw Error(ErrorCode::invalid_argument, "fleet: --model and --baseline exclude each other");
+  }
+  if (!o.model_in.empty() && !o.fit_options_given.empty()) {
+    throw Error(ErrorCode::invalid_argument,
+                "fleet: " + o.fit_options_given.front() +
+                    " is part of a fitted model; it cannot change with --model (refit with --baseline)");
+  }
+  for (const auto& p : o.events) {
+    if (!o.format.empty()) parse_event_format(o.format);
+    else event_format_from_path(p);
+  }
+
+  ExplainParams explain;
+  explain.mode = parse_explain_mode(o.mode);
+  if (o.features < 1) throw Error(ErrorCode::invalid_argument, "fleet: --features must be >= 1");
+  explain.top_features = o.features;
+
+  auto backend = open_backend(o.backend);
+  ProgressLine progress;
+  const ProgressCallback cb = progress.callback();
+
+  FleetResult r;
+  FleetModel fitted;
+  std::string fit_time;  // with --baseline: the fit's own steps
+  if (o.model_in.empty()) {
+    FleetPipelineParams pp;
+    parse_normalize(o.normalize, pp.features);
+    pp.features.idf = o.idf;
+    if (o.pca > 0.0 && o.pca < 1.0) {
+      pp.pca.n_components = 0;
+      pp.pca.variance_fraction = o.pca;
+    } else if (o.pca == 0.0 || (o.pca >= 1.0 && o.pca == static_cast<double>(static_cast<int64_t>(o.pca)))) {
+      pp.pca.n_components = static_cast<int64_t>(o.pca);
+    } else {
+      throw Error(ErrorCode::invalid_argument,
+                  "fleet: --pca must be a whole count >= 1, a variance fraction in (0, 1) or 0");
+    }
+    pp.pca.seed = o.seed;
+    pp.kmeans.n_clusters = o.k;
+    pp.kmeans.seed = o.seed;
+    pp.score.space = parse_score_space(o.space);
+    pp.score.variance_floor = o.variance_floor;
+    pp.outliers.percentile = o.percentile;
+    pp.outliers.top_n = o.top;
+    pp.outliers.top_fraction = o.top_fraction;
+    pp.small_cluster_size = o.small;
+    pp.explain = explain;
+    pp.progress = cb;
+    const auto& fit_files = o.baseline.empty() ? o.events : o.baseline;
+    r = fit_fleet(*backend, pp, file_source(fit_files, o.format, cb));
+    if (!o.baseline.empty()) {
+      char total[32];
+      std::snprintf(total, sizeof total, "; total %.2f s", r.seconds);
+      fit_time = steps_text(r) + total;
+      fitted = std::move(r.model);
+      FleetScoreParams sp = FleetScoreParams::from_model(fitted);
+      sp.progress = cb;
+      r = score_fleet(*backend, fitted, file_source(o.events, o.format, cb), sp);
+    }
+  } else {
+    const FleetModel model = load_fleet_model(o.model_in);
+    FleetScoreParams sp = FleetScoreParams::from_model(model);
+    sp.top_n = o.top;
+    sp.top_fraction = o.top_fraction;
+    sp.explain = explain;
+    sp.progress = cb;
+    r = score_fleet(*backend, model, file_source(o.events, o.format, cb), sp);
+  }
+  progress.finish();
+
+  // Outputs only after everything succeeded, each written atomically.
+  if (!o.model_out.empty()) save_fleet_model(o.baseline.empty() ? r.model : fitted, o.model_out);
+  nlohmann::ordered_json j;
+  if (o.json || !o.out.empty()) {
+    j = findings_json(r, backend->name());
+    j["fitted_on"] = !o.model_in.empty() ? "model" : (o.baseline.empty() ? "events" : "baseline");
+  }
+  if (!o.out.empty()) write_file_atomic(o.out, j.dump(2) + "\n");
+  if (!o.scores_out.empty()) write_file_atomic(o.scores_out, scores_csv(r));
+  if (o.json) {
+    print_json(j);
+    return;
+  }
+  const char* against = !o.model_in.empty() ? "scored with a saved model"
+                        : o.baseline.empty() ? "fitted on these events"
+                                             : "scored against the baseline";
+  std::printf("stray fleet: %s\n", against);
+  std::printf("pipeline: %s\n", pipeline_summary(r).c_str());
+  std::printf("%zu findings:\n\n", r.findings.size());
+  print_findings_table(r, o.limit);
+  if (!fit_time.empty()) std::printf("\nbaseline fit: %s", fit_time.c_str());
+  std::printf("\ntime: %s; total %.2f s\n", steps_text(r).c_str(), r.seconds);
+}
+
+}  // namespace
+
+void register_fleet_command(CLI::App& app) {
+  auto o = std::make_shared<FleetOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "fleet",
+      "Find the entities that stray from their peers in fleet events (CSV, JSON Lines or "
+      "osquery logs), with the features that set them apart. Fits on the events themselves, on a "
+      "--baseline snapshot, or scores with a --model saved earlier.");
+  cmd->add_option("--events", o->events, "Event files of the snapshot to examine")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--format", o->format,
+                  "csv, jsonl or osquery (default: from each file's extension: .csv, .jsonl, .log)");
+  cmd->add_option("--baseline", o->baseline,
+                  "Fit on these event files and score --events against them")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--model", o->model_in, "Score with a model saved by --save-model")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--save-model", o->model_out, "Save the fitted model here");
+  auto fit_options = std::make_shared<std::vector<CLI::Option*>>();
+  auto fit = [fit_options](CLI::Option* opt) {
+    fit_options->push_back(opt);
+    return opt;
+  };
+  fit(cmd->add_option("--normalize", o->normalize,
+                      "Per-group normalisation GROUP=MODE (binary, log1p, fraction, none); *=MODE "
+                      "for every other group (default: binary everywhere)"));
+  fit(cmd->add_flag("--idf", o->idf, "Weigh features by inverse document frequency"));
+  fit(cmd->add_option("--pca", o->pca,
+                      "PCA components (a count), a variance fraction in (0, 1), or 0 for none")
+          ->capture_default_str());
+  fit(cmd->add_option("-k,--clusters", o->k,
+                      "k-means clusters (0 = auto: ceil(sqrt(n/2)), at most 50)")
+          ->capture_default_str());
+  fit(cmd->add_option("--percentile", o->percentile,
+                      "Flag members beyond this percentile of their cluster's scores (0 = off)")
+          ->capture_default_str());
+  fit(cmd->add_option("--small-cluster", o->small,
+                      "Flag clusters of at most this many members whole (-1 = auto, 0 = off)")
+          ->capture_default_str());
+  fit(cmd->add_option("--score-space", o->space,
+                      "standardized (per-cluster standardised distance in the features), features "
+                      "(plain distance in the features) or pca (distance in the reduced space)")
+          ->capture_default_str());
+  fit(cmd->add_option("--variance-floor", o->variance_floor,
+                      "standardized: peer share below which a feature counts as unseen")
+          ->capture_default_str());
+  fit(cmd->add_option("--seed", o->seed, "Seed of k-means (and randomized PCA)")
+          ->capture_default_str());
+  cmd->add_option("--top", o->top, "Also flag the N highest scores of each cluster")
+      ->capture_default_str();
+  cmd->add_option("--top-fraction", o->top_fraction,
+                  "Also flag the highest fraction F of each cluster (0.05 = top 5%)")
+      ->capture_default_str();
+  cmd->add_option("--mode", o->mode,
+                  "Explanations: config (what it has or lacks) or behavior (what it does more)")
+      ->capture_default_str();
+  cmd->add_option("--features", o->features, "Features per explanation")->capture_default_str();
+  cmd->add_option("--limit", o->limit, "Findings printed in the table (0 = all)")
+      ->capture_default_str();
+  cmd->add_option("--backend", o->backend, "auto, cpu or cuda")->capture_default_str();
+  cmd->add_flag("--json", o->json, "Print one JSON object instead of the table");
+  cmd->add_option("--out", o->out, "Write the findings as JSON here");
+  cmd->add_option("--scores", o->scores_out, "Write every entity's entity,cluster,score,outlier here");
+  cmd->callback([o, fit_options] {
+    for (const CLI::Option* opt : *fit_options) {
+      if (opt->count() > 0) o->fit_options_given.push_back(opt->get_name());
+    }
+    run_fleet(*o);
+  });
+}
+
+}  // namespace stray::cli

@@ -1,0 +1,112 @@
+// `stray synth`: writes a synthetic fleet's events and its ground truth.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "stray/events.hpp"
+#include "stray/synthetic_fleet.hpp"
+
+namespace stray::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct SynthOptions {
+  int64_t entities = 1000;
+  uint64_t seed = 0;
+  int64_t per_kind = 1;
+  double noise = 1.0;
+  std::string out, format = "csv";
+  bool json = false;
+};
+
+const char* extension_of(EventFormat f) {
+  switch (f) {
+    case EventFormat::csv: return "csv";
+    case EventFormat::jsonl: return "jsonl";
+    case EventFormat::osquery:
+    case EventFormat::osquery_snapshot: return "log";
+  }
+  return "txt";
+}
+
+void run_synth(const SynthOptions& o) {
+  const EventFormat format = parse_event_format(o.format);
+  if (o.entities < 1) throw Error(ErrorCode::invalid_argument, "synth: --entities must be >= 1");
+  SyntheticFleetParams sp;
+  sp.n_entities = o.entities;
+  sp.seed = o.seed;
+  sp.hosts_per_anomaly = o.per_kind;
+  sp.noise = o.noise;
+
+  std::error_code ec;
+  fs::create_directories(o.out, ec);
+  if (ec || !fs::is_directory(o.out)) {
+    throw Error(ErrorCode::io_error, "synth: cannot create the directory '" + o.out + "'");
+  }
+  const fs::path events_path = fs::path(o.out) / (std::string("events.") + extension_of(format));
+  const fs::path truth_path = fs::path(o.out) / "truth.json";
+  // The events stream to a temporary file (a fleet can be far larger than
+  // memory), renamed into place only once complete, after the truth.
+  const fs::path tmp = events_path.string() + ".tmp-" + std::to_string(::getpid());
+  GroundTruth truth;
+  int64_t written = 0;
+  try {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(ErrorCode::io_error, "synth: cannot open '" + tmp.string() + "' for writing");
+    EventWriter writer(out, format);
+    truth = generate_synthetic_fleet(sp, writer.sink());
+    writer.finish();
+    written = writer.events_written();
+    out.close();
+    if (!out) throw Error(ErrorCode::io_error, "synth: writing '" + events_path.string() + "' failed");
+    std::ostringstream t;
+    write_ground_truth_json(t, truth);
+    write_file_atomic(truth_path.string(), t.str());
+    fs::rename(tmp, events_path);
+  } catch (...) {
+    fs::remove(tmp, ec);
+    throw;
+  }
+  if (o.json) {
+    print_json({{"events", events_path.string()},
+                {"truth", truth_path.string()},
+                {"format", to_string(format)},
+                {"entities", truth.n_entities},
+                {"events_written", written},
+                {"anomalies", truth.anomalies.size()}});
+    return;
+  }
+  std::printf("wrote %lld events of %lld hosts to %s and %zu injected anomalies to %s\n",
+              static_cast<long long>(written), static_cast<long long>(truth.n_entities),
+              events_path.string().c_str(), truth.anomalies.size(), truth_path.string().c_str());
+}
+
+}  // namespace
+
+void register_synth_command(CLI::App& app) {
+  auto o = std::make_shared<SynthOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "synth",
+      "Write a synthetic fleet (servers and containers in nine roles, with injected anomalies) "
+      "as events, and its ground truth as truth.json.");
+  cmd->add_option("--entities", o->entities, "Hosts in the fleet")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed")->capture_default_str();
+  cmd->add_option("--per-kind", o->per_kind, "Hosts per injected anomaly kind (six kinds; 0 = none)")
+      ->capture_default_str();
+  cmd->add_option("--noise", o->noise, "Scale of the natural noise (0 = clean role templates)")
+      ->capture_default_str();
+  cmd->add_option("--out", o->out, "Directory for events.<ext> and truth.json")->required();
+  cmd->add_option("--format", o->format, "csv, jsonl, osquery or osquery-snapshot")
+      ->capture_default_str();
+  cmd->add_flag("--json", o->json, "Print one JSON object instead of text");
+  cmd->callback([o] { run_synth(*o); });
+}
+
+}  // namespace stray::cli

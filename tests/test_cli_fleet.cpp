@@ -1,0 +1,249 @@
+// `stray fleet`, `stray synth` and `stray demo` as a user meets them: files
+// written, JSON shapes, baseline and model round trips, and bad input as one
+// line on stderr, a non-zero exit and no output file.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+
+#ifdef STRAY_CLI_PATH
+
+namespace stray {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunResult {
+  int status = -1;
+  std::string out, err;
+};
+
+RunResult run_cli(const std::string& args) {
+  const fs::path err_file =
+      fs::temp_directory_path() / ("stray_cli_fleet_err_" + std::to_string(::getpid()));
+  const std::string cmd = std::string(STRAY_CLI_PATH) + " " + args + " 2>" + err_file.string();
+  RunResult r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  size_t got;
+  while ((got = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), got);
+  const int raw = ::pclose(pipe);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  std::ifstream in(err_file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.err = ss.str();
+  fs::remove(err_file);
+  return r;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int lines_of(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+class CliFleet : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("stray_cli_fleet_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::set<std::string> files() const {
+    std::set<std::string> out;
+    for (const auto& e : fs::recursive_directory_iterator(dir_)) {
+      out.insert(fs::relative(e.path(), dir_).string());
+    }
+    return out;
+  }
+  fs::path dir_;
+};
+
+TEST_F(CliFleet, SynthThenFleetFindsTheGroundTruth) {
+  RunResult r = run_cli("synth --entities 2000 --seed 3 --per-kind 1 --out " + path("fleet") +
+                        " --format jsonl --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto s = nlohmann::json::parse(r.out);
+  EXPECT_EQ(s["entities"], 2000);
+  EXPECT_EQ(s["anomalies"], 6);
+  EXPECT_EQ(files(), (std::set<std::string>{"fleet", "fleet/events.jsonl", "fleet/truth.json"}));
+  const auto truth = nlohmann::json::parse(slurp(path("fleet/truth.json")));
+  ASSERT_EQ(truth["anomalies"].size(), 6u);
+
+  r = run_cli("fleet --events " + path("fleet/events.jsonl") + " --backend cpu --json --out " +
+              path("findings.json") + " --scores " + path("scores.csv"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["entities"], 2000);
+  EXPECT_EQ(j["fitted_on"], "events");
+  EXPECT_EQ(nlohmann::json::parse(slurp(path("findings.json"))), j);
+  std::set<std::string> flagged;
+  std::map<std::string, std::string> first;
+  for (const auto& f : j["findings"]) {
+    flagged.insert(f["entity"].get<std::string>());
+    ASSERT_FALSE(f["features"].empty());
+    first[f["entity"].get<std::string>()] = f["features"][0]["feature"].get<std::string>();
+    for (const char* key : {"cluster", "score", "rank", "rules"}) EXPECT_TRUE(f.contains(key));
+  }
+  for (const auto& a : truth["anomalies"]) {
+    const std::string e = a["entity"].get<std::string>();
+    EXPECT_TRUE(flagged.count(e)) << e;
+    bool signature = false;
+    for (const auto& s : a["signature"]) signature |= s["feature"].get<std::string>() == first[e];
+    EXPECT_TRUE(signature) << e << " " << first[e];
+  }
+  const std::string csv = slurp(path("scores.csv"));
+  EXPECT_EQ(csv.rfind("entity,cluster,score,outlier\n", 0), 0u);
+  EXPECT_EQ(lines_of(csv), 2001);
+  int outliers = 0;
+  std::istringstream lines(csv);
+  std::string line;
+  std::getline(lines, line);
+  while (std::getline(lines, line)) outliers += line.back() == '1';
+  EXPECT_EQ(outliers, static_cast<int>(j["findings"].size()));
+}
+
+TEST_F(CliFleet, TableOnStdout) {
+  ASSERT_EQ(run_cli("synth --entities 600 --seed 1 --out " + path("f")).status, 0);
+  const RunResult r = run_cli("fleet --events " + path("f/events.csv") + " --backend cpu --limit 3");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("findings:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("top features"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("... and"), std::string::npos) << r.out;
+  EXPECT_TRUE(r.err.empty()) << r.err;  // no progress line when stderr is not a terminal
+}
+
+TEST_F(CliFleet, BaselineSaveModelAndScoreGiveTheSameScores) {
+  ASSERT_EQ(run_cli("synth --entities 1500 --seed 1 --per-kind 0 --out " + path("base")).status, 0);
+  ASSERT_EQ(run_cli("synth --entities 1500 --seed 2 --per-kind 1 --out " + path("new")).status, 0);
+  RunResult r = run_cli("fleet --baseline " + path("base/events.csv") + " --events " +
+                        path("new/events.csv") + " --backend cpu --save-model " + path("m.model") +
+                        " --scores " + path("a.csv") + " --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["fitted_on"], "baseline");
+  EXPECT_GT(j["unseen_features"].get<int>(), 0);
+  bool unseen_first = false;
+  for (const auto& f : j["findings"]) {
+    if (f["features"][0]["feature"] == "package:lua5.3") {
+      unseen_first = f["features"][0]["unseen"].get<bool>();
+    }
+  }
+  EXPECT_TRUE(unseen_first);
+  EXPECT_EQ(slurp(path("m.model")).rfind("stray-fleet-model 1 ", 0), 0u);
+
+  r = run_cli("fleet --model " + path("m.model") + " --events " + path("new/events.csv") +
+              " --backend cpu --scores " + path("b.csv"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("scored with a saved model"), std::string::npos);
+  EXPECT_EQ(slurp(path("a.csv")), slurp(path("b.csv")));
+
+  // Options that shape the fit cannot change with --model.
+  r = run_cli("fleet --model " + path("m.model") + " --events " + path("new/events.csv") +
+              " --pca 8");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("--pca"), std::string::npos) << r.err;
+  EXPECT_EQ(lines_of(r.err), 1);
+}
+
+TEST_F(CliFleet, DemoFindsEveryInjectedAnomaly) {
+  RunResult r = run_cli("demo --entities 2000 --seed 2 --backend cpu --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["recall"]["injected"], 12);
+  EXPECT_EQ(j["recall"]["flagged"], 12);
+  EXPECT_EQ(j["recall"]["signature_first"], 12);
+
+  r = run_cli("demo --entities 2000 --seed 2 --backend cpu --show 5");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("recall: 12 of 12 injected anomalies flagged, 12 of them explained by "
+                       "their signature first"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("package:lua5.3 +"), std::string::npos) << r.out;
+}
+
+TEST_F(CliFleet, BadInputIsOneLineAndNothingWritten) {
+  {
+    std::ofstream bad(path("bad.csv"));
+    bad << "entity,group,feature,value\nweb-1,package,nginx,1\nweb-2,package,\"nginx,1\n";
+  }
+  RunResult r = run_cli("fleet --events " + path("bad.csv") + " --out " + path("f.json") +
+                        " --scores " + path("s.csv") + " --save-model " + path("m.model"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(lines_of(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("bad.csv"), std::string::npos) << r.err;
+  EXPECT_EQ(files(), std::set<std::string>{"bad.csv"});
+
+  // A corrupt model: one line naming the problem.
+  {
+    std::ofstream m(path("m.model"));
+    m << "stray-fleet-model 1 100 00000000\n{\"truncated\":";
+  }
+  {
+    std::ofstream ok(path("ok.csv"));
+    ok << "entity,feature\na,x\nb,y\n";
+  }
+  r = run_cli("fleet --model " + path("m.model") + " --events " + path("ok.csv") + " --out " +
+              path("f.json"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(lines_of(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("truncated"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("f.json")));
+
+  // Unknown format, unknown normalisation, a single entity.
+  r = run_cli("fleet --events " + path("ok.csv") + " --format xml");
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(lines_of(r.err), 1) << r.err;
+  r = run_cli("fleet --events " + path("ok.csv") + " --normalize package=sqrt");
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(lines_of(r.err), 1) << r.err;
+  {
+    std::ofstream one(path("one.csv"));
+    one << "entity,feature\na,x\n";
+  }
+  r = run_cli("fleet --events " + path("one.csv"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("at least two entities"), std::string::npos) << r.err;
+
+  // synth into a path that is a file.
+  r = run_cli("synth --entities 10 --out " + path("ok.csv"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(lines_of(r.err), 1) << r.err;
+}
+
+TEST_F(CliFleet, HelpNamesTheFlags) {
+  const RunResult r = run_cli("fleet --help");
+  ASSERT_EQ(r.status, 0);
+  for (const char* flag : {"--events", "--baseline", "--model", "--save-model", "--format",
+                           "--normalize", "--pca", "--clusters", "--percentile", "--top",
+                           "--mode", "--backend", "--json", "--out", "--scores"}) {
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+  }
+}
+
+}  // namespace
+}  // namespace stray
+
+#endif  // STRAY_CLI_PATH
