@@ -43,8 +43,10 @@ using StrideMapF =
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// Gram: the column tile of the lower-triangular output handled by one task
-// when d is too wide for per-slot accumulators.
+// Gram: groups of consecutive row blocks reduced in parallel (fixed by the
+// shape, not the thread count), and the column tile of the lower-triangular
+// output handled by one task when d is too wide for per-thread partials.
+constexpr int64_t kGramGroups = 8;
 constexpr int64_t kGramTile = 128;
 
 // GEMM: output tiles handled by one task; tall reductions (few output tiles,
@@ -333,13 +335,29 @@ void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* wei
   const float* x = X.data();
   const float* w = weights ? weights->data() : nullptr;
   // Row blocks of ~4 MiB: float32 partial sums over at most 2048 centred
-  // rows (a rank-k update per block), added into the float64 result in
-  // block order (an ordered section), so the result depends on the shape
-  // alone, never on the thread count. Blocks are computed in parallel.
+  // rows, added into a float64 partial per group of consecutive blocks;
+  // groups (at most kGramGroups, fixed by the shape) are computed in
+  // parallel and added into the result in group order. So the result
+  // depends on the shape alone, never on the thread count, and a call has
+  // only a handful of hand-offs between threads (each one can cost a
+  // scheduler round trip on a busy machine).
   const int64_t block_rows = std::clamp<int64_t>((int64_t{1} << 20) / d, 256, 2048);
   const int64_t nblocks = ceil_div(n, block_rows);
-  const bool wide = static_cast<std::size_t>(d) * d * sizeof(float) * threads_ >
+  const int64_t groups = std::min(nblocks, kGramGroups);
+  const bool wide = static_cast<std::size_t>(d) * d * (sizeof(float) + sizeof(double)) * threads_ >
                     options_.workspace_bytes;
+  // Adds the lower triangle of `src` (row stride `ld`) into `dst` [d x d].
+  auto add_lower_to = [d](double* dst, const float* src, int64_t ld) {
+    for (int64_t i = 0; i < d; ++i) {
+      const float* s = src + i * ld;
+      double* t = dst + i * d;
+      for (int64_t j = 0; j <= i; ++j) t[j] += s[j];
+    }
+  };
+  auto flush_group = [d, out](const std::vector<double>& acc) {
+    for (int64_t i = 0; i < d; ++i)
+      for (int64_t j = 0; j <= i; ++j) out[i * d + j] += acc[i * d + j];
+  };
 
 #ifdef STRAY_AMX_POSSIBLE
   // The tile unit pays off from a few thousand rows and 64 features up;
@@ -349,21 +367,22 @@ void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* wei
 #pragma omp parallel num_threads(threads_)
     {
       AmxScratch scratch(d, shift);
+      std::vector<double> acc(static_cast<std::size_t>(d * d));
       amx_begin();
 #pragma omp for ordered schedule(static, 1)
-      for (int64_t b = 0; b < nblocks; ++b) {
-        const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
-        std::fill(scratch.acc.begin(), scratch.acc.end(), 0.0f);
-        for (int64_t c0 = 0; c0 < rows; c0 += kAmxChunk) {
-          amx_convert(x, w, d, r0 + c0, std::min(kAmxChunk, rows - c0), scratch);
-          amx_multiply(scratch);
+      for (int64_t g = 0; g < groups; ++g) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t b = g * nblocks / groups; b < (g + 1) * nblocks / groups; ++b) {
+          const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
+          std::fill(scratch.acc.begin(), scratch.acc.end(), 0.0f);
+          for (int64_t c0 = 0; c0 < rows; c0 += kAmxChunk) {
+            amx_convert(x, w, d, r0 + c0, std::min(kAmxChunk, rows - c0), scratch);
+            amx_multiply(scratch);
+          }
+          add_lower_to(acc.data(), scratch.acc.data(), scratch.cs);
         }
 #pragma omp ordered
-        for (int64_t i = 0; i < d; ++i) {
-          const float* src = scratch.acc.data() + i * scratch.cs;
-          double* dst = out + i * d;
-          for (int64_t j = 0; j <= i; ++j) dst[j] += src[j];
-        }
+        flush_group(acc);
       }
       amx_end();
     }
@@ -373,16 +392,21 @@ void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* wei
 #pragma omp parallel num_threads(threads_)
     {
       std::vector<float> buf(static_cast<std::size_t>(std::min(block_rows, n) * d));
-      Eigen::MatrixXf g(d, d);
+      Eigen::MatrixXf g32(d, d);
+      std::vector<double> acc(static_cast<std::size_t>(d * d));
 #pragma omp for ordered schedule(static, 1)
-      for (int64_t b = 0; b < nblocks; ++b) {
-        const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
-        shifted_block(x, w, shift, d, r0, rows, buf.data());
-        CMapF B(buf.data(), rows, d);
-        g.triangularView<Eigen::Lower>().setZero();
-        g.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
+      for (int64_t g = 0; g < groups; ++g) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t b = g * nblocks / groups; b < (g + 1) * nblocks / groups; ++b) {
+          const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
+          shifted_block(x, w, shift, d, r0, rows, buf.data());
+          CMapF B(buf.data(), rows, d);
+          g32.triangularView<Eigen::Lower>().setZero();
+          g32.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
+          add_lower(g32, acc.data(), d);
+        }
 #pragma omp ordered
-        add_lower(g, out, d);
+        flush_group(acc);
       }
     }
   } else {
@@ -538,16 +562,20 @@ void CpuBackend::orthonormalize_columns(DeviceArray<float>& A) {
       const RowMatF Rinv = R.triangularView<Eigen::Upper>()
                                .solve(Eigen::MatrixXd::Identity(l, l))
                                .cast<float>();
-      constexpr int64_t kRows = 1024;
-      const int64_t blocks = ceil_div(n, kRows);
+      // A ← A·R⁻¹ in row blocks small enough (≤ 64 KiB) for Eigen's GEMM
+      // to keep its packing buffers on the stack: heap blocks freed and
+      // re-allocated by several threads at once are slow to get back.
+      const int64_t rows_per = std::max<int64_t>(16, (int64_t{16} << 10) / l);
+      const int64_t blocks = ceil_div(n, rows_per);
 #pragma omp parallel num_threads(threads_)
       {
-        RowMatF tmp;
+        RowMatF tmp(rows_per, l);
 #pragma omp for schedule(static)
         for (int64_t b = 0; b < blocks; ++b) {
-          const int64_t r0 = b * kRows, rows = std::min(kRows, n - r0);
-          tmp.noalias() = Am.middleRows(r0, rows) * Rinv.triangularView<Eigen::Upper>();
-          Am.middleRows(r0, rows) = tmp;
+          const int64_t r0 = b * rows_per, rows = std::min(rows_per, n - r0);
+          auto t = tmp.topRows(rows);
+          t.noalias() = Am.middleRows(r0, rows) * Rinv;  // R⁻¹ is upper triangular
+          Am.middleRows(r0, rows) = t;
         }
       }
     }
@@ -799,7 +827,7 @@ void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<fl
   int64_t chunks = ceil_div(m, kSparseChunkRows);
   const int64_t by_memory =
       1 + static_cast<int64_t>(options_.workspace_bytes / std::max<std::size_t>(partial_bytes, 1));
-  chunks = std::clamp<int64_t>(chunks, 1, std::min<int64_t>(by_memory, 8));
+  chunks = std::clamp<int64_t>(chunks, 1, std::min<int64_t>(by_memory, 4));
   const int64_t rows_per = ceil_div(m, chunks);
   std::vector<std::vector<float>> partial(static_cast<std::size_t>(chunks > 1 ? chunks - 1 : 0));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
