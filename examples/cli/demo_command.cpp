@@ -52,8 +52,22 @@ void run_demo(const DemoOptions& o) {
   ProgressLine progress;
   pp.progress = progress.callback();
   GroundTruth truth;
+  const ProgressCallback& report = pp.progress;
   const FleetResult r = fit_fleet(*backend, pp, [&](const EventSink& sink) {
-    truth = generate_synthetic_fleet(sp, sink);
+    if (!report) {
+      truth = generate_synthetic_fleet(sp, sink);
+      return;
+    }
+    // Hosts are generated one after the other: count them for the progress line.
+    std::string last;
+    int64_t hosts = 0;
+    truth = generate_synthetic_fleet(sp, [&](const Event& e) {
+      if (e.entity != last) {
+        last.assign(e.entity);
+        if ((++hosts & 0xfff) == 0) report("read", static_cast<double>(hosts) / static_cast<double>(o.entities));
+      }
+      sink(e);
+    });
   });
   progress.finish();
   const RecallReport rep = evaluate_recall(r, truth);
