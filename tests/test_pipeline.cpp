@@ -114,6 +114,18 @@ TEST(Pipeline, IntermediatesShapesAndProgress) {
   EXPECT_EQ(calls.back().second, 1.0);
 }
 
+TEST(Pipeline, AThrowingProgressCallbackCancels) {
+  auto backend = cpu();
+  struct Cancelled {};
+  for (const char* at : {"read", "pca", "explain"}) {
+    FleetPipelineParams params;
+    params.progress = [at](std::string_view step, double) {
+      if (step == at) throw Cancelled{};
+    };
+    EXPECT_THROW(fit_fleet(*backend, params, synthetic(300, 1, 1)), Cancelled) << at;
+  }
+}
+
 TEST(Pipeline, DeterministicForASeed) {
   auto backend = cpu();
   FleetPipelineParams params;

@@ -18,7 +18,8 @@
 //    roles, images — and drops what only a few hosts have. Clustering there
 //    groups hosts by role without letting the anomalies pull clusters to
 //    themselves.
-//  - k-means on the reduced data; k = 0 chooses ⌈√(n/2)⌉ capped at 50.
+//  - k-means on the reduced data; k = 0 (the default) chooses k from the
+//    data: the best mean simplified silhouette of k-means fits on a sample.
 //  - scores are computed against the cluster's peers in the *full*
 //    normalised feature space, where nothing PCA discarded is lost. The
 //    default, `standardized`, is a per-cluster diagonal Mahalanobis
@@ -66,8 +67,8 @@ namespace stray {
 /// Progress of a long step. `step` is one of "read", "features", "pca",
 /// "kmeans", "score", "outliers", "explain"; `fraction` in [0, 1]. Each
 /// step reports 0 when it starts and 1 when it ends, and may report in
-/// between. Called on the caller's thread; it must not throw (an exception
-/// from it passes through and abandons the run).
+/// between. Called on the caller's thread. An exception it throws passes
+/// through and abandons the run (a way to cancel).
 using ProgressCallback = std::function<void(std::string_view step, double fraction)>;
 
 /// Feeds every event of a snapshot to the sink (e.g. a lambda that calls
@@ -122,8 +123,8 @@ struct FleetPipelineParams {
   int64_t max_clusters = 50;
   int64_t cluster_choice_sample = 2000;
   ScoreParams score;
-  /// Rules within each cluster. small_cluster_size is replaced by
-  /// small_cluster_size below when that is ≥ 0.
+  /// Rules within each cluster (percentile 95 by default, top_n,
+  /// top_fraction). Its small_cluster_size is not used: see below.
   OutlierParams outliers;
   /// Clusters of at most this many members are flagged whole and scored
   /// and explained against the nearest other cluster. -1 = auto:

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <limits>
 
 #include "fleet/pipeline_internal.hpp"
@@ -228,14 +229,23 @@ std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& mo
   std::vector<Finding> out(outliers.outliers.size());
   const auto n = static_cast<int64_t>(out.size());
   int64_t done = 0;
+  // An exception must not leave an OpenMP region: keep the first, rethrow after.
+  std::exception_ptr error;
   for (int64_t b0 = 0; b0 < n; b0 += 1024) {
     const int64_t b1 = std::min(n, b0 + 1024);
 #pragma omp parallel for schedule(dynamic, 16)
     for (int64_t t = b0; t < b1; ++t) {
-      const Outlier& o = outliers.outliers[static_cast<std::size_t>(t)];
-      out[static_cast<std::size_t>(t)] = explain_one(
-          fm, means.view(), model, o, scores[static_cast<std::size_t>(o.entity)], explain, members);
+      try {
+        const Outlier& o = outliers.outliers[static_cast<std::size_t>(t)];
+        out[static_cast<std::size_t>(t)] =
+            explain_one(fm, means.view(), model, o, scores[static_cast<std::size_t>(o.entity)],
+                        explain, members);
+      } catch (...) {
+#pragma omp critical(stray_pipeline_explain_error)
+        if (!error) error = std::current_exception();
+      }
     }
+    if (error) std::rethrow_exception(error);
     done = b1;
     steps.report(static_cast<double>(done) / static_cast<double>(n));
   }
