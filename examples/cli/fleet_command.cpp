@@ -167,7 +167,7 @@ void run_fleet(const FleetOptions& o) {
                                              : "scored against the baseline";
   std::printf("stray fleet: %s\n", against);
   std::printf("pipeline: %s\n", pipeline_summary(r).c_str());
-  std::printf("%zu findings:\n\n", r.findings.size());
+  std::printf("%zu finding%s:\n\n", r.findings.size(), r.findings.size() == 1 ? "" : "s");
   print_findings_table(r, o.limit);
   if (!fit_time.empty()) std::printf("\nbaseline fit: %s", fit_time.c_str());
   std::printf("\ntime: %s; total %.2f s\n", steps_text(r).c_str(), r.seconds);
