@@ -15,8 +15,10 @@ Two scenarios (both by default; pick with --only):
 
 Both sides time the fit alone: scikit-learn's .fit is timed around the call;
 stray reports `seconds` in its --json output (the fit, uploads to the
-backend included; reading the file is not). Each side runs --repeats times
-after one warm-up; the table shows medians and the ratio sklearn / stray.
+backend included; reading the file is not). After one warm-up each, the two
+sides alternate run by run (--repeats pairs), so background load falls on
+both alike; the report gives medians and minima, the ratio sklearn / stray
+of each, and the 1-minute load average seen before each pair.
 
     scripts/setup-python
     .venv/bin/python bench/pca_vs_sklearn.py --stray build/examples/stray
@@ -48,10 +50,10 @@ SKLEARN_CHILD = textwrap.dedent(
     import sklearn
     from sklearn.decomposition import PCA, TruncatedSVD
     from threadpoolctl import threadpool_info
-    path, peer, k, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    path, peer, k, warmups = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     X = sp.load_npz(path).tocsr() if path.endswith(".npz") else np.load(path)
     times, model = [], None
-    for r in range(repeats + 1):  # the first is a warm-up
+    for r in range(warmups + 1):  # timed: the last fit
         if peer == "pca":
             model = PCA(n_components=k, svd_solver="auto", random_state=0)
         else:
@@ -59,7 +61,7 @@ SKLEARN_CHILD = textwrap.dedent(
         t0 = time.perf_counter()
         model.fit(X)
         t = time.perf_counter() - t0
-        if r > 0 or repeats == 0:
+        if r == warmups:
             times.append(t)
     solver = getattr(model, "_fit_svd_solver", getattr(model, "algorithm", None))
     pools = [{k2: p.get(k2) for k2 in ("user_api", "internal_api", "num_threads", "version",
@@ -120,50 +122,75 @@ def make_sparse(workdir: Path, n: int, d: int, nnz_row: int, types: int, seed: i
     return path
 
 
-def run_sklearn(path: Path, peer: str, k: int, repeats: int, env: dict) -> dict:
+def run_sklearn(path: Path, peer: str, k: int, warmups: int, env: dict) -> dict:
     child_env = dict(env)
     child_env.pop("OPENBLAS_CORETYPE", None)
     child_env.pop("OPENBLAS_L2_SIZE", None)
     out = subprocess.run([sys.executable, "-c", SKLEARN_CHILD, str(path), peer, str(k),
-                          str(repeats)], env=child_env, check=True, capture_output=True, text=True)
+                          str(warmups)], env=child_env, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_stray(binary: str, path: Path, k: int, repeats: int, backend: str, extra: list[str],
-              env: dict) -> dict:
+def run_stray_once(binary: str, path: Path, k: int, backend: str, extra: list[str],
+                   env: dict) -> dict:
     cmd = [binary, "pca", "-i", str(path), "-c", str(k), "--backend", backend, "--json", *extra]
-    times, last = [], None
-    for r in range(repeats + 1):  # the first is a warm-up
-        out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
-        last = json.loads(out.stdout.strip().splitlines()[-1])
-        if r > 0:
-            times.append(float(last["seconds"]))
-    last["times"] = times
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+    last = json.loads(out.stdout.strip().splitlines()[-1])
     last["command"] = " ".join(cmd)
     return last
+
+
+def alternate(binary: str, path: Path, k: int, peers: list[str], repeats: int, backend: str,
+              env: dict) -> tuple[dict, dict, list[float]]:
+    """Warm-up of each side, then `repeats` rounds of stray, peer, peer, ..."""
+    run_stray_once(binary, path, k, backend, [], env)
+    st, sk, loads = None, {p: None for p in peers}, []
+    for r in range(repeats):
+        loads.append(os.getloadavg()[0])
+        one = run_stray_once(binary, path, k, backend, [], env)
+        if st is None:
+            st = one
+            st["times"] = []
+        st["times"].append(float(one["seconds"]))
+        for p in peers:
+            res = run_sklearn(path, p, k, 1 if r == 0 else 0, env)
+            if sk[p] is None:
+                sk[p] = res
+            else:
+                sk[p]["times"] += res["times"]
+    return st, sk, loads
 
 
 def max_ratio_diff(a: list[float], b: list[float]) -> float:
     return max(abs(x - y) for x, y in zip(a, b))
 
 
-def report(title: str, st: dict, peers: list[tuple[str, dict]], compare_with: str | None) -> dict:
-    st_med = statistics.median(st["times"])
+def report(title: str, st: dict, peers: list[tuple[str, dict]], compare_with: str | None,
+           loads: list[float]) -> dict:
+    st_med, st_min = statistics.median(st["times"]), min(st["times"])
     print(f"\n{title}")
+    print(f"  1-minute load average before each pair: {['%.1f' % x for x in loads]}")
     print(f"  stray {st['backend']} ({st['device']}), solver {st['solver']}: "
-          f"median {st_med:.3f} s  {['%.3f' % t for t in st['times']]}")
+          f"median {st_med:.3f} s, min {st_min:.3f} s  {['%.3f' % t for t in st['times']]}")
     print(f"    {st['command']}")
-    row = {"stray_seconds": st_med, "stray_solver": st["solver"], "stray_backend": st["backend"],
+    row = {"stray_seconds": st_med, "stray_min_seconds": st_min, "stray_solver": st["solver"],
+           "stray_backend": st["backend"], "stray_times": st["times"], "loads": loads,
            "stray_evr_sum": sum(st["explained_variance_ratio"]), "peers": {}}
     for name, sk in peers:
-        sk_med = statistics.median(sk["times"])
+        sk_med, sk_min = statistics.median(sk["times"]), min(sk["times"])
         diff = max_ratio_diff(st["explained_variance_ratio"], sk["explained_variance_ratio"])
-        mark = " (compared)" if name == compare_with else " (reference: uncentred)"
-        print(f"  scikit-learn {name} [{sk['solver']}]: median {sk_med:.3f} s "
-              f"{['%.3f' % t for t in sk['times']]} -> stray is {sk_med / st_med:.1f}x faster; "
-              f"max |EVR diff| {diff:.2e}{mark if compare_with else ''}")
-        row["peers"][name] = {"seconds": sk_med, "solver": sk["solver"], "speedup": sk_med / st_med,
-                              "max_evr_diff": diff, "evr_sum": sum(sk["explained_variance_ratio"])}
+        note = ""
+        if compare_with:
+            note = " (compared)" if name == compare_with else " (reference only: uncentred)"
+        print(f"  scikit-learn {name} [{sk['solver']}]: median {sk_med:.3f} s, min {sk_min:.3f} s "
+              f"{['%.3f' % t for t in sk['times']]}")
+        print(f"    -> sklearn / stray: {sk_med / st_med:.1f}x (medians), {sk_min / st_min:.1f}x "
+              f"(minima); max |EVR diff| {diff:.2e}{note}")
+        row["peers"][name] = {"seconds": sk_med, "min_seconds": sk_min, "times": sk["times"],
+                              "solver": sk["solver"], "speedup_median": sk_med / st_med,
+                              "speedup_min": sk_min / st_min, "max_evr_diff": diff,
+                              "evr_sum": sum(sk["explained_variance_ratio"]),
+                              "sklearn": sk["sklearn"], "threadpools": sk["threadpools"]}
     return row
 
 
@@ -171,9 +198,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--stray", required=True, help="path of the stray binary")
     ap.add_argument("--only", choices=["dense", "sparse"], help="run one scenario")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--sparse-repeats", type=int, default=1,
-                    help="repeats for the (slow) sparse peers")
+    ap.add_argument("--repeats", type=int, default=5, help="alternating pairs (dense)")
+    ap.add_argument("--sparse-repeats", type=int, default=3,
+                    help="alternating rounds for the sparse scenario (its peers are slow)")
     ap.add_argument("--no-sparse-pca-peer", action="store_true",
                     help="skip scikit-learn's PCA (ARPACK) on sparse input; slow")
     ap.add_argument("--backend", default="cpu", help="stray backend (cpu, cuda, auto)")
@@ -193,22 +220,24 @@ def main() -> int:
 
     if args.only in (None, "dense"):
         path = make_dense(workdir, 200_000, 512, 64, args.seed)
-        sk = run_sklearn(path, "pca", 32, args.repeats, env)
-        st = run_stray(args.stray, path, 32, args.repeats, args.backend, [], env)
+        st, sk, loads = alternate(args.stray, path, 32, ["pca"], args.repeats, args.backend, env)
         results["dense"] = report("dense 200,000 x 512 float32 -> 32 components", st,
-                                  [("PCA(svd_solver='auto')", sk)], "PCA(svd_solver='auto')")
-        print(f"  scikit-learn {sk['sklearn']}, numpy {sk['numpy']}, threadpools "
-              f"{[(p['internal_api'], p['num_threads']) for p in sk['threadpools']]}")
+                                  [("PCA(svd_solver='auto')", sk["pca"])],
+                                  "PCA(svd_solver='auto')", loads)
+        print(f"  scikit-learn {sk['pca']['sklearn']}, numpy {sk['pca']['numpy']}, threadpools "
+              f"{[(p['internal_api'], p['num_threads']) for p in sk['pca']['threadpools']]}")
 
     if args.only in (None, "sparse"):
         path = make_sparse(workdir, 100_000, 20_000, 300, 50, args.seed)
-        peers = [("TruncatedSVD", run_sklearn(path, "tsvd", 50, args.sparse_repeats, env))]
+        names = ["tsvd"] + ([] if args.no_sparse_pca_peer else ["pca"])
+        st, sk, loads = alternate(args.stray, path, 50, names, args.sparse_repeats, args.backend,
+                                  env)
+        peers = [("TruncatedSVD", sk["tsvd"])]
         if not args.no_sparse_pca_peer:
-            peers.append(("PCA(sparse)", run_sklearn(path, "pca", 50, args.sparse_repeats, env)))
-        st = run_stray(args.stray, path, 50, args.repeats, args.backend, [], env)
+            peers.append(("PCA(sparse)", sk["pca"]))
         results["sparse"] = report(
             "sparse 100,000 x 20,000 binary CSR (~300 nnz/row) -> 50 components", st, peers,
-            "PCA(sparse)" if not args.no_sparse_pca_peer else None)
+            "PCA(sparse)" if not args.no_sparse_pca_peer else None, loads)
 
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <numeric>
 
+#include <omp.h>
+
 #include "internal/check.hpp"
 #include "pca_internal.hpp"
 
@@ -149,13 +151,35 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
   return m;
 }
 
-void densify_csr_rows(const CsrView& X, int64_t begin, int64_t count, float* out) {
-  std::fill(out, out + count * X.cols, 0.0f);
+void densify_csr_rows(const CsrView& X, int64_t begin, int64_t count, float* out, int threads) {
+  const int nt = threads > 0 ? threads : omp_get_max_threads();
+#pragma omp parallel for schedule(static) num_threads(nt)
   for (int64_t r = 0; r < count; ++r) {
     const int64_t i = begin + r;
     float* dst = out + r * X.cols;
+    std::fill(dst, dst + X.cols, 0.0f);
     for (int64_t p = X.indptr[i]; p < X.indptr[i + 1]; ++p) dst[X.indices[p]] += X.values[p];
   }
+}
+
+std::vector<double> csr_column_means(const CsrView& X, int threads) {
+  const int64_t n = X.rows, d = X.cols;
+  constexpr int64_t kChunkRows = 65536;
+  const int64_t chunks = std::max<int64_t>(1, (n + kChunkRows - 1) / kChunkRows);
+  std::vector<double> partial(static_cast<std::size_t>(chunks * d), 0.0);
+  const int nt = threads > 0 ? threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+  for (int64_t c = 0; c < chunks; ++c) {
+    double* acc = partial.data() + c * d;
+    const int64_t end = std::min(n, (c + 1) * kChunkRows);
+    for (int64_t i = c * kChunkRows; i < end; ++i)
+      for (int64_t p = X.indptr[i]; p < X.indptr[i + 1]; ++p) acc[X.indices[p]] += X.values[p];
+  }
+  std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
+  for (int64_t c = 0; c < chunks; ++c)
+    for (int64_t j = 0; j < d; ++j) mean[j] += partial[c * d + j];
+  for (double& m : mean) m /= static_cast<double>(std::max<int64_t>(n, 1));
+  return mean;
 }
 
 }  // namespace internal

@@ -94,16 +94,29 @@ void PcaAccumulator::add(Backend& backend, const CsrView& batch) {
   require(batch.cols == d_, ErrorCode::shape_mismatch, where, "batch has ", batch.cols,
           " columns, the accumulator ", d_);
   validate_csr(batch, where);
-  const int64_t n = batch.rows;
+  const int64_t n = batch.rows, d = d_;
   if (n == 0) return;
-  // One dense row block at a time; the whole matrix is never densified.
-  const int64_t block = std::min(n, internal::pca_block_rows(backend, d_));
-  std::vector<float> host(static_cast<std::size_t>(block * d_));
+  const int threads = backend.options().threads;
+  // The batch mean straight from the CSR arrays (one pass over the
+  // non-zeros, float64, fixed row chunks summed in order).
+  const std::vector<double> mean = internal::csr_column_means(batch, threads);
+  // Then the scatter about that mean, one dense row block at a time (the
+  // whole matrix is never densified): densify on the host, copy into one
+  // reused backend buffer, gram with the batch mean as the shift.
+  const int64_t block = std::min(n, internal::pca_block_rows(backend, d));
+  std::vector<float> host(static_cast<std::size_t>(block * d));
+  std::vector<double> scatter(static_cast<std::size_t>(d * d), 0.0);
+  std::vector<double> part(static_cast<std::size_t>(d * d));
+  DeviceArray<float> buf = backend.allocate<float>(block, d);
   for (int64_t b0 = 0; b0 < n; b0 += block) {
     const int64_t rows = std::min(block, n - b0);
-    internal::densify_csr_rows(batch, b0, rows, host.data());
-    add(backend, MatrixView<const float>(host.data(), rows, d_));
+    internal::densify_csr_rows(batch, b0, rows, host.data(), threads);
+    if (rows != buf.rows()) buf = backend.allocate<float>(rows, d);
+    backend.copy_to_device(*buf.buffer(), 0, host.data(), buf.bytes());
+    backend.gram(buf, nullptr, mean.data(), part.data());
+    for (std::size_t i = 0; i < scatter.size(); ++i) scatter[i] += part[i];
   }
+  merge_moments(n, mean.data(), scatter.data());
 }
 
 void PcaAccumulator::merge(const PcaAccumulator& other) {
