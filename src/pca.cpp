@@ -41,7 +41,7 @@ PcaSolver choose_pca_solver(const PcaParams& p, int64_t n, int64_t d, bool spars
                              2 * p.n_components > rank_bound;
   if (full_spectrum) return PcaSolver::covariance;
   if (sparse) return PcaSolver::randomized;
-  if (d <= 500 || (d <= 2000 && n >= d)) return PcaSolver::covariance;
+  if (d <= 500 || (d <= 1000 && n >= d)) return PcaSolver::covariance;
   return PcaSolver::randomized;
 }
 

@@ -389,7 +389,8 @@ TEST(PcaSolverRule, AutoChoosesAsDocumented) {
   PcaParams p;
   p.n_components = 10;
   EXPECT_EQ(stray::choose_pca_solver(p, 200000, 512, false), PcaSolver::covariance);
-  EXPECT_EQ(stray::choose_pca_solver(p, 100000, 2000, false), PcaSolver::covariance);
+  EXPECT_EQ(stray::choose_pca_solver(p, 100000, 1000, false), PcaSolver::covariance);
+  EXPECT_EQ(stray::choose_pca_solver(p, 100000, 2000, false), PcaSolver::randomized);
   EXPECT_EQ(stray::choose_pca_solver(p, 1000, 1500, false), PcaSolver::randomized);
   EXPECT_EQ(stray::choose_pca_solver(p, 100000, 5000, false), PcaSolver::randomized);
   EXPECT_EQ(stray::choose_pca_solver(p, 100000, 20000, true), PcaSolver::randomized);

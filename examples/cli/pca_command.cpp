@@ -114,7 +114,7 @@ void register_pca_command(CLI::App& app) {
       ->required();
   cmd->add_option("--solver", opts->solver,
                   "auto, covariance (exact: scatter matrix + eigensolver) or randomized "
-                  "(randomized SVD); auto: covariance for dense data with <= 2000 features, "
+                  "(randomized SVD); auto: covariance for dense data with <= 1000 features, "
                   "randomized for wide or sparse data")
       ->capture_default_str();
   cmd->add_flag("--whiten", opts->whiten, "Scale projected coordinates to unit variance");

@@ -97,8 +97,9 @@ struct PcaModel {
 ///  - variance_fraction set, n_components = 0, or n_components >
 ///    0.5 · min(n, d): covariance (the full spectrum is needed);
 ///  - sparse input: randomized;
-///  - dense: covariance when n_features ≤ 500, or n_features ≤ 2000 and
-///    n_samples ≥ n_features; randomized otherwise.
+///  - dense: covariance when n_features ≤ 500, or n_features ≤ 1000 and
+///    n_samples ≥ n_features; randomized otherwise (the d³ eigensolver
+///    and the n·d² scatter overtake a few randomized passes beyond that).
 /// An explicit solver is returned unchanged.
 PcaSolver choose_pca_solver(const PcaParams& params, int64_t n_samples, int64_t n_features,
                             bool sparse);
