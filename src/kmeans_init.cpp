@@ -113,7 +113,7 @@ Matrix<float> init_random(KMeansData& data, int64_t k, Rng& rng) {
 }
 
 Matrix<float> init_kmeans_parallel(KMeansData& data, const KMeansParams& params, Rng& rng) {
-  const int64_t n = data.n(), d = data.d(), k = params.n_clusters;
+  const int64_t n = data.n(), k = params.n_clusters;
   std::vector<int64_t> chosen{draw_index(cumulative_mass(data, nullptr), rng)};
   std::vector<char> is_chosen(static_cast<std::size_t>(n), 0);
   is_chosen[chosen[0]] = 1;

@@ -192,38 +192,35 @@ void CpuBackend::accumulate_centroids(const DeviceArray<float>& X,
   const float* w = weights ? weights->data() : nullptr;
   const int64_t kd = k * d;
   // Fixed chunks of rows (their size depends on the shapes only), each summed
-  // into its own float64 partial; partials are added in chunk order, a wave
-  // of `threads_` chunks at a time, so memory stays threads × k × d.
+  // into a float64 partial; partials are added in chunk order.
   const int64_t chunk_rows = std::max<int64_t>(4096, kd / 8);
   const int64_t chunks = (n + chunk_rows - 1) / chunk_rows;
   std::fill(sums, sums + kd, 0.0);
   std::fill(counts, counts + k, 0.0);
-  const int64_t wave = std::min<int64_t>(threads_, chunks);
-  std::vector<double> partial_sums(static_cast<std::size_t>(wave * kd));
-  std::vector<double> partial_counts(static_cast<std::size_t>(wave * k));
-  for (int64_t first = 0; first < chunks; first += wave) {
-    const int64_t in_wave = std::min(wave, chunks - first);
-#pragma omp parallel for schedule(static, 1) num_threads(threads_) if (in_wave > 1)
-    for (int64_t slot = 0; slot < in_wave; ++slot) {
-      double* ps = partial_sums.data() + slot * kd;
-      double* pc = partial_counts.data() + slot * k;
-      std::fill(ps, ps + kd, 0.0);
-      std::fill(pc, pc + k, 0.0);
-      const int64_t begin = (first + slot) * chunk_rows;
+  // One parallel region: each thread sums its chunks into its own partial,
+  // then adds it in chunk order (an ordered section), so memory stays
+  // threads × k × d and the threads meet once per chunk, not per wave.
+#pragma omp parallel num_threads(threads_) if (chunks > 1)
+  {
+    std::vector<double> ps(static_cast<std::size_t>(kd)), pc(static_cast<std::size_t>(k));
+#pragma omp for ordered schedule(static, 1)
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+      std::fill(ps.begin(), ps.end(), 0.0);
+      std::fill(pc.begin(), pc.end(), 0.0);
+      const int64_t begin = chunk * chunk_rows;
       const int64_t end = std::min(n, begin + chunk_rows);
       for (int64_t i = begin; i < end; ++i) {
         const double wi = w ? w[i] : 1.0;
-        double* acc = ps + static_cast<int64_t>(lab[i]) * d;
+        double* acc = ps.data() + static_cast<int64_t>(lab[i]) * d;
         const float* row = x + i * d;
         for (int64_t j = 0; j < d; ++j) acc[j] += wi * row[j];
         pc[lab[i]] += wi;
       }
-    }
-    for (int64_t slot = 0; slot < in_wave; ++slot) {
-      const double* ps = partial_sums.data() + slot * kd;
-      const double* pc = partial_counts.data() + slot * k;
-      for (int64_t e = 0; e < kd; ++e) sums[e] += ps[e];
-      for (int64_t c = 0; c < k; ++c) counts[c] += pc[c];
+#pragma omp ordered
+      {
+        for (int64_t e = 0; e < kd; ++e) sums[e] += ps[e];
+        for (int64_t c = 0; c < k; ++c) counts[c] += pc[c];
+      }
     }
   }
 }
