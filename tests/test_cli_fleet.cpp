@@ -2,6 +2,8 @@
 // written, JSON shapes, baseline and model round trips, and bad input as one
 // line on stderr, a non-zero exit and no output file.
 #include <gtest/gtest.h>
+
+#include "cli_runner.hpp"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,30 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int status = -1;
-  std::string out, err;
-};
-
-RunResult run_cli(const std::string& args) {
-  const fs::path err_file =
-      fs::temp_directory_path() / ("stray_cli_fleet_err_" + std::to_string(::getpid()));
-  const std::string cmd = std::string(STRAY_CLI_PATH) + " " + args + " 2>" + err_file.string();
-  RunResult r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  size_t got;
-  while ((got = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), got);
-  const int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::ifstream in(err_file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  r.err = ss.str();
-  fs::remove(err_file);
-  return r;
-}
+using RunResult = ::stray::testing::CliRun;
+using ::stray::testing::run_cli;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
