@@ -94,14 +94,6 @@ bool amx_available() {
   return ok;
 }
 
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-
 // Rows per chunk converted and multiplied at a time (a multiple of 32: a
 // bf16 tile holds 32 values of K per row).
 constexpr int64_t kAmxChunk = 128;
@@ -219,8 +211,9 @@ STRAY_AMX_TARGET void amx_convert(const float* x, const float* w, int64_t d, int
   }
 }
 
-// acc[lower 32x32 super-blocks] += chunkᵀ·chunk with the four bf16 products.
-STRAY_AMX_TARGET void amx_multiply(AmxScratch& s) {
+// acc[lower 32x32 super-blocks] (=, when `first`; else +=) chunkᵀ·chunk
+// with the four bf16 products. Only those super-blocks of acc are written.
+STRAY_AMX_TARGET void amx_multiply(AmxScratch& s, bool first) {
   const int64_t dp = s.dp, pairs = kAmxChunk / 2, ps = s.ps, fs = s.fs, cs = s.cs;
   const int a_stride = static_cast<int>(fs * 4), b_stride = static_cast<int>(ps * 4),
             c_stride = static_cast<int>(cs * 4);
@@ -233,10 +226,17 @@ STRAY_AMX_TARGET void amx_multiply(AmxScratch& s) {
     for (int64_t j0 = 0; j0 <= i0; j0 += 32) {
       float* c00 = acc + i0 * cs + j0;
       float* c10 = acc + (i0 + 16) * cs + j0;
-      _tile_loadd(0, c00, c_stride);
-      _tile_loadd(1, c00 + 16, c_stride);
-      _tile_loadd(2, c10, c_stride);
-      _tile_loadd(3, c10 + 16, c_stride);
+      if (first) {  // the block's first chunk: start from zero, not memory
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+      } else {
+        _tile_loadd(0, c00, c_stride);
+        _tile_loadd(1, c00 + 16, c_stride);
+        _tile_loadd(2, c10, c_stride);
+        _tile_loadd(3, c10 + 16, c_stride);
+      }
       for (int64_t ks = 0; ks < pairs; ks += 16) {
         const uint32_t* ah = fh + i0 * fs + ks;
         const uint32_t* al = fl + i0 * fs + ks;
@@ -277,13 +277,18 @@ STRAY_AMX_TARGET void amx_multiply(AmxScratch& s) {
   }
 }
 
-STRAY_AMX_TARGET void amx_begin() {
-  TileConfig cfg;
+// Loads the tile configuration: eight tiles of 16 rows x 64 bytes. Not
+// inlined, and filled byte by byte: LDTILECFG faults on any stray bit in
+// the reserved fields, and the optimiser does not see it read the struct.
+__attribute__((noinline)) STRAY_AMX_TARGET void amx_begin() {
+  alignas(64) volatile unsigned char cfg[64];
+  for (int i = 0; i < 64; ++i) cfg[i] = 0;
+  cfg[0] = 1;  // palette
   for (int t = 0; t < 8; ++t) {
-    cfg.rows[t] = 16;
-    cfg.colsb[t] = 64;
+    cfg[16 + 2 * t] = 64;  // colsb[t] (little-endian uint16)
+    cfg[48 + t] = 16;      // rows[t]
   }
-  _tile_loadconfig(&cfg);
+  _tile_loadconfig(const_cast<const unsigned char*>(cfg));
 }
 
 STRAY_AMX_TARGET void amx_end() { _tile_release(); }
@@ -312,14 +317,6 @@ void shifted_block(const float* x, const float* w, const double* shift, int64_t 
   }
 }
 
-// Adds the lower triangle of a float32 [d x d] (column-major) into a
-// float64 row-major lower triangle.
-void add_lower(const Eigen::MatrixXf& g, double* acc, int64_t d) {
-  for (int64_t i = 0; i < d; ++i) {
-    double* row = acc + i * d;
-    for (int64_t j = 0; j <= i; ++j) row[j] += g(i, j);
-  }
-}
 
 }  // namespace
 
@@ -354,9 +351,40 @@ void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* wei
       for (int64_t j = 0; j <= i; ++j) t[j] += s[j];
     }
   };
-  auto flush_group = [d, out](const std::vector<double>& acc) {
+  // Sets the lower triangle of dst [d x d] from src (row stride ld).
+  auto set_lower_to = [d](double* dst, const float* src, int64_t ld) {
+    for (int64_t i = 0; i < d; ++i) {
+      const float* s = src + i * ld;
+      double* t = dst + i * d;
+      for (int64_t j = 0; j <= i; ++j) t[j] = s[j];
+    }
+  };
+  auto add_lower_d = [d](double* dst, const double* src) {
     for (int64_t i = 0; i < d; ++i)
-      for (int64_t j = 0; j <= i; ++j) out[i * d + j] += acc[i * d + j];
+      for (int64_t j = 0; j <= i; ++j) dst[i * d + j] += src[i * d + j];
+  };
+  // Group g covers blocks [g·nblocks/groups, (g+1)·nblocks/groups). A
+  // one-block group is added to `out` straight from the block's float32
+  // partial; a longer one goes through a float64 partial first.
+  auto reduce_groups = [&](auto&& block_partial /* (b) -> {ptr, ld} */) {
+    std::vector<double> acc;
+#pragma omp for ordered schedule(static, 1)
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t b0 = g * nblocks / groups, b1 = (g + 1) * nblocks / groups;
+      if (b1 - b0 == 1) {
+        const auto [p, ld] = block_partial(b0);
+#pragma omp ordered
+        add_lower_to(out, p, ld);
+        continue;
+      }
+      acc.resize(static_cast<std::size_t>(d * d));
+      for (int64_t b = b0; b < b1; ++b) {
+        const auto [p, ld] = block_partial(b);
+        if (b == b0) set_lower_to(acc.data(), p, ld); else add_lower_to(acc.data(), p, ld);
+      }
+#pragma omp ordered
+      add_lower_d(out, acc.data());
+    }
   };
 
 #ifdef STRAY_AMX_POSSIBLE
@@ -367,23 +395,15 @@ void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* wei
 #pragma omp parallel num_threads(threads_)
     {
       AmxScratch scratch(d, shift);
-      std::vector<double> acc(static_cast<std::size_t>(d * d));
       amx_begin();
-#pragma omp for ordered schedule(static, 1)
-      for (int64_t g = 0; g < groups; ++g) {
-        std::fill(acc.begin(), acc.end(), 0.0);
-        for (int64_t b = g * nblocks / groups; b < (g + 1) * nblocks / groups; ++b) {
-          const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
-          std::fill(scratch.acc.begin(), scratch.acc.end(), 0.0f);
-          for (int64_t c0 = 0; c0 < rows; c0 += kAmxChunk) {
-            amx_convert(x, w, d, r0 + c0, std::min(kAmxChunk, rows - c0), scratch);
-            amx_multiply(scratch);
-          }
-          add_lower_to(acc.data(), scratch.acc.data(), scratch.cs);
+      reduce_groups([&](int64_t b) {
+        const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
+        for (int64_t c0 = 0; c0 < rows; c0 += kAmxChunk) {
+          amx_convert(x, w, d, r0 + c0, std::min(kAmxChunk, rows - c0), scratch);
+          amx_multiply(scratch, c0 == 0);
         }
-#pragma omp ordered
-        flush_group(acc);
-      }
+        return std::pair<const float*, int64_t>(scratch.acc.data(), scratch.cs);
+      });
       amx_end();
     }
   } else
@@ -392,22 +412,15 @@ void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* wei
 #pragma omp parallel num_threads(threads_)
     {
       std::vector<float> buf(static_cast<std::size_t>(std::min(block_rows, n) * d));
-      Eigen::MatrixXf g32(d, d);
-      std::vector<double> acc(static_cast<std::size_t>(d * d));
-#pragma omp for ordered schedule(static, 1)
-      for (int64_t g = 0; g < groups; ++g) {
-        std::fill(acc.begin(), acc.end(), 0.0);
-        for (int64_t b = g * nblocks / groups; b < (g + 1) * nblocks / groups; ++b) {
-          const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
-          shifted_block(x, w, shift, d, r0, rows, buf.data());
-          CMapF B(buf.data(), rows, d);
-          g32.triangularView<Eigen::Lower>().setZero();
-          g32.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
-          add_lower(g32, acc.data(), d);
-        }
-#pragma omp ordered
-        flush_group(acc);
-      }
+      RowMatF g32(d, d);  // row-major: its lower triangle is read row by row
+      reduce_groups([&](int64_t b) {
+        const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
+        shifted_block(x, w, shift, d, r0, rows, buf.data());
+        CMapF B(buf.data(), rows, d);
+        g32.triangularView<Eigen::Lower>().setZero();
+        g32.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
+        return std::pair<const float*, int64_t>(g32.data(), d);
+      });
     }
   } else {
     // Very wide d (per-thread d x d partials would exceed the budget):
@@ -439,9 +452,14 @@ void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* wei
       }
     }
   }
-  // Mirror the lower triangle.
-  for (int64_t i = 0; i < d; ++i)
-    for (int64_t j = i + 1; j < d; ++j) out[i * d + j] = out[j * d + i];
+  // Mirror the lower triangle, in tiles (a column walk over d x d doubles
+  // would miss the cache and the TLB on every element).
+  constexpr int64_t kT = 32;
+  for (int64_t i0 = 0; i0 < d; i0 += kT)
+    for (int64_t j0 = i0; j0 < d; j0 += kT)
+      for (int64_t i = i0; i < std::min(d, i0 + kT); ++i)
+        for (int64_t j = std::max(j0, i + 1); j < std::min(d, j0 + kT); ++j)
+          out[i * d + j] = out[j * d + i];
 }
 
 // ---- GEMM -------------------------------------------------------------------
