@@ -76,6 +76,16 @@ struct OutlierResult {
 OutlierResult find_outliers(const std::vector<int32_t>& labels, const std::vector<float>& distances,
                             const OutlierParams& params = {}, int64_t n_clusters = 0);
 
+/// The same rules with the per-cluster thresholds fixed elsewhere — by a
+/// baseline fit, when a new snapshot is scored against it: `thresholds`
+/// [n_clusters] (NaN: no percentile rule for that cluster) and
+/// `small_clusters` [n_clusters] (non-zero: flag the whole cluster). `scores`
+/// [n] are compared with the thresholds as they are.
+OutlierResult apply_outlier_thresholds(const std::vector<int32_t>& labels,
+                                       const std::vector<float>& scores, int64_t top_n,
+                                       double top_fraction, const std::vector<double>& thresholds,
+                                       const std::vector<uint8_t>& small_clusters);
+
 /// The p-th percentile (p in [0, 100]) of `values` with linear
 /// interpolation, numpy.percentile's default. `values` is reordered.
 /// Throws ErrorCode::invalid_argument when empty.

@@ -395,7 +395,7 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
   require(params.top_n >= 0, ErrorCode::invalid_argument, kScore, "top_n=", params.top_n, " < 0");
   require(params.top_fraction >= 0.0 && params.top_fraction <= 1.0, ErrorCode::invalid_argument,
           kScore, "top_fraction=", params.top_fraction, " outside [0, 1]");
-  const int64_t n = features.n_entities(), k = model.n_clusters();
+  const int64_t n = features.n_entities();
   require(features.n_features() == model.n_features(), ErrorCode::shape_mismatch, kScore,
           "the snapshot has ", features.n_features(), " features, the model ",
           model.n_features(), " (build it with FeatureBuilder(model.vocabulary))");
@@ -425,8 +425,8 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
   steps.end();
 
   steps.begin("outliers");
-  r.outliers = internal::flag_with_thresholds(
-      r.labels, r.scores, k, params.top_n, params.top_fraction, model.thresholds,
+  r.outliers = apply_outlier_thresholds(
+      r.labels, r.scores, params.top_n, params.top_fraction, model.thresholds,
       internal::small_clusters(model.cluster_sizes, model.outliers.small_cluster_size));
   steps.end();
 

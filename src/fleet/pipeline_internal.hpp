@@ -45,12 +45,5 @@ std::vector<float> feature_space_scores(const CsrView& X, const std::vector<int3
 /// what lies outside the vocabulary).
 void add_unseen_squares(std::vector<float>& scores, std::span<const UnseenFeature> unseen);
 
-/// The outlier rules with the percentile thresholds given (fitted on a
-/// baseline) instead of computed from `scores`; small clusters are those of
-/// the baseline. Same output conventions as find_outliers.
-OutlierResult flag_with_thresholds(const std::vector<int32_t>& labels,
-                                   const std::vector<float>& scores, int64_t k, int64_t top_n,
-                                   double top_fraction, const std::vector<double>& thresholds,
-                                   const std::vector<uint8_t>& small);
 
 }  // namespace stray::internal
