@@ -124,5 +124,30 @@ TEST(Outliers, RejectsBadInput) {
   EXPECT_EQ(code({0}, {1}, p), ErrorCode::invalid_argument);
 }
 
+
+TEST(Outliers, BaselineThresholdsApplyAsGiven) {
+  // Cluster 0 keeps a threshold from a baseline; cluster 1 has none (NaN)
+  // but is small in the baseline; cluster 2 has a threshold nobody exceeds.
+  const std::vector<int32_t> labels{0, 0, 0, 1, 2, 2};
+  const std::vector<float> scores{1.0f, 5.0f, 3.0f, 0.5f, 1.0f, 2.0f};
+  const std::vector<double> thresholds{2.0, std::nan(""), 10.0};
+  const std::vector<uint8_t> small{0, 1, 0};
+  const OutlierResult r = apply_outlier_thresholds(labels, scores, 0, 0.0, thresholds, small);
+  ASSERT_EQ(r.outliers.size(), 3u);
+  EXPECT_EQ(r.outliers[0].entity, 1);  // 5 > 2, rank 0 of cluster 0
+  EXPECT_EQ(r.outliers[0].rules, kOutlierPercentile);
+  EXPECT_EQ(r.outliers[1].entity, 2);  // 3 > 2, rank 1
+  EXPECT_EQ(r.outliers[1].rank, 1);
+  EXPECT_EQ(r.outliers[2].entity, 3);  // small in the baseline
+  EXPECT_EQ(r.outliers[2].rules, kOutlierSmallCluster);
+  EXPECT_EQ(r.cluster_sizes, (std::vector<int64_t>{3, 1, 2}));
+  EXPECT_EQ(r.is_outlier, (std::vector<uint8_t>{0, 1, 1, 1, 0, 0}));
+  // top_n still ranks within each cluster.
+  const OutlierResult top = apply_outlier_thresholds(labels, scores, 1, 0.0, thresholds, small);
+  EXPECT_EQ(top.is_outlier, (std::vector<uint8_t>{0, 1, 1, 1, 0, 1}));
+  EXPECT_THROW(apply_outlier_thresholds({0, 3}, {1, 1}, 0, 0.0, thresholds, small), Error);
+  EXPECT_THROW(apply_outlier_thresholds({0}, {1}, 0, 0.0, thresholds, {0}), Error);
+}
+
 }  // namespace
 }  // namespace stray
