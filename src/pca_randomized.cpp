@@ -3,9 +3,6 @@
 // every product, then the exact SVD of the small projected matrix.
 // Centring is implicit: products with X̃ = X − 1μᵀ are products with X
 // plus a rank-one correction, so sparse data stay sparse.
-#ifndef EIGEN_DONT_PARALLELIZE
-#define EIGEN_DONT_PARALLELIZE  // as in the CPU backend: one definition of Eigen's products
-#endif
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>

@@ -5,9 +5,6 @@
 // on the shapes alone, never on the thread count, and block results are
 // combined in block order; Eigen runs single-threaded inside our own OpenMP
 // loops. So results are bit-identical for any `threads` setting.
-#ifndef EIGEN_DONT_PARALLELIZE
-#define EIGEN_DONT_PARALLELIZE  // threads come from our loops, not from Eigen
-#endif
 
 #include <omp.h>
 
