@@ -4,8 +4,10 @@
 // x·c products of a row tile come from one cuBLAS SGEMM into a tile buffer
 // sized from the workspace budget, and an epilogue kernel consumes the tile
 // at once (argmin, running minimum, or potential sums), so no n×k matrix is
-// ever stored. The arithmetic of the epilogues follows the CPU backend
-// expression for expression (float32 distances, ties to the lower index).
+// ever stored. The epilogues use the CPU backend's expressions (float32
+// distances, ties to the lower index), but row norms are summed in float64
+// here and in float32 SIMD order on the CPU, so near-ties may break
+// differently between the backends.
 //
 // Centroid sums are deterministic without atomics: a stable CUB radix sort
 // groups row indices by label (rows of a cluster stay in increasing order),

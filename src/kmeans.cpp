@@ -132,6 +132,9 @@ LloydOutcome lloyd(KMeansData& data, Matrix<float> centers, const KMeansParams& 
   std::vector<double> sums(static_cast<std::size_t>(k * d)), counts(static_cast<std::size_t>(k));
   Matrix<float> new_centers(k, d);
 
+  double total_weight = 0.0;
+  for (int64_t i = 0; i < n; ++i) total_weight += data.weight(i);
+
   LloydOutcome out;
   bool strict = false;
   // Whether `sums`/`counts` are exactly the per-cluster sums for
@@ -144,6 +147,13 @@ LloydOutcome lloyd(KMeansData& data, Matrix<float> centers, const KMeansParams& 
     if (sums_follow_labels) {
       be.update_centroid_sums(data.X, labels, previous_labels.data(), host_labels.data(), data.w(),
                               k, sums.data(), counts.data());
+      // Weights that left a cluster are subtracted in another order than they
+      // were added: a cluster that lost all its weight may keep a rounding
+      // residue instead of exactly 0 and escape relocation. Recompute then.
+      const double residue = 1e-9 * total_weight;
+      if (std::any_of(counts.begin(), counts.end(), [&](double c) { return c <= residue; })) {
+        be.accumulate_centroids(data.X, labels, data.w(), k, sums.data(), counts.data());
+      }
     } else {
       be.accumulate_centroids(data.X, labels, data.w(), k, sums.data(), counts.data());
     }

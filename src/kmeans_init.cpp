@@ -161,8 +161,10 @@ Matrix<float> init_kmeans_parallel(KMeansData& data, const KMeansParams& params,
   DeviceArray<float> dist = data.backend.allocate<float>(n);
   data.backend.nearest_centroid(data.X, candidates, labels, dist);
   const std::vector<int32_t> host_labels = data.backend.download_vector(labels);
-  std::vector<float> candidate_weight(static_cast<std::size_t>(m), 0.0f);
-  for (int64_t i = 0; i < n; ++i) candidate_weight[host_labels[i]] += static_cast<float>(data.weight(i));
+  // Summed in float64: a float32 sum stops growing at 2^24 rows.
+  std::vector<double> weight_sum(static_cast<std::size_t>(m), 0.0);
+  for (int64_t i = 0; i < n; ++i) weight_sum[host_labels[i]] += data.weight(i);
+  const std::vector<float> candidate_weight(weight_sum.begin(), weight_sum.end());
 
   Matrix<float> candidate_rows = data.backend.download(candidates);
   auto host = make_cpu_backend(BackendOptions{});

@@ -24,8 +24,12 @@ using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::Ro
 using RowMajorD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // Rounding allowance of the expanded formula ‖x‖² + ‖c‖² − 2x·c in float32,
-// relative to ‖x‖² + max‖c‖² (generous: a few hundred ulps).
-constexpr double kExpandedRelativeError = 1e-5;
+// relative to ‖x‖² + max‖c‖²: the worst case of a length-d float32 dot
+// product is about d·2⁻²⁴, so the allowance grows with d and stays above it
+// (1e-5 up to d = 128, then 1e-5 · d/128 ≈ 1.3 · d·2⁻²⁴).
+double expanded_relative_error(int64_t d) {
+  return 1e-5 * std::max(1.0, static_cast<double>(d) / 128.0);
+}
 // Allowance for float32 rounding when bounds are moved by centre shifts.
 constexpr float kBoundSlack = 1e-6f;
 
@@ -69,6 +73,7 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
     c_norm_max = std::max(c_norm_max, c_norms[j]);
   }
   const std::vector<float> gap = half_gaps(C.data(), k, d);
+  const double relative_error = expanded_relative_error(d);
   // A row's lower bound drops by the largest shift of any *other* centre.
   double shift_max = 0.0, shift_second = 0.0;
   int64_t shift_argmax = -1;
@@ -130,7 +135,7 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
           exact += diff * diff;
           x_norm += row[j] * row[j];
         }
-        const float tau = static_cast<float>(kExpandedRelativeError * (x_norm + c_norm_max));
+        const float tau = static_cast<float>(relative_error * (x_norm + c_norm_max));
         u = std::sqrt(exact + tau);
         up[i] = u;
         if (u < z) continue;
@@ -173,7 +178,7 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
         float x_norm = 0.0f;
 #pragma omp simd reduction(+ : x_norm)
         for (int64_t j = 0; j < d; ++j) x_norm += row[j] * row[j];
-        const float tau = static_cast<float>(kExpandedRelativeError * (x_norm + c_norm_max));
+        const float tau = static_cast<float>(relative_error * (x_norm + c_norm_max));
         lab[i] = best_j[r];
         up[i] = std::sqrt(std::max(0.0f, x_norm + best[r]) + tau);
         lo[i] = std::sqrt(std::max(0.0f, x_norm + second[r] - tau));
