@@ -397,6 +397,10 @@ TEST_F(ModelFile, TruncatedFileIsRefused) {
   }
   EXPECT_NE(error_of(bytes.substr(0, 10)).find("not a stray fleet model"), std::string::npos);
   EXPECT_NE(error_of(bytes + "x").find("unexpected data"), std::string::npos);
+  // A header claiming 60 GB over a two-byte payload is found truncated
+  // (memory follows the bytes that are there, not the header's claim).
+  EXPECT_NE(error_of("stray-fleet-model 1 60000000000 deadbeef\n{}").find("truncated"),
+            std::string::npos);
 }
 
 TEST_F(ModelFile, CorruptPayloadIsRefused) {

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <algorithm>
 #include <limits>
+#include <vector>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -255,8 +257,9 @@ FleetModel model_of(const Json& j, const Reader& r) {
     }
     p.whiten = r.get<bool>(pj, "whiten", pp);
     p.mean = r.numbers(pj, "mean", pp, d);
+    std::vector<double> components = r.numbers(pj, "components", pp, p.n_components * d);
     p.components = Matrix<double>(p.n_components, d);
-    p.components.storage() = r.numbers(pj, "components", pp, p.n_components * d);
+    p.components.storage() = std::move(components);
     p.explained_variance = r.numbers(pj, "explained_variance", pp, p.n_components);
     p.explained_variance_ratio = r.numbers(pj, "explained_variance_ratio", pp, p.n_components);
     p.singular_values = r.numbers(pj, "singular_values", pp, p.n_components);
@@ -267,12 +270,21 @@ FleetModel model_of(const Json& j, const Reader& r) {
 
   const Json& kj = r.at(j, "kmeans", "");
   const int64_t k = r.count(kj, "n_clusters", "kmeans.", 1);
+  // Every extent is checked against the data before anything is sized by
+  // it: a corrupt count must be an error, not a huge allocation.
+  if (k > m.n_entities || k > std::numeric_limits<int32_t>::max()) {
+    r.fail("kmeans.n_clusters=" + std::to_string(k) + " exceeds n_entities or the label range");
+  }
+  auto extent = [&](int64_t a, int64_t b) {
+    if (a > 0 && b > std::numeric_limits<int64_t>::max() / a) r.fail("extents overflow");
+    return a * b;
+  };
   if (r.count(kj, "dimensions", "kmeans.", 1) != dims) {
     r.fail("kmeans.dimensions does not match the clustering space (" + std::to_string(dims) + ")");
   }
-  m.centers = Matrix<float>(k, dims);
   {
-    const std::vector<double> c = r.numbers(kj, "centers", "kmeans.", k * dims);
+    const std::vector<double> c = r.numbers(kj, "centers", "kmeans.", extent(k, dims));
+    m.centers = Matrix<float>(k, dims);
     for (std::size_t i = 0; i < c.size(); ++i) m.centers.data()[i] = static_cast<float>(c[i]);
   }
 
@@ -292,10 +304,12 @@ FleetModel model_of(const Json& j, const Reader& r) {
   }
   if (total != m.n_entities) r.fail("clusters.sizes do not sum to n_entities");
   m.thresholds = r.numbers(cj, "thresholds", cp, k, true);
+  std::vector<double> means = r.numbers(cj, "feature_means", cp, extent(k, d));
+  std::vector<double> sq_means = r.numbers(cj, "feature_sq_means", cp, extent(k, d));
   m.feature_means = Matrix<double>(k, d);
-  m.feature_means.storage() = r.numbers(cj, "feature_means", cp, k * d);
+  m.feature_means.storage() = std::move(means);
   m.feature_sq_means = Matrix<double>(k, d);
-  m.feature_sq_means.storage() = r.numbers(cj, "feature_sq_means", cp, k * d);
+  m.feature_sq_means.storage() = std::move(sq_means);
   m.feature_scale = r.numbers(cj, "feature_scale", cp, d);
   for (const double s : m.feature_scale) {
     if (!(s > 0.0)) r.fail("clusters.feature_scale holds a value <= 0");
@@ -380,9 +394,17 @@ FleetModel read_fleet_model(std::istream& in, const std::string& source_name) {
   }
   constexpr unsigned long long kMaxPayload = 1ull << 36;
   if (bytes > kMaxPayload) r.fail("payload length " + std::to_string(bytes) + " is implausible");
-  std::string payload(static_cast<std::size_t>(bytes), '\0');
-  in.read(payload.data(), static_cast<std::streamsize>(bytes));
-  const auto got = static_cast<unsigned long long>(in.gcount());
+  // Read in pieces: memory follows the bytes actually there, so a header
+  // claiming a huge payload costs nothing before it is found truncated.
+  std::string payload;
+  std::vector<char> piece(std::size_t{1} << 20);
+  while (payload.size() < bytes && in) {
+    const auto want = static_cast<std::streamsize>(
+        std::min<unsigned long long>(piece.size(), bytes - payload.size()));
+    in.read(piece.data(), want);
+    payload.append(piece.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  const auto got = static_cast<unsigned long long>(payload.size());
   if (got != bytes) {
     r.fail("truncated: the payload has " + std::to_string(got) + " of " + std::to_string(bytes) +
            " bytes");
