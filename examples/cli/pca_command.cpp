@@ -114,8 +114,10 @@ void register_pca_command(CLI::App& app) {
       ->required();
   cmd->add_option("--solver", opts->solver,
                   "auto, covariance (exact: scatter matrix + eigensolver) or randomized "
-                  "(randomized SVD); auto: covariance for dense data with <= 1000 features, "
-                  "randomized for wide or sparse data")
+                  "(randomized SVD); auto: covariance when the full spectrum is needed (a "
+                  "variance fraction, or more than half of min(n, d) components) or for dense "
+                  "data with d <= 500, or d <= 1000 and n >= d; randomized otherwise, sparse "
+                  "input included")
       ->capture_default_str();
   cmd->add_flag("--whiten", opts->whiten, "Scale projected coordinates to unit variance");
   cmd->add_option("--seed", opts->seed, "Seed of the randomized solver")->capture_default_str();

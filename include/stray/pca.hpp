@@ -119,6 +119,10 @@ PcaModel pca_fit(Backend& backend, const PcaParams& params, const DeviceArray<fl
 Matrix<float> pca_transform(Backend& backend, const PcaModel& model, MatrixView<const float> X);
 Matrix<float> pca_transform(Backend& backend, const PcaModel& model, const CsrView& X);
 /// Resident variant (result stays on the backend, e.g. for k-means next).
+/// X is left untouched and not copied, so the mean is removed after the
+/// product (X·Cᵀ − 1·(Cμ)ᵀ): where column means are large against the
+/// spread this loses float32 digits that the host overloads (which centre
+/// each block first) keep.
 DeviceArray<float> pca_transform(Backend& backend, const PcaModel& model,
                                  const DeviceArray<float>& X);
 
