@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <climits>
 #include <cstring>
 #include <optional>
@@ -338,8 +339,10 @@ CsrMatrix read_npz_csr(const std::string& path) {
   out.values = member_vector<float>(load_member(zip, path, "data.npy", where), where, "value");
 
   const auto nnz = static_cast<int64_t>(out.indices.size());
-  require(static_cast<int64_t>(out.indptr.size()) == out.rows + 1, ErrorCode::parse_error, where,
-          path, ": indptr has ", out.indptr.size(), " entries for ", out.rows, " rows");
+  // Compared as indptr.size() - 1, so a huge rows from the file cannot overflow.
+  require(!out.indptr.empty() && static_cast<int64_t>(out.indptr.size()) - 1 == out.rows,
+          ErrorCode::parse_error, where, path, ": indptr has ", out.indptr.size(),
+          " entries for ", out.rows, " rows");
   require(static_cast<int64_t>(out.values.size()) == nnz, ErrorCode::parse_error, where, path,
           ": data has ", out.values.size(), " entries but indices has ", nnz);
   require(out.indptr[0] == 0, ErrorCode::parse_error, where, path, ": indptr[0] = ",
@@ -353,6 +356,8 @@ CsrMatrix read_npz_csr(const std::string& path) {
   for (int64_t p = 0; p < nnz; ++p) {
     require(out.indices[p] >= 0 && out.indices[p] < out.cols, ErrorCode::parse_error, where, path,
             ": column index ", out.indices[p], " at entry ", p, " outside [0, ", out.cols, ")");
+    require(std::isfinite(out.values[p]), ErrorCode::parse_error, where, path, ": value at entry ",
+            p, " is not finite");
   }
   return out;
 }

@@ -92,7 +92,8 @@ std::vector<unsigned char> patched(std::vector<unsigned char> bytes, const std::
 }
 
 TEST(Npz, ReadsScipySaveNpzDeflatedAndStored) {
-  for (const char* name : {"csr_4x6_deflate.npz", "csr_4x6_stored.npz", "csr_4x6_f4_i8.npz"}) {
+  for (const char* name : {"csr_4x6_deflate.npz", "csr_4x6_stored.npz", "csr_4x6_f4_i8.npz",
+                           "csr_4x6_unicode_format.npz"}) {
     SCOPED_TRACE(name);
     const CsrMatrix m = read_npz_csr(fixture(name));
     EXPECT_EQ(m.rows, 4);
@@ -230,6 +231,8 @@ TEST(Npz, MalformedFilesAreParseErrors) {
                {"column index 6 at entry 1 outside [0, 6)"});
   expect_error([] { read_npz_csr(fixture("csr_short_data.npz")); }, ErrorCode::parse_error,
                {"data has 4 entries but indices has 5"});
+  expect_error([] { read_npz_csr(fixture("csr_nan_value.npz")); }, ErrorCode::parse_error,
+               {"value at entry 2 is not finite"});
 }
 
 }  // namespace

@@ -178,7 +178,8 @@ NpyDtype parse_descr(const std::string& descr, const char* where, const std::str
          "' (stray reads float32/float64, signed and unsigned integers and bool)");
   }
   dt.kind = descr[pos];
-  dt.itemsize = static_cast<int>(size);
+  // A unicode dtype counts characters of 4 bytes each ('<U3' is 12 bytes).
+  dt.itemsize = static_cast<int>(dt.kind == 'U' ? 4 * size : size);
   // '=' and '|' mean the host's order, which is little-endian here.
   dt.byteorder = order == '>' ? '>' : '<';
   if (order == '|' || dt.itemsize == 1) dt.byteorder = '|';
