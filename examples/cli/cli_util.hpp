@@ -1,5 +1,5 @@
-// Helpers shared by the subcommands: atomic output files, JSON printing,
-// wall-clock timing, backend selection.
+// Helpers shared by the subcommands: JSON printing, wall-clock timing,
+// backend selection (atomic output files come from stray/files.hpp).
 #pragma once
 
 #include <chrono>
@@ -9,12 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "stray/backend.hpp"
+#include "stray/files.hpp"  // write_file_atomic
 
 namespace stray::cli {
-
-/// Writes `content` to `path` via a temporary file and a rename, so a failure
-/// never leaves a half-written file.
-void write_file_atomic(const std::string& path, const std::string& content);
 
 /// Prints one JSON object on stdout (one line, for scripts).
 void print_json(const nlohmann::json& j);

@@ -7,6 +7,7 @@
 #include "stray/events.hpp"
 #include "stray/explain.hpp"
 #include "stray/features.hpp"
+#include "stray/files.hpp"
 #include "stray/kmeans.hpp"
 #include "stray/matrix.hpp"
 #include "stray/metrics.hpp"
