@@ -82,7 +82,10 @@ TEST_F(Cli, BadInputIsOneLineOnStderrAndNothingWritten) {
         "kmeans -i " + path("garbage.npy") + " -k 2 --labels " + labels,
         "kmeans -i " + path("missing.npy") + " -k 2", "kmeans --samples 10 -k 20 --labels " + labels,
         "kmeans --samples 100 --init bogus", "kmeans --samples 100 --backend tpu",
-        "kmeans --no-such-flag", ""}) {
+        "kmeans --no-such-flag", "",
+        // A second output that cannot be written stops the run before the first is.
+        "kmeans --samples 100 --labels " + labels + " --centers " + path("missing/c.npy"),
+        "kmeans --samples 100 --labels " + labels + " --centers " + dir_.string()}) {
     const RunResult r = run_cli(args);
     EXPECT_NE(r.status, 0) << args;
     EXPECT_TRUE(r.out.empty()) << args << ": " << r.out;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,12 @@
 #include "stray/files.hpp"  // write_file_atomic
 
 namespace stray::cli {
+
+/// Refuses, before any work is done, output paths that cannot be written:
+/// a missing or unwritable directory, or a path that names a directory.
+/// Commands with several outputs check them all first, so a bad path never
+/// leaves some outputs replaced and others not.
+void check_output_paths(const std::vector<std::string>& paths);
 
 /// Prints one JSON object on stdout (one line, for scripts).
 void print_json(const nlohmann::json& j);

@@ -78,6 +78,7 @@ void parse_normalize(const std::vector<std::string>& specs, FeatureParams& fp) {
 }
 
 void run_fleet(const FleetOptions& o) {
+  check_output_paths({o.model_out, o.out, o.scores_out});
   if (!o.model_in.empty() && !o.baseline.empty()) {
     throw Error(ErrorCode::invalid_argument, "fleet: --model and --baseline exclude each other");
   }

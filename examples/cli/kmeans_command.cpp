@@ -24,6 +24,7 @@ struct KMeansOptions {
 };
 
 void run_kmeans(const KMeansOptions& o) {
+  check_output_paths({o.labels_out, o.centers_out});
   Matrix<float> X;
   std::vector<int32_t> truth;
   if (!o.input.empty()) {

@@ -27,6 +27,7 @@ bool ends_with(const std::string& s, const std::string& tail) {
 }
 
 void run_pca(const PcaOptions& o) {
+  check_output_paths({o.transform_out, o.components_out});
   // -c: a count (1, 2, ...) or a fraction of variance in (0, 1).
   PcaParams params;
   if (o.components > 0.0 && o.components < 1.0) {
