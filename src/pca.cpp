@@ -251,49 +251,48 @@ void check_model(const PcaModel& m, int64_t cols, const char* where) {
 
 }  // namespace
 
-PcaModel pca_fit(Backend& backend, const PcaParams& params, MatrixView<const float> X) {
+namespace {
+
+// The dense fit for host or resident X: validation, the solver choice and
+// the covariance path are shared; `randomized()` runs the other solver the
+// way each input needs.
+template <typename Dense, typename Randomized>
+PcaModel fit_dense(Backend& backend, const PcaParams& params, const Dense& X,
+                   Randomized&& randomized) {
   const char* where = "pca_fit";
   const auto t0 = Clock::now();
-  require(!X.empty(), ErrorCode::invalid_argument, where, "X is empty (", X.rows(), " x ",
-          X.cols(), ")");
+  require(X.rows() > 0 && X.cols() > 0, ErrorCode::invalid_argument, where, "X is empty (",
+          X.rows(), " x ", X.cols(), ")");
   internal::validate_pca_params(params, X.rows(), X.cols(), where);
-  const PcaSolver solver = choose_pca_solver(params, X.rows(), X.cols(), false);
   PcaModel m;
-  if (solver == PcaSolver::covariance) {
+  if (choose_pca_solver(params, X.rows(), X.cols(), false) == PcaSolver::covariance) {
     PcaAccumulator acc(X.cols());
     acc.add(backend, X);
     PcaParams p = params;
     p.solver = PcaSolver::covariance;
     m = acc.finalize(backend, p);
   } else {
-    DeviceArray<float> dX = backend.upload(X);
-    m = fit_randomized_dense(backend, params, dX, true, &X, where);
+    m = randomized(where);
   }
   m.seconds = since(t0);
   return m;
 }
 
+}  // namespace
+
+PcaModel pca_fit(Backend& backend, const PcaParams& params, MatrixView<const float> X) {
+  return fit_dense(backend, params, X, [&](const char* where) {
+    DeviceArray<float> dX = backend.upload(X);
+    return fit_randomized_dense(backend, params, dX, true, &X, where);
+  });
+}
+
 PcaModel pca_fit(Backend& backend, const PcaParams& params, const DeviceArray<float>& X) {
-  const char* where = "pca_fit";
-  const auto t0 = Clock::now();
-  require(!X.empty(), ErrorCode::invalid_argument, where, "X is empty (", X.rows(), " x ",
-          X.cols(), ")");
-  internal::validate_pca_params(params, X.rows(), X.cols(), where);
-  const PcaSolver solver = choose_pca_solver(params, X.rows(), X.cols(), false);
-  PcaModel m;
-  if (solver == PcaSolver::covariance) {
-    PcaAccumulator acc(X.cols());
-    acc.add(backend, X);
-    PcaParams p = params;
-    p.solver = PcaSolver::covariance;
-    m = acc.finalize(backend, p);
-  } else {
+  return fit_dense(backend, params, X, [&](const char* where) {
     // Not ours to centre: the operator corrects for the mean on the fly.
-    m = fit_randomized_dense(backend, params, const_cast<DeviceArray<float>&>(X), false, nullptr,
-                             where);
-  }
-  m.seconds = since(t0);
-  return m;
+    return fit_randomized_dense(backend, params, const_cast<DeviceArray<float>&>(X), false,
+                                nullptr, where);
+  });
 }
 
 PcaModel pca_fit(Backend& backend, const PcaParams& params, const CsrView& X) {
