@@ -243,8 +243,9 @@ TEST_P(LinalgPrimitives, CsrColumnStatsMatchDense) {
 
 TEST_P(LinalgPrimitives, SpmmBothOrientationsMatchNaive) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  // k covers every panel width of the CPU kernels (64, 48, 32, 16) and tails.
   for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{20000, 300, 13}, {7, 5, 1},
-                         {1, 40, 64}}) {
+                         {1, 40, 64}, {300, 50, 125}, {200, 30, 35}, {100, 20, 20}}) {
     SCOPED_TRACE("m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k));
     CsrMatrix S = random_csr(m, n, 0.03, 8);
     Matrix<float> D = stray::csr_to_dense(S.view());

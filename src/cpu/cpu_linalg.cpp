@@ -10,6 +10,7 @@
 
 #include <Eigen/Dense>
 #include <algorithm>
+#include <type_traits>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -747,17 +748,6 @@ void gather_tail(const int64_t* ip, const int32_t* ix, const float* v, const flo
   }
 }
 
-// C[i0:i1, :] = A[i0:i1, :] · B, all k columns, panel by panel.
-void gather_rows(const int64_t* ip, const int32_t* ix, const float* v, const float* b, int64_t k,
-                 float* c, int64_t i0, int64_t i1) {
-  int64_t col = 0;
-  for (; col + 64 <= k; col += 64) gather_panel<64>(ip, ix, v, b, k, col, c, k, i0, i1);
-  if (k - col >= 48) { gather_panel<48>(ip, ix, v, b, k, col, c, k, i0, i1); col += 48; }
-  if (k - col >= 32) { gather_panel<32>(ip, ix, v, b, k, col, c, k, i0, i1); col += 32; }
-  if (k - col >= 16) { gather_panel<16>(ip, ix, v, b, k, col, c, k, i0, i1); col += 16; }
-  if (col < k) gather_tail(ip, ix, v, b, k, col, k - col, c, k, i0, i1);
-}
-
 template <int W>
 void scatter_panel(const int64_t* ip, const int32_t* ix, const float* v, const float* b,
                    int64_t ldb, int64_t col0, float* c, int64_t ldc, int64_t i0, int64_t i1) {
@@ -794,15 +784,39 @@ void scatter_tail(const int64_t* ip, const int32_t* ix, const float* v, const fl
   }
 }
 
+// Runs a panel kernel over all k columns: 64-wide panels, then one of 48,
+// 32 or 16, then a scalar-width tail. `panel(W, col)` takes W as an
+// std::integral_constant so each width is its own unrolled instance.
+template <typename Panel, typename Tail>
+void for_each_panel(int64_t k, Panel&& panel, Tail&& tail) {
+  int64_t col = 0;
+  for (; col + 64 <= k; col += 64) panel(std::integral_constant<int, 64>{}, col);
+  if (k - col >= 48) { panel(std::integral_constant<int, 48>{}, col); col += 48; }
+  if (k - col >= 32) { panel(std::integral_constant<int, 32>{}, col); col += 32; }
+  if (k - col >= 16) { panel(std::integral_constant<int, 16>{}, col); col += 16; }
+  if (col < k) tail(col, k - col);
+}
+
+// C[i0:i1, :] = A[i0:i1, :] · B, all k columns, panel by panel.
+void gather_rows(const int64_t* ip, const int32_t* ix, const float* v, const float* b, int64_t k,
+                 float* c, int64_t i0, int64_t i1) {
+  for_each_panel(
+      k,
+      [&](auto width, int64_t col) {
+        gather_panel<decltype(width)::value>(ip, ix, v, b, k, col, c, k, i0, i1);
+      },
+      [&](int64_t col, int64_t w) { gather_tail(ip, ix, v, b, k, col, w, c, k, i0, i1); });
+}
+
 // acc[:, :] += A[i0:i1, :]ᵀ · B[i0:i1, :] (acc is [A.cols x k], zeroed by the caller).
 void scatter_rows(const int64_t* ip, const int32_t* ix, const float* v, const float* b, int64_t k,
                   float* acc, int64_t i0, int64_t i1) {
-  int64_t col = 0;
-  for (; col + 64 <= k; col += 64) scatter_panel<64>(ip, ix, v, b, k, col, acc, k, i0, i1);
-  if (k - col >= 48) { scatter_panel<48>(ip, ix, v, b, k, col, acc, k, i0, i1); col += 48; }
-  if (k - col >= 32) { scatter_panel<32>(ip, ix, v, b, k, col, acc, k, i0, i1); col += 32; }
-  if (k - col >= 16) { scatter_panel<16>(ip, ix, v, b, k, col, acc, k, i0, i1); col += 16; }
-  if (col < k) scatter_tail(ip, ix, v, b, k, col, k - col, acc, k, i0, i1);
+  for_each_panel(
+      k,
+      [&](auto width, int64_t col) {
+        scatter_panel<decltype(width)::value>(ip, ix, v, b, k, col, acc, k, i0, i1);
+      },
+      [&](int64_t col, int64_t w) { scatter_tail(ip, ix, v, b, k, col, w, acc, k, i0, i1); });
 }
 
 }  // namespace
