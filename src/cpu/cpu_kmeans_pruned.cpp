@@ -145,11 +145,18 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
       if (m == 0) continue;
 
       // Exact nearest and second-nearest for the rows the bounds could not settle.
-      for (int64_t r = 0; r < m; ++r) {
-        std::copy(x + pending[r] * d, x + (pending[r] + 1) * d, gathered.row(r).data());
-      }
       Eigen::Map<RowMajorF> out(products.data(), k, m);
-      out.noalias() = centres * gathered.topRows(m).transpose();
+      if (m == end - begin) {
+        // Every row of the tile is unresolved (the first iterations): they
+        // are consecutive in X, so multiply in place instead of gathering.
+        const Eigen::Map<const RowMajorF> rows(x + begin * d, m, d);
+        out.noalias() = centres * rows.transpose();
+      } else {
+        for (int64_t r = 0; r < m; ++r) {
+          std::copy(x + pending[r] * d, x + (pending[r] + 1) * d, gathered.row(r).data());
+        }
+        out.noalias() = centres * gathered.topRows(m).transpose();
+      }
       for (int64_t r = 0; r < m; ++r) {
         best[r] = second[r] = std::numeric_limits<float>::infinity();
         best_j[r] = 0;
