@@ -61,6 +61,18 @@ inline std::ifstream open_for_reading(const std::filesystem::path& path, const c
   return in;
 }
 
+/// The path overload of a stream reader: opens `path` (io_error naming
+/// `where` when it cannot) and names the source after it unless the caller did.
+template <typename StreamReader>
+ReadStats read_from_path(const std::filesystem::path& path, const EventSink& sink,
+                         const EventReadOptions& options, const char* where,
+                         StreamReader&& read_stream) {
+  std::ifstream in = open_for_reading(path, where);
+  EventReadOptions named = options;
+  if (named.source_name.empty()) named.source_name = path.string();
+  return read_stream(in, sink, named);
+}
+
 /// Strips a trailing '\r' (CRLF files) and, on the first line, a UTF-8 BOM.
 inline std::string_view clean_line(const std::string& line, int64_t line_no) {
   std::string_view v(line);

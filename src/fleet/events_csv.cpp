@@ -198,10 +198,10 @@ ReadStats read_events_csv(std::istream& in, const EventSink& sink,
 
 ReadStats read_events_csv(const std::filesystem::path& path, const EventSink& sink,
                           const EventReadOptions& options) {
-  std::ifstream in = fleet::open_for_reading(path, kWhere);
-  EventReadOptions named = options;
-  if (named.source_name.empty()) named.source_name = path.string();
-  return read_events_csv(in, sink, named);
+  return fleet::read_from_path(path, sink, options, kWhere,
+                                [](std::istream& in, const EventSink& s, const EventReadOptions& o) {
+                                  return read_events_csv(in, s, o);
+                                });
 }
 
 }  // namespace stray

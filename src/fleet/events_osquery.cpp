@@ -307,10 +307,10 @@ ReadStats read_events_osquery(std::istream& in, const EventSink& sink,
 
 ReadStats read_events_osquery(const std::filesystem::path& path, const EventSink& sink,
                               const EventReadOptions& options) {
-  std::ifstream in = fleet::open_for_reading(path, kWhere);
-  EventReadOptions named = options;
-  if (named.source_name.empty()) named.source_name = path.string();
-  return read_events_osquery(in, sink, named);
+  return fleet::read_from_path(path, sink, options, kWhere,
+                                [](std::istream& in, const EventSink& s, const EventReadOptions& o) {
+                                  return read_events_osquery(in, s, o);
+                                });
 }
 
 }  // namespace stray
