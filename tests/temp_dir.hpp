@@ -1,5 +1,5 @@
-// A scratch directory per test, removed afterwards, and small file helpers
-// for the I/O suites.
+// A scratch directory per test, removed afterwards, and small file and
+// error-checking helpers for the I/O suites.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,6 +12,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include "stray/error.hpp"
 
 namespace stray::testing {
 
@@ -64,6 +66,22 @@ inline void write_bytes(const std::string& path, const std::vector<unsigned char
 inline void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// Expects `f()` to throw stray::Error with `code` and a message holding
+/// every one of `fragments`.
+template <typename F>
+void expect_error(F&& f, ErrorCode code, const std::vector<std::string>& fragments) {
+  try {
+    f();
+    ADD_FAILURE() << "expected stray::Error(" << error_code_name(code) << ")";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    for (const std::string& s : fragments) {
+      EXPECT_NE(std::string(e.what()).find(s), std::string::npos)
+          << "message lacks '" << s << "': " << e.what();
+    }
+  }
 }
 
 }  // namespace stray::testing

@@ -18,25 +18,13 @@
 namespace stray {
 namespace {
 
+using stray::testing::expect_error;
 using stray::testing::read_bytes;
 using stray::testing::TempDir;
 using stray::testing::write_bytes;
 
 std::string fixture(const std::string& name) { return std::string(STRAY_FIXTURES_DIR) + "/npz/" + name; }
 
-template <typename F>
-void expect_error(F&& f, ErrorCode code, const std::vector<std::string>& fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "expected stray::Error(" << error_code_name(code) << ")";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    for (const std::string& s : fragments) {
-      EXPECT_NE(std::string(e.what()).find(s), std::string::npos)
-          << "message lacks '" << s << "': " << e.what();
-    }
-  }
-}
 
 // CSR_DENSE in make_fixtures.py.
 Matrix<float> expected_dense() {
