@@ -232,6 +232,31 @@ TEST_P(KMeans, MaxIterStopsWithoutConvergence) {
   EXPECT_FALSE(r.converged);
 }
 
+// The finite scan runs in parallel over large inputs; whichever thread
+// finds a bad value, the error names the first one in row order.
+TEST(KMeansInput, NonFiniteErrorNamesTheFirstBadCell) {
+  auto backend = make_backend("cpu");
+  Matrix<float> X(40000, 16, 0.5f);
+  X(39000, 3) = NAN;
+  X(20001, 7) = -INFINITY;
+  X(30000, 0) = NAN;
+  KMeansParams p;
+  p.n_clusters = 2;
+  auto message = [&] {
+    try {
+      kmeans_fit(*backend, p, X.view());
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::non_finite_input);
+      return std::string(e.what());
+    }
+    ADD_FAILURE() << "non-finite input was accepted";
+    return std::string();
+  };
+  EXPECT_NE(message().find("[20001, 7] = -inf"), std::string::npos) << message();
+  X(20001, 7) = 0.0f;
+  EXPECT_NE(message().find("[30000, 0] = nan"), std::string::npos) << message();
+}
+
 TEST_P(KMeans, BadInputIsAClearError) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   Matrix<float> X(12, 2, 1.0f);
