@@ -15,6 +15,28 @@
 namespace stray::internal {
 namespace {
 
+// Copies at least this large are split over the threads: one core cannot
+// saturate memory bandwidth, and a fresh buffer's page faults (most of the
+// cost of an upload) are taken on all cores at once.
+constexpr std::size_t kParallelCopyBytes = std::size_t{4} << 20;
+
+void parallel_copy(void* dst, const void* src, std::size_t bytes, int threads) {
+  if (bytes < kParallelCopyBytes || threads < 2) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+  const std::size_t slice = (bytes / static_cast<std::size_t>(threads) + 4095) / 4096 * 4096;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int t = 0; t < threads; ++t) {
+    const std::size_t begin = std::min(bytes, static_cast<std::size_t>(t) * slice);
+    const std::size_t end = std::min(bytes, begin + slice);
+    if (end > begin) {
+      std::memcpy(static_cast<char*>(dst) + begin, static_cast<const char*>(src) + begin,
+                  end - begin);
+    }
+  }
+}
+
 // 64-byte aligned host memory, so Eigen and the compiler can use aligned
 // vector loads on row starts.
 class HostBuffer final : public DeviceBuffer {
@@ -65,13 +87,13 @@ std::unique_ptr<DeviceBuffer> CpuBackend::allocate_bytes(std::size_t bytes) {
 void CpuBackend::copy_to_device(DeviceBuffer& dst, std::size_t dst_offset, const void* src,
                                 std::size_t bytes) {
   check_range(dst, dst_offset, bytes, "cpu backend copy_to_device");
-  if (bytes) std::memcpy(static_cast<char*>(dst.data()) + dst_offset, src, bytes);
+  if (bytes) parallel_copy(static_cast<char*>(dst.data()) + dst_offset, src, bytes, threads_);
 }
 
 void CpuBackend::copy_to_host(void* dst, const DeviceBuffer& src, std::size_t src_offset,
                               std::size_t bytes) {
   check_range(src, src_offset, bytes, "cpu backend copy_to_host");
-  if (bytes) std::memcpy(dst, static_cast<const char*>(src.data()) + src_offset, bytes);
+  if (bytes) parallel_copy(dst, static_cast<const char*>(src.data()) + src_offset, bytes, threads_);
 }
 
 void CpuBackend::column_stats(const DeviceArray<float>& X, const DeviceArray<float>* weights,
