@@ -125,7 +125,7 @@ LloydOutcome lloyd(KMeansData& data, Matrix<float> centers, const KMeansParams& 
   DeviceArray<float> device_centers = be.upload(centers.view());
   DeviceArray<int32_t> labels = be.allocate<int32_t>(n);
   // Distance bounds for pruned assignment, and how far each centre moved.
-  DeviceArray<float> upper = be.allocate<float>(n), lower = be.allocate<float>(n);
+  AssignmentBounds bounds;
   std::vector<double> center_shift(static_cast<std::size_t>(k), 0.0);
   std::vector<int32_t> host_labels(static_cast<std::size_t>(n));
   std::vector<int32_t> previous_labels(static_cast<std::size_t>(n), -1);
@@ -141,7 +141,7 @@ LloydOutcome lloyd(KMeansData& data, Matrix<float> centers, const KMeansParams& 
   // previous_labels, so they can be updated by the rows that changed.
   bool sums_follow_labels = false;
   for (int it = 0; it < p.max_iter; ++it) {
-    be.nearest_centroid_pruned(data.X, device_centers, labels, upper, lower, center_shift.data(),
+    be.nearest_centroid_pruned(data.X, device_centers, labels, bounds, center_shift.data(),
                                it == 0);
     be.download(labels, host_labels.data());
     if (sums_follow_labels) {
@@ -192,7 +192,7 @@ LloydOutcome lloyd(KMeansData& data, Matrix<float> centers, const KMeansParams& 
   }
   if (!strict) {
     // Final E-step so the labels belong to the returned centres.
-    be.nearest_centroid_pruned(data.X, device_centers, labels, upper, lower, center_shift.data(),
+    be.nearest_centroid_pruned(data.X, device_centers, labels, bounds, center_shift.data(),
                                false);
   }
   be.download(labels, host_labels.data());

@@ -76,6 +76,16 @@ struct DeviceCsr {
   DeviceArray<float> values;     // [nnz]
 };
 
+/// What pruned nearest-centre assignment keeps between Lloyd iterations
+/// (see Backend::nearest_centroid_pruned). A backend fills the members it
+/// uses on a `fresh` call; callers only keep the object alive.
+struct AssignmentBounds {
+  DeviceArray<float> upper;         // [n] bound on the distance to the assigned centre
+  DeviceArray<float> lower;         // [n] bound on the distance to any other centre
+  DeviceArray<float> centre_lower;  // [n x k] per-centre bounds, or empty
+  std::vector<double> drift;        // host [k] centre shifts summed since `fresh`
+};
+
 /// A backend is not thread-safe: use one per thread (they are cheap to make
 /// on the CPU; on CUDA each owns a stream and library handles).
 class Backend {
@@ -167,23 +177,22 @@ class Backend {
   /// over tiles sized from the workspace budget: no n×k matrix is stored.
   virtual void nearest_centroid(const DeviceArray<float>& X, const DeviceArray<float>& C,
                                 DeviceArray<int32_t>& labels, DeviceArray<float>& min_sq_dist) = 0;
-  /// The same assignment as nearest_centroid, allowed to skip rows whose
-  /// distance bounds prove their label unchanged (Hamerly's exact
-  /// acceleration of Lloyd). `upper` [n] and `lower` [n] are state kept by
-  /// the caller between calls on the same X; their contents are the
-  /// backend's own. `center_shift` (host [k]) is how far each centre moved
-  /// (Euclidean) since the previous call. `fresh` = true computes every row
-  /// and initialises the state (first call, or after centres were replaced).
-  /// The default computes every row every time — right where brute force is
-  /// cheapest (GPUs).
+  /// The same assignment as nearest_centroid, allowed to skip rows and
+  /// centres whose distance bounds prove the label unchanged (exact
+  /// accelerations of Lloyd: Hamerly's and Elkan's bounds). `bounds` is
+  /// state kept by the caller between calls on the same X; what it holds is
+  /// the backend's own. `center_shift` (host [k]) is how far each centre
+  /// moved (Euclidean) since the previous call. `fresh` = true computes every
+  /// row and initialises `bounds` (first call, or after centres were
+  /// replaced). The default computes every row every time — right where
+  /// brute force is cheapest (GPUs).
   virtual void nearest_centroid_pruned(const DeviceArray<float>& X, const DeviceArray<float>& C,
-                                       DeviceArray<int32_t>& labels, DeviceArray<float>& upper,
-                                       DeviceArray<float>& lower, const double* center_shift,
-                                       bool fresh) {
-    (void)lower;
+                                       DeviceArray<int32_t>& labels, AssignmentBounds& bounds,
+                                       const double* center_shift, bool fresh) {
     (void)center_shift;
     (void)fresh;
-    nearest_centroid(X, C, labels, upper);
+    if (bounds.upper.size() != X.rows()) bounds.upper = allocate<float>(X.rows());
+    nearest_centroid(X, C, labels, bounds.upper);
   }
   /// Per-cluster weighted sums `sums` (host [k x d]) and weights `counts`
   /// (host [k]) in float64, summed in an order fixed by the data's shape

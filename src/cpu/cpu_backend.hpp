@@ -35,9 +35,8 @@ class CpuBackend final : public Backend {
   void nearest_centroid(const DeviceArray<float>& X, const DeviceArray<float>& C,
                         DeviceArray<int32_t>& labels, DeviceArray<float>& min_sq_dist) override;
   void nearest_centroid_pruned(const DeviceArray<float>& X, const DeviceArray<float>& C,
-                               DeviceArray<int32_t>& labels, DeviceArray<float>& upper,
-                               DeviceArray<float>& lower, const double* center_shift,
-                               bool fresh) override;
+                               DeviceArray<int32_t>& labels, AssignmentBounds& bounds,
+                               const double* center_shift, bool fresh) override;
   void accumulate_centroids(const DeviceArray<float>& X, const DeviceArray<int32_t>& labels,
                             const DeviceArray<float>* weights, int64_t k, double* sums,
                             double* counts) override;

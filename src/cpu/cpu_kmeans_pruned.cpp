@@ -53,16 +53,24 @@ std::vector<float> half_gaps(const float* c, int64_t k, int64_t d) {
 }  // namespace
 
 void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const DeviceArray<float>& C,
-                                         DeviceArray<int32_t>& labels, DeviceArray<float>& upper,
-                                         DeviceArray<float>& lower, const double* center_shift,
+                                         DeviceArray<int32_t>& labels,
+                                         AssignmentBounds& bounds, const double* center_shift,
                                          bool fresh) {
   const int64_t n = X.rows(), d = X.cols(), k = C.rows();
   require(X.cols() == C.cols() && k > 0, ErrorCode::shape_mismatch, "nearest_centroid_pruned",
           "X has ", X.cols(), " features, ", k, " centres have ", C.cols());
-  require(labels.size() == n && upper.size() == n && lower.size() == n, ErrorCode::shape_mismatch,
-          "nearest_centroid_pruned", "labels and bounds must have n=", n, " entries");
+  require(labels.size() == n, ErrorCode::shape_mismatch, "nearest_centroid_pruned",
+          "labels must have n=", n, " entries");
   require(fresh || center_shift != nullptr, ErrorCode::invalid_argument,
           "nearest_centroid_pruned", "center_shift is required unless fresh");
+  if (fresh) {
+    bounds.upper = allocate<float>(n);
+    bounds.lower = allocate<float>(n);
+  }
+  require(bounds.upper.size() == n && bounds.lower.size() == n, ErrorCode::invalid_argument,
+          "nearest_centroid_pruned", "bounds were made for another X; pass fresh = true");
+  DeviceArray<float>& upper = bounds.upper;
+  DeviceArray<float>& lower = bounds.lower;
 
   std::vector<float> c_norms(static_cast<std::size_t>(k));
   float c_norm_max = 0.0f;
