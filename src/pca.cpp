@@ -397,7 +397,7 @@ Matrix<float> pca_inverse_transform(Backend& backend, const PcaModel& model,
   internal::check_finite_matrix(Y, where, "Y");
   const Matrix<float> C = scaled_components(model, true);
   DeviceArray<float> dC = backend.upload(C.view());
-  DeviceArray<float> dY = backend.upload(Y);
+  const DeviceArray<float> dY = backend.borrow_or_upload(Y);
   DeviceArray<float> dX = backend.allocate<float>(n, d);
   backend.gemm(false, false, 1.0f, dY, dC, 0.0f, dX);
   std::vector<double> neg_mean(model.mean);

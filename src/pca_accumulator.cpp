@@ -11,6 +11,61 @@ namespace stray {
 
 using internal::require;
 
+namespace {
+
+// A batch's moments take one pass over it: gram_with_sums about a guess s
+// of its mean gives the mean s + δ and, in float64, the scatter G − n·δδᵀ
+// (δ = Σ(x − s)/n). The float32 rounding in G grows by 1 + δ²/var per
+// column, so when the guess is off by more than a quarter of a standard
+// deviation in some column (drifting or sorted data) the pass is repeated
+// about the mean just found — as accurate as centring on the batch's own
+// mean, which is what the second pass does.
+constexpr double kMaxGuessOffsetSq = 1.0 / 16;
+// Rows whose mean is the first guess for a batch (a later host block's
+// guess is the block before's mean).
+constexpr int64_t kGuessRows = 1024;
+
+std::vector<double> head_mean(MatrixView<const float> X) {
+  const int64_t rows = std::min(X.rows(), kGuessRows), d = X.cols();
+  std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* row = X.row(i);
+    for (int64_t j = 0; j < d; ++j) mean[j] += row[j];
+  }
+  for (double& m : mean) m /= static_cast<double>(std::max<int64_t>(rows, 1));
+  return mean;
+}
+
+// Mean and centred scatter of X [n x d] (n ≥ 1): `shift` holds the guess on
+// entry and the mean on return. Non-finite data are an error.
+void batch_moments(Backend& backend, const DeviceArray<float>& X, std::vector<double>& shift,
+                   std::vector<double>& scatter, const char* where) {
+  const int64_t n = X.rows(), d = X.cols();
+  const double rows = static_cast<double>(n);
+  std::vector<double> sums(static_cast<std::size_t>(d)), delta(sums.size());
+  for (int pass = 0;; ++pass) {
+    backend.gram_with_sums(X, shift.data(), scatter.data(), sums.data());
+    bool near = true;
+    for (int64_t j = 0; j < d; ++j) {
+      const double g = scatter[j * d + j];
+      require(std::isfinite(sums[j]) && std::isfinite(g), ErrorCode::non_finite_input, where,
+              "batch contains NaN or Inf in column ", j);
+      delta[j] = sums[j] / rows;
+      const double var = std::max(0.0, g / rows - delta[j] * delta[j]);
+      near = near && delta[j] * delta[j] <= kMaxGuessOffsetSq * var;
+    }
+    for (int64_t j = 0; j < d; ++j) shift[j] += delta[j];
+    if (near || pass == 1) break;
+  }
+  for (int64_t a = 0; a < d; ++a) {
+    const double da = rows * delta[a];
+    double* row = scatter.data() + a * d;
+    for (int64_t b = 0; b < d; ++b) row[b] -= da * delta[b];
+  }
+}
+
+}  // namespace
+
 PcaAccumulator::PcaAccumulator(int64_t n_features) : d_(n_features) {
   require(n_features >= 1, ErrorCode::invalid_argument, "PcaAccumulator", "n_features=",
           n_features, " must be >= 1");
@@ -49,14 +104,13 @@ void PcaAccumulator::add(Backend& backend, const DeviceArray<float>& batch) {
   require(batch.cols() == d_, ErrorCode::shape_mismatch, where, "batch has ", batch.cols(),
           " columns, the accumulator ", d_);
   if (batch.rows() == 0) return;
-  std::vector<double> mean(static_cast<std::size_t>(d_)), var(static_cast<std::size_t>(d_));
-  backend.column_stats(batch, nullptr, mean.data(), var.data());
-  for (int64_t j = 0; j < d_; ++j) {
-    require(std::isfinite(mean[j]) && std::isfinite(var[j]), ErrorCode::non_finite_input, where,
-            "batch contains NaN or Inf in column ", j);
-  }
+  // The first guess from the batch's first rows, read back to the host.
+  Matrix<float> head(std::min(batch.rows(), kGuessRows), d_);
+  backend.copy_to_host(head.data(), *batch.buffer(), 0,
+                       static_cast<std::size_t>(head.size()) * sizeof(float));
+  std::vector<double> mean = head_mean(head.view());
   std::vector<double> scatter(static_cast<std::size_t>(d_ * d_));
-  backend.gram(batch, nullptr, mean.data(), scatter.data());
+  batch_moments(backend, batch, mean, scatter, where);
   merge_moments(batch.rows(), mean.data(), scatter.data());
 }
 
@@ -66,21 +120,30 @@ void PcaAccumulator::add(Backend& backend, MatrixView<const float> batch) {
           " columns, the accumulator ", d_);
   const int64_t n = batch.rows();
   if (n == 0) return;
-  // Stream row blocks through one backend buffer; each block's moments are
-  // exact-centred (its own mean), then merged.
+  // Stream row blocks through the backend; each block's moments (one pass
+  // when the guess holds, see batch_moments) are merged in turn. A backend
+  // that shares host memory reads the blocks in place; others get them
+  // copied into one reused buffer.
   const int64_t block = std::min(n, internal::pca_block_rows(backend, d_));
-  DeviceArray<float> buf = backend.allocate<float>(block, d_);
+  const bool in_place = backend.shares_host_memory();
+  DeviceArray<float> buf;
+  if (!in_place) buf = backend.allocate<float>(block, d_);
+  std::vector<double> mean = head_mean(batch);  // then each block's, the next one's guess
+  std::vector<double> scatter(static_cast<std::size_t>(d_ * d_));
   for (int64_t b0 = 0; b0 < n; b0 += block) {
     const int64_t rows = std::min(block, n - b0);
     MatrixView<const float> part = batch.row_block(b0, rows);
-    if (rows != buf.rows()) buf = backend.allocate<float>(rows, d_);
-    if (part.contiguous()) {
-      backend.copy_to_device(*buf.buffer(), 0, part.data(), buf.bytes());
-    } else {
+    if (in_place) {
+      buf = backend.borrow_or_upload(part);
+    } else if (!part.contiguous()) {
       buf = backend.upload(part);
+    } else {
+      if (rows != buf.rows()) buf = backend.allocate<float>(rows, d_);
+      backend.copy_to_device(*buf.buffer(), 0, part.data(), buf.bytes());
     }
     try {
-      add(backend, buf);
+      batch_moments(backend, buf, mean, scatter, where);
+      merge_moments(rows, mean.data(), scatter.data());
     } catch (const Error& e) {
       // Name the offending cell (slow path, errors only).
       if (e.code() == ErrorCode::non_finite_input) internal::check_finite_matrix(part, where);

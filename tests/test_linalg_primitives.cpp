@@ -88,6 +88,48 @@ TEST_P(LinalgPrimitives, GramMatchesNaiveFloat64) {
   }
 }
 
+TEST_P(LinalgPrimitives, GramWithSumsMatchesNaiveFloat64) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  // Shifts near the mean and far from it (the sums are what corrects for
+  // the latter); shapes on both sides of the CPU's tile-unit threshold.
+  for (auto [n, d] : {std::pair<int64_t, int64_t>{5000, 200}, {3, 1}, {2100, 129}, {700, 40}}) {
+    SCOPED_TRACE("n=" + std::to_string(n) + " d=" + std::to_string(d));
+    Matrix<float> X = random_matrix(n, d, 21 + n, 3.0f);
+    for (double offset : {0.0, 0.1, -4.0}) {
+      SCOPED_TRACE("shift offset " + std::to_string(offset));
+      std::vector<double> shift(static_cast<std::size_t>(d));
+      for (int64_t j = 0; j < d; ++j) shift[j] = 3.0 + offset + 0.001 * j;
+      auto dX = backend->upload(X.view());
+      std::vector<double> G(static_cast<std::size_t>(d * d)), sums(static_cast<std::size_t>(d));
+      backend->gram_with_sums(dX, shift.data(), G.data(), sums.data());
+      std::vector<double> ref(static_cast<std::size_t>(d * d), 0.0);
+      std::vector<double> ref_sums(static_cast<std::size_t>(d), 0.0), abs_sums(ref_sums);
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t a = 0; a < d; ++a) {
+          const double xa = X(i, a) - shift[a];
+          ref_sums[a] += xa;
+          abs_sums[a] += std::abs(xa);
+          for (int64_t b = 0; b < d; ++b) ref[a * d + b] += xa * (X(i, b) - shift[b]);
+        }
+      }
+      const double scale = max_abs(ref);
+      for (int64_t p = 0; p < d * d; ++p) ASSERT_NEAR(G[p], ref[p], 2e-6 * scale) << "entry " << p;
+      for (int64_t a = 0; a < d; ++a) {
+        ASSERT_NEAR(sums[a], ref_sums[a], 1e-6 * abs_sums[a]) << "column " << a;
+        for (int64_t b = 0; b < d; ++b) ASSERT_EQ(G[a * d + b], G[b * d + a]);
+      }
+    }
+  }
+  // A NaN makes its column's sum non-finite.
+  Matrix<float> X = random_matrix(3000, 70, 5);
+  X(1234, 17) = std::nanf("");
+  auto dX = backend->upload(X.view());
+  std::vector<double> G(70 * 70), sums(70), shift(70, 0.0);
+  backend->gram_with_sums(dX, shift.data(), G.data(), sums.data());
+  EXPECT_FALSE(std::isfinite(sums[17]));
+  EXPECT_TRUE(std::isfinite(sums[16]));
+}
+
 TEST_P(LinalgPrimitives, GemmAllTransposesMatchNaive) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   struct Shape {
@@ -289,6 +331,11 @@ TEST_P(LinalgPrimitives, ReductionsDoNotDependOnThreadCount) {
   b1->gram(x1, nullptr, shift.data(), g1.data());
   b2->gram(x2, nullptr, shift.data(), g2.data());
   EXPECT_EQ(g1, g2);
+  std::vector<double> sums1(150), sums2(150);
+  b1->gram_with_sums(x1, shift.data(), g1.data(), sums1.data());
+  b2->gram_with_sums(x2, shift.data(), g2.data(), sums2.data());
+  EXPECT_EQ(g1, g2);
+  EXPECT_EQ(sums1, sums2);
 
   Matrix<float> Q = random_matrix(9000, 12, 4);
   auto q1 = b1->upload(Q.view());

@@ -15,6 +15,7 @@
 
 namespace {
 
+using stray::Backend;
 using stray::CsrMatrix;
 using stray::ErrorCode;
 using stray::Matrix;
@@ -257,6 +258,47 @@ TEST_P(Pca, SmallBlocksStreamTheSameModel) {
   p.solver = PcaSolver::covariance;
   expect_models_equal(stray::pca_fit(*backend, p, X.view()), stray::pca_fit(*small, p, S.view()),
                       2e-5, 1e-7);
+}
+
+TEST_P(Pca, DriftingRowsKeepTheScatterAccurate) {
+  // Rows sorted by a large offset: the first rows' mean is a poor guess of
+  // the batch mean (the accumulator then repeats the pass about the mean
+  // it found), and consecutive host blocks have different means. Mean and
+  // scatter must match a float64 two-pass reference as closely as
+  // centring on each block's own mean does.
+  stray::BackendOptions small_opts;
+  small_opts.workspace_bytes = 4 << 20;  // host blocks of ~7,500 rows
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  STRAY_BACKEND_OR_SKIP(small, GetParam(), small_opts);
+  const int64_t n = 20000, d = 70;
+  Matrix<float> X = low_rank_plus_noise(n, d, 3, 0.5, 12);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; j += 3) X(i, j) += static_cast<float>(200.0 * i / n);
+  std::vector<double> mean(d, 0.0), ref(static_cast<std::size_t>(d * d), 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; ++j) mean[j] += X(i, j);
+  for (double& m : mean) m /= n;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t a = 0; a < d; ++a)
+      for (int64_t b = 0; b < d; ++b) ref[a * d + b] += (X(i, a) - mean[a]) * (X(i, b) - mean[b]);
+  auto check = [&](const PcaAccumulator& acc) {
+    ASSERT_EQ(acc.n_samples(), n);
+    for (int64_t a = 0; a < d; ++a) {
+      ASSERT_NEAR(acc.mean()[a], mean[a], 1e-6 * std::sqrt(ref[a * d + a] / n)) << a;
+      for (int64_t b = 0; b < d; ++b) {
+        const double scale = std::sqrt(ref[a * d + a] * ref[b * d + b]);
+        ASSERT_NEAR(acc.scatter()[a * d + b], ref[a * d + b], 1e-6 * scale) << a << "," << b;
+      }
+    }
+  };
+  for (Backend* be : {backend.get(), small.get()}) {
+    PcaAccumulator host(d);
+    host.add(*be, X.view());
+    check(host);
+    PcaAccumulator resident(d);
+    resident.add(*be, be->upload(X.view()));
+    check(resident);
+  }
 }
 
 TEST_P(Pca, EdgeCases) {

@@ -41,6 +41,22 @@ class DeviceBuffer {
   virtual std::size_t bytes() const = 0;
 };
 
+/// Host memory lent to a backend that shares it (Backend::shares_host_memory):
+/// a view, not a copy. It owns nothing; the host data must outlive it, and
+/// nothing may be written through it (data() is non-const only because
+/// DeviceBuffer's is).
+class BorrowedHostBuffer final : public DeviceBuffer {
+ public:
+  BorrowedHostBuffer(const void* data, std::size_t bytes) : data_(data), bytes_(bytes) {}
+  void* data() override { return const_cast<void*>(data_); }
+  const void* data() const override { return data_; }
+  std::size_t bytes() const override { return bytes_; }
+
+ private:
+  const void* data_;
+  std::size_t bytes_;
+};
+
 /// A typed, contiguous row-major array in backend memory: [rows x cols]
 /// (a vector is [n x 1]). Move-only; frees its memory on destruction.
 template <typename T>
@@ -110,6 +126,9 @@ class Backend {
                             std::size_t bytes) = 0;
   /// Waits for all queued work (a no-op on the CPU).
   virtual void synchronize() = 0;
+  /// True when backend memory is ordinary host memory (the CPU backend), so
+  /// host data can be read in place (see borrow_or_upload).
+  virtual bool shares_host_memory() const { return false; }
 
   template <typename T>
   DeviceArray<T> allocate(int64_t rows, int64_t cols = 1) {
@@ -131,6 +150,18 @@ class Backend {
       }
     }
     return out;
+  }
+  /// `host` as a backend array to be read only: a view of the host data
+  /// themselves when the backend shares host memory and `host` is
+  /// contiguous (no copy), otherwise an upload. A view must not outlive the
+  /// host data, and neither it nor the host data may be written while it
+  /// is in use; treat the result as const.
+  template <typename T>
+  DeviceArray<T> borrow_or_upload(MatrixView<const T> host) {
+    if (!shares_host_memory() || !host.contiguous() || host.empty()) return upload(host);
+    const std::size_t bytes = static_cast<std::size_t>(host.size()) * sizeof(T);
+    return DeviceArray<T>(std::make_unique<BorrowedHostBuffer>(host.data(), bytes), host.rows(),
+                          host.cols());
   }
   template <typename T>
   DeviceArray<T> upload(MatrixView<T> host) {
@@ -236,6 +267,20 @@ class Backend {
   /// may be null.
   virtual void gram(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                     const double* shift, double* out) = 0;
+  /// gram without weights, plus the column sums of the shifted rows,
+  /// Σ_i (x_i − s), into `sums` (host [d], float64). Then any shift near
+  /// the mean will do: with δ = sums / n the mean is s + δ and the scatter
+  /// about it G − n·δδᵀ (in float64), from one pass over X; the rounding
+  /// error grows by the factor 1 + δ²/var per column. NaN or Inf in X make
+  /// `sums` non-finite. The default runs column_stats, then gram.
+  virtual void gram_with_sums(const DeviceArray<float>& X, const double* shift, double* out,
+                              double* sums) {
+    const int64_t n = X.rows(), d = X.cols();
+    std::vector<double> mean(static_cast<std::size_t>(d), 0.0), var(mean);
+    if (n > 0) column_stats(X, nullptr, mean.data(), var.data());
+    for (int64_t j = 0; j < d; ++j) sums[j] = (mean[j] - shift[j]) * static_cast<double>(n);
+    gram(X, nullptr, shift, out);
+  }
   /// C = alpha · op(A) · op(B) + beta · C on row-major float32 arrays, where
   /// op(M) is M or Mᵀ. C must not alias A or B.
   virtual void gemm(bool transpose_a, bool transpose_b, float alpha, const DeviceArray<float>& A,

@@ -27,6 +27,7 @@ class CpuBackend final : public Backend {
   void copy_to_host(void* dst, const DeviceBuffer& src, std::size_t src_offset,
                     std::size_t bytes) override;
   void synchronize() override {}
+  bool shares_host_memory() const override { return true; }
 
   void column_stats(const DeviceArray<float>& X, const DeviceArray<float>* weights, double* mean,
                     double* var) override;
@@ -54,6 +55,8 @@ class CpuBackend final : public Backend {
 
   void gram(const DeviceArray<float>& X, const DeviceArray<float>* weights, const double* shift,
             double* out) override;
+  void gram_with_sums(const DeviceArray<float>& X, const double* shift, double* out,
+                      double* sums) override;
   void gemm(bool transpose_a, bool transpose_b, float alpha, const DeviceArray<float>& A,
             const DeviceArray<float>& B, float beta, DeviceArray<float>& C) override;
   void orthonormalize_columns(DeviceArray<float>& A) override;
@@ -72,6 +75,10 @@ class CpuBackend final : public Backend {
   int64_t distance_tile_rows(int64_t d, int64_t k) const;
 
  private:
+  /// gram's body; `sums` (null, or [d] with w null) receives Σ(x − shift).
+  void gram_kernel(const DeviceArray<float>& X, const float* w, const double* shift, double* out,
+                   double* sums);
+
   BackendOptions options_;
   int threads_ = 1;
 };

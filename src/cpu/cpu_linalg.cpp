@@ -10,6 +10,7 @@
 
 #include <Eigen/Dense>
 #include <algorithm>
+#include <tuple>
 #include <type_traits>
 #include <cmath>
 #include <cstdint>
@@ -146,6 +147,8 @@ struct AmxScratch {
   std::vector<uint32_t> pairs_hi, pairs_lo, feat_hi, feat_lo;
   std::vector<float> acc;  // [dp x cs] float32 partial Gram of the current block
   std::vector<float> shift_hi, shift_lo;  // [dp] the shift split into two floats
+  std::vector<float> colsum;              // [dp] the current chunk's column sums
+  std::vector<double> block_sums;         // [dp] the current block's column sums
   explicit AmxScratch(int64_t d, const double* shift)
       : dp((d + 31) / 32 * 32), ps(dp + 16), fs(kAmxChunk / 2 + 16), cs(dp + 16) {
     pairs_hi.assign(static_cast<std::size_t>(kAmxChunk / 2 * ps), 0);
@@ -155,6 +158,8 @@ struct AmxScratch {
     acc.assign(static_cast<std::size_t>(dp * cs), 0.0f);
     shift_hi.assign(static_cast<std::size_t>(dp), 0.0f);
     shift_lo.assign(static_cast<std::size_t>(dp), 0.0f);
+    colsum.assign(static_cast<std::size_t>(dp), 0.0f);
+    block_sums.assign(static_cast<std::size_t>(dp), 0.0);
     for (int64_t j = 0; j < d; ++j) {
       shift_hi[j] = static_cast<float>(shift[j]);
       shift_lo[j] = static_cast<float>(shift[j] - static_cast<double>(shift_hi[j]));
@@ -163,9 +168,12 @@ struct AmxScratch {
 };
 
 // Converts rows [r0, r0 + rows) (rows ≤ kAmxChunk; the rest of the chunk is
-// zero) into the scratch layouts: v = ((x − s_hi) − s_lo) · sqrt(w).
+// zero) into the scratch layouts: v = ((x − s_hi) − s_lo) · sqrt(w). With
+// `sums`, also sets s.colsum to the chunk's column sums of v (float32 over
+// at most kAmxChunk rows: the caller carries them on in float64).
 STRAY_AMX_TARGET void amx_convert(const float* x, const float* w, int64_t d, int64_t r0,
-                                  int64_t rows, AmxScratch& s) {
+                                  int64_t rows, AmxScratch& s, bool sums) {
+  if (sums) std::fill(s.colsum.begin(), s.colsum.end(), 0.0f);
   const int64_t dp = s.dp, groups = dp / 16, ps = s.ps, fs = s.fs;
   const int64_t pairs = kAmxChunk / 2;
   for (int64_t p = 0; p < pairs; ++p) {
@@ -194,6 +202,10 @@ STRAY_AMX_TARGET void amx_convert(const float* x, const float* w, int64_t d, int
           xb ? _mm512_mul_ps(
                    _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, xb + j0), sh), sl), wb)
              : _mm512_setzero_ps();
+      if (sums) {
+        float* cs = s.colsum.data() + j0;
+        _mm512_storeu_ps(cs, _mm512_add_ps(_mm512_loadu_ps(cs), _mm512_add_ps(va, vb)));
+      }
       const __m512i ha = bf16_bits(va), hb = bf16_bits(vb);
       const __m512i la = bf16_bits(_mm512_sub_ps(va, _mm512_castsi512_ps(ha)));
       const __m512i lb = bf16_bits(_mm512_sub_ps(vb, _mm512_castsi512_ps(hb)));
@@ -315,20 +327,42 @@ void shifted_block(const float* x, const float* w, const double* shift, int64_t 
   }
 }
 
+// Adds the column sums of buf [rows x d] into sums [d] (float64).
+void add_column_sums(const float* buf, int64_t rows, int64_t d, double* sums) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = buf + r * d;
+    for (int64_t j = 0; j < d; ++j) sums[j] += row[j];
+  }
+}
 
 }  // namespace
 
 void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                       const double* shift, double* out) {
-  const int64_t n = X.rows(), d = X.cols();
+  const int64_t n = X.rows();
   require(weights == nullptr || weights->size() == n, ErrorCode::shape_mismatch, "gram",
           "weights has ", weights ? weights->size() : 0, " entries for n=", n);
+  gram_kernel(X, weights ? weights->data() : nullptr, shift, out, nullptr);
+}
+
+void CpuBackend::gram_with_sums(const DeviceArray<float>& X, const double* shift, double* out,
+                                double* sums) {
+  require(sums != nullptr || X.cols() == 0, ErrorCode::invalid_argument, "gram_with_sums",
+          "sums is null");
+  gram_kernel(X, nullptr, shift, out, sums);
+}
+
+// The Gram matrix about `shift`, and with `sums` (weights null) the column
+// sums of the shifted rows, reduced in the same fixed block order.
+void CpuBackend::gram_kernel(const DeviceArray<float>& X, const float* w, const double* shift,
+                             double* out, double* sums) {
+  const int64_t n = X.rows(), d = X.cols();
   require(shift != nullptr || d == 0, ErrorCode::invalid_argument, "gram", "shift is null");
   std::fill(out, out + d * d, 0.0);
+  if (sums) std::fill(sums, sums + d, 0.0);
   if (n == 0 || d == 0) return;
 
   const float* x = X.data();
-  const float* w = weights ? weights->data() : nullptr;
   // Row blocks of ~4 MiB: float32 partial sums over at most 2048 centred
   // rows, added into a float64 partial per group of consecutive blocks;
   // groups (at most kGramGroups, fixed by the shape) are computed in
@@ -361,27 +395,39 @@ void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* wei
     for (int64_t i = 0; i < d; ++i)
       for (int64_t j = 0; j <= i; ++j) dst[i * d + j] += src[i * d + j];
   };
+  auto add_d = [d](double* dst, const double* src) {
+    for (int64_t j = 0; j < d; ++j) dst[j] += src[j];
+  };
   // Group g covers blocks [g·nblocks/groups, (g+1)·nblocks/groups). A
   // one-block group is added to `out` straight from the block's float32
-  // partial; a longer one goes through a float64 partial first.
-  auto reduce_groups = [&](auto&& block_partial /* (b) -> {ptr, ld} */) {
-    std::vector<double> acc;
+  // partial; a longer one goes through a float64 partial first. A block's
+  // column sums (float64 [d], when `sums` is set) take the same route.
+  auto reduce_groups = [&](auto&& block_partial /* (b) -> {ptr, ld, block sums} */) {
+    std::vector<double> acc, acc_sums;
 #pragma omp for ordered schedule(static, 1)
     for (int64_t g = 0; g < groups; ++g) {
       const int64_t b0 = g * nblocks / groups, b1 = (g + 1) * nblocks / groups;
       if (b1 - b0 == 1) {
-        const auto [p, ld] = block_partial(b0);
+        const auto [p, ld, bs] = block_partial(b0);
 #pragma omp ordered
-        add_lower_to(out, p, ld);
+        {
+          add_lower_to(out, p, ld);
+          if (sums) add_d(sums, bs);
+        }
         continue;
       }
       acc.resize(static_cast<std::size_t>(d * d));
+      if (sums) acc_sums.assign(static_cast<std::size_t>(d), 0.0);
       for (int64_t b = b0; b < b1; ++b) {
-        const auto [p, ld] = block_partial(b);
+        const auto [p, ld, bs] = block_partial(b);
         if (b == b0) set_lower_to(acc.data(), p, ld); else add_lower_to(acc.data(), p, ld);
+        if (sums) add_d(acc_sums.data(), bs);
       }
 #pragma omp ordered
-      add_lower_d(out, acc.data());
+      {
+        add_lower_d(out, acc.data());
+        if (sums) add_d(sums, acc_sums.data());
+      }
     }
   };
 
@@ -394,13 +440,18 @@ void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* wei
     {
       AmxScratch scratch(d, shift);
       amx_begin();
+      double* bs = scratch.block_sums.data();
       reduce_groups([&](int64_t b) {
         const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
+        if (sums) std::fill(bs, bs + d, 0.0);
         for (int64_t c0 = 0; c0 < rows; c0 += kAmxChunk) {
-          amx_convert(x, w, d, r0 + c0, std::min(kAmxChunk, rows - c0), scratch);
+          amx_convert(x, w, d, r0 + c0, std::min(kAmxChunk, rows - c0), scratch, sums != nullptr);
           amx_multiply(scratch, c0 == 0);
+          if (sums)
+            for (int64_t j = 0; j < d; ++j) bs[j] += scratch.colsum[j];
         }
-        return std::pair<const float*, int64_t>(scratch.acc.data(), scratch.cs);
+        return std::tuple<const float*, int64_t, const double*>(scratch.acc.data(), scratch.cs,
+                                                                bs);
       });
       amx_end();
     }
@@ -410,14 +461,19 @@ void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* wei
 #pragma omp parallel num_threads(threads_)
     {
       std::vector<float> buf(static_cast<std::size_t>(std::min(block_rows, n) * d));
+      std::vector<double> bs(sums ? static_cast<std::size_t>(d) : 0);
       RowMatF g32(d, d);  // row-major: its lower triangle is read row by row
       reduce_groups([&](int64_t b) {
         const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
         shifted_block(x, w, shift, d, r0, rows, buf.data());
+        if (sums) {
+          std::fill(bs.begin(), bs.end(), 0.0);
+          add_column_sums(buf.data(), rows, d, bs.data());
+        }
         CMapF B(buf.data(), rows, d);
         g32.triangularView<Eigen::Lower>().setZero();
         g32.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
-        return std::pair<const float*, int64_t>(g32.data(), d);
+        return std::tuple<const float*, int64_t, const double*>(g32.data(), d, bs.data());
       });
     }
   } else {
@@ -437,6 +493,10 @@ void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* wei
         const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; ++r) shifted_block(x, w, shift, d, r0 + r, 1, buf.data() + r * d);
+        if (sums) {  // blocks in order, on one thread (d·rows adds against the tiles' d²·rows)
+#pragma omp single
+          add_column_sums(buf.data(), rows, d, sums);
+        }
         CMapF B(buf.data(), rows, d);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < ntiles; ++t) {
