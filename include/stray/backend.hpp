@@ -96,10 +96,13 @@ struct DeviceCsr {
 /// (see Backend::nearest_centroid_pruned). A backend fills the members it
 /// uses on a `fresh` call; callers only keep the object alive.
 struct AssignmentBounds {
-  DeviceArray<float> upper;         // [n] bound on the distance to the assigned centre
-  DeviceArray<float> lower;         // [n] bound on the distance to any other centre
-  DeviceArray<float> centre_lower;  // [n x k] per-centre bounds, or empty
-  std::vector<double> drift;        // host [k] centre shifts summed since `fresh`
+  DeviceArray<float> upper;      // [n] bound on the distance to the assigned centre
+  DeviceArray<float> lower;      // [n] bound on the distance to any other centre
+  DeviceArray<float> row_norms;  // [n] ‖x‖² of each row (X does not change between calls)
+  /// Of the rows whose bounds last failed, how many an exact distance to
+  /// their own centre then settled: while centres move far, almost none,
+  /// and the backend skips that step.
+  int64_t retried = 0, settled_by_retry = 0;
 };
 
 /// A backend is not thread-safe: use one per thread (they are cheap to make
@@ -208,15 +211,15 @@ class Backend {
   /// over tiles sized from the workspace budget: no n×k matrix is stored.
   virtual void nearest_centroid(const DeviceArray<float>& X, const DeviceArray<float>& C,
                                 DeviceArray<int32_t>& labels, DeviceArray<float>& min_sq_dist) = 0;
-  /// The same assignment as nearest_centroid, allowed to skip rows and
-  /// centres whose distance bounds prove the label unchanged (exact
-  /// accelerations of Lloyd: Hamerly's and Elkan's bounds). `bounds` is
-  /// state kept by the caller between calls on the same X; what it holds is
-  /// the backend's own. `center_shift` (host [k]) is how far each centre
-  /// moved (Euclidean) since the previous call. `fresh` = true computes every
-  /// row and initialises `bounds` (first call, or after centres were
-  /// replaced). The default computes every row every time — right where
-  /// brute force is cheapest (GPUs).
+  /// The same assignment as nearest_centroid, allowed to skip rows whose
+  /// distance bounds prove the label unchanged (Hamerly's exact
+  /// acceleration of Lloyd). `bounds` is state kept by the caller between
+  /// calls on the same X; what it holds is the backend's own.
+  /// `center_shift` (host [k]) is how far each centre moved (Euclidean)
+  /// since the previous call. `fresh` = true computes every row and
+  /// initialises `bounds` (first call, or after centres were replaced). The
+  /// default computes every row every time — right where brute force is
+  /// cheapest (GPUs).
   virtual void nearest_centroid_pruned(const DeviceArray<float>& X, const DeviceArray<float>& C,
                                        DeviceArray<int32_t>& labels, AssignmentBounds& bounds,
                                        const double* center_shift, bool fresh) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cpu/cpu_backend.hpp"
+#include "cpu/cpu_kmeans_amx.hpp"
 #include "internal/check.hpp"
 
 namespace stray::internal {
@@ -30,6 +31,10 @@ using RowMajorD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 double expanded_relative_error(int64_t d) {
   return 1e-5 * std::max(1.0, static_cast<double>(d) / 128.0);
 }
+// The tile unit pays for its padding (features and centres to multiples of
+// 32) and its conversions from these sizes up.
+constexpr int64_t kAmxMinFeatures = 32;
+constexpr int64_t kAmxMinCentres = 16;
 // Allowance for float32 rounding when bounds are moved by centre shifts.
 constexpr float kBoundSlack = 1e-6f;
 
@@ -66,11 +71,34 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   if (fresh) {
     bounds.upper = allocate<float>(n);
     bounds.lower = allocate<float>(n);
+    bounds.row_norms = allocate<float>(n);
+    float* norms = bounds.row_norms.data();
+#pragma omp parallel for schedule(static) num_threads(threads_) if (n * d > (1 << 18))
+    for (int64_t i = 0; i < n; ++i) {
+      const float* row = X.data() + i * d;
+      float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+      for (int64_t j = 0; j < d; ++j) s += row[j] * row[j];
+      norms[i] = s;
+    }
+    bounds.retried = bounds.settled_by_retry = 0;
   }
-  require(bounds.upper.size() == n && bounds.lower.size() == n, ErrorCode::invalid_argument,
-          "nearest_centroid_pruned", "bounds were made for another X; pass fresh = true");
+  require(bounds.upper.size() == n && bounds.lower.size() == n && bounds.row_norms.size() == n,
+          ErrorCode::invalid_argument, "nearest_centroid_pruned",
+          "bounds were made for another X; pass fresh = true");
   DeviceArray<float>& upper = bounds.upper;
   DeviceArray<float>& lower = bounds.lower;
+  const float* row_norms = bounds.row_norms.data();
+  // A row whose bounds fail gets the exact distance to its own centre, which
+  // may settle it without the k products. While centres still move far
+  // (the first iterations) that almost never works and costs a pass over
+  // X; it is skipped then, judged by the previous call's counts (fixed by
+  // the data, so the choice is the same for any thread count; every 16th
+  // tile always tries, so the counts stay current). Labels are the same
+  // either way.
+  const bool retry = bounds.retried == 0 || bounds.settled_by_retry * 8 >= bounds.retried;
+  constexpr int64_t kRetrySampleEvery = 16;
+  int64_t retried = 0, settled_by_retry = 0;
 
   std::vector<float> c_norms(static_cast<std::size_t>(k));
   float c_norm_max = 0.0f;
@@ -105,15 +133,28 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   const int64_t tile = distance_tile_rows(d, k);
   const int64_t tiles = (n + tile - 1) / tile;
   const Eigen::Map<const RowMajorF> centres(c, k, d);
+  // Products on the tile unit where there is one (see cpu_kmeans_amx.hpp):
+  // the rounding allowance widens by its error, and rows whose two nearest
+  // centres fall within it are settled again in float32.
+  const bool use_amx = k >= kAmxMinCentres && d >= kAmxMinFeatures && amx_available();
+  const AmxCentres amx_c = use_amx ? amx_centres(c, k, d) : AmxCentres{};
+  const double product_error = relative_error + (use_amx ? amx_relative_error(d) : 0.0);
 
 #pragma omp parallel num_threads(threads_) if (tiles > 1)
   {
+#ifdef STRAY_AMX_POSSIBLE
+    if (use_amx) amx_begin();
+#endif
+    AmxRowScratch amx_rows;
     std::vector<int64_t> pending;
     pending.reserve(static_cast<std::size_t>(tile));
-    RowMajorF gathered(tile, d);
-    RowMajorF products(k, tile);
+    RowMajorF gathered(use_amx ? 0 : tile, d);
+    // [k x ld] products, one contiguous run of rows per centre.
+    std::vector<float> products(static_cast<std::size_t>(
+        (use_amx ? amx_c.kp : k) * (use_amx ? amx_padded_rows(tile) : tile)));
     std::vector<float> best(static_cast<std::size_t>(tile)), second(best.size());
     std::vector<int32_t> best_j(best.size());
+    int64_t tile_retried = 0, tile_settled = 0;  // this thread's counts
 #pragma omp for schedule(dynamic, 1)
     for (int64_t t = 0; t < tiles; ++t) {
       const int64_t begin = t * tile, end = std::min(n, begin + tile);
@@ -133,37 +174,52 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
           up[i] = u;
           continue;
         }
+        if (!retry && t % kRetrySampleEvery != 0) {
+          pending.push_back(i);
+          continue;
+        }
         // Tighten the upper bound with the exact distance to the assigned centre.
         const float* row = x + i * d;
         const float* centre = c + static_cast<int64_t>(a) * d;
-        float exact = 0.0f, x_norm = 0.0f;
-#pragma omp simd reduction(+ : exact, x_norm)
+        float exact = 0.0f;
+#pragma omp simd reduction(+ : exact)
         for (int64_t j = 0; j < d; ++j) {
           const float diff = row[j] - centre[j];
           exact += diff * diff;
-          x_norm += row[j] * row[j];
         }
-        const float tau = static_cast<float>(relative_error * (x_norm + c_norm_max));
+        const float tau = static_cast<float>(relative_error * (row_norms[i] + c_norm_max));
         u = std::sqrt(exact + tau);
         up[i] = u;
-        if (u < z) continue;
+        ++tile_retried;
+        if (u < z) {
+          ++tile_settled;
+          continue;
+        }
         pending.push_back(i);
       }
       const int64_t m = static_cast<int64_t>(pending.size());
       if (m == 0) continue;
 
       // Exact nearest and second-nearest for the rows the bounds could not settle.
-      Eigen::Map<RowMajorF> out(products.data(), k, m);
-      if (m == end - begin) {
-        // Every row of the tile is unresolved (the first iterations): they
-        // are consecutive in X, so multiply in place instead of gathering.
-        const Eigen::Map<const RowMajorF> rows(x + begin * d, m, d);
-        out.noalias() = centres * rows.transpose();
+      const bool consecutive = m == end - begin;
+      int64_t ld = m;
+      if (use_amx) {
+        ld = amx_padded_rows(m);
+        amx_products(amx_c, x, consecutive ? nullptr : pending.data(), begin, m, amx_rows,
+                     products.data());
       } else {
-        for (int64_t r = 0; r < m; ++r) {
-          std::copy(x + pending[r] * d, x + (pending[r] + 1) * d, gathered.row(r).data());
+        Eigen::Map<RowMajorF> out(products.data(), k, m);
+        if (consecutive) {
+          // Every row of the tile is unresolved (the first iterations): they
+          // are consecutive in X, so multiply in place instead of gathering.
+          const Eigen::Map<const RowMajorF> rows(x + begin * d, m, d);
+          out.noalias() = centres * rows.transpose();
+        } else {
+          for (int64_t r = 0; r < m; ++r) {
+            std::copy(x + pending[r] * d, x + (pending[r] + 1) * d, gathered.row(r).data());
+          }
+          out.noalias() = centres * gathered.topRows(m).transpose();
         }
-        out.noalias() = centres * gathered.topRows(m).transpose();
       }
       for (int64_t r = 0; r < m; ++r) {
         best[r] = second[r] = std::numeric_limits<float>::infinity();
@@ -171,7 +227,7 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
       }
       for (int64_t j = 0; j < k; ++j) {
         const float cn = c_norms[j];
-        const float* p = products.data() + j * m;
+        const float* p = products.data() + j * ld;
         const int32_t label = static_cast<int32_t>(j);
 #pragma omp simd
         for (int64_t r = 0; r < m; ++r) {
@@ -190,16 +246,43 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
       for (int64_t r = 0; r < m; ++r) {
         const int64_t i = pending[r];
         const float* row = x + i * d;
-        float x_norm = 0.0f;
-#pragma omp simd reduction(+ : x_norm)
-        for (int64_t j = 0; j < d; ++j) x_norm += row[j] * row[j];
-        const float tau = static_cast<float>(relative_error * (x_norm + c_norm_max));
+        const float x_norm = row_norms[i];
+        float tau = static_cast<float>(product_error * (x_norm + c_norm_max));
+        if (use_amx && second[r] - best[r] <= 2.0f * tau) {
+          // The tile unit's error could hide the order of the two nearest:
+          // this row again with float32 dot products.
+          best[r] = second[r] = std::numeric_limits<float>::infinity();
+          for (int64_t j = 0; j < k; ++j) {
+            const float* cj = c + j * d;
+            float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+            for (int64_t t2 = 0; t2 < d; ++t2) dot += row[t2] * cj[t2];
+            const float v = c_norms[j] - 2.0f * dot;
+            if (v < best[r]) {
+              second[r] = best[r];
+              best[r] = v;
+              best_j[r] = static_cast<int32_t>(j);
+            } else if (v < second[r]) {
+              second[r] = v;
+            }
+          }
+          tau = static_cast<float>(relative_error * (x_norm + c_norm_max));
+        }
         lab[i] = best_j[r];
         up[i] = std::sqrt(std::max(0.0f, x_norm + best[r]) + tau);
         lo[i] = std::sqrt(std::max(0.0f, x_norm + second[r] - tau));
       }
     }
+#ifdef STRAY_AMX_POSSIBLE
+    if (use_amx) amx_end();
+#endif
+#pragma omp atomic
+    retried += tile_retried;
+#pragma omp atomic
+    settled_by_retry += tile_settled;
   }
+  bounds.retried = retried;
+  bounds.settled_by_retry = settled_by_retry;
 }
 
 }  // namespace stray::internal

@@ -1,0 +1,203 @@
+#include "cpu/cpu_kmeans_amx.hpp"
+
+#include <cstring>
+
+#include "internal/check.hpp"
+
+namespace stray::internal {
+namespace {
+
+// Round-to-nearest-even bfloat16 of a finite float, as its 16 bits.
+uint16_t bf16_round(float v) {
+  uint32_t b;
+  std::memcpy(&b, &v, 4);
+  b += 0x7FFFu + ((b >> 16) & 1u);
+  return static_cast<uint16_t>(b >> 16);
+}
+
+float bf16_value(uint16_t h) {
+  const uint32_t b = static_cast<uint32_t>(h) << 16;
+  float v;
+  std::memcpy(&v, &b, 4);
+  return v;
+}
+
+}  // namespace
+
+AmxCentres amx_centres(const float* c, int64_t k, int64_t d) {
+  AmxCentres C;
+  C.k = k;
+  C.d = d;
+  C.kp = (k + 31) / 32 * 32;
+  C.dp = (d + 31) / 32 * 32;
+  C.hi.assign(static_cast<std::size_t>(C.kp * C.dp), 0);
+  C.lo.assign(C.hi.size(), 0);
+  for (int64_t j = 0; j < k; ++j) {
+    for (int64_t t = 0; t < d; ++t) {
+      const float v = c[j * d + t];
+      const uint16_t h = bf16_round(v);
+      C.hi[j * C.dp + t] = h;
+      C.lo[j * C.dp + t] = bf16_round(v - bf16_value(h));
+    }
+  }
+  return C;
+}
+
+double amx_relative_error(int64_t d) {
+  // Per term: |v − h − l| ≤ 2⁻¹⁶|v| for both factors plus the dropped
+  // |l·l'| ≤ 2⁻¹⁶|v·w|, so ~3·2⁻¹⁶ Σ|x_t c_t| ≤ 1.5·2⁻¹⁶ (‖x‖² + ‖c‖²); the
+  // squared distance carries the product twice. Float32 accumulation adds
+  // d·2⁻²⁴ of the same. Doubled for safety.
+  return 2.0 * (2.0 * 1.5 * 0x1p-16 + 2.0 * static_cast<double>(d) * 0x1p-24);
+}
+
+#ifdef STRAY_AMX_POSSIBLE
+namespace {
+
+// The rows' bfloat16 parts, row-major [mp x dp]; padding rows and features
+// are zero.
+STRAY_AMX_TARGET void convert_rows(const float* X, int64_t d, int64_t dp, const int64_t* ids,
+                                   int64_t first, int64_t m, int64_t mp, uint16_t* hi,
+                                   uint16_t* lo) {
+  for (int64_t r = 0; r < mp; ++r) {
+    uint16_t* h = hi + r * dp;
+    uint16_t* l = lo + r * dp;
+    if (r >= m) {
+      std::memset(h, 0, static_cast<std::size_t>(dp) * 2);
+      std::memset(l, 0, static_cast<std::size_t>(dp) * 2);
+      continue;
+    }
+    const float* x = X + (ids ? ids[r] : first + r) * d;
+    for (int64_t t = 0; t < dp; t += 16) {
+      const int64_t left = d - t;
+      const __mmask16 lanes = left >= 16 ? __mmask16(0xFFFF)
+                                         : (left <= 0 ? __mmask16(0)
+                                                      : static_cast<__mmask16>((1u << left) - 1));
+      const __m512 v = _mm512_maskz_loadu_ps(lanes, x + t);
+      const __m512i hb = bf16_bits(v);
+      const __m512i lb = bf16_bits(_mm512_sub_ps(v, _mm512_castsi512_ps(hb)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(h + t),
+                          _mm512_cvtepi32_epi16(_mm512_srli_epi32(hb, 16)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(l + t),
+                          _mm512_cvtepi32_epi16(_mm512_srli_epi32(lb, 16)));
+    }
+  }
+}
+
+// Transposes a 16 x 16 block of 32-bit words.
+STRAY_AMX_TARGET inline void transpose16(const uint32_t* src, int64_t src_stride, uint32_t* dst,
+                                         int64_t dst_stride) {
+  __m512i r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(src + i * src_stride);
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  for (int h = 0; h < 16; h += 8) {
+    for (int i = 0; i < 4; ++i) {
+      t[h + i] = _mm512_shuffle_i32x4(r[h + i], r[h + i + 4], 0x88);
+      t[h + i + 4] = _mm512_shuffle_i32x4(r[h + i], r[h + i + 4], 0xdd);
+    }
+  }
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+  }
+  for (int i = 0; i < 16; ++i) _mm512_storeu_si512(dst + i * dst_stride, r[i]);
+}
+
+// The right operand: a 32-bit word holds two consecutive features of one
+// row, so the row-major bfloat16 rows read as words [mp x dp/2] are the
+// transpose of what the tile unit wants ([dp/2 x mp], "VNNI" layout).
+STRAY_AMX_TARGET void to_pairs(const uint16_t* rows, int64_t dp, int64_t mp, uint32_t* pairs) {
+  const uint32_t* words = reinterpret_cast<const uint32_t*>(rows);
+  const int64_t wp = dp / 2;
+  for (int64_t r0 = 0; r0 < mp; r0 += 16) {
+    for (int64_t p0 = 0; p0 < wp; p0 += 16) transpose16(words + r0 * wp + p0, wp, pairs + p0 * mp + r0, mp);
+  }
+}
+
+// products [kp x mp] = centres · rowsᵀ with three tile products per pair
+// of operands; 2 x 2 accumulator tiles (32 centres x 32 rows) at a time.
+STRAY_AMX_TARGET void multiply(const AmxCentres& C, const uint32_t* rows_hi,
+                               const uint32_t* rows_lo, int64_t mp, float* products) {
+  const int64_t dp = C.dp, kp = C.kp;
+  const int a_stride = static_cast<int>(dp * 2), b_stride = static_cast<int>(mp * 4),
+            c_stride = static_cast<int>(mp * 4);
+  for (int64_t j0 = 0; j0 < kp; j0 += 32) {
+    for (int64_t r0 = 0; r0 < mp; r0 += 32) {
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      for (int64_t ks = 0; ks < dp / 32; ++ks) {
+        const uint16_t* ah = C.hi.data() + j0 * dp + ks * 32;
+        const uint16_t* al = C.lo.data() + j0 * dp + ks * 32;
+        const uint32_t* bh = rows_hi + ks * 16 * mp + r0;
+        const uint32_t* bl = rows_lo + ks * 16 * mp + r0;
+        _tile_loadd(4, ah, a_stride);
+        _tile_loadd(5, ah + 16 * dp, a_stride);
+        _tile_loadd(6, bh, b_stride);
+        _tile_loadd(7, bh + 16, b_stride);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+        _tile_loadd(6, bl, b_stride);
+        _tile_loadd(7, bl + 16, b_stride);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+        _tile_loadd(4, al, a_stride);
+        _tile_loadd(5, al + 16 * dp, a_stride);
+        _tile_loadd(6, bh, b_stride);
+        _tile_loadd(7, bh + 16, b_stride);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+      }
+      float* out = products + j0 * mp + r0;
+      _tile_stored(0, out, c_stride);
+      _tile_stored(1, out + 16, c_stride);
+      _tile_stored(2, out + 16 * mp, c_stride);
+      _tile_stored(3, out + 16 * mp + 16, c_stride);
+    }
+  }
+}
+
+}  // namespace
+
+void amx_products(const AmxCentres& C, const float* X, const int64_t* ids, int64_t first,
+                  int64_t m, AmxRowScratch& scratch, float* products) {
+  const int64_t mp = amx_padded_rows(m);
+  const std::size_t need = static_cast<std::size_t>(mp * C.dp);
+  if (scratch.hi.size() < need) {
+    scratch.hi.resize(need);
+    scratch.lo.resize(need);
+    scratch.pairs_hi.resize(need / 2);
+    scratch.pairs_lo.resize(need / 2);
+  }
+  convert_rows(X, C.d, C.dp, ids, first, m, mp, scratch.hi.data(), scratch.lo.data());
+  to_pairs(scratch.hi.data(), C.dp, mp, scratch.pairs_hi.data());
+  to_pairs(scratch.lo.data(), C.dp, mp, scratch.pairs_lo.data());
+  multiply(C, scratch.pairs_hi.data(), scratch.pairs_lo.data(), mp, products);
+}
+
+#else
+
+void amx_products(const AmxCentres&, const float*, const int64_t*, int64_t, int64_t,
+                  AmxRowScratch&, float*) {
+  fail(ErrorCode::backend_unavailable, "amx_products", "built without tile-unit support");
+}
+
+#endif
+
+}  // namespace stray::internal

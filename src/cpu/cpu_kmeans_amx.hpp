@@ -1,0 +1,51 @@
+// Centre-by-row products c·x on the tile unit, for k-means distance tiles.
+//
+// Each float32 value v is split into two bfloat16 parts, v ≈ h + l with
+// h = bf16(v), l = bf16(v − h); a product is formed from three tile
+// products h·h' + h·l' + l·h' (l·l' is below the error already made) and
+// accumulated in float32. That is ~2⁻¹⁵ relative per term instead of
+// float32's 2⁻²⁴, so callers widen their rounding allowance by
+// amx_relative_error and settle near ties again in float32 (see
+// cpu_kmeans_pruned.cpp).
+//
+// The output is centre-major, [k x rows] like the Eigen path's, so the
+// same row-vectorised argmin consumes it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cpu/amx.hpp"
+
+namespace stray::internal {
+
+/// Centres converted for the tile unit's left operand: row-major bfloat16
+/// [kp x dp], k padded to kp (a multiple of 32) with zero centres and d to
+/// dp (a multiple of 32) with zero features.
+struct AmxCentres {
+  int64_t k = 0, d = 0, kp = 0, dp = 0;
+  std::vector<uint16_t> hi, lo;
+};
+AmxCentres amx_centres(const float* c, int64_t k, int64_t d);
+
+/// One thread's working memory for amx_products.
+struct AmxRowScratch {
+  std::vector<uint16_t> hi, lo;         // [mp x dp] the rows' bfloat16 parts
+  std::vector<uint32_t> pairs_hi, pairs_lo;  // [dp/2 x mp] the same as the right operand
+};
+
+/// Rows amx_products pads m to.
+inline int64_t amx_padded_rows(int64_t m) { return (m + 31) / 32 * 32; }
+
+/// products[j * ld + r] ≈ c_j · x_r for j < kp and m rows of X [n x d]:
+/// rows ids[r], or first + r when ids is null; ld = amx_padded_rows(m).
+/// Call between amx_begin() and amx_end() on the calling thread.
+void amx_products(const AmxCentres& C, const float* X, const int64_t* ids, int64_t first,
+                  int64_t m, AmxRowScratch& scratch, float* products);
+
+/// Bound on the error of ‖c‖² − 2·(amx c·x) as a squared distance, relative
+/// to ‖x‖² + ‖c‖²: bfloat16 splitting (2⁻¹⁶ per part, the dropped l·l' term)
+/// and float32 accumulation over d terms, with a factor 2 to spare.
+double amx_relative_error(int64_t d);
+
+}  // namespace stray::internal
