@@ -28,7 +28,7 @@ AmxCentres amx_centres(const float* c, int64_t k, int64_t d) {
   AmxCentres C;
   C.k = k;
   C.d = d;
-  C.kp = (k + 31) / 32 * 32;
+  C.kp = (k + 15) / 16 * 16;
   C.dp = (d + 31) / 32 * 32;
   C.hi.assign(static_cast<std::size_t>(C.kp * C.dp), 0);
   C.lo.assign(C.hi.size(), 0);
@@ -124,13 +124,15 @@ STRAY_AMX_TARGET void to_pairs(const uint16_t* rows, int64_t dp, int64_t mp, uin
 }
 
 // products [kp x mp] = centres · rowsᵀ with three tile products per pair
-// of operands; 2 x 2 accumulator tiles (32 centres x 32 rows) at a time.
+// of operands; 2 x 2 accumulator tiles (32 centres x 32 rows) at a time,
+// and 1 x 2 for a last block of 16 centres.
 STRAY_AMX_TARGET void multiply(const AmxCentres& C, const uint32_t* rows_hi,
                                const uint32_t* rows_lo, int64_t mp, float* products) {
   const int64_t dp = C.dp, kp = C.kp;
   const int a_stride = static_cast<int>(dp * 2), b_stride = static_cast<int>(mp * 4),
             c_stride = static_cast<int>(mp * 4);
   for (int64_t j0 = 0; j0 < kp; j0 += 32) {
+    const bool pair = j0 + 16 < kp;
     for (int64_t r0 = 0; r0 < mp; r0 += 32) {
       _tile_zero(0);
       _tile_zero(1);
@@ -141,34 +143,51 @@ STRAY_AMX_TARGET void multiply(const AmxCentres& C, const uint32_t* rows_hi,
         const uint16_t* al = C.lo.data() + j0 * dp + ks * 32;
         const uint32_t* bh = rows_hi + ks * 16 * mp + r0;
         const uint32_t* bl = rows_lo + ks * 16 * mp + r0;
-        _tile_loadd(4, ah, a_stride);
-        _tile_loadd(5, ah + 16 * dp, a_stride);
-        _tile_loadd(6, bh, b_stride);
-        _tile_loadd(7, bh + 16, b_stride);
-        _tile_dpbf16ps(0, 4, 6);
-        _tile_dpbf16ps(1, 4, 7);
-        _tile_dpbf16ps(2, 5, 6);
-        _tile_dpbf16ps(3, 5, 7);
-        _tile_loadd(6, bl, b_stride);
-        _tile_loadd(7, bl + 16, b_stride);
-        _tile_dpbf16ps(0, 4, 6);
-        _tile_dpbf16ps(1, 4, 7);
-        _tile_dpbf16ps(2, 5, 6);
-        _tile_dpbf16ps(3, 5, 7);
-        _tile_loadd(4, al, a_stride);
-        _tile_loadd(5, al + 16 * dp, a_stride);
-        _tile_loadd(6, bh, b_stride);
-        _tile_loadd(7, bh + 16, b_stride);
-        _tile_dpbf16ps(0, 4, 6);
-        _tile_dpbf16ps(1, 4, 7);
-        _tile_dpbf16ps(2, 5, 6);
-        _tile_dpbf16ps(3, 5, 7);
+        if (pair) {
+          _tile_loadd(4, ah, a_stride);
+          _tile_loadd(5, ah + 16 * dp, a_stride);
+          _tile_loadd(6, bh, b_stride);
+          _tile_loadd(7, bh + 16, b_stride);
+          _tile_dpbf16ps(0, 4, 6);
+          _tile_dpbf16ps(1, 4, 7);
+          _tile_dpbf16ps(2, 5, 6);
+          _tile_dpbf16ps(3, 5, 7);
+          _tile_loadd(6, bl, b_stride);
+          _tile_loadd(7, bl + 16, b_stride);
+          _tile_dpbf16ps(0, 4, 6);
+          _tile_dpbf16ps(1, 4, 7);
+          _tile_dpbf16ps(2, 5, 6);
+          _tile_dpbf16ps(3, 5, 7);
+          _tile_loadd(4, al, a_stride);
+          _tile_loadd(5, al + 16 * dp, a_stride);
+          _tile_loadd(6, bh, b_stride);
+          _tile_loadd(7, bh + 16, b_stride);
+          _tile_dpbf16ps(0, 4, 6);
+          _tile_dpbf16ps(1, 4, 7);
+          _tile_dpbf16ps(2, 5, 6);
+          _tile_dpbf16ps(3, 5, 7);
+        } else {
+          _tile_loadd(4, ah, a_stride);
+          _tile_loadd(5, al, a_stride);
+          _tile_loadd(6, bh, b_stride);
+          _tile_loadd(7, bh + 16, b_stride);
+          _tile_dpbf16ps(0, 4, 6);
+          _tile_dpbf16ps(1, 4, 7);
+          _tile_dpbf16ps(0, 5, 6);
+          _tile_dpbf16ps(1, 5, 7);
+          _tile_loadd(6, bl, b_stride);
+          _tile_loadd(7, bl + 16, b_stride);
+          _tile_dpbf16ps(0, 4, 6);
+          _tile_dpbf16ps(1, 4, 7);
+        }
       }
       float* out = products + j0 * mp + r0;
       _tile_stored(0, out, c_stride);
       _tile_stored(1, out + 16, c_stride);
-      _tile_stored(2, out + 16 * mp, c_stride);
-      _tile_stored(3, out + 16 * mp + 16, c_stride);
+      if (pair) {
+        _tile_stored(2, out + 16 * mp, c_stride);
+        _tile_stored(3, out + 16 * mp + 16, c_stride);
+      }
     }
   }
 }

@@ -20,7 +20,7 @@
 namespace stray::internal {
 
 /// Centres converted for the tile unit's left operand: row-major bfloat16
-/// [kp x dp], k padded to kp (a multiple of 32) with zero centres and d to
+/// [kp x dp], k padded to kp (a multiple of 16) with zero centres and d to
 /// dp (a multiple of 32) with zero features.
 struct AmxCentres {
   int64_t k = 0, d = 0, kp = 0, dp = 0;
