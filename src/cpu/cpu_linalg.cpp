@@ -17,14 +17,7 @@
 #include <cstring>
 #include <vector>
 
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
-#define STRAY_AMX_POSSIBLE 1
-#include <cpuid.h>
-#include <immintrin.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
-
+#include "cpu/amx.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "internal/check.hpp"
 
@@ -74,65 +67,9 @@ constexpr int64_t kSparseChunkRows = 4096;
 #ifdef STRAY_AMX_POSSIBLE
 namespace {
 
-#define STRAY_AMX_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,amx-tile,amx-bf16")))
-
-bool detect_amx() {
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  const bool avx512 = (b & (1u << 16)) && (b & (1u << 30)) && (b & (1u << 17));  // F, BW, DQ
-  const bool amx = (d & (1u << 22)) && (d & (1u << 24));                          // BF16, TILE
-  if (!avx512 || !amx) return false;
-  // Linux hands out the tile state only on request (ARCH_REQ_XCOMP_PERM,
-  // XFEATURE_XTILEDATA); a refusal means no AMX for this process.
-  constexpr long kReqXcompPerm = 0x1023, kXtileData = 18;
-  return syscall(SYS_arch_prctl, kReqXcompPerm, kXtileData) == 0;
-}
-
-bool amx_available() {
-  static const bool ok = detect_amx();
-  return ok;
-}
-
 // Rows per chunk converted and multiplied at a time (a multiple of 32: a
 // bf16 tile holds 32 values of K per row).
 constexpr int64_t kAmxChunk = 128;
-
-// Round-to-nearest-even to bfloat16, returned as float32 bits whose low 16
-// bits are zero (inputs are finite).
-STRAY_AMX_TARGET inline __m512i bf16_bits(__m512 x) {
-  const __m512i b = _mm512_castps_si512(x);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
-  const __m512i r = _mm512_add_epi32(b, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF)));
-  return _mm512_and_si512(r, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u)));
-}
-
-// Transposes a 16 x 16 block of 32-bit words.
-STRAY_AMX_TARGET inline void transpose16(const uint32_t* src, int64_t src_stride, uint32_t* dst,
-                                         int64_t dst_stride) {
-  __m512i r[16], t[16];
-  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(src + i * src_stride);
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 16; i += 4) {
-    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-  }
-  for (int h = 0; h < 16; h += 8) {
-    for (int i = 0; i < 4; ++i) {
-      t[h + i] = _mm512_shuffle_i32x4(r[h + i], r[h + i + 4], 0x88);
-      t[h + i + 4] = _mm512_shuffle_i32x4(r[h + i], r[h + i + 4], 0xdd);
-    }
-  }
-  for (int i = 0; i < 8; ++i) {
-    r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
-    r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
-  }
-  for (int i = 0; i < 16; ++i) _mm512_storeu_si512(dst + i * dst_stride, r[i]);
-}
 
 // Per-thread buffers for one chunk: the high and low bf16 parts in the two
 // layouts the tile product wants. A 32-bit word holds the values of two
@@ -286,22 +223,6 @@ STRAY_AMX_TARGET void amx_multiply(AmxScratch& s, bool first) {
     }
   }
 }
-
-// Loads the tile configuration: eight tiles of 16 rows x 64 bytes. Not
-// inlined, and filled byte by byte: LDTILECFG faults on any stray bit in
-// the reserved fields, and the optimiser does not see it read the struct.
-__attribute__((noinline)) STRAY_AMX_TARGET void amx_begin() {
-  alignas(64) volatile unsigned char cfg[64];
-  for (int i = 0; i < 64; ++i) cfg[i] = 0;
-  cfg[0] = 1;  // palette
-  for (int t = 0; t < 8; ++t) {
-    cfg[16 + 2 * t] = 64;  // colsb[t] (little-endian uint16)
-    cfg[48 + t] = 16;      // rows[t]
-  }
-  _tile_loadconfig(const_cast<const unsigned char*>(cfg));
-}
-
-STRAY_AMX_TARGET void amx_end() { _tile_release(); }
 
 }  // namespace
 #endif  // STRAY_AMX_POSSIBLE
