@@ -100,8 +100,21 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
   const double dof = static_cast<double>(n - 1);
   std::vector<double> cov(scatter.size());
   for (std::size_t i = 0; i < cov.size(); ++i) cov[i] = scatter[i] / dof;
-  std::vector<double> evals(static_cast<std::size_t>(d)), evecs(static_cast<std::size_t>(d * d));
-  backend.symmetric_eigen(d, cov.data(), evals.data(), evecs.data());
+  // A fixed component count needs only those eigenvectors; a variance
+  // fraction (or all components) decides the count from the eigenvalues.
+  const int64_t rank_bound = std::min(n, d);
+  const bool fixed_k = params.variance_fraction == 0.0 && params.n_components > 0;
+  std::vector<double> evals(static_cast<std::size_t>(d)), top;
+  if (fixed_k) {
+    top.resize(static_cast<std::size_t>(params.n_components * d));
+    backend.symmetric_eigen_top(d, cov.data(), params.n_components, evals.data(), top.data());
+  } else {
+    std::vector<double> evecs(static_cast<std::size_t>(d * d));
+    backend.symmetric_eigen(d, cov.data(), evals.data(), evecs.data());
+    top.resize(static_cast<std::size_t>(rank_bound * d));  // the largest rank_bound, largest first
+    for (int64_t c = 0; c < rank_bound; ++c)
+      for (int64_t j = 0; j < d; ++j) top[c * d + j] = evecs[j * d + (d - 1 - c)];
+  }
 
   // Descending; clip the rounding negatives of a PSD matrix at 0.
   std::vector<double> ev(static_cast<std::size_t>(d));
@@ -109,7 +122,6 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
   double total = 0.0;
   for (double v : ev) total += v;
 
-  const int64_t rank_bound = std::min(n, d);
   int64_t k = params.n_components == 0 ? rank_bound : params.n_components;
   if (params.variance_fraction > 0.0) {
     // sklearn: searchsorted(cumsum(ratio), fraction, side="right") + 1
@@ -131,10 +143,8 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
   m.mean = mean;
   m.total_variance = total;
   m.components = Matrix<double>(k, d);
-  for (int64_t c = 0; c < k; ++c) {
-    const int64_t col = d - 1 - c;  // eigenvectors are the columns, ascending
-    for (int64_t j = 0; j < d; ++j) m.components(c, j) = evecs[j * d + col];
-  }
+  for (int64_t c = 0; c < k; ++c)
+    for (int64_t j = 0; j < d; ++j) m.components(c, j) = top[c * d + j];
   flip_component_signs(m.components);
   m.explained_variance.assign(ev.begin(), ev.begin() + k);
   m.explained_variance_ratio.resize(static_cast<std::size_t>(k));

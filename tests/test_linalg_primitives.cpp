@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "backend_params.hpp"
@@ -256,6 +257,94 @@ TEST_P(LinalgPrimitives, SymmetricEigenAscendingAndOrthonormal) {
         double dot = 0.0;
         for (int64_t a = 0; a < d; ++a) dot += evecs[a * d + k] * evecs[a * d + k2];
         ASSERT_NEAR(dot, k == k2 ? 1.0 : 0.0, 1e-9);
+      }
+    }
+  }
+}
+
+// A = Q·diag(λ)·Qᵀ with a random orthogonal Q [d x d].
+std::vector<double> with_spectrum(const std::vector<double>& lambda, uint64_t seed) {
+  const int64_t d = static_cast<int64_t>(lambda.size());
+  stray::internal::Rng rng(seed);
+  std::vector<double> Q(static_cast<std::size_t>(d * d));  // columns orthonormalised below
+  for (auto& v : Q) v = rng.normal();
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int64_t j = 0; j < d; ++j) {
+      for (int64_t p = 0; p < j; ++p) {
+        double dot = 0.0;
+        for (int64_t i = 0; i < d; ++i) dot += Q[i * d + j] * Q[i * d + p];
+        for (int64_t i = 0; i < d; ++i) Q[i * d + j] -= dot * Q[i * d + p];
+      }
+      double nrm = 0.0;
+      for (int64_t i = 0; i < d; ++i) nrm += Q[i * d + j] * Q[i * d + j];
+      for (int64_t i = 0; i < d; ++i) Q[i * d + j] /= std::sqrt(nrm);
+    }
+  }
+  std::vector<double> A(static_cast<std::size_t>(d * d), 0.0);
+  for (int64_t a = 0; a < d; ++a)
+    for (int64_t b = 0; b < d; ++b)
+      for (int64_t j = 0; j < d; ++j) A[a * d + b] += Q[a * d + j] * lambda[j] * Q[b * d + j];
+  return A;
+}
+
+TEST_P(LinalgPrimitives, SymmetricEigenTopMatchesTheFullSolver) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  struct Case {
+    std::string name;
+    std::vector<double> A;
+  };
+  std::vector<Case> cases;
+  for (int64_t d : {5, 150, 300}) {
+    Matrix<float> R = random_matrix(d + 3, d, 31 + d);
+    std::vector<double> A(static_cast<std::size_t>(d * d), 0.0);
+    for (int64_t i = 0; i < R.rows(); ++i)
+      for (int64_t a = 0; a < d; ++a)
+        for (int64_t b = 0; b < d; ++b) A[a * d + b] += double(R(i, a)) * R(i, b);
+    cases.push_back({"random d=" + std::to_string(d), A});
+  }
+  // Repeated eigenvalues (a cluster of 3, a pair, one more), then a rank
+  // deficient tail of zeros; and a matrix of equal eigenvalues only.
+  std::vector<double> clustered(160, 0.0);
+  for (int64_t j = 0; j < 3; ++j) clustered[j] = 10.0;
+  clustered[3] = clustered[4] = 5.0;
+  clustered[5] = 4.999999;
+  for (int64_t j = 6; j < 40; ++j) clustered[j] = 1.0 / static_cast<double>(j);
+  cases.push_back({"clustered, rank 40", with_spectrum(clustered, 8)});
+  cases.push_back({"identity", with_spectrum(std::vector<double>(96, 2.0), 9)});
+  cases.push_back({"zero", std::vector<double>(80 * 80, 0.0)});
+
+  for (const Case& tc : cases) {
+    const int64_t d = static_cast<int64_t>(std::lround(std::sqrt(double(tc.A.size()))));
+    std::vector<double> full_vals(static_cast<std::size_t>(d)), full_vecs(tc.A.size());
+    backend->symmetric_eigen(d, tc.A.data(), full_vals.data(), full_vecs.data());
+    const double scale = std::max(max_abs(tc.A), 1e-300);
+    for (int64_t k : {int64_t{1}, int64_t{7}, d / 4, d}) {
+      if (k < 1 || k > d) continue;
+      SCOPED_TRACE(tc.name + ", k=" + std::to_string(k));
+      std::vector<double> vals(static_cast<std::size_t>(d)), top(static_cast<std::size_t>(k * d));
+      backend->symmetric_eigen_top(d, tc.A.data(), k, vals.data(), top.data());
+      for (int64_t i = 0; i < d; ++i) ASSERT_NEAR(vals[i], full_vals[i], 1e-12 * scale) << i;
+      for (int64_t c = 0; c < k; ++c) {
+        const double lambda = vals[d - 1 - c];
+        const double* v = top.data() + c * d;
+        for (int64_t a = 0; a < d; ++a) {  // A v = λ v
+          double av = 0.0;
+          for (int64_t b = 0; b < d; ++b) av += tc.A[a * d + b] * v[b];
+          ASSERT_NEAR(av, lambda * v[a], 1e-9 * scale) << "vector " << c << " row " << a;
+        }
+        for (int64_t c2 = 0; c2 <= c; ++c2) {
+          double dot = 0.0;
+          for (int64_t a = 0; a < d; ++a) dot += v[a] * top[c2 * d + a];
+          ASSERT_NEAR(dot, c == c2 ? 1.0 : 0.0, 1e-9) << c << "," << c2;
+        }
+        // A simple, well separated eigenvalue: the same vector up to sign.
+        const double gap = std::min(c > 0 ? vals[d - c] - lambda : 1e300,
+                                    c + 1 < d ? lambda - vals[d - 2 - c] : 1e300);
+        if (gap > 1e-3 * scale) {
+          double dot = 0.0;
+          for (int64_t a = 0; a < d; ++a) dot += v[a] * full_vecs[a * d + (d - 1 - c)];
+          ASSERT_NEAR(std::abs(dot), 1.0, 1e-9) << "vector " << c;
+        }
       }
     }
   }

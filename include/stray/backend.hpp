@@ -296,6 +296,19 @@ class Backend {
   /// `eigenvectors` [d x d] (row-major). CUDA: d ≤ 32767.
   virtual void symmetric_eigen(int64_t d, const double* A, double* eigenvalues,
                                double* eigenvectors) = 0;
+  /// As symmetric_eigen, with the eigenvectors of the k largest eigenvalues
+  /// only: all d eigenvalues ascending into `eigenvalues` [d]; into
+  /// `top_vectors` [k x d] (row-major) the unit eigenvector of the largest
+  /// eigenvalue, then the next largest, ... (0 ≤ k ≤ d). Equal eigenvalues
+  /// get an orthonormal basis of their eigenspace, as from symmetric_eigen.
+  /// The default runs symmetric_eigen.
+  virtual void symmetric_eigen_top(int64_t d, const double* A, int64_t k, double* eigenvalues,
+                                   double* top_vectors) {
+    std::vector<double> all(static_cast<std::size_t>(d * d));
+    symmetric_eigen(d, A, eigenvalues, all.data());
+    for (int64_t c = 0; c < k; ++c)
+      for (int64_t j = 0; j < d; ++j) top_vectors[c * d + j] = all[j * d + (d - 1 - c)];
+  }
 
   // ---- sparse -------------------------------------------------------------
   /// Copies a validated host CSR matrix to the backend.

@@ -4,7 +4,8 @@
 // Its methods are split by concept: cpu_backend.cpp (memory, statistics),
 // cpu_kmeans.cpp (distance tiles, centroid sums), cpu_kmeans_pruned.cpp
 // (Hamerly's bounds), cpu_linalg.cpp (Gram,
-// GEMM, QR, eigensolver, sparse products).
+// GEMM, QR, eigensolver, sparse products), cpu_eigen_top.cpp (the largest
+// eigenpairs only).
 #pragma once
 
 #include <string>
@@ -62,6 +63,8 @@ class CpuBackend final : public Backend {
   void orthonormalize_columns(DeviceArray<float>& A) override;
   void symmetric_eigen(int64_t d, const double* A, double* eigenvalues,
                        double* eigenvectors) override;
+  void symmetric_eigen_top(int64_t d, const double* A, int64_t k, double* eigenvalues,
+                           double* top_vectors) override;
 
   DeviceCsr upload_csr(const CsrView& host) override;
   void csr_column_stats(const DeviceCsr& A, double* mean, double* var) override;
