@@ -17,6 +17,9 @@ bool detect_amx() {
   const bool avx512 = (b & (1u << 16)) && (b & (1u << 30)) && (b & (1u << 17));  // F, BW, DQ
   const bool amx = (d & (1u << 22)) && (d & (1u << 24));                          // BF16, TILE
   if (!avx512 || !amx) return false;
+  // AVX512_BF16 (leaf 7, sub-leaf 1, EAX bit 5) converts float32 to bfloat16
+  // in one instruction; every CPU with AMX-BF16 so far has it.
+  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d) || !(a & (1u << 5))) return false;
   // Linux hands out the tile state only on request (ARCH_REQ_XCOMP_PERM,
   // XFEATURE_XTILEDATA); a refusal means no AMX for this process.
   constexpr long kReqXcompPerm = 0x1023, kXtileData = 18;

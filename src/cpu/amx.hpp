@@ -10,13 +10,14 @@
 #include <immintrin.h>
 
 #include <cstdint>
-#define STRAY_AMX_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,amx-tile,amx-bf16")))
+#define STRAY_AMX_TARGET \
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512bf16,amx-tile,amx-bf16")))
 #endif
 
 namespace stray::internal {
 
-/// True when the CPU has AMX-BF16 and AVX-512 (F, BW, DQ) and the kernel
-/// granted this process the tile state. Checked once.
+/// True when the CPU has AMX-BF16 and AVX-512 (F, BW, DQ, BF16) and the
+/// kernel granted this process the tile state. Checked once.
 bool amx_available();
 
 #ifdef STRAY_AMX_POSSIBLE

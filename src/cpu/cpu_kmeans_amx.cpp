@@ -54,8 +54,21 @@ double amx_relative_error(int64_t d) {
 #ifdef STRAY_AMX_POSSIBLE
 namespace {
 
+// The lanes of x[t, t + 16) that fall inside a row of d features.
+inline __mmask16 lanes_from(int64_t d, int64_t t) {
+  const int64_t left = d - t;
+  return left >= 16 ? __mmask16(0xFFFF)
+                    : (left <= 0 ? __mmask16(0) : static_cast<__mmask16>((1u << left) - 1));
+}
+
+// bfloat16 → float32: the 16 bits become the high half of the float.
+STRAY_AMX_TARGET inline __m512 widen(__m256i h) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
 // The rows' bfloat16 parts, row-major [mp x dp]; padding rows and features
-// are zero.
+// are zero. VCVTNE2PS2BF16 rounds 32 floats to nearest-even bfloat16 at
+// once; the low part is the remainder, rounded the same way.
 STRAY_AMX_TARGET void convert_rows(const float* X, int64_t d, int64_t dp, const int64_t* ids,
                                    int64_t first, int64_t m, int64_t mp, uint16_t* hi,
                                    uint16_t* lo) {
@@ -68,18 +81,14 @@ STRAY_AMX_TARGET void convert_rows(const float* X, int64_t d, int64_t dp, const 
       continue;
     }
     const float* x = X + (ids ? ids[r] : first + r) * d;
-    for (int64_t t = 0; t < dp; t += 16) {
-      const int64_t left = d - t;
-      const __mmask16 lanes = left >= 16 ? __mmask16(0xFFFF)
-                                         : (left <= 0 ? __mmask16(0)
-                                                      : static_cast<__mmask16>((1u << left) - 1));
-      const __m512 v = _mm512_maskz_loadu_ps(lanes, x + t);
-      const __m512i hb = bf16_bits(v);
-      const __m512i lb = bf16_bits(_mm512_sub_ps(v, _mm512_castsi512_ps(hb)));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(h + t),
-                          _mm512_cvtepi32_epi16(_mm512_srli_epi32(hb, 16)));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(l + t),
-                          _mm512_cvtepi32_epi16(_mm512_srli_epi32(lb, 16)));
+    for (int64_t t = 0; t < dp; t += 32) {
+      const __m512 v0 = _mm512_maskz_loadu_ps(lanes_from(d, t), x + t);
+      const __m512 v1 = _mm512_maskz_loadu_ps(lanes_from(d, t + 16), x + t + 16);
+      const __m512i hb = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(v1, v0));
+      const __m512 r0 = _mm512_sub_ps(v0, widen(_mm512_castsi512_si256(hb)));
+      const __m512 r1 = _mm512_sub_ps(v1, widen(_mm512_extracti64x4_epi64(hb, 1)));
+      _mm512_storeu_si512(h + t, hb);
+      _mm512_storeu_si512(l + t, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(r1, r0)));
     }
   }
 }
@@ -103,9 +112,12 @@ STRAY_AMX_TARGET void multiply(const AmxCentres& C, const uint32_t* rows_hi,
   const int64_t dp = C.dp, kp = C.kp;
   const int a_stride = static_cast<int>(dp * 2), b_stride = static_cast<int>(mp * 4),
             c_stride = static_cast<int>(mp * 4);
-  for (int64_t j0 = 0; j0 < kp; j0 += 32) {
-    const bool pair = j0 + 16 < kp;
-    for (int64_t r0 = 0; r0 < mp; r0 += 32) {
+  // Rows outer: a 32-row block's operands (8 KiB) stay in L1 while every
+  // centre block passes over them; the centres (≤ 28 KiB at d = 64,
+  // k = 100) stay there too.
+  for (int64_t r0 = 0; r0 < mp; r0 += 32) {
+    for (int64_t j0 = 0; j0 < kp; j0 += 32) {
+      const bool pair = j0 + 16 < kp;
       _tile_zero(0);
       _tile_zero(1);
       _tile_zero(2);
