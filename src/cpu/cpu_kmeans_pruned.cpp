@@ -3,11 +3,14 @@
 // bound on the distance to any other; when centres move little (every
 // Lloyd iteration after the first few), the bounds prove most labels
 // unchanged and those rows cost two comparisons instead of k dot products.
-// Rows that cannot be proven are gathered and computed exactly by GEMM.
+// Rows that cannot be proven are gathered and computed against every
+// centre: by an Eigen GEMM, or on the AMX tile unit where the CPU has one
+// (cpu_kmeans_amx.hpp).
 //
 // The bounds are widened by the rounding error of the expanded distance
-// formula, so a row is skipped only when brute force (nearest_centroid)
-// would give it the same label: results equal plain Lloyd's.
+// formula (and of the tile unit's products), so a row is skipped only when
+// brute force (nearest_centroid) would give it the same label: results
+// equal plain Lloyd's.
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -31,8 +34,8 @@ using RowMajorD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 double expanded_relative_error(int64_t d) {
   return 1e-5 * std::max(1.0, static_cast<double>(d) / 128.0);
 }
-// The tile unit pays for its padding (features and centres to multiples of
-// 32) and its conversions from these sizes up.
+// The tile unit pays for its padding (features to a multiple of 32, centres
+// to one of 16) and its conversions from these sizes up.
 constexpr int64_t kAmxMinFeatures = 32;
 constexpr int64_t kAmxMinCentres = 16;
 // Allowance for float32 rounding when bounds are moved by centre shifts.
