@@ -165,17 +165,24 @@ void PcaAccumulator::add(Backend& backend, const CsrView& batch) {
   const std::vector<double> mean = internal::csr_column_means(batch, threads);
   // Then the scatter about that mean, one dense row block at a time (the
   // whole matrix is never densified): densify on the host, copy into one
-  // reused backend buffer, gram with the batch mean as the shift.
+  // reused backend buffer (read in place where the backend shares host
+  // memory), gram with the batch mean as the shift.
   const int64_t block = std::min(n, internal::pca_block_rows(backend, d));
+  const bool in_place = backend.shares_host_memory();
   std::vector<float> host(static_cast<std::size_t>(block * d));
   std::vector<double> scatter(static_cast<std::size_t>(d * d), 0.0);
   std::vector<double> part(static_cast<std::size_t>(d * d));
-  DeviceArray<float> buf = backend.allocate<float>(block, d);
+  DeviceArray<float> buf;
+  if (!in_place) buf = backend.allocate<float>(block, d);
   for (int64_t b0 = 0; b0 < n; b0 += block) {
     const int64_t rows = std::min(block, n - b0);
     internal::densify_csr_rows(batch, b0, rows, host.data(), threads);
-    if (rows != buf.rows()) buf = backend.allocate<float>(rows, d);
-    backend.copy_to_device(*buf.buffer(), 0, host.data(), buf.bytes());
+    if (in_place) {
+      buf = backend.borrow_or_upload(MatrixView<const float>(host.data(), rows, d));
+    } else {
+      if (rows != buf.rows()) buf = backend.allocate<float>(rows, d);
+      backend.copy_to_device(*buf.buffer(), 0, host.data(), buf.bytes());
+    }
     backend.gram(buf, nullptr, mean.data(), part.data());
     for (std::size_t i = 0; i < scatter.size(); ++i) scatter[i] += part[i];
   }
