@@ -35,6 +35,16 @@ STRAY_AMX_TARGET inline __m512i bf16_bits(__m512 x) {
   const __m512i r = _mm512_add_epi32(b, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF)));
   return _mm512_and_si512(r, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u)));
 }
+/// Accumulator tiles 0..3 (a 2 x 2 block of 16 x 16 float32) += left
+/// operand tiles 4, 5 × right operand tiles 6, 7: 0 += 4·6, 1 += 4·7,
+/// 2 += 5·6, 3 += 5·7 (bfloat16 pairs, float32 accumulation).
+STRAY_AMX_TARGET inline void amx_product_2x2() {
+  _tile_dpbf16ps(0, 4, 6);
+  _tile_dpbf16ps(1, 4, 7);
+  _tile_dpbf16ps(2, 5, 6);
+  _tile_dpbf16ps(3, 5, 7);
+}
+
 // Transposes a 16 x 16 block of 32-bit words.
 STRAY_AMX_TARGET inline void transpose16(const uint32_t* src, int64_t src_stride, uint32_t* dst,
                                          int64_t dst_stride) {

@@ -132,24 +132,15 @@ STRAY_AMX_TARGET void multiply(const AmxCentres& C, const uint32_t* rows_hi,
           _tile_loadd(5, ah + 16 * dp, a_stride);
           _tile_loadd(6, bh, b_stride);
           _tile_loadd(7, bh + 16, b_stride);
-          _tile_dpbf16ps(0, 4, 6);
-          _tile_dpbf16ps(1, 4, 7);
-          _tile_dpbf16ps(2, 5, 6);
-          _tile_dpbf16ps(3, 5, 7);
+          amx_product_2x2();
           _tile_loadd(6, bl, b_stride);
           _tile_loadd(7, bl + 16, b_stride);
-          _tile_dpbf16ps(0, 4, 6);
-          _tile_dpbf16ps(1, 4, 7);
-          _tile_dpbf16ps(2, 5, 6);
-          _tile_dpbf16ps(3, 5, 7);
+          amx_product_2x2();
           _tile_loadd(4, al, a_stride);
           _tile_loadd(5, al + 16 * dp, a_stride);
           _tile_loadd(6, bh, b_stride);
           _tile_loadd(7, bh + 16, b_stride);
-          _tile_dpbf16ps(0, 4, 6);
-          _tile_dpbf16ps(1, 4, 7);
-          _tile_dpbf16ps(2, 5, 6);
-          _tile_dpbf16ps(3, 5, 7);
+          amx_product_2x2();
         } else {
           _tile_loadd(4, ah, a_stride);
           _tile_loadd(5, al, a_stride);
