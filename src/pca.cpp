@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include <omp.h>
@@ -234,7 +235,13 @@ Matrix<float> scaled_components(const PcaModel& m, bool inverse_whiten) {
       const double sd = std::sqrt(m.explained_variance[c]);
       s = inverse_whiten ? sd : (sd > 0.0 ? 1.0 / sd : 0.0);
     }
-    for (int64_t j = 0; j < m.n_features; ++j) C(c, j) = static_cast<float>(m.components(c, j) * s);
+    for (int64_t j = 0; j < m.n_features; ++j) {
+      // Entries below float32's normal range (an eigensolver leaves ~1e-40
+      // where a feature has no share in a component) would be subnormal
+      // floats, and every product with one costs ~100x: they are zero.
+      const float v = static_cast<float>(m.components(c, j) * s);
+      C(c, j) = std::abs(v) < std::numeric_limits<float>::min() ? 0.0f : v;
+    }
   }
   return C;
 }
