@@ -182,13 +182,14 @@ void CpuBackend::symmetric_eigen_top(int64_t d, const double* A, int64_t k, doub
   values.computeFromTridiagonal(diag, sub, Eigen::EigenvaluesOnly);
   if (values.info() != Eigen::Success) return full();
   const Eigen::VectorXd& ev = values.eigenvalues();  // ascending
+  for (int64_t i = 0; i < d; ++i) eigenvalues[i] = ev[i] * scale;
+  if (k == 0) return;  // eigenvalues only
   std::vector<double> a(diag.data(), diag.data() + d), b(sub.data(), sub.data() + d - 1);
   std::vector<double> wanted(static_cast<std::size_t>(k));
   for (int64_t c = 0; c < k; ++c) wanted[c] = ev[d - 1 - c];
   Eigen::MatrixXd Z;
   if (!tridiagonal_vectors(a, b, wanted, Z)) return full();
   const Eigen::MatrixXd V = tri.matrixQ() * Z;  // [d x k]
-  for (int64_t i = 0; i < d; ++i) eigenvalues[i] = ev[i] * scale;
   Eigen::Map<RowMatD>(top_vectors, k, d) = V.transpose();
 }
 
