@@ -1,11 +1,14 @@
-// The CPU backend: Eigen for the arithmetic, OpenMP for threads. "Device"
-// memory is ordinary host memory, so upload/download are copies.
+// The CPU backend: Eigen for the arithmetic, OpenMP for threads, and the
+// AMX tile unit where the CPU has one. "Device" memory is ordinary host
+// memory, so upload/download are copies (and read-only host data can be
+// borrowed in place).
 //
 // Its methods are split by concept: cpu_backend.cpp (memory, statistics),
 // cpu_kmeans.cpp (distance tiles, centroid sums), cpu_kmeans_pruned.cpp
-// (Hamerly's bounds), cpu_linalg.cpp (Gram,
-// GEMM, QR, eigensolver, sparse products), cpu_eigen_top.cpp (the largest
-// eigenpairs only).
+// (Hamerly's bounds), cpu_kmeans_amx.cpp (distance products on the tile
+// unit), cpu_linalg.cpp (Gram, GEMM, QR, eigensolver, sparse products),
+// cpu_eigen_top.cpp (the largest eigenpairs only), amx.cpp (whether the
+// tile unit may be used).
 #pragma once
 
 #include <string>
