@@ -232,6 +232,35 @@ TEST_P(KMeans, MaxIterStopsWithoutConvergence) {
   EXPECT_FALSE(r.converged);
 }
 
+// The CPU backend's tile-unit products (where the CPU has AMX) and its
+// float32 path give the same fit up to the order of float32 near ties.
+TEST(KMeansTileUnit, SameFitWithAndWithoutTheTileUnit) {
+  BlobsParams bp;
+  bp.n_samples = 20000;
+  bp.n_features = 40;
+  bp.n_centers = 20;
+  bp.cluster_std = 4.0;  // overlapping: many rows near a boundary
+  bp.seed = 3;
+  const Blobs blobs = make_blobs(bp);
+  KMeansParams p;
+  p.n_clusters = 20;
+  p.init = KMeansInit::explicit_centers;
+  p.initial_centers = Matrix<float>(20, 40);
+  for (int64_t c = 0; c < 20; ++c)
+    for (int64_t j = 0; j < 40; ++j) p.initial_centers(c, j) = blobs.X(c * 997, j);
+  p.max_iter = 30;
+  p.tol = 0.0;
+  KMeansResult fits[2];
+  for (int off = 0; off < 2; ++off) {
+    BackendOptions options;
+    options.tile_unit = off == 0;
+    auto backend = make_backend("cpu", options);
+    fits[off] = kmeans_fit(*backend, p, blobs.X.view());
+  }
+  EXPECT_NEAR(fits[0].inertia, fits[1].inertia, 1e-6 * fits[1].inertia);
+  EXPECT_GE(adjusted_rand_score(fits[0].labels, fits[1].labels), 0.9999);
+}
+
 // The finite scan runs in parallel over large inputs; whichever thread
 // finds a bad value, the error names the first one in row order.
 TEST(KMeansInput, NonFiniteErrorNamesTheFirstBadCell) {

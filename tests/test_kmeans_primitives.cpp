@@ -72,67 +72,73 @@ TEST_P(KMeansPrimitives, NearestCentroidMatchesNaive) {
 // bounds skipped. The shapes cover the bounds alone (d = 8), and the tile
 // unit's products with their float32 re-check of near ties (d >= 32, k >= 16).
 TEST_P(KMeansPrimitives, PrunedAssignmentFollowsMovingCentres) {
-  STRAY_BACKEND_OR_SKIP(backend, GetParam());
-  for (const Shape s : {Shape{3000, 8, 5}, Shape{2500, 64, 40}, Shape{1999, 33, 17}}) {
-    Matrix<float> X = random_matrix(s.n, s.d, 11 + static_cast<uint32_t>(s.d));
-    Matrix<float> C = random_matrix(s.k, s.d, 12 + static_cast<uint32_t>(s.k));
-    // The last 500 rows sit by the bisector of two centres, nearer to one
-    // by 3e-6 to 3e-5 of the squared distance: within the tile unit's
-    // error, so on that path only the float32 re-check orders them right
-    // (at step 0, before the centres move).
-    std::mt19937 tie_gen(5);
-    std::uniform_int_distribution<int64_t> pick(0, s.k - 1);
-    std::uniform_real_distribution<double> gap(3e-6, 3e-5);
-    for (int64_t i = s.n - 500; i < s.n; ++i) {
-      const int64_t a = pick(tie_gen), b = (a + 1 + pick(tie_gen) % (s.k - 1)) % s.k;
-      double dist2 = 0.0;
-      for (int64_t t = 0; t < s.d; ++t) dist2 += std::pow(double(C(b, t)) - C(a, t), 2);
-      // x = midpoint + noise ⟂-ish + δ toward b: d_a² − d_b² = 2δ·|c_b − c_a|.
-      const double scale = 0.25 * dist2 + s.d * 0.01;  // ≈ the squared distance to either
-      const double delta = gap(tie_gen) * scale / (2.0 * std::sqrt(dist2));
-      // Noise with its component along c_b − c_a removed, so it moves the
-      // row along the bisector only.
-      std::vector<double> u(static_cast<std::size_t>(s.d));
-      double noise_along = 0.0;
-      for (int64_t t = 0; t < s.d; ++t) {
-        u[t] = (double(C(b, t)) - C(a, t)) / std::sqrt(dist2);
-        noise_along += 0.1 * X(i, t) * u[t];
-      }
-      for (int64_t t = 0; t < s.d; ++t) {
-        X(i, t) = static_cast<float>(0.5 * (double(C(a, t)) + C(b, t)) + delta * u[t] +
-                                     0.1 * X(i, t) - noise_along * u[t]);
-      }
-    }
-    auto dx = backend->upload(X.view());
-    auto labels = backend->allocate<int32_t>(s.n);
-    AssignmentBounds bounds;
-    std::vector<double> shift(static_cast<std::size_t>(s.k), 0.0);
-    std::mt19937 gen(7);
-    const float steps[] = {0.0f, 1.0f, 0.5f, 0.2f, 0.05f, 0.01f, 0.0f, 0.002f};
-    for (int step = 0; step < 8; ++step) {
-      std::normal_distribution<float> move(0.0f, steps[step] / std::sqrt(float(s.d)));
-      for (int64_t j = 0; j < s.k; ++j) {
-        double moved = 0.0;
+  for (const bool tile_unit : {true, false}) {
+    SCOPED_TRACE(tile_unit ? "tile unit allowed" : "tile unit off");
+    BackendOptions options;
+    options.tile_unit = tile_unit;
+    STRAY_BACKEND_OR_SKIP(backend, GetParam(), options);
+    for (const Shape s : {Shape{3000, 8, 5}, Shape{2500, 64, 40}, Shape{1999, 33, 17}}) {
+      Matrix<float> X = random_matrix(s.n, s.d, 11 + static_cast<uint32_t>(s.d));
+      Matrix<float> C = random_matrix(s.k, s.d, 12 + static_cast<uint32_t>(s.k));
+      // The last 500 rows sit by the bisector of two centres, nearer to one
+      // by 3e-6 to 3e-5 of the squared distance: within the tile unit's
+      // error, so on that path only the float32 re-check orders them right
+      // (at step 0, before the centres move).
+      std::mt19937 tie_gen(5);
+      std::uniform_int_distribution<int64_t> pick(0, s.k - 1);
+      std::uniform_real_distribution<double> gap(3e-6, 3e-5);
+      for (int64_t i = s.n - 500; i < s.n; ++i) {
+        const int64_t a = pick(tie_gen), b = (a + 1 + pick(tie_gen) % (s.k - 1)) % s.k;
+        double dist2 = 0.0;
+        for (int64_t t = 0; t < s.d; ++t) dist2 += std::pow(double(C(b, t)) - C(a, t), 2);
+        // x = midpoint + noise ⟂ (c_b − c_a) + δ toward b: d_a² − d_b² = 2δ·|c_b − c_a|.
+        const double scale = 0.25 * dist2 + s.d * 0.01;  // ≈ the squared distance to either
+        const double delta = gap(tie_gen) * scale / (2.0 * std::sqrt(dist2));
+        // Noise with its component along c_b − c_a removed, so it moves the
+        // row along the bisector only.
+        std::vector<double> u(static_cast<std::size_t>(s.d));
+        double noise_along = 0.0;
         for (int64_t t = 0; t < s.d; ++t) {
-          const float before = C(j, t);
-          if (step > 0) C(j, t) += move(gen);
-          const double delta = double(C(j, t)) - before;
-          moved += delta * delta;
+          u[t] = (double(C(b, t)) - C(a, t)) / std::sqrt(dist2);
+          noise_along += 0.1 * X(i, t) * u[t];
         }
-        shift[j] = std::sqrt(moved);
+        for (int64_t t = 0; t < s.d; ++t) {
+          X(i, t) = static_cast<float>(0.5 * (double(C(a, t)) + C(b, t)) + delta * u[t] +
+                                       0.1 * X(i, t) - noise_along * u[t]);
+        }
       }
-      auto dc = backend->upload(C.view());
-      backend->nearest_centroid_pruned(dx, dc, labels, bounds, shift.data(), step == 0);
-      const auto got = backend->download_vector(labels);
-      int64_t wrong = 0;
-      for (int64_t i = 0; i < s.n; ++i) {
-        double best = std::numeric_limits<double>::infinity();
-        for (int64_t j = 0; j < s.k; ++j) best = std::min(best, naive_sq_dist(X.row(i), C.row(j), s.d));
-        const double chosen = naive_sq_dist(X.row(i), C.row(got[i]), s.d);
-        // Float32 rounding may pick either of two centres within ~1e-6.
-        if (chosen > best + 2e-6 * (1.0 + best)) ++wrong;
+      auto dx = backend->upload(X.view());
+      auto labels = backend->allocate<int32_t>(s.n);
+      AssignmentBounds bounds;
+      std::vector<double> shift(static_cast<std::size_t>(s.k), 0.0);
+      std::mt19937 gen(7);
+      const float steps[] = {0.0f, 1.0f, 0.5f, 0.2f, 0.05f, 0.01f, 0.0f, 0.002f};
+      for (int step = 0; step < 8; ++step) {
+        std::normal_distribution<float> move(0.0f, steps[step] / std::sqrt(float(s.d)));
+        for (int64_t j = 0; j < s.k; ++j) {
+          double moved = 0.0;
+          for (int64_t t = 0; t < s.d; ++t) {
+            const float before = C(j, t);
+            if (step > 0) C(j, t) += move(gen);
+            const double delta = double(C(j, t)) - before;
+            moved += delta * delta;
+          }
+          shift[j] = std::sqrt(moved);
+        }
+        auto dc = backend->upload(C.view());
+        backend->nearest_centroid_pruned(dx, dc, labels, bounds, shift.data(), step == 0);
+        const auto got = backend->download_vector(labels);
+        int64_t wrong = 0;
+        for (int64_t i = 0; i < s.n; ++i) {
+          double best = std::numeric_limits<double>::infinity();
+          for (int64_t j = 0; j < s.k; ++j)
+            best = std::min(best, naive_sq_dist(X.row(i), C.row(j), s.d));
+          const double chosen = naive_sq_dist(X.row(i), C.row(got[i]), s.d);
+          // Float32 rounding may pick either of two centres within ~1e-6.
+          if (chosen > best + 2e-6 * (1.0 + best)) ++wrong;
+        }
+        EXPECT_EQ(wrong, 0) << "n=" << s.n << " d=" << s.d << " k=" << s.k << " step " << step;
       }
-      EXPECT_EQ(wrong, 0) << "n=" << s.n << " d=" << s.d << " k=" << s.k << " step " << step;
     }
   }
 }

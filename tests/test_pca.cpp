@@ -468,6 +468,28 @@ TEST(PcaThreads, ResultsDoNotDependOnThreadCount) {
   }
 }
 
+// The covariance fit with the CPU's tile unit (bfloat16-split Gram, where
+// the CPU has AMX) and without it: the same model within rounding.
+TEST(PcaTileUnit, SameModelWithAndWithoutTheTileUnit) {
+  const Matrix<float> X = low_rank_plus_noise(6000, 200, 8, 0.3, 12);
+  PcaParams p;
+  p.n_components = 8;
+  p.solver = PcaSolver::covariance;
+  PcaModel m[2];
+  for (int off = 0; off < 2; ++off) {
+    stray::BackendOptions options;
+    options.tile_unit = off == 0;
+    auto backend = stray::make_backend("cpu", options);
+    m[off] = stray::pca_fit(*backend, p, X.view());
+  }
+  for (int64_t c = 0; c < 8; ++c) {
+    EXPECT_NEAR(m[0].explained_variance_ratio[c], m[1].explained_variance_ratio[c], 1e-6) << c;
+    double dot = 0.0;
+    for (int64_t j = 0; j < 200; ++j) dot += m[0].components(c, j) * m[1].components(c, j);
+    EXPECT_NEAR(dot, 1.0, 1e-6) << "component " << c;  // same direction and sign
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Pca, ::testing::ValuesIn(stray::testing::backend_names()),
                          stray::testing::param_name);
 

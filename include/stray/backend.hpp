@@ -30,6 +30,11 @@ struct BackendOptions {
   int device = 0;
   /// CPU worker threads; 0 uses the OpenMP default (CPU backend only).
   int threads = 0;
+  /// Use the CPU's AMX tile unit, where it has one, for Gram matrices and
+  /// k-means distance products (CPU backend only). Results agree with the
+  /// float32 path within rounding (near ties are re-checked in float32),
+  /// but not bit for bit: false gives the same bits on every x86 CPU.
+  bool tile_unit = true;
 };
 
 /// Memory owned by a backend (host memory for "cpu", device memory for "cuda").

@@ -139,7 +139,8 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   // Products on the tile unit where there is one (see cpu_kmeans_amx.hpp):
   // the rounding allowance widens by its error, and rows whose two nearest
   // centres fall within it are settled again in float32.
-  const bool use_amx = k >= kAmxMinCentres && d >= kAmxMinFeatures && amx_available();
+  const bool use_amx =
+      options_.tile_unit && k >= kAmxMinCentres && d >= kAmxMinFeatures && amx_available();
   const AmxCentres amx_c = use_amx ? amx_centres(c, k, d) : AmxCentres{};
   const double product_error = relative_error + (use_amx ? amx_relative_error(d) : 0.0);
 

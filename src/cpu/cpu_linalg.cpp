@@ -358,7 +358,7 @@ void CpuBackend::gram_kernel(const DeviceArray<float>& X, const float* w, const 
   // The tile unit pays off from a few thousand rows and 64 features up;
   // smaller problems keep the float32 path (the choice depends on the
   // shape only).
-  if (!wide && n >= 2048 && d >= 64 && amx_available()) {
+  if (options_.tile_unit && !wide && n >= 2048 && d >= 64 && amx_available()) {
 #pragma omp parallel num_threads(threads_)
     {
       AmxScratch scratch(d, shift);
