@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstdio>
 
 #include "stray/error.hpp"
 #include "stray/features.hpp"
@@ -54,6 +55,36 @@ TEST(Features, NamesAndSortedColumns) {
   EXPECT_EQ(m.X.indices, (std::vector<int32_t>{0, 1, 3, 4, 0, 3, 2}));  // ascending per row
   EXPECT_TRUE(m.dropped.empty());
   EXPECT_TRUE(m.unseen.empty());
+}
+
+// Rows whose features arrive in any order come out with ascending columns
+// and their own values: a row spanning few columns of a wide vocabulary
+// (put in order by a bitmap) and rows spread thinly across it (sorted).
+TEST(Features, ColumnsAscendWhateverTheArrivalOrder) {
+  std::vector<EventRecord> events;
+  // f0000..f2999: the vocabulary, sorted by name = column order. h0 names
+  // every third one backwards; h1 takes two far apart; h2 a dense run
+  // shuffled.
+  auto name = [](int j) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "f%04d", j);
+    return std::string(buf);
+  };
+  for (int j = 2999; j >= 0; j -= 3) events.push_back({"h0", "g", name(j), double(j + 1)});
+  for (int j = 0; j < 3000; ++j) events.push_back({"hx", "g", name(j), 1.0});  // all columns exist
+  events.push_back({"h1", "g", name(2990), 2.0});
+  events.push_back({"h1", "g", name(5), 3.0});
+  for (int j = 0; j < 64; ++j) events.push_back({"h2", "g", name((j * 37) % 64 + 100), double(j + 1)});
+  FeatureParams params;
+  params.normalization = Normalization::none;
+  const FeatureMatrix m = build(params, events);
+  ASSERT_EQ(m.n_features(), 3000);
+  EXPECT_NO_THROW(validate_csr(m.X, "test"));  // ascending, distinct columns
+  for (int j = 2999; j >= 0; j -= 3) EXPECT_EQ(m.value(m.row("h0"), j), float(j + 1)) << j;
+  EXPECT_EQ(m.value(m.row("h1"), 2990), 2.0f);
+  EXPECT_EQ(m.value(m.row("h1"), 5), 3.0f);
+  for (int j = 0; j < 64; ++j) EXPECT_EQ(m.value(m.row("h2"), (j * 37) % 64 + 100), float(j + 1));
+  EXPECT_EQ(m.X.indptr[m.row("h2") + 1] - m.X.indptr[m.row("h2")], 64);
 }
 
 TEST(Features, FractionPerGroup) {
