@@ -27,14 +27,11 @@ void amx_begin();
 /// Releases this thread's tile state.
 void amx_end();
 
-/// Round-to-nearest-even to bfloat16, returned as float32 bits whose low 16
-/// bits are zero (inputs are finite).
-STRAY_AMX_TARGET inline __m512i bf16_bits(__m512 x) {
-  const __m512i b = _mm512_castps_si512(x);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
-  const __m512i r = _mm512_add_epi32(b, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF)));
-  return _mm512_and_si512(r, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u)));
+/// bfloat16 → float32 for 16 values: the 16 bits become the float's high half.
+STRAY_AMX_TARGET inline __m512 bf16_widen(__m256i h) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
+
 /// Accumulator tiles 0..3 (a 2 x 2 block of 16 x 16 float32) += left
 /// operand tiles 4, 5 × right operand tiles 6, 7: 0 += 4·6, 1 += 4·7,
 /// 2 += 5·6, 3 += 5·7 (bfloat16 pairs, float32 accumulation).

@@ -61,11 +61,6 @@ inline __mmask16 lanes_from(int64_t d, int64_t t) {
                     : (left <= 0 ? __mmask16(0) : static_cast<__mmask16>((1u << left) - 1));
 }
 
-// bfloat16 → float32: the 16 bits become the high half of the float.
-STRAY_AMX_TARGET inline __m512 widen(__m256i h) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
 // The rows' bfloat16 parts, row-major [mp x dp]; padding rows and features
 // are zero. VCVTNE2PS2BF16 rounds 32 floats to nearest-even bfloat16 at
 // once; the low part is the remainder, rounded the same way.
@@ -85,8 +80,8 @@ STRAY_AMX_TARGET void convert_rows(const float* X, int64_t d, int64_t dp, const 
       const __m512 v0 = _mm512_maskz_loadu_ps(lanes_from(d, t), x + t);
       const __m512 v1 = _mm512_maskz_loadu_ps(lanes_from(d, t + 16), x + t + 16);
       const __m512i hb = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(v1, v0));
-      const __m512 r0 = _mm512_sub_ps(v0, widen(_mm512_castsi512_si256(hb)));
-      const __m512 r1 = _mm512_sub_ps(v1, widen(_mm512_extracti64x4_epi64(hb, 1)));
+      const __m512 r0 = _mm512_sub_ps(v0, bf16_widen(_mm512_castsi512_si256(hb)));
+      const __m512 r1 = _mm512_sub_ps(v1, bf16_widen(_mm512_extracti64x4_epi64(hb, 1)));
       _mm512_storeu_si512(h + t, hb);
       _mm512_storeu_si512(l + t, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(r1, r0)));
     }

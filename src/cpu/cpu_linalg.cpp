@@ -138,6 +138,10 @@ STRAY_AMX_TARGET void amx_convert(const float* x, const float* w, int64_t d, int
       for (int64_t off = 0; off < 2 * d * static_cast<int64_t>(sizeof(float)); off += 64)
         _mm_prefetch(p + off, _MM_HINT_T0);
     }
+    // Word j of a pair row takes 16-bit lane j (row a) and lane 16 + j (row b).
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
+                                                24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2,
+                                                17, 1, 16, 0);
     const __m512 wa = _mm512_set1_ps(w ? std::sqrt(w[r0 + ra]) : 1.0f);
     const __m512 wb = _mm512_set1_ps(xb && w ? std::sqrt(w[r0 + rb]) : 1.0f);
     for (int64_t g = 0; g < groups; ++g) {
@@ -157,11 +161,14 @@ STRAY_AMX_TARGET void amx_convert(const float* x, const float* w, int64_t d, int
         float* cs = s.colsum.data() + j0;
         _mm512_storeu_ps(cs, _mm512_add_ps(_mm512_loadu_ps(cs), _mm512_add_ps(va, vb)));
       }
-      const __m512i ha = bf16_bits(va), hb = bf16_bits(vb);
-      const __m512i la = bf16_bits(_mm512_sub_ps(va, _mm512_castsi512_ps(ha)));
-      const __m512i lb = bf16_bits(_mm512_sub_ps(vb, _mm512_castsi512_ps(hb)));
-      _mm512_storeu_si512(hi + j0, _mm512_or_si512(hb, _mm512_srli_epi32(ha, 16)));
-      _mm512_storeu_si512(lo + j0, _mm512_or_si512(lb, _mm512_srli_epi32(la, 16)));
+      // Both rows rounded at once ([a0..a15 | b0..b15] as bfloat16), the
+      // remainders likewise, then interleaved into (a_j, b_j) words.
+      const __m512i h = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(vb, va));
+      const __m512 rest_a = _mm512_sub_ps(va, bf16_widen(_mm512_castsi512_si256(h)));
+      const __m512 rest_b = _mm512_sub_ps(vb, bf16_widen(_mm512_extracti64x4_epi64(h, 1)));
+      const __m512i l = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(rest_b, rest_a));
+      _mm512_storeu_si512(hi + j0, _mm512_permutexvar_epi16(interleave, h));
+      _mm512_storeu_si512(lo + j0, _mm512_permutexvar_epi16(interleave, l));
     }
   }
   for (int64_t p0 = 0; p0 < pairs; p0 += 16) {
