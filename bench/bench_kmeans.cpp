@@ -1,6 +1,7 @@
 // k-means benchmarks: one Lloyd iteration's primitives (nearest_centroid +
-// accumulate_centroids) on every available backend, and kmeans_fit with a
-// fixed iteration count. Data are Gaussian blobs made once per shape.
+// accumulate_centroids), a full pass of the pruned assignment (with and
+// without the CPU's tile unit) on every available backend, and kmeans_fit
+// with a fixed iteration count. Data are Gaussian blobs made once per shape.
 //
 //   build/bench/bench_kmeans --benchmark_filter='LloydStep/cpu/200000/64/100'
 //
@@ -104,6 +105,29 @@ void accumulate_only(benchmark::State& state, const std::string& backend_name, S
                                                 benchmark::Counter::kIsRate);
 }
 
+// One full pass of the pruned assignment (a `fresh` call: every row
+// against every centre, the cost of each of Lloyd's first iterations),
+// with the CPU's tile unit allowed or not (`tile_unit`; CPUs without AMX
+// take the float32 path either way).
+void pruned_full_pass(benchmark::State& state, const std::string& backend_name, Shape s,
+                      bool tile_unit) {
+  const stray::Blobs& b = blobs(s);
+  stray::BackendOptions options;
+  options.tile_unit = tile_unit;
+  auto backend = stray::make_backend(backend_name, options);
+  auto X = backend->upload(b.X.view());
+  const stray::Matrix<float> C0 = first_rows(b.X, s.k);
+  auto C = backend->upload(C0.view());
+  auto labels = backend->allocate<int32_t>(s.n);
+  stray::AssignmentBounds bounds;
+  for (auto _ : state) {
+    backend->nearest_centroid_pruned(X, C, labels, bounds, nullptr, true);
+    backend->synchronize();
+  }
+  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(s.n) * state.iterations(),
+                                                benchmark::Counter::kIsRate);
+}
+
 // Whole fit, explicit init, exactly `iters` Lloyd iterations (tol = 0 and
 // max_iter = iters; blobs this size do not converge strictly sooner).
 void fit(benchmark::State& state, const std::string& backend_name, Shape s, int iters) {
@@ -148,6 +172,16 @@ const bool kRegistered = [] {
                                    backend, s)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
+      benchmark::RegisterBenchmark(("PrunedFullPass/" + tail).c_str(), pruned_full_pass, backend,
+                                   s, true)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+      if (backend == "cpu") {
+        benchmark::RegisterBenchmark(("PrunedFullPass/cpu-float32/" + shape_name(s)).c_str(),
+                                     pruned_full_pass, backend, s, false)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+      }
     }
     const Shape ref{200000, 64, 100};
     benchmark::RegisterBenchmark(("KMeansFit20/" + backend + "/" + shape_name(ref)).c_str(), fit,
