@@ -9,6 +9,7 @@
 #define STRAY_AMX_POSSIBLE 1
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstdint>
 #define STRAY_AMX_TARGET \
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512bf16,amx-tile,amx-bf16")))
@@ -40,6 +41,38 @@ STRAY_AMX_TARGET inline void amx_product_2x2() {
   _tile_dpbf16ps(1, 4, 7);
   _tile_dpbf16ps(2, 5, 6);
   _tile_dpbf16ps(3, 5, 7);
+}
+
+/// One operand of a split product, as tiles: its high and low bfloat16
+/// parts (16 rows of 64 bytes each, `stride` bytes apart), and `second` the
+/// byte offset of the next 16-row block (tiles 5 / 7).
+struct AmxSplitOperand {
+  const void* hi;
+  const void* lo;
+  int stride;
+  std::ptrdiff_t second;
+};
+
+/// Accumulator tiles 0..3 += a · bᵀ for a 2 x 2 block, each operand split
+/// v ≈ h + l: h·h' + h·l' + l·h', and l·l' too when `lo_times_lo` (the
+/// Gram keeps it; the distance kernel's error allowance covers its loss).
+STRAY_AMX_TARGET inline void amx_split_product_2x2(const AmxSplitOperand& a,
+                                                   const AmxSplitOperand& b, bool lo_times_lo) {
+  auto next = [](const void* p, std::ptrdiff_t off) { return static_cast<const char*>(p) + off; };
+  _tile_loadd(4, a.hi, a.stride);
+  _tile_loadd(5, next(a.hi, a.second), a.stride);
+  _tile_loadd(6, b.hi, b.stride);
+  _tile_loadd(7, next(b.hi, b.second), b.stride);
+  amx_product_2x2();
+  _tile_loadd(6, b.lo, b.stride);
+  _tile_loadd(7, next(b.lo, b.second), b.stride);
+  amx_product_2x2();
+  _tile_loadd(4, a.lo, a.stride);
+  _tile_loadd(5, next(a.lo, a.second), a.stride);
+  if (lo_times_lo) amx_product_2x2();
+  _tile_loadd(6, b.hi, b.stride);
+  _tile_loadd(7, next(b.hi, b.second), b.stride);
+  amx_product_2x2();
 }
 
 // Transposes a 16 x 16 block of 32-bit words.

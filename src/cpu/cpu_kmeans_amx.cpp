@@ -123,19 +123,8 @@ STRAY_AMX_TARGET void multiply(const AmxCentres& C, const uint32_t* rows_hi,
         const uint32_t* bh = rows_hi + ks * 16 * mp + r0;
         const uint32_t* bl = rows_lo + ks * 16 * mp + r0;
         if (pair) {
-          _tile_loadd(4, ah, a_stride);
-          _tile_loadd(5, ah + 16 * dp, a_stride);
-          _tile_loadd(6, bh, b_stride);
-          _tile_loadd(7, bh + 16, b_stride);
-          amx_product_2x2();
-          _tile_loadd(6, bl, b_stride);
-          _tile_loadd(7, bl + 16, b_stride);
-          amx_product_2x2();
-          _tile_loadd(4, al, a_stride);
-          _tile_loadd(5, al + 16 * dp, a_stride);
-          _tile_loadd(6, bh, b_stride);
-          _tile_loadd(7, bh + 16, b_stride);
-          amx_product_2x2();
+          amx_split_product_2x2({ah, al, a_stride, 16 * dp * 2}, {bh, bl, b_stride, 16 * 4},
+                                false);
         } else {
           _tile_loadd(4, ah, a_stride);
           _tile_loadd(5, al, a_stride);

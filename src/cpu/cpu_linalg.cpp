@@ -206,24 +206,9 @@ STRAY_AMX_TARGET void amx_multiply(AmxScratch& s, bool first) {
         _tile_loadd(3, c10 + 16, c_stride);
       }
       for (int64_t ks = 0; ks < pairs; ks += 16) {
-        const uint32_t* ah = fh + i0 * fs + ks;
-        const uint32_t* al = fl + i0 * fs + ks;
-        const uint32_t* bh = ph + ks * ps + j0;
-        const uint32_t* bl = pl + ks * ps + j0;
-        _tile_loadd(4, ah, a_stride);
-        _tile_loadd(5, ah + 16 * fs, a_stride);
-        _tile_loadd(6, bh, b_stride);
-        _tile_loadd(7, bh + 16, b_stride);
-        amx_product_2x2();
-        _tile_loadd(6, bl, b_stride);
-        _tile_loadd(7, bl + 16, b_stride);
-        amx_product_2x2();
-        _tile_loadd(4, al, a_stride);
-        _tile_loadd(5, al + 16 * fs, a_stride);
-        amx_product_2x2();
-        _tile_loadd(6, bh, b_stride);
-        _tile_loadd(7, bh + 16, b_stride);
-        amx_product_2x2();
+        const AmxSplitOperand a{fh + i0 * fs + ks, fl + i0 * fs + ks, a_stride, 16 * fs * 4};
+        const AmxSplitOperand b{ph + ks * ps + j0, pl + ks * ps + j0, b_stride, 16 * 4};
+        amx_split_product_2x2(a, b, true);
       }
       _tile_stored(0, c00, c_stride);
       _tile_stored(1, c00 + 16, c_stride);
