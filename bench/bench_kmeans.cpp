@@ -50,41 +50,52 @@ stray::Matrix<float> first_rows(const stray::Matrix<float>& X, int64_t k) {
   return stray::Matrix<float>::copy_of(X.view().row_block(0, k));
 }
 
+// A backend with the blobs of one shape resident: X, the first k rows as
+// centres, and a label array.
+struct Resident {
+  std::unique_ptr<stray::Backend> backend;
+  stray::DeviceArray<float> X, C;
+  stray::DeviceArray<int32_t> labels;
+
+  Resident(const std::string& backend_name, const Shape& s,
+           const stray::BackendOptions& options = {})
+      : backend(stray::make_backend(backend_name, options)) {
+    const stray::Blobs& b = blobs(s);
+    X = backend->upload(b.X.view());
+    C = backend->upload(first_rows(b.X, s.k).view());
+    labels = backend->allocate<int32_t>(s.n);
+  }
+};
+
+// The `rows/s` counter: rows handled per second over all iterations.
+void count_rows(benchmark::State& state, const Shape& s) {
+  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(s.n) * state.iterations(),
+                                                benchmark::Counter::kIsRate);
+}
+
 void lloyd_step(benchmark::State& state, const std::string& backend_name, Shape s) {
-  const stray::Blobs& b = blobs(s);
-  auto backend = stray::make_backend(backend_name);
-  auto X = backend->upload(b.X.view());
-  const stray::Matrix<float> C0 = first_rows(b.X, s.k);
-  auto C = backend->upload(C0.view());
-  auto labels = backend->allocate<int32_t>(s.n);
-  auto dist = backend->allocate<float>(s.n);
+  Resident r(backend_name, s);
+  auto dist = r.backend->allocate<float>(s.n);
   std::vector<double> sums(static_cast<std::size_t>(s.k * s.d));
   std::vector<double> counts(static_cast<std::size_t>(s.k));
   for (auto _ : state) {
-    backend->nearest_centroid(X, C, labels, dist);
-    backend->accumulate_centroids(X, labels, nullptr, s.k, sums.data(), counts.data());
-    backend->synchronize();
+    r.backend->nearest_centroid(r.X, r.C, r.labels, dist);
+    r.backend->accumulate_centroids(r.X, r.labels, nullptr, s.k, sums.data(), counts.data());
+    r.backend->synchronize();
     benchmark::DoNotOptimize(sums.data());
   }
-  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(s.n) * state.iterations(),
-                                                benchmark::Counter::kIsRate);
-  state.SetLabel(backend->device_description());
+  count_rows(state, s);
+  state.SetLabel(r.backend->device_description());
 }
 
 void nearest_only(benchmark::State& state, const std::string& backend_name, Shape s) {
-  const stray::Blobs& b = blobs(s);
-  auto backend = stray::make_backend(backend_name);
-  auto X = backend->upload(b.X.view());
-  const stray::Matrix<float> C0 = first_rows(b.X, s.k);
-  auto C = backend->upload(C0.view());
-  auto labels = backend->allocate<int32_t>(s.n);
-  auto dist = backend->allocate<float>(s.n);
+  Resident r(backend_name, s);
+  auto dist = r.backend->allocate<float>(s.n);
   for (auto _ : state) {
-    backend->nearest_centroid(X, C, labels, dist);
-    backend->synchronize();
+    r.backend->nearest_centroid(r.X, r.C, r.labels, dist);
+    r.backend->synchronize();
   }
-  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(s.n) * state.iterations(),
-                                                benchmark::Counter::kIsRate);
+  count_rows(state, s);
 }
 
 void accumulate_only(benchmark::State& state, const std::string& backend_name, Shape s) {
@@ -101,8 +112,7 @@ void accumulate_only(benchmark::State& state, const std::string& backend_name, S
     backend->synchronize();
     benchmark::DoNotOptimize(sums.data());
   }
-  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(s.n) * state.iterations(),
-                                                benchmark::Counter::kIsRate);
+  count_rows(state, s);
 }
 
 // One full pass of the pruned assignment (a `fresh` call: every row
@@ -111,21 +121,15 @@ void accumulate_only(benchmark::State& state, const std::string& backend_name, S
 // take the float32 path either way).
 void pruned_full_pass(benchmark::State& state, const std::string& backend_name, Shape s,
                       bool tile_unit) {
-  const stray::Blobs& b = blobs(s);
   stray::BackendOptions options;
   options.tile_unit = tile_unit;
-  auto backend = stray::make_backend(backend_name, options);
-  auto X = backend->upload(b.X.view());
-  const stray::Matrix<float> C0 = first_rows(b.X, s.k);
-  auto C = backend->upload(C0.view());
-  auto labels = backend->allocate<int32_t>(s.n);
+  Resident r(backend_name, s, options);
   stray::AssignmentBounds bounds;
   for (auto _ : state) {
-    backend->nearest_centroid_pruned(X, C, labels, bounds, nullptr, true);
-    backend->synchronize();
+    r.backend->nearest_centroid_pruned(r.X, r.C, r.labels, bounds, nullptr, true);
+    r.backend->synchronize();
   }
-  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(s.n) * state.iterations(),
-                                                benchmark::Counter::kIsRate);
+  count_rows(state, s);
 }
 
 // Whole fit, explicit init, exactly `iters` Lloyd iterations (tol = 0 and
