@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <vector>
 
@@ -11,6 +12,17 @@
 
 namespace stray::internal {
 namespace {
+
+// Tile loads are fast only on whole cache lines: the buffers must start on one.
+TEST(CpuAmx, TileBuffersStartOnCacheLines) {
+  for (std::size_t n : {1u, 7u, 100u, 4097u}) {
+    TileBuffer<uint16_t> a(n);
+    TileBuffer<float> b(n);
+    b.resize(3 * n);  // reallocated: still aligned
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(a.data()) % 64, 0u) << n;
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b.data()) % 64, 0u) << n;
+  }
+}
 
 TEST(CpuAmx, ProductsMatchFloat64WithinTheStatedError) {
   if (!amx_available()) GTEST_SKIP() << "this CPU (or kernel) offers no AMX-BF16 tile unit";

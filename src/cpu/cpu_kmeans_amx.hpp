@@ -24,14 +24,14 @@ namespace stray::internal {
 /// dp (a multiple of 32) with zero features.
 struct AmxCentres {
   int64_t k = 0, d = 0, kp = 0, dp = 0;
-  std::vector<uint16_t> hi, lo;
+  TileBuffer<uint16_t> hi, lo;
 };
 AmxCentres amx_centres(const float* c, int64_t k, int64_t d);
 
 /// One thread's working memory for amx_products.
 struct AmxRowScratch {
-  std::vector<uint16_t> hi, lo;         // [mp x dp] the rows' bfloat16 parts
-  std::vector<uint32_t> pairs_hi, pairs_lo;  // [dp/2 x mp] the same as the right operand
+  TileBuffer<uint16_t> hi, lo;          // [mp x dp] the rows' bfloat16 parts
+  TileBuffer<uint32_t> pairs_hi, pairs_lo;  // [dp/2 x mp] the same as the right operand
 };
 
 /// Rows amx_products pads m to.

@@ -158,7 +158,7 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
     pending.reserve(static_cast<std::size_t>(tile));
     RowMajorF gathered(use_amx ? 0 : tile, d);
     // [k x ld] products, one contiguous run of rows per centre.
-    std::vector<float> products(static_cast<std::size_t>(
+    TileBuffer<float> products(static_cast<std::size_t>(
         (use_amx ? amx_c.kp : k) * (use_amx ? amx_padded_rows(tile) : tile)));
     std::vector<float> best(static_cast<std::size_t>(tile)), second(best.size());
     std::vector<int32_t> best_j(best.size());

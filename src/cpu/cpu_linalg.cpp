@@ -88,8 +88,8 @@ constexpr int64_t kAmxPrefetchPairs = 2;
 struct AmxScratch {
   int64_t dp = 0;  // features padded to a multiple of 32
   int64_t ps = 0, fs = 0, cs = 0;  // row strides (words) of pairs, feat, acc
-  std::vector<uint32_t> pairs_hi, pairs_lo, feat_hi, feat_lo;
-  std::vector<float> acc;  // [dp x cs] float32 partial Gram of the current block
+  TileBuffer<uint32_t> pairs_hi, pairs_lo, feat_hi, feat_lo;
+  TileBuffer<float> acc;  // [dp x cs] float32 partial Gram of the current block
   std::vector<float> shift_hi, shift_lo;  // [dp] the shift split into two floats
   std::vector<float> colsum;              // [dp] the current chunk's column sums
   std::vector<double> block_sums;         // [dp] the current block's column sums
