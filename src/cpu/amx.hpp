@@ -81,7 +81,8 @@ struct AmxSplitOperand {
 
 /// Accumulator tiles 0..3 += a · bᵀ for a 2 x 2 block, each operand split
 /// v ≈ h + l: h·h' + h·l' + l·h', and l·l' too when `lo_times_lo` (the
-/// Gram keeps it; the distance kernel's error allowance covers its loss).
+/// Gram keeps it on its diagonal blocks; the distance kernel's error
+/// allowance covers its loss).
 STRAY_AMX_TARGET inline void amx_split_product_2x2(const AmxSplitOperand& a,
                                                    const AmxSplitOperand& b, bool lo_times_lo) {
   auto next = [](const void* p, std::ptrdiff_t off) { return static_cast<const char*>(p) + off; };

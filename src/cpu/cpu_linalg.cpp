@@ -19,6 +19,7 @@
 
 #include "cpu/amx.hpp"
 #include "cpu/cpu_backend.hpp"
+#include "cpu/cpu_gram_amx.hpp"
 #include "internal/check.hpp"
 
 namespace stray::internal {
@@ -51,175 +52,6 @@ constexpr int64_t kGemmReduceChunk = 16384;
 constexpr int64_t kSparseChunkRows = 4096;
 
 }  // namespace
-
-// ---- Gram on AMX ------------------------------------------------------------
-//
-// On CPUs with AMX-BF16 (Intel Sapphire Rapids and later) the Gram matrix is
-// formed by the tile unit: each centred float32 value v is split into two
-// bfloat16 parts, v ≈ h + l with h = bf16(v), l = bf16(v − h), and
-// v·w ≈ h·h' + h·l' + l·h' + l·l' — four tile products, accumulated in
-// float32 like the AVX-512 path. The split keeps 16 significant bits, so
-// each product is exact to ~2⁻¹⁷ relative (rounding-like, unbiased), against
-// 2⁻²⁴ for float32: far below the sampling noise of any covariance, and
-// exact for small integers (counts, 0/1 features). The tile unit does ~16x
-// the multiply-adds of AVX-512 per cycle, so even four products are ~4x
-// faster. Used only when the CPU and the kernel allow it (checked once).
-#ifdef STRAY_AMX_POSSIBLE
-namespace {
-
-// Rows per chunk converted and multiplied at a time (a multiple of 32: a
-// bf16 tile holds 32 values of K per row). 64 rather than 128: the chunk's
-// four operand buffers (~330 KiB at d = 512) then share L2 with the
-// accumulator, which outweighs reloading the accumulator tiles twice as
-// often (~8% faster at 200,000 x 512; 32 is slower again).
-constexpr int64_t kAmxChunk = 64;
-// While converting a pair of rows, the pair this many ahead is prefetched:
-// the rows come from memory, and the hardware prefetcher alone leaves the
-// conversion waiting on them (~8% of a 200,000 x 512 Gram).
-constexpr int64_t kAmxPrefetchPairs = 2;
-
-// Per-thread buffers for one chunk: the high and low bf16 parts in the two
-// layouts the tile product wants. A 32-bit word holds the values of two
-// consecutive rows (r even in the low half) for one feature:
-//   pairs[p * ps + j]  — "VNNI" layout, the right operand (K pairs × N)
-//   feat[j * fs + p]   — its transpose, the left operand (M × K)
-// Row strides are padded by 64 bytes so that the 16 rows of a tile do not
-// fall into the same few L1 sets (2 KiB strides would).
-struct AmxScratch {
-  int64_t dp = 0;  // features padded to a multiple of 32
-  int64_t ps = 0, fs = 0, cs = 0;  // row strides (words) of pairs, feat, acc
-  TileBuffer<uint32_t> pairs_hi, pairs_lo, feat_hi, feat_lo;
-  TileBuffer<float> acc;  // [dp x cs] float32 partial Gram of the current block
-  std::vector<float> shift_hi, shift_lo;  // [dp] the shift split into two floats
-  std::vector<float> colsum;              // [dp] the current chunk's column sums
-  std::vector<double> block_sums;         // [dp] the current block's column sums
-  explicit AmxScratch(int64_t d, const double* shift)
-      : dp((d + 31) / 32 * 32), ps(dp + 16), fs(kAmxChunk / 2 + 16), cs(dp + 16) {
-    pairs_hi.assign(static_cast<std::size_t>(kAmxChunk / 2 * ps), 0);
-    pairs_lo.assign(pairs_hi.size(), 0);
-    feat_hi.assign(static_cast<std::size_t>(dp * fs), 0);
-    feat_lo.assign(feat_hi.size(), 0);
-    acc.assign(static_cast<std::size_t>(dp * cs), 0.0f);
-    shift_hi.assign(static_cast<std::size_t>(dp), 0.0f);
-    shift_lo.assign(static_cast<std::size_t>(dp), 0.0f);
-    colsum.assign(static_cast<std::size_t>(dp), 0.0f);
-    block_sums.assign(static_cast<std::size_t>(dp), 0.0);
-    for (int64_t j = 0; j < d; ++j) {
-      shift_hi[j] = static_cast<float>(shift[j]);
-      shift_lo[j] = static_cast<float>(shift[j] - static_cast<double>(shift_hi[j]));
-    }
-  }
-};
-
-// Converts rows [r0, r0 + rows) (rows ≤ kAmxChunk; the rest of the chunk is
-// zero) into the scratch layouts: v = ((x − s_hi) − s_lo) · sqrt(w). With
-// `sums`, also sets s.colsum to the chunk's column sums of v (float32 over
-// at most kAmxChunk rows: the caller carries them on in float64). Rows
-// before `end` may be prefetched (the caller's block: later rows are
-// another thread's).
-STRAY_AMX_TARGET void amx_convert(const float* x, const float* w, int64_t d, int64_t r0,
-                                  int64_t rows, int64_t end, AmxScratch& s, bool sums) {
-  if (sums) std::fill(s.colsum.begin(), s.colsum.end(), 0.0f);
-  const int64_t dp = s.dp, groups = dp / 16, ps = s.ps, fs = s.fs;
-  const int64_t pairs = kAmxChunk / 2;
-  for (int64_t p = 0; p < pairs; ++p) {
-    const int64_t ra = 2 * p, rb = 2 * p + 1;
-    uint32_t* hi = s.pairs_hi.data() + p * ps;
-    uint32_t* lo = s.pairs_lo.data() + p * ps;
-    if (ra >= rows) {
-      std::memset(hi, 0, static_cast<std::size_t>(dp) * 4);
-      std::memset(lo, 0, static_cast<std::size_t>(dp) * 4);
-      continue;
-    }
-    const float* xa = x + (r0 + ra) * d;
-    const float* xb = rb < rows ? x + (r0 + rb) * d : nullptr;
-    if (const int64_t ahead = r0 + ra + 2 * kAmxPrefetchPairs; ahead + 2 <= end) {
-      const char* p = reinterpret_cast<const char*>(x + ahead * d);
-      for (int64_t off = 0; off < 2 * d * static_cast<int64_t>(sizeof(float)); off += 64)
-        _mm_prefetch(p + off, _MM_HINT_T0);
-    }
-    // Word j of a pair row takes 16-bit lane j (row a) and lane 16 + j (row b).
-    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
-                                                24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2,
-                                                17, 1, 16, 0);
-    const __m512 wa = _mm512_set1_ps(w ? std::sqrt(w[r0 + ra]) : 1.0f);
-    const __m512 wb = _mm512_set1_ps(xb && w ? std::sqrt(w[r0 + rb]) : 1.0f);
-    for (int64_t g = 0; g < groups; ++g) {
-      const int64_t j0 = g * 16;
-      const int64_t left = d - j0;
-      const __mmask16 m = left >= 16 ? __mmask16(0xFFFF)
-                                     : (left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1));
-      const __m512 sh = _mm512_loadu_ps(s.shift_hi.data() + j0);
-      const __m512 sl = _mm512_loadu_ps(s.shift_lo.data() + j0);
-      const __m512 va = _mm512_mul_ps(
-          _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, xa + j0), sh), sl), wa);
-      const __m512 vb =
-          xb ? _mm512_mul_ps(
-                   _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, xb + j0), sh), sl), wb)
-             : _mm512_setzero_ps();
-      if (sums) {
-        float* cs = s.colsum.data() + j0;
-        _mm512_storeu_ps(cs, _mm512_add_ps(_mm512_loadu_ps(cs), _mm512_add_ps(va, vb)));
-      }
-      // Both rows rounded at once ([a0..a15 | b0..b15] as bfloat16), the
-      // remainders likewise, then interleaved into (a_j, b_j) words.
-      const __m512i h = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(vb, va));
-      const __m512 rest_a = _mm512_sub_ps(va, bf16_widen(_mm512_castsi512_si256(h)));
-      const __m512 rest_b = _mm512_sub_ps(vb, bf16_widen(_mm512_extracti64x4_epi64(h, 1)));
-      const __m512i l = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(rest_b, rest_a));
-      _mm512_storeu_si512(hi + j0, _mm512_permutexvar_epi16(interleave, h));
-      _mm512_storeu_si512(lo + j0, _mm512_permutexvar_epi16(interleave, l));
-    }
-  }
-  for (int64_t p0 = 0; p0 < pairs; p0 += 16) {
-    for (int64_t j0 = 0; j0 < dp; j0 += 16) {
-      transpose16(s.pairs_hi.data() + p0 * ps + j0, ps, s.feat_hi.data() + j0 * fs + p0, fs);
-      transpose16(s.pairs_lo.data() + p0 * ps + j0, ps, s.feat_lo.data() + j0 * fs + p0, fs);
-    }
-  }
-}
-
-// acc[lower 32x32 super-blocks] (=, when `first`; else +=) chunkᵀ·chunk
-// with the four bf16 products. Only those super-blocks of acc are written.
-STRAY_AMX_TARGET void amx_multiply(AmxScratch& s, bool first) {
-  const int64_t dp = s.dp, pairs = kAmxChunk / 2, ps = s.ps, fs = s.fs, cs = s.cs;
-  const int a_stride = static_cast<int>(fs * 4), b_stride = static_cast<int>(ps * 4),
-            c_stride = static_cast<int>(cs * 4);
-  const uint32_t* fh = s.feat_hi.data();
-  const uint32_t* fl = s.feat_lo.data();
-  const uint32_t* ph = s.pairs_hi.data();
-  const uint32_t* pl = s.pairs_lo.data();
-  float* acc = s.acc.data();
-  for (int64_t i0 = 0; i0 < dp; i0 += 32) {
-    for (int64_t j0 = 0; j0 <= i0; j0 += 32) {
-      float* c00 = acc + i0 * cs + j0;
-      float* c10 = acc + (i0 + 16) * cs + j0;
-      if (first) {  // the block's first chunk: start from zero, not memory
-        _tile_zero(0);
-        _tile_zero(1);
-        _tile_zero(2);
-        _tile_zero(3);
-      } else {
-        _tile_loadd(0, c00, c_stride);
-        _tile_loadd(1, c00 + 16, c_stride);
-        _tile_loadd(2, c10, c_stride);
-        _tile_loadd(3, c10 + 16, c_stride);
-      }
-      for (int64_t ks = 0; ks < pairs; ks += 16) {
-        const AmxSplitOperand a{fh + i0 * fs + ks, fl + i0 * fs + ks, a_stride, 16 * fs * 4};
-        const AmxSplitOperand b{ph + ks * ps + j0, pl + ks * ps + j0, b_stride, 16 * 4};
-        amx_split_product_2x2(a, b, true);
-      }
-      _tile_stored(0, c00, c_stride);
-      _tile_stored(1, c00 + 16, c_stride);
-      _tile_stored(2, c10, c_stride);
-      _tile_stored(3, c10 + 16, c_stride);
-    }
-  }
-}
-
-}  // namespace
-#endif  // STRAY_AMX_POSSIBLE
 
 // ---- Gram -------------------------------------------------------------------
 
@@ -353,21 +185,13 @@ void CpuBackend::gram_kernel(const DeviceArray<float>& X, const float* w, const 
   if (options_.tile_unit && !wide && n >= 2048 && d >= 64 && amx_available()) {
 #pragma omp parallel num_threads(threads_)
     {
-      AmxScratch scratch(d, shift);
+      AmxGram tiles(d, shift);
       amx_begin();
-      double* bs = scratch.block_sums.data();
       reduce_groups([&](int64_t b) {
         const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
-        if (sums) std::fill(bs, bs + d, 0.0);
-        for (int64_t c0 = 0; c0 < rows; c0 += kAmxChunk) {
-          amx_convert(x, w, d, r0 + c0, std::min(kAmxChunk, rows - c0), r0 + rows, scratch,
-                      sums != nullptr);
-          amx_multiply(scratch, c0 == 0);
-          if (sums)
-            for (int64_t j = 0; j < d; ++j) bs[j] += scratch.colsum[j];
-        }
-        return std::tuple<const float*, int64_t, const double*>(scratch.acc.data(), scratch.cs,
-                                                                bs);
+        tiles.block(x, w, r0, rows, sums != nullptr);
+        return std::tuple<const float*, int64_t, const double*>(tiles.acc(), tiles.ld(),
+                                                                tiles.block_sums());
       });
       amx_end();
     }
