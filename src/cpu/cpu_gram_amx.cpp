@@ -27,12 +27,15 @@ constexpr int64_t kTileWords = 256;  // 16 x 16 32-bit words: one KiB
 inline int64_t right_tile(int64_t s, int64_t t) {
   return ((t / 2 * kSteps + s) * 2 + t % 2) * kTileWords;
 }
-// While converting a pair of rows, the pair this many ahead is prefetched,
-// a line per 16 features, spread over the conversion (the rows come from
-// memory and the hardware prefetcher alone leaves the conversion waiting).
-constexpr int64_t kPrefetchPairs = 2;
-// The chunk's float32 column sums go into float64 every this many pairs.
-constexpr int64_t kSumFlushPairs = 32;
+// The chunk's float32 column sums go into float64 every this many rows.
+constexpr int64_t kSumFlushRows = 64;
+
+// ((x − s_hi) − s_lo)·root_w for the features of `row` in mask m.
+STRAY_AMX_TARGET inline __m512 centred(const float* row, __mmask16 m, __m512 s_hi, __m512 s_lo,
+                                       float root_w) {
+  const __m512 v = _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, row), s_hi), s_lo);
+  return _mm512_mul_ps(v, _mm512_set1_ps(root_w));
+}
 
 }  // namespace
 
@@ -42,8 +45,8 @@ AmxGram::AmxGram(int64_t d, const double* shift)
   // fall into the same few L1 sets (2 KiB strides would).
   right_hi_.assign(static_cast<std::size_t>(kSteps * tiles_ * kTileWords), 0);
   right_lo_.assign(right_hi_.size(), 0);
-  left_hi_.assign(static_cast<std::size_t>(kSteps * 2 * kTileWords), 0);
-  left_lo_.assign(left_hi_.size(), 0);
+  left_hi_.assign(right_hi_.size(), 0);
+  left_lo_.assign(right_hi_.size(), 0);
   acc_.assign(static_cast<std::size_t>(dp_ * ld_), 0.0f);
   colsum_.assign(static_cast<std::size_t>(dp_), 0.0f);
   block_sums_.assign(static_cast<std::size_t>(dp_), 0.0);
@@ -55,66 +58,61 @@ AmxGram::AmxGram(int64_t d, const double* shift)
   }
 }
 
-// Rows [r0, r0 + rows) (rows ≤ kGramChunkRows) into right_hi_/right_lo_,
-// rounded up to whole steps with zero rows. Prefetches only rows before
-// `end` (later rows are another thread's).
+// Rows [r0, r0 + rows) (rows ≤ kGramChunkRows) into both operands,
+// rounded up to whole steps with zero rows. Each right-operand tile is
+// transposed into its left-operand twin as soon as it is written, while it
+// is in L1 and the tile unit is idle anyway (done in the product loop, the
+// transposes cost twice as much: the unit drained before each slice).
+// Rows of the next step are prefetched, those before `end` only (later
+// rows are another thread's).
 STRAY_AMX_TARGET void AmxGram::convert(const float* x, const float* w, int64_t r0, int64_t rows,
                                        int64_t end, bool sums) {
-  const int64_t d = d_, pairs = (rows + 31) / 32 * kPairsPerStep;
+  const int64_t d = d_, steps = (rows + 31) / 32;
   // Word j of a pair takes 16-bit lane j (row a) and lane 16 + j (row b).
   const __m512i interleave =
       _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
                        21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-  for (int64_t p = 0; p < pairs; ++p) {
-    // Pair p is row q of the tiles of step s.
-    const int64_t s = p / kPairsPerStep, q = p % kPairsPerStep;
-    uint32_t* hi = right_hi_.data() + q * 16;
-    uint32_t* lo = right_lo_.data() + q * 16;
-    const int64_t ra = 2 * p, rb = 2 * p + 1;
-    if (ra >= rows) {
-      for (int64_t t = 0; t < tiles_; ++t) {
-        _mm512_storeu_si512(hi + right_tile(s, t), _mm512_setzero_si512());
-        _mm512_storeu_si512(lo + right_tile(s, t), _mm512_setzero_si512());
-      }
-      continue;
-    }
-    const float* xa = x + (r0 + ra) * d;
-    const float* xb = rb < rows ? xa + d : nullptr;
-    const int64_t ahead = r0 + ra + 2 * kPrefetchPairs;
-    const char* pa = ahead + 2 <= end ? reinterpret_cast<const char*>(x + ahead * d) : nullptr;
-    const __m512 wa = _mm512_set1_ps(w ? std::sqrt(w[r0 + ra]) : 1.0f);
-    const __m512 wb = _mm512_set1_ps(xb && w ? std::sqrt(w[r0 + rb]) : 1.0f);
+  float root_w[32];
+  for (int64_t s = 0; s < steps; ++s) {
+    const int64_t first = 32 * s, here = std::min<int64_t>(32, rows - first);
+    for (int64_t r = 0; r < 32; ++r) root_w[r] = w && r < here ? std::sqrt(w[r0 + first + r]) : 1.0f;
     for (int64_t t = 0; t < tiles_; ++t) {
-      const int64_t j0 = t * 16;
-      if (pa && j0 < d) {
-        _mm_prefetch(pa + j0 * 4, _MM_HINT_T0);
-        _mm_prefetch(pa + (d + j0) * 4, _MM_HINT_T0);
-      }
-      const int64_t left = d - j0;
+      const int64_t j0 = t * 16, left = d - j0;
       const __mmask16 m = left >= 16 ? __mmask16(0xFFFF)
                                      : (left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1));
       const __m512 sh = _mm512_loadu_ps(shift_hi_.data() + j0);
       const __m512 sl = _mm512_loadu_ps(shift_lo_.data() + j0);
-      const __m512 va = _mm512_mul_ps(
-          _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, xa + j0), sh), sl), wa);
-      const __m512 vb =
-          xb ? _mm512_mul_ps(
-                   _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, xb + j0), sh), sl), wb)
-             : _mm512_setzero_ps();
+      uint32_t* hi = right_hi_.data() + right_tile(s, t);
+      uint32_t* lo = right_lo_.data() + right_tile(s, t);
+      __m512 colsum = _mm512_setzero_ps();
+      for (int64_t q = 0; q < kPairsPerStep; ++q) {
+        if (const int64_t ahead = r0 + first + 32 + 2 * q; j0 < d && ahead + 1 < end) {
+          _mm_prefetch(reinterpret_cast<const char*>(x + ahead * d + j0), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(x + (ahead + 1) * d + j0), _MM_HINT_T0);
+        }
+        const float* xa = x + (r0 + first + 2 * q) * d + j0;
+        const __m512 va = 2 * q < here ? centred(xa, m, sh, sl, root_w[2 * q]) : _mm512_setzero_ps();
+        const __m512 vb =
+            2 * q + 1 < here ? centred(xa + d, m, sh, sl, root_w[2 * q + 1]) : _mm512_setzero_ps();
+        colsum = _mm512_add_ps(colsum, _mm512_add_ps(va, vb));
+        // Both rows rounded at once ([a0..a15 | b0..b15] as bfloat16), the
+        // remainders likewise, then interleaved into (a_j, b_j) words.
+        const __m512i h = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(vb, va));
+        const __m512 rest_a = _mm512_sub_ps(va, bf16_widen(_mm512_castsi512_si256(h)));
+        const __m512 rest_b = _mm512_sub_ps(vb, bf16_widen(_mm512_extracti64x4_epi64(h, 1)));
+        const __m512i l = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(rest_b, rest_a));
+        _mm512_store_si512(hi + q * 16, _mm512_permutexvar_epi16(interleave, h));
+        _mm512_store_si512(lo + q * 16, _mm512_permutexvar_epi16(interleave, l));
+      }
       if (sums) {
         float* cs = colsum_.data() + j0;
-        _mm512_storeu_ps(cs, _mm512_add_ps(_mm512_loadu_ps(cs), _mm512_add_ps(va, vb)));
+        _mm512_storeu_ps(cs, _mm512_add_ps(_mm512_loadu_ps(cs), colsum));
       }
-      // Both rows rounded at once ([a0..a15 | b0..b15] as bfloat16), the
-      // remainders likewise, then interleaved into (a_j, b_j) words.
-      const __m512i h = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(vb, va));
-      const __m512 rest_a = _mm512_sub_ps(va, bf16_widen(_mm512_castsi512_si256(h)));
-      const __m512 rest_b = _mm512_sub_ps(vb, bf16_widen(_mm512_extracti64x4_epi64(h, 1)));
-      const __m512i l = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(rest_b, rest_a));
-      _mm512_storeu_si512(hi + right_tile(s, t), _mm512_permutexvar_epi16(interleave, h));
-      _mm512_storeu_si512(lo + right_tile(s, t), _mm512_permutexvar_epi16(interleave, l));
+      transpose16(hi, 16, left_hi_.data() + right_tile(s, t), 16);
+      transpose16(lo, 16, left_lo_.data() + right_tile(s, t), 16);
     }
-    if (sums && ((p + 1) % kSumFlushPairs == 0 || 2 * (p + 1) >= rows)) {
+    // Float32 column sums over at most kSumFlushRows rows, then float64.
+    if (sums && ((first + 32) % kSumFlushRows == 0 || s == steps - 1)) {
       for (int64_t j = 0; j < d; ++j) block_sums_[j] += colsum_[j];
       std::fill(colsum_.begin(), colsum_.end(), 0.0f);
     }
@@ -122,23 +120,14 @@ STRAY_AMX_TARGET void AmxGram::convert(const float* x, const float* w, int64_t r
 }
 
 // acc (=, when `first`; else +=) the lower 32 x 32 blocks of the chunk's
-// Gram over `steps` steps of 32 rows. Per slice of 32 features (the output
-// block row), the slice's left operand is transposed out of the right one
-// into L1; then each output block of the row keeps its four accumulators
-// in the tiles over all steps.
+// Gram over `steps` steps of 32 rows. Each output block keeps its four
+// accumulators in the tiles over all steps.
 STRAY_AMX_TARGET void AmxGram::multiply(int64_t steps, bool first) {
   constexpr int kTileStride = 64;                  // bytes per tile row: packed
   constexpr std::ptrdiff_t kNextTile = kTileWords * 4;  // bytes to the adjacent tile
   const int c_stride = static_cast<int>(ld_ * 4);
   for (int64_t i0 = 0; i0 < dp_; i0 += 32) {
     const int64_t ti = i0 / 16;
-    for (int64_t s = 0; s < steps; ++s) {
-      for (int64_t u = 0; u < 2; ++u) {
-        const int64_t from = right_tile(s, ti + u), to = (2 * s + u) * kTileWords;
-        transpose16(right_hi_.data() + from, 16, left_hi_.data() + to, 16);
-        transpose16(right_lo_.data() + from, 16, left_lo_.data() + to, 16);
-      }
-    }
     for (int64_t j0 = 0; j0 <= i0; j0 += 32) {
       float* c00 = acc_.data() + i0 * ld_ + j0;
       float* c10 = c00 + 16 * ld_;
@@ -156,7 +145,7 @@ STRAY_AMX_TARGET void AmxGram::multiply(int64_t steps, bool first) {
       const int64_t tj = j0 / 16;
       const bool diagonal = j0 == i0;
       for (int64_t s = 0; s < steps; ++s) {
-        const int64_t a = 2 * s * kTileWords, b = right_tile(s, tj);
+        const int64_t a = right_tile(s, ti), b = right_tile(s, tj);
         amx_split_product_2x2({left_hi_.data() + a, left_lo_.data() + a, kTileStride, kNextTile},
                               {right_hi_.data() + b, right_lo_.data() + b, kTileStride, kNextTile},
                               diagonal);

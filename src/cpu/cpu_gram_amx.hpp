@@ -52,8 +52,7 @@ class AmxGram {
   // pairs [16s, 16s + 16) x features [16t, 16t + 16), one 32-bit word per
   // (pair, feature) with the even row in the low half.
   TileBuffer<uint32_t> right_hi_, right_lo_;
-  // A 32-feature slice of the chunk as the left operand (its transpose),
-  // rebuilt per slice so that it stays in L1.
+  // The chunk as the left operand: each tile the transpose of its twin.
   TileBuffer<uint32_t> left_hi_, left_lo_;
   TileBuffer<float> acc_;  // [dp x ld] partial Gram of the current block
   std::vector<float> colsum_;
