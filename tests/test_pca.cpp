@@ -246,7 +246,7 @@ TEST_P(Pca, StreamingAndMergingGiveTheOneShotModel) {
 TEST_P(Pca, SmallBlocksStreamTheSameModel) {
   // A tiny workspace forces many row blocks through the host streaming path.
   stray::BackendOptions opts;
-  opts.workspace_bytes = 64 << 10;  // the minimum: blocks of ~68 rows
+  opts.workspace_bytes = 64 << 10;  // the minimum: blocks of ~68 rows (~270 read in place)
   STRAY_BACKEND_OR_SKIP(small, GetParam(), opts);
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   const Matrix<float> X = low_rank_plus_noise(1500, 30, 4, 0.2, 9);
@@ -267,7 +267,7 @@ TEST_P(Pca, DriftingRowsKeepTheScatterAccurate) {
   // scatter must match a float64 two-pass reference as closely as
   // centring on each block's own mean does.
   stray::BackendOptions small_opts;
-  small_opts.workspace_bytes = 4 << 20;  // host blocks of ~7,500 rows
+  small_opts.workspace_bytes = 4 << 20;  // host blocks of ~1,900 rows (~7,500 read in place)
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   STRAY_BACKEND_OR_SKIP(small, GetParam(), small_opts);
   const int64_t n = 20000, d = 70;
