@@ -1,8 +1,9 @@
-// The CPU backend's tile-unit (AMX) product kernel against float64 loops.
+// The CPU backend's tile-unit (AMX) distance kernel against float64 loops.
 // It runs only where the CPU has the unit; elsewhere the test says so and
 // skips (the k-means tests then cover the AVX-512/Eigen path alone).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -24,18 +25,27 @@ TEST(CpuAmx, TileBuffersStartOnCacheLines) {
   }
 }
 
-TEST(CpuAmx, ProductsMatchFloat64WithinTheStatedError) {
+TEST(CpuAmx, NearestTwoMatchFloat64WithinTheStatedError) {
   if (!amx_available()) GTEST_SKIP() << "this CPU (or kernel) offers no AMX-BF16 tile unit";
   std::mt19937 gen(3);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   struct Shape {
     int64_t n, d, k;
   };
-  // Padded and exact widths; row counts off the 32-row blocks; gathered rows.
+  // Padded and exact widths; row counts off the 32-row blocks; a last
+  // block of 16 centres (k = 17, 40); gathered rows.
   for (const Shape s : {Shape{37, 32, 32}, Shape{100, 64, 100}, Shape{65, 50, 17}, Shape{8, 129, 40}}) {
     std::vector<float> X(static_cast<std::size_t>(s.n * s.d)), C(static_cast<std::size_t>(s.k * s.d));
     for (float& v : X) v = normal(gen) * 10.0f + 3.0f;
     for (float& v : C) v = normal(gen) * 10.0f;
+    std::vector<float> c_norms(static_cast<std::size_t>(s.k));
+    double c_norm_max = 0.0;
+    for (int64_t j = 0; j < s.k; ++j) {
+      double cn = 0.0;
+      for (int64_t t = 0; t < s.d; ++t) cn += double(C[j * s.d + t]) * C[j * s.d + t];
+      c_norms[j] = static_cast<float>(cn);
+      c_norm_max = std::max(c_norm_max, cn);
+    }
     const AmxCentres centres = amx_centres(C.data(), s.k, s.d);
     ASSERT_GE(centres.kp, s.k);
     AmxRowScratch scratch;
@@ -43,26 +53,34 @@ TEST(CpuAmx, ProductsMatchFloat64WithinTheStatedError) {
     for (int64_t i = s.n - 1; i >= 0; i -= 2) ids.push_back(i);  // every other row, reversed
     for (const bool gathered : {false, true}) {
       const int64_t m = gathered ? static_cast<int64_t>(ids.size()) : s.n;
-      const int64_t ld = amx_padded_rows(m);
-      std::vector<float> out(static_cast<std::size_t>(centres.kp * ld), NAN);
+      std::vector<float> best(static_cast<std::size_t>(m) + 1, NAN), second(best);
+      std::vector<int32_t> best_j(best.size(), -7);
       amx_begin();
-      amx_products(centres, X.data(), gathered ? ids.data() : nullptr, 0, m, scratch, out.data());
+      amx_nearest_two(centres, c_norms.data(), X.data(), gathered ? ids.data() : nullptr, 0, m,
+                      scratch, best.data(), second.data(), best_j.data());
       amx_end();
+      EXPECT_TRUE(std::isnan(best[m]) && best_j[m] == -7) << "wrote past m rows";
       for (int64_t r = 0; r < m; ++r) {
         const float* x = X.data() + (gathered ? ids[r] : r) * s.d;
         double xn = 0.0;
         for (int64_t t = 0; t < s.d; ++t) xn += double(x[t]) * x[t];
+        // v_j = ‖c_j‖² − 2 c_j·x in float64; the two smallest.
+        std::vector<double> v(static_cast<std::size_t>(s.k));
         for (int64_t j = 0; j < s.k; ++j) {
-          const float* c = C.data() + j * s.d;
-          double dot = 0.0, cn = 0.0;
-          for (int64_t t = 0; t < s.d; ++t) dot += double(x[t]) * c[t], cn += double(c[t]) * c[t];
-          // The stated bound is on the squared distance (twice the product).
-          const double allowed = amx_relative_error(s.d) * (xn + cn) / 2.0;
-          EXPECT_NEAR(out[j * ld + r], dot, allowed) << "d=" << s.d << " row " << r << " centre " << j;
-          // And it is not vacuous: ~4 orders of magnitude below the terms.
-          EXPECT_LT(allowed, 1e-3 * (xn + cn));
+          double dot = 0.0;
+          for (int64_t t = 0; t < s.d; ++t) dot += double(x[t]) * C[j * s.d + t];
+          v[j] = double(c_norms[j]) - 2.0 * dot;
         }
-        for (int64_t j = s.k; j < centres.kp; ++j) EXPECT_EQ(out[j * ld + r], 0.0f);  // padding
+        std::vector<double> sorted(v);
+        std::sort(sorted.begin(), sorted.end());
+        const double allowed = amx_relative_error(s.d) * (xn + c_norm_max);
+        EXPECT_NEAR(best[r], sorted[0], allowed) << "d=" << s.d << " row " << r;
+        EXPECT_NEAR(second[r], sorted[1], allowed) << "d=" << s.d << " row " << r;
+        ASSERT_GE(best_j[r], 0);
+        ASSERT_LT(best_j[r], s.k);
+        EXPECT_LE(v[best_j[r]], sorted[0] + 2.0 * allowed) << "d=" << s.d << " row " << r;
+        // And the bound is not vacuous: ~4 orders of magnitude below the terms.
+        EXPECT_LT(allowed, 1e-3 * (xn + c_norm_max));
       }
     }
   }

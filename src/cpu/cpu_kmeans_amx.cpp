@@ -1,6 +1,8 @@
 #include "cpu/cpu_kmeans_amx.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "internal/check.hpp"
 
@@ -99,62 +101,93 @@ STRAY_AMX_TARGET void to_pairs(const uint16_t* rows, int64_t dp, int64_t mp, uin
   }
 }
 
-// products [kp x mp] = centres · rowsᵀ with three tile products per pair
-// of operands; 2 x 2 accumulator tiles (32 centres x 32 rows) at a time,
-// and 1 x 2 for a last block of 16 centres.
-STRAY_AMX_TARGET void multiply(const AmxCentres& C, const uint32_t* rows_hi,
-                               const uint32_t* rows_lo, int64_t mp, float* products) {
+// block [kp x 32] (row stride 32 floats) = centres · rows[r0, r0 + 32)ᵀ
+// with three tile products per pair of operands; 2 x 2 accumulator tiles
+// (32 centres x 32 rows) at a time, and 1 x 2 for a last block of 16
+// centres. The rows' operands (8 KiB) and the centres (≤ 28 KiB at d = 64,
+// k = 100) stay in L1 while every centre block passes over them.
+STRAY_AMX_TARGET void multiply_rows(const AmxCentres& C, const uint32_t* rows_hi,
+                                    const uint32_t* rows_lo, int64_t mp, int64_t r0,
+                                    float* block) {
   const int64_t dp = C.dp, kp = C.kp;
-  const int a_stride = static_cast<int>(dp * 2), b_stride = static_cast<int>(mp * 4),
-            c_stride = static_cast<int>(mp * 4);
-  // Rows outer: a 32-row block's operands (8 KiB) stay in L1 while every
-  // centre block passes over them; the centres (≤ 28 KiB at d = 64,
-  // k = 100) stay there too.
-  for (int64_t r0 = 0; r0 < mp; r0 += 32) {
-    for (int64_t j0 = 0; j0 < kp; j0 += 32) {
-      const bool pair = j0 + 16 < kp;
-      _tile_zero(0);
-      _tile_zero(1);
-      _tile_zero(2);
-      _tile_zero(3);
-      for (int64_t ks = 0; ks < dp / 32; ++ks) {
-        const uint16_t* ah = C.hi.data() + j0 * dp + ks * 32;
-        const uint16_t* al = C.lo.data() + j0 * dp + ks * 32;
-        const uint32_t* bh = rows_hi + ks * 16 * mp + r0;
-        const uint32_t* bl = rows_lo + ks * 16 * mp + r0;
-        if (pair) {
-          amx_split_product_2x2({ah, al, a_stride, 16 * dp * 2}, {bh, bl, b_stride, 16 * 4},
-                                false);
-        } else {
-          _tile_loadd(4, ah, a_stride);
-          _tile_loadd(5, al, a_stride);
-          _tile_loadd(6, bh, b_stride);
-          _tile_loadd(7, bh + 16, b_stride);
-          _tile_dpbf16ps(0, 4, 6);
-          _tile_dpbf16ps(1, 4, 7);
-          _tile_dpbf16ps(0, 5, 6);
-          _tile_dpbf16ps(1, 5, 7);
-          _tile_loadd(6, bl, b_stride);
-          _tile_loadd(7, bl + 16, b_stride);
-          _tile_dpbf16ps(0, 4, 6);
-          _tile_dpbf16ps(1, 4, 7);
-        }
-      }
-      float* out = products + j0 * mp + r0;
-      _tile_stored(0, out, c_stride);
-      _tile_stored(1, out + 16, c_stride);
+  const int a_stride = static_cast<int>(dp * 2), b_stride = static_cast<int>(mp * 4);
+  constexpr int c_stride = 32 * 4;
+  for (int64_t j0 = 0; j0 < kp; j0 += 32) {
+    const bool pair = j0 + 16 < kp;
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (int64_t ks = 0; ks < dp / 32; ++ks) {
+      const uint16_t* ah = C.hi.data() + j0 * dp + ks * 32;
+      const uint16_t* al = C.lo.data() + j0 * dp + ks * 32;
+      const uint32_t* bh = rows_hi + ks * 16 * mp + r0;
+      const uint32_t* bl = rows_lo + ks * 16 * mp + r0;
       if (pair) {
-        _tile_stored(2, out + 16 * mp, c_stride);
-        _tile_stored(3, out + 16 * mp + 16, c_stride);
+        amx_split_product_2x2({ah, al, a_stride, 16 * dp * 2}, {bh, bl, b_stride, 16 * 4}, false);
+      } else {
+        _tile_loadd(4, ah, a_stride);
+        _tile_loadd(5, al, a_stride);
+        _tile_loadd(6, bh, b_stride);
+        _tile_loadd(7, bh + 16, b_stride);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(0, 5, 6);
+        _tile_dpbf16ps(1, 5, 7);
+        _tile_loadd(6, bl, b_stride);
+        _tile_loadd(7, bl + 16, b_stride);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
       }
     }
+    float* out = block + j0 * 32;
+    _tile_stored(0, out, c_stride);
+    _tile_stored(1, out + 16, c_stride);
+    if (pair) {
+      _tile_stored(2, out + 16 * 32, c_stride);
+      _tile_stored(3, out + 16 * 32 + 16, c_stride);
+    }
+  }
+}
+
+// The nearest and second-nearest of k centres for 32 rows, from their
+// products block [kp x 32], with v = ‖c‖² − 2·c·x: best, second and best_j
+// for the rows stay in registers while the centres pass (ties keep the
+// lower index, as the float32 path's argmin). Writes `count` ≤ 32 rows.
+STRAY_AMX_TARGET void nearest_two_of_block(const float* block, const float* c_norms, int64_t k,
+                                           int64_t count, float* best, float* second,
+                                           int32_t* best_j) {
+  const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
+  const __m512 minus_two = _mm512_set1_ps(-2.0f);
+  __m512 b[2] = {inf, inf}, s[2] = {inf, inf};
+  __m512i bj[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+  for (int64_t j = 0; j < k; ++j) {
+    const __m512 cn = _mm512_set1_ps(c_norms[j]);
+    const __m512i label = _mm512_set1_epi32(static_cast<int32_t>(j));
+    for (int h = 0; h < 2; ++h) {
+      const __m512 v = _mm512_fmadd_ps(minus_two, _mm512_load_ps(block + j * 32 + 16 * h), cn);
+      const __mmask16 closer = _mm512_cmp_ps_mask(v, b[h], _CMP_LT_OQ);
+      // The new second is the smaller of the old second and the larger of
+      // (v, old best).
+      s[h] = _mm512_min_ps(s[h], _mm512_mask_blend_ps(closer, v, b[h]));
+      b[h] = _mm512_mask_blend_ps(closer, b[h], v);
+      bj[h] = _mm512_mask_blend_epi32(closer, bj[h], label);
+    }
+  }
+  for (int h = 0; h < 2; ++h) {
+    const int64_t lanes = std::clamp<int64_t>(count - 16 * h, 0, 16);
+    const __mmask16 m = lanes == 16 ? __mmask16(0xFFFF) : __mmask16((1u << lanes) - 1);
+    _mm512_mask_storeu_ps(best + 16 * h, m, b[h]);
+    _mm512_mask_storeu_ps(second + 16 * h, m, s[h]);
+    _mm512_mask_storeu_epi32(best_j + 16 * h, m, bj[h]);
   }
 }
 
 }  // namespace
 
-void amx_products(const AmxCentres& C, const float* X, const int64_t* ids, int64_t first,
-                  int64_t m, AmxRowScratch& scratch, float* products) {
+void amx_nearest_two(const AmxCentres& C, const float* c_norms, const float* X,
+                     const int64_t* ids, int64_t first, int64_t m, AmxRowScratch& scratch,
+                     float* best, float* second, int32_t* best_j) {
   const int64_t mp = amx_padded_rows(m);
   const std::size_t need = static_cast<std::size_t>(mp * C.dp);
   if (scratch.hi.size() < need) {
@@ -163,17 +196,23 @@ void amx_products(const AmxCentres& C, const float* X, const int64_t* ids, int64
     scratch.pairs_hi.resize(need / 2);
     scratch.pairs_lo.resize(need / 2);
   }
+  scratch.block.resize(static_cast<std::size_t>(C.kp * 32));
   convert_rows(X, C.d, C.dp, ids, first, m, mp, scratch.hi.data(), scratch.lo.data());
   to_pairs(scratch.hi.data(), C.dp, mp, scratch.pairs_hi.data());
   to_pairs(scratch.lo.data(), C.dp, mp, scratch.pairs_lo.data());
-  multiply(C, scratch.pairs_hi.data(), scratch.pairs_lo.data(), mp, products);
+  for (int64_t r0 = 0; r0 < m; r0 += 32) {
+    multiply_rows(C, scratch.pairs_hi.data(), scratch.pairs_lo.data(), mp, r0,
+                  scratch.block.data());
+    nearest_two_of_block(scratch.block.data(), c_norms, C.k, std::min<int64_t>(32, m - r0),
+                         best + r0, second + r0, best_j + r0);
+  }
 }
 
 #else
 
-void amx_products(const AmxCentres&, const float*, const int64_t*, int64_t, int64_t,
-                  AmxRowScratch&, float*) {
-  fail(ErrorCode::backend_unavailable, "amx_products", "built without tile-unit support");
+void amx_nearest_two(const AmxCentres&, const float*, const float*, const int64_t*, int64_t,
+                     int64_t, AmxRowScratch&, float*, float*, int32_t*) {
+  fail(ErrorCode::backend_unavailable, "amx_nearest_two", "built without tile-unit support");
 }
 
 #endif

@@ -1,4 +1,5 @@
-// Centre-by-row products c·x on the tile unit, for k-means distance tiles.
+// The nearest two centres of each row by products c·x on the tile unit,
+// for k-means distance tiles.
 //
 // Each float32 value v is split into two bfloat16 parts, v ≈ h + l with
 // h = bf16(v), l = bf16(v − h); a product is formed from three tile
@@ -7,9 +8,6 @@
 // float32's 2⁻²⁴, so callers widen their rounding allowance by
 // amx_relative_error and settle near ties again in float32 (see
 // cpu_kmeans_pruned.cpp).
-//
-// The output is centre-major, [k x rows] like the Eigen path's, so the
-// same row-vectorised argmin consumes it.
 #pragma once
 
 #include <cstdint>
@@ -32,16 +30,22 @@ AmxCentres amx_centres(const float* c, int64_t k, int64_t d);
 struct AmxRowScratch {
   TileBuffer<uint16_t> hi, lo;          // [mp x dp] the rows' bfloat16 parts
   TileBuffer<uint32_t> pairs_hi, pairs_lo;  // [dp/2 x mp] the same as the right operand
+  TileBuffer<float> block;                   // [kp x 32] products for 32 rows
 };
 
 /// Rows amx_products pads m to.
 inline int64_t amx_padded_rows(int64_t m) { return (m + 31) / 32 * 32; }
 
-/// products[j * ld + r] ≈ c_j · x_r for j < kp and m rows of X [n x d]:
-/// rows ids[r], or first + r when ids is null; ld = amx_padded_rows(m).
-/// Call between amx_begin() and amx_end() on the calling thread.
-void amx_products(const AmxCentres& C, const float* X, const int64_t* ids, int64_t first,
-                  int64_t m, AmxRowScratch& scratch, float* products);
+/// For m rows of X [n x d] (rows ids[r], or first + r when ids is null):
+/// the smallest and second-smallest v_j = c_norms[j] − 2·(c_j · x) over the
+/// k centres, and the index of the smallest (ties: the lower index), into
+/// best, second, best_j [m]. The products come from the tile unit (see
+/// amx_relative_error) and never leave L1: 32 rows at a time, their
+/// [kp x 32] block is reduced while the best two stay in registers. Call
+/// between amx_begin() and amx_end() on the calling thread.
+void amx_nearest_two(const AmxCentres& C, const float* c_norms, const float* X,
+                     const int64_t* ids, int64_t first, int64_t m, AmxRowScratch& scratch,
+                     float* best, float* second, int32_t* best_j);
 
 /// Bound on the error of ‖c‖² − 2·(amx c·x) as a squared distance, relative
 /// to ‖x‖² + ‖c‖²: bfloat16 splitting (2⁻¹⁶ per part, the dropped l·l' term)

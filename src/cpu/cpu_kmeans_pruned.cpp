@@ -157,9 +157,8 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
     std::vector<int64_t> pending;
     pending.reserve(static_cast<std::size_t>(tile));
     RowMajorF gathered(use_amx ? 0 : tile, d);
-    // [k x ld] products, one contiguous run of rows per centre.
-    TileBuffer<float> products(static_cast<std::size_t>(
-        (use_amx ? amx_c.kp : k) * (use_amx ? amx_padded_rows(tile) : tile)));
+    // [k x tile] products, one contiguous run of rows per centre (float32 path).
+    std::vector<float> products(use_amx ? 0 : static_cast<std::size_t>(k * tile));
     std::vector<float> best(static_cast<std::size_t>(tile)), second(best.size());
     std::vector<int32_t> best_j(best.size());
     int64_t tile_retried = 0, tile_settled = 0;  // this thread's counts
@@ -210,11 +209,9 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
 
       // Exact nearest and second-nearest for the rows the bounds could not settle.
       const bool consecutive = m == end - begin;
-      int64_t ld = m;
       if (use_amx) {
-        ld = amx_padded_rows(m);
-        amx_products(amx_c, x, consecutive ? nullptr : pending.data(), begin, m, amx_rows,
-                     products.data());
+        amx_nearest_two(amx_c, c_norms.data(), x, consecutive ? nullptr : pending.data(), begin, m,
+                        amx_rows, best.data(), second.data(), best_j.data());
       } else {
         Eigen::Map<RowMajorF> out(products.data(), k, m);
         if (consecutive) {
@@ -228,27 +225,27 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
           }
           out.noalias() = centres * gathered.topRows(m).transpose();
         }
-      }
-      for (int64_t r = 0; r < m; ++r) {
-        best[r] = second[r] = std::numeric_limits<float>::infinity();
-        best_j[r] = 0;
-      }
-      for (int64_t j = 0; j < k; ++j) {
-        const float cn = c_norms[j];
-        const float* p = products.data() + j * ld;
-        const int32_t label = static_cast<int32_t>(j);
-#pragma omp simd
         for (int64_t r = 0; r < m; ++r) {
-          // Branch-free so it vectorises: the new second-best is the
-          // smaller of the old second and the larger of (v, old best).
-          const float v = cn - 2.0f * p[r];
-          const float b = best[r];
-          const bool closer = v < b;  // strict: ties keep the lower index
-          const float larger = closer ? b : v;
-          const float s = second[r];
-          second[r] = larger < s ? larger : s;
-          best[r] = closer ? v : b;
-          best_j[r] = closer ? label : best_j[r];
+          best[r] = second[r] = std::numeric_limits<float>::infinity();
+          best_j[r] = 0;
+        }
+        for (int64_t j = 0; j < k; ++j) {
+          const float cn = c_norms[j];
+          const float* p = products.data() + j * m;
+          const int32_t label = static_cast<int32_t>(j);
+#pragma omp simd
+          for (int64_t r = 0; r < m; ++r) {
+            // Branch-free so it vectorises: the new second-best is the
+            // smaller of the old second and the larger of (v, old best).
+            const float v = cn - 2.0f * p[r];
+            const float b = best[r];
+            const bool closer = v < b;  // strict: ties keep the lower index
+            const float larger = closer ? b : v;
+            const float s = second[r];
+            second[r] = larger < s ? larger : s;
+            best[r] = closer ? v : b;
+            best_j[r] = closer ? label : best_j[r];
+          }
         }
       }
       for (int64_t r = 0; r < m; ++r) {
