@@ -75,7 +75,8 @@ STRAY_AMX_TARGET void AmxGram::convert(const float* x, const float* w, int64_t r
   float root_w[32];
   for (int64_t s = 0; s < steps; ++s) {
     const int64_t first = 32 * s, here = std::min<int64_t>(32, rows - first);
-    for (int64_t r = 0; r < 32; ++r) root_w[r] = w && r < here ? std::sqrt(w[r0 + first + r]) : 1.0f;
+    for (int64_t r = 0; r < 32; ++r)
+      root_w[r] = w && r < here ? std::sqrt(w[r0 + first + r]) : 1.0f;
     for (int64_t t = 0; t < tiles_; ++t) {
       const int64_t j0 = t * 16, left = d - j0;
       const __mmask16 m = left >= 16 ? __mmask16(0xFFFF)
@@ -91,9 +92,9 @@ STRAY_AMX_TARGET void AmxGram::convert(const float* x, const float* w, int64_t r
           _mm_prefetch(reinterpret_cast<const char*>(x + (ahead + 1) * d + j0), _MM_HINT_T0);
         }
         const float* xa = x + (r0 + first + 2 * q) * d + j0;
-        const __m512 va = 2 * q < here ? centred(xa, m, sh, sl, root_w[2 * q]) : _mm512_setzero_ps();
-        const __m512 vb =
-            2 * q + 1 < here ? centred(xa + d, m, sh, sl, root_w[2 * q + 1]) : _mm512_setzero_ps();
+        const __m512 zero = _mm512_setzero_ps();
+        const __m512 va = 2 * q < here ? centred(xa, m, sh, sl, root_w[2 * q]) : zero;
+        const __m512 vb = 2 * q + 1 < here ? centred(xa + d, m, sh, sl, root_w[2 * q + 1]) : zero;
         colsum = _mm512_add_ps(colsum, _mm512_add_ps(va, vb));
         // Both rows rounded at once ([a0..a15 | b0..b15] as bfloat16), the
         // remainders likewise, then interleaved into (a_j, b_j) words.
