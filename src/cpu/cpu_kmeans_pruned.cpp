@@ -105,6 +105,7 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   // either way.
   const bool retry = bounds.retried == 0 || bounds.settled_by_retry * 8 >= bounds.retried;
   constexpr int64_t kRetrySampleEvery = 16;
+  constexpr int64_t kRetryPrefetchRows = 4;
   int64_t retried = 0, settled_by_retry = 0;
 
   std::vector<float> c_norms(static_cast<std::size_t>(k));
@@ -154,7 +155,8 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
     if (use_amx) amx_begin();
 #endif
     AmxRowScratch amx_rows;
-    std::vector<int64_t> pending;
+    std::vector<int64_t> pending, retry_rows;  // rows of the tile
+    std::vector<float> retry_bounds;            // z of each retry row
     pending.reserve(static_cast<std::size_t>(tile));
     RowMajorF gathered(use_amx ? 0 : tile, d);
     // [k x tile] products, one contiguous run of rows per centre (float32 path).
@@ -166,28 +168,43 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
     for (int64_t t = 0; t < tiles; ++t) {
       const int64_t begin = t * tile, end = std::min(n, begin + tile);
       pending.clear();
+      retry_rows.clear();
+      retry_bounds.clear();
+      const bool try_retry = retry || t % kRetrySampleEvery == 0;
       for (int64_t i = begin; i < end; ++i) {
         if (fresh) {
           pending.push_back(i);
           continue;
         }
         const int32_t a = lab[i];
-        float u = static_cast<float>(up[i] + center_shift[a]) * (1.0f + kBoundSlack);
+        const float u = static_cast<float>(up[i] + center_shift[a]) * (1.0f + kBoundSlack);
         const double other_shift = a == shift_argmax ? shift_second : shift_max;
         const float l = static_cast<float>(lo[i] - other_shift) * (1.0f - kBoundSlack);
         lo[i] = l;
         const float z = std::max(l, gap[a]);
-        if (u < z) {
-          up[i] = u;
-          continue;
-        }
-        if (!retry && t % kRetrySampleEvery != 0) {
+        up[i] = u;
+        if (u < z) continue;
+        if (try_retry) {
+          retry_rows.push_back(i);
+          retry_bounds.push_back(z);
+        } else {
           pending.push_back(i);
-          continue;
         }
-        // Tighten the upper bound with the exact distance to the assigned centre.
+      }
+      // Tighten the upper bound of the rows left with the exact distance to
+      // their assigned centre. They are scattered through the tile and come
+      // from memory: each is prefetched a few rows ahead.
+      const int64_t retries = static_cast<int64_t>(retry_rows.size());
+      for (int64_t q = 0; q < retries; ++q) {
+        if (q + kRetryPrefetchRows < retries) {
+          const int64_t next = retry_rows[q + kRetryPrefetchRows];
+          const char* ahead = reinterpret_cast<const char*>(x + next * d);
+          for (int64_t off = 0; off < d * static_cast<int64_t>(sizeof(float)); off += 64)
+            __builtin_prefetch(ahead + off);
+        }
+        const int64_t i = retry_rows[q];
         const float* row = x + i * d;
-        const float* centre = c + static_cast<int64_t>(a) * d;
+        const float* centre = c + static_cast<int64_t>(lab[i]) * d;
         float exact = 0.0f;
 #pragma omp simd reduction(+ : exact)
         for (int64_t j = 0; j < d; ++j) {
@@ -195,10 +212,10 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
           exact += diff * diff;
         }
         const float tau = static_cast<float>(relative_error * (row_norms[i] + c_norm_max));
-        u = std::sqrt(exact + tau);
+        const float u = std::sqrt(exact + tau);
         up[i] = u;
         ++tile_retried;
-        if (u < z) {
+        if (u < retry_bounds[q]) {
           ++tile_settled;
           continue;
         }
