@@ -41,7 +41,9 @@ using internal::require;
 void validate(const KMeansParams& p, MatrixView<const float> X,
               const std::vector<float>* sample_weight) {
   const char* where = "kmeans_fit";
-  internal::check_finite_matrix(X, where);
+  // X's values are checked as its column statistics are formed (KMeansData).
+  require(X.rows() > 0 && X.cols() > 0, ErrorCode::invalid_argument, where, "X is empty (",
+          X.rows(), " x ", X.cols(), ")");
   require(p.n_clusters >= 1, ErrorCode::invalid_argument, where, "n_clusters=", p.n_clusters,
           " must be >= 1");
   require(p.n_clusters <= std::numeric_limits<int32_t>::max(), ErrorCode::invalid_argument, where,
@@ -216,7 +218,7 @@ KMeansResult kmeans_fit(Backend& backend, const KMeansParams& params, MatrixView
                         const std::vector<float>* sample_weight) {
   const auto start = std::chrono::steady_clock::now();
   validate(params, X, sample_weight);
-  KMeansData data(backend, X, sample_weight);
+  KMeansData data(backend, X, sample_weight, "kmeans_fit");
 
   // tol is relative to the mean (unweighted) feature variance, as in sklearn.
   const double tol_abs = params.tol *
@@ -275,14 +277,15 @@ KMeansResult kmeans_fit(Backend& backend, const KMeansParams& params, MatrixView
 NearestCenters kmeans_predict(Backend& backend, MatrixView<const float> centers,
                               MatrixView<const float> X) {
   const char* where = "kmeans_predict";
-  internal::check_finite_matrix(X, where);
+  require(X.rows() > 0 && X.cols() > 0, ErrorCode::invalid_argument, where, "X is empty (",
+          X.rows(), " x ", X.cols(), ")");
   internal::check_finite_matrix(centers, where, "centers");
   require(centers.cols() == X.cols(), ErrorCode::shape_mismatch, where, "centers have ",
           centers.cols(), " features, X has ", X.cols());
   require(centers.rows() <= std::numeric_limits<int32_t>::max(), ErrorCode::invalid_argument,
           where, "too many centres: ", centers.rows());
   // Centre both on X's column means: expanded distances lose less precision.
-  KMeansData data(backend, X, nullptr);
+  KMeansData data(backend, X, nullptr, where);  // checks X's values
   Matrix<float> shifted(centers.rows(), centers.cols());
   for (int64_t c = 0; c < centers.rows(); ++c) {
     for (int64_t j = 0; j < centers.cols(); ++j) {

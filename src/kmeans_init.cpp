@@ -11,17 +11,38 @@
 
 namespace stray::internal {
 
-KMeansData::KMeansData(Backend& be, MatrixView<const float> host, const std::vector<float>* w)
+KMeansData::KMeansData(Backend& be, MatrixView<const float> host, const std::vector<float>* w,
+                       const char* where)
     : backend(be),
       host_X(host),
       mean(static_cast<std::size_t>(host.cols())),
       variance(mean.size()),
       weights(w) {
-  X = backend.upload(host);
   // Unweighted, like sklearn (its tol uses unweighted variances); any shift
-  // leaves distances unchanged.
-  backend.column_stats(X, nullptr, mean.data(), variance.data());
-  backend.subtract_row_vector(X, mean.data());
+  // leaves distances unchanged. Where the backend reads host memory in
+  // place, the statistics come from the caller's rows and the upload
+  // centres as it copies: one pass fewer over X, and no separate finite
+  // scan either — a column whose float64 statistics are not finite holds a
+  // NaN or an Inf (sums of floats cannot overflow a double), and only then
+  // is X scanned, to name the cell.
+  auto require_finite = [&] {
+    for (std::size_t j = 0; j < mean.size(); ++j) {
+      if (!std::isfinite(mean[j]) || !std::isfinite(variance[j])) {
+        check_finite_matrix(host, where);
+        fail(ErrorCode::non_finite_input, where, "X contains NaN or Inf in column ", j);
+      }
+    }
+  };
+  if (backend.shares_host_memory()) {
+    backend.column_stats(backend.borrow_or_upload(host), nullptr, mean.data(), variance.data());
+    require_finite();
+    X = backend.upload_shifted(host, mean.data());
+  } else {
+    X = backend.upload(host);
+    backend.column_stats(X, nullptr, mean.data(), variance.data());
+    require_finite();
+    backend.subtract_row_vector(X, mean.data());
+  }
   if (weights) device_weights = backend.upload(*weights);
 }
 

@@ -284,6 +284,15 @@ TEST(KMeansInput, NonFiniteErrorNamesTheFirstBadCell) {
   EXPECT_NE(message().find("[20001, 7] = -inf"), std::string::npos) << message();
   X(20001, 7) = 0.0f;
   EXPECT_NE(message().find("[30000, 0] = nan"), std::string::npos) << message();
+  // Prediction checks X the same way (through its column statistics).
+  const Matrix<float> centers(2, 16, 0.0f);
+  try {
+    kmeans_predict(*backend, centers.view(), X.view());
+    ADD_FAILURE() << "non-finite input was accepted by kmeans_predict";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::non_finite_input);
+    EXPECT_NE(std::string(e.what()).find("[30000, 0] = nan"), std::string::npos) << e.what();
+  }
 }
 
 TEST_P(KMeans, BadInputIsAClearError) {

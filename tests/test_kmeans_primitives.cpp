@@ -293,6 +293,27 @@ TEST_P(KMeansPrimitives, ColumnStatsMatchNaive) {
   EXPECT_NEAR(centred(5, 2), X(5, 2) - mean[2], 1e-3);
 }
 
+TEST_P(KMeansPrimitives, UploadShiftedEqualsUploadThenSubtract) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  // Large enough for the CPU's parallel pass; a view with a row stride too.
+  const int64_t n = 3001, d = 37;
+  Matrix<float> X = random_matrix(n, d, 14);
+  std::vector<double> shift(d);
+  for (int64_t j = 0; j < d; ++j) shift[j] = 1e3 * j + 1.0 / 3.0;
+  for (const MatrixView<const float> host :
+       {MatrixView<const float>(X.view()), MatrixView<const float>(X.data(), n, d - 5, d)}) {
+    SCOPED_TRACE(host.contiguous() ? "contiguous" : "strided");
+    DeviceArray<float> expected = backend->upload(host);
+    backend->subtract_row_vector(expected, shift.data());
+    const DeviceArray<float> fused = backend->upload_shifted(host, shift.data());
+    ASSERT_EQ(fused.rows(), host.rows());
+    ASSERT_EQ(fused.cols(), host.cols());
+    const Matrix<float> a = backend->download(expected), b = backend->download(fused);
+    for (int64_t i = 0; i < host.rows(); ++i)
+      for (int64_t j = 0; j < host.cols(); ++j) ASSERT_EQ(a(i, j), b(i, j)) << i << "," << j;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, KMeansPrimitives,
                          ::testing::ValuesIn(stray::testing::backend_names()),
                          stray::testing::param_name);

@@ -208,6 +208,13 @@ class Backend {
                             double* mean, double* var) = 0;
   /// X[i, :] -= shift for every row, in place. `shift`: host [d].
   virtual void subtract_row_vector(DeviceArray<float>& X, const double* shift) = 0;
+  /// upload(host) then subtract_row_vector(·, shift), with the same result;
+  /// a backend may do both in one pass (the CPU backend does).
+  virtual DeviceArray<float> upload_shifted(MatrixView<const float> host, const double* shift) {
+    DeviceArray<float> X = upload(host);
+    subtract_row_vector(X, shift);
+    return X;
+  }
 
   // ---- k-means ------------------------------------------------------------
   /// For each row of X [n x d], the index of its nearest row of C [k x d]

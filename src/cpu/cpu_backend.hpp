@@ -36,6 +36,7 @@ class CpuBackend final : public Backend {
   void column_stats(const DeviceArray<float>& X, const DeviceArray<float>* weights, double* mean,
                     double* var) override;
   void subtract_row_vector(DeviceArray<float>& X, const double* shift) override;
+  DeviceArray<float> upload_shifted(MatrixView<const float> host, const double* shift) override;
 
   void nearest_centroid(const DeviceArray<float>& X, const DeviceArray<float>& C,
                         DeviceArray<int32_t>& labels, DeviceArray<float>& min_sq_dist) override;

@@ -20,7 +20,10 @@ struct KMeansData {
   const std::vector<float>* weights;  // host [n], null = all ones
   DeviceArray<float> device_weights;  // empty when weights is null
 
-  KMeansData(Backend& be, MatrixView<const float> host, const std::vector<float>* w);
+  /// Centres `host` on the backend; a non-finite value is reported as
+  /// `where`'s error, naming its cell.
+  KMeansData(Backend& be, MatrixView<const float> host, const std::vector<float>* w,
+             const char* where);
 
   int64_t n() const { return host_X.rows(); }
   int64_t d() const { return host_X.cols(); }
