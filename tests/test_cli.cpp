@@ -95,11 +95,27 @@ TEST_F(Cli, BadInputIsOneLineOnStderrAndNothingWritten) {
   }
 }
 
+// --no-tile-unit keeps the CPU backend in float32 (where the CPU has an AMX
+// tile unit, these shapes use it by default): the same clustering, and
+// inertia equal within rounding.
+TEST_F(Cli, TileUnitCanBeTurnedOff) {
+  const std::string blobs =
+      "kmeans --samples 6000 --features 48 --blob-centers 20 -k 20 --seed 3 --backend cpu --json";
+  const RunResult on = run_cli(blobs + " --labels " + path("on.npy"));
+  const RunResult off = run_cli(blobs + " --no-tile-unit --labels " + path("off.npy"));
+  ASSERT_EQ(on.status, 0) << on.err;
+  ASSERT_EQ(off.status, 0) << off.err;
+  EXPECT_EQ(read_npy_int(path("on.npy")), read_npy_int(path("off.npy")));
+  const double a = nlohmann::json::parse(on.out)["inertia"], b = nlohmann::json::parse(off.out)["inertia"];
+  EXPECT_NEAR(a, b, 1e-5 * a);
+}
+
 TEST_F(Cli, HelpExplainsEveryFlag) {
   const RunResult r = run_cli("kmeans --help");
   EXPECT_EQ(r.status, 0);
   for (const char* flag : {"--input", "--clusters", "--init", "--init-centers", "--n-init", "--max-iter",
-                           "--tol", "--seed", "--backend", "--labels", "--centers", "--json"}) {
+                           "--tol", "--seed", "--backend", "--no-tile-unit", "--labels", "--centers",
+                           "--json"}) {
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
   }
 }

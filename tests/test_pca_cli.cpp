@@ -12,7 +12,9 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
+#include "cpu/amx.hpp"
 #include "internal/rng.hpp"
 #include "stray/npy.hpp"
 #include "stray/npz.hpp"
@@ -98,6 +100,28 @@ TEST(PcaCli, DenseAndSparseInputGiveTheSameModel) {
   const CliRun frac = run("pca -i " + dir.file("X.npy") + " -c 0.5 --whiten --backend cpu");
   ASSERT_EQ(frac.status, 0) << frac.out;
   EXPECT_NE(frac.out.find("solver covariance"), std::string::npos) << frac.out;
+}
+
+// --no-tile-unit keeps the CPU Gram in float32. Where the CPU has an AMX
+// tile unit these shapes use it by default, and the two models then differ
+// in the last bits but agree within rounding; elsewhere they are the same.
+TEST(PcaCli, NoTileUnitKeepsTheGramInFloat32) {
+  stray::testing::TempDir dir;
+  stray::write_npy(dir.file("X.npy"), data(4096, 80).view());
+  const std::string fit = "pca -i " + dir.file("X.npy") + " -c 5 --backend cpu --json";
+  const CliRun on = run(fit), off = run(fit + " --no-tile-unit");
+  ASSERT_EQ(on.status, 0) << on.out;
+  ASSERT_EQ(off.status, 0) << off.out;
+  const auto a = nlohmann::json::parse(on.out)["explained_variance_ratio"].get<std::vector<double>>();
+  const auto b = nlohmann::json::parse(off.out)["explained_variance_ratio"].get<std::vector<double>>();
+  ASSERT_EQ(a.size(), 5u);
+  ASSERT_EQ(b.size(), 5u);
+  for (std::size_t c = 0; c < a.size(); ++c) EXPECT_NEAR(a[c], b[c], 1e-6) << c;
+  if (stray::internal::amx_available()) {
+    EXPECT_NE(a, b) << "--no-tile-unit had no effect";
+  } else {
+    EXPECT_EQ(a, b);
+  }
 }
 
 TEST(PcaCli, ErrorsAreOneLineAndNonZero) {

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+
 #include <filesystem>
 #include <iostream>
 
@@ -28,7 +30,18 @@ void check_output_paths(const std::vector<std::string>& paths) {
 
 void print_json(const nlohmann::json& j) { std::cout << j.dump() << std::endl; }
 
-std::unique_ptr<Backend> open_backend(const std::string& name) { return make_backend(name); }
+void add_backend_options(CLI::App* cmd, BackendChoice* choice) {
+  cmd->add_option("--backend", choice->name, "auto, cpu or cuda")->capture_default_str();
+  cmd->add_flag("--no-tile-unit", choice->no_tile_unit,
+                "CPU backend: keep every product in float32 instead of using the AMX tile unit "
+                "of recent Intel CPUs (slower there; the same bits on every x86 CPU)");
+}
+
+std::unique_ptr<Backend> open_backend(const BackendChoice& choice) {
+  BackendOptions options;
+  options.tile_unit = !choice.no_tile_unit;
+  return make_backend(choice.name, options);
+}
 
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 

@@ -12,6 +12,10 @@
 #include "stray/backend.hpp"
 #include "stray/files.hpp"  // write_file_atomic
 
+namespace CLI {
+class App;
+}
+
 namespace stray::cli {
 
 /// Refuses, before any work is done, output paths that cannot be written:
@@ -23,8 +27,17 @@ void check_output_paths(const std::vector<std::string>& paths);
 /// Prints one JSON object on stdout (one line, for scripts).
 void print_json(const nlohmann::json& j);
 
-/// Makes the backend named on the command line, logging nothing.
-std::unique_ptr<Backend> open_backend(const std::string& name);
+/// The backend options of every subcommand that computes.
+struct BackendChoice {
+  std::string name = "auto";  // --backend
+  bool no_tile_unit = false;  // --no-tile-unit
+};
+
+/// Adds --backend and --no-tile-unit to `cmd`.
+void add_backend_options(CLI::App* cmd, BackendChoice* choice);
+
+/// Makes the chosen backend, logging nothing.
+std::unique_ptr<Backend> open_backend(const BackendChoice& choice);
 
 /// True when stderr is a terminal (progress lines are shown only then).
 bool stderr_is_terminal();

@@ -21,7 +21,8 @@ struct DemoOptions {
   int64_t k = 0;
   double pca = 32;
   double percentile = 95.0;
-  std::string backend = "auto", mode = "config", space = "standardized";
+  std::string mode = "config", space = "standardized";
+  BackendChoice backend;
   bool json = false;
 };
 
@@ -153,7 +154,7 @@ void register_demo_command(CLI::App& app) {
   cmd->add_option("--mode", o->mode, "Explanations: config (both signs) or behavior (positive)")
       ->capture_default_str();
   cmd->add_option("--score-space", o->space, "standardized, features or pca")->capture_default_str();
-  cmd->add_option("--backend", o->backend, "auto, cpu or cuda")->capture_default_str();
+  add_backend_options(cmd, &o->backend);
   cmd->add_flag("--json", o->json, "Print one JSON object (findings and recall) instead of text");
   cmd->callback([o] { run_demo(*o); });
 }

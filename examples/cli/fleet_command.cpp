@@ -18,8 +18,9 @@ namespace {
 
 struct FleetOptions {
   std::vector<std::string> events, baseline, normalize;
-  std::string format, model_in, model_out, out, scores_out, backend = "auto", mode = "config",
-                                                           space = "standardized";
+  std::string format, model_in, model_out, out, scores_out, mode = "config",
+                                                space = "standardized";
+  BackendChoice backend;
   double pca = 32, percentile = 95.0, top_fraction = 0.0, variance_floor = 1e-3;
   int64_t k = 0, top = 0, small = -1, features = 5, limit = 0;
   uint64_t seed = 0;
@@ -235,7 +236,7 @@ void register_fleet_command(CLI::App& app) {
   cmd->add_option("--features", o->features, "Features per explanation")->capture_default_str();
   cmd->add_option("--limit", o->limit, "Findings printed in the table (0 = all)")
       ->capture_default_str();
-  cmd->add_option("--backend", o->backend, "auto, cpu or cuda")->capture_default_str();
+  add_backend_options(cmd, &o->backend);
   cmd->add_flag("--json", o->json, "Print one JSON object instead of the table");
   cmd->add_option("--out", o->out, "Write the findings as JSON here");
   cmd->add_option("--scores", o->scores_out, "Write every entity's entity,cluster,score,outlier here");

@@ -13,7 +13,8 @@ namespace stray::cli {
 namespace {
 
 struct KMeansOptions {
-  std::string input, init = "k-means++", init_centers, weights, backend = "auto";
+  std::string input, init = "k-means++", init_centers, weights;
+  BackendChoice backend;
   std::string labels_out, centers_out;
   int64_t k = 0;
   int n_init = 0, max_iter = 300;
@@ -116,7 +117,7 @@ void register_kmeans_command(CLI::App& app) {
                   "only when no label changes")
       ->capture_default_str();
   cmd->add_option("--seed", opts->seed, "Random seed (init, and synthetic blobs)")->capture_default_str();
-  cmd->add_option("--backend", opts->backend, "auto, cpu or cuda")->capture_default_str();
+  add_backend_options(cmd, &opts->backend);
   cmd->add_option("--labels", opts->labels_out, "Write labels here (.npy int32)");
   cmd->add_option("--centers", opts->centers_out, "Write centres here (.npy float32)");
   cmd->add_flag("--json", opts->json,

@@ -14,7 +14,8 @@ namespace stray::cli {
 namespace {
 
 struct PcaOptions {
-  std::string input, solver = "auto", backend = "auto", transform_out, components_out;
+  std::string input, solver = "auto", transform_out, components_out;
+  BackendChoice backend;
   double components = 0.0;
   bool whiten = false, json = false;
   uint64_t seed = 0;
@@ -127,7 +128,7 @@ void register_pca_command(CLI::App& app) {
   cmd->add_option("--power-iterations", opts->power_iterations,
                   "Randomized: power iterations (-1 = auto: 4)")
       ->capture_default_str();
-  cmd->add_option("--backend", opts->backend, "auto, cpu or cuda")->capture_default_str();
+  add_backend_options(cmd, &opts->backend);
   cmd->add_option("--transform", opts->transform_out,
                   "Write the projected data here (.npy float32 [n_samples x n_components])");
   cmd->add_option("--components", opts->components_out,
