@@ -405,6 +405,55 @@ TEST_P(LinalgPrimitives, SpmmBothOrientationsMatchNaive) {
   }
 }
 
+// Aᵀ·B with an output larger than a core's L2 (6,000 x 64 floats): the CPU
+// backend splits it into slices when the rows' columns ascend, and takes
+// the row-chunk path when they do not. Both match float64, and the sliced
+// result is the same bits for any thread (so slice) count.
+TEST_P(LinalgPrimitives, SpmmTransposedLargeOutputMatchesNaive) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const int64_t m = 3000, n = 6000, k = 64;
+  CsrMatrix sorted = random_csr(m, n, 0.005, 12);
+  CsrMatrix shuffled = sorted;  // the same entries, each row reversed
+  for (int64_t i = 0; i < m; ++i) {
+    std::reverse(shuffled.indices.begin() + shuffled.indptr[i],
+                 shuffled.indices.begin() + shuffled.indptr[i + 1]);
+    std::reverse(shuffled.values.begin() + shuffled.indptr[i],
+                 shuffled.values.begin() + shuffled.indptr[i + 1]);
+  }
+  const Matrix<float> B = random_matrix(m, k, 19);
+  std::vector<double> ref(static_cast<std::size_t>(n * k), 0.0), mag(ref.size(), 0.0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t p = sorted.indptr[i]; p < sorted.indptr[i + 1]; ++p)
+      for (int64_t c = 0; c < k; ++c) {
+        const double term = double(sorted.values[p]) * B(i, c);
+        ref[sorted.indices[p] * k + c] += term;
+        mag[sorted.indices[p] * k + c] += std::abs(term);
+      }
+  auto dB = backend->upload(B.view());
+  for (const CsrMatrix* S : {&sorted, &shuffled}) {
+    SCOPED_TRACE(S == &sorted ? "ascending rows" : "descending rows");
+    auto dS = backend->upload_csr(S->view());
+    auto dC = backend->allocate<float>(n, k);
+    backend->spmm(true, dS, dB, dC);
+    const std::vector<float> C = backend->download_vector(dC);
+    for (int64_t e = 0; e < n * k; ++e) ASSERT_NEAR(C[e], ref[e], 1e-5 * (mag[e] + 1.0)) << e;
+  }
+  if (GetParam() == "cpu") {
+    stray::BackendOptions one, three;
+    one.threads = 1;
+    three.threads = 3;
+    std::vector<std::vector<float>> results;
+    for (const auto& options : {one, three}) {
+      auto cpu = stray::make_backend("cpu", options);
+      auto dS = cpu->upload_csr(sorted.view());
+      auto dC = cpu->allocate<float>(n, k);
+      cpu->spmm(true, dS, cpu->upload(B.view()), dC);
+      results.push_back(cpu->download_vector(dC));
+    }
+    EXPECT_EQ(results[0], results[1]);
+  }
+}
+
 TEST_P(LinalgPrimitives, ReductionsDoNotDependOnThreadCount) {
   if (GetParam() != "cpu") GTEST_SKIP() << "thread count is a CPU backend option";
   stray::BackendOptions one, two;

@@ -50,6 +50,11 @@ constexpr int64_t kGemmReduceChunk = 16384;
 
 // Sparse: rows per chunk of a reduction over the rows of A.
 constexpr int64_t kSparseChunkRows = 4096;
+// Sparse Aᵀ·B: the output is cut into slices of at most this size (a
+// core's L2 holds one with room for the rows streaming through).
+constexpr std::size_t kScatterSliceBytes = std::size_t{1} << 20;
+// ... and not into more slices than this: each slice reads all of B again.
+constexpr int64_t kMaxScatterSlices = 16;
 
 }  // namespace
 
@@ -548,15 +553,19 @@ void gather_tail(const int64_t* ip, const int32_t* ix, const float* v, const flo
   }
 }
 
+// Row i's entries are [first[i], last[i]): the whole row with first = ip,
+// last = ip + 1, or the part of it within a column range.
 template <int W>
-void scatter_panel(const int64_t* ip, const int32_t* ix, const float* v, const float* b,
-                   int64_t ldb, int64_t col0, float* c, int64_t ldc, int64_t i0, int64_t i1) {
+void scatter_panel(const int64_t* first, const int64_t* last, const int32_t* ix, const float* v,
+                   const float* b, int64_t ldb, int64_t col0, float* c, int64_t ldc, int64_t i0,
+                   int64_t i1) {
   for (int64_t i = i0; i < i1; ++i) {
+    const int64_t p0 = first[i], p1 = last[i];
+    if (p0 == p1) continue;
     float bi[W];
     const float* src = b + i * ldb + col0;
 #pragma omp simd
     for (int t = 0; t < W; ++t) bi[t] = src[t];
-    const int64_t p0 = ip[i], p1 = ip[i + 1];
     for (int64_t p = p0; p < p1; ++p) {
       if (p + kPrefetch < p1) {
         float* ahead = c + static_cast<int64_t>(ix[p + kPrefetch]) * ldc + col0;
@@ -570,12 +579,12 @@ void scatter_panel(const int64_t* ip, const int32_t* ix, const float* v, const f
   }
 }
 
-void scatter_tail(const int64_t* ip, const int32_t* ix, const float* v, const float* b,
-                  int64_t ldb, int64_t col0, int64_t w, float* c, int64_t ldc, int64_t i0,
-                  int64_t i1) {
+void scatter_tail(const int64_t* first, const int64_t* last, const int32_t* ix, const float* v,
+                  const float* b, int64_t ldb, int64_t col0, int64_t w, float* c, int64_t ldc,
+                  int64_t i0, int64_t i1) {
   for (int64_t i = i0; i < i1; ++i) {
     const float* bi = b + i * ldb + col0;
-    for (int64_t p = ip[i]; p < ip[i + 1]; ++p) {
+    for (int64_t p = first[i]; p < last[i]; ++p) {
       const float a = v[p];
       float* cj = c + static_cast<int64_t>(ix[p]) * ldc + col0;
 #pragma omp simd
@@ -608,15 +617,40 @@ void gather_rows(const int64_t* ip, const int32_t* ix, const float* v, const flo
       [&](int64_t col, int64_t w) { gather_tail(ip, ix, v, b, k, col, w, c, k, i0, i1); });
 }
 
-// acc[:, :] += A[i0:i1, :]ᵀ · B[i0:i1, :] (acc is [A.cols x k], zeroed by the caller).
-void scatter_rows(const int64_t* ip, const int32_t* ix, const float* v, const float* b, int64_t k,
-                  float* acc, int64_t i0, int64_t i1) {
+// acc[:, :] += A[i0:i1, :]ᵀ · B[i0:i1, :] (acc is [A.cols x k], zeroed by
+// the caller), row i's entries being [first[i], last[i]).
+void scatter_rows(const int64_t* first, const int64_t* last, const int32_t* ix, const float* v,
+                  const float* b, int64_t k, float* acc, int64_t i0, int64_t i1) {
   for_each_panel(
       k,
       [&](auto width, int64_t col) {
-        scatter_panel<decltype(width)::value>(ip, ix, v, b, k, col, acc, k, i0, i1);
+        scatter_panel<decltype(width)::value>(first, last, ix, v, b, k, col, acc, k, i0, i1);
       },
-      [&](int64_t col, int64_t w) { scatter_tail(ip, ix, v, b, k, col, w, acc, k, i0, i1); });
+      [&](int64_t col, int64_t w) {
+        scatter_tail(first, last, ix, v, b, k, col, w, acc, k, i0, i1);
+      });
+}
+
+// Where each of A's [m x n] rows lists its columns in ascending order: into
+// starts[s * m + i], the first entry of row i at or past column s·n/slices,
+// for s = 0..slices (so slice s of row i is [starts[s·m + i],
+// starts[(s+1)·m + i])). False, with starts unspecified, when a row is out
+// of order.
+bool column_slice_starts(const int64_t* ip, const int32_t* ix, int64_t m, int64_t n,
+                         int64_t slices, int threads, int64_t* starts) {
+  bool ordered = true;
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(&& : ordered)
+  for (int64_t i = 0; i < m; ++i) {
+    int64_t p = ip[i];
+    const int64_t end = ip[i + 1];
+    for (int64_t e = p + 1; e < end; ++e) ordered = ordered && ix[e - 1] < ix[e];
+    for (int64_t s = 0; s <= slices; ++s) {
+      const int64_t bound = s * n / slices;
+      while (p < end && ix[p] < bound) ++p;
+      starts[s * m + i] = p;
+    }
+  }
+  return ordered;
 }
 
 }  // namespace
@@ -648,12 +682,40 @@ void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<fl
     return;
   }
 
-  // Aᵀ·B: scatter rows of B into C. Fixed row chunks of A each scatter into
-  // their own partial (chunk 0 straight into C), then partials are added in
-  // chunk order — deterministic for any thread count. (An explicit
-  // transpose and a gather was tried for the randomized PCA fit and was
-  // slower here: 2.8 s against 1.8 s at 100,000 x 20,000 with 300 non-zeros
-  // a row, the transposed rows long and gathering from a 25 MB operand.)
+  // Aᵀ·B: each entry (i, j) of A adds v·B[i, :] to C[j, :]. When C is
+  // larger than a core's L2 (up to 16 slices of it) and A's rows list their
+  // columns in order, C is
+  // cut into slices of consecutive rows that fit L2, a task each: a task
+  // walks all of A's rows but only their entries in its slice, so its
+  // writes stay in L2 (instead of going to L3 or memory on every entry) at
+  // the price of reading B once per slice. Each C row sums its entries in
+  // A's row order, so the result is the same for any number of slices or
+  // threads.
+  const std::size_t c_bytes = static_cast<std::size_t>(n) * k * sizeof(float);
+  if (c_bytes > kScatterSliceBytes && m > 0) {
+    int64_t slices = static_cast<int64_t>((c_bytes + kScatterSliceBytes - 1) / kScatterSliceBytes);
+    slices = std::min(ceil_div(slices, threads_) * threads_, n);  // whole rounds of threads
+    const std::size_t starts_bytes = static_cast<std::size_t>((slices + 1) * m) * sizeof(int64_t);
+    std::vector<int64_t> starts;
+    if (slices <= kMaxScatterSlices && starts_bytes <= options_.workspace_bytes) {
+      starts.resize(static_cast<std::size_t>((slices + 1) * m));
+    }
+    if (!starts.empty() && column_slice_starts(ip, ix, m, n, slices, threads_, starts.data())) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+      for (int64_t s = 0; s < slices; ++s) {
+        const int64_t j0 = s * n / slices, j1 = (s + 1) * n / slices;
+        std::fill(c + j0 * k, c + j1 * k, 0.0f);
+        scatter_rows(starts.data() + s * m, starts.data() + (s + 1) * m, ix, v, b, k, c, 0, m);
+      }
+      return;
+    }
+  }
+  // Otherwise: fixed row chunks of A each scatter into their own partial
+  // (chunk 0 straight into C), then partials are added in chunk order —
+  // deterministic for any thread count. (An explicit transpose and a
+  // gather was tried for the randomized PCA fit and was slower: 2.8 s
+  // against 1.8 s at 100,000 x 20,000 with 300 non-zeros a row, the
+  // transposed rows long and gathering from a 25 MB operand.)
   const std::size_t partial_bytes = static_cast<std::size_t>(n) * k * sizeof(float);
   int64_t chunks = ceil_div(m, kSparseChunkRows);
   const int64_t by_memory =
@@ -672,7 +734,7 @@ void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<fl
       acc = p.data();
     }
     std::fill(acc, acc + n * k, 0.0f);
-    scatter_rows(ip, ix, v, b, k, acc, ch * rows_per, std::min(m, (ch + 1) * rows_per));
+    scatter_rows(ip, ip + 1, ix, v, b, k, acc, ch * rows_per, std::min(m, (ch + 1) * rows_per));
   }
   // Sum partials in chunk order, parallel over output rows.
   if (chunks > 1) {
