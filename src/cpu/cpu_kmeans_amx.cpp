@@ -168,8 +168,9 @@ STRAY_AMX_TARGET void nearest_two_of_block(const float* block, const float* c_no
       const __m512 v = _mm512_fmadd_ps(minus_two, _mm512_load_ps(block + j * 32 + 16 * h), cn);
       const __mmask16 closer = _mm512_cmp_ps_mask(v, b[h], _CMP_LT_OQ);
       // The new second is the smaller of the old second and the larger of
-      // (v, old best).
-      s[h] = _mm512_min_ps(s[h], _mm512_mask_blend_ps(closer, v, b[h]));
+      // (v, old best); MINPS returns its second operand when the first is
+      // NaN, so a NaN never displaces a value (as the float32 path's `<`).
+      s[h] = _mm512_min_ps(_mm512_mask_blend_ps(closer, v, b[h]), s[h]);
       b[h] = _mm512_mask_blend_ps(closer, b[h], v);
       bj[h] = _mm512_mask_blend_epi32(closer, bj[h], label);
     }

@@ -26,14 +26,14 @@ struct AmxCentres {
 };
 AmxCentres amx_centres(const float* c, int64_t k, int64_t d);
 
-/// One thread's working memory for amx_products.
+/// One thread's working memory for amx_nearest_two.
 struct AmxRowScratch {
   TileBuffer<uint16_t> hi, lo;          // [mp x dp] the rows' bfloat16 parts
   TileBuffer<uint32_t> pairs_hi, pairs_lo;  // [dp/2 x mp] the same as the right operand
   TileBuffer<float> block;                   // [kp x 32] products for 32 rows
 };
 
-/// Rows amx_products pads m to.
+/// Rows amx_nearest_two pads m to.
 inline int64_t amx_padded_rows(int64_t m) { return (m + 31) / 32 * 32; }
 
 /// For m rows of X [n x d] (rows ids[r], or first + r when ids is null):

@@ -683,14 +683,13 @@ void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<fl
   }
 
   // Aᵀ·B: each entry (i, j) of A adds v·B[i, :] to C[j, :]. When C is
-  // larger than a core's L2 (up to 16 slices of it) and A's rows list their
-  // columns in order, C is
-  // cut into slices of consecutive rows that fit L2, a task each: a task
-  // walks all of A's rows but only their entries in its slice, so its
-  // writes stay in L2 (instead of going to L3 or memory on every entry) at
-  // the price of reading B once per slice. Each C row sums its entries in
-  // A's row order, so the result is the same for any number of slices or
-  // threads.
+  // larger than a core's L2 (up to 16 times) and A's rows list their
+  // columns in order, C is cut into slices of consecutive rows that fit L2,
+  // a task each: a task walks all of A's rows but only their entries in its
+  // slice, so its writes stay in L2 (instead of going to L3 or memory on
+  // every entry) at the price of reading B once per slice. Each C row sums
+  // its entries in A's row order, so the result is the same for any number
+  // of slices or threads.
   const std::size_t c_bytes = static_cast<std::size_t>(n) * k * sizeof(float);
   if (c_bytes > kScatterSliceBytes && m > 0) {
     int64_t slices = static_cast<int64_t>((c_bytes + kScatterSliceBytes - 1) / kScatterSliceBytes);
