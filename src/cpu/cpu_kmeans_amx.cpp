@@ -63,6 +63,9 @@ inline __mmask16 lanes_from(int64_t d, int64_t t) {
                     : (left <= 0 ? __mmask16(0) : static_cast<__mmask16>((1u << left) - 1));
 }
 
+// Rows ahead of the one being converted that are prefetched.
+constexpr int64_t kConvertPrefetchRows = 8;
+
 // The rows' bfloat16 parts, row-major [mp x dp]; padding rows and features
 // are zero. VCVTNE2PS2BF16 rounds 32 floats to nearest-even bfloat16 at
 // once; the low part is the remainder, rounded the same way.
@@ -78,6 +81,12 @@ STRAY_AMX_TARGET void convert_rows(const float* X, int64_t d, int64_t dp, const 
       continue;
     }
     const float* x = X + (ids ? ids[r] : first + r) * d;
+    if (r + kConvertPrefetchRows < m) {  // the rows come from memory
+      const int64_t ahead = ids ? ids[r + kConvertPrefetchRows] : first + r + kConvertPrefetchRows;
+      const char* p = reinterpret_cast<const char*>(X + ahead * d);
+      for (int64_t off = 0; off < d * static_cast<int64_t>(sizeof(float)); off += 64)
+        _mm_prefetch(p + off, _MM_HINT_T0);
+    }
     for (int64_t t = 0; t < dp; t += 32) {
       const __m512 v0 = _mm512_maskz_loadu_ps(lanes_from(d, t), x + t);
       const __m512 v1 = _mm512_maskz_loadu_ps(lanes_from(d, t + 16), x + t + 16);
