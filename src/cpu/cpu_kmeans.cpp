@@ -279,7 +279,10 @@ void CpuBackend::assigned_sq_distances(const DeviceArray<float>& X, const Device
     }
     const float* row = x + i * d;
     const float* centre = c + static_cast<int64_t>(lab[i]) * d;
+    // Vector partial sums (a fixed order for a given build): one serial
+    // float64 chain per row was latency-bound, ~8 ms of a 200,000 x 64 fit.
     double s = 0.0;
+#pragma omp simd reduction(+ : s)
     for (int64_t j = 0; j < d; ++j) {
       const double diff = static_cast<double>(row[j]) - centre[j];
       s += diff * diff;
