@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
@@ -153,6 +154,25 @@ TEST(Npz, WriteChecksTheStructure) {
   expect_error([&] { write_npz_csr(dir.file("bad.npz"), m); }, ErrorCode::invalid_argument,
                {"indptr decreases"});
   EXPECT_TRUE(dir.entries().empty());
+}
+
+// validate_csr scans a large matrix on all cores and then, only when it
+// finds something wrong, names the first bad entry in order.
+TEST(Npz, ValidationNamesTheFirstBadEntryOfALargeMatrix) {
+  CsrMatrix m = random_csr(4000, 200, 0.5, 9);  // ~400,000 entries
+  ASSERT_GT(m.nnz(), 300000);
+  EXPECT_NO_THROW(validate_csr(m, "test"));
+  m.values[280000] = std::nanf("");
+  m.indices[250000] = 200;
+  m.indices[290000] = -1;
+  expect_error([&] { validate_csr(m, "test"); }, ErrorCode::invalid_argument,
+               {"column index 200 at entry 250000"});
+  m.indices[250000] = 3;
+  expect_error([&] { validate_csr(m, "test"); }, ErrorCode::non_finite_input,
+               {"CSR value at entry 280000"});
+  m.values[280000] = 1.0f;
+  expect_error([&] { validate_csr(m, "test"); }, ErrorCode::invalid_argument,
+               {"column index -1 at entry 290000"});
 }
 
 TEST(Npz, FailedWritesLeaveNothingBehind) {
