@@ -103,12 +103,9 @@ Matrix<float> init_kmeans_plus_plus(KMeansData& data, int64_t k, Rng& rng) {
                                                  : static_cast<int64_t>(rng.below(n));
     }
     DeviceArray<float> candidates = data.gather_centred(candidate_ids);
-    data.backend.candidate_potentials(data.X, data.w(), closest, candidates, potentials.data());
-    const int best = static_cast<int>(std::min_element(potentials.begin(), potentials.end()) -
-                                      potentials.begin());
-    data.centred_row(candidate_ids[best], centres.row(c));
-    DeviceArray<float> chosen = data.backend.upload(MatrixView<const float>(centres.row(c), 1, d));
-    data.backend.update_closest(data.X, chosen, closest);
+    const int64_t best =
+        data.backend.kmeanspp_step(data.X, data.w(), closest, candidates, potentials.data());
+    data.centred_row(candidate_ids[static_cast<std::size_t>(best)], centres.row(c));
   }
   return centres;
 }

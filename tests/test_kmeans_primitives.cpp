@@ -3,6 +3,7 @@
 // k = 1, more centres than a tile is wide).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -291,6 +292,52 @@ TEST_P(KMeansPrimitives, ColumnStatsMatchNaive) {
   backend->subtract_row_vector(dx, mean.data());
   const Matrix<float> centred = backend->download(dx);
   EXPECT_NEAR(centred(5, 2), X(5, 2) - mean[2], 1e-3);
+}
+
+// A k-means++ step: the potentials of candidate_potentials, the lowest
+// one's index, and closest updated with that candidate — against naive
+// float64, and against the interface's two-call default (which a backend
+// that keeps the distances from one pass, the CPU's, must agree with).
+TEST_P(KMeansPrimitives, KMeansPlusPlusStepMatchesItsDefinition) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const int64_t n = 5003, d = 7, t = 6;
+  const Matrix<float> X = random_matrix(n, d, 16);
+  const Matrix<float> first = random_matrix(1, d, 17);
+  Matrix<float> candidates = random_matrix(t, d, 18);
+  for (int64_t j = 0; j < d; ++j) candidates(3, j) = X(42, j);  // a data row: the best by far
+  std::vector<float> weights(n);
+  for (int64_t i = 0; i < n; ++i) weights[i] = 1.0f + static_cast<float>(i % 4);
+  auto dx = backend->upload(X.view());
+  auto dw = backend->upload(weights);
+  auto dc = backend->upload(candidates.view());
+  auto start = [&] {
+    auto closest = backend->upload(std::vector<float>(n, INFINITY));
+    backend->update_closest(dx, backend->upload(first.view()), closest);
+    return closest;
+  };
+  auto fused = start(), two_calls = start();
+  std::vector<double> pots(t), pots_default(t);
+  const int64_t best = backend->kmeanspp_step(dx, &dw, fused, dc, pots.data());
+  const int64_t best_default =
+      backend->Backend::kmeanspp_step(dx, &dw, two_calls, dc, pots_default.data());
+  EXPECT_EQ(best, best_default);
+  EXPECT_EQ(pots, pots_default);  // the same potentials pass either way
+  std::vector<double> ref_pots(t, 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    const double c0 = naive_sq_dist(X.row(i), first.row(0), d);
+    for (int64_t j = 0; j < t; ++j)
+      ref_pots[j] += weights[i] * std::min(c0, naive_sq_dist(X.row(i), candidates.row(j), d));
+  }
+  for (int64_t j = 0; j < t; ++j) EXPECT_NEAR(pots[j], ref_pots[j], 1e-5 * ref_pots[j]) << j;
+  EXPECT_EQ(best, std::min_element(ref_pots.begin(), ref_pots.end()) - ref_pots.begin());
+  EXPECT_EQ(best, 3);
+  const auto a = backend->download_vector(fused), b = backend->download_vector(two_calls);
+  for (int64_t i = 0; i < n; ++i) {
+    const double ref = std::min(naive_sq_dist(X.row(i), first.row(0), d),
+                                naive_sq_dist(X.row(i), candidates.row(best), d));
+    EXPECT_NEAR(a[i], ref, 1e-4 * (1 + ref)) << i;
+    EXPECT_NEAR(a[i], b[i], 1e-4 * (1 + ref)) << i;
+  }
 }
 
 TEST_P(KMeansPrimitives, UploadShiftedEqualsUploadThenSubtract) {

@@ -275,6 +275,26 @@ class Backend {
   virtual void candidate_potentials(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                                     const DeviceArray<float>& closest, const DeviceArray<float>& C,
                                     double* potentials) = 0;
+  /// One greedy k-means++ step: candidate_potentials for the rows of C
+  /// [t x d], then closest updated (update_closest) with the candidate of
+  /// lowest potential (ties: the lower index), whose index is returned. The
+  /// default makes the two calls (two passes over X); a backend may keep
+  /// each row's distances to the candidates from the first pass instead
+  /// (the CPU backend does, within its workspace).
+  virtual int64_t kmeanspp_step(const DeviceArray<float>& X, const DeviceArray<float>* weights,
+                                DeviceArray<float>& closest, const DeviceArray<float>& C,
+                                double* potentials) {
+    candidate_potentials(X, weights, closest, C, potentials);
+    const int64_t t = C.rows(), d = C.cols();
+    int64_t best = 0;
+    for (int64_t j = 1; j < t; ++j)
+      if (potentials[j] < potentials[best]) best = j;
+    std::vector<float> row(static_cast<std::size_t>(d));
+    copy_to_host(row.data(), *C.buffer(), static_cast<std::size_t>(best * d) * sizeof(float),
+                 row.size() * sizeof(float));
+    update_closest(X, upload(MatrixView<const float>(row.data(), 1, d)), closest);
+    return best;
+  }
 
   // ---- linear algebra (PCA) -----------------------------------------------
   /// G = Σ_i w_i (x_i − s)(x_i − s)ᵀ over the rows of X [n x d] with shift

@@ -57,6 +57,9 @@ class CpuBackend final : public Backend {
   void candidate_potentials(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                             const DeviceArray<float>& closest, const DeviceArray<float>& C,
                             double* potentials) override;
+  int64_t kmeanspp_step(const DeviceArray<float>& X, const DeviceArray<float>* weights,
+                        DeviceArray<float>& closest, const DeviceArray<float>& C,
+                        double* potentials) override;
 
   void gram(const DeviceArray<float>& X, const DeviceArray<float>* weights, const double* shift,
             double* out) override;
