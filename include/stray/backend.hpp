@@ -284,6 +284,7 @@ class Backend {
   virtual int64_t kmeanspp_step(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                                 DeviceArray<float>& closest, const DeviceArray<float>& C,
                                 double* potentials) {
+    if (C.rows() == 0) throw Error(ErrorCode::invalid_argument, "kmeanspp_step: no candidates");
     candidate_potentials(X, weights, closest, C, potentials);
     const int64_t t = C.rows(), d = C.cols();
     int64_t best = 0;

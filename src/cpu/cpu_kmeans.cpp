@@ -166,9 +166,8 @@ static void potentials_pass(const CpuBackend& be, const DeviceArray<float>& X,
 #pragma omp simd
         for (int64_t r = 0; r < rows; ++r) dj[r] = std::max(0.0f, x_norms[r] + cn - 2.0f * p[r]);
       }
-      // Vector partial sums (a fixed order for a given build), not one
-      // serial float64 chain per candidate: that chain was a fifth of a
-      // k-means++ initialisation.
+      // Vector partial sums (a fixed order for a given build) rather than
+      // one serial float64 chain per candidate.
       double sum = 0.0;
       if (w_tile) {
 #pragma omp simd reduction(+ : sum)
@@ -203,9 +202,9 @@ void CpuBackend::candidate_potentials(const DeviceArray<float>& X,
 }
 
 // One pass over X instead of two: the distances to every candidate are
-// kept ([t x n] floats, if that fits the workspace), and the chosen one's
-// update `closest` without reading X again. A k-means++ initialisation's
-// time is mostly these passes.
+// kept ([t x n] floats, if that fits the workspace), and the chosen
+// candidate's row of them updates `closest` without reading X again. A
+// k-means++ initialisation's time is mostly these passes.
 int64_t CpuBackend::kmeanspp_step(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                                   DeviceArray<float>& closest, const DeviceArray<float>& C,
                                   double* potentials) {
