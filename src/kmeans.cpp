@@ -42,8 +42,7 @@ void validate(const KMeansParams& p, MatrixView<const float> X,
               const std::vector<float>* sample_weight) {
   const char* where = "kmeans_fit";
   // X's values are checked as its column statistics are formed (KMeansData).
-  require(X.rows() > 0 && X.cols() > 0, ErrorCode::invalid_argument, where, "X is empty (",
-          X.rows(), " x ", X.cols(), ")");
+  internal::check_nonempty_matrix(X, where);
   require(p.n_clusters >= 1, ErrorCode::invalid_argument, where, "n_clusters=", p.n_clusters,
           " must be >= 1");
   require(p.n_clusters <= std::numeric_limits<int32_t>::max(), ErrorCode::invalid_argument, where,
@@ -277,8 +276,7 @@ KMeansResult kmeans_fit(Backend& backend, const KMeansParams& params, MatrixView
 NearestCenters kmeans_predict(Backend& backend, MatrixView<const float> centers,
                               MatrixView<const float> X) {
   const char* where = "kmeans_predict";
-  require(X.rows() > 0 && X.cols() > 0, ErrorCode::invalid_argument, where, "X is empty (",
-          X.rows(), " x ", X.cols(), ")");
+  internal::check_nonempty_matrix(X, where);
   internal::check_finite_matrix(centers, where, "centers");
   require(centers.cols() == X.cols(), ErrorCode::shape_mismatch, where, "centers have ",
           centers.cols(), " features, X has ", X.cols());

@@ -22,25 +22,15 @@ KMeansData::KMeansData(Backend& be, MatrixView<const float> host, const std::vec
   // leaves distances unchanged. Where the backend reads host memory in
   // place, the statistics come from the caller's rows and the upload
   // centres as it copies: one pass fewer over X, and no separate finite
-  // scan either — a column whose float64 statistics are not finite holds a
-  // NaN or an Inf (sums of floats cannot overflow a double), and only then
-  // is X scanned, to name the cell.
-  auto require_finite = [&] {
-    for (std::size_t j = 0; j < mean.size(); ++j) {
-      if (!std::isfinite(mean[j]) || !std::isfinite(variance[j])) {
-        check_finite_matrix(host, where);
-        fail(ErrorCode::non_finite_input, where, "X contains NaN or Inf in column ", j);
-      }
-    }
-  };
+  // scan either (check_stats_finite scans X only when a column is bad).
   if (backend.shares_host_memory()) {
     backend.column_stats(backend.borrow_or_upload(host), nullptr, mean.data(), variance.data());
-    require_finite();
+    check_stats_finite(mean, variance, &host, where);
     X = backend.upload_shifted(host, mean.data());
   } else {
     X = backend.upload(host);
     backend.column_stats(X, nullptr, mean.data(), variance.data());
-    require_finite();
+    check_stats_finite(mean, variance, &host, where);
     backend.subtract_row_vector(X, mean.data());
   }
   if (weights) device_weights = backend.upload(*weights);

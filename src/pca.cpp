@@ -203,23 +203,12 @@ double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-void check_stats_finite(const std::vector<double>& mean, const std::vector<double>& var,
-                        MatrixView<const float>* host, const char* where) {
-  for (std::size_t j = 0; j < mean.size(); ++j) {
-    if (!std::isfinite(mean[j]) || !std::isfinite(var[j])) {
-      // Name the offending cell when the data are on the host.
-      if (host) internal::check_finite_matrix(*host, where);
-      fail(ErrorCode::non_finite_input, where, "X contains NaN or Inf in column ", j);
-    }
-  }
-}
-
 PcaModel fit_randomized_dense(Backend& backend, const PcaParams& params, DeviceArray<float>& X,
                               bool owned, MatrixView<const float>* host, const char* where) {
   const int64_t d = X.cols();
   std::vector<double> mean(static_cast<std::size_t>(d)), var(static_cast<std::size_t>(d));
   backend.column_stats(X, nullptr, mean.data(), var.data());
-  check_stats_finite(mean, var, host, where);
+  internal::check_stats_finite(mean, var, host, where);
   // An uploaded copy is ours: centre it once, explicitly, for accuracy.
   if (owned) backend.subtract_row_vector(X, mean.data());
   auto op = internal::make_dense_operator(backend, X, mean, owned);

@@ -16,9 +16,13 @@ bool row_is_finite(const float* r, int64_t cols) {
 
 }  // namespace
 
-void check_finite_matrix(MatrixView<const float> X, const char* where, const char* what) {
+void check_nonempty_matrix(MatrixView<const float> X, const char* where, const char* what) {
   require(X.rows() > 0 && X.cols() > 0, ErrorCode::invalid_argument, where, what,
           " is empty (", X.rows(), " x ", X.cols(), ")");
+}
+
+void check_finite_matrix(MatrixView<const float> X, const char* where, const char* what) {
+  check_nonempty_matrix(X, where, what);
   const int64_t rows = X.rows(), cols = X.cols();
   // Every public entry scans its input, so the scan runs on all cores; the
   // first bad row (lowest index) is reported whichever thread finds one.
@@ -33,6 +37,16 @@ void check_finite_matrix(MatrixView<const float> X, const char* where, const cha
     if (!std::isfinite(r[j])) {
       fail(ErrorCode::non_finite_input, where, what, "[", first_bad, ", ", j, "] = ", r[j],
            " is not finite");
+    }
+  }
+}
+
+void check_stats_finite(const std::vector<double>& mean, const std::vector<double>& var,
+                        const MatrixView<const float>* host, const char* where) {
+  for (std::size_t j = 0; j < mean.size(); ++j) {
+    if (!std::isfinite(mean[j]) || !std::isfinite(var[j])) {
+      if (host) check_finite_matrix(*host, where);
+      fail(ErrorCode::non_finite_input, where, "X contains NaN or Inf in column ", j);
     }
   }
 }
