@@ -247,7 +247,7 @@ KMeansResult kmeans_fit(Backend& backend, const KMeansParams& params, MatrixView
         init = Matrix<float>(params.n_clusters, X.cols());
         for (int64_t c = 0; c < params.n_clusters; ++c) {
           for (int64_t j = 0; j < X.cols(); ++j) {
-            init(c, j) = static_cast<float>(params.initial_centers(c, j) - data.mean[j]);
+            init(c, j) = static_cast<float>(params.initial_centers(c, j) - data.shift[j]);
           }
         }
         break;
@@ -266,7 +266,7 @@ KMeansResult kmeans_fit(Backend& backend, const KMeansParams& params, MatrixView
   }
   for (int64_t c = 0; c < best.centers.rows(); ++c) {
     for (int64_t j = 0; j < best.centers.cols(); ++j) {
-      best.centers(c, j) = static_cast<float>(best.centers(c, j) + data.mean[j]);
+      best.centers(c, j) = static_cast<float>(best.centers(c, j) + data.shift[j]);
     }
   }
   best.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -287,7 +287,7 @@ NearestCenters kmeans_predict(Backend& backend, MatrixView<const float> centers,
   Matrix<float> shifted(centers.rows(), centers.cols());
   for (int64_t c = 0; c < centers.rows(); ++c) {
     for (int64_t j = 0; j < centers.cols(); ++j) {
-      shifted(c, j) = static_cast<float>(centers(c, j) - data.mean[j]);
+      shifted(c, j) = static_cast<float>(centers(c, j) - data.shift[j]);
     }
   }
   DeviceArray<float> device_centers = backend.upload(shifted.view());

@@ -15,30 +15,46 @@ KMeansData::KMeansData(Backend& be, MatrixView<const float> host, const std::vec
                        const char* where)
     : backend(be),
       host_X(host),
-      mean(static_cast<std::size_t>(host.cols())),
-      variance(mean.size()),
+      shift(static_cast<std::size_t>(host.cols())),
+      variance(shift.size()),
       weights(w) {
   // Unweighted, like sklearn (its tol uses unweighted variances); any shift
   // leaves distances unchanged. Where the backend reads host memory in
-  // place, the statistics come from the caller's rows and the upload
-  // centres as it copies: one pass fewer over X, and no separate finite
-  // scan either (check_stats_finite scans X only when a column is bad).
+  // place, the statistics come from the caller's rows, and the rows are
+  // either read in place too or centred as they are copied; no separate
+  // finite scan either (check_stats_finite scans X only when a column is
+  // bad).
+  std::vector<double> mean(shift.size());
   if (backend.shares_host_memory()) {
     backend.column_stats(backend.borrow_or_upload(host), nullptr, mean.data(), variance.data());
     check_stats_finite(mean, variance, &host, where);
-    X = backend.upload_shifted(host, mean.data());
+    if (needs_centring(mean, variance)) {
+      shift = mean;
+      X = backend.upload_shifted(host, shift.data());
+    } else {
+      X = backend.borrow_or_upload(host);
+    }
   } else {
     X = backend.upload(host);
     backend.column_stats(X, nullptr, mean.data(), variance.data());
     check_stats_finite(mean, variance, &host, where);
-    backend.subtract_row_vector(X, mean.data());
+    if (needs_centring(mean, variance)) {
+      shift = mean;
+      backend.subtract_row_vector(X, shift.data());
+    }
   }
   if (weights) device_weights = backend.upload(*weights);
 }
 
+bool needs_centring(const std::vector<double>& mean, const std::vector<double>& variance) {
+  const double offset = std::inner_product(mean.begin(), mean.end(), mean.begin(), 0.0);
+  const double spread = std::accumulate(variance.begin(), variance.end(), 0.0);
+  return offset > spread;
+}
+
 void KMeansData::centred_row(int64_t i, float* out) const {
   const float* row = host_X.row(i);
-  for (int64_t j = 0; j < d(); ++j) out[j] = static_cast<float>(row[j] - mean[j]);
+  for (int64_t j = 0; j < d(); ++j) out[j] = static_cast<float>(row[j] - shift[j]);
 }
 
 DeviceArray<float> KMeansData::gather_centred(const std::vector<int64_t>& ids) {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "backend_params.hpp"
+#include "internal/kmeans_data.hpp"
 #include "stray/datasets.hpp"
 #include "stray/kmeans.hpp"
 #include "stray/metrics.hpp"
@@ -107,6 +108,53 @@ TEST_P(KMeans, InertiaIsTheDirectSumOfSquaredDistances) {
   double sum = 0.0;
   for (float v : nc.sq_distances) sum += v;
   EXPECT_NEAR(sum, r.inertia, 1e-5 * r.inertia);
+}
+
+// Rows far from the origin are centred before the expanded distances;
+// rows near it are used as given. Either way the fit is the same, moved.
+TEST_P(KMeans, SameFitFarFromTheOrigin) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  // 64 features and 20 centres: the tile unit's path where the CPU has one.
+  const Blobs b = separated_blobs(6000, 64, 20, 4);
+  // Uncentred, the expanded distances' float32 rounding near ‖x‖² ≈ 6.4e11
+  // would exceed the blobs' squared separation (~1.7e4).
+  constexpr float kOffset = 1e5f;
+  Matrix<float> far = b.X;
+  for (auto& v : far.storage()) v += kOffset;
+  KMeansParams p;
+  p.n_clusters = 20;
+  p.max_iter = 10;
+  p.tol = 0.0;
+  p.init = KMeansInit::explicit_centers;
+  p.initial_centers = Matrix<float>(20, 64);
+  std::set<int32_t> seeded;  // one initial centre in each blob: no near ties
+  for (int64_t i = 0; i < b.X.rows(); ++i) {
+    if (!seeded.insert(b.labels[i]).second) continue;
+    for (int64_t j = 0; j < 64; ++j) p.initial_centers(b.labels[i], j) = b.X(i, j);
+  }
+  ASSERT_EQ(seeded.size(), 20u);
+  const KMeansResult near_fit = kmeans_fit(*backend, p, b.X.view());
+  for (auto& v : p.initial_centers.storage()) v += kOffset;
+  const KMeansResult far_fit = kmeans_fit(*backend, p, far.view());
+  EXPECT_EQ(near_fit.labels, far_fit.labels);
+  EXPECT_DOUBLE_EQ(adjusted_rand_score(b.labels, far_fit.labels), 1.0);
+  // The far rows themselves are rounded to float32 near 1e5 (2⁻⁷ apart).
+  EXPECT_NEAR(far_fit.inertia, near_fit.inertia, 1e-3 * near_fit.inertia);
+  for (int64_t c = 0; c < 20; ++c) {
+    for (int64_t j = 0; j < 64; ++j) {
+      ASSERT_NEAR(far_fit.centers(c, j) - kOffset, near_fit.centers(c, j), 1e-2) << c << "," << j;
+    }
+  }
+}
+
+TEST(KMeansInput, CentresOnlyRowsFarFromTheOrigin) {
+  using internal::needs_centring;
+  // ‖mean‖² against the total variance.
+  EXPECT_FALSE(needs_centring({0.0, 0.0}, {1.0, 1.0}));
+  EXPECT_FALSE(needs_centring({1.0, 1.0}, {1.0, 1.0}));
+  EXPECT_TRUE(needs_centring({1.0, 1.01}, {1.0, 1.0}));
+  EXPECT_TRUE(needs_centring({0.99, 0.0}, {0.01, 0.0}));  // a near-constant package column
+  EXPECT_TRUE(needs_centring({1e-3}, {0.0}));               // constant data
 }
 
 TEST_P(KMeans, EdgeShapes) {

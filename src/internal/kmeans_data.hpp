@@ -1,6 +1,6 @@
 // What every stage of a k-means fit shares: the data resident on the
-// backend (column-centred, for accurate expanded distances), the host view
-// it came from, and the sample weights.
+// backend (column-centred where that is needed for accurate expanded
+// distances), the host view it came from, and the sample weights.
 #pragma once
 
 #include <vector>
@@ -14,14 +14,16 @@ namespace stray::internal {
 struct KMeansData {
   Backend& backend;
   MatrixView<const float> host_X;    // as the caller gave it, not centred
-  std::vector<double> mean;          // column means subtracted from X
+  std::vector<double> shift;         // subtracted from every row of X: the
+                                     // column means, or zeros (needs_centring)
   std::vector<double> variance;      // column (population) variances
-  DeviceArray<float> X;              // [n x d] centred, on the backend
+  DeviceArray<float> X;              // [n x d] host_X − shift, on the backend
   const std::vector<float>* weights;  // host [n], null = all ones
   DeviceArray<float> device_weights;  // empty when weights is null
 
-  /// Centres `host` on the backend; a non-finite value is reported as
-  /// `where`'s error, naming its cell.
+  /// Puts `host` on the backend, centred if needs_centring (else read in
+  /// place where the backend shares host memory); a non-finite value is
+  /// reported as `where`'s error, naming its cell.
   KMeansData(Backend& be, MatrixView<const float> host, const std::vector<float>* w,
              const char* where);
 
@@ -37,6 +39,13 @@ struct KMeansData {
 
 /// Running float64 sums of weight × mass[i] (mass null = 1) over the rows,
 /// for inverse-CDF sampling with draw_index.
+/// Whether rows with these column means and variances must be centred for
+/// the expanded distance ‖x‖² + ‖c‖² − 2x·c to be accurate: its rounding
+/// grows with ‖x‖², which centring lowers by about ‖mean‖² on average. When
+/// ‖mean‖² is at most the total variance, centring would at most halve the
+/// norms, so the rows are used as they are and need no centred copy.
+bool needs_centring(const std::vector<double>& mean, const std::vector<double>& variance);
+
 std::vector<double> cumulative_mass(const KMeansData& data, const float* mass);
 /// A row drawn with probability proportional to its share of the running
 /// sum; rows with no mass are never drawn.
