@@ -99,11 +99,12 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   // A row whose bounds fail gets the exact distance to its own centre, which
   // may settle it without the k products. While centres still move far
   // (the first iterations) that almost never works and costs a pass over
-  // X; it is skipped then, judged by the previous call's counts (fixed by
-  // the data, so the choice is the same for any thread count; every 16th
-  // tile always tries, so the counts stay current). Labels are the same
-  // either way.
-  const bool retry = bounds.retried == 0 || bounds.settled_by_retry * 8 >= bounds.retried;
+  // X; it is skipped then, judged by the last counts (fixed by the data, so
+  // the choice is the same for any thread count; every 16th tile always
+  // tries, so the counts stay current). Right after a fresh pass there are
+  // no counts, and the centres' first moves are their largest: skip it.
+  // Labels are the same either way.
+  const bool retry = bounds.retried > 0 && bounds.settled_by_retry * 8 >= bounds.retried;
   constexpr int64_t kRetrySampleEvery = 16;
   constexpr int64_t kRetryPrefetchRows = 4;
   int64_t retried = 0, settled_by_retry = 0;
@@ -303,8 +304,10 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
 #pragma omp atomic
     settled_by_retry += tile_settled;
   }
-  bounds.retried = retried;
-  bounds.settled_by_retry = settled_by_retry;
+  if (retried > 0 || fresh) {  // a call with no failed bounds keeps the last counts
+    bounds.retried = retried;
+    bounds.settled_by_retry = settled_by_retry;
+  }
 }
 
 }  // namespace stray::internal
