@@ -1,5 +1,5 @@
 // k-means benchmarks: one Lloyd iteration's primitives (nearest_centroid +
-// accumulate_centroids), a full pass of the pruned assignment (with and
+// accumulate_centroids), the column statistics, a full pass of the pruned assignment (with and
 // without the CPU's tile unit) on every available backend, and kmeans_fit
 // with a fixed iteration count. Data are Gaussian blobs made once per shape.
 //
@@ -132,6 +132,17 @@ void pruned_full_pass(benchmark::State& state, const std::string& backend_name, 
   count_rows(state, s);
 }
 
+// Column means and variances (the first pass of every fit).
+void column_stats_only(benchmark::State& state, const std::string& backend_name, Shape s) {
+  Resident r(backend_name, s);
+  std::vector<double> mean(static_cast<std::size_t>(s.d)), var(mean.size());
+  for (auto _ : state) {
+    r.backend->column_stats(r.X, nullptr, mean.data(), var.data());
+    benchmark::DoNotOptimize(var.data());
+  }
+  count_rows(state, s);
+}
+
 // Whole fit, explicit init, exactly `iters` Lloyd iterations (tol = 0 and
 // max_iter = iters; blobs this size do not converge strictly sooner).
 void fit(benchmark::State& state, const std::string& backend_name, Shape s, int iters) {
@@ -174,6 +185,9 @@ const bool kRegistered = [] {
           ->UseRealTime();
       benchmark::RegisterBenchmark(("AccumulateCentroids/" + tail).c_str(), accumulate_only,
                                    backend, s)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("ColumnStats/" + tail).c_str(), column_stats_only, backend, s)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
       benchmark::RegisterBenchmark(("PrunedFullPass/" + tail).c_str(), pruned_full_pass, backend,

@@ -271,27 +271,36 @@ TEST_P(KMeansPrimitives, UpdateClosestAndCandidatePotentials) {
 
 TEST_P(KMeansPrimitives, ColumnStatsMatchNaive) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
-  const int64_t n = 17000, d = 4;
-  Matrix<float> X = random_matrix(n, d, 10);
-  for (int64_t i = 0; i < n; ++i) X(i, 2) += 1e4f;  // offset column: needs two-pass variance
-  std::vector<float> w(n);
-  for (int64_t i = 0; i < n; ++i) w[i] = static_cast<float>(1 + i % 4);
-  auto dx = backend->upload(X.view());
-  auto dw = backend->upload(w);
-  std::vector<double> mean(d), var(d);
-  backend->column_stats(dx, &dw, mean.data(), var.data());
-  for (int64_t j = 0; j < d; ++j) {
-    double sw = 0, sx = 0;
-    for (int64_t i = 0; i < n; ++i) sw += w[i], sx += w[i] * static_cast<double>(X(i, j));
-    const double m = sx / sw;
-    double sv = 0;
-    for (int64_t i = 0; i < n; ++i) sv += w[i] * (X(i, j) - m) * (X(i, j) - m);
-    EXPECT_NEAR(mean[j], m, 1e-9 * (1 + std::abs(m)));
-    EXPECT_NEAR(var[j], sv / sw, 1e-7 * (1 + sv / sw));
+  // Narrow and wide rows (the CPU sizes its chunks by the width), a column
+  // far from 0 (a one-pass Σx² − (Σx)²/n would lose it), and a run of
+  // zero weights longer than a chunk.
+  struct Shape {
+    int64_t n, d;
+    float offset;
+  };
+  for (const Shape shape : {Shape{17000, 4, 1e4f}, Shape{5000, 300, 1e6f}}) {
+    const int64_t n = shape.n, d = shape.d;
+    Matrix<float> X = random_matrix(n, d, 10);
+    for (int64_t i = 0; i < n; ++i) X(i, 2) += shape.offset;
+    std::vector<float> w(n);
+    for (int64_t i = 0; i < n; ++i) w[i] = i >= n / 3 && i < n / 2 ? 0.0f : static_cast<float>(1 + i % 4);
+    auto dx = backend->upload(X.view());
+    auto dw = backend->upload(w);
+    std::vector<double> mean(d), var(d);
+    backend->column_stats(dx, &dw, mean.data(), var.data());
+    for (int64_t j = 0; j < d; ++j) {
+      double sw = 0, sx = 0;
+      for (int64_t i = 0; i < n; ++i) sw += w[i], sx += w[i] * static_cast<double>(X(i, j));
+      const double m = sx / sw;
+      double sv = 0;
+      for (int64_t i = 0; i < n; ++i) sv += w[i] * (X(i, j) - m) * (X(i, j) - m);
+      ASSERT_NEAR(mean[j], m, 1e-12 * (1 + std::abs(m))) << n << "x" << d << " column " << j;
+      ASSERT_NEAR(var[j], sv / sw, 1e-9 * (1 + sv / sw)) << n << "x" << d << " column " << j;
+    }
+    backend->subtract_row_vector(dx, mean.data());
+    const Matrix<float> centred = backend->download(dx);
+    EXPECT_NEAR(centred(5, 2), X(5, 2) - mean[2], 1e-3 * (shape.offset / 1e4f));
   }
-  backend->subtract_row_vector(dx, mean.data());
-  const Matrix<float> centred = backend->download(dx);
-  EXPECT_NEAR(centred(5, 2), X(5, 2) - mean[2], 1e-3);
 }
 
 // A k-means++ step: the potentials of candidate_potentials, the lowest

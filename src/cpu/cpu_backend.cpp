@@ -104,48 +104,61 @@ void CpuBackend::column_stats(const DeviceArray<float>& X, const DeviceArray<flo
           "weights has ", weights ? weights->size() : 0, " entries for n=", n);
   const float* x = X.data();
   const float* w = weights ? weights->data() : nullptr;
-  const int64_t chunks = (n + kReductionChunkRows - 1) / kReductionChunkRows;
-
-  // Two passes (mean, then centred squares) for accuracy; each pass sums
-  // fixed chunks in parallel, then the chunk partials in chunk order.
-  std::vector<double> partial(static_cast<std::size_t>(chunks * d));
-  std::vector<double> weight_partial(static_cast<std::size_t>(chunks));
-  auto reduce_chunks = [&](auto&& per_row) {
-    std::fill(partial.begin(), partial.end(), 0.0);
-#pragma omp parallel for schedule(static) num_threads(threads_) if (chunks > 1)
+  // One pass over X, as accurate as two: each fixed chunk of rows gets its
+  // own mean, then its squared deviations from that mean, reading the chunk
+  // again from cache (chunks of ~512 KiB). Chunks are merged in chunk order
+  // by Chan, Golub and LeVeque's update, so the result does not depend on
+  // the thread count.
+  const int64_t chunk_rows = std::clamp<int64_t>((int64_t{1} << 17) / std::max<int64_t>(d, 1), 64,
+                                                 kReductionChunkRows);
+  const int64_t chunks = (n + chunk_rows - 1) / chunk_rows;
+  std::vector<double> total_mean(static_cast<std::size_t>(d), 0.0);
+  std::vector<double> total_m2(static_cast<std::size_t>(d), 0.0);
+  double total_weight = 0.0;
+#pragma omp parallel num_threads(threads_) if (chunks > 1)
+  {
+    std::vector<double> mu(static_cast<std::size_t>(d)), m2(static_cast<std::size_t>(d));
+#pragma omp for ordered schedule(static, 1)
     for (int64_t c = 0; c < chunks; ++c) {
-      double* acc = partial.data() + c * d;
-      double wsum = 0.0;
-      const int64_t end = std::min(n, (c + 1) * kReductionChunkRows);
-      for (int64_t i = c * kReductionChunkRows; i < end; ++i) {
+      const int64_t begin = c * chunk_rows, end = std::min(n, begin + chunk_rows);
+      std::fill(mu.begin(), mu.end(), 0.0);
+      std::fill(m2.begin(), m2.end(), 0.0);
+      double weight = 0.0;
+      for (int64_t i = begin; i < end; ++i) {
         const double wi = w ? w[i] : 1.0;
-        wsum += wi;
-        per_row(acc, x + i * d, wi);
+        const float* row = x + i * d;
+        weight += wi;
+        for (int64_t j = 0; j < d; ++j) mu[j] += wi * row[j];
       }
-      weight_partial[static_cast<std::size_t>(c)] = wsum;
+      if (weight > 0.0) {
+        for (int64_t j = 0; j < d; ++j) mu[j] /= weight;
+        for (int64_t i = begin; i < end; ++i) {
+          const double wi = w ? w[i] : 1.0;
+          const float* row = x + i * d;
+          for (int64_t j = 0; j < d; ++j) {
+            const double dev = row[j] - mu[j];
+            m2[j] += wi * dev * dev;
+          }
+        }
+      }
+#pragma omp ordered
+      if (weight > 0.0) {
+        const double merged = total_weight + weight;
+        const double share = weight / merged;
+        for (int64_t j = 0; j < d; ++j) {
+          const double delta = mu[j] - total_mean[j];
+          total_mean[j] += delta * share;
+          total_m2[j] += m2[j] + delta * delta * total_weight * share;
+        }
+        total_weight = merged;
+      }
     }
-    std::vector<double> total(static_cast<std::size_t>(d), 0.0);
-    double wtotal = 0.0;
-    for (int64_t c = 0; c < chunks; ++c) {
-      for (int64_t j = 0; j < d; ++j) total[j] += partial[c * d + j];
-      wtotal += weight_partial[c];
-    }
-    return std::make_pair(total, wtotal);
-  };
-
-  auto [sums, wtotal] = reduce_chunks([d](double* acc, const float* row, double wi) {
-    for (int64_t j = 0; j < d; ++j) acc[j] += wi * row[j];
-  });
-  require(wtotal > 0.0, ErrorCode::invalid_argument, "column_stats", "weights sum to 0");
-  for (int64_t j = 0; j < d; ++j) mean[j] = sums[j] / wtotal;
-  auto [squares, unused] = reduce_chunks([d, mean](double* acc, const float* row, double wi) {
-    for (int64_t j = 0; j < d; ++j) {
-      const double c = row[j] - mean[j];
-      acc[j] += wi * c * c;
-    }
-  });
-  (void)unused;
-  for (int64_t j = 0; j < d; ++j) var[j] = squares[j] / wtotal;
+  }
+  require(total_weight > 0.0, ErrorCode::invalid_argument, "column_stats", "weights sum to 0");
+  for (int64_t j = 0; j < d; ++j) {
+    mean[j] = total_mean[j];
+    var[j] = total_m2[j] / total_weight;
+  }
 }
 
 void CpuBackend::subtract_row_vector(DeviceArray<float>& X, const double* shift) {
