@@ -62,6 +62,35 @@ std::vector<float> half_gaps(const float* c, int64_t k, int64_t d) {
   return gap;
 }
 
+// The nearest and second-nearest of k centres for m rows from their
+// float32 products [k x m] (one contiguous run of rows per centre), with
+// v = ‖c‖² − 2·c·x; ties keep the lower index.
+void nearest_two_of_products(const float* products, const float* c_norms, int64_t k, int64_t m,
+                             float* best, float* second, int32_t* best_j) {
+  for (int64_t r = 0; r < m; ++r) {
+    best[r] = second[r] = std::numeric_limits<float>::infinity();
+    best_j[r] = 0;
+  }
+  for (int64_t j = 0; j < k; ++j) {
+    const float cn = c_norms[j];
+    const float* p = products + j * m;
+    const int32_t label = static_cast<int32_t>(j);
+#pragma omp simd
+    for (int64_t r = 0; r < m; ++r) {
+      // Branch-free so it vectorises: the new second-best is the smaller
+      // of the old second and the larger of (v, old best).
+      const float v = cn - 2.0f * p[r];
+      const float b = best[r];
+      const bool closer = v < b;  // strict: ties keep the lower index
+      const float larger = closer ? b : v;
+      const float s = second[r];
+      second[r] = larger < s ? larger : s;
+      best[r] = closer ? v : b;
+      best_j[r] = closer ? label : best_j[r];
+    }
+  }
+}
+
 }  // namespace
 
 void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const DeviceArray<float>& C,
@@ -159,11 +188,17 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
     std::vector<int64_t> pending, retry_rows;  // rows of the tile
     std::vector<float> retry_bounds;            // z of each retry row
     pending.reserve(static_cast<std::size_t>(tile));
+    // Rows gathered for float32 products: the unresolved rows (float32
+    // path) or the tile unit's near ties; grown as needed.
     RowMajorF gathered(use_amx ? 0 : tile, d);
-    // [k x tile] products, one contiguous run of rows per centre (float32 path).
+    // [k x rows] products, one contiguous run of rows per centre.
     std::vector<float> products(use_amx ? 0 : static_cast<std::size_t>(k * tile));
     std::vector<float> best(static_cast<std::size_t>(tile)), second(best.size());
     std::vector<int32_t> best_j(best.size());
+    std::vector<float> row_tau(best.size());  // each row's rounding allowance
+    std::vector<int64_t> near_ties;           // positions in pending
+    std::vector<float> tie_best, tie_second;
+    std::vector<int32_t> tie_j;
     int64_t tile_retried = 0, tile_settled = 0;  // this thread's counts
 #pragma omp for schedule(dynamic, 1)
     for (int64_t t = 0; t < tiles; ++t) {
@@ -243,54 +278,48 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
           }
           out.noalias() = centres * gathered.topRows(m).transpose();
         }
+        nearest_two_of_products(products.data(), c_norms.data(), k, m, best.data(), second.data(),
+                                best_j.data());
+      }
+      const float product_error_f = static_cast<float>(product_error);
+      for (int64_t r = 0; r < m; ++r) {
+        row_tau[r] = product_error_f * (row_norms[pending[r]] + c_norm_max);
+      }
+      if (use_amx) {
+        // The tile unit's error could hide the order of the two nearest:
+        // those rows again with float32 products, in one GEMM.
+        near_ties.clear();
         for (int64_t r = 0; r < m; ++r) {
-          best[r] = second[r] = std::numeric_limits<float>::infinity();
-          best_j[r] = 0;
+          if (second[r] - best[r] <= 2.0f * row_tau[r]) near_ties.push_back(r);
         }
-        for (int64_t j = 0; j < k; ++j) {
-          const float cn = c_norms[j];
-          const float* p = products.data() + j * m;
-          const int32_t label = static_cast<int32_t>(j);
-#pragma omp simd
-          for (int64_t r = 0; r < m; ++r) {
-            // Branch-free so it vectorises: the new second-best is the
-            // smaller of the old second and the larger of (v, old best).
-            const float v = cn - 2.0f * p[r];
-            const float b = best[r];
-            const bool closer = v < b;  // strict: ties keep the lower index
-            const float larger = closer ? b : v;
-            const float s = second[r];
-            second[r] = larger < s ? larger : s;
-            best[r] = closer ? v : b;
-            best_j[r] = closer ? label : best_j[r];
+        const int64_t ties = static_cast<int64_t>(near_ties.size());
+        if (ties > 0) {
+          if (gathered.rows() < ties) gathered.resize(std::max<int64_t>(ties, 64), d);
+          if (static_cast<int64_t>(products.size()) < k * ties) products.resize(static_cast<std::size_t>(k * ties));
+          tie_best.resize(static_cast<std::size_t>(ties));
+          tie_second.resize(tie_best.size());
+          tie_j.resize(tie_best.size());
+          for (int64_t q = 0; q < ties; ++q) {
+            const float* row = x + pending[near_ties[q]] * d;
+            std::copy(row, row + d, gathered.row(q).data());
+          }
+          Eigen::Map<RowMajorF> out(products.data(), k, ties);
+          out.noalias() = centres * gathered.topRows(ties).transpose();
+          nearest_two_of_products(products.data(), c_norms.data(), k, ties, tie_best.data(),
+                                  tie_second.data(), tie_j.data());
+          for (int64_t q = 0; q < ties; ++q) {
+            const int64_t r = near_ties[q];
+            best[r] = tie_best[q];
+            second[r] = tie_second[q];
+            best_j[r] = tie_j[q];
+            row_tau[r] = static_cast<float>(relative_error * (row_norms[pending[r]] + c_norm_max));
           }
         }
       }
       for (int64_t r = 0; r < m; ++r) {
         const int64_t i = pending[r];
-        const float* row = x + i * d;
         const float x_norm = row_norms[i];
-        float tau = static_cast<float>(product_error * (x_norm + c_norm_max));
-        if (use_amx && second[r] - best[r] <= 2.0f * tau) {
-          // The tile unit's error could hide the order of the two nearest:
-          // this row again with float32 dot products.
-          best[r] = second[r] = std::numeric_limits<float>::infinity();
-          for (int64_t j = 0; j < k; ++j) {
-            const float* cj = c + j * d;
-            float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-            for (int64_t t2 = 0; t2 < d; ++t2) dot += row[t2] * cj[t2];
-            const float v = c_norms[j] - 2.0f * dot;
-            if (v < best[r]) {
-              second[r] = best[r];
-              best[r] = v;
-              best_j[r] = static_cast<int32_t>(j);
-            } else if (v < second[r]) {
-              second[r] = v;
-            }
-          }
-          tau = static_cast<float>(relative_error * (x_norm + c_norm_max));
-        }
+        const float tau = row_tau[r];
         lab[i] = best_j[r];
         up[i] = std::sqrt(std::max(0.0f, x_norm + best[r]) + tau);
         lo[i] = std::sqrt(std::max(0.0f, x_norm + second[r] - tau));
