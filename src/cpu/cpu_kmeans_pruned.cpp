@@ -45,6 +45,12 @@ constexpr int64_t kAmxMinCentres = 16;
 // Allowance for float32 rounding when bounds are moved by centre shifts.
 constexpr float kBoundSlack = 1e-6f;
 
+// The smallest float not below v (v ≥ 0).
+float round_up_to_float(double v) {
+  const float f = static_cast<float>(v);
+  return static_cast<double>(f) < v ? std::nextafter(f, std::numeric_limits<float>::infinity()) : f;
+}
+
 // Half the distance from each centre to its nearest other centre (s_j in
 // Hamerly's paper): a row within s_j of centre j is nearest to it.
 std::vector<float> half_gaps(const float* c, int64_t k, int64_t d) {
@@ -140,19 +146,25 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   const std::vector<float> gap = half_gaps(C.data(), k, d);
   const double relative_error = expanded_relative_error(d);
   // A row's lower bound drops by the largest shift of any *other* centre.
+  // The bounds are moved in float32 with the shifts rounded up, so that
+  // rounding only ever loosens them (kBoundSlack covers the sums' own).
   double shift_max = 0.0, shift_second = 0.0;
-  int64_t shift_argmax = -1;
+  int32_t shift_argmax = -1;
+  std::vector<float> shift_up(static_cast<std::size_t>(k), 0.0f);
   if (!fresh) {
     for (int64_t j = 0; j < k; ++j) {
       if (center_shift[j] > shift_max) {
         shift_second = shift_max;
         shift_max = center_shift[j];
-        shift_argmax = j;
+        shift_argmax = static_cast<int32_t>(j);
       } else {
         shift_second = std::max(shift_second, center_shift[j]);
       }
+      shift_up[j] = round_up_to_float(center_shift[j]);
     }
   }
+  const float shift_max_up = round_up_to_float(shift_max);
+  const float shift_second_up = round_up_to_float(shift_second);
 
   const float* x = X.data();
   const float* c = C.data();
@@ -192,6 +204,7 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
     AmxRowScratch amx_rows;
     std::vector<int64_t> pending, retry_rows;  // rows of the tile
     std::vector<float> retry_bounds;            // z of each retry row
+    std::vector<uint8_t> bound_failed(static_cast<std::size_t>(tile));
     pending.reserve(static_cast<std::size_t>(tile));
     // Rows gathered for float32 products: the unresolved rows (float32
     // path) or the tile unit's near ties; grown as needed.
@@ -212,24 +225,32 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
       retry_rows.clear();
       retry_bounds.clear();
       const bool try_retry = retry || t % kRetrySampleEvery == 0;
-      for (int64_t i = begin; i < end; ++i) {
-        if (fresh) {
-          pending.push_back(i);
-          continue;
+      if (fresh) {
+        for (int64_t i = begin; i < end; ++i) pending.push_back(i);
+      } else {
+        // Move every row's bounds (vectorised), then gather the rows they
+        // no longer settle; a NaN bound settles nothing.
+        uint8_t* failed = bound_failed.data();
+#pragma omp simd
+        for (int64_t i = begin; i < end; ++i) {
+          const int32_t a = lab[i];
+          const float u = (up[i] + shift_up[a]) * (1.0f + kBoundSlack);
+          const float other = a == shift_argmax ? shift_second_up : shift_max_up;
+          const float l = (lo[i] - other) * (1.0f - kBoundSlack);
+          up[i] = u;
+          lo[i] = l;
+          failed[i - begin] = !(u < std::max(l, gap[a]));
         }
-        const int32_t a = lab[i];
-        const float u = static_cast<float>(up[i] + center_shift[a]) * (1.0f + kBoundSlack);
-        const double other_shift = a == shift_argmax ? shift_second : shift_max;
-        const float l = static_cast<float>(lo[i] - other_shift) * (1.0f - kBoundSlack);
-        lo[i] = l;
-        const float z = std::max(l, gap[a]);
-        up[i] = u;
-        if (u < z) continue;
+        std::vector<int64_t>& left = try_retry ? retry_rows : pending;
+        left.resize(static_cast<std::size_t>(end - begin));
+        int64_t count = 0;
+        for (int64_t i = begin; i < end; ++i) {  // branch-free compaction
+          left[count] = i;
+          count += failed[i - begin];
+        }
+        left.resize(static_cast<std::size_t>(count));
         if (try_retry) {
-          retry_rows.push_back(i);
-          retry_bounds.push_back(z);
-        } else {
-          pending.push_back(i);
+          for (const int64_t i : retry_rows) retry_bounds.push_back(std::max(lo[i], gap[lab[i]]));
         }
       }
       // Tighten the upper bound of the rows left with the exact distance to
