@@ -308,17 +308,21 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
                                 best_j.data());
       }
       const float product_error_f = static_cast<float>(product_error);
+      const int64_t* rows = pending.data();
+#pragma omp simd
       for (int64_t r = 0; r < m; ++r) {
-        row_tau[r] = product_error_f * (row_norms[pending[r]] + c_norm_max);
+        row_tau[r] = product_error_f * (row_norms[rows[r]] + c_norm_max);
       }
       if (use_amx) {
         // The tile unit's error could hide the order of the two nearest:
         // those rows again with float32 products, in one GEMM.
-        near_ties.clear();
-        for (int64_t r = 0; r < m; ++r) {
-          if (second[r] - best[r] <= 2.0f * row_tau[r]) near_ties.push_back(r);
+        near_ties.resize(static_cast<std::size_t>(m));
+        int64_t ties = 0;
+        for (int64_t r = 0; r < m; ++r) {  // branch-free compaction
+          near_ties[ties] = r;
+          ties += second[r] - best[r] <= 2.0f * row_tau[r];
         }
-        const int64_t ties = static_cast<int64_t>(near_ties.size());
+        near_ties.resize(static_cast<std::size_t>(ties));
         if (ties > 0) {
           if (gathered.rows() < ties) gathered.resize(std::max<int64_t>(ties, 64), d);
           if (static_cast<int64_t>(products.size()) < k * ties) products.resize(static_cast<std::size_t>(k * ties));
@@ -342,13 +346,24 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
           }
         }
       }
-      for (int64_t r = 0; r < m; ++r) {
-        const int64_t i = pending[r];
-        const float x_norm = row_norms[i];
-        const float tau = row_tau[r];
-        lab[i] = best_j[r];
-        up[i] = std::sqrt(std::max(0.0f, x_norm + best[r]) + tau);
-        lo[i] = std::sqrt(std::max(0.0f, x_norm + second[r] - tau));
+      // Labels and fresh bounds; `row_of` maps r to the row (distinct rows:
+      // no two writes meet). Consecutive rows, the first iterations' case,
+      // get plain stores instead of scatters.
+      const auto finish = [&](auto row_of) {
+#pragma omp simd
+        for (int64_t r = 0; r < m; ++r) {
+          const int64_t i = row_of(r);
+          const float x_norm = row_norms[i];
+          const float tau = row_tau[r];
+          lab[i] = best_j[r];
+          up[i] = std::sqrt(std::max(0.0f, x_norm + best[r]) + tau);
+          lo[i] = std::sqrt(std::max(0.0f, x_norm + second[r] - tau));
+        }
+      };
+      if (consecutive) {
+        finish([begin](int64_t r) { return begin + r; });
+      } else {
+        finish([rows](int64_t r) { return rows[r]; });
       }
     }
 #ifdef STRAY_AMX_POSSIBLE
