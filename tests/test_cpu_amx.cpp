@@ -55,15 +55,21 @@ TEST(CpuAmx, NearestTwoMatchFloat64WithinTheStatedError) {
       const int64_t m = gathered ? static_cast<int64_t>(ids.size()) : s.n;
       std::vector<float> best(static_cast<std::size_t>(m) + 1, NAN), second(best);
       std::vector<int32_t> best_j(best.size(), -7);
+      std::vector<float> norms(best.size(), NAN);  // the rows' ‖x‖², asked for with gathered rows
       amx_begin();
       amx_nearest_two(centres, c_norms.data(), X.data(), gathered ? ids.data() : nullptr, 0, m,
-                      scratch, best.data(), second.data(), best_j.data());
+                      scratch, best.data(), second.data(), best_j.data(),
+                      gathered ? norms.data() : nullptr);
       amx_end();
       EXPECT_TRUE(std::isnan(best[m]) && best_j[m] == -7) << "wrote past m rows";
+      EXPECT_TRUE(std::isnan(norms[m])) << "wrote a norm past m rows";
       for (int64_t r = 0; r < m; ++r) {
         const float* x = X.data() + (gathered ? ids[r] : r) * s.d;
         double xn = 0.0;
         for (int64_t t = 0; t < s.d; ++t) xn += double(x[t]) * x[t];
+        if (gathered) {  // a float32 sum of d squares
+          EXPECT_NEAR(norms[r], xn, 2.0 * s.d * 0x1p-24 * xn) << "d=" << s.d << " row " << r;
+        }
         // v_j = ‖c_j‖² − 2 c_j·x in float64; the two smallest.
         std::vector<double> v(static_cast<std::size_t>(s.k));
         for (int64_t j = 0; j < s.k; ++j) {

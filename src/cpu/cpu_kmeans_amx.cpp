@@ -69,9 +69,10 @@ constexpr int64_t kConvertPrefetchRows = 8;
 // The rows' bfloat16 parts, row-major [mp x dp]; padding rows and features
 // are zero. VCVTNE2PS2BF16 rounds 32 floats to nearest-even bfloat16 at
 // once; the low part is the remainder, rounded the same way.
+// With `norms` non-null, also each row's ‖x‖², from the loaded values.
 STRAY_AMX_TARGET void convert_rows(const float* X, int64_t d, int64_t dp, const int64_t* ids,
                                    int64_t first, int64_t m, int64_t mp, uint16_t* hi,
-                                   uint16_t* lo) {
+                                   uint16_t* lo, float* norms) {
   for (int64_t r = 0; r < mp; ++r) {
     uint16_t* h = hi + r * dp;
     uint16_t* l = lo + r * dp;
@@ -87,15 +88,18 @@ STRAY_AMX_TARGET void convert_rows(const float* X, int64_t d, int64_t dp, const 
       for (int64_t off = 0; off < d * static_cast<int64_t>(sizeof(float)); off += 64)
         _mm_prefetch(p + off, _MM_HINT_T0);
     }
+    __m512 squares = _mm512_setzero_ps();
     for (int64_t t = 0; t < dp; t += 32) {
       const __m512 v0 = _mm512_maskz_loadu_ps(lanes_from(d, t), x + t);
       const __m512 v1 = _mm512_maskz_loadu_ps(lanes_from(d, t + 16), x + t + 16);
+      if (norms) squares = _mm512_fmadd_ps(v1, v1, _mm512_fmadd_ps(v0, v0, squares));
       const __m512i hb = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(v1, v0));
       const __m512 r0 = _mm512_sub_ps(v0, bf16_widen(_mm512_castsi512_si256(hb)));
       const __m512 r1 = _mm512_sub_ps(v1, bf16_widen(_mm512_extracti64x4_epi64(hb, 1)));
       _mm512_storeu_si512(h + t, hb);
       _mm512_storeu_si512(l + t, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(r1, r0)));
     }
+    if (norms) norms[r] = _mm512_reduce_add_ps(squares);
   }
 }
 
@@ -197,7 +201,7 @@ STRAY_AMX_TARGET void nearest_two_of_block(const float* block, const float* c_no
 
 void amx_nearest_two(const AmxCentres& C, const float* c_norms, const float* X,
                      const int64_t* ids, int64_t first, int64_t m, AmxRowScratch& scratch,
-                     float* best, float* second, int32_t* best_j) {
+                     float* best, float* second, int32_t* best_j, float* row_norms) {
   const int64_t mp = amx_padded_rows(m);
   const std::size_t need = static_cast<std::size_t>(mp * C.dp);
   if (scratch.hi.size() < need) {
@@ -207,7 +211,7 @@ void amx_nearest_two(const AmxCentres& C, const float* c_norms, const float* X,
     scratch.pairs_lo.resize(need / 2);
   }
   scratch.block.resize(static_cast<std::size_t>(C.kp * 32));
-  convert_rows(X, C.d, C.dp, ids, first, m, mp, scratch.hi.data(), scratch.lo.data());
+  convert_rows(X, C.d, C.dp, ids, first, m, mp, scratch.hi.data(), scratch.lo.data(), row_norms);
   to_pairs(scratch.hi.data(), C.dp, mp, scratch.pairs_hi.data());
   to_pairs(scratch.lo.data(), C.dp, mp, scratch.pairs_lo.data());
   for (int64_t r0 = 0; r0 < m; r0 += 32) {
@@ -221,7 +225,7 @@ void amx_nearest_two(const AmxCentres& C, const float* c_norms, const float* X,
 #else
 
 void amx_nearest_two(const AmxCentres&, const float*, const float*, const int64_t*, int64_t,
-                     int64_t, AmxRowScratch&, float*, float*, int32_t*) {
+                     int64_t, AmxRowScratch&, float*, float*, int32_t*, float*) {
   fail(ErrorCode::backend_unavailable, "amx_nearest_two", "built without tile-unit support");
 }
 

@@ -42,10 +42,12 @@ inline int64_t amx_padded_rows(int64_t m) { return (m + 31) / 32 * 32; }
 /// best, second, best_j [m]. The products come from the tile unit (see
 /// amx_relative_error) and never leave L1: 32 rows at a time, their
 /// [kp x 32] block is reduced while the best two stay in registers. Call
-/// between amx_begin() and amx_end() on the calling thread.
+/// between amx_begin() and amx_end() on the calling thread. With
+/// `row_norms` [m] non-null, also each row's ‖x‖² (float32, summed as the
+/// row is converted: no pass of its own).
 void amx_nearest_two(const AmxCentres& C, const float* c_norms, const float* X,
                      const int64_t* ids, int64_t first, int64_t m, AmxRowScratch& scratch,
-                     float* best, float* second, int32_t* best_j);
+                     float* best, float* second, int32_t* best_j, float* row_norms = nullptr);
 
 /// Bound on the error of ‖c‖² − 2·(amx c·x) as a squared distance, relative
 /// to ‖x‖² + ‖c‖²: bfloat16 splitting (2⁻¹⁶ per part, the dropped l·l' term)

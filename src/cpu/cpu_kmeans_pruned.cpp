@@ -114,15 +114,6 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
     bounds.upper = allocate<float>(n);
     bounds.lower = allocate<float>(n);
     bounds.row_norms = allocate<float>(n);
-    float* norms = bounds.row_norms.data();
-#pragma omp parallel for schedule(static) num_threads(threads_) if (n * d > (1 << 18))
-    for (int64_t i = 0; i < n; ++i) {
-      const float* row = X.data() + i * d;
-      float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-      for (int64_t j = 0; j < d; ++j) s += row[j] * row[j];
-      norms[i] = s;
-    }
     bounds.retried = bounds.settled_by_retry = 0;
   }
   require(bounds.upper.size() == n && bounds.lower.size() == n && bounds.row_norms.size() == n,
@@ -180,6 +171,20 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   const bool use_amx = options_.tile_unit && k >= kAmxMinCentres && d >= kAmxMinFeatures &&
                        d <= kAmxMaxFeatures && amx_available();
   const AmxCentres amx_c = use_amx ? amx_centres(c, k, d) : AmxCentres{};
+  // Each row's ‖x‖², once per X: on the tile unit's path the fresh pass
+  // sums them as it converts the rows (every row is computed then).
+  float* fresh_norms = fresh && use_amx ? bounds.row_norms.data() : nullptr;
+  if (fresh && !use_amx) {
+    float* norms = bounds.row_norms.data();
+#pragma omp parallel for schedule(static) num_threads(threads_) if (n * d > (1 << 18))
+    for (int64_t i = 0; i < n; ++i) {
+      const float* row = X.data() + i * d;
+      float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+      for (int64_t j = 0; j < d; ++j) s += row[j] * row[j];
+      norms[i] = s;
+    }
+  }
   const double product_error = relative_error + (use_amx ? amx_relative_error(d) : 0.0);
   // A row whose bounds fail gets the exact distance to its own centre, which
   // may settle it without the k products. That read of the row and its d
@@ -290,7 +295,8 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
       const bool consecutive = m == end - begin;
       if (use_amx) {
         amx_nearest_two(amx_c, c_norms.data(), x, consecutive ? nullptr : pending.data(), begin, m,
-                        amx_rows, best.data(), second.data(), best_j.data());
+                        amx_rows, best.data(), second.data(), best_j.data(),
+                        fresh_norms ? fresh_norms + begin : nullptr);
       } else {
         Eigen::Map<RowMajorF> out(products.data(), k, m);
         if (consecutive) {
