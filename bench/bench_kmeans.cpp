@@ -1,5 +1,6 @@
 // k-means benchmarks: one Lloyd iteration's primitives (nearest_centroid +
-// accumulate_centroids), the column statistics, a full pass of the pruned assignment (with and
+// accumulate_centroids), the column statistics, the assigned distances,
+// a full pass of the pruned assignment (with and
 // without the CPU's tile unit) on every available backend, and kmeans_fit
 // with a fixed iteration count. Data are Gaussian blobs made once per shape.
 //
@@ -143,6 +144,18 @@ void column_stats_only(benchmark::State& state, const std::string& backend_name,
   count_rows(state, s);
 }
 
+// Each row's squared distance to its assigned centre (a fit's inertia).
+void assigned_distances_only(benchmark::State& state, const std::string& backend_name, Shape s) {
+  Resident r(backend_name, s);
+  auto dist = r.backend->allocate<float>(s.n);
+  r.backend->nearest_centroid(r.X, r.C, r.labels, dist);
+  for (auto _ : state) {
+    r.backend->assigned_sq_distances(r.X, r.C, r.labels, dist);
+    r.backend->synchronize();
+  }
+  count_rows(state, s);
+}
+
 // Whole fit, explicit init, exactly `iters` Lloyd iterations (tol = 0 and
 // max_iter = iters; blobs this size do not converge strictly sooner).
 void fit(benchmark::State& state, const std::string& backend_name, Shape s, int iters) {
@@ -184,6 +197,10 @@ const bool kRegistered = [] {
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
       benchmark::RegisterBenchmark(("AccumulateCentroids/" + tail).c_str(), accumulate_only,
+                                   backend, s)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("AssignedDistances/" + tail).c_str(), assigned_distances_only,
                                    backend, s)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();

@@ -263,7 +263,9 @@ class Backend {
     accumulate_centroids(X, labels, weights, k, sums, counts);
   }
   /// out[i] = ‖x_i − C[labels_i]‖², computed directly (difference, then
-  /// square) with float64 accumulation. Used for inertia and outlier scores.
+  /// square) with float64 accumulation of the squares; the difference may
+  /// be taken in float32 (within 2⁻²⁴ of exact). Used for inertia and
+  /// outlier scores.
   virtual void assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,
                                      const DeviceArray<int32_t>& labels,
                                      DeviceArray<float>& out) = 0;
