@@ -1,7 +1,7 @@
 // k-means benchmarks: one Lloyd iteration's primitives (nearest_centroid +
 // accumulate_centroids), the column statistics, the assigned distances,
-// a full pass of the pruned assignment (with and
-// without the CPU's tile unit) on every available backend, and kmeans_fit
+// a full pass of the pruned assignment (with and without the CPU's tile
+// unit) and one where every bound holds, on every available backend, and kmeans_fit
 // with a fixed iteration count. Data are Gaussian blobs made once per shape.
 //
 //   build/bench/bench_kmeans --benchmark_filter='LloydStep/cpu/200000/64/100'
@@ -156,6 +156,20 @@ void assigned_distances_only(benchmark::State& state, const std::string& backend
   count_rows(state, s);
 }
 
+// A pruned pass after one where no centre moved: every bound holds, so this
+// is the fixed cost of a late Lloyd iteration (moving the bounds, setup).
+void pruned_settled_pass(benchmark::State& state, const std::string& backend_name, Shape s) {
+  Resident r(backend_name, s);
+  stray::AssignmentBounds bounds;
+  r.backend->nearest_centroid_pruned(r.X, r.C, r.labels, bounds, nullptr, true);
+  const std::vector<double> no_shift(static_cast<std::size_t>(s.k), 0.0);
+  for (auto _ : state) {
+    r.backend->nearest_centroid_pruned(r.X, r.C, r.labels, bounds, no_shift.data(), false);
+    r.backend->synchronize();
+  }
+  count_rows(state, s);
+}
+
 // Whole fit, explicit init, exactly `iters` Lloyd iterations (tol = 0 and
 // max_iter = iters; blobs this size do not converge strictly sooner).
 void fit(benchmark::State& state, const std::string& backend_name, Shape s, int iters) {
@@ -209,6 +223,10 @@ const bool kRegistered = [] {
           ->UseRealTime();
       benchmark::RegisterBenchmark(("PrunedFullPass/" + tail).c_str(), pruned_full_pass, backend,
                                    s, true)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("PrunedSettledPass/" + tail).c_str(), pruned_settled_pass,
+                                   backend, s)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
       if (backend == "cpu") {

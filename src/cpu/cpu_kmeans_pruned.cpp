@@ -51,6 +51,42 @@ float round_up_to_float(double v) {
   return static_cast<double>(f) < v ? std::nextafter(f, std::numeric_limits<float>::infinity()) : f;
 }
 
+// Moves the bounds of `count` rows by their centres' shifts (shift_up [k],
+// rounded up, so that float rounding only loosens them; kBoundSlack covers
+// the sums) and sets failed[r] where they no longer prove the label: the
+// upper bound is not below the larger of the lower bound and the centre's
+// half gap (a NaN bound proves nothing). Its own function, with restrict
+// pointers and a 32-bit count: that is how GCC vectorises the gathers.
+void move_bounds(const int32_t* __restrict labels, int count, const float* __restrict shift_up,
+                 const float* __restrict half_gap, int32_t largest_mover, float largest_shift,
+                 float second_shift, float* __restrict upper, float* __restrict lower,
+                 uint8_t* __restrict failed) {
+  for (int r = 0; r < count; ++r) {
+    const int32_t a = labels[r];
+    const float u = (upper[r] + shift_up[a]) * (1.0f + kBoundSlack);
+    // A row's lower bound drops by the largest shift of any *other* centre.
+    const float other = a == largest_mover ? second_shift : largest_shift;
+    const float l = (lower[r] - other) * (1.0f - kBoundSlack);
+    upper[r] = u;
+    lower[r] = l;
+    failed[r] = !(u < std::max(l, half_gap[a]));
+  }
+}
+
+// The label and bounds of `count` consecutive rows from their nearest two
+// v = ‖c‖² − 2·c·x (best, second), squared norms and rounding allowances.
+// Restrict pointers and a plain count, so that GCC vectorises it.
+void finish_rows(int64_t count, const int32_t* __restrict best_j, const float* __restrict best,
+                 const float* __restrict second, const float* __restrict tau,
+                 const float* __restrict norms, int32_t* __restrict labels,
+                 float* __restrict upper, float* __restrict lower) {
+  for (int64_t r = 0; r < count; ++r) {
+    labels[r] = best_j[r];
+    upper[r] = std::sqrt(std::max(0.0f, norms[r] + best[r]) + tau[r]);
+    lower[r] = std::sqrt(std::max(0.0f, norms[r] + second[r] - tau[r]));
+  }
+}
+
 // Half the distance from each centre to its nearest other centre (s_j in
 // Hamerly's paper): a row within s_j of centre j is nearest to it.
 std::vector<float> half_gaps(const float* c, int64_t k, int64_t d) {
@@ -236,16 +272,8 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
         // Move every row's bounds (vectorised), then gather the rows they
         // no longer settle; a NaN bound settles nothing.
         uint8_t* failed = bound_failed.data();
-#pragma omp simd
-        for (int64_t i = begin; i < end; ++i) {
-          const int32_t a = lab[i];
-          const float u = (up[i] + shift_up[a]) * (1.0f + kBoundSlack);
-          const float other = a == shift_argmax ? shift_second_up : shift_max_up;
-          const float l = (lo[i] - other) * (1.0f - kBoundSlack);
-          up[i] = u;
-          lo[i] = l;
-          failed[i - begin] = !(u < std::max(l, gap[a]));
-        }
+        move_bounds(lab + begin, static_cast<int>(end - begin), shift_up.data(), gap.data(),
+                    shift_argmax, shift_max_up, shift_second_up, up + begin, lo + begin, failed);
         std::vector<int64_t>& left = try_retry ? retry_rows : pending;
         left.resize(static_cast<std::size_t>(end - begin));
         int64_t count = 0;
@@ -352,24 +380,17 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
           }
         }
       }
-      // Labels and fresh bounds; `row_of` maps r to the row (distinct rows:
-      // no two writes meet). Consecutive rows, the first iterations' case,
-      // get plain stores instead of scatters.
-      const auto finish = [&](auto row_of) {
-#pragma omp simd
-        for (int64_t r = 0; r < m; ++r) {
-          const int64_t i = row_of(r);
-          const float x_norm = row_norms[i];
-          const float tau = row_tau[r];
-          lab[i] = best_j[r];
-          up[i] = std::sqrt(std::max(0.0f, x_norm + best[r]) + tau);
-          lo[i] = std::sqrt(std::max(0.0f, x_norm + second[r] - tau));
-        }
-      };
+      // Labels and fresh bounds: plain stores for consecutive rows (the
+      // first iterations' case), scattered ones otherwise.
       if (consecutive) {
-        finish([begin](int64_t r) { return begin + r; });
+        finish_rows(m, best_j.data(), best.data(), second.data(), row_tau.data(),
+                    row_norms + begin, lab + begin, up + begin, lo + begin);
       } else {
-        finish([rows](int64_t r) { return rows[r]; });
+        for (int64_t r = 0; r < m; ++r) {
+          const int64_t i = rows[r];
+          finish_rows(1, best_j.data() + r, best.data() + r, second.data() + r,
+                      row_tau.data() + r, row_norms + i, lab + i, up + i, lo + i);
+        }
       }
     }
 #ifdef STRAY_AMX_POSSIBLE
