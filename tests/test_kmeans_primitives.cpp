@@ -283,7 +283,9 @@ TEST_P(KMeansPrimitives, ColumnStatsMatchNaive) {
     Matrix<float> X = random_matrix(n, d, 10);
     for (int64_t i = 0; i < n; ++i) X(i, 2) += shape.offset;
     std::vector<float> w(n);
-    for (int64_t i = 0; i < n; ++i) w[i] = i >= n / 3 && i < n / 2 ? 0.0f : static_cast<float>(1 + i % 4);
+    for (int64_t i = 0; i < n; ++i) {
+      w[i] = i >= n / 3 && i < n / 2 ? 0.0f : static_cast<float>(1 + i % 4);
+    }
     auto dx = backend->upload(X.view());
     auto dw = backend->upload(w);
     std::vector<double> mean(d), var(d);

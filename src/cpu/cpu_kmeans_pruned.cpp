@@ -359,7 +359,9 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
         near_ties.resize(static_cast<std::size_t>(ties));
         if (ties > 0) {
           if (gathered.rows() < ties) gathered.resize(std::max<int64_t>(ties, 64), d);
-          if (static_cast<int64_t>(products.size()) < k * ties) products.resize(static_cast<std::size_t>(k * ties));
+          if (static_cast<int64_t>(products.size()) < k * ties) {
+            products.resize(static_cast<std::size_t>(k * ties));
+          }
           tie_best.resize(static_cast<std::size_t>(ties));
           tie_second.resize(tie_best.size());
           tie_j.resize(tie_best.size());
