@@ -411,7 +411,8 @@ void CudaBackend::column_stats(const DeviceArray<float>& X, const DeviceArray<fl
   const float* w = weights != nullptr ? ptr(*weights, "column_stats") : nullptr;
   const std::vector<int64_t> all_rows{0, n};
 
-  // Two passes (mean, then centred squares) for accuracy, as on the CPU.
+  // Two passes (mean, then centred squares) for accuracy; the CPU does the
+  // same chunk by chunk in one pass over X, merging the chunks' moments.
   cuda::ScratchBuffer sums = scratch<double>(d);
   cuda::segment_sums(*this, all_rows, d, cuda::WeightedValue{x, d, w}, sums.as<double>());
   double total_weight = static_cast<double>(n);
