@@ -216,13 +216,18 @@ int64_t CpuBackend::kmeanspp_step(const DeviceArray<float>& X, const DeviceArray
   if (static_cast<std::size_t>(t * n) * sizeof(float) > options_.workspace_bytes) {
     return Backend::kmeanspp_step(X, weights, closest, C, potentials);
   }
-  std::vector<float> dist(static_cast<std::size_t>(t * n));
-  potentials_pass(*this, X, weights, closest, C, potentials, dist.data());
+  const std::size_t size = static_cast<std::size_t>(t * n);
+  if (kmeanspp_dist_size_ < size) {
+    kmeanspp_dist_.reset(new float[size]);
+    kmeanspp_dist_size_ = size;
+  }
+  float* dist = kmeanspp_dist_.get();
+  potentials_pass(*this, X, weights, closest, C, potentials, dist);
   int64_t best = 0;
   for (int64_t j = 1; j < t; ++j)
     if (potentials[j] < potentials[best]) best = j;
   float* near = closest.data();
-  const float* chosen = dist.data() + best * n;
+  const float* chosen = dist + best * n;
 #pragma omp parallel for simd schedule(static) num_threads(threads_) if (n > 65536)
   for (int64_t i = 0; i < n; ++i) near[i] = std::min(near[i], chosen[i]);
   return best;
