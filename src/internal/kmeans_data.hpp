@@ -37,8 +37,6 @@ struct KMeansData {
   DeviceArray<float> gather_centred(const std::vector<int64_t>& ids);
 };
 
-/// Running float64 sums of weight × mass[i] (mass null = 1) over the rows,
-/// for inverse-CDF sampling with draw_index.
 /// Whether rows with these column means and variances must be centred for
 /// the expanded distance ‖x‖² + ‖c‖² − 2x·c to be accurate: its rounding
 /// grows with ‖x‖², which centring lowers by about ‖mean‖² on average. When
@@ -46,6 +44,8 @@ struct KMeansData {
 /// norms, so the rows are used as they are and need no centred copy.
 bool needs_centring(const std::vector<double>& mean, const std::vector<double>& variance);
 
+/// Running float64 sums of weight × mass[i] (mass null = 1) over the rows,
+/// for inverse-CDF sampling with draw_index.
 std::vector<double> cumulative_mass(const KMeansData& data, const float* mass);
 /// A row drawn with probability proportional to its share of the running
 /// sum; rows with no mass are never drawn.
