@@ -108,7 +108,7 @@ bool relocate_empty_clusters(KMeansData& data, const DeviceArray<float>& old_cen
     const int64_t far = order[e];
     const int64_t from = host_labels[far], to = empty[e];
     const double w = data.weight(far);
-    data.centred_row(far, row.data());
+    data.shifted_row(far, row.data());
     for (int64_t j = 0; j < d; ++j) {
       sums[from * d + j] -= w * row[j];
       sums[to * d + j] = w * row[j];

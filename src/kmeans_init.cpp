@@ -52,14 +52,14 @@ bool needs_centring(const std::vector<double>& mean, const std::vector<double>& 
   return offset > spread;
 }
 
-void KMeansData::centred_row(int64_t i, float* out) const {
+void KMeansData::shifted_row(int64_t i, float* out) const {
   const float* row = host_X.row(i);
   for (int64_t j = 0; j < d(); ++j) out[j] = static_cast<float>(row[j] - shift[j]);
 }
 
-DeviceArray<float> KMeansData::gather_centred(const std::vector<int64_t>& ids) {
+DeviceArray<float> KMeansData::gather_shifted(const std::vector<int64_t>& ids) {
   Matrix<float> rows(static_cast<int64_t>(ids.size()), d());
-  for (std::size_t r = 0; r < ids.size(); ++r) centred_row(ids[r], rows.row(static_cast<int64_t>(r)));
+  for (std::size_t r = 0; r < ids.size(); ++r) shifted_row(ids[r], rows.row(static_cast<int64_t>(r)));
   return backend.upload(rows.view());
 }
 
@@ -91,7 +91,7 @@ Matrix<float> init_kmeans_plus_plus(KMeansData& data, int64_t k, Rng& rng) {
   const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
   Matrix<float> centres(k, d);
   const int64_t first = draw_index(cumulative_mass(data, nullptr), rng);
-  data.centred_row(first, centres.row(0));
+  data.shifted_row(first, centres.row(0));
   DeviceArray<float> closest = data.backend.upload(std::vector<float>(n, INFINITY));
   DeviceArray<float> centre0 = data.backend.upload(MatrixView<const float>(centres.row(0), 1, d));
   data.backend.update_closest(data.X, centre0, closest);
@@ -108,10 +108,10 @@ Matrix<float> init_kmeans_plus_plus(KMeansData& data, int64_t k, Rng& rng) {
       candidate_ids[t] = cumulative.back() > 0.0 ? draw_index(cumulative, rng)
                                                  : static_cast<int64_t>(rng.below(n));
     }
-    DeviceArray<float> candidates = data.gather_centred(candidate_ids);
+    DeviceArray<float> candidates = data.gather_shifted(candidate_ids);
     const int64_t best =
         data.backend.kmeanspp_step(data.X, data.w(), closest, candidates, potentials.data());
-    data.centred_row(candidate_ids[static_cast<std::size_t>(best)], centres.row(c));
+    data.shifted_row(candidate_ids[static_cast<std::size_t>(best)], centres.row(c));
   }
   return centres;
 }
@@ -132,7 +132,7 @@ Matrix<float> init_random(KMeansData& data, int64_t k, Rng& rng) {
     mass[i] = 0.0f;
   }
   Matrix<float> centres(k, data.d());
-  for (int64_t c = 0; c < k; ++c) data.centred_row(ids[c], centres.row(c));
+  for (int64_t c = 0; c < k; ++c) data.shifted_row(ids[c], centres.row(c));
   return centres;
 }
 
@@ -142,7 +142,7 @@ Matrix<float> init_kmeans_parallel(KMeansData& data, const KMeansParams& params,
   std::vector<char> is_chosen(static_cast<std::size_t>(n), 0);
   is_chosen[chosen[0]] = 1;
   DeviceArray<float> closest = data.backend.upload(std::vector<float>(n, INFINITY));
-  data.backend.update_closest(data.X, data.gather_centred(chosen), closest);
+  data.backend.update_closest(data.X, data.gather_shifted(chosen), closest);
 
   // Oversampling rounds: every row joins with probability ℓ·w·D²/φ.
   const double ell = params.parallel_oversampling * static_cast<double>(k);
@@ -161,7 +161,7 @@ Matrix<float> init_kmeans_parallel(KMeansData& data, const KMeansParams& params,
       }
     }
     if (added.empty()) continue;
-    data.backend.update_closest(data.X, data.gather_centred(added), closest);
+    data.backend.update_closest(data.X, data.gather_shifted(added), closest);
     chosen.insert(chosen.end(), added.begin(), added.end());
   }
   if (static_cast<int64_t>(chosen.size()) < k) {
@@ -180,7 +180,7 @@ Matrix<float> init_kmeans_parallel(KMeansData& data, const KMeansParams& params,
   // Weight each candidate by the rows nearest to it, then re-cluster the
   // candidates with weighted k-means++ and Lloyd on the host.
   const int64_t m = static_cast<int64_t>(chosen.size());
-  DeviceArray<float> candidates = data.gather_centred(chosen);
+  DeviceArray<float> candidates = data.gather_shifted(chosen);
   DeviceArray<int32_t> labels = data.backend.allocate<int32_t>(n);
   DeviceArray<float> dist = data.backend.allocate<float>(n);
   data.backend.nearest_centroid(data.X, candidates, labels, dist);

@@ -31,10 +31,11 @@ struct KMeansData {
   int64_t d() const { return host_X.cols(); }
   const DeviceArray<float>* w() const { return weights ? &device_weights : nullptr; }
   double weight(int64_t i) const { return weights ? (*weights)[static_cast<std::size_t>(i)] : 1.0; }
-  /// Row i of the centred data, written to out [d].
-  void centred_row(int64_t i, float* out) const;
-  /// Uploads host rows `ids` (centred) as a [ids.size() x d] backend array.
-  DeviceArray<float> gather_centred(const std::vector<int64_t>& ids);
+  /// Row i as X holds it (host_X − shift), written to out [d].
+  void shifted_row(int64_t i, float* out) const;
+  /// Uploads host rows `ids`, less shift as in X, as a [ids.size() x d]
+  /// backend array.
+  DeviceArray<float> gather_shifted(const std::vector<int64_t>& ids);
 };
 
 /// Whether rows with these column means and variances must be centred for
