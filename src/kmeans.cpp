@@ -72,7 +72,7 @@ void validate(const KMeansParams& p, MatrixView<const float> X,
 }
 
 struct LloydOutcome {
-  Matrix<float> centers;  // centred coordinates
+  Matrix<float> centers;  // in X's coordinates (less KMeansData::shift)
   std::vector<int32_t> labels;
   std::vector<double> sizes;
   double inertia = 0.0;
