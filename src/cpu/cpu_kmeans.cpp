@@ -141,6 +141,28 @@ void CpuBackend::update_closest(const DeviceArray<float>& X, const DeviceArray<f
 
 // candidate_potentials, and with `dist` [t x n] also every row's squared
 // distance to every candidate (the formula of update_closest).
+// One candidate's share of the potential over a tile's rows,
+// Σ_r w_r·min(closest_r, d_r) with d_r = max(0, ‖x_r‖² + ‖c‖² − 2·p_r), in
+// vector partial sums (a fixed order for a given build) rather than one
+// serial float64 chain; with Keep, d_r is stored too, in the same loop.
+template <bool Weighted, bool Keep>
+double candidate_tile_sum(const float* p, const float* x_norms, float cn, const float* near,
+                          const float* w, float* keep, int64_t rows) {
+  double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float dr = std::max(0.0f, x_norms[r] + cn - 2.0f * p[r]);
+    if constexpr (Keep) keep[r] = dr;
+    const double m = std::min(near[r], dr);
+    if constexpr (Weighted) {
+      sum += static_cast<double>(w[r]) * m;
+    } else {
+      sum += m;
+    }
+  }
+  return sum;
+}
+
 static void potentials_pass(const CpuBackend& be, const DeviceArray<float>& X,
                             const DeviceArray<float>* weights, const DeviceArray<float>& closest,
                             const DeviceArray<float>& C, double* potentials, float* dist) {
@@ -161,26 +183,14 @@ static void potentials_pass(const CpuBackend& be, const DeviceArray<float>& X,
     for (int64_t j = 0; j < t; ++j) {
       const float* p = products + j * rows;
       const float cn = c_norms[j];
-      if (dist) {
-        float* dj = dist + j * n + begin;
-#pragma omp simd
-        for (int64_t r = 0; r < rows; ++r) dj[r] = std::max(0.0f, x_norms[r] + cn - 2.0f * p[r]);
-      }
-      // Vector partial sums (a fixed order for a given build) rather than
-      // one serial float64 chain per candidate.
-      double sum = 0.0;
+      float* keep = dist ? dist + j * n + begin : nullptr;
+      double sum;
       if (w_tile) {
-#pragma omp simd reduction(+ : sum)
-        for (int64_t r = 0; r < rows; ++r) {
-          const float dist = std::max(0.0f, x_norms[r] + cn - 2.0f * p[r]);
-          sum += static_cast<double>(w_tile[r]) * std::min(near_tile[r], dist);
-        }
+        sum = keep ? candidate_tile_sum<true, true>(p, x_norms, cn, near_tile, w_tile, keep, rows)
+                   : candidate_tile_sum<true, false>(p, x_norms, cn, near_tile, w_tile, keep, rows);
       } else {
-#pragma omp simd reduction(+ : sum)
-        for (int64_t r = 0; r < rows; ++r) {
-          const float dist = std::max(0.0f, x_norms[r] + cn - 2.0f * p[r]);
-          sum += static_cast<double>(std::min(near_tile[r], dist));
-        }
+        sum = keep ? candidate_tile_sum<false, true>(p, x_norms, cn, near_tile, w_tile, keep, rows)
+                   : candidate_tile_sum<false, false>(p, x_norms, cn, near_tile, w_tile, keep, rows);
       }
       acc[j] = sum;
     }
