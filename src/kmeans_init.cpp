@@ -63,13 +63,18 @@ DeviceArray<float> KMeansData::gather_shifted(const std::vector<int64_t>& ids) {
   return backend.upload(rows.view());
 }
 
-std::vector<double> cumulative_mass(const KMeansData& data, const float* mass) {
-  std::vector<double> cumulative(static_cast<std::size_t>(data.n()));
+void cumulative_mass(const KMeansData& data, const float* mass, std::vector<double>& cumulative) {
+  cumulative.resize(static_cast<std::size_t>(data.n()));
   double running = 0.0;
   for (int64_t i = 0; i < data.n(); ++i) {
     running += data.weight(i) * (mass ? mass[i] : 1.0);
     cumulative[i] = running;
   }
+}
+
+std::vector<double> cumulative_mass(const KMeansData& data, const float* mass) {
+  std::vector<double> cumulative;
+  cumulative_mass(data, mass, cumulative);
   return cumulative;
 }
 
@@ -99,11 +104,12 @@ Matrix<float> init_kmeans_plus_plus(KMeansData& data, int64_t k, Rng& rng) {
   std::vector<float> host_closest(static_cast<std::size_t>(n));
   std::vector<int64_t> candidate_ids(static_cast<std::size_t>(trials));
   std::vector<double> potentials(static_cast<std::size_t>(trials));
+  std::vector<double> cumulative;  // one buffer for every step: no fresh pages each time
   for (int64_t c = 1; c < k; ++c) {
     data.backend.download(closest, host_closest.data());
     // D² sampling of `trials` candidates; keep the one that lowers the
     // potential most (sklearn's greedy variant).
-    const std::vector<double> cumulative = cumulative_mass(data, host_closest.data());
+    cumulative_mass(data, host_closest.data(), cumulative);
     for (int t = 0; t < trials; ++t) {
       candidate_ids[t] = cumulative.back() > 0.0 ? draw_index(cumulative, rng)
                                                  : static_cast<int64_t>(rng.below(n));
