@@ -105,6 +105,9 @@ Matrix<float> init_kmeans_plus_plus(KMeansData& data, int64_t k, Rng& rng) {
   std::vector<int64_t> candidate_ids(static_cast<std::size_t>(trials));
   std::vector<double> potentials(static_cast<std::size_t>(trials));
   std::vector<double> cumulative;  // one buffer for every step: no fresh pages each time
+  // The rows' squared norms, once for all ~k steps.
+  DeviceArray<float> x_sq_norms = data.backend.allocate<float>(n);
+  data.backend.row_sq_norms(data.X, x_sq_norms);
   for (int64_t c = 1; c < k; ++c) {
     data.backend.download(closest, host_closest.data());
     // D² sampling of `trials` candidates; keep the one that lowers the
@@ -116,7 +119,8 @@ Matrix<float> init_kmeans_plus_plus(KMeansData& data, int64_t k, Rng& rng) {
     }
     DeviceArray<float> candidates = data.gather_shifted(candidate_ids);
     const int64_t best =
-        data.backend.kmeanspp_step(data.X, data.w(), closest, candidates, potentials.data());
+        data.backend.kmeanspp_step(data.X, data.w(), closest, candidates, potentials.data(),
+                                   &x_sq_norms);
     data.shifted_row(candidate_ids[static_cast<std::size_t>(best)], centres.row(c));
   }
   return centres;

@@ -326,13 +326,19 @@ TEST_P(KMeansPrimitives, KMeansPlusPlusStepMatchesItsDefinition) {
     backend->update_closest(dx, backend->upload(first.view()), closest);
     return closest;
   };
-  auto fused = start(), two_calls = start();
-  std::vector<double> pots(t), pots_default(t);
-  const int64_t best = backend->kmeanspp_step(dx, &dw, fused, dc, pots.data());
+  auto fused = start(), two_calls = start(), given_norms = start();
+  std::vector<double> pots(t), pots_default(t), pots_given(t);
+  const int64_t best = backend->kmeanspp_step(dx, &dw, fused, dc, pots.data(), nullptr);
   const int64_t best_default =
-      backend->Backend::kmeanspp_step(dx, &dw, two_calls, dc, pots_default.data());
+      backend->Backend::kmeanspp_step(dx, &dw, two_calls, dc, pots_default.data(), nullptr);
   EXPECT_EQ(best, best_default);
   EXPECT_EQ(pots, pots_default);  // the same potentials pass either way
+  // With the rows' norms handed in (as an initialisation does): the same.
+  auto norms = backend->allocate<float>(n);
+  backend->row_sq_norms(dx, norms);
+  EXPECT_EQ(backend->kmeanspp_step(dx, &dw, given_norms, dc, pots_given.data(), &norms), best);
+  EXPECT_EQ(pots_given, pots);
+  EXPECT_EQ(backend->download_vector(given_norms), backend->download_vector(fused));
   std::vector<double> ref_pots(t, 0.0);
   for (int64_t i = 0; i < n; ++i) {
     const double c0 = naive_sq_dist(X.row(i), first.row(0), d);
@@ -349,6 +355,25 @@ TEST_P(KMeansPrimitives, KMeansPlusPlusStepMatchesItsDefinition) {
     EXPECT_NEAR(a[i], ref, 1e-4 * (1 + ref)) << i;
     EXPECT_NEAR(a[i], b[i], 1e-4 * (1 + ref)) << i;
   }
+}
+
+TEST_P(KMeansPrimitives, RowSquaredNormsMatchNaive) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const int64_t n = 70001, d = 9;  // large enough for the CPU's parallel loop
+  Matrix<float> X = random_matrix(n, d, 21);
+  for (int64_t j = 0; j < d; ++j) X(7, j) = 0.0f;
+  auto dx = backend->upload(X.view());
+  auto out = backend->allocate<float>(n);
+  backend->row_sq_norms(dx, out);
+  const auto got = backend->download_vector(out);
+  const std::vector<float> zero(static_cast<std::size_t>(d), 0.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    const double ref = naive_sq_dist(X.row(i), zero.data(), d);
+    ASSERT_NEAR(got[i], ref, 1e-6 * ref) << i;
+  }
+  EXPECT_EQ(got[7], 0.0f);
+  auto wrong = backend->allocate<float>(n - 1);
+  EXPECT_THROW(backend->row_sq_norms(dx, wrong), Error);
 }
 
 TEST_P(KMeansPrimitives, UploadShiftedEqualsUploadThenSubtract) {

@@ -277,15 +277,28 @@ class Backend {
   virtual void candidate_potentials(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                                     const DeviceArray<float>& closest, const DeviceArray<float>& C,
                                     double* potentials) = 0;
+  /// out[i] = ‖x_i‖² for the rows of X [n x d] (out [n]). The default is
+  /// assigned_sq_distances to a zero centre.
+  virtual void row_sq_norms(const DeviceArray<float>& X, DeviceArray<float>& out) {
+    const std::vector<float> zero(static_cast<std::size_t>(X.cols()), 0.0f);
+    const DeviceArray<float> origin = upload(MatrixView<const float>(zero.data(), 1, X.cols()));
+    const DeviceArray<int32_t> labels =
+        upload(std::vector<int32_t>(static_cast<std::size_t>(X.rows()), 0));
+    assigned_sq_distances(X, origin, labels, out);
+  }
   /// One greedy k-means++ step: candidate_potentials for the rows of C
   /// [t x d], then closest updated (update_closest) with the candidate of
   /// lowest potential (ties: the lower index), whose index is returned. The
   /// default makes the two calls (two passes over X); a backend may keep
   /// each row's distances to the candidates from the first pass instead
-  /// (the CPU backend does, within its workspace).
+  /// (the CPU backend does, within its workspace). `x_sq_norms` [n], from
+  /// row_sq_norms, may be null; an initialisation makes ~k steps over the
+  /// same X, and a backend may use them instead of recomputing the norms in
+  /// every step (the CPU backend does; the default ignores them).
   virtual int64_t kmeanspp_step(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                                 DeviceArray<float>& closest, const DeviceArray<float>& C,
-                                double* potentials) {
+                                double* potentials, const DeviceArray<float>* x_sq_norms) {
+    (void)x_sq_norms;
     if (C.rows() == 0) throw Error(ErrorCode::invalid_argument, "kmeanspp_step: no candidates");
     candidate_potentials(X, weights, closest, C, potentials);
     const int64_t t = C.rows(), d = C.cols();

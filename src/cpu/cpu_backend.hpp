@@ -58,9 +58,10 @@ class CpuBackend final : public Backend {
   void candidate_potentials(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                             const DeviceArray<float>& closest, const DeviceArray<float>& C,
                             double* potentials) override;
+  void row_sq_norms(const DeviceArray<float>& X, DeviceArray<float>& out) override;
   int64_t kmeanspp_step(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                         DeviceArray<float>& closest, const DeviceArray<float>& C,
-                        double* potentials) override;
+                        double* potentials, const DeviceArray<float>* x_sq_norms) override;
 
   void gram(const DeviceArray<float>& X, const DeviceArray<float>* weights, const double* shift,
             double* out) override;

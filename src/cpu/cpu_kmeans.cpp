@@ -17,7 +17,7 @@ namespace {
 
 using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-std::vector<float> row_sq_norms(const float* c, int64_t k, int64_t d) {
+std::vector<float> centre_sq_norms(const float* c, int64_t k, int64_t d) {
   std::vector<float> norms(static_cast<std::size_t>(k));
   for (int64_t j = 0; j < k; ++j) {
     double s = 0.0;
@@ -60,7 +60,8 @@ int64_t CpuBackend::distance_tile_rows(int64_t d, int64_t k) const {
 // vectorise across rows. Tile boundaries depend on the shapes only.
 template <typename Fn>
 static void for_each_distance_tile(const CpuBackend& be, const DeviceArray<float>& X,
-                                   const DeviceArray<float>& C, Fn&& fn) {
+                                   const DeviceArray<float>& C, Fn&& fn,
+                                   const float* known_norms = nullptr) {
   const int64_t n = X.rows(), d = X.cols(), k = C.rows();
   const int64_t tile = be.distance_tile_rows(d, k);
   const int64_t tiles = (n + tile - 1) / tile;
@@ -76,6 +77,10 @@ static void for_each_distance_tile(const CpuBackend& be, const DeviceArray<float
       const Eigen::Map<const RowMajorF> xs(X.data() + begin * d, rows, d);
       Eigen::Map<RowMajorF> out(products.data(), k, rows);
       out.noalias() = centres * xs.transpose();
+      if (known_norms) {
+        fn(t, begin, rows, products.data(), known_norms + begin);
+        continue;
+      }
       for (int64_t r = 0; r < rows; ++r) x_norms[r] = sq_norm(X.data() + (begin + r) * d, d);
       fn(t, begin, rows, products.data(), x_norms.data());
     }
@@ -88,7 +93,7 @@ void CpuBackend::nearest_centroid(const DeviceArray<float>& X, const DeviceArray
   require(labels.size() == X.rows() && min_sq_dist.size() == X.rows(), ErrorCode::shape_mismatch,
           "nearest_centroid", "output length must equal n=", X.rows());
   const int64_t k = C.rows();
-  const std::vector<float> c_norms = row_sq_norms(C.data(), k, C.cols());
+  const std::vector<float> c_norms = centre_sq_norms(C.data(), k, C.cols());
   int32_t* out_labels = labels.data();
   float* out_dist = min_sq_dist.data();
   for_each_distance_tile(*this, X, C,
@@ -122,7 +127,7 @@ void CpuBackend::update_closest(const DeviceArray<float>& X, const DeviceArray<f
   require(closest.size() == X.rows(), ErrorCode::shape_mismatch, "update_closest",
           "closest has ", closest.size(), " entries for n=", X.rows());
   const int64_t k = C.rows();
-  const std::vector<float> c_norms = row_sq_norms(C.data(), k, C.cols());
+  const std::vector<float> c_norms = centre_sq_norms(C.data(), k, C.cols());
   float* out = closest.data();
   for_each_distance_tile(*this, X, C,
                          [&](int64_t, int64_t begin, int64_t rows, const float* products,
@@ -165,9 +170,10 @@ double candidate_tile_sum(const float* p, const float* x_norms, float cn, const 
 
 static void potentials_pass(const CpuBackend& be, const DeviceArray<float>& X,
                             const DeviceArray<float>* weights, const DeviceArray<float>& closest,
-                            const DeviceArray<float>& C, double* potentials, float* dist) {
+                            const DeviceArray<float>& C, double* potentials, float* dist,
+                            const float* x_sq_norms = nullptr) {
   const int64_t n = X.rows(), t = C.rows();
-  const std::vector<float> c_norms = row_sq_norms(C.data(), t, C.cols());
+  const std::vector<float> c_norms = centre_sq_norms(C.data(), t, C.cols());
   const float* w = weights ? weights->data() : nullptr;
   const float* near = closest.data();
   const int64_t tile = be.distance_tile_rows(X.cols(), t);
@@ -194,7 +200,7 @@ static void potentials_pass(const CpuBackend& be, const DeviceArray<float>& X,
       }
       acc[j] = sum;
     }
-  });
+  }, x_sq_norms);
   std::fill(potentials, potentials + t, 0.0);
   for (int64_t i = 0; i < tiles; ++i) {
     for (int64_t j = 0; j < t; ++j) potentials[j] += partial[i * t + j];
@@ -215,24 +221,40 @@ void CpuBackend::candidate_potentials(const DeviceArray<float>& X,
 // kept ([t x n] floats, if that fits the workspace), and the chosen
 // candidate's row of them updates `closest` without reading X again. A
 // k-means++ initialisation's time is mostly these passes.
+void CpuBackend::row_sq_norms(const DeviceArray<float>& X, DeviceArray<float>& out) {
+  const int64_t n = X.rows(), d = X.cols();
+  require(out.size() == n, ErrorCode::shape_mismatch, "row_sq_norms", "out has ", out.size(),
+          " entries for n=", n);
+  const float* x = X.data();
+  float* o = out.data();
+  // The same float32 sums as the distance tiles take, so either gives the
+  // same bits.
+#pragma omp parallel for schedule(static) num_threads(threads_) if (n * d > 65536)
+  for (int64_t i = 0; i < n; ++i) o[i] = sq_norm(x + i * d, d);
+}
+
 int64_t CpuBackend::kmeanspp_step(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                                   DeviceArray<float>& closest, const DeviceArray<float>& C,
-                                  double* potentials) {
+                                  double* potentials, const DeviceArray<float>* x_sq_norms) {
   check_same_width(X, C, "kmeanspp_step");
   require(closest.size() == X.rows() && C.rows() > 0, ErrorCode::shape_mismatch, "kmeanspp_step",
           "closest has ", closest.size(), " entries for n=", X.rows(), ", ", C.rows(),
           " candidates");
   const int64_t n = X.rows(), t = C.rows();
   if (static_cast<std::size_t>(t * n) * sizeof(float) > options_.workspace_bytes) {
-    return Backend::kmeanspp_step(X, weights, closest, C, potentials);
+    return Backend::kmeanspp_step(X, weights, closest, C, potentials, x_sq_norms);
   }
+  require(x_sq_norms == nullptr || x_sq_norms->size() == n, ErrorCode::shape_mismatch,
+          "kmeanspp_step", "x_sq_norms has ", x_sq_norms ? x_sq_norms->size() : 0,
+          " entries for n=", n);
   const std::size_t size = static_cast<std::size_t>(t * n);
   if (kmeanspp_dist_size_ < size) {
     kmeanspp_dist_.reset(new float[size]);
     kmeanspp_dist_size_ = size;
   }
   float* dist = kmeanspp_dist_.get();
-  potentials_pass(*this, X, weights, closest, C, potentials, dist);
+  potentials_pass(*this, X, weights, closest, C, potentials, dist,
+                  x_sq_norms ? x_sq_norms->data() : nullptr);
   int64_t best = 0;
   for (int64_t j = 1; j < t; ++j)
     if (potentials[j] < potentials[best]) best = j;
