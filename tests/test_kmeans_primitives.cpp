@@ -195,6 +195,62 @@ TEST_P(KMeansPrimitives, AccumulateCentroidsMatchesNaiveAndIsDeterministic) {
   EXPECT_EQ(counts, members);
 }
 
+// Sums brought from one labeling to the next by the rows that moved: equal
+// to summing afresh, for few moves (applied in place on the CPU) and many
+// (split into parts on the CPU), and the same bits for any thread count.
+TEST_P(KMeansPrimitives, UpdateCentroidSumsEqualsSummingAfresh) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const int64_t n = 60013, d = 6, k = 9;
+  const Matrix<float> X = random_matrix(n, d, 30);
+  std::vector<float> weights(n);
+  std::vector<int32_t> before(n);
+  std::mt19937 gen(31);
+  for (int64_t i = 0; i < n; ++i) {
+    before[i] = static_cast<int32_t>(gen() % k);
+    weights[i] = 0.5f + static_cast<float>(gen() % 100) / 100.0f;
+  }
+  auto dx = backend->upload(X.view());
+  auto dw = backend->upload(weights);
+  for (const int64_t moves : {int64_t{100}, int64_t{7000}}) {  // below and above 4,096
+    std::vector<int32_t> after(before);
+    for (int64_t q = 0; q < moves; ++q) {
+      const int64_t i = (q * 7919) % n;  // distinct rows
+      after[i] = static_cast<int32_t>((after[i] + 1 + gen() % (k - 1)) % k);
+    }
+    auto dl_before = backend->upload(before), dl_after = backend->upload(after);
+    std::vector<double> sums(k * d), counts(k), fresh(k * d), fresh_counts(k);
+    backend->accumulate_centroids(dx, dl_before, &dw, k, sums.data(), counts.data());
+    backend->update_centroid_sums(dx, dl_after, before.data(), after.data(), &dw, k, sums.data(),
+                                  counts.data());
+    backend->accumulate_centroids(dx, dl_after, &dw, k, fresh.data(), fresh_counts.data());
+    for (int64_t e = 0; e < k * d; ++e) EXPECT_NEAR(sums[e], fresh[e], 1e-9 * n) << moves;
+    for (int64_t c = 0; c < k; ++c) EXPECT_NEAR(counts[c], fresh_counts[c], 1e-9 * n) << moves;
+    if (GetParam() == "cpu") {
+      for (int threads : {1, 3}) {
+        BackendOptions o;
+        o.threads = threads;
+        auto other = make_backend("cpu", o);
+        auto ox = other->upload(X.view());
+        auto ow = other->upload(weights);
+        auto ol_before = other->upload(before), ol_after = other->upload(after);
+        std::vector<double> s2(k * d), c2(k);
+        other->accumulate_centroids(ox, ol_before, &ow, k, s2.data(), c2.data());
+        other->update_centroid_sums(ox, ol_after, before.data(), after.data(), &ow, k, s2.data(),
+                                    c2.data());
+        EXPECT_EQ(s2, sums) << moves << " moves, " << threads << " threads";
+        EXPECT_EQ(c2, counts) << moves << " moves, " << threads << " threads";
+      }
+    }
+  }
+  std::vector<int32_t> bad(before);
+  bad[5] = static_cast<int32_t>(k);
+  std::vector<double> sums(k * d), counts(k);
+  auto dl_bad = backend->upload(bad);
+  EXPECT_THROW(backend->update_centroid_sums(dx, dl_bad, before.data(), bad.data(), &dw, k,
+                                             sums.data(), counts.data()),
+               Error);
+}
+
 TEST_P(KMeansPrimitives, AccumulateRejectsLabelsOutOfRange) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   const Matrix<float> X(3, 2, 1.0f);

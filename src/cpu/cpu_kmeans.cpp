@@ -323,9 +323,10 @@ void CpuBackend::update_centroid_sums(const DeviceArray<float>& X,
   const int64_t n = X.rows(), d = X.cols();
   int64_t changed = 0;
   for (int64_t i = 0; i < n; ++i) changed += previous[i] != current[i];
-  // Past a few percent of rows, one streaming pass beats scattered updates.
+  // Past 1/8 of the rows, one streaming pass beats scattered updates (at
+  // 200,000 x 64, k = 100: 24,000 moves took 1.7 ms, the full pass 3.3-3.8).
   // The choice depends on the data alone, so results stay deterministic.
-  if (changed * 16 > n) {
+  if (changed * 8 > n) {
     accumulate_centroids(X, labels, weights, k, sums, counts);
     return;
   }
@@ -335,29 +336,56 @@ void CpuBackend::update_centroid_sums(const DeviceArray<float>& X,
   // that each can be prefetched a few rows ahead of its update.
   std::vector<int64_t> moved(static_cast<std::size_t>(changed));
   for (int64_t i = 0, q = 0; i < n; ++i) {
-    if (previous[i] != current[i]) moved[q++] = i;
-  }
-  constexpr int64_t kPrefetchRows = 8;
-  for (int64_t q = 0; q < changed; ++q) {
-    if (q + kPrefetchRows < changed) {
-      const char* ahead = reinterpret_cast<const char*>(x + moved[q + kPrefetchRows] * d);
-      for (int64_t off = 0; off < d * static_cast<int64_t>(sizeof(float)); off += 64)
-        __builtin_prefetch(ahead + off);
-    }
-    const int64_t i = moved[q];
+    if (previous[i] == current[i]) continue;
     require(previous[i] >= 0 && previous[i] < k && current[i] >= 0 && current[i] < k,
             ErrorCode::invalid_argument, "update_centroid_sums", "label of row ", i,
             " outside [0, ", k, ")");
-    const double wi = w ? w[i] : 1.0;
-    double* from = sums + static_cast<int64_t>(previous[i]) * d;
-    double* to = sums + static_cast<int64_t>(current[i]) * d;
-    const float* row = x + i * d;
-    for (int64_t j = 0; j < d; ++j) {
-      from[j] -= wi * row[j];
-      to[j] += wi * row[j];
+    moved[q++] = i;
+  }
+  // Moves the rows moved[first, last) from their previous cluster's sums to
+  // their current one's, in list order.
+  const auto move_rows = [&](int64_t first, int64_t last, double* to_sums, double* to_counts) {
+    constexpr int64_t kPrefetchRows = 8;
+    for (int64_t q = first; q < last; ++q) {
+      if (q + kPrefetchRows < last) {
+        const char* ahead = reinterpret_cast<const char*>(x + moved[q + kPrefetchRows] * d);
+        for (int64_t off = 0; off < d * static_cast<int64_t>(sizeof(float)); off += 64)
+          __builtin_prefetch(ahead + off);
+      }
+      const int64_t i = moved[q];
+      const double wi = w ? w[i] : 1.0;
+      double* from = to_sums + static_cast<int64_t>(previous[i]) * d;
+      double* to = to_sums + static_cast<int64_t>(current[i]) * d;
+      const float* row = x + i * d;
+      for (int64_t j = 0; j < d; ++j) {
+        from[j] -= wi * row[j];
+        to[j] += wi * row[j];
+      }
+      to_counts[previous[i]] -= wi;
+      to_counts[current[i]] += wi;
     }
-    counts[previous[i]] -= wi;
-    counts[current[i]] += wi;
+  };
+  // Many moves are split into a fixed number of parts of the list, each
+  // summed into its own float64 delta by any thread, the deltas added in
+  // part order: the same bits for any thread count. A few are applied in
+  // place (a part's delta would cost more to clear and add than the moves).
+  constexpr int64_t kParts = 8;
+  constexpr int64_t kMinMovesToSplit = 4096;
+  if (changed < kMinMovesToSplit) {  // the data's choice, not the thread count's
+    move_rows(0, changed, sums, counts);
+    return;
+  }
+  const int64_t kd = k * d;
+  std::vector<double> delta(static_cast<std::size_t>(kParts * kd), 0.0);
+  std::vector<double> delta_counts(static_cast<std::size_t>(kParts * k), 0.0);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+  for (int64_t part = 0; part < kParts; ++part) {
+    move_rows(changed * part / kParts, changed * (part + 1) / kParts, delta.data() + part * kd,
+              delta_counts.data() + part * k);
+  }
+  for (int64_t part = 0; part < kParts; ++part) {
+    for (int64_t e = 0; e < kd; ++e) sums[e] += delta[part * kd + e];
+    for (int64_t c = 0; c < k; ++c) counts[c] += delta_counts[part * k + c];
   }
 }
 
