@@ -1,8 +1,9 @@
 // k-means benchmarks: one Lloyd iteration's primitives (nearest_centroid +
 // accumulate_centroids), the column statistics, the assigned distances,
 // a full pass of the pruned assignment (with and without the CPU's tile
-// unit) and one where every bound holds, on every available backend, and kmeans_fit
-// with a fixed iteration count. Data are Gaussian blobs made once per shape.
+// unit) and one where every bound holds, on every available backend, and
+// kmeans_fit with a fixed iteration count, from given centres and from the
+// default k-means++ start. Data are Gaussian blobs made once per shape.
 //
 //   build/bench/bench_kmeans --benchmark_filter='LloydStep/cpu/200000/64/100'
 //
@@ -170,15 +171,17 @@ void pruned_settled_pass(benchmark::State& state, const std::string& backend_nam
   count_rows(state, s);
 }
 
-// Whole fit, explicit init, exactly `iters` Lloyd iterations (tol = 0 and
-// max_iter = iters; blobs this size do not converge strictly sooner).
-void fit(benchmark::State& state, const std::string& backend_name, Shape s, int iters) {
+// Whole fit, from the first k rows or from the default k-means++ start,
+// exactly `iters` Lloyd iterations (tol = 0 and max_iter = iters; blobs
+// this size do not converge strictly sooner).
+void fit(benchmark::State& state, const std::string& backend_name, Shape s, int iters,
+         stray::KMeansInit init) {
   const stray::Blobs& b = blobs(s);
   auto backend = stray::make_backend(backend_name);
   stray::KMeansParams p;
   p.n_clusters = s.k;
-  p.init = stray::KMeansInit::explicit_centers;
-  p.initial_centers = first_rows(b.X, s.k);
+  p.init = init;
+  if (init == stray::KMeansInit::explicit_centers) p.initial_centers = first_rows(b.X, s.k);
   p.max_iter = iters;
   p.tol = 0.0;
   p.n_init = 1;
@@ -238,7 +241,14 @@ const bool kRegistered = [] {
     }
     const Shape ref{200000, 64, 100};
     benchmark::RegisterBenchmark(("KMeansFit20/" + backend + "/" + shape_name(ref)).c_str(), fit,
-                                 backend, ref, 20)
+                                 backend, ref, 20, stray::KMeansInit::explicit_centers)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->Iterations(3);
+    // The default start: greedy k-means++ (the default seed), most of a
+    // default fit's time.
+    benchmark::RegisterBenchmark(("KMeansFit20PlusPlus/" + backend + "/" + shape_name(ref)).c_str(),
+                                 fit, backend, ref, 20, stray::KMeansInit::kmeans_plus_plus)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime()
         ->Iterations(3);
