@@ -368,10 +368,11 @@ void CpuBackend::update_centroid_sums(const DeviceArray<float>& X,
   // Many moves are split into a fixed number of parts of the list, each
   // summed into its own float64 delta by any thread, the deltas added in
   // part order: the same bits for any thread count. A few are applied in
-  // place (a part's delta would cost more to clear and add than the moves).
+  // place: the parts' deltas (kParts x k x d) would cost more to clear and
+  // add than the moves (changed x d, twice).
   constexpr int64_t kParts = 8;
   constexpr int64_t kMinMovesToSplit = 4096;
-  if (changed < kMinMovesToSplit) {  // the data's choice, not the thread count's
+  if (changed < kMinMovesToSplit || kParts * k > changed) {  // the data's choice, not the threads'
     move_rows(0, changed, sums, counts);
     return;
   }
