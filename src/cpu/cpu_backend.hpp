@@ -11,7 +11,6 @@
 // tile unit may be used).
 #pragma once
 
-#include <memory>
 #include <string>
 
 #include "stray/backend.hpp"
@@ -93,12 +92,6 @@ class CpuBackend final : public Backend {
 
   BackendOptions options_;
   int threads_ = 1;
-  // kmeanspp_step's [t x n] distances, kept from call to call: a k-means++
-  // initialisation makes ~k calls of the same size, and a fresh buffer each
-  // time cost its page faults and zeroing every call (uninitialised: every
-  // entry is written before it is read).
-  std::unique_ptr<float[]> kmeanspp_dist_;
-  std::size_t kmeanspp_dist_size_ = 0;
 };
 
 }  // namespace stray::internal
