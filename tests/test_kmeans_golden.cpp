@@ -55,7 +55,8 @@ Case load_case(const nlohmann::json& c) {
   out.X = read_npy_float(fixture(c.at("X")));
   out.init = read_npy_float(fixture(c.at("init_centers")));
   if (!c.at("sample_weight").is_null()) {
-    out.weights = read_npy_float(fixture(c.at("sample_weight"))).storage();
+    const Matrix<float> w = read_npy_float(fixture(c.at("sample_weight")));
+    out.weights.assign(w.storage().begin(), w.storage().end());
   }
   out.params.n_clusters = c.at("n_clusters").get<int64_t>();
   out.params.init = KMeansInit::explicit_centers;

@@ -50,7 +50,10 @@ void run_kmeans(const KMeansOptions& o) {
   params.tol = o.tol;
   params.seed = o.seed;
   std::vector<float> weights;
-  if (!o.weights.empty()) weights = read_npy_float(o.weights).storage();
+  if (!o.weights.empty()) {
+    const Matrix<float> w = read_npy_float(o.weights);
+    weights.assign(w.storage().begin(), w.storage().end());
+  }
 
   auto backend = open_backend(o.backend);
   const KMeansResult r = kmeans_fit(*backend, params, X.view(), o.weights.empty() ? nullptr : &weights);

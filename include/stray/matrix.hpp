@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "stray/error.hpp"
+#include "stray/host_memory.hpp"
 
 namespace stray {
 
@@ -98,8 +99,9 @@ class Matrix {
   const T& operator()(int64_t i, int64_t j) const {
     return data_[static_cast<std::size_t>(i * cols_ + j)];
   }
-  std::vector<T>& storage() { return data_; }
-  const std::vector<T>& storage() const { return data_; }
+  /// The elements, row after row (large ones on huge pages: host_memory.hpp).
+  HostVector<T>& storage() { return data_; }
+  const HostVector<T>& storage() const { return data_; }
 
   MatrixView<T> view() { return MatrixView<T>(data_.data(), rows_, cols_); }
   MatrixView<const T> view() const { return MatrixView<const T>(data_.data(), rows_, cols_); }
@@ -107,7 +109,7 @@ class Matrix {
   operator MatrixView<const T>() const { return view(); }        // NOLINT
 
  private:
-  std::vector<T> data_;
+  HostVector<T> data_;
   int64_t rows_ = 0;
   int64_t cols_ = 0;
 };

@@ -37,20 +37,23 @@ void parallel_copy(void* dst, const void* src, std::size_t bytes, int threads) {
   }
 }
 
-// 64-byte aligned host memory, so Eigen and the compiler can use aligned
-// vector loads on row starts.
+// Host memory from allocate_host_bytes: 64-byte aligned, so Eigen and the
+// compiler can use aligned vector loads on row starts, and on huge pages
+// when large (stray/host_memory.hpp).
 class HostBuffer final : public DeviceBuffer {
  public:
   explicit HostBuffer(std::size_t bytes) : bytes_(bytes) {
     if (bytes == 0) return;
-    const std::size_t rounded = (bytes + 63) / 64 * 64;
-    data_ = std::aligned_alloc(64, rounded);
-    if (data_ == nullptr) {
+    try {
+      data_ = allocate_host_bytes(bytes);
+    } catch (const std::bad_alloc&) {
       throw Error(ErrorCode::out_of_memory,
                   "cpu backend: cannot allocate " + std::to_string(bytes) + " bytes");
     }
   }
-  ~HostBuffer() override { std::free(data_); }
+  ~HostBuffer() override { free_host_bytes(data_, bytes_); }
+  HostBuffer(const HostBuffer&) = delete;
+  HostBuffer& operator=(const HostBuffer&) = delete;
   void* data() override { return data_; }
   const void* data() const override { return data_; }
   std::size_t bytes() const override { return bytes_; }

@@ -259,7 +259,7 @@ FleetModel model_of(const Json& j, const Reader& r) {
     p.mean = r.numbers(pj, "mean", pp, d);
     std::vector<double> components = r.numbers(pj, "components", pp, p.n_components * d);
     p.components = Matrix<double>(p.n_components, d);
-    p.components.storage() = std::move(components);
+    p.components.storage().assign(components.begin(), components.end());
     p.explained_variance = r.numbers(pj, "explained_variance", pp, p.n_components);
     p.explained_variance_ratio = r.numbers(pj, "explained_variance_ratio", pp, p.n_components);
     p.singular_values = r.numbers(pj, "singular_values", pp, p.n_components);
@@ -307,9 +307,9 @@ FleetModel model_of(const Json& j, const Reader& r) {
   std::vector<double> means = r.numbers(cj, "feature_means", cp, extent(k, d));
   std::vector<double> sq_means = r.numbers(cj, "feature_sq_means", cp, extent(k, d));
   m.feature_means = Matrix<double>(k, d);
-  m.feature_means.storage() = std::move(means);
+  m.feature_means.storage().assign(means.begin(), means.end());
   m.feature_sq_means = Matrix<double>(k, d);
-  m.feature_sq_means.storage() = std::move(sq_means);
+  m.feature_sq_means.storage().assign(sq_means.begin(), sq_means.end());
   m.feature_scale = r.numbers(cj, "feature_scale", cp, d);
   for (const double s : m.feature_scale) {
     if (!(s > 0.0)) r.fail("clusters.feature_scale holds a value <= 0");
