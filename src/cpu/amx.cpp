@@ -33,6 +33,11 @@ bool amx_available() {
   return ok;
 }
 
+bool avx512_available() {
+  static const bool ok = __builtin_cpu_supports("avx512f");
+  return ok;
+}
+
 // Not inlined, and filled byte by byte: LDTILECFG faults on any stray bit in
 // the reserved fields, and the optimiser does not see it read the struct.
 __attribute__((noinline)) STRAY_AMX_TARGET void amx_begin() {
@@ -51,6 +56,7 @@ STRAY_AMX_TARGET void amx_end() { _tile_release(); }
 #else
 
 bool amx_available() { return false; }
+bool avx512_available() { return false; }
 
 #endif
 

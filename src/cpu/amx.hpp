@@ -17,6 +17,8 @@
 #include <cstdint>
 #define STRAY_AMX_TARGET \
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512bf16,amx-tile,amx-bf16")))
+// Plain AVX-512 code (no tile unit), run where avx512_available() says so.
+#define STRAY_AVX512_TARGET __attribute__((target("avx512f")))
 #endif
 
 namespace stray::internal {
@@ -46,6 +48,9 @@ using TileBuffer = std::vector<T, CacheLineAllocator<T>>;
 /// True when the CPU has AMX-BF16 and AVX-512 (F, BW, DQ, BF16) and the
 /// kernel granted this process the tile state. Checked once.
 bool amx_available();
+
+/// True when the CPU and the kernel support AVX-512F. Checked once.
+bool avx512_available();
 
 #ifdef STRAY_AMX_POSSIBLE
 /// Configures this thread's eight tiles as 16 rows × 64 bytes (16 × 16
@@ -103,7 +108,7 @@ STRAY_AMX_TARGET inline void amx_split_product_2x2(const AmxSplitOperand& a,
 }
 
 // Transposes a 16 x 16 block of 32-bit words.
-STRAY_AMX_TARGET inline void transpose16(const uint32_t* src, int64_t src_stride, uint32_t* dst,
+STRAY_AVX512_TARGET inline void transpose16(const uint32_t* src, int64_t src_stride, uint32_t* dst,
                                          int64_t dst_stride) {
   __m512i r[16], t[16];
   for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(src + i * src_stride);

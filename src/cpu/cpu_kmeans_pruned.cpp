@@ -19,6 +19,7 @@
 
 #include "cpu/cpu_backend.hpp"
 #include "cpu/cpu_kmeans_amx.hpp"
+#include "cpu/cpu_kmeans_movers.hpp"
 #include "internal/check.hpp"
 
 namespace stray::internal {
@@ -234,8 +235,19 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   // after a fresh pass there are no counts, and the centres' first moves are
   // their largest: skip it. Labels are the same either way.
   const int64_t retry_pays_eighths = use_amx ? 3 : 1;
-  const bool retry = bounds.retried > 0 &&
+  // The few centres that moved far, compared exactly instead of failing
+  // every row's lower bound (cpu_kmeans_movers.hpp); then the bounds move
+  // by the largest shift of the rest, and retries are not needed.
+  const MoverPlan movers =
+      fresh ? MoverPlan{}
+            : plan_movers({X.data(), n, d, C.data(), k, labels.data(), upper.data(), lower.data(),
+                           row_norms, c_norms.data(), c_norm_max, center_shift, shift_up.data(),
+                           gap.data(), relative_error, use_amx});
+  const bool retry = movers.m == 0 && bounds.retried > 0 &&
                      bounds.settled_by_retry * 8 >= bounds.retried * retry_pays_eighths;
+  const int32_t bound_mover = movers.m > 0 ? movers.rest_argmax : shift_argmax;
+  const float bound_largest = movers.m > 0 ? movers.rest_largest : shift_max_up;
+  const float bound_second = movers.m > 0 ? movers.rest_second : shift_second_up;
 
 #pragma omp parallel num_threads(threads_) if (tiles > 1)
   {
@@ -258,6 +270,7 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
     std::vector<int64_t> near_ties;           // positions in pending
     std::vector<float> tie_best, tie_second;
     std::vector<int32_t> tie_j;
+    std::vector<float> mover_scratch;  // settle_by_movers' working memory
     int64_t tile_retried = 0, tile_settled = 0;  // this thread's counts
 #pragma omp for schedule(dynamic, 1)
     for (int64_t t = 0; t < tiles; ++t) {
@@ -265,7 +278,7 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
       pending.clear();
       retry_rows.clear();
       retry_bounds.clear();
-      const bool try_retry = retry || t % kRetrySampleEvery == 0;
+      const bool try_retry = movers.m == 0 && (retry || t % kRetrySampleEvery == 0);
       if (fresh) {
         for (int64_t i = begin; i < end; ++i) pending.push_back(i);
       } else {
@@ -273,7 +286,12 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
         // no longer settle; a NaN bound settles nothing.
         uint8_t* failed = bound_failed.data();
         move_bounds(lab + begin, static_cast<int>(end - begin), shift_up.data(), gap.data(),
-                    shift_argmax, shift_max_up, shift_second_up, up + begin, lo + begin, failed);
+                    bound_mover, bound_largest, bound_second, up + begin, lo + begin, failed);
+        if (movers.m > 0) {
+          settle_by_movers(movers, x + begin * d, end - begin, d, lab + begin, row_norms + begin,
+                           gap.data(), relative_error, c_norm_max, up + begin, lo + begin, failed,
+                           mover_scratch);
+        }
         std::vector<int64_t>& left = try_retry ? retry_rows : pending;
         left.resize(static_cast<std::size_t>(end - begin));
         int64_t count = 0;

@@ -1,0 +1,72 @@
+// Movers: Hamerly's bounds with the farthest-moving centres taken out.
+//
+// A row's single lower bound falls by the largest shift of any other
+// centre. In the first Lloyd iterations a few centres still travel far
+// while the rest barely move (200,000 × 64 blobs, k = 100, iterations 3–5:
+// the largest shift 30–35, the 25th 0.8–5, the median 0.1–1), and that one
+// shift fails every row's bound, so every row is computed against all k
+// centres although only 1–4% change label. Taking the m centres that moved
+// most out of the bound, it falls only by the largest shift of the rest,
+// and each row is compared with the m movers exactly: a float32 product of
+// a tile of rows, in place, with m centres instead of k. Rows that still
+// fail are computed in full as before. Which m (0: plain Hamerly) is
+// estimated from a fixed sample of rows and a cost model; the bounds stay
+// valid for any m, so labels never depend on it.
+#pragma once
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <vector>
+
+namespace stray::internal {
+
+struct MoverPlan {
+  using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  int64_t m = 0;               // movers; 0: plain Hamerly for this call
+  std::vector<int32_t> ids;    // [m] the movers, farthest first
+  RowMajorF centres;           // [m x d] their rows
+  std::vector<float> norms;    // [m] their ‖c‖²
+  // The largest shift of any centre that is not a mover, which centre that
+  // is, and the second largest (rounded up as the bounds need them).
+  int32_t rest_argmax = -1;
+  float rest_largest = 0.0f, rest_second = 0.0f;
+};
+
+/// What plan_movers needs about the call: the bounds as they stand (before
+/// this call moves them), each centre's shift, and the rounding allowance
+/// of the expanded distance formula relative to ‖x‖² + max‖c‖².
+struct MoverInputs {
+  const float* X;
+  int64_t n, d;
+  const float* C;
+  int64_t k;
+  const int32_t* labels;
+  const float* upper;
+  const float* lower;
+  const float* row_norms;
+  const float* c_norms;  // [k]
+  float c_norm_max;
+  const double* center_shift;  // [k]
+  const float* shift_up;       // [k] the shifts rounded up to float
+  const float* half_gap;       // [k]
+  double relative_error;
+  bool tile_unit;  // full passes use the tile unit (their cost, for the model)
+};
+
+/// The movers to take out of this call's bounds (m = 0 where plain
+/// Hamerly's is estimated cheaper). Depends on the data alone.
+MoverPlan plan_movers(const MoverInputs& in);
+
+/// For `count` consecutive rows X [count x d] whose bounds move_bounds has
+/// just moved by the plan's rest shifts: compares each with the movers
+/// exactly, tightens `upper` (rows whose own centre is a mover) and `lower`
+/// (the movers' distances), and clears failed[r] where the bounds now
+/// settle the row. `products` is scratch, grown as needed. With
+/// `vector_kernel` (and AVX-512 present) 16 rows at a time in registers;
+/// otherwise through Eigen's GEMM (other CPUs, and tests of both).
+void settle_by_movers(const MoverPlan& plan, const float* X, int64_t count, int64_t d,
+                      const int32_t* labels, const float* row_norms, const float* half_gap,
+                      double relative_error, float c_norm_max, float* upper, float* lower,
+                      uint8_t* failed, std::vector<float>& products, bool vector_kernel = true);
+
+}  // namespace stray::internal
