@@ -382,7 +382,7 @@ TEST_P(KMeansPrimitives, ColumnStatsMatchNaive) {
     int64_t n, d;
     float offset;
   };
-  for (const Shape shape : {Shape{17000, 4, 1e4f}, Shape{5000, 300, 1e6f}}) {
+  for (const Shape shape : {Shape{17000, 4, 1e4f}, Shape{9001, 64, 1e5f}, Shape{5000, 300, 1e6f}}) {
     const int64_t n = shape.n, d = shape.d;
     Matrix<float> X = random_matrix(n, d, 10);
     for (int64_t i = 0; i < n; ++i) X(i, 2) += shape.offset;
@@ -403,6 +403,18 @@ TEST_P(KMeansPrimitives, ColumnStatsMatchNaive) {
       ASSERT_NEAR(mean[j], m, 1e-12 * (1 + std::abs(m))) << n << "x" << d << " column " << j;
       ASSERT_NEAR(var[j], sv / sw, 1e-9 * (1 + sv / sw)) << n << "x" << d << " column " << j;
     }
+    // Unweighted (the CPU sums short rows four at a time).
+    backend->column_stats(dx, nullptr, mean.data(), var.data());
+    for (int64_t j = 0; j < d; ++j) {
+      double sx = 0;
+      for (int64_t i = 0; i < n; ++i) sx += static_cast<double>(X(i, j));
+      const double m = sx / static_cast<double>(n);
+      double sv = 0;
+      for (int64_t i = 0; i < n; ++i) sv += (X(i, j) - m) * (X(i, j) - m);
+      ASSERT_NEAR(mean[j], m, 1e-12 * (1 + std::abs(m))) << n << "x" << d << " column " << j;
+      ASSERT_NEAR(var[j], sv / n, 1e-9 * (1 + sv / n)) << n << "x" << d << " column " << j;
+    }
+    backend->column_stats(dx, &dw, mean.data(), var.data());
     backend->subtract_row_vector(dx, mean.data());
     const Matrix<float> centred = backend->download(dx);
     EXPECT_NEAR(centred(5, 2), X(5, 2) - mean[2], 1e-3 * (shape.offset / 1e4f));

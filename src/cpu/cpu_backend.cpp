@@ -99,6 +99,53 @@ void CpuBackend::copy_to_host(void* dst, const DeviceBuffer& src, std::size_t sr
   if (bytes) parallel_copy(dst, static_cast<const char*>(src.data()) + src_offset, bytes, threads_);
 }
 
+namespace {
+
+// Short rows are summed four at a time in registers before they are added
+// to the float64 accumulators: a quarter of the accumulator loads and
+// stores, which bound the one-row loop (ColumnStats 200,000 x 64: 2.4-2.6
+// -> 1.9 ms; 50,000 x 32: 0.51-0.55 -> 0.22-0.24 ms). Long rows stream from
+// memory and gained nothing (100,000 x 256: 7.9-8.2 -> 9.0 ms), so they
+// keep one row at a time. Per column, the order is fixed by the shape.
+constexpr int64_t kBlockedRowsUpTo = 128;
+
+void sum_rows(const float* x, int64_t rows, int64_t d, double* sums) {
+  int64_t i = 0;
+  for (; d <= kBlockedRowsUpTo && i + 4 <= rows; i += 4) {
+    const float* r = x + i * d;
+#pragma omp simd
+    for (int64_t j = 0; j < d; ++j) {
+      sums[j] += (double(r[j]) + double(r[d + j])) + (double(r[2 * d + j]) + double(r[3 * d + j]));
+    }
+  }
+  for (; i < rows; ++i) {
+    for (int64_t j = 0; j < d; ++j) sums[j] += x[i * d + j];
+  }
+}
+
+// Σ (x − mu)² per column, short rows four at a time as in sum_rows.
+void sum_squared_deviations(const float* x, int64_t rows, int64_t d, const double* mu,
+                            double* m2) {
+  int64_t i = 0;
+  for (; d <= kBlockedRowsUpTo && i + 4 <= rows; i += 4) {
+    const float* r = x + i * d;
+#pragma omp simd
+    for (int64_t j = 0; j < d; ++j) {
+      const double a = r[j] - mu[j], b = r[d + j] - mu[j];
+      const double c = r[2 * d + j] - mu[j], e = r[3 * d + j] - mu[j];
+      m2[j] += (a * a + b * b) + (c * c + e * e);
+    }
+  }
+  for (; i < rows; ++i) {
+    for (int64_t j = 0; j < d; ++j) {
+      const double dev = x[i * d + j] - mu[j];
+      m2[j] += dev * dev;
+    }
+  }
+}
+
+}  // namespace
+
 void CpuBackend::column_stats(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                               double* mean, double* var) {
   const int64_t n = X.rows(), d = X.cols();
@@ -127,21 +174,30 @@ void CpuBackend::column_stats(const DeviceArray<float>& X, const DeviceArray<flo
       std::fill(mu.begin(), mu.end(), 0.0);
       std::fill(m2.begin(), m2.end(), 0.0);
       double weight = 0.0;
-      for (int64_t i = begin; i < end; ++i) {
-        const double wi = w ? w[i] : 1.0;
-        const float* row = x + i * d;
-        weight += wi;
-        for (int64_t j = 0; j < d; ++j) mu[j] += wi * row[j];
+      if (w) {
+        for (int64_t i = begin; i < end; ++i) {
+          const double wi = w[i];  // products in float64
+          const float* row = x + i * d;
+          weight += wi;
+          for (int64_t j = 0; j < d; ++j) mu[j] += wi * row[j];
+        }
+      } else {
+        weight = static_cast<double>(end - begin);
+        sum_rows(x + begin * d, end - begin, d, mu.data());
       }
       if (weight > 0.0) {
         for (int64_t j = 0; j < d; ++j) mu[j] /= weight;
-        for (int64_t i = begin; i < end; ++i) {
-          const double wi = w ? w[i] : 1.0;
-          const float* row = x + i * d;
-          for (int64_t j = 0; j < d; ++j) {
-            const double dev = row[j] - mu[j];
-            m2[j] += wi * dev * dev;
+        if (w) {
+          for (int64_t i = begin; i < end; ++i) {
+            const double wi = w[i];
+            const float* row = x + i * d;
+            for (int64_t j = 0; j < d; ++j) {
+              const double dev = row[j] - mu[j];
+              m2[j] += wi * dev * dev;
+            }
           }
+        } else {
+          sum_squared_deviations(x + begin * d, end - begin, d, mu.data(), m2.data());
         }
       }
 #pragma omp ordered
