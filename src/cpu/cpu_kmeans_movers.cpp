@@ -19,14 +19,22 @@ constexpr int64_t kMaxMovers = 32;
 constexpr int64_t kSampleRows = 1024;
 // Below this many rows a call is cheap anyway: no plan.
 constexpr int64_t kMinRows = 16 * kSampleRows;
+// Movers only where at least this fraction of the sample fails its plain
+// bounds (the first iterations). A row they settle keeps a lower bound that
+// goes on falling by the rest's largest shift every iteration, where a full
+// computation would have reset it; in the late iterations, where only
+// 10–15% fail, checking them against 32 movers settled 98% at first, but
+// the failing rows then grew from 31,000 to 115,000 in 13 iterations.
+constexpr double kMinFailingFraction = 0.5;
 
 // The cost model, in CPU cycles per row at 2 threads with X in cache
 // (bench_kmeans and the fit at 200,000 x 64, k = 100): a row computed
 // against all k centres costs ~200 on the tile unit (~250 in float32
-// GEMMs), of which ~50 do not depend on k·d; a movers check of every row
-// costs ~40 plus ~1/19 of a cycle per mover-feature product on AVX-512
-// (m = 4: 1.9 ms, 16: 3.2 ms, 32: 4.9 ms a pass, against 7.4 ms for a
-// full pass), and about four times that per product in Eigen's GEMM.
+// GEMMs), of which ~50 do not depend on k·d; a movers check costs ~40 a
+// row (its own centre's product included) plus ~1/19 of a cycle per
+// mover-feature product on AVX-512 (every row of 200,000 against m = 4:
+// 1.9 ms, 16: 3.2 ms, 32: 4.9 ms, against 7.4 ms for a full pass), and
+// about four times that per product in Eigen's GEMM.
 double full_row_cost(int64_t k, int64_t d, bool tile_unit) {
   return 50.0 + static_cast<double>(k * d) / (tile_unit ? 43.0 : 32.0);
 }
@@ -56,64 +64,60 @@ MoverPlan plan_movers(const MoverInputs& in) {
     return m + 1 < k ? in.shift_up[order[m + 1]] : 0.0f;
   };
 
-  std::vector<int64_t> sample(static_cast<std::size_t>(kSampleRows));
-  for (int64_t s = 0; s < kSampleRows; ++s) sample[s] = s * n / kSampleRows;
-
-  // Plain Hamerly on the sample first: where it settles most rows no
-  // movers check can pay, and the sample's products are skipped.
-  const double full = full_row_cost(k, d, in.tile_unit);
-  int64_t settled_plain = 0;
-  for (const int64_t i : sample) {
+  // The sample rows whose plain bounds fail: only those are checked.
+  std::vector<int64_t> failing;
+  for (int64_t s = 0; s < kSampleRows; ++s) {
+    const int64_t i = s * n / kSampleRows;
     const int32_t a = in.labels[i];
     const float u = in.upper[i] + in.shift_up[a];
     const float l = in.lower[i] - rest_shift(0, a);
-    settled_plain += u < std::max(l, in.half_gap[a]);
+    if (!(u < std::max(l, in.half_gap[a]))) failing.push_back(i);
   }
-  const double plain_cost =
-      full * static_cast<double>(kSampleRows - settled_plain) / static_cast<double>(kSampleRows);
-  if (plain_cost * (1.0 - kRequiredSaving) <= movers_row_cost(1, d)) return plan;
+  const int64_t tried = static_cast<int64_t>(failing.size());
+  if (tried < kSampleRows * kMinFailingFraction) return plan;
 
-  // The sample rows against the `most` farthest movers, as settle_by_movers
-  // will compute them, and how many rows each candidate m would settle.
-  RowMajorF rows(kSampleRows, d), movers(most, d);
-  for (int64_t s = 0; s < kSampleRows; ++s) {
-    std::copy(in.X + sample[s] * d, in.X + (sample[s] + 1) * d, rows.row(s).data());
+  // Those rows against their own centre and the `most` farthest movers, as
+  // settle_by_movers computes them, and how many each candidate m settles.
+  RowMajorF rows(tried, d), movers(most, d);
+  for (int64_t s = 0; s < tried; ++s) {
+    std::copy(in.X + failing[s] * d, in.X + (failing[s] + 1) * d, rows.row(s).data());
   }
   for (int64_t q = 0; q < most; ++q) {
     std::copy(in.C + order[q] * d, in.C + (order[q] + 1) * d, movers.row(q).data());
   }
-  const RowMajorF products = movers * rows.transpose();  // [most x samples]
+  const RowMajorF products = movers * rows.transpose();  // [most x tried]
   std::vector<int64_t> candidates;
   for (int64_t m = 1; m < most; m *= 2) candidates.push_back(m);
   candidates.push_back(most);
   std::vector<int64_t> settled(candidates.size(), 0);
-  for (int64_t s = 0; s < kSampleRows; ++s) {
-    const int64_t i = sample[s];
+  for (int64_t s = 0; s < tried; ++s) {
+    const int64_t i = failing[s];
     const int32_t a = in.labels[i];
     const float xn = in.row_norms[i];
     const float tau = static_cast<float>(in.relative_error * (xn + in.c_norm_max));
-    float others = std::numeric_limits<float>::infinity(), own = -1.0f;
+    float dot = 0.0f;
+    for (int64_t t = 0; t < d; ++t) dot += rows(s, t) * in.C[a * d + t];
+    const float u = std::sqrt(std::max(0.0f, xn + in.c_norms[a] - 2.0f * dot) + tau);
+    float others = std::numeric_limits<float>::infinity();
     std::size_t next = 0;
     for (int64_t q = 0; q < most; ++q) {
-      const float e = xn + in.c_norms[order[q]] - 2.0f * products(q, s);
-      if (order[q] == a) {
-        own = std::max(0.0f, e) + tau;
-      } else {
-        others = std::min(others, e - tau);
+      if (order[q] != a) {
+        others = std::min(others, xn + in.c_norms[order[q]] - 2.0f * products(q, s) - tau);
       }
       if (next < candidates.size() && candidates[next] == q + 1) {
-        const float u = own >= 0.0f ? std::sqrt(own) : in.upper[i] + in.shift_up[a];
         const float l = std::min(in.lower[i] - rest_shift(q + 1, a), std::sqrt(std::max(0.0f, others)));
         settled[next] += u < std::max(l, in.half_gap[a]);
         ++next;
       }
     }
   }
-  double best_cost = plain_cost * (1.0 - kRequiredSaving);
+  // Per failing row: plain, a full computation; with m movers, the check,
+  // then a full computation for those it leaves.
+  const double full = full_row_cost(k, d, in.tile_unit);
+  double best_cost = full * (1.0 - kRequiredSaving);
   int64_t best_m = 0;
   for (std::size_t c = 0; c < candidates.size(); ++c) {
-    const double left =
-        static_cast<double>(kSampleRows - settled[c]) / static_cast<double>(kSampleRows);
+    const double left = static_cast<double>(tried - settled[c]) / static_cast<double>(tried);
     const double cost = movers_row_cost(candidates[c], d) + left * full;
     if (cost < best_cost) {
       best_cost = cost;
@@ -139,13 +143,12 @@ namespace {
 // The movers q0 .. q0 + NQ − 1 against 16 rows whose features xt [d x 16]
 // holds transposed (feature t of all rows in one vector): each mover's
 // products build up in one register, then fold into the rows' running
-// `own` (upper estimate of the squared distance to their own centre, where
-// that is a mover; −1 where not) and `others` (lower estimate of the
-// smallest squared distance to another mover).
+// lower estimate of the smallest squared distance to a mover other than
+// their own centre.
 template <int NQ>
 STRAY_AVX512_TARGET inline void fold_movers(const MoverPlan& plan, int64_t q0, const float* xt,
                                             int64_t d, __m512 xn, __m512 tau, __m512i lab,
-                                            __m512& own, __m512& others) {
+                                            __m512& others) {
   const float* c = plan.centres.data() + q0 * d;
   __m512 acc[NQ];
   for (int j = 0; j < NQ; ++j) acc[j] = _mm512_setzero_ps();
@@ -153,11 +156,10 @@ STRAY_AVX512_TARGET inline void fold_movers(const MoverPlan& plan, int64_t q0, c
     const __m512 xv = _mm512_loadu_ps(xt + t * 16);
     for (int j = 0; j < NQ; ++j) acc[j] = _mm512_fmadd_ps(xv, _mm512_set1_ps(c[j * d + t]), acc[j]);
   }
-  const __m512 zero = _mm512_setzero_ps(), minus_two = _mm512_set1_ps(-2.0f);
+  const __m512 minus_two = _mm512_set1_ps(-2.0f);
   for (int j = 0; j < NQ; ++j) {
     const __m512 e = _mm512_fmadd_ps(minus_two, acc[j], _mm512_add_ps(xn, _mm512_set1_ps(plan.norms[q0 + j])));
     const __mmask16 is_own = _mm512_cmpeq_epi32_mask(lab, _mm512_set1_epi32(plan.ids[q0 + j]));
-    own = _mm512_mask_mov_ps(own, is_own, _mm512_add_ps(_mm512_max_ps(e, zero), tau));
     // MINPS returns its second operand when either is NaN: a NaN estimate
     // lowers the bound to NaN, which settles nothing.
     others = _mm512_mask_min_ps(others, static_cast<__mmask16>(~is_own), others,
@@ -165,112 +167,123 @@ STRAY_AVX512_TARGET inline void fold_movers(const MoverPlan& plan, int64_t q0, c
   }
 }
 
-// settle_by_movers for up to 16 consecutive rows, on AVX-512.
-STRAY_AVX512_TARGET void settle_block(const MoverPlan& plan, const float* X, int64_t rows,
-                                      int64_t d, const int32_t* labels, const float* row_norms,
-                                      const float* half_gap, float rel, float c_norm_max,
-                                      float* upper, float* lower, uint8_t* failed, float* xt,
-                                      int64_t prefetch_rows) {
-  const __mmask16 valid = rows >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << rows) - 1);
-  alignas(64) float staging[16 * 16];
-  if (prefetch_rows > 0) {  // the rows two blocks on, as the tile streams from memory
-    const char* ahead = reinterpret_cast<const char*>(X + 32 * d);
-    for (int64_t off = 0; off < prefetch_rows * d * static_cast<int64_t>(sizeof(float)); off += 64)
-      _mm_prefetch(ahead + off, _MM_HINT_T0);
-  }
-  for (int64_t t0 = 0; t0 < d; t0 += 16) {
-    const uint32_t* src = reinterpret_cast<const uint32_t*>(X + t0);
-    int64_t stride = d;
-    if (rows < 16 || t0 + 16 > d) {  // a partial block: zero-padded first
+// settle_by_movers for up to 16 of the listed rows, on AVX-512: the rows
+// are staged (zero-padded to whole 16-feature bands), their own-centre
+// products taken there, then transposed for the movers.
+STRAY_AVX512_TARGET void settle_block(const MoverPlan& plan, const MoverRows& in,
+                                      const int64_t* ids, int64_t rows, const float* lower_rest,
+                                      uint8_t* failed, float* stage, float* xt) {
+  const int64_t d = in.d, dp = (d + 15) / 16 * 16;
+  alignas(64) float xn_s[16] = {}, own_dot[16] = {}, cn_s[16] = {}, rest_s[16] = {}, gap_s[16] = {};
+  alignas(64) int32_t lab_s[16];
+  for (int64_t r = 0; r < 16; ++r) {
+    float* staged = stage + r * dp;
+    if (r >= rows) {
+      for (int64_t t0 = 0; t0 < dp; t0 += 16) _mm512_storeu_ps(staged + t0, _mm512_setzero_ps());
+      lab_s[r] = -1;
+      continue;
+    }
+    const int64_t i = ids[r];
+    const int32_t a = in.labels[i];
+    const float* x = in.X + i * d;
+    const float* c = in.C + static_cast<int64_t>(a) * d;
+    __m512 dot = _mm512_setzero_ps();
+    for (int64_t t0 = 0; t0 < dp; t0 += 16) {
       const int64_t left = d - t0;
       const __mmask16 lanes = left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
-      for (int64_t r = 0; r < 16; ++r) {
-        _mm512_store_ps(staging + r * 16,
-                        r < rows ? _mm512_maskz_loadu_ps(lanes, X + r * d + t0) : _mm512_setzero_ps());
-      }
-      src = reinterpret_cast<const uint32_t*>(staging);
-      stride = 16;
+      const __m512 v = _mm512_maskz_loadu_ps(lanes, x + t0);
+      dot = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(lanes, c + t0), dot);
+      _mm512_storeu_ps(staged + t0, v);
     }
-    transpose16(src, stride, reinterpret_cast<uint32_t*>(xt + t0 * 16), 16);
+    own_dot[r] = _mm512_reduce_add_ps(dot);
+    xn_s[r] = in.row_norms[i];
+    cn_s[r] = in.c_norms[a];
+    rest_s[r] = lower_rest[r];
+    gap_s[r] = in.half_gap[a];
+    lab_s[r] = a;
   }
-  const __m512 xn = _mm512_maskz_loadu_ps(valid, row_norms);
-  const __m512 tau = _mm512_mul_ps(_mm512_set1_ps(rel), _mm512_add_ps(xn, _mm512_set1_ps(c_norm_max)));
-  const __m512i lab = _mm512_mask_loadu_epi32(_mm512_set1_epi32(-1), valid, labels);
-  __m512 own = _mm512_set1_ps(-1.0f);
+  for (int64_t t0 = 0; t0 < dp; t0 += 16) {
+    transpose16(reinterpret_cast<const uint32_t*>(stage + t0), dp,
+                reinterpret_cast<uint32_t*>(xt + t0 * 16), 16);
+  }
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512 xn = _mm512_load_ps(xn_s);
+  const __m512 tau = _mm512_mul_ps(_mm512_set1_ps(in.relative_error),
+                                   _mm512_add_ps(xn, _mm512_set1_ps(in.c_norm_max)));
+  const __m512i lab = _mm512_load_si512(lab_s);
   __m512 others = _mm512_set1_ps(std::numeric_limits<float>::infinity());
   int64_t q = 0;
-  for (; q + 8 <= plan.m; q += 8) fold_movers<8>(plan, q, xt, d, xn, tau, lab, own, others);
-  if (q + 4 <= plan.m) fold_movers<4>(plan, q, xt, d, xn, tau, lab, own, others), q += 4;
-  if (q + 2 <= plan.m) fold_movers<2>(plan, q, xt, d, xn, tau, lab, own, others), q += 2;
-  if (q < plan.m) fold_movers<1>(plan, q, xt, d, xn, tau, lab, own, others);
+  for (; q + 8 <= plan.m; q += 8) fold_movers<8>(plan, q, xt, d, xn, tau, lab, others);
+  if (q + 4 <= plan.m) fold_movers<4>(plan, q, xt, d, xn, tau, lab, others), q += 4;
+  if (q + 2 <= plan.m) fold_movers<2>(plan, q, xt, d, xn, tau, lab, others), q += 2;
+  if (q < plan.m) fold_movers<1>(plan, q, xt, d, xn, tau, lab, others);
 
-  const __m512 zero = _mm512_setzero_ps();
-  const __m512 up = _mm512_maskz_loadu_ps(valid, upper);
-  const __m512 lo = _mm512_maskz_loadu_ps(valid, lower);
-  const __mmask16 has_own = _mm512_cmp_ps_mask(own, zero, _CMP_GE_OQ);
-  const __m512 u = _mm512_mask_mov_ps(up, has_own, _mm512_sqrt_ps(_mm512_max_ps(own, zero)));
+  const __m512 own = _mm512_fmadd_ps(_mm512_set1_ps(-2.0f), _mm512_load_ps(own_dot),
+                                     _mm512_add_ps(xn, _mm512_load_ps(cn_s)));
+  const __m512 u = _mm512_sqrt_ps(_mm512_add_ps(_mm512_max_ps(own, zero), tau));
   // Operand order as in the scalar path: a NaN bound stays NaN.
-  const __m512 l = _mm512_min_ps(_mm512_sqrt_ps(_mm512_max_ps(others, zero)), lo);
-  const __m512 gap = _mm512_mask_i32gather_ps(zero, valid, lab, half_gap, 4);
-  const __mmask16 settled = _mm512_cmp_ps_mask(u, _mm512_max_ps(gap, l), _CMP_LT_OQ);
-  _mm512_mask_storeu_ps(upper, valid, u);
-  _mm512_mask_storeu_ps(lower, valid, l);
-  for (int64_t r = 0; r < rows; ++r) failed[r] = !((settled >> r) & 1u);
+  const __m512 l = _mm512_min_ps(_mm512_sqrt_ps(_mm512_max_ps(others, zero)), _mm512_load_ps(rest_s));
+  const __mmask16 settled =
+      _mm512_cmp_ps_mask(u, _mm512_max_ps(_mm512_load_ps(gap_s), l), _CMP_LT_OQ);
+  alignas(64) float u_s[16], l_s[16];
+  _mm512_store_ps(u_s, u);
+  _mm512_store_ps(l_s, l);
+  for (int64_t r = 0; r < rows; ++r) {
+    in.upper[ids[r]] = u_s[r];
+    in.lower[ids[r]] = l_s[r];
+    failed[r] = !((settled >> r) & 1u);
+  }
 }
 
 }  // namespace
 #endif
 
-void settle_by_movers(const MoverPlan& plan, const float* X, int64_t count, int64_t d,
-                      const int32_t* labels, const float* row_norms, const float* half_gap,
-                      double relative_error, float c_norm_max, float* upper, float* lower,
-                      uint8_t* failed, std::vector<float>& products, bool vector_kernel) {
-  const int64_t m = plan.m;
+void settle_by_movers(const MoverPlan& plan, const MoverRows& in, const int64_t* ids,
+                      int64_t count, const float* lower_rest, uint8_t* failed,
+                      std::vector<float>& scratch, bool vector_kernel) {
+  const int64_t d = in.d, m = plan.m;
+  const float rel = in.relative_error;
 #ifdef STRAY_AMX_POSSIBLE
   if (vector_kernel && avx512_available()) {
-    products.resize(static_cast<std::size_t>((d + 15) / 16 * 16 * 16));
-    const float rel = static_cast<float>(relative_error);
-    for (int64_t r0 = 0; r0 < count; r0 += 16) {
-      settle_block(plan, X + r0 * d, std::min<int64_t>(16, count - r0), d, labels + r0,
-                   row_norms + r0, half_gap, rel, c_norm_max, upper + r0, lower + r0, failed + r0,
-                   products.data(), std::clamp<int64_t>(count - r0 - 32, 0, 16));
+    const int64_t dp = (d + 15) / 16 * 16;
+    scratch.resize(static_cast<std::size_t>(2 * dp * 16));
+    constexpr int64_t kPrefetchAhead = 16;  // the next block's rows come from memory
+    for (int64_t q0 = 0; q0 < count; q0 += 16) {
+      for (int64_t q = q0 + kPrefetchAhead; q < std::min(count, q0 + 2 * kPrefetchAhead); ++q) {
+        const char* row = reinterpret_cast<const char*>(in.X + ids[q] * d);
+        for (int64_t off = 0; off < d * static_cast<int64_t>(sizeof(float)); off += 64)
+          _mm_prefetch(row + off, _MM_HINT_T0);
+      }
+      settle_block(plan, in, ids + q0, std::min<int64_t>(16, count - q0), lower_rest + q0,
+                   failed + q0, scratch.data(), scratch.data() + dp * 16);
     }
     return;
   }
 #endif
-  // [m x count] products, then per row: its allowance, the smallest lower
-  // estimate of a squared distance to another mover, and the upper one to
-  // its own centre where that is a mover (-1 where not).
-  products.resize(static_cast<std::size_t>((m + 3) * count));
-  Eigen::Map<RowMajorF> P(products.data(), m, count);
-  P.noalias() = plan.centres * Eigen::Map<const RowMajorF>(X, count, d).transpose();
-  float* tau = products.data() + m * count;
-  float* others = tau + count;
-  float* own = others + count;
-  const float rel = static_cast<float>(relative_error);
-  for (int64_t r = 0; r < count; ++r) {
-    tau[r] = rel * (row_norms[r] + c_norm_max);
-    others[r] = std::numeric_limits<float>::infinity();
-    own[r] = -1.0f;
+  // Elsewhere: the rows gathered, their products with the movers by Eigen.
+  scratch.resize(static_cast<std::size_t>((count + m) * d + m * count));
+  Eigen::Map<RowMajorF> rows(scratch.data(), count, d);
+  for (int64_t q = 0; q < count; ++q) {
+    std::copy(in.X + ids[q] * d, in.X + (ids[q] + 1) * d, rows.row(q).data());
   }
-  for (int64_t q = 0; q < m; ++q) {
-    const int32_t id = plan.ids[q];
-    const float cn = plan.norms[q];
-    const float* p = products.data() + q * count;
-#pragma omp simd
-    for (int64_t r = 0; r < count; ++r) {
-      const float e = row_norms[r] + cn - 2.0f * p[r];
-      const bool is_own = labels[r] == id;
-      own[r] = is_own ? std::max(0.0f, e) + tau[r] : own[r];
-      others[r] = is_own ? others[r] : std::min(others[r], e - tau[r]);
+  Eigen::Map<RowMajorF> P(scratch.data() + count * d, m, count);
+  P.noalias() = plan.centres * rows.transpose();
+  for (int64_t q = 0; q < count; ++q) {
+    const int64_t i = ids[q];
+    const int32_t a = in.labels[i];
+    const float xn = in.row_norms[i];
+    const float tau = rel * (xn + in.c_norm_max);
+    float dot = 0.0f;
+    for (int64_t t = 0; t < d; ++t) dot += rows(q, t) * in.C[a * d + t];
+    const float u = std::sqrt(std::max(0.0f, xn + in.c_norms[a] - 2.0f * dot) + tau);
+    float others = std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < m; ++j) {
+      if (plan.ids[j] != a) others = std::min(others, xn + plan.norms[j] - 2.0f * P(j, q) - tau);
     }
-  }
-  for (int64_t r = 0; r < count; ++r) {
-    const float u = own[r] >= 0.0f ? std::sqrt(own[r]) : upper[r];
-    const float l = std::min(lower[r], std::sqrt(std::max(0.0f, others[r])));
-    upper[r] = u;
-    lower[r] = l;
-    failed[r] = !(u < std::max(l, half_gap[labels[r]]));
+    const float l = std::min(lower_rest[q], std::sqrt(std::max(0.0f, others)));
+    in.upper[i] = u;
+    in.lower[i] = l;
+    failed[q] = !(u < std::max(l, in.half_gap[a]));
   }
 }
 

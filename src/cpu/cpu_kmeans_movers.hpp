@@ -5,13 +5,14 @@
 // while the rest barely move (200,000 × 64 blobs, k = 100, iterations 3–5:
 // the largest shift 30–35, the 25th 0.8–5, the median 0.1–1), and that one
 // shift fails every row's bound, so every row is computed against all k
-// centres although only 1–4% change label. Taking the m centres that moved
-// most out of the bound, it falls only by the largest shift of the rest,
-// and each row is compared with the m movers exactly: a float32 product of
-// a tile of rows, in place, with m centres instead of k. Rows that still
-// fail are computed in full as before. Which m (0: plain Hamerly) is
-// estimated from a fixed sample of rows and a cost model; the bounds stay
-// valid for any m, so labels never depend on it.
+// centres although only 1–4% change label; later, when the median centre
+// no longer moves at all, the largest shift still fails 10–15% of rows.
+// A row whose bound fails is first compared exactly with its own centre
+// and with the m centres that moved most (the movers); its lower bound then
+// falls only by the largest shift of the rest. Rows that still fail are
+// computed against all k as before. Which m (0: none) is estimated on the
+// failing rows of a fixed sample with a cost model; bounds stay valid for
+// any m, so labels never depend on it.
 #pragma once
 
 #include <Eigen/Core>
@@ -57,16 +58,30 @@ struct MoverInputs {
 /// Hamerly's is estimated cheaper). Depends on the data alone.
 MoverPlan plan_movers(const MoverInputs& in);
 
-/// For `count` consecutive rows X [count x d] whose bounds move_bounds has
-/// just moved by the plan's rest shifts: compares each with the movers
-/// exactly, tightens `upper` (rows whose own centre is a mover) and `lower`
-/// (the movers' distances), and clears failed[r] where the bounds now
-/// settle the row. `products` is scratch, grown as needed. With
-/// `vector_kernel` (and AVX-512 present) 16 rows at a time in registers;
-/// otherwise through Eigen's GEMM (other CPUs, and tests of both).
-void settle_by_movers(const MoverPlan& plan, const float* X, int64_t count, int64_t d,
-                      const int32_t* labels, const float* row_norms, const float* half_gap,
-                      double relative_error, float c_norm_max, float* upper, float* lower,
-                      uint8_t* failed, std::vector<float>& products, bool vector_kernel = true);
+/// What settle_by_movers reads and writes about all rows and centres.
+struct MoverRows {
+  const float* X;  // [n x d]
+  int64_t d;
+  const float* C;        // [k x d]
+  const float* c_norms;  // [k] ‖c‖²
+  float c_norm_max;
+  const int32_t* labels;    // [n]
+  const float* row_norms;   // [n] ‖x‖²
+  const float* half_gap;    // [k]
+  float relative_error;     // of the expanded formula, relative to ‖x‖² + max‖c‖²
+  float* upper;             // [n]
+  float* lower;             // [n]
+};
+
+/// For the rows ids[0, count), whose bounds failed: each row's exact
+/// distance to its own centre becomes its upper bound, and the smaller of
+/// lower_rest[q] (its lower bound moved by the largest shift of the centres
+/// that are not movers) and its distances to the movers its lower bound;
+/// failed[q] is set where they still do not settle it. With `vector_kernel`
+/// (and AVX-512 present) 16 rows at a time in registers; otherwise through
+/// Eigen's GEMM (other CPUs, and tests of both). `scratch` grows as needed.
+void settle_by_movers(const MoverPlan& plan, const MoverRows& rows, const int64_t* ids,
+                      int64_t count, const float* lower_rest, uint8_t* failed,
+                      std::vector<float>& scratch, bool vector_kernel = true);
 
 }  // namespace stray::internal

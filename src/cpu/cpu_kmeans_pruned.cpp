@@ -235,9 +235,9 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   // after a fresh pass there are no counts, and the centres' first moves are
   // their largest: skip it. Labels are the same either way.
   const int64_t retry_pays_eighths = use_amx ? 3 : 1;
-  // The few centres that moved far, compared exactly instead of failing
-  // every row's lower bound (cpu_kmeans_movers.hpp); then the bounds move
-  // by the largest shift of the rest, and retries are not needed.
+  // Rows whose bounds fail compared exactly with their own centre and the
+  // few that moved far, their lower bound moved by the largest shift of the
+  // rest (cpu_kmeans_movers.hpp); retries are not needed then.
   const MoverPlan movers =
       fresh ? MoverPlan{}
             : plan_movers({X.data(), n, d, C.data(), k, labels.data(), upper.data(), lower.data(),
@@ -245,9 +245,9 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
                            gap.data(), relative_error, use_amx});
   const bool retry = movers.m == 0 && bounds.retried > 0 &&
                      bounds.settled_by_retry * 8 >= bounds.retried * retry_pays_eighths;
-  const int32_t bound_mover = movers.m > 0 ? movers.rest_argmax : shift_argmax;
-  const float bound_largest = movers.m > 0 ? movers.rest_largest : shift_max_up;
-  const float bound_second = movers.m > 0 ? movers.rest_second : shift_second_up;
+  const MoverRows mover_rows{X.data(),   d,         C.data(),  c_norms.data(),
+                             c_norm_max, labels.data(), row_norms, gap.data(),
+                             static_cast<float>(relative_error), upper.data(), lower.data()};
 
 #pragma omp parallel num_threads(threads_) if (tiles > 1)
   {
@@ -270,7 +270,10 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
     std::vector<int64_t> near_ties;           // positions in pending
     std::vector<float> tie_best, tie_second;
     std::vector<int32_t> tie_j;
-    std::vector<float> mover_scratch;  // settle_by_movers' working memory
+    // The movers' check: the tile's lower bounds before they move, the
+    // failing rows' lower bounds moved by the rest's shift, its verdicts.
+    std::vector<float> lower_before, lower_rest, mover_scratch;
+    std::vector<uint8_t> mover_failed;
     int64_t tile_retried = 0, tile_settled = 0;  // this thread's counts
 #pragma omp for schedule(dynamic, 1)
     for (int64_t t = 0; t < tiles; ++t) {
@@ -285,13 +288,9 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
         // Move every row's bounds (vectorised), then gather the rows they
         // no longer settle; a NaN bound settles nothing.
         uint8_t* failed = bound_failed.data();
+        if (movers.m > 0) lower_before.assign(lo + begin, lo + end);
         move_bounds(lab + begin, static_cast<int>(end - begin), shift_up.data(), gap.data(),
-                    bound_mover, bound_largest, bound_second, up + begin, lo + begin, failed);
-        if (movers.m > 0) {
-          settle_by_movers(movers, x + begin * d, end - begin, d, lab + begin, row_norms + begin,
-                           gap.data(), relative_error, c_norm_max, up + begin, lo + begin, failed,
-                           mover_scratch);
-        }
+                    shift_argmax, shift_max_up, shift_second_up, up + begin, lo + begin, failed);
         std::vector<int64_t>& left = try_retry ? retry_rows : pending;
         left.resize(static_cast<std::size_t>(end - begin));
         int64_t count = 0;
@@ -300,6 +299,25 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
           count += failed[i - begin];
         }
         left.resize(static_cast<std::size_t>(count));
+        if (movers.m > 0 && count > 0) {
+          // Against their own centre and the movers, with the lower bound
+          // moved by the largest shift of the rest only.
+          lower_rest.resize(static_cast<std::size_t>(count));
+          mover_failed.resize(lower_rest.size());
+          for (int64_t q = 0; q < count; ++q) {
+            const int64_t i = pending[q];
+            const float other = lab[i] == movers.rest_argmax ? movers.rest_second : movers.rest_largest;
+            lower_rest[q] = (lower_before[i - begin] - other) * (1.0f - kBoundSlack);
+          }
+          settle_by_movers(movers, mover_rows, pending.data(), count, lower_rest.data(),
+                           mover_failed.data(), mover_scratch);
+          int64_t still = 0;
+          for (int64_t q = 0; q < count; ++q) {  // branch-free compaction
+            pending[still] = pending[q];
+            still += mover_failed[q];
+          }
+          pending.resize(static_cast<std::size_t>(still));
+        }
         if (try_retry) {
           for (const int64_t i : retry_rows) retry_bounds.push_back(std::max(lo[i], gap[lab[i]]));
         }
