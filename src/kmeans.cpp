@@ -197,15 +197,9 @@ LloydOutcome lloyd(KMeansData& data, Matrix<float> centers, const KMeansParams& 
                                false);
   }
   be.download(labels, host_labels.data());
-  DeviceArray<float> dist = be.allocate<float>(n);
-  be.assigned_sq_distances(data.X, device_centers, labels, dist);
-  const std::vector<float> host_dist = be.download_vector(dist);
+  out.inertia = be.assigned_inertia(data.X, device_centers, labels, data.w());
   out.sizes.assign(static_cast<std::size_t>(k), 0.0);
-  for (int64_t i = 0; i < n; ++i) {
-    const double w = data.weight(i);
-    out.inertia += w * host_dist[i];
-    out.sizes[host_labels[i]] += w;
-  }
+  for (int64_t i = 0; i < n; ++i) out.sizes[host_labels[i]] += data.weight(i);
   out.labels = std::move(host_labels);
   out.centers = std::move(centers);
   return out;

@@ -335,6 +335,56 @@ TEST_P(KMeansPrimitives, AssignedDistancesAreDirect) {
   }
 }
 
+// The inertia in one call: Σ w‖x − c‖² against float64 loops, with and
+// without weights, over more rows than one of the CPU's fixed chunks, far
+// from the origin; the same bits for any thread count; a bad label refused.
+TEST_P(KMeansPrimitives, AssignedInertiaMatchesNaive) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const int64_t n = 20001, d = 7, k = 5;
+  Matrix<float> X = random_matrix(n, d, 31);
+  for (auto& v : X.storage()) v += 300.0f;
+  Matrix<float> C = random_matrix(k, d, 32);
+  for (auto& v : C.storage()) v += 300.0f;
+  std::vector<int32_t> labels(n);
+  std::vector<float> weights(n);
+  for (int64_t i = 0; i < n; ++i) {
+    labels[i] = static_cast<int32_t>((i * 7) % k);
+    weights[i] = 0.5f + static_cast<float>(i % 4);
+  }
+  auto dx = backend->upload(X.view());
+  auto dc = backend->upload(C.view());
+  auto dl = backend->upload(labels);
+  auto dw = backend->upload(weights);
+  double plain = 0.0, weighted = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double s = naive_sq_dist(X.row(i), C.row(labels[i]), d);
+    plain += s;
+    weighted += weights[i] * s;
+  }
+  EXPECT_NEAR(backend->assigned_inertia(dx, dc, dl, nullptr), plain, 1e-7 * plain);
+  const double got = backend->assigned_inertia(dx, dc, dl, &dw);
+  EXPECT_NEAR(got, weighted, 1e-7 * weighted);
+  if (GetParam() == "cpu") {
+    for (const int threads : {1, 3}) {
+      BackendOptions options;
+      options.threads = threads;
+      auto other = make_backend("cpu", options);
+      EXPECT_EQ(other->assigned_inertia(other->upload(X.view()), other->upload(C.view()),
+                                        other->upload(labels), &dw),
+                got)
+          << threads << " threads";
+    }
+  }
+  labels[n / 2] = static_cast<int32_t>(k);
+  auto bad = backend->upload(labels);
+  try {
+    backend->assigned_inertia(dx, dc, bad, nullptr);
+    FAIL() << "a label outside [0, k) was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+  }
+}
+
 TEST_P(KMeansPrimitives, UpdateClosestAndCandidatePotentials) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   const int64_t n = 4099, d = 6, t = 5;

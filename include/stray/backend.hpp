@@ -269,6 +269,21 @@ class Backend {
   virtual void assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,
                                      const DeviceArray<int32_t>& labels,
                                      DeviceArray<float>& out) = 0;
+  /// Σ_i w_i ‖x_i − C[labels_i]‖² (the inertia), each term as
+  /// assigned_sq_distances computes it, summed in float64 in an order fixed
+  /// by the data's shape. `weights` may be null (all 1). The default runs
+  /// assigned_sq_distances and sums on the host.
+  virtual double assigned_inertia(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                                  const DeviceArray<int32_t>& labels,
+                                  const DeviceArray<float>* weights) {
+    DeviceArray<float> dist = allocate<float>(X.rows());
+    assigned_sq_distances(X, C, labels, dist);
+    const std::vector<float> d = download_vector(dist);
+    const std::vector<float> w = weights ? download_vector(*weights) : std::vector<float>();
+    double total = 0.0;
+    for (std::size_t i = 0; i < d.size(); ++i) total += (w.empty() ? 1.0 : w[i]) * d[i];
+    return total;
+  }
   /// closest[i] = min(closest[i], min_j ‖x_i − C_j‖²) over the rows of C.
   virtual void update_closest(const DeviceArray<float>& X, const DeviceArray<float>& C,
                               DeviceArray<float>& closest) = 0;

@@ -52,6 +52,9 @@ class CpuBackend final : public Backend {
                             double* counts) override;
   void assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,
                              const DeviceArray<int32_t>& labels, DeviceArray<float>& out) override;
+  double assigned_inertia(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                          const DeviceArray<int32_t>& labels,
+                          const DeviceArray<float>* weights) override;
   void update_closest(const DeviceArray<float>& X, const DeviceArray<float>& C,
                       DeviceArray<float>& closest) override;
   void candidate_potentials(const DeviceArray<float>& X, const DeviceArray<float>* weights,

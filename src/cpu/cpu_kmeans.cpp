@@ -390,6 +390,28 @@ void CpuBackend::update_centroid_sums(const DeviceArray<float>& X,
   }
 }
 
+namespace {
+
+// ‖x − c‖² for one row: vector partial sums (a fixed order for a given
+// build); one serial float64 chain per row was latency-bound, ~8 ms of a
+// 200,000 x 64 fit. The difference is taken in float32 (within 2⁻²⁴ of
+// exact, and exact when x and c are within a factor 2 of each other); only
+// its square is summed in float64, half the conversions of widening both.
+inline double assigned_sq_distance(const float* row, const float* centre, int64_t d) {
+  double s = 0.0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t j = 0; j < d; ++j) {
+    const double diff = row[j] - centre[j];
+    s += diff * diff;
+  }
+  return s;
+}
+
+// Rows per fixed chunk of the inertia's float64 partial sums.
+constexpr int64_t kInertiaChunkRows = 8192;
+
+}  // namespace
+
 void CpuBackend::assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,
                                        const DeviceArray<int32_t>& labels,
                                        DeviceArray<float>& out) {
@@ -408,23 +430,49 @@ void CpuBackend::assigned_sq_distances(const DeviceArray<float>& X, const Device
       bad_label = true;
       continue;
     }
-    const float* row = x + i * d;
-    const float* centre = c + static_cast<int64_t>(lab[i]) * d;
-    // Vector partial sums (a fixed order for a given build): one serial
-    // float64 chain per row was latency-bound, ~8 ms of a 200,000 x 64 fit.
-    // The difference is taken in float32 (within 2⁻²⁴ of exact, and exact
-    // when x and c are within a factor 2 of each other); only its square
-    // is summed in float64, half the conversions of widening both first.
-    double s = 0.0;
-#pragma omp simd reduction(+ : s)
-    for (int64_t j = 0; j < d; ++j) {
-      const double diff = row[j] - centre[j];
-      s += diff * diff;
-    }
-    o[i] = static_cast<float>(s);
+    o[i] = static_cast<float>(assigned_sq_distance(x + i * d, c + static_cast<int64_t>(lab[i]) * d, d));
   }
   require(!bad_label, ErrorCode::invalid_argument, "assigned_sq_distances",
           "a label is outside [0, ", k, ")");
+}
+
+double CpuBackend::assigned_inertia(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                                    const DeviceArray<int32_t>& labels,
+                                    const DeviceArray<float>* weights) {
+  check_same_width(X, C, "assigned_inertia");
+  const int64_t n = X.rows(), d = X.cols(), k = C.rows();
+  require(labels.size() == n, ErrorCode::shape_mismatch, "assigned_inertia",
+          "labels must have n=", n, " entries");
+  require(weights == nullptr || weights->size() == n, ErrorCode::shape_mismatch,
+          "assigned_inertia", "weights has ", weights ? weights->size() : 0, " entries for n=", n);
+  const int32_t* lab = labels.data();
+  const float* x = X.data();
+  const float* c = C.data();
+  const float* w = weights ? weights->data() : nullptr;
+  // No per-row distances stored and read back: each fixed chunk of rows
+  // sums into its own float64 partial, and the partials add in chunk order.
+  const int64_t chunks = (n + kInertiaChunkRows - 1) / kInertiaChunkRows;
+  std::vector<double> partial(static_cast<std::size_t>(chunks), 0.0);
+  bool bad_label = false;
+#pragma omp parallel for schedule(static) num_threads(threads_) if (n * d > 65536) reduction(|| : bad_label)
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    const int64_t end = std::min(n, (chunk + 1) * kInertiaChunkRows);
+    double sum = 0.0;
+    for (int64_t i = chunk * kInertiaChunkRows; i < end; ++i) {
+      if (lab[i] < 0 || lab[i] >= k) {
+        bad_label = true;
+        continue;
+      }
+      const double s = assigned_sq_distance(x + i * d, c + static_cast<int64_t>(lab[i]) * d, d);
+      sum += w ? w[i] * s : s;
+    }
+    partial[chunk] = sum;
+  }
+  require(!bad_label, ErrorCode::invalid_argument, "assigned_inertia", "a label is outside [0, ",
+          k, ")");
+  double total = 0.0;
+  for (const double p : partial) total += p;
+  return total;
 }
 
 }  // namespace stray::internal
