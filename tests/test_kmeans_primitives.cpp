@@ -265,6 +265,7 @@ TEST_P(KMeansPrimitives, UpdateCentroidSumsEqualsSummingAfresh) {
       const int64_t i = (q * 7919) % n;  // distinct rows
       after[i] = static_cast<int32_t>((after[i] + 1 + gen() % (k - 1)) % k);
     }
+    after[n - 1] = (before[n - 1] + 1) % k;  // past the CPU's last whole block of 16 labels
     auto dl_before = backend->upload(before), dl_after = backend->upload(after);
     std::vector<double> sums(k * d), counts(k), fresh(k * d), fresh_counts(k);
     backend->accumulate_centroids(dx, dl_before, &dw, k, sums.data(), counts.data());
