@@ -141,7 +141,8 @@ TEST_P(KMeansPrimitives, PrunedAssignmentFollowsMovingCentres) {
         }
         auto dc = backend->upload(C.view());
         backend->nearest_centroid_pruned(dx, dc, labels, bounds, shift.data(), step == 0);
-        EXPECT_EQ(rows_off_a_nearest_centre(X, C, backend->download_vector(labels)), 0) << "n=" << s.n << " d=" << s.d << " k=" << s.k << " step " << step;
+        EXPECT_EQ(rows_off_a_nearest_centre(X, C, backend->download_vector(labels)), 0)
+            << "n=" << s.n << " d=" << s.d << " k=" << s.k << " step " << step;
       }
     }
   }
@@ -150,39 +151,46 @@ TEST_P(KMeansPrimitives, PrunedAssignmentFollowsMovingCentres) {
 // As early Lloyd iterations do: a few centres jump far while the rest
 // drift, on blobs large enough (n = 20,000) for the CPU backend to take the
 // jumpers out of the lower bound and compare them exactly
-// (cpu_kmeans_movers.hpp). Labels must stay a nearest centre every call.
+// (cpu_kmeans_movers.hpp; at d = 64, with the tile unit's products or
+// float32 ones for the rows left). Labels must stay a nearest centre.
 TEST_P(KMeansPrimitives, PrunedAssignmentSurvivesCentresThatJump) {
-  STRAY_BACKEND_OR_SKIP(backend, GetParam());
-  for (const Shape s : {Shape{20000, 64, 40}, Shape{20000, 8, 24}}) {
-    std::mt19937 gen(21);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    Matrix<float> C(s.k, s.d);
-    for (int64_t j = 0; j < s.k; ++j)
-      for (int64_t t = 0; t < s.d; ++t) C(j, t) = 3.0f * normal(gen);
-    Matrix<float> X(s.n, s.d);
-    for (int64_t i = 0; i < s.n; ++i)
-      for (int64_t t = 0; t < s.d; ++t) X(i, t) = C(i % s.k, t) + 2.5f * normal(gen);
-    auto dx = backend->upload(X.view());
-    auto labels = backend->allocate<int32_t>(s.n);
-    AssignmentBounds bounds;
-    std::vector<double> shift(static_cast<std::size_t>(s.k), 0.0);
-    for (int step = 0; step < 5; ++step) {
-      for (int64_t j = 0; j < s.k; ++j) {
-        // Steps 1-4: three centres (a different three each step) jump
-        // about 6, the others drift about 0.03.
-        const bool jumps = (j + step) % (s.k / 3) == 0 && j < 3 * (s.k / 3);
-        const float size = step == 0 ? 0.0f : (jumps ? 6.0f : 0.03f);
-        double moved = 0.0;
-        for (int64_t t = 0; t < s.d; ++t) {
-          const float before = C(j, t);
-          C(j, t) += size * normal(gen) / std::sqrt(float(s.d));
-          moved += std::pow(double(C(j, t)) - before, 2);
+  for (const bool tile_unit : {true, false}) {
+    SCOPED_TRACE(tile_unit ? "tile unit allowed" : "tile unit off");
+    BackendOptions options;
+    options.tile_unit = tile_unit;
+    STRAY_BACKEND_OR_SKIP(backend, GetParam(), options);
+    for (const Shape s : {Shape{20000, 64, 40}, Shape{20000, 8, 24}}) {
+      std::mt19937 gen(21);
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      Matrix<float> C(s.k, s.d);
+      for (int64_t j = 0; j < s.k; ++j)
+        for (int64_t t = 0; t < s.d; ++t) C(j, t) = 3.0f * normal(gen);
+      Matrix<float> X(s.n, s.d);
+      for (int64_t i = 0; i < s.n; ++i)
+        for (int64_t t = 0; t < s.d; ++t) X(i, t) = C(i % s.k, t) + 2.5f * normal(gen);
+      auto dx = backend->upload(X.view());
+      auto labels = backend->allocate<int32_t>(s.n);
+      AssignmentBounds bounds;
+      std::vector<double> shift(static_cast<std::size_t>(s.k), 0.0);
+      for (int step = 0; step < 5; ++step) {
+        for (int64_t j = 0; j < s.k; ++j) {
+          // Steps 1-4: three centres (a different three each step) jump
+          // about 6, the others drift about 0.03.
+          const bool jumps = (j + step) % (s.k / 3) == 0 && j < 3 * (s.k / 3);
+          const float size = step == 0 ? 0.0f : (jumps ? 6.0f : 0.03f);
+          double moved = 0.0;
+          for (int64_t t = 0; t < s.d; ++t) {
+            const float before = C(j, t);
+            C(j, t) += size * normal(gen) / std::sqrt(float(s.d));
+            moved += std::pow(double(C(j, t)) - before, 2);
+          }
+          shift[j] = std::sqrt(moved);
         }
-        shift[j] = std::sqrt(moved);
+        auto dc = backend->upload(C.view());
+        backend->nearest_centroid_pruned(dx, dc, labels, bounds, shift.data(), step == 0);
+        EXPECT_EQ(rows_off_a_nearest_centre(X, C, backend->download_vector(labels)), 0)
+            << "d=" << s.d << " step " << step;
       }
-      auto dc = backend->upload(C.view());
-      backend->nearest_centroid_pruned(dx, dc, labels, bounds, shift.data(), step == 0);
-      EXPECT_EQ(rows_off_a_nearest_centre(X, C, backend->download_vector(labels)), 0) << "d=" << s.d << " step " << step;
     }
   }
 }
