@@ -38,8 +38,8 @@ std::vector<float> half_gaps(const std::vector<float>& C, int64_t k, int64_t d) 
   for (int64_t a = 0; a < k; ++a)
     for (int64_t b = 0; b < k; ++b)
       if (a != b)
-        gap[a] = std::min(gap[a], static_cast<float>(0.5 * distance(&C[a * d], &C[b * d], d) *
-                                                     (1.0 - 1e-6)));
+        gap[a] = std::min(
+            gap[a], static_cast<float>(0.5 * distance(&C[a * d], &C[b * d], d) * (1.0 - 1e-6)));
   return gap;
 }
 
@@ -64,11 +64,13 @@ TEST(CpuMovers, SettledRowsAreProvenOnBothKernels) {
     std::vector<int32_t> labels(static_cast<std::size_t>(s.n));
     for (int64_t i = 0; i < s.n; ++i) {
       labels[i] = static_cast<int32_t>(gen() % s.k);
-      for (int64_t t = 0; t < s.d; ++t) X[i * s.d + t] = C[labels[i] * s.d + t] + normal(gen) * 2.0f;
+      for (int64_t t = 0; t < s.d; ++t)
+        X[i * s.d + t] = C[labels[i] * s.d + t] + normal(gen) * 2.0f;
     }
     // The first `movers` centres jump; the rest drift.
     for (int64_t j = 0; j < s.k; ++j)
-      for (int64_t t = 0; t < s.d; ++t) C[j * s.d + t] += (j < s.movers ? 4.0f : 0.05f) * normal(gen);
+      for (int64_t t = 0; t < s.d; ++t)
+        C[j * s.d + t] += (j < s.movers ? 4.0f : 0.05f) * normal(gen);
 
     MoverPlan plan;
     plan.m = s.movers;
@@ -88,7 +90,8 @@ TEST(CpuMovers, SettledRowsAreProvenOnBothKernels) {
       double nearest_rest = std::numeric_limits<double>::infinity();
       for (int64_t j = s.movers; j < s.k; ++j)
         if (j != a) nearest_rest = std::min(nearest_rest, distance(&X[i * s.d], &C[j * s.d], s.d));
-      upper[i] = static_cast<float>(distance(&X[i * s.d], &C[a * s.d], s.d) * (1.0 + 1e-6)) + slack(gen);
+      upper[i] =
+          static_cast<float>(distance(&X[i * s.d], &C[a * s.d], s.d) * (1.0 + 1e-6)) + slack(gen);
       lower[i] = static_cast<float>(nearest_rest * (1.0 - 1e-6)) - slack(gen);
     }
 
@@ -104,7 +107,7 @@ TEST(CpuMovers, SettledRowsAreProvenOnBothKernels) {
     for (const bool vector_kernel : {false, true}) {
       std::vector<float> up = upper, lo = lower, scratch;
       std::vector<uint8_t> failed(ids.size(), 1);
-      const MoverRows rows{X.data(),  s.d,           C.data(),         c_norms.data(),
+      const MoverRows rows{X.data(),   s.d,           C.data(),         c_norms.data(),
                            c_norm_max, labels.data(), row_norms.data(), gap.data(),
                            1e-5f,      up.data(),     lo.data()};
       settle_by_movers(plan, rows, ids.data(), count, lower_rest.data(), failed.data(), scratch,
@@ -184,11 +187,10 @@ TEST(CpuMovers, PlanTakesOutTheCentresThatJumped) {
     std::vector<float> shift_up(shift.begin(), shift.end());
     const std::vector<float> c_norms = sq_norms(moved, d);
     const std::vector<float> gap = half_gaps(moved, k, d);
-    const MoverPlan plan =
-        plan_movers({X.data(), n, d, moved.data(), k, labels.data(), upper.data(), lower.data(),
-                     row_norms.data(), c_norms.data(),
-                     *std::max_element(c_norms.begin(), c_norms.end()), shift.data(),
-                     shift_up.data(), gap.data(), 1e-5, false});
+    const MoverPlan plan = plan_movers(
+        {X.data(), n, d, moved.data(), k, labels.data(), upper.data(), lower.data(),
+         row_norms.data(), c_norms.data(), *std::max_element(c_norms.begin(), c_norms.end()),
+         shift.data(), shift_up.data(), gap.data(), 1e-5, false});
     if (!jump) {
       EXPECT_EQ(plan.m, 0) << "nothing jumped: plain bounds settle every row";
       continue;

@@ -14,8 +14,8 @@ namespace {
 std::uintptr_t address(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
 
 TEST(HostMemory, SmallArraysStartOnCacheLinesLargeOnHugePages) {
-  for (const std::size_t bytes : {std::size_t{1}, std::size_t{100}, std::size_t{4096},
-                                  (std::size_t{4} << 20) - 1}) {
+  for (const std::size_t bytes :
+       {std::size_t{1}, std::size_t{100}, std::size_t{4096}, (std::size_t{4} << 20) - 1}) {
     void* p = allocate_host_bytes(bytes);
     EXPECT_EQ(address(p) % 64, 0u) << bytes;
     static_cast<char*>(p)[bytes - 1] = 1;  // the whole range is usable

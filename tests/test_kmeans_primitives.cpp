@@ -42,7 +42,8 @@ int64_t rows_off_a_nearest_centre(const Matrix<float>& X, const Matrix<float>& C
   int64_t wrong = 0;
   for (int64_t i = 0; i < X.rows(); ++i) {
     double best = std::numeric_limits<double>::infinity();
-    for (int64_t j = 0; j < C.rows(); ++j) best = std::min(best, naive_sq_dist(X.row(i), C.row(j), X.cols()));
+    for (int64_t j = 0; j < C.rows(); ++j)
+      best = std::min(best, naive_sq_dist(X.row(i), C.row(j), X.cols()));
     if (naive_sq_dist(X.row(i), C.row(labels[i]), X.cols()) > best + 2e-6 * (1.0 + best)) ++wrong;
   }
   return wrong;

@@ -55,9 +55,8 @@ MoverPlan plan_movers(const MoverInputs& in) {
   // Centres by shift, farthest first (ties: the lower index).
   std::vector<int32_t> order(static_cast<std::size_t>(k));
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-    return in.center_shift[a] > in.center_shift[b];
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int32_t a, int32_t b) { return in.center_shift[a] > in.center_shift[b]; });
   // The largest shift of a centre outside the first m movers, other than a.
   const auto rest_shift = [&](int64_t m, int32_t a) -> float {
     if (order[m] != a) return in.shift_up[order[m]];
@@ -105,7 +104,8 @@ MoverPlan plan_movers(const MoverInputs& in) {
         others = std::min(others, xn + in.c_norms[order[q]] - 2.0f * products(q, s) - tau);
       }
       if (next < candidates.size() && candidates[next] == q + 1) {
-        const float l = std::min(in.lower[i] - rest_shift(q + 1, a), std::sqrt(std::max(0.0f, others)));
+        const float l =
+            std::min(in.lower[i] - rest_shift(q + 1, a), std::sqrt(std::max(0.0f, others)));
         settled[next] += u < std::max(l, in.half_gap[a]);
         ++next;
       }
@@ -158,12 +158,13 @@ STRAY_AVX512_TARGET inline void fold_movers(const MoverPlan& plan, int64_t q0, c
   }
   const __m512 minus_two = _mm512_set1_ps(-2.0f);
   for (int j = 0; j < NQ; ++j) {
-    const __m512 e = _mm512_fmadd_ps(minus_two, acc[j], _mm512_add_ps(xn, _mm512_set1_ps(plan.norms[q0 + j])));
+    const __m512 e =
+        _mm512_fmadd_ps(minus_two, acc[j], _mm512_add_ps(xn, _mm512_set1_ps(plan.norms[q0 + j])));
     const __mmask16 is_own = _mm512_cmpeq_epi32_mask(lab, _mm512_set1_epi32(plan.ids[q0 + j]));
     // MINPS returns its second operand when either is NaN: a NaN estimate
     // lowers the bound to NaN, which settles nothing.
-    others = _mm512_mask_min_ps(others, static_cast<__mmask16>(~is_own), others,
-                                _mm512_sub_ps(e, tau));
+    others =
+        _mm512_mask_min_ps(others, static_cast<__mmask16>(~is_own), others, _mm512_sub_ps(e, tau));
   }
 }
 
@@ -190,7 +191,8 @@ STRAY_AVX512_TARGET void settle_block(const MoverPlan& plan, const MoverRows& in
     __m512 dot = _mm512_setzero_ps();
     for (int64_t t0 = 0; t0 < dp; t0 += 16) {
       const int64_t left = d - t0;
-      const __mmask16 lanes = left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+      const __mmask16 lanes =
+          left >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
       const __m512 v = _mm512_maskz_loadu_ps(lanes, x + t0);
       dot = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(lanes, c + t0), dot);
       _mm512_storeu_ps(staged + t0, v);
@@ -222,7 +224,8 @@ STRAY_AVX512_TARGET void settle_block(const MoverPlan& plan, const MoverRows& in
                                      _mm512_add_ps(xn, _mm512_load_ps(cn_s)));
   const __m512 u = _mm512_sqrt_ps(_mm512_add_ps(_mm512_max_ps(own, zero), tau));
   // Operand order as in the scalar path: a NaN bound stays NaN.
-  const __m512 l = _mm512_min_ps(_mm512_sqrt_ps(_mm512_max_ps(others, zero)), _mm512_load_ps(rest_s));
+  const __m512 l =
+      _mm512_min_ps(_mm512_sqrt_ps(_mm512_max_ps(others, zero)), _mm512_load_ps(rest_s));
   const __mmask16 settled =
       _mm512_cmp_ps_mask(u, _mm512_max_ps(_mm512_load_ps(gap_s), l), _CMP_LT_OQ);
   alignas(64) float u_s[16], l_s[16];
@@ -238,9 +241,9 @@ STRAY_AVX512_TARGET void settle_block(const MoverPlan& plan, const MoverRows& in
 }  // namespace
 #endif
 
-void settle_by_movers(const MoverPlan& plan, const MoverRows& in, const int64_t* ids,
-                      int64_t count, const float* lower_rest, uint8_t* failed,
-                      std::vector<float>& scratch, bool vector_kernel) {
+void settle_by_movers(const MoverPlan& plan, const MoverRows& in, const int64_t* ids, int64_t count,
+                      const float* lower_rest, uint8_t* failed, std::vector<float>& scratch,
+                      bool vector_kernel) {
   const int64_t d = in.d, m = plan.m;
   const float rel = in.relative_error;
 #ifdef STRAY_AMX_POSSIBLE

@@ -23,10 +23,10 @@ namespace stray::internal {
 
 struct MoverPlan {
   using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  int64_t m = 0;               // movers; 0: plain Hamerly for this call
-  std::vector<int32_t> ids;    // [m] the movers, farthest first
-  RowMajorF centres;           // [m x d] their rows
-  std::vector<float> norms;    // [m] their ‖c‖²
+  int64_t m = 0;             // movers; 0: plain Hamerly for this call
+  std::vector<int32_t> ids;  // [m] the movers, farthest first
+  RowMajorF centres;         // [m x d] their rows
+  std::vector<float> norms;  // [m] their ‖c‖²
   // The largest shift of any centre that is not a mover, which centre that
   // is, and the second largest (rounded up as the bounds need them).
   int32_t rest_argmax = -1;
@@ -65,12 +65,12 @@ struct MoverRows {
   const float* C;        // [k x d]
   const float* c_norms;  // [k] ‖c‖²
   float c_norm_max;
-  const int32_t* labels;    // [n]
-  const float* row_norms;   // [n] ‖x‖²
-  const float* half_gap;    // [k]
-  float relative_error;     // of the expanded formula, relative to ‖x‖² + max‖c‖²
-  float* upper;             // [n]
-  float* lower;             // [n]
+  const int32_t* labels;   // [n]
+  const float* row_norms;  // [n] ‖x‖²
+  const float* half_gap;   // [k]
+  float relative_error;    // of the expanded formula, relative to ‖x‖² + max‖c‖²
+  float* upper;            // [n]
+  float* lower;            // [n]
 };
 
 /// For the rows ids[0, count), whose bounds failed: each row's exact

@@ -306,7 +306,8 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
           mover_failed.resize(lower_rest.size());
           for (int64_t q = 0; q < count; ++q) {
             const int64_t i = pending[q];
-            const float other = lab[i] == movers.rest_argmax ? movers.rest_second : movers.rest_largest;
+            const float other =
+                lab[i] == movers.rest_argmax ? movers.rest_second : movers.rest_largest;
             lower_rest[q] = (lower_before[i - begin] - other) * (1.0f - kBoundSlack);
           }
           settle_by_movers(movers, mover_rows, pending.data(), count, lower_rest.data(),
