@@ -1,9 +1,38 @@
 #include "stray/backend.hpp"
 
+#include <memory>
+#include <type_traits>
+
 #include "internal/backend_factories.hpp"
 #include "internal/check.hpp"
 
 namespace stray {
+
+DeviceCsr Backend::borrow_or_upload_csr(const CsrView& host) {
+  if (!shares_host_memory()) return upload_csr(host);
+  const char* where = "borrow_or_upload_csr";
+  internal::require(host.rows >= 0 && host.cols >= 0, ErrorCode::invalid_argument, where,
+                    "negative extent ", host.rows, " x ", host.cols);
+  internal::require(host.indptr != nullptr, ErrorCode::invalid_argument, where, "indptr is null");
+  DeviceCsr out;
+  out.rows = host.rows;
+  out.cols = host.cols;
+  out.nnz = host.nnz();
+  internal::require(out.nnz == 0 || (host.indices != nullptr && host.values != nullptr),
+                    ErrorCode::invalid_argument, where, "indices/values are null with nnz=",
+                    out.nnz);
+  // Views, as borrow_or_upload makes them: nothing is copied.
+  const auto view = [](const auto* data, int64_t count) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(data)>>;
+    return DeviceArray<T>(std::make_unique<BorrowedHostBuffer>(
+                              data, static_cast<std::size_t>(count) * sizeof(T)),
+                          count, 1);
+  };
+  out.indptr = view(host.indptr, host.rows + 1);
+  out.indices = view(host.indices, out.nnz);
+  out.values = view(host.values, out.nnz);
+  return out;
+}
 
 std::unique_ptr<Backend> make_backend(std::string_view name, const BackendOptions& options) {
   internal::require(options.workspace_bytes >= (std::size_t{1} << 16), ErrorCode::invalid_argument,

@@ -315,7 +315,7 @@ PcaModel pca_fit(Backend& backend, const PcaParams& params, const CsrView& X) {
     p.solver = PcaSolver::covariance;
     m = acc.finalize(backend, p);
   } else {
-    DeviceCsr dX = backend.upload_csr(X);
+    DeviceCsr dX = backend.borrow_or_upload_csr(X);
     std::vector<double> mean(static_cast<std::size_t>(X.cols)), var(static_cast<std::size_t>(X.cols));
     backend.csr_column_stats(dX, mean.data(), var.data());
     auto op = internal::make_sparse_operator(backend, dX, nullptr, mean);
@@ -383,7 +383,7 @@ Matrix<float> pca_transform(Backend& backend, const PcaModel& model, const CsrVi
   for (int64_t c = 0; c < k; ++c)
     for (int64_t j = 0; j < model.n_features; ++j) Ct(j, c) = C(c, j);
   DeviceArray<float> dCt = backend.upload(Ct.view());
-  DeviceCsr dX = backend.upload_csr(X);
+  DeviceCsr dX = backend.borrow_or_upload_csr(X);
   DeviceArray<float> dY = backend.allocate<float>(X.rows, k);
   backend.spmm(false, dX, dCt, dY);
   const std::vector<double> shift = projected_mean(model, C);

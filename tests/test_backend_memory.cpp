@@ -41,6 +41,40 @@ TEST_P(BackendMemory, BorrowOrUploadViewsContiguousHostDataOrCopiesIt) {
   EXPECT_TRUE(e.empty());
 }
 
+// A CSR matrix: viewed in place where backend memory is host memory (the
+// arrays are the caller's), copied elsewhere; the same entries either way.
+TEST_P(BackendMemory, BorrowOrUploadCsrViewsHostArraysOrCopiesThem) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const std::vector<int64_t> indptr{0, 2, 2, 5};
+  const std::vector<int32_t> indices{1, 3, 0, 2, 3};
+  const std::vector<float> values{1.5f, -2.0f, 3.0f, 4.0f, 0.25f};
+  const stray::CsrView host{3, 4, indptr.data(), indices.data(), values.data()};
+  const stray::DeviceCsr csr = backend->borrow_or_upload_csr(host);
+  EXPECT_EQ(csr.rows, 3);
+  EXPECT_EQ(csr.cols, 4);
+  EXPECT_EQ(csr.nnz, 5);
+  EXPECT_EQ(backend->download_vector(csr.indptr), indptr);
+  EXPECT_EQ(backend->download_vector(csr.indices), indices);
+  EXPECT_EQ(backend->download_vector(csr.values), values);
+  const bool viewed = csr.values.data() == values.data();
+  EXPECT_EQ(viewed, backend->shares_host_memory());
+  EXPECT_EQ(csr.indices.data() == indices.data(), viewed);
+  EXPECT_EQ(csr.indptr.data() == indptr.data(), viewed);
+
+  // No entries at all; and a null indptr is refused as by upload_csr.
+  const std::vector<int64_t> zeros{0, 0};
+  const stray::DeviceCsr empty =
+      backend->borrow_or_upload_csr(stray::CsrView{1, 4, zeros.data(), nullptr, nullptr});
+  EXPECT_EQ(empty.nnz, 0);
+  EXPECT_TRUE(empty.values.empty());
+  try {
+    backend->borrow_or_upload_csr(stray::CsrView{3, 4, nullptr, indices.data(), values.data()});
+    FAIL() << "a null indptr was accepted";
+  } catch (const stray::Error& e) {
+    EXPECT_EQ(e.code(), stray::ErrorCode::invalid_argument);
+  }
+}
+
 TEST(CpuBackendMemory, SharesHostMemory) {
   EXPECT_TRUE(stray::make_backend("cpu")->shares_host_memory());
 }

@@ -376,6 +376,11 @@ class Backend {
   // ---- sparse -------------------------------------------------------------
   /// Copies a validated host CSR matrix to the backend.
   virtual DeviceCsr upload_csr(const CsrView& host) = 0;
+  /// `host` as a backend CSR to be read only: views of the host arrays
+  /// themselves where the backend shares host memory (no copy), otherwise
+  /// upload_csr. As with borrow_or_upload, the host arrays must outlive the
+  /// result and must not be written while it is in use.
+  DeviceCsr borrow_or_upload_csr(const CsrView& host);
   /// Column means and population variances of a CSR matrix (zeros count).
   virtual void csr_column_stats(const DeviceCsr& A, double* mean, double* var) = 0;
   /// C = op(A) · B, A sparse [m x n], B dense; op(A) is A or Aᵀ.
