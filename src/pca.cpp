@@ -106,9 +106,19 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
   const int64_t rank_bound = std::min(n, d);
   const bool fixed_k = params.variance_fraction == 0.0 && params.n_components > 0;
   std::vector<double> evals(static_cast<std::size_t>(d)), top;
+  // Where only the k largest eigenvalues are formed (an iterative solver,
+  // wide d), the rest are known by their sum: the trace minus those k.
+  bool largest_only = false;
   if (fixed_k) {
-    top.resize(static_cast<std::size_t>(params.n_components * d));
-    backend.symmetric_eigen_top(d, cov.data(), params.n_components, evals.data(), top.data());
+    const int64_t want = params.n_components;
+    top.resize(static_cast<std::size_t>(want * d));
+    std::vector<double> largest(static_cast<std::size_t>(want));
+    if (backend.symmetric_eigen_largest(d, cov.data(), want, largest.data(), top.data())) {
+      largest_only = true;
+      for (int64_t c = 0; c < want; ++c) evals[d - 1 - c] = largest[c];  // ascending, as below
+    } else {
+      backend.symmetric_eigen_top(d, cov.data(), want, evals.data(), top.data());
+    }
   } else {
     std::vector<double> evecs(static_cast<std::size_t>(d * d));
     backend.symmetric_eigen(d, cov.data(), evals.data(), evecs.data());
@@ -122,6 +132,13 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
   for (int64_t i = 0; i < d; ++i) ev[i] = std::max(0.0, evals[d - 1 - i]);
   double total = 0.0;
   for (double v : ev) total += v;
+  double rest_known = 0.0;  // with largest_only: the sum of all but the k largest
+  if (largest_only) {
+    double trace = 0.0;
+    for (int64_t j = 0; j < d; ++j) trace += cov[j * d + j];
+    rest_known = std::max(0.0, trace - total);
+    total += rest_known;
+  }
 
   int64_t k = params.n_components == 0 ? rank_bound : params.n_components;
   if (params.variance_fraction > 0.0) {
@@ -155,8 +172,8 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
     m.singular_values[c] = std::sqrt(ev[c] * dof);
   }
   if (k < rank_bound) {
-    double s = 0.0;
-    for (int64_t i = k; i < rank_bound; ++i) s += ev[i];
+    double s = rest_known;
+    for (int64_t i = k; i < rank_bound && !largest_only; ++i) s += ev[i];
     m.noise_variance = s / static_cast<double>(rank_bound - k);
   }
   return m;

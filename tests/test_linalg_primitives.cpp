@@ -502,3 +502,49 @@ INSTANTIATE_TEST_SUITE_P(Backends, LinalgPrimitives,
                          stray::testing::param_name);
 
 }  // namespace
+
+namespace {
+
+// The iterative top-k: where a backend returns true, every pair meets the
+// stated residual and matches the full solver; a fast-decaying spectrum at
+// d = 800 must succeed on the CPU; a flat one may be refused, not wrong.
+TEST(LinalgLargest, IterativeTopPairsMeetTheirResidualOrAreRefused) {
+  auto backend = stray::make_backend("cpu");
+  const int64_t d = 800, k = 12;
+  std::vector<double> fast(d), flat(d);
+  for (int64_t j = 0; j < d; ++j) {
+    fast[j] = 100.0 * std::pow(0.7, static_cast<double>(j));
+    flat[j] = 1.0 + 1e-3 * static_cast<double>(j % 7);
+  }
+  for (const bool decaying : {true, false}) {
+    SCOPED_TRACE(decaying ? "decaying spectrum" : "flat spectrum");
+    const std::vector<double> A = with_spectrum(decaying ? fast : flat, 17);
+    std::vector<double> values(k), vectors(static_cast<std::size_t>(k * d));
+    const bool ok = backend->symmetric_eigen_largest(d, A.data(), k, values.data(), vectors.data());
+    if (decaying) ASSERT_TRUE(ok) << "a spectrum that decays this fast converges in a few steps";
+    if (!ok) continue;
+    std::vector<double> all(d), top(static_cast<std::size_t>(k * d));
+    backend->symmetric_eigen_top(d, A.data(), k, all.data(), top.data());
+    for (int64_t c = 0; c < k; ++c) {
+      EXPECT_NEAR(values[c], all[d - 1 - c], 1e-10 * all[d - 1]) << c;
+      const double* v = vectors.data() + c * d;
+      double residual = 0.0;
+      for (int64_t a = 0; a < d; ++a) {
+        double av = 0.0;
+        for (int64_t b = 0; b < d; ++b) av += A[a * d + b] * v[b];
+        residual += (av - values[c] * v[a]) * (av - values[c] * v[a]);
+      }
+      EXPECT_LE(std::sqrt(residual), 1e-10 * all[d - 1]) << "pair " << c;
+      if (decaying) {  // simple eigenvalues: the same vector up to sign
+        double dot = 0.0;
+        for (int64_t a = 0; a < d; ++a) dot += v[a] * top[c * d + a];
+        EXPECT_NEAR(std::abs(dot), 1.0, 1e-8) << c;
+      }
+    }
+  }
+  std::vector<double> none(1);
+  EXPECT_FALSE(backend->symmetric_eigen_largest(d, with_spectrum(fast, 17).data(), 0, none.data(),
+                                                none.data()));
+}
+
+}  // namespace

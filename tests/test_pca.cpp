@@ -4,6 +4,8 @@
 // one-shot model, edge cases and errors.
 #include <gtest/gtest.h>
 
+#include <Eigen/Dense>
+
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -492,5 +494,59 @@ TEST(PcaTileUnit, SameModelWithAndWithoutTheTileUnit) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, Pca, ::testing::ValuesIn(stray::testing::backend_names()),
                          stray::testing::param_name);
+
+}  // namespace
+
+namespace {
+
+// Wide data (d = 800) with a fixed component count: the CPU backend forms
+// only the k largest eigenpairs, iteratively, and knows the rest of the
+// spectrum by its sum. The model must equal the one from the whole
+// eigendecomposition (Eigen's solver, in float64, here).
+TEST(PcaWide, FixedCountFromTheLargestEigenpairsOnly) {
+  const int64_t n = 1500, d = 800, rank = 20, k = 10;
+  stray::internal::Rng rng(41);
+  Matrix<float> basis(rank, d), X(n, d);
+  for (auto& v : basis.storage()) v = static_cast<float>(rng.normal());
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<double> z(rank);
+    for (int64_t r = 0; r < rank; ++r) z[r] = rng.normal() * 10.0 / (1.0 + r);
+    for (int64_t j = 0; j < d; ++j) {
+      double v = 0.1 * rng.normal() + 3.0;
+      for (int64_t r = 0; r < rank; ++r) v += z[r] * basis(r, j);
+      X(i, j) = static_cast<float>(v);
+    }
+  }
+  auto backend = stray::make_backend("cpu");
+  PcaParams p;
+  p.n_components = k;
+  p.solver = PcaSolver::covariance;
+  const PcaModel m = stray::pca_fit(*backend, p, X.view());
+
+  // The reference: the covariance of the float32 rows in float64, all of
+  // its eigenpairs.
+  Eigen::VectorXd mean = Eigen::VectorXd::Zero(d);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; ++j) mean[j] += X(i, j);
+  mean /= static_cast<double>(n);
+  Eigen::MatrixXd centred(n, d);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; ++j) centred(i, j) = X(i, j) - mean[j];
+  const Eigen::MatrixXd cov = centred.transpose() * centred / static_cast<double>(n - 1);
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(cov);
+  const Eigen::VectorXd ev = es.eigenvalues().reverse().cwiseMax(0.0);
+  const double total = ev.sum();
+  ASSERT_EQ(m.n_components, k);
+  for (int64_t c = 0; c < k; ++c) {
+    EXPECT_NEAR(m.explained_variance[c], ev[c], 1e-6 * ev[0]) << c;
+    EXPECT_NEAR(m.explained_variance_ratio[c], ev[c] / total, 1e-7) << c;
+    double dot = 0.0;
+    for (int64_t j = 0; j < d; ++j) dot += m.components(c, j) * es.eigenvectors()(j, d - 1 - c);
+    EXPECT_NEAR(std::abs(dot), 1.0, 1e-6) << "component " << c;
+  }
+  EXPECT_NEAR(m.noise_variance, ev.tail(d - k).sum() / static_cast<double>(d - k),
+              1e-6 * ev[k]);
+  EXPECT_NEAR(m.total_variance, total, 1e-7 * total);  // the Gram itself differs at ~1e-9
+}
 
 }  // namespace

@@ -74,6 +74,8 @@ class CpuBackend final : public Backend {
   void orthonormalize_columns(DeviceArray<float>& A) override;
   void symmetric_eigen(int64_t d, const double* A, double* eigenvalues,
                        double* eigenvectors) override;
+  bool symmetric_eigen_largest(int64_t d, const double* A, int64_t k, double* values,
+                               double* vectors) override;
   void symmetric_eigen_top(int64_t d, const double* A, int64_t k, double* eigenvalues,
                            double* top_vectors) override;
 
