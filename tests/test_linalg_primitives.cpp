@@ -554,6 +554,13 @@ TEST(LinalgLargest, IterativeTopPairsMeetTheirResidualOrAreRefused) {
       }
     }
   }
+  // Not positive semi-definite: refused (its largest eigenvalues in
+  // magnitude are negative here), not answered wrongly.
+  std::vector<double> indefinite = fast;
+  for (int64_t j = 0; j < 5; ++j) indefinite[d - 1 - j] = -200.0;
+  std::vector<double> values(k), vectors(static_cast<std::size_t>(k * d));
+  EXPECT_FALSE(backend->symmetric_eigen_largest(d, spectral(indefinite).data(), k, values.data(),
+                                                vectors.data()));
   std::vector<double> none(1);
   EXPECT_FALSE(
       backend->symmetric_eigen_largest(d, spectral(fast).data(), 0, none.data(), none.data()));

@@ -365,13 +365,15 @@ class Backend {
   /// eigenvalue, then the next largest, ... (0 ≤ k ≤ d). Equal eigenvalues
   /// get an orthonormal basis of their eigenspace, as from symmetric_eigen.
   /// The default runs symmetric_eigen.
-  /// The k largest eigenvalues of host A [d x d] (symmetric, float64),
-  /// descending, into `values` [k], and their unit eigenvectors into
+  /// The k largest eigenvalues of host A [d x d] (symmetric positive
+  /// semi-definite, float64, such as a covariance), descending, into
+  /// `values` [k], and their unit eigenvectors into
   /// `vectors` [k x d] (row-major), by an iterative method that forms
   /// nothing but those: each pair's residual ‖Av − λv‖ is below 1e-11·‖A‖
   /// on return. Returns false, writing nothing, where the backend has no
-  /// such method or it would not converge within its budget; callers then
-  /// use symmetric_eigen_top. The default returns false.
+  /// such method, it would not converge within its budget, or A has a
+  /// clearly negative eigenvalue; callers then use symmetric_eigen_top.
+  /// The default returns false.
   virtual bool symmetric_eigen_largest(int64_t d, const double* A, int64_t k, double* values,
                                        double* vectors) {
     (void)d, (void)A, (void)k, (void)values, (void)vectors;
