@@ -187,10 +187,11 @@ TEST(CpuMovers, PlanTakesOutTheCentresThatJumped) {
     std::vector<float> shift_up(shift.begin(), shift.end());
     const std::vector<float> c_norms = sq_norms(moved, d);
     const std::vector<float> gap = half_gaps(moved, k, d);
-    const MoverPlan plan = plan_movers(
-        {X.data(), n, d, moved.data(), k, labels.data(), upper.data(), lower.data(),
-         row_norms.data(), c_norms.data(), *std::max_element(c_norms.begin(), c_norms.end()),
-         shift.data(), shift_up.data(), gap.data(), 1e-5, false});
+    const MoverRows rows{X.data(),         d,          moved.data(),
+                         c_norms.data(),   *std::max_element(c_norms.begin(), c_norms.end()),
+                         labels.data(),    row_norms.data(), gap.data(),
+                         1e-5f,            upper.data(),     lower.data()};
+    const MoverPlan plan = plan_movers(rows, {n, k, shift.data(), shift_up.data(), false});
     if (!jump) {
       EXPECT_EQ(plan.m, 0) << "nothing jumped: plain bounds settle every row";
       continue;

@@ -169,6 +169,23 @@ bool tridiagonal_vectors(const std::vector<double>& a, const std::vector<double>
   return (gram - Eigen::MatrixXd::Identity(k, k)).cwiseAbs().maxCoeff() <= ortho_tol;
 }
 
+using RowMatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// (A + Aᵀ)/2 scaled to unit max entry (as Eigen's own solver does), with
+// that scale; 0 for a zero matrix (left unscaled). Non-finite entries are
+// refused.
+Eigen::MatrixXd symmetrised_unit_scale(int64_t d, const double* A, const char* where,
+                                       double& scale) {
+  for (int64_t i = 0; i < d * d; ++i)
+    require(std::isfinite(A[i]), ErrorCode::non_finite_input, where, "entry ", i,
+            " is not finite");
+  const Eigen::Map<const RowMatD> Am(A, d, d);
+  Eigen::MatrixXd S = 0.5 * (Am + Am.transpose());
+  scale = S.cwiseAbs().maxCoeff();
+  if (scale > 0.0) S /= scale;
+  return S;
+}
+
 }  // namespace
 
 void CpuBackend::symmetric_eigen_top(int64_t d, const double* A, int64_t k, double* eigenvalues,
@@ -178,16 +195,9 @@ void CpuBackend::symmetric_eigen_top(int64_t d, const double* A, int64_t k, doub
   if (d == 0) return;
   auto full = [&] { Backend::symmetric_eigen_top(d, A, k, eigenvalues, top_vectors); };
   if (d < kMinTopDim || k == d) return full();
-  for (int64_t i = 0; i < d * d; ++i)
-    require(std::isfinite(A[i]), ErrorCode::non_finite_input, "symmetric_eigen_top", "entry ", i,
-            " is not finite");
-  using RowMatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  Eigen::Map<const RowMatD> Am(A, d, d);
-  // Symmetrised and scaled to unit max entry (as Eigen's own solver does).
-  Eigen::MatrixXd S = 0.5 * (Am + Am.transpose());
-  const double scale = S.cwiseAbs().maxCoeff();
+  double scale = 0.0;
+  Eigen::MatrixXd S = symmetrised_unit_scale(d, A, "symmetric_eigen_top", scale);
   if (!(scale > 0.0)) return full();
-  S /= scale;
   const Eigen::Tridiagonalization<Eigen::MatrixXd> tri(S);
   const Eigen::VectorXd diag = tri.diagonal();
   const Eigen::VectorXd sub = tri.subDiagonal();
@@ -219,15 +229,9 @@ bool CpuBackend::symmetric_eigen_largest(int64_t d, const double* A, int64_t k, 
   // d = 2000): where the spectrum decays too slowly to converge in it,
   // false sends the caller there after all.
   if (k == 0 || d < kMinIterativeDim || k * kMaxBlockShare > d) return false;
-  for (int64_t i = 0; i < d * d; ++i)
-    require(std::isfinite(A[i]), ErrorCode::non_finite_input, "symmetric_eigen_largest", "entry ",
-            i, " is not finite");
-  using RowMatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  Eigen::Map<const RowMatD> Am(A, d, d);
-  Eigen::MatrixXd S = 0.5 * (Am + Am.transpose());
-  const double scale = S.cwiseAbs().maxCoeff();
+  double scale = 0.0;
+  Eigen::MatrixXd S = symmetrised_unit_scale(d, A, "symmetric_eigen_largest", scale);
   if (!(scale > 0.0)) return false;
-  S /= scale;
   const int64_t b = std::min(d, k + std::max<int64_t>(k, 16));
   const int64_t max_iterations = std::max<int64_t>(kMinIterations, d / kDimPerIteration);
   // A fixed start, so results repeat run to run: rows of a cheap

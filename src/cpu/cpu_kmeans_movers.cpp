@@ -44,11 +44,20 @@ double movers_row_cost(int64_t m, int64_t d) {
 // Movers are used only where the model expects them to save this fraction.
 constexpr double kRequiredSaving = 0.25;
 
+// An upper bound on a row's distance to its own centre a, from the
+// expanded formula and its rounding allowance tau (the scalar paths).
+float own_centre_upper(const MoverRows& in, const float* x, int32_t a, float xn, float tau) {
+  const float* c = in.C + static_cast<int64_t>(a) * in.d;
+  float dot = 0.0f;
+  for (int64_t t = 0; t < in.d; ++t) dot += x[t] * c[t];
+  return std::sqrt(std::max(0.0f, xn + in.c_norms[a] - 2.0f * dot) + tau);
+}
+
 }  // namespace
 
-MoverPlan plan_movers(const MoverInputs& in) {
+MoverPlan plan_movers(const MoverRows& in, const MoverShifts& shifts) {
   MoverPlan plan;
-  const int64_t n = in.n, d = in.d, k = in.k;
+  const int64_t n = shifts.n, d = in.d, k = shifts.k;
   const int64_t most = std::min(kMaxMovers, k / 2);
   if (most < 1 || n < kMinRows) return plan;
 
@@ -56,11 +65,11 @@ MoverPlan plan_movers(const MoverInputs& in) {
   std::vector<int32_t> order(static_cast<std::size_t>(k));
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
-                   [&](int32_t a, int32_t b) { return in.center_shift[a] > in.center_shift[b]; });
+                   [&](int32_t a, int32_t b) { return shifts.center_shift[a] > shifts.center_shift[b]; });
   // The largest shift of a centre outside the first m movers, other than a.
   const auto rest_shift = [&](int64_t m, int32_t a) -> float {
-    if (order[m] != a) return in.shift_up[order[m]];
-    return m + 1 < k ? in.shift_up[order[m + 1]] : 0.0f;
+    if (order[m] != a) return shifts.shift_up[order[m]];
+    return m + 1 < k ? shifts.shift_up[order[m + 1]] : 0.0f;
   };
 
   // The sample rows whose plain bounds fail: only those are checked.
@@ -68,7 +77,7 @@ MoverPlan plan_movers(const MoverInputs& in) {
   for (int64_t s = 0; s < kSampleRows; ++s) {
     const int64_t i = s * n / kSampleRows;
     const int32_t a = in.labels[i];
-    const float u = in.upper[i] + in.shift_up[a];
+    const float u = in.upper[i] + shifts.shift_up[a];
     const float l = in.lower[i] - rest_shift(0, a);
     if (!(u < std::max(l, in.half_gap[a]))) failing.push_back(i);
   }
@@ -93,10 +102,8 @@ MoverPlan plan_movers(const MoverInputs& in) {
     const int64_t i = failing[s];
     const int32_t a = in.labels[i];
     const float xn = in.row_norms[i];
-    const float tau = static_cast<float>(in.relative_error * (xn + in.c_norm_max));
-    float dot = 0.0f;
-    for (int64_t t = 0; t < d; ++t) dot += rows(s, t) * in.C[a * d + t];
-    const float u = std::sqrt(std::max(0.0f, xn + in.c_norms[a] - 2.0f * dot) + tau);
+    const float tau = in.relative_error * (xn + in.c_norm_max);
+    const float u = own_centre_upper(in, rows.row(s).data(), a, xn, tau);
     float others = std::numeric_limits<float>::infinity();
     std::size_t next = 0;
     for (int64_t q = 0; q < most; ++q) {
@@ -113,7 +120,7 @@ MoverPlan plan_movers(const MoverInputs& in) {
   }
   // Per failing row: plain, a full computation; with m movers, the check,
   // then a full computation for those it leaves.
-  const double full = full_row_cost(k, d, in.tile_unit);
+  const double full = full_row_cost(k, d, shifts.tile_unit);
   double best_cost = full * (1.0 - kRequiredSaving);
   int64_t best_m = 0;
   for (std::size_t c = 0; c < candidates.size(); ++c) {
@@ -132,8 +139,8 @@ MoverPlan plan_movers(const MoverInputs& in) {
   plan.norms.resize(static_cast<std::size_t>(best_m));
   for (int64_t q = 0; q < best_m; ++q) plan.norms[q] = in.c_norms[order[q]];
   plan.rest_argmax = order[best_m];
-  plan.rest_largest = in.shift_up[order[best_m]];
-  plan.rest_second = best_m + 1 < k ? in.shift_up[order[best_m + 1]] : 0.0f;
+  plan.rest_largest = shifts.shift_up[order[best_m]];
+  plan.rest_second = best_m + 1 < k ? shifts.shift_up[order[best_m + 1]] : 0.0f;
   return plan;
 }
 
@@ -276,9 +283,7 @@ void settle_by_movers(const MoverPlan& plan, const MoverRows& in, const int64_t*
     const int32_t a = in.labels[i];
     const float xn = in.row_norms[i];
     const float tau = rel * (xn + in.c_norm_max);
-    float dot = 0.0f;
-    for (int64_t t = 0; t < d; ++t) dot += rows(q, t) * in.C[a * d + t];
-    const float u = std::sqrt(std::max(0.0f, xn + in.c_norms[a] - 2.0f * dot) + tau);
+    const float u = own_centre_upper(in, rows.row(q).data(), a, xn, tau);
     float others = std::numeric_limits<float>::infinity();
     for (int64_t j = 0; j < m; ++j) {
       if (plan.ids[j] != a) others = std::min(others, xn + plan.norms[j] - 2.0f * P(j, q) - tau);

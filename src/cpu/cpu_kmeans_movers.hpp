@@ -33,32 +33,8 @@ struct MoverPlan {
   float rest_largest = 0.0f, rest_second = 0.0f;
 };
 
-/// What plan_movers needs about the call: the bounds as they stand (before
-/// this call moves them), each centre's shift, and the rounding allowance
-/// of the expanded distance formula relative to ‖x‖² + max‖c‖².
-struct MoverInputs {
-  const float* X;
-  int64_t n, d;
-  const float* C;
-  int64_t k;
-  const int32_t* labels;
-  const float* upper;
-  const float* lower;
-  const float* row_norms;
-  const float* c_norms;  // [k]
-  float c_norm_max;
-  const double* center_shift;  // [k]
-  const float* shift_up;       // [k] the shifts rounded up to float
-  const float* half_gap;       // [k]
-  double relative_error;
-  bool tile_unit;  // full passes use the tile unit (their cost, for the model)
-};
-
-/// The movers to take out of this call's bounds (m = 0 where plain
-/// Hamerly's is estimated cheaper). Depends on the data alone.
-MoverPlan plan_movers(const MoverInputs& in);
-
-/// What settle_by_movers reads and writes about all rows and centres.
+/// What the movers read (and settle_by_movers writes) about all rows and
+/// centres: the bounds as they stand, before this call moves them.
 struct MoverRows {
   const float* X;  // [n x d]
   int64_t d;
@@ -72,6 +48,18 @@ struct MoverRows {
   float* upper;            // [n]
   float* lower;            // [n]
 };
+
+/// The call's centre shifts, for plan_movers.
+struct MoverShifts {
+  int64_t n, k;
+  const double* center_shift;  // [k]
+  const float* shift_up;       // [k] the shifts rounded up to float
+  bool tile_unit;              // full passes use the tile unit (their cost, for the model)
+};
+
+/// The movers to take out of this call's bounds (m = 0 where plain
+/// Hamerly's is estimated cheaper). Depends on the data alone.
+MoverPlan plan_movers(const MoverRows& rows, const MoverShifts& shifts);
 
 /// For the rows ids[0, count), whose bounds failed: each row's exact
 /// distance to its own centre becomes its upper bound, and the smaller of

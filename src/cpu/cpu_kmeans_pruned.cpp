@@ -238,16 +238,14 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   // Rows whose bounds fail compared exactly with their own centre and the
   // few that moved far, their lower bound moved by the largest shift of the
   // rest (cpu_kmeans_movers.hpp); retries are not needed then.
-  const MoverPlan movers =
-      fresh ? MoverPlan{}
-            : plan_movers({X.data(), n, d, C.data(), k, labels.data(), upper.data(), lower.data(),
-                           row_norms, c_norms.data(), c_norm_max, center_shift, shift_up.data(),
-                           gap.data(), relative_error, use_amx});
-  const bool retry = movers.m == 0 && bounds.retried > 0 &&
-                     bounds.settled_by_retry * 8 >= bounds.retried * retry_pays_eighths;
   const MoverRows mover_rows{X.data(),   d,         C.data(),  c_norms.data(),
                              c_norm_max, labels.data(), row_norms, gap.data(),
                              static_cast<float>(relative_error), upper.data(), lower.data()};
+  const MoverPlan movers =
+      fresh ? MoverPlan{}
+            : plan_movers(mover_rows, {n, k, center_shift, shift_up.data(), use_amx});
+  const bool retry = movers.m == 0 && bounds.retried > 0 &&
+                     bounds.settled_by_retry * 8 >= bounds.retried * retry_pays_eighths;
 
 #pragma omp parallel num_threads(threads_) if (tiles > 1)
   {
