@@ -152,10 +152,7 @@ void csr_times_dense(CudaBackend& be, int64_t rows, int64_t cols, int64_t nnz, c
 }  // namespace cuda
 
 DeviceCsr CudaBackend::upload_csr(const CsrView& host) {
-  const char* where = "upload_csr";
-  require(host.rows >= 0 && host.cols >= 0, ErrorCode::invalid_argument, where,
-          "negative extent ", host.rows, " x ", host.cols);
-  require(host.indptr != nullptr, ErrorCode::invalid_argument, where, "indptr is null");
+  check_csr_arrays(host, "upload_csr");
   DeviceCsr out;
   out.rows = host.rows;
   out.cols = host.cols;
@@ -165,8 +162,6 @@ DeviceCsr CudaBackend::upload_csr(const CsrView& host) {
   out.values = allocate<float>(out.nnz);
   copy_to_device(*out.indptr.buffer(), 0, host.indptr, out.indptr.bytes());
   if (out.nnz > 0) {
-    require(host.indices != nullptr && host.values != nullptr, ErrorCode::invalid_argument, where,
-            "indices/values are null with nnz=", out.nnz);
     copy_to_device(*out.indices.buffer(), 0, host.indices, out.indices.bytes());
     copy_to_device(*out.values.buffer(), 0, host.values, out.values.bytes());
   }

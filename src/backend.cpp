@@ -10,17 +10,11 @@ namespace stray {
 
 DeviceCsr Backend::borrow_or_upload_csr(const CsrView& host) {
   if (!shares_host_memory()) return upload_csr(host);
-  const char* where = "borrow_or_upload_csr";
-  internal::require(host.rows >= 0 && host.cols >= 0, ErrorCode::invalid_argument, where,
-                    "negative extent ", host.rows, " x ", host.cols);
-  internal::require(host.indptr != nullptr, ErrorCode::invalid_argument, where, "indptr is null");
+  internal::check_csr_arrays(host, "borrow_or_upload_csr");
   DeviceCsr out;
   out.rows = host.rows;
   out.cols = host.cols;
   out.nnz = host.nnz();
-  internal::require(out.nnz == 0 || (host.indices != nullptr && host.values != nullptr),
-                    ErrorCode::invalid_argument, where, "indices/values are null with nnz=",
-                    out.nnz);
   // Views, as borrow_or_upload makes them: nothing is copied.
   const auto view = [](const auto* data, int64_t count) {
     using T = std::remove_const_t<std::remove_pointer_t<decltype(data)>>;

@@ -429,9 +429,7 @@ void CpuBackend::symmetric_eigen(int64_t d, const double* A, double* eigenvalues
 // ---- sparse -----------------------------------------------------------------
 
 DeviceCsr CpuBackend::upload_csr(const CsrView& host) {
-  require(host.rows >= 0 && host.cols >= 0, ErrorCode::invalid_argument, "upload_csr",
-          "negative extent ", host.rows, " x ", host.cols);
-  require(host.indptr != nullptr, ErrorCode::invalid_argument, "upload_csr", "indptr is null");
+  check_csr_arrays(host, "upload_csr");
   DeviceCsr out;
   out.rows = host.rows;
   out.cols = host.cols;
@@ -441,8 +439,6 @@ DeviceCsr CpuBackend::upload_csr(const CsrView& host) {
   out.values = allocate<float>(out.nnz);
   std::memcpy(out.indptr.data(), host.indptr, out.indptr.bytes());
   if (out.nnz > 0) {
-    require(host.indices != nullptr && host.values != nullptr, ErrorCode::invalid_argument,
-            "upload_csr", "indices/values are null with nnz=", out.nnz);
     std::memcpy(out.indices.data(), host.indices, out.indices.bytes());
     std::memcpy(out.values.data(), host.values, out.values.bytes());
   }

@@ -65,4 +65,12 @@ void check_sample_weight(const std::vector<float>& w, int64_t n, const char* whe
   require(total > 0.0, ErrorCode::invalid_argument, where, "sample_weight sums to 0");
 }
 
+void check_csr_arrays(const CsrView& host, const char* where) {
+  require(host.rows >= 0 && host.cols >= 0, ErrorCode::invalid_argument, where,
+          "negative extent ", host.rows, " x ", host.cols);
+  require(host.indptr != nullptr, ErrorCode::invalid_argument, where, "indptr is null");
+  require(host.nnz() == 0 || (host.indices != nullptr && host.values != nullptr),
+          ErrorCode::invalid_argument, where, "indices/values are null with nnz=", host.nnz());
+}
+
 }  // namespace stray::internal

@@ -37,5 +37,9 @@ void check_stats_finite(const std::vector<double>& mean, const std::vector<doubl
                         const MatrixView<const float>* host, const char* where);
 /// Sample weights: right length, finite, non-negative, positive sum.
 void check_sample_weight(const std::vector<float>& w, int64_t n, const char* where);
+/// A CSR's arrays are there to be read (what a backend checks before it
+/// copies or views them; validate_csr checks the contents): non-negative
+/// extents, an indptr, and indices and values wherever there are entries.
+void check_csr_arrays(const CsrView& host, const char* where);
 
 }  // namespace stray::internal
