@@ -11,8 +11,6 @@
 #include <sstream>
 #include <string>
 
-#ifdef STRAY_CLI_PATH
-
 namespace stray::testing {
 
 struct CliRun {
@@ -20,13 +18,13 @@ struct CliRun {
   std::string out, err;
 };
 
-/// Runs `stray <args>` through the shell; stdout and stderr captured apart.
-inline CliRun run_cli(const std::string& args) {
+/// Runs `<program> <args>` through the shell; stdout and stderr captured apart.
+inline CliRun run_program(const std::string& program, const std::string& args) {
   static int calls = 0;
   const std::filesystem::path err_file =
       std::filesystem::temp_directory_path() /
       ("stray_cli_err_" + std::to_string(::getpid()) + "_" + std::to_string(calls++));
-  const std::string cmd = std::string(STRAY_CLI_PATH) + " " + args + " 2>" + err_file.string();
+  const std::string cmd = program + " " + args + " 2>" + err_file.string();
   CliRun r;
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (!pipe) return r;
@@ -43,6 +41,9 @@ inline CliRun run_cli(const std::string& args) {
   return r;
 }
 
-}  // namespace stray::testing
+#ifdef STRAY_CLI_PATH
+/// Runs `stray <args>` through the shell; stdout and stderr captured apart.
+inline CliRun run_cli(const std::string& args) { return run_program(STRAY_CLI_PATH, args); }
+#endif
 
-#endif  // STRAY_CLI_PATH
+}  // namespace stray::testing
