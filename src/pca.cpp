@@ -106,8 +106,9 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
   const int64_t rank_bound = std::min(n, d);
   const bool fixed_k = params.variance_fraction == 0.0 && params.n_components > 0;
   std::vector<double> evals(static_cast<std::size_t>(d)), top;
-  // Where only the k largest eigenvalues are formed (an iterative solver,
-  // wide d), the rest are known by their sum: the trace minus those k.
+  // Where only the k largest eigenvalues are formed (the backend's
+  // symmetric_eigen_largest), the rest are known by their sum: the trace
+  // minus those k.
   bool largest_only = false;
   if (fixed_k) {
     const int64_t want = params.n_components;

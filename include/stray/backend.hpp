@@ -359,26 +359,28 @@ class Backend {
   /// `eigenvectors` [d x d] (row-major). CUDA: d ≤ 32767.
   virtual void symmetric_eigen(int64_t d, const double* A, double* eigenvalues,
                                double* eigenvectors) = 0;
+  /// The k largest eigenvalues of host A [d x d] (symmetric, float64, such
+  /// as a covariance), descending, into `values` [k], and their unit
+  /// eigenvectors into `vectors` [k x d] (row-major), by a method that
+  /// forms nothing but those: the other d − k eigenvalues are not computed
+  /// (a covariance's sum of them is its trace less these). Each pair's
+  /// residual ‖Av − λv‖ is at rounding level (below 1e-11·‖A‖, or ~d·10⁻¹³
+  /// ·‖A‖ from a tridiagonal form). Returns false, writing nothing, where
+  /// the backend has no such method or declines the shape (k = 0, k = d,
+  /// tiny d); callers then use symmetric_eigen_top. The default returns
+  /// false; the CPU tries block subspace iteration on wide matrices, then
+  /// bisection on the tridiagonal form.
+  virtual bool symmetric_eigen_largest(int64_t d, const double* A, int64_t k, double* values,
+                                       double* vectors) {
+    (void)d, (void)A, (void)k, (void)values, (void)vectors;
+    return false;
+  }
   /// As symmetric_eigen, with the eigenvectors of the k largest eigenvalues
   /// only: all d eigenvalues ascending into `eigenvalues` [d]; into
   /// `top_vectors` [k x d] (row-major) the unit eigenvector of the largest
   /// eigenvalue, then the next largest, ... (0 ≤ k ≤ d). Equal eigenvalues
   /// get an orthonormal basis of their eigenspace, as from symmetric_eigen.
   /// The default runs symmetric_eigen.
-  /// The k largest eigenvalues of host A [d x d] (symmetric positive
-  /// semi-definite, float64, such as a covariance), descending, into
-  /// `values` [k], and their unit eigenvectors into
-  /// `vectors` [k x d] (row-major), by an iterative method that forms
-  /// nothing but those: each pair's residual ‖Av − λv‖ is below 1e-11·‖A‖
-  /// on return. Returns false, writing nothing, where the backend has no
-  /// such method, it would not converge within its budget, or A has a
-  /// clearly negative eigenvalue; callers then use symmetric_eigen_top.
-  /// The default returns false.
-  virtual bool symmetric_eigen_largest(int64_t d, const double* A, int64_t k, double* values,
-                                       double* vectors) {
-    (void)d, (void)A, (void)k, (void)values, (void)vectors;
-    return false;
-  }
   virtual void symmetric_eigen_top(int64_t d, const double* A, int64_t k, double* eigenvalues,
                                    double* top_vectors) {
     std::vector<double> all(static_cast<std::size_t>(d * d));

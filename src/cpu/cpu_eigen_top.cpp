@@ -3,12 +3,13 @@
 //
 // The full solver (QR iteration accumulating all d eigenvectors) spends most
 // of its time on vectors PCA throws away. Here: Householder
-// tridiagonalisation T = QᵀAQ, all eigenvalues of T (QR without vectors,
-// O(d²)), the k wanted eigenvectors of T by inverse iteration (O(d) per
-// step), and V = Q·Z for those k only. Eigenvalues closer than 10⁻³‖T‖ form
-// a cluster whose vectors are re-orthogonalised at every step (as LAPACK's
-// stein does), so equal eigenvalues get an orthonormal basis of their
-// eigenspace. Every vector is then checked (residual and orthogonality);
+// tridiagonalisation T = QᵀAQ, the eigenvalues of T (all by QR without
+// vectors, O(d²), for symmetric_eigen_top; only the k largest by bisection,
+// O(d) a step, for symmetric_eigen_largest), the k wanted eigenvectors of T
+// by inverse iteration (O(d) per step), and V = Q·Z for those k only.
+// Eigenvalues closer than 10⁻³‖T‖ form a cluster whose vectors are
+// re-orthogonalised at every step (as LAPACK's stein does), so equal
+// eigenvalues get an orthonormal basis of their eigenspace. Every vector is then checked (residual and orthogonality);
 // any doubt falls back to the full solver, so the result is never worse.
 #include <Eigen/Dense>
 #include <algorithm>
@@ -25,11 +26,12 @@ namespace {
 
 // Tiny matrices, and all vectors wanted, go to the full solver.
 constexpr int64_t kMinTopDim = 8;
-// symmetric_eigen_largest: below this dimension the tridiagonal method is
-// cheap enough (16 ms at d = 512) that a slowly converging spectrum, which
-// pays for its iterations and then the fallback, would lose more than a
-// fast one wins; the block (~2k) must stay well below d; the residual
-// every returned pair meets, relative to the largest eigenvalue.
+// symmetric_eigen_largest's subspace iteration: below this dimension the
+// tridiagonal method is cheap enough (16 ms at d = 512) that a slowly
+// converging spectrum, which pays for its iterations and then the
+// fallback, would lose more than a fast one wins; the block (~2k) must
+// stay well below d; the residual every pair it returns meets, relative
+// to the largest eigenvalue.
 constexpr int64_t kMinIterativeDim = 768;
 constexpr int64_t kMaxBlockShare = 8;
 constexpr double kResidualTolerance = 1e-11;
@@ -169,6 +171,81 @@ bool tridiagonal_vectors(const std::vector<double>& a, const std::vector<double>
   return (gram - Eigen::MatrixXd::Identity(k, k)).cwiseAbs().maxCoeff() <= ortho_tol;
 }
 
+// The k largest eigenvalues of T (diagonal a, off-diagonal b), descending,
+// by bisection on Sturm counts: the number of negative pivots of the LDLᵀ
+// factorisation of T − xI is the number of eigenvalues below x. O(d) per
+// step and ~60 steps an eigenvalue, against O(d²) for all of them by QR.
+// A count is a chain of dependent divisions, so kLanes eigenvalues are
+// bisected at once, their chains interleaved (vectorised): one chain at a
+// time was slower than QR for all d eigenvalues at d = 512, k = 32.
+constexpr int kLanes = 8;
+
+std::vector<double> largest_tridiagonal_eigenvalues(const std::vector<double>& a,
+                                                    const std::vector<double>& b, int64_t k) {
+  const int64_t d = static_cast<int64_t>(a.size());
+  std::vector<double> b2(static_cast<std::size_t>(d), 0.0);  // b2[i] = b[i − 1]², b2[0] = 0
+  double b2_max = 1.0;
+  for (int64_t i = 1; i < d; ++i) {
+    b2[i] = b[i - 1] * b[i - 1];
+    b2_max = std::max(b2_max, b2[i]);
+  }
+  // A pivot this small counts as a tiny negative one (LAPACK's PIVMIN).
+  const double pivmin = std::numeric_limits<double>::min() * b2_max;
+  // Gershgorin bounds hold every eigenvalue.
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (int64_t i = 0; i < d; ++i) {
+    const double r = (i > 0 ? std::abs(b[i - 1]) : 0.0) + (i + 1 < d ? std::abs(b[i]) : 0.0);
+    lo = std::min(lo, a[i] - r);
+    hi = std::max(hi, a[i] + r);
+  }
+  const double eps = std::numeric_limits<double>::epsilon();
+  const double tol = 2.0 * eps * std::max(std::abs(lo), std::abs(hi)) + pivmin;
+  std::vector<double> out(static_cast<std::size_t>(k));
+  double upper = hi;  // larger eigenvalues found so far bound the rest from above
+  for (int64_t c0 = 0; c0 < k; c0 += kLanes) {
+    const int64_t lanes = std::min<int64_t>(kLanes, k - c0);
+    alignas(64) double left[kLanes], right[kLanes], mid[kLanes], q[kLanes];
+    int64_t index[kLanes], below[kLanes];
+    for (int l = 0; l < kLanes; ++l) {
+      left[l] = lo;
+      right[l] = upper;
+      // Ascending position of the eigenvalue; spare lanes repeat the last.
+      index[l] = d - 1 - (c0 + std::min<int64_t>(l, lanes - 1));
+    }
+    for (int step = 0; step < 200; ++step) {
+      bool active = false;
+      for (int l = 0; l < kLanes; ++l) {
+        mid[l] = 0.5 * (left[l] + right[l]);
+        // Done when narrow enough, or when no double lies strictly between.
+        active = active || (right[l] - left[l] > tol && mid[l] > left[l] && mid[l] < right[l]);
+      }
+      if (!active) break;
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) {
+        q[l] = 1.0;
+        below[l] = 0;
+      }
+      for (int64_t i = 0; i < d; ++i) {
+        const double ai = a[i], bi = b2[i];
+#pragma omp simd
+        for (int l = 0; l < kLanes; ++l) {
+          double v = (ai - mid[l]) - bi / q[l];
+          v = std::abs(v) < pivmin ? -pivmin : v;
+          q[l] = v;
+          below[l] += v < 0.0;
+        }
+      }
+      for (int l = 0; l < kLanes; ++l) {
+        if (!(right[l] - left[l] > tol && mid[l] > left[l] && mid[l] < right[l])) continue;
+        (below[l] > index[l] ? right[l] : left[l]) = mid[l];
+      }
+    }
+    for (int64_t l = 0; l < lanes; ++l) out[c0 + l] = 0.5 * (left[l] + right[l]);
+    upper = right[lanes - 1];
+  }
+  return out;
+}
+
 using RowMatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // (A + Aᵀ)/2 scaled to unit max entry (as Eigen's own solver does), with
@@ -184,6 +261,30 @@ Eigen::MatrixXd symmetrised_unit_scale(int64_t d, const double* A, const char* w
   scale = S.cwiseAbs().maxCoeff();
   if (scale > 0.0) S /= scale;
   return S;
+}
+
+// The k largest eigenpairs of S (unit-scaled, PSD, wide) by block subspace
+// iteration (below); false where it would not converge in its budget.
+bool subspace_iteration_largest(const Eigen::MatrixXd& S, int64_t k, double scale,
+                                double* values, double* vectors);
+
+// The k largest eigenpairs of S (unit-scaled, k < d) through its
+// tridiagonal form: eigenvalues by bisection, vectors by inverse iteration,
+// then V = Q·Z for those k only. False when a vector fails its checks.
+bool tridiagonal_largest(const Eigen::MatrixXd& S, int64_t k, double scale, double* values,
+                         double* vectors) {
+  const int64_t d = S.rows();
+  const Eigen::Tridiagonalization<Eigen::MatrixXd> tri(S);
+  const Eigen::VectorXd diag = tri.diagonal();
+  const Eigen::VectorXd sub = tri.subDiagonal();
+  std::vector<double> a(diag.data(), diag.data() + d), b(sub.data(), sub.data() + d - 1);
+  const std::vector<double> wanted = largest_tridiagonal_eigenvalues(a, b, k);
+  Eigen::MatrixXd Z;
+  if (!tridiagonal_vectors(a, b, wanted, Z)) return false;
+  const Eigen::MatrixXd V = tri.matrixQ() * Z;  // [d x k]
+  for (int64_t c = 0; c < k; ++c) values[c] = wanted[c] * scale;
+  Eigen::Map<RowMatD>(vectors, k, d) = V.transpose();
+  return true;
 }
 
 }  // namespace
@@ -220,6 +321,24 @@ bool CpuBackend::symmetric_eigen_largest(int64_t d, const double* A, int64_t k, 
                                          double* vectors) {
   require(d >= 0 && k >= 0 && k <= d, ErrorCode::invalid_argument, "symmetric_eigen_largest",
           "d=", d, ", k=", k);
+  // Wide matrices try block subspace iteration first (a few GEMMs where
+  // the spectrum decays fast); the rest, and spectra too slow for it, go
+  // through the tridiagonal form with only the k eigenvalues wanted.
+  // Tiny matrices, and all pairs wanted, are left to symmetric_eigen_top.
+  if (k == 0 || k >= d || d < kMinTopDim) return false;
+  double scale = 0.0;
+  const Eigen::MatrixXd S = symmetrised_unit_scale(d, A, "symmetric_eigen_largest", scale);
+  if (!(scale > 0.0)) return false;
+  if (d >= kMinIterativeDim && k * kMaxBlockShare <= d &&
+      subspace_iteration_largest(S, k, scale, values, vectors))
+    return true;
+  return tridiagonal_largest(S, k, scale, values, vectors);
+}
+
+namespace {
+
+bool subspace_iteration_largest(const Eigen::MatrixXd& S, int64_t k, double scale,
+                                double* values, double* vectors) {
   // Block subspace iteration with Rayleigh-Ritz: Q [d x b] spans the
   // block; Z = S·Q is one float64 GEMM (parallel, ~2·d²·b flops); the
   // Ritz pairs of Qᵀ·Z are checked by their residuals S·v − θ·v, which
@@ -228,10 +347,7 @@ bool CpuBackend::symmetric_eigen_largest(int64_t d, const double* A, int64_t k, 
   // the tridiagonal method's serial O(d³) (16 ms at d = 512, 1.2 s at
   // d = 2000): where the spectrum decays too slowly to converge in it,
   // false sends the caller there after all.
-  if (k == 0 || d < kMinIterativeDim || k * kMaxBlockShare > d) return false;
-  double scale = 0.0;
-  Eigen::MatrixXd S = symmetrised_unit_scale(d, A, "symmetric_eigen_largest", scale);
-  if (!(scale > 0.0)) return false;
+  const int64_t d = S.rows();
   const int64_t b = std::min(d, k + std::max<int64_t>(k, 16));
   const int64_t max_iterations = std::max<int64_t>(kMinIterations, d / kDimPerIteration);
   // A fixed start, so results repeat run to run: rows of a cheap
@@ -283,5 +399,7 @@ bool CpuBackend::symmetric_eigen_largest(int64_t d, const double* A, int64_t k, 
   }
   return false;
 }
+
+}  // namespace
 
 }  // namespace stray::internal
