@@ -9,8 +9,9 @@
 // by inverse iteration (O(d) per step), and V = Q·Z for those k only.
 // Eigenvalues closer than 10⁻³‖T‖ form a cluster whose vectors are
 // re-orthogonalised at every step (as LAPACK's stein does), so equal
-// eigenvalues get an orthonormal basis of their eigenspace. Every vector is then checked (residual and orthogonality);
-// any doubt falls back to the full solver, so the result is never worse.
+// eigenvalues get an orthonormal basis of their eigenspace. Every vector
+// is then checked (residual and orthogonality); any doubt falls back to
+// the full solver, so the result is never worse.
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
