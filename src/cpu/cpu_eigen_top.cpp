@@ -28,7 +28,7 @@ namespace {
 // Tiny matrices, and all vectors wanted, go to the full solver.
 constexpr int64_t kMinTopDim = 8;
 // symmetric_eigen_largest's subspace iteration: below this dimension the
-// tridiagonal method is cheap enough (16 ms at d = 512) that a slowly
+// tridiagonal method is cheap enough (12 ms at d = 512) that a slowly
 // converging spectrum, which pays for its iterations and then the
 // fallback, would lose more than a fast one wins; the block (~2k) must
 // stay well below d; the residual every pair it returns meets, relative
@@ -38,7 +38,7 @@ constexpr int64_t kMaxBlockShare = 8;
 constexpr double kResidualTolerance = 1e-11;
 // The iteration budget: an iteration (GEMM, QR, every other one a
 // Rayleigh-Ritz step) costs ~1 ms at d = 512 and ~4 ms at d = 1024, the
-// tridiagonal method 16 and 130 ms; d/40 iterations keep well inside it.
+// tridiagonal method 12–16 and 90–130 ms; d/40 iterations keep inside it.
 constexpr int64_t kMinIterations = 6;
 constexpr int64_t kDimPerIteration = 40;
 
@@ -213,14 +213,18 @@ std::vector<double> largest_tridiagonal_eigenvalues(const std::vector<double>& a
       // Ascending position of the eigenvalue; spare lanes repeat the last.
       index[l] = d - 1 - (c0 + std::min<int64_t>(l, lanes - 1));
     }
+    // A lane is done when its interval is narrow enough, or when no double
+    // lies strictly between its ends.
+    const auto open = [&](int l) {
+      return right[l] - left[l] > tol && mid[l] > left[l] && mid[l] < right[l];
+    };
     for (int step = 0; step < 200; ++step) {
-      bool active = false;
+      bool any_open = false;
       for (int l = 0; l < kLanes; ++l) {
         mid[l] = 0.5 * (left[l] + right[l]);
-        // Done when narrow enough, or when no double lies strictly between.
-        active = active || (right[l] - left[l] > tol && mid[l] > left[l] && mid[l] < right[l]);
+        any_open = any_open || open(l);
       }
-      if (!active) break;
+      if (!any_open) break;
 #pragma omp simd
       for (int l = 0; l < kLanes; ++l) {
         q[l] = 1.0;
@@ -236,10 +240,8 @@ std::vector<double> largest_tridiagonal_eigenvalues(const std::vector<double>& a
           below[l] += v < 0.0;
         }
       }
-      for (int l = 0; l < kLanes; ++l) {
-        if (!(right[l] - left[l] > tol && mid[l] > left[l] && mid[l] < right[l])) continue;
-        (below[l] > index[l] ? right[l] : left[l]) = mid[l];
-      }
+      for (int l = 0; l < kLanes; ++l)
+        if (open(l)) (below[l] > index[l] ? right[l] : left[l]) = mid[l];
     }
     for (int64_t l = 0; l < lanes; ++l) out[c0 + l] = 0.5 * (left[l] + right[l]);
     upper = right[lanes - 1];
@@ -345,7 +347,7 @@ bool subspace_iteration_largest(const Eigen::MatrixXd& S, int64_t k, double scal
   // Ritz pairs of Qᵀ·Z are checked by their residuals S·v − θ·v, which
   // come from Z at no extra product. Each iteration shrinks the error of
   // pair i by about θ_{b+1}/θ_i. The budget keeps the GEMMs well below
-  // the tridiagonal method's serial O(d³) (16 ms at d = 512, 1.2 s at
+  // the tridiagonal method's serial O(d³) (12 ms at d = 512, ~1 s at
   // d = 2000): where the spectrum decays too slowly to converge in it,
   // false sends the caller there after all.
   const int64_t d = S.rows();
