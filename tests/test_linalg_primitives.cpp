@@ -573,6 +573,23 @@ TEST(LinalgLargest, TopPairsMatchTheFullSolver) {
     }
     EXPECT_LE((V.transpose() * V - Eigen::MatrixXd::Identity(k, k)).cwiseAbs().maxCoeff(), 1e-10);
   }
+  {
+    // Already diagonal (no off-diagonal to pivot on), repeated eigenvalues.
+    SCOPED_TRACE("diagonal, repeated");
+    const std::vector<double> diag = {5, 1, 5, 3, 0, 5, 1, 3, 0, 1};
+    const int64_t d = 10, kd = 4;
+    std::vector<double> A(d * d, 0.0);
+    for (int64_t i = 0; i < d; ++i) A[i * d + i] = diag[i];
+    std::vector<double> values(kd), vectors(kd * d);
+    ASSERT_TRUE(backend->symmetric_eigen_largest(d, A.data(), kd, values.data(), vectors.data()));
+    const std::vector<double> expected = {5, 5, 5, 3};
+    for (int64_t c = 0; c < kd; ++c) EXPECT_NEAR(values[c], expected[c], 1e-13) << c;
+    const Eigen::Map<const Eigen::MatrixXd> Am(A.data(), d, d);
+    const Eigen::Map<const Eigen::MatrixXd> V(vectors.data(), d, kd);
+    for (int64_t c = 0; c < kd; ++c)
+      EXPECT_LE((Am * V.col(c) - values[c] * V.col(c)).norm(), 1e-12) << c;
+    EXPECT_LE((V.transpose() * V - Eigen::MatrixXd::Identity(kd, kd)).cwiseAbs().maxCoeff(), 1e-12);
+  }
   // Nothing to form, or everything: left to the other solvers.
   const std::vector<double> A = spectral(decaying(300));
   std::vector<double> values(300), vectors(300 * 300);
