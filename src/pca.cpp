@@ -87,6 +87,32 @@ void flip_component_signs(Matrix<double>& C) {
   }
 }
 
+namespace {
+
+// The component count sklearn keeps for a variance fraction, from the
+// eigenvalues (ascending, as the solvers return them; negatives are
+// rounding and count as 0): searchsorted(cumsum(ratio), fraction,
+// side="right") + 1, at most rank_bound.
+int64_t components_for_fraction(const std::vector<double>& ascending, int64_t rank_bound,
+                                double fraction) {
+  const int64_t d = static_cast<int64_t>(ascending.size());
+  double total = 0.0;
+  for (double v : ascending) total += std::max(0.0, v);
+  double cum = 0.0;
+  int64_t below = 0;
+  for (int64_t i = 0; i < d; ++i) {
+    cum += total > 0.0 ? std::max(0.0, ascending[d - 1 - i]) / total : 0.0;
+    if (cum <= fraction) below = i + 1; else break;
+  }
+  return std::min(below + 1, rank_bound);
+}
+
+// A variance fraction's first guess at the count: the vectors past the
+// count are wasted, a count past the guess costs a second solve.
+constexpr int64_t kFractionFirstGuess = 32;
+
+}  // namespace
+
 PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64_t n,
                                 const std::vector<double>& mean,
                                 const std::vector<double>& scatter, const char* where) {
@@ -102,7 +128,8 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
   std::vector<double> cov(scatter.size());
   for (std::size_t i = 0; i < cov.size(); ++i) cov[i] = scatter[i] / dof;
   // A fixed component count needs only those eigenvectors; a variance
-  // fraction (or all components) decides the count from the eigenvalues.
+  // fraction decides the count from the eigenvalues first; all components
+  // take the whole eigendecomposition.
   const int64_t rank_bound = std::min(n, d);
   const bool fixed_k = params.variance_fraction == 0.0 && params.n_components > 0;
   std::vector<double> evals(static_cast<std::size_t>(d)), top;
@@ -119,6 +146,18 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
       for (int64_t c = 0; c < want; ++c) evals[d - 1 - c] = largest[c];  // ascending, as below
     } else {
       backend.symmetric_eigen_top(d, cov.data(), want, evals.data(), top.data());
+    }
+  } else if (params.variance_fraction > 0.0) {
+    // The count comes from the eigenvalues, and only that many vectors are
+    // needed: symmetric_eigen_top returns every eigenvalue with the vectors
+    // of a first guess; a count past it takes a second call.
+    const int64_t guess = std::min(rank_bound, std::max(kFractionFirstGuess, d / 8));
+    top.resize(static_cast<std::size_t>(guess * d));
+    backend.symmetric_eigen_top(d, cov.data(), guess, evals.data(), top.data());
+    const int64_t needed = components_for_fraction(evals, rank_bound, params.variance_fraction);
+    if (needed > guess) {
+      top.resize(static_cast<std::size_t>(needed * d));
+      backend.symmetric_eigen_top(d, cov.data(), needed, evals.data(), top.data());
     }
   } else {
     std::vector<double> evecs(static_cast<std::size_t>(d * d));
@@ -142,16 +181,8 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
   }
 
   int64_t k = params.n_components == 0 ? rank_bound : params.n_components;
-  if (params.variance_fraction > 0.0) {
-    // sklearn: searchsorted(cumsum(ratio), fraction, side="right") + 1
-    double cum = 0.0;
-    int64_t below = 0;
-    for (int64_t i = 0; i < d; ++i) {
-      cum += total > 0.0 ? ev[i] / total : 0.0;
-      if (cum <= params.variance_fraction) below = i + 1; else break;
-    }
-    k = std::min(below + 1, rank_bound);
-  }
+  if (params.variance_fraction > 0.0)
+    k = components_for_fraction(evals, rank_bound, params.variance_fraction);
 
   PcaModel m;
   m.n_samples = n;

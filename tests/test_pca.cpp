@@ -499,32 +499,32 @@ INSTANTIATE_TEST_SUITE_P(Backends, Pca, ::testing::ValuesIn(stray::testing::back
 
 namespace {
 
-// Wide data (d = 800) with a fixed component count: the CPU backend forms
-// only the k largest eigenpairs, iteratively, and knows the rest of the
-// spectrum by its sum. The model must equal the one from the whole
-// eigendecomposition (Eigen's solver, in float64, here).
-TEST(PcaWide, FixedCountFromTheLargestEigenpairsOnly) {
-  const int64_t n = 1500, d = 800, rank = 20, k = 10;
-  stray::internal::Rng rng(41);
+// n x d rows: `rank` random directions with scales scale(r), plus noise
+// 0.1 and an offset of 3.
+template <typename Scale>
+Matrix<float> spread_rows(int64_t n, int64_t d, int64_t rank, Scale scale, uint64_t seed) {
+  stray::internal::Rng rng(seed);
   Matrix<float> basis(rank, d), X(n, d);
   for (auto& v : basis.storage()) v = static_cast<float>(rng.normal());
+  std::vector<double> z(rank);
   for (int64_t i = 0; i < n; ++i) {
-    std::vector<double> z(rank);
-    for (int64_t r = 0; r < rank; ++r) z[r] = rng.normal() * 10.0 / (1.0 + r);
+    for (int64_t r = 0; r < rank; ++r) z[r] = rng.normal() * scale(r);
     for (int64_t j = 0; j < d; ++j) {
       double v = 0.1 * rng.normal() + 3.0;
       for (int64_t r = 0; r < rank; ++r) v += z[r] * basis(r, j);
       X(i, j) = static_cast<float>(v);
     }
   }
-  auto backend = stray::make_backend("cpu");
-  PcaParams p;
-  p.n_components = k;
-  p.solver = PcaSolver::covariance;
-  const PcaModel m = stray::pca_fit(*backend, p, X.view());
+  return X;
+}
 
-  // The reference: the covariance of the float32 rows in float64, all of
-  // its eigenpairs.
+// The covariance model on the CPU against the whole eigendecomposition of
+// the float32 rows' covariance in float64 (Eigen's solver, here): the
+// count, explained variances and ratios, the components (each, or their
+// span where `same_span_only`), the noise and total variance.
+void expect_float64_model(const PcaModel& m, const Matrix<float>& X, int64_t expected_count,
+                          bool same_span_only) {
+  const int64_t n = X.rows(), d = X.cols();
   Eigen::VectorXd mean = Eigen::VectorXd::Zero(d);
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < d; ++j) mean[j] += X(i, j);
@@ -536,17 +536,96 @@ TEST(PcaWide, FixedCountFromTheLargestEigenpairsOnly) {
   const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(cov);
   const Eigen::VectorXd ev = es.eigenvalues().reverse().cwiseMax(0.0);
   const double total = ev.sum();
+  const int64_t k = expected_count;
   ASSERT_EQ(m.n_components, k);
+  Matrix<double> reference(k, d);
   for (int64_t c = 0; c < k; ++c) {
+    for (int64_t j = 0; j < d; ++j) reference(c, j) = es.eigenvectors()(j, d - 1 - c);
     EXPECT_NEAR(m.explained_variance[c], ev[c], 1e-6 * ev[0]) << c;
     EXPECT_NEAR(m.explained_variance_ratio[c], ev[c] / total, 1e-7) << c;
+    if (same_span_only) continue;
     double dot = 0.0;
-    for (int64_t j = 0; j < d; ++j) dot += m.components(c, j) * es.eigenvectors()(j, d - 1 - c);
+    for (int64_t j = 0; j < d; ++j) dot += m.components(c, j) * reference(c, j);
     EXPECT_NEAR(std::abs(dot), 1.0, 1e-6) << "component " << c;
   }
-  EXPECT_NEAR(m.noise_variance, ev.tail(d - k).sum() / static_cast<double>(d - k),
-              1e-6 * ev[k]);
+  for (int64_t a = 0; a < k; ++a)  // orthonormal rows (the angle bound assumes them)
+    for (int64_t b = 0; b <= a; ++b) {
+      double dot = 0.0;
+      for (int64_t j = 0; j < d; ++j) dot += m.components(a, j) * m.components(b, j);
+      EXPECT_NEAR(dot, a == b ? 1.0 : 0.0, 1e-9) << a << ", " << b;
+    }
+  if (same_span_only) EXPECT_LT(max_principal_angle(m.components, reference), 1e-4);
+  const int64_t rank_bound = std::min(n, d);
+  if (k < rank_bound) {
+    EXPECT_NEAR(m.noise_variance,
+                ev.segment(k, rank_bound - k).sum() / static_cast<double>(rank_bound - k),
+                1e-6 * ev[k]);
+  }
   EXPECT_NEAR(m.total_variance, total, 1e-7 * total);  // the Gram itself differs at ~1e-9
+}
+
+// sklearn's count for a variance fraction, from the float64 reference.
+int64_t reference_count(const Matrix<float>& X, double fraction) {
+  const int64_t n = X.rows(), d = X.cols();
+  Eigen::MatrixXd centred(n, d);
+  for (int64_t j = 0; j < d; ++j) {
+    double mean = 0.0;
+    for (int64_t i = 0; i < n; ++i) mean += X(i, j);
+    mean /= static_cast<double>(n);
+    for (int64_t i = 0; i < n; ++i) centred(i, j) = X(i, j) - mean;
+  }
+  const Eigen::VectorXd ev =
+      Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(centred.transpose() * centred, false)
+          .eigenvalues()
+          .reverse()
+          .cwiseMax(0.0);
+  double cum = 0.0;
+  int64_t below = 0;
+  for (int64_t i = 0; i < d; ++i) {
+    cum += ev[i] / ev.sum();
+    if (cum <= fraction) below = i + 1; else break;
+  }
+  return std::min(below + 1, std::min(n, d));
+}
+
+// Wide data (d = 800) with a fixed component count: the CPU backend forms
+// only the k largest eigenpairs, iteratively, and knows the rest of the
+// spectrum by its sum.
+TEST(PcaWide, FixedCountFromTheLargestEigenpairsOnly) {
+  const Matrix<float> X = spread_rows(1500, 800, 20, [](int64_t r) { return 10.0 / (1.0 + r); }, 41);
+  auto backend = stray::make_backend("cpu");
+  PcaParams p;
+  p.n_components = 10;
+  p.solver = PcaSolver::covariance;
+  expect_float64_model(stray::pca_fit(*backend, p, X.view()), X, 10, false);
+}
+
+// A variance fraction: every eigenvalue, but only the vectors of the count
+// it decides. Within the first guess of the count (d = 300, a few strong
+// directions), and past it (d = 200, 120 directions of nearly equal
+// variance: a second solve).
+TEST(PcaFraction, OnlyTheVectorsOfTheCountItKeeps) {
+  auto backend = stray::make_backend("cpu");
+  PcaParams p;
+  p.solver = PcaSolver::covariance;
+  {
+    SCOPED_TRACE("within the first guess");
+    const Matrix<float> X =
+        spread_rows(2000, 300, 12, [](int64_t r) { return 10.0 / (1.0 + r); }, 43);
+    p.variance_fraction = 0.9;
+    const int64_t expected = reference_count(X, 0.9);
+    ASSERT_LT(expected, 32);
+    expect_float64_model(stray::pca_fit(*backend, p, X.view()), X, expected, false);
+  }
+  {
+    SCOPED_TRACE("past the first guess");
+    const Matrix<float> X =
+        spread_rows(3000, 200, 120, [](int64_t r) { return 1.0 + 0.002 * r; }, 47);
+    p.variance_fraction = 0.95;
+    const int64_t expected = reference_count(X, 0.95);
+    ASSERT_GT(expected, 32);
+    expect_float64_model(stray::pca_fit(*backend, p, X.view()), X, expected, true);
+  }
 }
 
 }  // namespace
