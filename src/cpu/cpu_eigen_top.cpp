@@ -3,10 +3,11 @@
 //
 // The full solver (QR iteration accumulating all d eigenvectors) spends most
 // of its time on vectors PCA throws away. Here: Householder
-// tridiagonalisation T = QᵀAQ, the eigenvalues of T (all by QR without
-// vectors, O(d²), for symmetric_eigen_top; only the k largest by bisection,
-// O(d) a step, for symmetric_eigen_largest), the k wanted eigenvectors of T
-// by inverse iteration (O(d) per step), and V = Q·Z for those k only.
+// tridiagonalisation T = QᵀAQ (blocked, cpu_tridiagonal.hpp), the
+// eigenvalues of T (all by QR without vectors, O(d²), for
+// symmetric_eigen_top; only the k largest by bisection, O(d) a step, for
+// symmetric_eigen_largest), the k wanted eigenvectors of T by inverse
+// iteration (O(d) per step), and V = Q·Z for those k only.
 // Eigenvalues closer than 10⁻³‖T‖ form a cluster whose vectors are
 // re-orthogonalised at every step (as LAPACK's stein does), so equal
 // eigenvalues get an orthonormal basis of their eigenspace. Every vector
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "cpu/cpu_backend.hpp"
+#include "cpu/cpu_tridiagonal.hpp"
 #include "internal/check.hpp"
 
 namespace stray::internal {
@@ -277,14 +279,13 @@ bool subspace_iteration_largest(const Eigen::MatrixXd& S, int64_t k, double scal
 bool tridiagonal_largest(const Eigen::MatrixXd& S, int64_t k, double scale, double* values,
                          double* vectors) {
   const int64_t d = S.rows();
-  const Eigen::Tridiagonalization<Eigen::MatrixXd> tri(S);
-  const Eigen::VectorXd diag = tri.diagonal();
-  const Eigen::VectorXd sub = tri.subDiagonal();
-  std::vector<double> a(diag.data(), diag.data() + d), b(sub.data(), sub.data() + d - 1);
+  const Tridiagonal tri = tridiagonalize(S);
+  std::vector<double> a(tri.diag.data(), tri.diag.data() + d),
+      b(tri.sub.data(), tri.sub.data() + d - 1);
   const std::vector<double> wanted = largest_tridiagonal_eigenvalues(a, b, k);
   Eigen::MatrixXd Z;
   if (!tridiagonal_vectors(a, b, wanted, Z)) return false;
-  const Eigen::MatrixXd V = tri.matrixQ() * Z;  // [d x k]
+  const Eigen::MatrixXd V = tri.apply_q(Z);  // [d x k]
   for (int64_t c = 0; c < k; ++c) values[c] = wanted[c] * scale;
   Eigen::Map<RowMatD>(vectors, k, d) = V.transpose();
   return true;
@@ -302,9 +303,9 @@ void CpuBackend::symmetric_eigen_top(int64_t d, const double* A, int64_t k, doub
   double scale = 0.0;
   Eigen::MatrixXd S = symmetrised_unit_scale(d, A, "symmetric_eigen_top", scale);
   if (!(scale > 0.0)) return full();
-  const Eigen::Tridiagonalization<Eigen::MatrixXd> tri(S);
-  const Eigen::VectorXd diag = tri.diagonal();
-  const Eigen::VectorXd sub = tri.subDiagonal();
+  const Tridiagonal tri = tridiagonalize(S);
+  const Eigen::VectorXd& diag = tri.diag;
+  const Eigen::VectorXd& sub = tri.sub;
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> values;
   values.computeFromTridiagonal(diag, sub, Eigen::EigenvaluesOnly);
   if (values.info() != Eigen::Success) return full();
@@ -316,7 +317,7 @@ void CpuBackend::symmetric_eigen_top(int64_t d, const double* A, int64_t k, doub
   for (int64_t c = 0; c < k; ++c) wanted[c] = ev[d - 1 - c];
   Eigen::MatrixXd Z;
   if (!tridiagonal_vectors(a, b, wanted, Z)) return full();
-  const Eigen::MatrixXd V = tri.matrixQ() * Z;  // [d x k]
+  const Eigen::MatrixXd V = tri.apply_q(Z);  // [d x k]
   Eigen::Map<RowMatD>(top_vectors, k, d) = V.transpose();
 }
 
