@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "cpu/cpu_backend.hpp"
@@ -276,10 +277,10 @@ bool subspace_iteration_largest(const Eigen::MatrixXd& S, int64_t k, double scal
 // The k largest eigenpairs of S (unit-scaled, k < d) through its
 // tridiagonal form: eigenvalues by bisection, vectors by inverse iteration,
 // then V = Q·Z for those k only. False when a vector fails its checks.
-bool tridiagonal_largest(const Eigen::MatrixXd& S, int64_t k, double scale, double* values,
+bool tridiagonal_largest(Eigen::MatrixXd S, int64_t k, double scale, double* values,
                          double* vectors) {
   const int64_t d = S.rows();
-  const Tridiagonal tri = tridiagonalize(S);
+  const Tridiagonal tri = tridiagonalize(std::move(S));
   std::vector<double> a(tri.diag.data(), tri.diag.data() + d),
       b(tri.sub.data(), tri.sub.data() + d - 1);
   const std::vector<double> wanted = largest_tridiagonal_eigenvalues(a, b, k);
@@ -303,7 +304,7 @@ void CpuBackend::symmetric_eigen_top(int64_t d, const double* A, int64_t k, doub
   double scale = 0.0;
   Eigen::MatrixXd S = symmetrised_unit_scale(d, A, "symmetric_eigen_top", scale);
   if (!(scale > 0.0)) return full();
-  const Tridiagonal tri = tridiagonalize(S);
+  const Tridiagonal tri = tridiagonalize(std::move(S));  // S is not needed after
   const Eigen::VectorXd& diag = tri.diag;
   const Eigen::VectorXd& sub = tri.sub;
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> values;
@@ -331,12 +332,12 @@ bool CpuBackend::symmetric_eigen_largest(int64_t d, const double* A, int64_t k, 
   // Tiny matrices, and all pairs wanted, are left to symmetric_eigen_top.
   if (k == 0 || k >= d || d < kMinTopDim) return false;
   double scale = 0.0;
-  const Eigen::MatrixXd S = symmetrised_unit_scale(d, A, "symmetric_eigen_largest", scale);
+  Eigen::MatrixXd S = symmetrised_unit_scale(d, A, "symmetric_eigen_largest", scale);
   if (!(scale > 0.0)) return false;
   if (d >= kMinIterativeDim && k * kMaxBlockShare <= d &&
       subspace_iteration_largest(S, k, scale, values, vectors))
     return true;
-  return tridiagonal_largest(S, k, scale, values, vectors);
+  return tridiagonal_largest(std::move(S), k, scale, values, vectors);  // S is not needed after
 }
 
 namespace {
