@@ -124,9 +124,10 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
     require(std::isfinite(scatter[i]), ErrorCode::non_finite_input, where,
             "the data contain NaN or Inf (non-finite scatter entry ", i, ")");
   }
+  // The covariance is scatter / (n − 1): the solvers take the scatter
+  // itself (same vectors; no d x d copy) and the eigenvalues are divided.
   const double dof = static_cast<double>(n - 1);
-  std::vector<double> cov(scatter.size());
-  for (std::size_t i = 0; i < cov.size(); ++i) cov[i] = scatter[i] / dof;
+  const double* S = scatter.data();
   // A fixed component count needs only those eigenvectors; a variance
   // fraction decides the count from the eigenvalues first; all components
   // take the whole eigendecomposition.
@@ -141,11 +142,11 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
     const int64_t want = params.n_components;
     top.resize(static_cast<std::size_t>(want * d));
     std::vector<double> largest(static_cast<std::size_t>(want));
-    if (backend.symmetric_eigen_largest(d, cov.data(), want, largest.data(), top.data())) {
+    if (backend.symmetric_eigen_largest(d, S, want, largest.data(), top.data())) {
       largest_only = true;
       for (int64_t c = 0; c < want; ++c) evals[d - 1 - c] = largest[c];  // ascending, as below
     } else {
-      backend.symmetric_eigen_top(d, cov.data(), want, evals.data(), top.data());
+      backend.symmetric_eigen_top(d, S, want, evals.data(), top.data());
     }
   } else if (params.variance_fraction > 0.0) {
     // The count comes from the eigenvalues, and only that many vectors are
@@ -153,19 +154,21 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
     // of a first guess; a count past it takes a second call.
     const int64_t guess = std::min(rank_bound, std::max(kFractionFirstGuess, d / 8));
     top.resize(static_cast<std::size_t>(guess * d));
-    backend.symmetric_eigen_top(d, cov.data(), guess, evals.data(), top.data());
+    backend.symmetric_eigen_top(d, S, guess, evals.data(), top.data());
     const int64_t needed = components_for_fraction(evals, rank_bound, params.variance_fraction);
     if (needed > guess) {
       top.resize(static_cast<std::size_t>(needed * d));
-      backend.symmetric_eigen_top(d, cov.data(), needed, evals.data(), top.data());
+      backend.symmetric_eigen_top(d, S, needed, evals.data(), top.data());
     }
   } else {
     std::vector<double> evecs(static_cast<std::size_t>(d * d));
-    backend.symmetric_eigen(d, cov.data(), evals.data(), evecs.data());
+    backend.symmetric_eigen(d, S, evals.data(), evecs.data());
     top.resize(static_cast<std::size_t>(rank_bound * d));  // the largest rank_bound, largest first
     for (int64_t c = 0; c < rank_bound; ++c)
       for (int64_t j = 0; j < d; ++j) top[c * d + j] = evecs[j * d + (d - 1 - c)];
   }
+
+  for (double& v : evals) v /= dof;
 
   // Descending; clip the rounding negatives of a PSD matrix at 0.
   std::vector<double> ev(static_cast<std::size_t>(d));
@@ -175,7 +178,7 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
   double rest_known = 0.0;  // with largest_only: the sum of all but the k largest
   if (largest_only) {
     double trace = 0.0;
-    for (int64_t j = 0; j < d; ++j) trace += cov[j * d + j];
+    for (int64_t j = 0; j < d; ++j) trace += scatter[j * d + j] / dof;
     rest_known = std::max(0.0, trace - total);
     total += rest_known;
   }
