@@ -55,6 +55,7 @@ struct MoverShifts {
   const double* center_shift;  // [k]
   const float* shift_up;       // [k] the shifts rounded up to float
   bool tile_unit;              // full passes use the tile unit (their cost, for the model)
+  int threads = 1;             // the backend's threads, for the sample's work
 };
 
 /// The movers to take out of this call's bounds (m = 0 where plain
