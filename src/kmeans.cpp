@@ -133,8 +133,11 @@ LloydOutcome lloyd(KMeansData& data, Matrix<float> centers, const KMeansParams& 
   std::vector<double> sums(static_cast<std::size_t>(k * d)), counts(static_cast<std::size_t>(k));
   Matrix<float> new_centers(k, d);
 
-  double total_weight = 0.0;
-  for (int64_t i = 0; i < n; ++i) total_weight += data.weight(i);
+  double total_weight = static_cast<double>(n);
+  if (data.weights) {
+    total_weight = 0.0;
+    for (int64_t i = 0; i < n; ++i) total_weight += data.weight(i);
+  }
 
   LloydOutcome out;
   bool strict = false;
