@@ -10,6 +10,7 @@
 // cpu_kmeans_pruned.cpp).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -35,6 +36,13 @@ struct AmxRowScratch {
 
 /// Rows amx_nearest_two pads m to.
 inline int64_t amx_padded_rows(int64_t m) { return (m + 31) / 32 * 32; }
+
+/// Rows per tile for amx_nearest_two's callers: the rows, their bfloat16
+/// parts and those parts transposed (AmxRowScratch) fill ~1 MiB of L2
+/// beside the [kp x 32] product block (every CPU with the tile unit has
+/// 2 MiB per core), within `workspace_bytes` over `threads`. A multiple of
+/// 32 in [32, 4096]; it depends on the shapes (and budget) alone.
+int64_t amx_tile_rows(int64_t d, int64_t k, std::size_t workspace_bytes, int threads);
 
 /// For m rows of X [n x d] (rows ids[r], or first + r when ids is null):
 /// the smallest and second-smallest v_j = c_norms[j] − 2·(c_j · x) over the

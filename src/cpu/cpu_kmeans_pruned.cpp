@@ -212,14 +212,17 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   int32_t* lab = labels.data();
   float* up = upper.data();
   float* lo = lower.data();
-  const int64_t tile = distance_tile_rows(d, k);
-  const int64_t tiles = (n + tile - 1) / tile;
   const Eigen::Map<const RowMajorF> centres(c, k, d);
   // Products on the tile unit where there is one (see cpu_kmeans_amx.hpp):
   // the rounding allowance widens by its error, and rows whose two nearest
   // centres fall within it are settled again in float32.
   const bool use_amx = options_.tile_unit && k >= kAmxMinCentres && d >= kAmxMinFeatures &&
                        d <= kAmxMaxFeatures && amx_available();
+  // The tile unit's path keeps no [k x rows] products, so its tiles are
+  // sized by its own working set.
+  const int64_t tile = use_amx ? amx_tile_rows(d, k, options_.workspace_bytes, threads_)
+                               : distance_tile_rows(d, k);
+  const int64_t tiles = (n + tile - 1) / tile;
   const AmxCentres amx_c = use_amx ? amx_centres(c, k, d) : AmxCentres{};
   // Each row's ‖x‖², once per X: on the tile unit's path the fresh pass
   // sums them as it converts the rows (every row is computed then).
