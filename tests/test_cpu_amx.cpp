@@ -25,6 +25,34 @@ TEST(CpuAmx, TileBuffersStartOnCacheLines) {
   }
 }
 
+// A tile's rows, their bfloat16 parts and their transposes stay within
+// ~1 MiB beside the product block, within the workspace for every thread,
+// in whole 32-row blocks.
+TEST(CpuAmx, TileRowsFitTheCacheAndTheWorkspace) {
+  constexpr std::size_t kDefaultWorkspace = std::size_t{256} << 20;
+  for (const int64_t d : {32, 50, 64}) {
+    const int64_t dp = (d + 31) / 32 * 32;
+    int64_t previous = 1 << 30;
+    for (const int64_t k : {16, 100, 1000, 5000}) {
+      const int64_t kp = (k + 15) / 16 * 16;
+      const int64_t rows = amx_tile_rows(d, k, kDefaultWorkspace, 2);
+      EXPECT_EQ(rows % 32, 0) << d << " " << k;
+      EXPECT_GE(rows, 32);
+      EXPECT_LE(rows, 4096);
+      if (rows > 32) {
+        EXPECT_LE(rows * (4 * d + 8 * dp) + 4 * kp * 32, int64_t{1} << 20) << d << " " << k;
+      }
+      EXPECT_LE(rows, previous) << "more centres leave less room for rows";
+      previous = rows;
+    }
+    // A small workspace bounds the tiles of all threads together.
+    const std::size_t small = std::size_t{64} << 10;
+    const int64_t rows = amx_tile_rows(d, 100, small, 2);
+    EXPECT_LE(static_cast<std::size_t>(rows * 8 * dp * 2),
+              std::max<std::size_t>(small, 32 * 8 * dp * 2));
+  }
+}
+
 TEST(CpuAmx, NearestTwoMatchFloat64WithinTheStatedError) {
   if (!amx_available()) GTEST_SKIP() << "this CPU (or kernel) offers no AMX-BF16 tile unit";
   std::mt19937 gen(3);

@@ -192,6 +192,14 @@ TEST(CpuMovers, PlanTakesOutTheCentresThatJumped) {
                          labels.data(),    row_norms.data(), gap.data(),
                          1e-5f,            upper.data(),     lower.data()};
     const MoverPlan plan = plan_movers(rows, {n, k, shift.data(), shift_up.data(), false});
+    // The sample's check runs in fixed chunks on the threads: the plan
+    // must not depend on how many there are.
+    for (const int threads : {2, 3}) {
+      const MoverPlan again =
+          plan_movers(rows, {n, k, shift.data(), shift_up.data(), false, threads});
+      EXPECT_EQ(again.m, plan.m) << threads << " threads";
+      EXPECT_EQ(again.ids, plan.ids) << threads << " threads";
+    }
     if (!jump) {
       EXPECT_EQ(plan.m, 0) << "nothing jumped: plain bounds settle every row";
       continue;
