@@ -17,9 +17,9 @@
 #include <tuple>
 #include <vector>
 
-#include "stray/backend.hpp"
-#include "stray/datasets.hpp"
-#include "stray/kmeans.hpp"
+#include "stray/core/backend.hpp"
+#include "stray/synthetic/datasets.hpp"
+#include "stray/cluster/kmeans.hpp"
 
 namespace {
 

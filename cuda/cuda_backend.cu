@@ -12,8 +12,8 @@
 #include "cuda_backend.hpp"
 #include "cuda_check.hpp"
 #include "cuda_kernels.cuh"
-#include "internal/backend_factories.hpp"
-#include "internal/check.hpp"
+#include "core/backend_factories.hpp"
+#include "core/check.hpp"
 
 namespace stray::internal {
 namespace cuda {

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "cuda_check.hpp"
-#include "stray/backend.hpp"
+#include "stray/core/backend.hpp"
 
 namespace stray::internal {
 

@@ -18,7 +18,7 @@
 
 #include <string>
 
-#include "stray/error.hpp"
+#include "stray/core/error.hpp"
 
 namespace stray::internal::cuda {
 

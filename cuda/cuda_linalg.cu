@@ -18,7 +18,7 @@
 #include "cuda_backend.hpp"
 #include "cuda_check.hpp"
 #include "cuda_kernels.cuh"
-#include "internal/check.hpp"
+#include "core/check.hpp"
 
 namespace stray::internal {
 namespace cuda {

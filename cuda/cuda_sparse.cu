@@ -21,7 +21,7 @@
 #include "cuda_check.hpp"
 #include "cuda_kernels.cuh"
 #include "cuda_sort.hpp"
-#include "internal/check.hpp"
+#include "core/check.hpp"
 
 namespace stray::internal {
 namespace cuda {

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "stray/backend.hpp"
+#include "stray/core/backend.hpp"
 
 namespace stray::testing {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "stray/error.hpp"
+#include "stray/core/error.hpp"
 
 namespace stray::testing {
 

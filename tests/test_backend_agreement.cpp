@@ -7,10 +7,10 @@
 #include <cmath>
 
 #include "backend_params.hpp"
-#include "stray/datasets.hpp"
-#include "stray/kmeans.hpp"
-#include "stray/metrics.hpp"
-#include "stray/pca.hpp"
+#include "stray/synthetic/datasets.hpp"
+#include "stray/cluster/kmeans.hpp"
+#include "stray/metrics/metrics.hpp"
+#include "stray/decomposition/pca.hpp"
 
 namespace stray {
 namespace {

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "backend_params.hpp"
-#include "stray/backend.hpp"
-#include "stray/matrix.hpp"
+#include "stray/core/backend.hpp"
+#include "stray/core/matrix.hpp"
 
 namespace {
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "stray/datasets.hpp"
-#include "stray/npy.hpp"
+#include "stray/synthetic/datasets.hpp"
+#include "stray/io/npy.hpp"
 
 #ifdef STRAY_CLI_PATH
 

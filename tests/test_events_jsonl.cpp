@@ -7,8 +7,8 @@
 #include <random>
 #include <sstream>
 
-#include "stray/error.hpp"
-#include "stray/events.hpp"
+#include "stray/core/error.hpp"
+#include "stray/io/events.hpp"
 
 namespace stray {
 namespace {

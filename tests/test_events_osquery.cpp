@@ -4,9 +4,9 @@
 
 #include <sstream>
 
-#include "stray/error.hpp"
-#include "stray/events.hpp"
-#include "stray/features.hpp"
+#include "stray/core/error.hpp"
+#include "stray/io/events.hpp"
+#include "stray/features/features.hpp"
 
 namespace stray {
 namespace {

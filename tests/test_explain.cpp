@@ -5,10 +5,10 @@
 
 #include <cmath>
 
-#include "stray/error.hpp"
-#include "stray/explain.hpp"
-#include "stray/features.hpp"
-#include "stray/synthetic_fleet.hpp"
+#include "stray/core/error.hpp"
+#include "stray/fleet/explain.hpp"
+#include "stray/features/features.hpp"
+#include "stray/synthetic/synthetic_fleet.hpp"
 
 namespace stray {
 namespace {

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "stray/error.hpp"
-#include "stray/files.hpp"
+#include "stray/core/error.hpp"
+#include "stray/io/files.hpp"
 
 namespace stray {
 namespace {

@@ -1,12 +1,12 @@
-// Host memory for large arrays (stray/host_memory.hpp): alignment by size,
+// Host memory for large arrays (stray/core/host_memory.hpp): alignment by size,
 // and Matrix storage drawn from it.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <numeric>
 
-#include "stray/host_memory.hpp"
-#include "stray/matrix.hpp"
+#include "stray/core/host_memory.hpp"
+#include "stray/core/matrix.hpp"
 
 namespace stray {
 namespace {

@@ -7,10 +7,10 @@
 #include <set>
 
 #include "backend_params.hpp"
-#include "internal/kmeans_data.hpp"
-#include "stray/datasets.hpp"
-#include "stray/kmeans.hpp"
-#include "stray/metrics.hpp"
+#include "cluster/kmeans_data.hpp"
+#include "stray/synthetic/datasets.hpp"
+#include "stray/cluster/kmeans.hpp"
+#include "stray/metrics/metrics.hpp"
 
 namespace stray {
 namespace {

@@ -16,9 +16,9 @@
 #include <nlohmann/json.hpp>
 
 #include "backend_params.hpp"
-#include "stray/kmeans.hpp"
-#include "stray/metrics.hpp"
-#include "stray/npy.hpp"
+#include "stray/cluster/kmeans.hpp"
+#include "stray/metrics/metrics.hpp"
+#include "stray/io/npy.hpp"
 
 namespace stray {
 namespace {

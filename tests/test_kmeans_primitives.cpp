@@ -9,7 +9,7 @@
 #include <random>
 
 #include "backend_params.hpp"
-#include "stray/backend.hpp"
+#include "stray/core/backend.hpp"
 
 namespace stray {
 namespace {

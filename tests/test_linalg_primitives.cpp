@@ -13,9 +13,9 @@
 
 #include "backend_params.hpp"
 #include "cpu/cpu_tridiagonal.hpp"
-#include "internal/rng.hpp"
-#include "stray/backend.hpp"
-#include "stray/matrix.hpp"
+#include "core/rng.hpp"
+#include "stray/core/backend.hpp"
+#include "stray/core/matrix.hpp"
 
 namespace {
 

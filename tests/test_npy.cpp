@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "internal/npy_format.hpp"
-#include "stray/npy.hpp"
+#include "io/npy_format.hpp"
+#include "stray/io/npy.hpp"
 #include "temp_dir.hpp"
 
 namespace stray {

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "internal/npz_detail.hpp"
-#include "stray/npy.hpp"
-#include "stray/npz.hpp"
+#include "io/npz_detail.hpp"
+#include "stray/io/npy.hpp"
+#include "stray/io/npz.hpp"
 #include "temp_dir.hpp"
 
 namespace stray {

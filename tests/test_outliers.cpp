@@ -3,8 +3,8 @@
 
 #include <cmath>
 
-#include "stray/error.hpp"
-#include "stray/outliers.hpp"
+#include "stray/core/error.hpp"
+#include "stray/fleet/outliers.hpp"
 
 namespace stray {
 namespace {

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "backend_params.hpp"
-#include "internal/rng.hpp"
-#include "stray/pca.hpp"
+#include "core/rng.hpp"
+#include "stray/decomposition/pca.hpp"
 
 namespace {
 

@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "cpu/amx.hpp"
-#include "internal/rng.hpp"
-#include "stray/npy.hpp"
-#include "stray/npz.hpp"
-#include "stray/pca.hpp"
+#include "core/rng.hpp"
+#include "stray/io/npy.hpp"
+#include "stray/io/npz.hpp"
+#include "stray/decomposition/pca.hpp"
 #include "temp_dir.hpp"
 
 namespace {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "backend_params.hpp"
-#include "stray/pca.hpp"
+#include "stray/decomposition/pca.hpp"
 
 namespace {
 

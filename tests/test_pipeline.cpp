@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "stray/error.hpp"
-#include "stray/pipeline.hpp"
-#include "stray/synthetic_fleet.hpp"
+#include "stray/core/error.hpp"
+#include "stray/fleet/pipeline.hpp"
+#include "stray/synthetic/synthetic_fleet.hpp"
 #include "temp_dir.hpp"
 
 namespace stray {

@@ -7,9 +7,9 @@
 #include <set>
 #include <sstream>
 
-#include "stray/error.hpp"
-#include "stray/features.hpp"
-#include "stray/synthetic_fleet.hpp"
+#include "stray/core/error.hpp"
+#include "stray/features/features.hpp"
+#include "stray/synthetic/synthetic_fleet.hpp"
 
 namespace stray {
 namespace {

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "stray/error.hpp"
+#include "stray/core/error.hpp"
 
 namespace stray::cli {
 

@@ -1,5 +1,5 @@
 // Helpers shared by the subcommands: JSON printing, wall-clock timing,
-// backend selection (atomic output files come from stray/files.hpp).
+// backend selection (atomic output files come from stray/io/files.hpp).
 #pragma once
 
 #include <chrono>
@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "stray/backend.hpp"
-#include "stray/files.hpp"  // write_file_atomic
+#include "stray/core/backend.hpp"
+#include "stray/io/files.hpp"  // write_file_atomic
 
 namespace CLI {
 class App;

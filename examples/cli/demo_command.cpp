@@ -7,8 +7,8 @@
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "fleet_report.hpp"
-#include "stray/pipeline.hpp"
-#include "stray/synthetic_fleet.hpp"
+#include "stray/fleet/pipeline.hpp"
+#include "stray/synthetic/synthetic_fleet.hpp"
 
 namespace stray::cli {
 namespace {

@@ -10,8 +10,8 @@
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "fleet_report.hpp"
-#include "stray/events.hpp"
-#include "stray/pipeline.hpp"
+#include "stray/io/events.hpp"
+#include "stray/fleet/pipeline.hpp"
 
 namespace stray::cli {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "stray/pipeline.hpp"
+#include "stray/fleet/pipeline.hpp"
 
 namespace stray::cli {
 

@@ -4,10 +4,10 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
-#include "stray/datasets.hpp"
-#include "stray/kmeans.hpp"
-#include "stray/metrics.hpp"
-#include "stray/npy.hpp"
+#include "stray/synthetic/datasets.hpp"
+#include "stray/cluster/kmeans.hpp"
+#include "stray/metrics/metrics.hpp"
+#include "stray/io/npy.hpp"
 
 namespace stray::cli {
 namespace {

@@ -3,8 +3,8 @@
 #include <exception>
 
 #include "commands.hpp"
-#include "stray/error.hpp"
-#include "stray/version.hpp"
+#include "stray/core/error.hpp"
+#include "stray/core/version.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{

@@ -4,8 +4,8 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
-#include "stray/datasets.hpp"
-#include "stray/npy.hpp"
+#include "stray/synthetic/datasets.hpp"
+#include "stray/io/npy.hpp"
 
 namespace stray::cli {
 

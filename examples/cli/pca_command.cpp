@@ -6,9 +6,9 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
-#include "stray/npy.hpp"
-#include "stray/npz.hpp"
-#include "stray/pca.hpp"
+#include "stray/io/npy.hpp"
+#include "stray/io/npz.hpp"
+#include "stray/decomposition/pca.hpp"
 
 namespace stray::cli {
 namespace {

@@ -9,8 +9,8 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
-#include "stray/events.hpp"
-#include "stray/synthetic_fleet.hpp"
+#include "stray/io/events.hpp"
+#include "stray/synthetic/synthetic_fleet.hpp"
 
 namespace stray::cli {
 namespace {

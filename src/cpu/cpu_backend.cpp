@@ -9,8 +9,8 @@
 #include <new>
 #include <vector>
 
-#include "internal/backend_factories.hpp"
-#include "internal/check.hpp"
+#include "core/backend_factories.hpp"
+#include "core/check.hpp"
 
 namespace stray::internal {
 namespace {

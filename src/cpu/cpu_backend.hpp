@@ -13,7 +13,7 @@
 
 #include <string>
 
-#include "stray/backend.hpp"
+#include "stray/core/backend.hpp"
 
 namespace stray::internal {
 

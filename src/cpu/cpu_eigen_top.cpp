@@ -23,7 +23,7 @@
 
 #include "cpu/cpu_backend.hpp"
 #include "cpu/cpu_tridiagonal.hpp"
-#include "internal/check.hpp"
+#include "core/check.hpp"
 
 namespace stray::internal {
 namespace {

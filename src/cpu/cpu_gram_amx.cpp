@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "internal/check.hpp"
+#include "core/check.hpp"
 
 namespace stray::internal {
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cpu/cpu_backend.hpp"
-#include "internal/check.hpp"
+#include "core/check.hpp"
 
 namespace stray::internal {
 namespace {

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <limits>
 
-#include "internal/check.hpp"
+#include "core/check.hpp"
 
 namespace stray::internal {
 namespace {

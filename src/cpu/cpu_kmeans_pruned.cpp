@@ -20,7 +20,7 @@
 #include "cpu/cpu_backend.hpp"
 #include "cpu/cpu_kmeans_amx.hpp"
 #include "cpu/cpu_kmeans_movers.hpp"
-#include "internal/check.hpp"
+#include "core/check.hpp"
 
 namespace stray::internal {
 namespace {

@@ -20,7 +20,7 @@
 #include "cpu/amx.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/cpu_gram_amx.hpp"
-#include "internal/check.hpp"
+#include "core/check.hpp"
 
 namespace stray::internal {
 namespace {

@@ -1,12 +1,12 @@
 // Explanations: an entity's row against a cluster centre in the original
 // features.
-#include "stray/explain.hpp"
+#include "stray/fleet/explain.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "internal/check.hpp"
+#include "core/check.hpp"
 
 namespace stray {
 

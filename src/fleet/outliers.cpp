@@ -1,5 +1,5 @@
 // Outlier rules within each cluster.
-#include "stray/outliers.hpp"
+#include "stray/fleet/outliers.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <numeric>
 #include <span>
 
-#include "internal/check.hpp"
+#include "core/check.hpp"
 
 namespace stray {
 

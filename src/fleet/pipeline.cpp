@@ -1,6 +1,6 @@
 // The fleet pipeline: events → features → PCA → k-means → scores → outlier
 // rules → explanations, fitted on one snapshot or applied to another.
-#include "stray/pipeline.hpp"
+#include "stray/fleet/pipeline.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -9,8 +9,8 @@
 #include <limits>
 
 #include "fleet/pipeline_internal.hpp"
-#include "internal/check.hpp"
-#include "internal/rng.hpp"
+#include "core/check.hpp"
+#include "core/rng.hpp"
 
 namespace stray {
 

@@ -7,10 +7,10 @@
 #include <span>
 #include <vector>
 
-#include "stray/features.hpp"
-#include "stray/matrix.hpp"
-#include "stray/outliers.hpp"
-#include "stray/pipeline.hpp"
+#include "stray/features/features.hpp"
+#include "stray/core/matrix.hpp"
+#include "stray/fleet/outliers.hpp"
+#include "stray/fleet/pipeline.hpp"
 
 namespace stray::internal {
 

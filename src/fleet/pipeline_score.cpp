@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "fleet/pipeline_internal.hpp"
-#include "internal/check.hpp"
+#include "core/check.hpp"
 
 namespace stray::internal {
 

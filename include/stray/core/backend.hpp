@@ -1,0 +1,423 @@
+// stray — the backend seam.
+//
+// Algorithms (k-means, PCA, ...) are written once against this interface;
+// a backend holds the data and does the heavy arithmetic. Primitives are
+// coarse — one call per pass over the data or per tile batch, never per
+// element — so the virtual call costs nothing. Data stays resident on the
+// backend between calls; only small results (k×d sums, d×d Gram matrices,
+// per-candidate potentials) come back to the host as float64.
+//
+// Shapes are written [rows x cols]; every array is row-major and contiguous.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stray/core/error.hpp"
+#include "stray/core/matrix.hpp"
+
+namespace stray {
+
+struct BackendOptions {
+  /// Budget for temporary tiles (distance tiles, Gram blocks), in bytes.
+  /// Tile heights are derived from it; nothing allocates n×k or n×n.
+  std::size_t workspace_bytes = std::size_t{256} << 20;
+  /// CUDA device ordinal (CUDA backend only).
+  int device = 0;
+  /// CPU worker threads; 0 uses the OpenMP default (CPU backend only).
+  int threads = 0;
+  /// Use the CPU's AMX tile unit, where it has one, for Gram matrices and
+  /// k-means distance products (CPU backend only). Results agree with the
+  /// float32 path within rounding (near ties are re-checked in float32),
+  /// but not bit for bit: false gives the same bits on every x86 CPU.
+  bool tile_unit = true;
+};
+
+/// Memory owned by a backend (host memory for "cpu", device memory for "cuda").
+class DeviceBuffer {
+ public:
+  virtual ~DeviceBuffer() = default;
+  virtual void* data() = 0;
+  virtual const void* data() const = 0;
+  virtual std::size_t bytes() const = 0;
+};
+
+/// Host memory lent to a backend that shares it (Backend::shares_host_memory):
+/// a view, not a copy. It owns nothing; the host data must outlive it, and
+/// nothing may be written through it (data() is non-const only because
+/// DeviceBuffer's is).
+class BorrowedHostBuffer final : public DeviceBuffer {
+ public:
+  BorrowedHostBuffer(const void* data, std::size_t bytes) : data_(data), bytes_(bytes) {}
+  void* data() override { return const_cast<void*>(data_); }
+  const void* data() const override { return data_; }
+  std::size_t bytes() const override { return bytes_; }
+
+ private:
+  const void* data_;
+  std::size_t bytes_;
+};
+
+/// A typed, contiguous row-major array in backend memory: [rows x cols]
+/// (a vector is [n x 1]). Move-only; frees its memory on destruction.
+template <typename T>
+class DeviceArray {
+ public:
+  DeviceArray() = default;
+  DeviceArray(std::unique_ptr<DeviceBuffer> buffer, int64_t rows, int64_t cols)
+      : buffer_(std::move(buffer)), rows_(rows), cols_(cols) {}
+
+  T* data() { return buffer_ ? static_cast<T*>(buffer_->data()) : nullptr; }
+  const T* data() const { return buffer_ ? static_cast<const T*>(buffer_->data()) : nullptr; }
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+  int64_t size() const { return rows_ * cols_; }
+  bool empty() const { return size() == 0; }
+  std::size_t bytes() const { return static_cast<std::size_t>(size()) * sizeof(T); }
+  DeviceBuffer* buffer() { return buffer_.get(); }
+  const DeviceBuffer* buffer() const { return buffer_.get(); }
+
+ private:
+  std::unique_ptr<DeviceBuffer> buffer_;
+  int64_t rows_ = 0;
+  int64_t cols_ = 0;
+};
+
+/// CSR matrix resident on a backend (see CsrView for the layout).
+struct DeviceCsr {
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t nnz = 0;
+  DeviceArray<int64_t> indptr;   // [rows + 1]
+  DeviceArray<int32_t> indices;  // [nnz]
+  DeviceArray<float> values;     // [nnz]
+};
+
+/// What pruned nearest-centre assignment keeps between Lloyd iterations
+/// (see Backend::nearest_centroid_pruned). A backend fills the members it
+/// uses on a `fresh` call; callers only keep the object alive.
+struct AssignmentBounds {
+  DeviceArray<float> upper;      // [n] bound on the distance to the assigned centre
+  DeviceArray<float> lower;      // [n] bound on the distance to any other centre
+  DeviceArray<float> row_norms;  // [n] ‖x‖² of each row (X does not change between calls)
+  /// Of the rows whose bounds last failed, how many an exact distance to
+  /// their own centre then settled: while centres move far, almost none,
+  /// and the backend skips that step.
+  int64_t retried = 0, settled_by_retry = 0;
+};
+
+/// A backend is not thread-safe: use one per thread (they are cheap to make
+/// on the CPU; on CUDA each owns a stream and library handles).
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  /// "cpu" or "cuda".
+  virtual std::string name() const = 0;
+  /// Human-readable device, e.g. "2 OpenMP threads" or "NVIDIA H100 (sm_90)".
+  virtual std::string device_description() const = 0;
+  virtual const BackendOptions& options() const = 0;
+
+  // ---- memory -------------------------------------------------------------
+  virtual std::unique_ptr<DeviceBuffer> allocate_bytes(std::size_t bytes) = 0;
+  /// Returns once `src` has been read (the host buffer may be reused).
+  virtual void copy_to_device(DeviceBuffer& dst, std::size_t dst_offset, const void* src,
+                              std::size_t bytes) = 0;
+  virtual void copy_to_host(void* dst, const DeviceBuffer& src, std::size_t src_offset,
+                            std::size_t bytes) = 0;
+  /// Waits for all queued work (a no-op on the CPU).
+  virtual void synchronize() = 0;
+  /// True when backend memory is ordinary host memory (the CPU backend), so
+  /// host data can be read in place (see borrow_or_upload).
+  virtual bool shares_host_memory() const { return false; }
+
+  template <typename T>
+  DeviceArray<T> allocate(int64_t rows, int64_t cols = 1) {
+    const int64_t n = checked_mul(rows, cols, "Backend::allocate");
+    return DeviceArray<T>(allocate_bytes(static_cast<std::size_t>(n) * sizeof(T)), rows, cols);
+  }
+  /// Copies a host matrix (strided rows are packed) into backend memory.
+  template <typename T>
+  DeviceArray<T> upload(MatrixView<const T> host) {
+    DeviceArray<T> out = allocate<T>(host.rows(), host.cols());
+    if (host.empty()) return out;
+    if (host.contiguous()) {
+      copy_to_device(*out.buffer(), 0, host.data(), out.bytes());
+    } else {
+      const std::size_t row_bytes = static_cast<std::size_t>(host.cols()) * sizeof(T);
+      for (int64_t i = 0; i < host.rows(); ++i) {
+        copy_to_device(*out.buffer(), static_cast<std::size_t>(i) * row_bytes, host.row(i),
+                       row_bytes);
+      }
+    }
+    return out;
+  }
+  /// `host` as a backend array to be read only: a view of the host data
+  /// themselves when the backend shares host memory and `host` is
+  /// contiguous (no copy), otherwise an upload. A view must not outlive the
+  /// host data, and neither it nor the host data may be written while it
+  /// is in use; treat the result as const.
+  template <typename T>
+  DeviceArray<T> borrow_or_upload(MatrixView<const T> host) {
+    if (!shares_host_memory() || !host.contiguous() || host.empty()) return upload(host);
+    const std::size_t bytes = static_cast<std::size_t>(host.size()) * sizeof(T);
+    return DeviceArray<T>(std::make_unique<BorrowedHostBuffer>(host.data(), bytes), host.rows(),
+                          host.cols());
+  }
+  template <typename T>
+  DeviceArray<T> upload(MatrixView<T> host) {
+    return upload(MatrixView<const T>(host));
+  }
+  template <typename T>
+  DeviceArray<T> upload(const Matrix<T>& host) {
+    return upload(host.view());
+  }
+  template <typename T>
+  DeviceArray<T> upload(const std::vector<T>& host) {
+    return upload(MatrixView<const T>(host.data(), static_cast<int64_t>(host.size()), 1));
+  }
+  template <typename T>
+  void download(const DeviceArray<T>& src, T* dst) {
+    if (!src.empty()) copy_to_host(dst, *src.buffer(), 0, src.bytes());
+  }
+  template <typename T>
+  Matrix<T> download(const DeviceArray<T>& src) {
+    Matrix<T> out(src.rows(), src.cols());
+    download(src, out.data());
+    return out;
+  }
+  template <typename T>
+  std::vector<T> download_vector(const DeviceArray<T>& src) {
+    std::vector<T> out(static_cast<std::size_t>(src.size()));
+    download(src, out.data());
+    return out;
+  }
+
+  // ---- statistics ---------------------------------------------------------
+  /// Column means and population variances of X [n x d], accumulated in
+  /// float64 in a fixed order. `weights` [n] may be null (all ones).
+  /// `mean`, `var`: host arrays [d].
+  virtual void column_stats(const DeviceArray<float>& X, const DeviceArray<float>* weights,
+                            double* mean, double* var) = 0;
+  /// X[i, :] -= shift for every row, in place. `shift`: host [d].
+  virtual void subtract_row_vector(DeviceArray<float>& X, const double* shift) = 0;
+  /// upload(host) then subtract_row_vector(·, shift), with the same result;
+  /// a backend may do both in one pass (the CPU backend does).
+  virtual DeviceArray<float> upload_shifted(MatrixView<const float> host, const double* shift) {
+    DeviceArray<float> X = upload(host);
+    subtract_row_vector(X, shift);
+    return X;
+  }
+
+  // ---- k-means ------------------------------------------------------------
+  /// For each row of X [n x d], the index of its nearest row of C [k x d]
+  /// (ties to the lower index) into `labels` [n], and the squared distance
+  /// into `min_sq_dist` [n] (expanded ‖x‖²+‖c‖²−2x·c, clamped at 0). Fused
+  /// over tiles sized from the workspace budget: no n×k matrix is stored.
+  virtual void nearest_centroid(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                                DeviceArray<int32_t>& labels, DeviceArray<float>& min_sq_dist) = 0;
+  /// The same assignment as nearest_centroid, allowed to skip rows whose
+  /// distance bounds prove the label unchanged (Hamerly's exact
+  /// acceleration of Lloyd). `bounds` is state kept by the caller between
+  /// calls on the same X; what it holds is the backend's own.
+  /// `center_shift` (host [k]) is how far each centre moved (Euclidean)
+  /// since the previous call. `fresh` = true computes every row and
+  /// initialises `bounds` (first call, or after centres were replaced). The
+  /// default computes every row every time — right where brute force is
+  /// cheapest (GPUs).
+  virtual void nearest_centroid_pruned(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                                       DeviceArray<int32_t>& labels, AssignmentBounds& bounds,
+                                       const double* center_shift, bool fresh) {
+    (void)center_shift;
+    (void)fresh;
+    if (bounds.upper.size() != X.rows()) bounds.upper = allocate<float>(X.rows());
+    nearest_centroid(X, C, labels, bounds.upper);
+  }
+  /// Per-cluster weighted sums `sums` (host [k x d]) and weights `counts`
+  /// (host [k]) in float64, summed in an order fixed by the data's shape
+  /// alone (the CPU sums fixed chunks of rows, then the chunks in order), so
+  /// results are identical run to run and across thread counts.
+  /// Labels outside [0, k) are an error.
+  virtual void accumulate_centroids(const DeviceArray<float>& X, const DeviceArray<int32_t>& labels,
+                                    const DeviceArray<float>* weights, int64_t k, double* sums,
+                                    double* counts) = 0;
+  /// Brings per-cluster sums and weights (host, float64) from one labeling
+  /// to the next: on entry they hold accumulate_centroids' result for the
+  /// host labels `previous` [n]; on return, for `current` [n] (the same
+  /// labels as the backend array `labels`). Only rows whose label changed
+  /// need touching, which late Lloyd iterations make cheap; the default
+  /// recomputes from scratch with accumulate_centroids.
+  virtual void update_centroid_sums(const DeviceArray<float>& X, const DeviceArray<int32_t>& labels,
+                                    const int32_t* previous, const int32_t* current,
+                                    const DeviceArray<float>* weights, int64_t k, double* sums,
+                                    double* counts) {
+    (void)previous;
+    (void)current;
+    accumulate_centroids(X, labels, weights, k, sums, counts);
+  }
+  /// out[i] = ‖x_i − C[labels_i]‖², computed directly (difference, then
+  /// square) with float64 accumulation of the squares; the difference may
+  /// be taken in float32 (within 2⁻²⁴ of exact). Used for inertia and
+  /// outlier scores.
+  virtual void assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                                     const DeviceArray<int32_t>& labels,
+                                     DeviceArray<float>& out) = 0;
+  /// Σ_i w_i ‖x_i − C[labels_i]‖² (the inertia), each term as
+  /// assigned_sq_distances computes it, summed in float64 in an order fixed
+  /// by the data's shape. `weights` may be null (all 1). The default runs
+  /// assigned_sq_distances and sums on the host.
+  virtual double assigned_inertia(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                                  const DeviceArray<int32_t>& labels,
+                                  const DeviceArray<float>* weights) {
+    DeviceArray<float> dist = allocate<float>(X.rows());
+    assigned_sq_distances(X, C, labels, dist);
+    const std::vector<float> d = download_vector(dist);
+    const std::vector<float> w = weights ? download_vector(*weights) : std::vector<float>();
+    double total = 0.0;
+    for (std::size_t i = 0; i < d.size(); ++i) total += (w.empty() ? 1.0 : w[i]) * d[i];
+    return total;
+  }
+  /// closest[i] = min(closest[i], min_j ‖x_i − C_j‖²) over the rows of C.
+  virtual void update_closest(const DeviceArray<float>& X, const DeviceArray<float>& C,
+                              DeviceArray<float>& closest) = 0;
+  /// For each candidate row c_j of C [t x d] (t small, k-means++ trials):
+  /// potentials[j] = Σ_i w_i · min(closest_i, ‖x_i − c_j‖²), float64, host [t].
+  virtual void candidate_potentials(const DeviceArray<float>& X, const DeviceArray<float>* weights,
+                                    const DeviceArray<float>& closest, const DeviceArray<float>& C,
+                                    double* potentials) = 0;
+  /// out[i] = ‖x_i‖² for the rows of X [n x d] (out [n]). The default is
+  /// assigned_sq_distances to a zero centre.
+  virtual void row_sq_norms(const DeviceArray<float>& X, DeviceArray<float>& out) {
+    const std::vector<float> zero(static_cast<std::size_t>(X.cols()), 0.0f);
+    const DeviceArray<float> origin = upload(MatrixView<const float>(zero.data(), 1, X.cols()));
+    const DeviceArray<int32_t> labels =
+        upload(std::vector<int32_t>(static_cast<std::size_t>(X.rows()), 0));
+    assigned_sq_distances(X, origin, labels, out);
+  }
+  /// One greedy k-means++ step: candidate_potentials for the rows of C
+  /// [t x d], then closest updated (update_closest) with the candidate of
+  /// lowest potential (ties: the lower index), whose index is returned. The
+  /// default makes the two calls (two passes over X); a backend may keep
+  /// each row's distances to the candidates from the first pass instead
+  /// (the CPU backend does, within its workspace). `x_sq_norms` [n], from
+  /// row_sq_norms, may be null; an initialisation makes ~k steps over the
+  /// same X, and a backend may use them instead of recomputing the norms in
+  /// every step (the CPU backend does; the default ignores them).
+  virtual int64_t kmeanspp_step(const DeviceArray<float>& X, const DeviceArray<float>* weights,
+                                DeviceArray<float>& closest, const DeviceArray<float>& C,
+                                double* potentials, const DeviceArray<float>* x_sq_norms) {
+    (void)x_sq_norms;
+    if (C.rows() == 0) throw Error(ErrorCode::invalid_argument, "kmeanspp_step: no candidates");
+    candidate_potentials(X, weights, closest, C, potentials);
+    const int64_t t = C.rows(), d = C.cols();
+    int64_t best = 0;
+    for (int64_t j = 1; j < t; ++j)
+      if (potentials[j] < potentials[best]) best = j;
+    std::vector<float> row(static_cast<std::size_t>(d));
+    copy_to_host(row.data(), *C.buffer(), static_cast<std::size_t>(best * d) * sizeof(float),
+                 row.size() * sizeof(float));
+    update_closest(X, upload(MatrixView<const float>(row.data(), 1, d)), closest);
+    return best;
+  }
+
+  // ---- linear algebra (PCA) -----------------------------------------------
+  /// G = Σ_i w_i (x_i − s)(x_i − s)ᵀ over the rows of X [n x d] with shift
+  /// s (host [d]); float64 result, full symmetric, host [d x d]. `weights`
+  /// may be null.
+  virtual void gram(const DeviceArray<float>& X, const DeviceArray<float>* weights,
+                    const double* shift, double* out) = 0;
+  /// gram without weights, plus the column sums of the shifted rows,
+  /// Σ_i (x_i − s), into `sums` (host [d], float64). Then any shift near
+  /// the mean will do: with δ = sums / n the mean is s + δ and the scatter
+  /// about it G − n·δδᵀ (in float64), from one pass over X; the rounding
+  /// error grows by the factor 1 + δ²/var per column. NaN or Inf in X make
+  /// `sums` non-finite. The default runs column_stats, then gram.
+  virtual void gram_with_sums(const DeviceArray<float>& X, const double* shift, double* out,
+                              double* sums) {
+    const int64_t n = X.rows(), d = X.cols();
+    std::vector<double> mean(static_cast<std::size_t>(d), 0.0), var(mean);
+    if (n > 0) column_stats(X, nullptr, mean.data(), var.data());
+    for (int64_t j = 0; j < d; ++j) sums[j] = (mean[j] - shift[j]) * static_cast<double>(n);
+    gram(X, nullptr, shift, out);
+  }
+  /// C = alpha · op(A) · op(B) + beta · C on row-major float32 arrays, where
+  /// op(M) is M or Mᵀ. C must not alias A or B.
+  virtual void gemm(bool transpose_a, bool transpose_b, float alpha, const DeviceArray<float>& A,
+                    const DeviceArray<float>& B, float beta, DeviceArray<float>& C) = 0;
+  /// Replaces A [n x l] (n ≥ l) by an orthonormal basis of its column
+  /// space (thin QR's Q).
+  virtual void orthonormalize_columns(DeviceArray<float>& A) = 0;
+  /// Symmetric eigendecomposition of host A [d x d] (float64): eigenvalues
+  /// ascending into `eigenvalues` [d], unit eigenvectors as the columns of
+  /// `eigenvectors` [d x d] (row-major). CUDA: d ≤ 32767.
+  virtual void symmetric_eigen(int64_t d, const double* A, double* eigenvalues,
+                               double* eigenvectors) = 0;
+  /// The k largest eigenvalues of host A [d x d] (symmetric, float64, such
+  /// as a covariance), descending, into `values` [k], and their unit
+  /// eigenvectors into `vectors` [k x d] (row-major), by a method that
+  /// forms nothing but those: the other d − k eigenvalues are not computed
+  /// (a covariance's sum of them is its trace less these). Each pair's
+  /// residual ‖Av − λv‖ is at rounding level (below 1e-11·‖A‖, or ~d·10⁻¹³
+  /// ·‖A‖ from a tridiagonal form). Returns false, writing nothing, where
+  /// the backend has no such method or declines the shape (k = 0, k = d,
+  /// tiny d); callers then use symmetric_eigen_top. The default returns
+  /// false; the CPU tries block subspace iteration on wide matrices, then
+  /// bisection on the tridiagonal form.
+  virtual bool symmetric_eigen_largest(int64_t d, const double* A, int64_t k, double* values,
+                                       double* vectors) {
+    (void)d, (void)A, (void)k, (void)values, (void)vectors;
+    return false;
+  }
+  /// As symmetric_eigen, with the eigenvectors of the k largest eigenvalues
+  /// only: all d eigenvalues ascending into `eigenvalues` [d]; into
+  /// `top_vectors` [k x d] (row-major) the unit eigenvector of the largest
+  /// eigenvalue, then the next largest, ... (0 ≤ k ≤ d). Equal eigenvalues
+  /// get an orthonormal basis of their eigenspace, as from symmetric_eigen.
+  /// The default runs symmetric_eigen.
+  virtual void symmetric_eigen_top(int64_t d, const double* A, int64_t k, double* eigenvalues,
+                                   double* top_vectors) {
+    std::vector<double> all(static_cast<std::size_t>(d * d));
+    symmetric_eigen(d, A, eigenvalues, all.data());
+    for (int64_t c = 0; c < k; ++c)
+      for (int64_t j = 0; j < d; ++j) top_vectors[c * d + j] = all[j * d + (d - 1 - c)];
+  }
+
+  // ---- sparse -------------------------------------------------------------
+  /// Copies a validated host CSR matrix to the backend.
+  virtual DeviceCsr upload_csr(const CsrView& host) = 0;
+  /// `host` as a backend CSR to be read only: views of the host arrays
+  /// themselves where the backend shares host memory (no copy), otherwise
+  /// upload_csr. As with borrow_or_upload, the host arrays must outlive the
+  /// result and must not be written while it is in use.
+  DeviceCsr borrow_or_upload_csr(const CsrView& host);
+  /// Column means and population variances of a CSR matrix (zeros count).
+  virtual void csr_column_stats(const DeviceCsr& A, double* mean, double* var) = 0;
+  /// C = op(A) · B, A sparse [m x n], B dense; op(A) is A or Aᵀ.
+  virtual void spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<float>& B,
+                    DeviceArray<float>& C) = 0;
+};
+
+/// Makes a backend by name: "cpu", "cuda", or "auto" (CUDA when a device is
+/// present, else CPU; "auto" never fails for lack of a GPU).
+/// Throws ErrorCode::backend_unavailable for "cuda" without a usable device.
+std::unique_ptr<Backend> make_backend(std::string_view name = "auto",
+                                      const BackendOptions& options = {});
+
+/// Names of the backends usable on this machine now ("cpu" first).
+std::vector<std::string> available_backends();
+
+/// Names of the backends compiled into this library.
+std::vector<std::string> compiled_backends();
+
+/// Why "cuda" is not usable here ("" when it is): not compiled in, no
+/// driver, no device, ...
+std::string cuda_unavailable_reason();
+
+}  // namespace stray

@@ -1,0 +1,193 @@
+// stray — principal component analysis on any backend.
+//
+// Two solvers, both written once against the Backend primitives:
+//  - covariance: column means and the centred scatter Σ(x−μ)(x−μ)ᵀ with
+//    float64 accumulation (float32 products on centred row blocks, float64
+//    across blocks), then a symmetric eigensolver. Exact; cost n·d² + d³.
+//  - randomized: Halko, Martinsson & Tropp's randomized range finder with
+//    power iterations and QR re-orthonormalisation, then a small SVD of the
+//    projected matrix. Cost ≈ (2q + 2)·n·d·(k + oversamples). Centring is
+//    implicit (x − μ is never formed), so sparse input stays sparse.
+//
+// "auto" (see choose_pca_solver) takes the covariance solver for dense data
+// with modest n_features, or whenever the full spectrum is needed (a
+// variance fraction, or k close to min(n, d)); randomized otherwise,
+// including sparse input.
+//
+// Matches scikit-learn's PCA where users compare: explained_variance uses
+// ddof = 1; the covariance solver's ratio denominator is the sum of all
+// (clipped at 0) eigenvalues and the randomized solver's the total column
+// variance; components follow svd_flip(u_based_decision=False) — in each
+// component the entry of largest magnitude is positive; whitening divides
+// by sqrt(explained_variance); a variance fraction picks the smallest count
+// whose cumulative ratio exceeds it (searchsorted side="right" + 1).
+// Differences: data are float32 with float64 accumulation; noise_variance of
+// the covariance solver averages the discarded eigenvalues up to min(n, d)
+// (sklearn's "full" solver's definition) rather than up to d; a component of
+// zero variance is whitened to 0 instead of inf/NaN; randomized draws come
+// from stray's own generator, so randomized results equal sklearn's only up
+// to the algorithm's accuracy.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "stray/core/backend.hpp"
+#include "stray/core/matrix.hpp"
+
+namespace stray {
+
+enum class PcaSolver {
+  automatic,   // "auto": see choose_pca_solver
+  covariance,  // scatter matrix + symmetric eigensolver (exact)
+  randomized,  // randomized range finder + small SVD (truncated)
+};
+
+/// "auto" | "covariance" | "randomized".
+const char* to_string(PcaSolver solver);
+/// Parses the names above; throws ErrorCode::invalid_argument otherwise.
+PcaSolver parse_pca_solver(const std::string& name);
+
+struct PcaParams {
+  /// Number of components to keep, 1 ≤ n_components ≤ min(n_samples,
+  /// n_features); 0 keeps min(n_samples, n_features) (with the randomized
+  /// solver 0 is an error).
+  int64_t n_components = 0;
+  /// If in (0, 1): keep the fewest components whose cumulative explained
+  /// variance ratio exceeds this fraction (e.g. 0.95). Needs the full
+  /// spectrum, so the covariance solver; n_components must then be 0.
+  double variance_fraction = 0.0;
+  PcaSolver solver = PcaSolver::automatic;
+  /// Scale each projected coordinate to unit variance.
+  bool whiten = false;
+  /// Seed of the randomized solver's Gaussian test matrix.
+  uint64_t seed = 0;
+  /// Randomized: extra columns of the test matrix beyond n_components
+  /// (the total is rounded up to a multiple of 16, capped at min(n, d)).
+  int64_t oversamples = 10;
+  /// Randomized: power iterations (each one product with X̃ᵀ and one with
+  /// X̃, QR-normalised); -1 = auto, currently 4. See docs/pca.md.
+  int power_iterations = -1;
+};
+
+/// A fitted PCA. All vectors have one entry per kept component unless said.
+struct PcaModel {
+  int64_t n_samples = 0;
+  int64_t n_features = 0;
+  int64_t n_components = 0;
+  PcaSolver solver = PcaSolver::automatic;  // the solver that ran (never automatic once fitted)
+  bool whiten = false;
+  std::vector<double> mean;                      // [n_features]
+  Matrix<double> components;                     // [n_components x n_features], unit rows
+  std::vector<double> explained_variance;        // eigenvalues of the covariance (ddof = 1)
+  std::vector<double> explained_variance_ratio;  // explained_variance / total variance
+  std::vector<double> singular_values;           // of the centred data: sqrt(ev · (n − 1))
+  /// Probabilistic-PCA noise: the mean variance of the discarded directions.
+  double noise_variance = 0.0;
+  /// Σ over features of the column variance (ddof = 1).
+  double total_variance = 0.0;
+  /// Wall time of the fit (uploads included), seconds.
+  double seconds = 0.0;
+
+  bool fitted() const { return n_components > 0; }
+};
+
+/// The solver "auto" resolves to for this problem:
+///  - variance_fraction set, n_components = 0, or n_components >
+///    0.5 · min(n, d): covariance (the full spectrum is needed);
+///  - sparse input: randomized;
+///  - dense: covariance when n_features ≤ 500, or n_features ≤ 1000 and
+///    n_samples ≥ n_features; randomized otherwise (the d³ eigensolver
+///    and the n·d² scatter overtake a few randomized passes beyond that).
+/// An explicit solver is returned unchanged.
+PcaSolver choose_pca_solver(const PcaParams& params, int64_t n_samples, int64_t n_features,
+                            bool sparse);
+
+/// Fits PCA to X [n_samples x n_features] (float32, finite, n_samples ≥ 2).
+/// Host data are streamed to the backend in row blocks (covariance solver)
+/// or uploaded once (randomized).
+PcaModel pca_fit(Backend& backend, const PcaParams& params, MatrixView<const float> X);
+/// Fits PCA to a CSR matrix without densifying or centring it (the
+/// covariance solver densifies one row block at a time).
+PcaModel pca_fit(Backend& backend, const PcaParams& params, const CsrView& X);
+/// Fits PCA to data already resident on the backend; X is not modified.
+PcaModel pca_fit(Backend& backend, const PcaParams& params, const DeviceArray<float>& X);
+
+/// Projects X [n x n_features] onto the components: (X − mean)·componentsᵀ,
+/// divided by sqrt(explained_variance) when whitening. Result [n x n_components].
+Matrix<float> pca_transform(Backend& backend, const PcaModel& model, MatrixView<const float> X);
+Matrix<float> pca_transform(Backend& backend, const PcaModel& model, const CsrView& X);
+/// Resident variant (result stays on the backend, e.g. for k-means next).
+/// X is left untouched and not copied, so the mean is removed after the
+/// product (X·Cᵀ − 1·(Cμ)ᵀ): where column means are large against the
+/// spread this loses float32 digits that the host overloads (which centre
+/// each block first) keep.
+DeviceArray<float> pca_transform(Backend& backend, const PcaModel& model,
+                                 const DeviceArray<float>& X);
+
+/// Maps Y [n x n_components] back to feature space [n x n_features].
+Matrix<float> pca_inverse_transform(Backend& backend, const PcaModel& model,
+                                    MatrixView<const float> Y);
+
+struct PcaFitTransformResult {
+  PcaModel model;
+  Matrix<float> transformed;  // [n_samples x n_components]
+};
+PcaFitTransformResult pca_fit_transform(Backend& backend, const PcaParams& params,
+                                        MatrixView<const float> X);
+PcaFitTransformResult pca_fit_transform(Backend& backend, const PcaParams& params,
+                                        const CsrView& X);
+
+/// Mergeable PCA statistics, for fleets that do not fit on one device or
+/// live in several processes: stream batches through add(), combine
+/// partial accumulators with merge() (in any grouping), then finalize().
+/// The result equals the one-shot covariance fit within rounding.
+///
+/// Held as (n, mean, centred scatter M = Σ(x−μ)(x−μ)ᵀ) in float64 and
+/// merged with Chan et al.'s pairwise update — the same information as
+/// (n, Σx, ΣxxT) without the cancellation of ΣxxT − n·μμᵀ. The raw sums are
+/// available (sum(), sum_outer()) and accepted (from_sums()) for engines
+/// that reduce plain sums. Memory: n_features² doubles.
+class PcaAccumulator {
+ public:
+  PcaAccumulator() = default;
+  explicit PcaAccumulator(int64_t n_features);
+
+  /// Adds the rows of a batch [rows x n_features].
+  void add(Backend& backend, MatrixView<const float> batch);
+  /// Adds the rows of a CSR batch (densified one row block at a time).
+  void add(Backend& backend, const CsrView& batch);
+  /// Adds a batch already resident on the backend.
+  void add(Backend& backend, const DeviceArray<float>& batch);
+  /// Adds another accumulator's rows (same n_features).
+  void merge(const PcaAccumulator& other);
+  /// Fits the model (covariance solver; "randomized" is an error).
+  PcaModel finalize(Backend& backend, const PcaParams& params) const;
+
+  int64_t n_samples() const { return n_; }
+  int64_t n_features() const { return d_; }
+  const std::vector<double>& mean() const { return mean_; }
+  /// Centred scatter Σ(x−μ)(x−μ)ᵀ, [n_features x n_features] row-major.
+  const std::vector<double>& scatter() const { return scatter_; }
+  /// Σx [n_features].
+  std::vector<double> sum() const;
+  /// ΣxxT [n_features x n_features].
+  std::vector<double> sum_outer() const;
+  /// Rebuilds an accumulator from raw sums (n, Σx, ΣxxT).
+  static PcaAccumulator from_sums(int64_t n_samples, const std::vector<double>& sum,
+                                  const std::vector<double>& sum_outer);
+  /// Rebuilds an accumulator from (n, mean, centred scatter).
+  static PcaAccumulator from_moments(int64_t n_samples, std::vector<double> mean,
+                                     std::vector<double> scatter);
+
+ private:
+  void merge_moments(int64_t n, const double* mean, const double* scatter);
+
+  int64_t d_ = 0;
+  int64_t n_ = 0;
+  std::vector<double> mean_;
+  std::vector<double> scatter_;
+};
+
+}  // namespace stray

@@ -1,0 +1,312 @@
+// stray — the fleet pipeline: events in, outliers with explanations out.
+//
+//   events ─▶ features ─▶ PCA ─▶ k-means ─▶ scores ─▶ outlier rules ─▶ explanations
+//
+// One params struct holds every step's parameters; the result keeps every
+// intermediate (the feature matrix, the reduced matrix, labels, scores, the
+// outlier rules' result, the findings) and the fitted model, which can be
+// saved (save_fleet_model) and applied to later snapshots (score_fleet):
+// baseline once, score every day.
+//
+// Why these steps, and why these defaults, is written down in
+// docs/pipeline.md. In short:
+//
+//  - features: presence (binary) for every group by default, so a
+//    difference reads as "share of peers": +1.000 = the host has it and no
+//    peer does, −0.98 = it lacks what 98% of its peers have.
+//  - PCA (32 components by default) keeps the fleet's common structure —
+//    roles, images — and drops what only a few hosts have. Clustering there
+//    groups hosts by role without letting the anomalies pull clusters to
+//    themselves.
+//  - k-means on the reduced data; k = 0 (the default) chooses k from the
+//    data: the best mean simplified silhouette of k-means fits on a sample.
+//  - scores are computed against the cluster's peers in the *full*
+//    normalised feature space, where nothing PCA discarded is lost. The
+//    default, `standardized`, is a per-cluster diagonal Mahalanobis
+//    distance with the entity left out of its peers' statistics:
+//
+//        score = Σ_j (x_j − μ_j)² / (σ²_j + τ·s²_j)
+//
+//    μ_j, σ²_j: mean and variance of feature j over the entity's peers;
+//    s²_j: the feature's mean square over the entities having it (its
+//    scale); τ = ScoreParams::variance_floor. A feature no peer has, or
+//    one every peer has and the entity lacks, adds 1/τ whatever its units;
+//    one a share p of the peers have adds about (1 − p)/p. So a lone
+//    package and a missing pervasive one both stand out, while optional
+//    packages half the fleet has add about 1.
+//    `features` (plain ‖x − μ‖² in the normalised features) and `pca`
+//    (‖y − c‖² in the reduced space k-means used) are available for
+//    comparison.
+//  - outlier rules per cluster (find_outliers): beyond the cluster's p-th
+//    percentile (default 95), top n, top fraction, small clusters whole.
+//  - explanations (explain_entity) against the peers' centre in the
+//    normalised features, leave-one-out; features never seen when fitting
+//    (applying a baseline) are merged in with centre 0.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stray/core/backend.hpp"
+#include "stray/io/events.hpp"
+#include "stray/fleet/explain.hpp"
+#include "stray/features/features.hpp"
+#include "stray/cluster/kmeans.hpp"
+#include "stray/core/matrix.hpp"
+#include "stray/fleet/outliers.hpp"
+#include "stray/decomposition/pca.hpp"
+#include "stray/synthetic/synthetic_fleet.hpp"
+
+namespace stray {
+
+/// Progress of a long step. `step` is one of "read", "features", "pca",
+/// "kmeans", "score", "outliers", "explain"; `fraction` in [0, 1]. Each
+/// step reports 0 when it starts and 1 when it ends, and may report in
+/// between. Called on the caller's thread. An exception it throws passes
+/// through and abandons the run (a way to cancel).
+using ProgressCallback = std::function<void(std::string_view step, double fraction)>;
+
+/// Feeds every event of a snapshot to the sink (e.g. a lambda that calls
+/// read_events on some files, or generate_synthetic_fleet).
+using EventSource = std::function<void(const EventSink& sink)>;
+
+/// Where an entity's distance to its cluster is measured.
+enum class ScoreSpace {
+  standardized,  // per-cluster standardised distance in the normalised features (default)
+  features,      // squared Euclidean distance in the normalised features
+  pca,           // squared Euclidean distance in the space k-means clustered (the reduced one)
+};
+/// "standardized" | "features" | "pca".
+const char* to_string(ScoreSpace space);
+/// Parses the names above; throws ErrorCode::invalid_argument otherwise.
+ScoreSpace parse_score_space(const std::string& name);
+
+struct ScoreParams {
+  ScoreSpace space = ScoreSpace::standardized;
+  /// standardized: τ, the variance floor as a share of the feature's scale.
+  /// A feature present in fewer than about τ of the peers counts as "no
+  /// peer has it" (contributes ≈ 1/τ). In (0, 1].
+  double variance_floor = 1e-3;
+};
+
+/// The pipeline's feature defaults: every group binary (presence), no idf,
+/// no df filters. Counts can be turned on per group
+/// (group_normalization["process"] = log1p); see docs/pipeline.md for what
+/// that does to explanations.
+FeatureParams default_fleet_feature_params();
+
+struct FleetPipelineParams {
+  FeatureParams features = default_fleet_feature_params();
+  /// PCA before clustering. n_components (clipped to min(n_entities,
+  /// n_features)) or variance_fraction; both 0 = no PCA: k-means runs on
+  /// the normalised features themselves, densified ([n x d] floats).
+  /// The solver "auto" here means covariance (exact) up to 2000 features,
+  /// randomized above.
+  PcaParams pca = [] {
+    PcaParams p;
+    p.n_components = 32;
+    return p;
+  }();
+  /// n_clusters = 0: chosen from the data — k-means on a sample of
+  /// cluster_choice_sample rows for every k in [2, max_clusters], keeping
+  /// the k of the highest mean simplified silhouette.
+  KMeansParams kmeans = [] {
+    KMeansParams p;
+    p.n_clusters = 0;
+    return p;
+  }();
+  int64_t max_clusters = 50;
+  int64_t cluster_choice_sample = 2000;
+  ScoreParams score;
+  /// Rules within each cluster (percentile 95 by default, top_n,
+  /// top_fraction). Its small_cluster_size is not used: see below.
+  OutlierParams outliers;
+  /// Clusters of at most this many members are flagged whole and scored
+  /// and explained against the nearest other cluster. -1 = auto:
+  /// max(1, ⌊n / (100·k)⌋) (1% of the mean cluster size), capped at 50;
+  /// 0 = off (a singleton cluster's member is still scored against the
+  /// nearest other cluster, having no peers of its own).
+  int64_t small_cluster_size = -1;
+  /// Explanations: mode (config / behavior) and features kept. Leave-one-out
+  /// is always on for an entity's own cluster (a peer is someone else).
+  ExplainParams explain = [] {
+    ExplainParams p;
+    p.top_features = 5;
+    return p;
+  }();
+  ProgressCallback progress;
+};
+
+/// Everything fitted on a baseline snapshot that scoring a later snapshot
+/// needs. Saved and loaded by save_fleet_model / load_fleet_model.
+struct FleetModel {
+  FeatureVocabulary vocabulary;  // columns, normalisation, idf, df of the baseline
+  bool use_pca = true;
+  PcaModel pca;                  // when use_pca
+  Matrix<float> centers;         // [k x r] k-means centres in the clustering space
+  std::vector<int64_t> cluster_sizes;  // [k] baseline members per cluster
+  /// [k x d] per-cluster mean and mean square of each normalised feature.
+  Matrix<double> feature_means;
+  Matrix<double> feature_sq_means;
+  /// [d] mean of x² over the baseline entities having the feature (the
+  /// feature's scale, for the variance floor).
+  std::vector<double> feature_scale;
+  /// [k] the cluster whose members score and explain this cluster's
+  /// members: itself, or for a small cluster the nearest other one.
+  std::vector<int32_t> reference;
+  /// [k] the percentile rule's score threshold from the baseline (NaN when
+  /// the rule is off or the cluster empty).
+  std::vector<double> thresholds;
+  ScoreParams score;
+  OutlierParams outliers;        // small_cluster_size resolved
+  ExplainParams explain;
+  int64_t n_entities = 0;        // of the baseline
+
+  int64_t n_clusters() const { return centers.rows(); }
+  int64_t n_features() const { return feature_means.cols(); }
+  bool fitted() const { return n_clusters() > 0; }
+};
+
+/// One feature of an explanation.
+struct FindingFeature {
+  std::string name;         // "group:feature"
+  float value = 0.0f;       // the entity's normalised value
+  float center = 0.0f;      // its peers' mean
+  float difference = 0.0f;  // value − center
+  bool unseen = false;      // not in the model's vocabulary (never seen in the baseline)
+};
+
+/// An outlier with its explanation.
+struct Finding {
+  int64_t entity = 0;              // row
+  std::string entity_name;
+  int32_t cluster = 0;
+  int32_t reference_cluster = 0;   // whose members it was compared with
+  double score = 0.0;
+  int64_t rank = 0;                // within its cluster, 0 = highest score
+  int64_t cluster_size = 0;        // members in the scored snapshot
+  uint32_t rules = 0;              // OutlierRuleBits
+  std::vector<FindingFeature> features;  // most telling first
+};
+
+struct PipelineStep {
+  std::string name;
+  double seconds = 0.0;
+};
+
+/// One k tried when choosing the number of clusters.
+struct ClusterChoice {
+  int64_t k = 0;
+  double silhouette = 0.0;  // mean simplified silhouette on the sample
+};
+
+struct FleetResult {
+  /// The snapshot's feature matrix ([n x d], names, unseen features when
+  /// applying a baseline).
+  FeatureMatrix features;
+  /// [n x r] the clustering space: PCA projections, or the densified
+  /// features without PCA.
+  Matrix<float> reduced;
+  /// Fitting: the model fitted here; scoring: the model applied.
+  FleetModel model;
+  /// Fitting only: the k-means fit (centres, inertia, iterations).
+  KMeansResult kmeans;
+  /// Fitting with n_clusters = 0: every k tried and its silhouette.
+  std::vector<ClusterChoice> cluster_choice;
+  std::vector<int32_t> labels;  // [n]
+  std::vector<float> scores;    // [n] in ScoreParams::space
+  OutlierResult outliers;       // rules per cluster, in cluster order
+  /// The outliers with explanations, highest score first (ties: lower row).
+  std::vector<Finding> findings;
+  /// Wall time of each step, in order ("features", "pca", "kmeans", ...).
+  std::vector<PipelineStep> steps;
+  double seconds = 0.0;
+};
+
+/// Fits the pipeline to one snapshot and reports its own outliers.
+/// Throws ErrorCode::invalid_argument for an empty snapshot, fewer than 2
+/// entities, or parameters out of range; errors of the steps pass through.
+FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params,
+                      const EventSource& events);
+/// The same from a feature matrix built by FeatureBuilder(params.features)
+/// (its vocabulary is the one kept in the model).
+FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params,
+                      FeatureMatrix features);
+
+/// Options of scoring with a fitted model. The percentile rule uses the
+/// model's thresholds (its p is part of the model); top_n, top_fraction and
+/// the explanation may differ from the fit.
+struct FleetScoreParams {
+  int64_t top_n = 0;
+  double top_fraction = 0.0;
+  ExplainParams explain = [] {
+    ExplainParams p;
+    p.top_features = 5;
+    return p;
+  }();
+  ProgressCallback progress;
+
+  /// The options the model was fitted with.
+  static FleetScoreParams from_model(const FleetModel& model);
+};
+
+/// Scores a snapshot against a fitted model: same columns, normalisation,
+/// PCA and centres; each entity is compared with the baseline members of
+/// its nearest cluster. Features the baseline never saw are kept (they add
+/// to the score as a feature no peer has, and appear in explanations).
+/// Throws ErrorCode::not_fitted for a model that is not fitted.
+FleetResult score_fleet(Backend& backend, const FleetModel& model, const EventSource& events,
+                        const FleetScoreParams& params);
+/// The same from a feature matrix built by FeatureBuilder(model.vocabulary).
+FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix features,
+                        const FleetScoreParams& params);
+
+/// Model files (docs/model-format.md): a one-line header naming the format,
+/// its version, the payload's length and CRC-32, then a JSON payload.
+/// Writing to a path is atomic (a temporary file renamed into place).
+/// Throws ErrorCode::io_error when the file cannot be written.
+void save_fleet_model(const FleetModel& model, const std::filesystem::path& path);
+void write_fleet_model(std::ostream& out, const FleetModel& model);
+/// Reads a model file; throws ErrorCode::parse_error for a file that is
+/// not a stray model, of another version, truncated, corrupt (CRC
+/// mismatch) or inconsistent, naming what is wrong; ErrorCode::io_error
+/// when it cannot be read.
+FleetModel load_fleet_model(const std::filesystem::path& path);
+FleetModel read_fleet_model(std::istream& in, const std::string& source_name = "model");
+
+/// How one injected anomaly of a synthetic fleet fared.
+struct AnomalyRecall {
+  InjectedAnomaly anomaly;
+  /// Position in FleetResult::findings (highest score first), -1 when not flagged.
+  int64_t finding = -1;
+  /// The explanation's first feature is one of the anomaly's signature
+  /// features, with the signature's sign.
+  bool signature_first = false;
+  std::string first_feature;     // "" when not flagged or nothing explained
+  float first_difference = 0.0f;
+};
+
+struct RecallReport {
+  std::vector<AnomalyRecall> anomalies;  // in ground-truth order
+  int64_t flagged = 0;                   // anomalies among the findings
+  int64_t signature_first = 0;           // ... explained by their signature first
+  int64_t n_findings = 0;
+  bool all_found() const {
+    return flagged == static_cast<int64_t>(anomalies.size()) &&
+           signature_first == static_cast<int64_t>(anomalies.size());
+  }
+};
+
+/// Compares the findings with a synthetic fleet's ground truth (entities
+/// matched by name).
+RecallReport evaluate_recall(const FleetResult& result, const GroundTruth& truth);
+
+/// The current model file version.
+inline constexpr int kFleetModelVersion = 1;
+
+}  // namespace stray

@@ -1,0 +1,62 @@
+// What every stage of a k-means fit shares: the data resident on the
+// backend (column-centred where that is needed for accurate expanded
+// distances), the host view it came from, and the sample weights.
+#pragma once
+
+#include <vector>
+
+#include "core/rng.hpp"
+#include "stray/core/backend.hpp"
+#include "stray/cluster/kmeans.hpp"
+
+namespace stray::internal {
+
+struct KMeansData {
+  Backend& backend;
+  MatrixView<const float> host_X;    // as the caller gave it, not centred
+  std::vector<double> shift;         // subtracted from every row of X: the
+                                     // column means, or zeros (needs_centring)
+  std::vector<double> variance;      // column (population) variances
+  DeviceArray<float> X;              // [n x d] host_X − shift, on the backend
+  const std::vector<float>* weights;  // host [n], null = all ones
+  DeviceArray<float> device_weights;  // empty when weights is null
+
+  /// Puts `host` on the backend, centred if needs_centring (else read in
+  /// place where the backend shares host memory); a non-finite value is
+  /// reported as `where`'s error, naming its cell.
+  KMeansData(Backend& be, MatrixView<const float> host, const std::vector<float>* w,
+             const char* where);
+
+  int64_t n() const { return host_X.rows(); }
+  int64_t d() const { return host_X.cols(); }
+  const DeviceArray<float>* w() const { return weights ? &device_weights : nullptr; }
+  double weight(int64_t i) const { return weights ? (*weights)[static_cast<std::size_t>(i)] : 1.0; }
+  /// Row i as X holds it (host_X − shift), written to out [d].
+  void shifted_row(int64_t i, float* out) const;
+  /// Uploads host rows `ids`, less shift as in X, as a [ids.size() x d]
+  /// backend array.
+  DeviceArray<float> gather_shifted(const std::vector<int64_t>& ids);
+};
+
+/// Whether rows with these column means and variances must be centred for
+/// the expanded distance ‖x‖² + ‖c‖² − 2x·c to be accurate: its rounding
+/// grows with ‖x‖², which centring lowers by about ‖mean‖² on average. When
+/// ‖mean‖² is at most the total variance, centring would at most halve the
+/// norms, so the rows are used as they are and need no centred copy.
+bool needs_centring(const std::vector<double>& mean, const std::vector<double>& variance);
+
+/// Running float64 sums of weight × mass[i] (mass null = 1) over the rows,
+/// for inverse-CDF sampling with draw_index.
+std::vector<double> cumulative_mass(const KMeansData& data, const float* mass);
+/// The same into `cumulative`, resized to n (a buffer reused across calls).
+void cumulative_mass(const KMeansData& data, const float* mass, std::vector<double>& cumulative);
+/// A row drawn with probability proportional to its share of the running
+/// sum; rows with no mass are never drawn.
+int64_t draw_index(const std::vector<double>& cumulative, Rng& rng);
+
+/// Initial centres, in the centred coordinates of `data.X`: [k x d].
+Matrix<float> init_kmeans_plus_plus(KMeansData& data, int64_t k, Rng& rng);
+Matrix<float> init_random(KMeansData& data, int64_t k, Rng& rng);
+Matrix<float> init_kmeans_parallel(KMeansData& data, const KMeansParams& params, Rng& rng);
+
+}  // namespace stray::internal

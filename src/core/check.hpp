@@ -1,0 +1,45 @@
+// Input validation shared by every public entry point: one place that
+// words the messages, so errors read the same everywhere.
+#pragma once
+
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "stray/core/error.hpp"
+#include "stray/core/matrix.hpp"
+
+namespace stray::internal {
+
+template <typename... Parts>
+[[noreturn]] void fail(ErrorCode code, const char* where, const Parts&... parts) {
+  std::ostringstream os;
+  os << where << ": ";
+  (os << ... << parts);
+  throw Error(code, os.str());
+}
+
+template <typename... Parts>
+void require(bool ok, ErrorCode code, const char* where, const Parts&... parts) {
+  if (!ok) fail(code, where, parts...);
+}
+
+/// At least one row and one column.
+void check_nonempty_matrix(MatrixView<const float> X, const char* where, const char* what = "X");
+/// Non-empty and all finite; names the first offending cell.
+void check_finite_matrix(MatrixView<const float> X, const char* where, const char* what = "X");
+/// Column statistics of X from a float64 pass: a sum of floats cannot
+/// overflow a double, so they are finite exactly when the column is. If one
+/// is not, fails naming the first bad cell of `host` (when the data are
+/// there), else the column.
+void check_stats_finite(const std::vector<double>& mean, const std::vector<double>& var,
+                        const MatrixView<const float>* host, const char* where);
+/// Sample weights: right length, finite, non-negative, positive sum.
+void check_sample_weight(const std::vector<float>& w, int64_t n, const char* where);
+/// A CSR's arrays are there to be read (what a backend checks before it
+/// copies or views them; validate_csr checks the contents): non-negative
+/// extents, an indptr, and indices and values wherever there are entries.
+void check_csr_arrays(const CsrView& host, const char* where);
+
+}  // namespace stray::internal

@@ -1,0 +1,483 @@
+// PCA: parameters, the "auto" rule, the covariance solver's model, fitting
+// entry points and the transforms.
+#include "stray/decomposition/pca.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include <omp.h>
+
+#include "core/check.hpp"
+#include "decomposition/pca_internal.hpp"
+
+namespace stray {
+
+using internal::fail;
+using internal::require;
+
+const char* to_string(PcaSolver solver) {
+  switch (solver) {
+    case PcaSolver::automatic: return "auto";
+    case PcaSolver::covariance: return "covariance";
+    case PcaSolver::randomized: return "randomized";
+  }
+  return "unknown";
+}
+
+PcaSolver parse_pca_solver(const std::string& name) {
+  for (PcaSolver s : {PcaSolver::automatic, PcaSolver::covariance, PcaSolver::randomized}) {
+    if (name == to_string(s)) return s;
+  }
+  fail(ErrorCode::invalid_argument, "parse_pca_solver", "unknown solver '", name,
+       "' (expected auto, covariance or randomized)");
+}
+
+PcaSolver choose_pca_solver(const PcaParams& p, int64_t n, int64_t d, bool sparse) {
+  if (p.solver != PcaSolver::automatic) return p.solver;
+  const int64_t rank_bound = std::min(n, d);
+  const bool full_spectrum = p.variance_fraction > 0.0 || p.n_components == 0 ||
+                             2 * p.n_components > rank_bound;
+  if (full_spectrum) return PcaSolver::covariance;
+  if (sparse) return PcaSolver::randomized;
+  if (d <= 500 || (d <= 1000 && n >= d)) return PcaSolver::covariance;
+  return PcaSolver::randomized;
+}
+
+namespace internal {
+
+int64_t pca_block_rows(const Backend& backend, int64_t d) {
+  const std::size_t budget = std::max<std::size_t>(backend.options().workspace_bytes / 8, 1);
+  return std::max<int64_t>(1, static_cast<int64_t>(budget / (sizeof(float) * std::max<int64_t>(d, 1))));
+}
+
+void validate_pca_params(const PcaParams& p, int64_t n, int64_t d, const char* where) {
+  require(n >= 2, ErrorCode::invalid_argument, where, "n_samples=", n,
+          " — PCA needs at least 2 samples (variance uses n − 1)");
+  require(d >= 1, ErrorCode::invalid_argument, where, "n_features=", d, " must be >= 1");
+  require(p.n_components >= 0, ErrorCode::invalid_argument, where, "n_components=",
+          p.n_components, " must be >= 0 (0 = all)");
+  require(p.n_components <= std::min(n, d), ErrorCode::invalid_argument, where, "n_components=",
+          p.n_components, " exceeds min(n_samples, n_features)=", std::min(n, d));
+  require(std::isfinite(p.variance_fraction) && p.variance_fraction >= 0.0 &&
+              p.variance_fraction < 1.0,
+          ErrorCode::invalid_argument, where, "variance_fraction=", p.variance_fraction,
+          " must be in (0, 1), or 0 for none");
+  require(p.variance_fraction == 0.0 || p.n_components == 0, ErrorCode::invalid_argument, where,
+          "set n_components=", p.n_components, " or variance_fraction=", p.variance_fraction,
+          ", not both");
+  require(p.oversamples >= 0, ErrorCode::invalid_argument, where, "oversamples=", p.oversamples,
+          " must be >= 0");
+  require(p.power_iterations >= -1, ErrorCode::invalid_argument, where,
+          "power_iterations=", p.power_iterations, " must be >= 0 (or -1 = auto)");
+}
+
+void flip_component_signs(Matrix<double>& C) {
+  for (int64_t i = 0; i < C.rows(); ++i) {
+    double* row = C.row(i);
+    int64_t best = 0;
+    for (int64_t j = 1; j < C.cols(); ++j) {
+      if (std::abs(row[j]) > std::abs(row[best])) best = j;
+    }
+    if (row[best] < 0.0) {
+      for (int64_t j = 0; j < C.cols(); ++j) row[j] = -row[j];
+    }
+  }
+}
+
+namespace {
+
+// The component count sklearn keeps for a variance fraction, from the
+// eigenvalues (ascending, as the solvers return them; negatives are
+// rounding and count as 0): searchsorted(cumsum(ratio), fraction,
+// side="right") + 1, at most rank_bound.
+int64_t components_for_fraction(const std::vector<double>& ascending, int64_t rank_bound,
+                                double fraction) {
+  const int64_t d = static_cast<int64_t>(ascending.size());
+  double total = 0.0;
+  for (double v : ascending) total += std::max(0.0, v);
+  double cum = 0.0;
+  int64_t below = 0;
+  for (int64_t i = 0; i < d; ++i) {
+    cum += total > 0.0 ? std::max(0.0, ascending[d - 1 - i]) / total : 0.0;
+    if (cum <= fraction) below = i + 1; else break;
+  }
+  return std::min(below + 1, rank_bound);
+}
+
+// A variance fraction's first guess at the count: the vectors past the
+// count are wasted, a count past the guess costs a second solve.
+constexpr int64_t kFractionFirstGuess = 32;
+
+}  // namespace
+
+PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64_t n,
+                                const std::vector<double>& mean,
+                                const std::vector<double>& scatter, const char* where) {
+  const int64_t d = static_cast<int64_t>(mean.size());
+  validate_pca_params(params, n, d, where);
+  require(params.solver != PcaSolver::randomized, ErrorCode::invalid_argument, where,
+          "the randomized solver cannot run from accumulated statistics; use covariance or auto");
+  for (std::size_t i = 0; i < scatter.size(); ++i) {
+    require(std::isfinite(scatter[i]), ErrorCode::non_finite_input, where,
+            "the data contain NaN or Inf (non-finite scatter entry ", i, ")");
+  }
+  // The covariance is scatter / (n − 1): the solvers take the scatter
+  // itself (same vectors; no d x d copy) and the eigenvalues are divided.
+  const double dof = static_cast<double>(n - 1);
+  const double* S = scatter.data();
+  // A fixed component count needs only those eigenvectors; a variance
+  // fraction decides the count from the eigenvalues first; all components
+  // take the whole eigendecomposition.
+  const int64_t rank_bound = std::min(n, d);
+  const bool fixed_k = params.variance_fraction == 0.0 && params.n_components > 0;
+  std::vector<double> evals(static_cast<std::size_t>(d)), top;
+  // Where only the k largest eigenvalues are formed (the backend's
+  // symmetric_eigen_largest), the rest are known by their sum: the trace
+  // minus those k.
+  bool largest_only = false;
+  if (fixed_k) {
+    const int64_t want = params.n_components;
+    top.resize(static_cast<std::size_t>(want * d));
+    std::vector<double> largest(static_cast<std::size_t>(want));
+    if (backend.symmetric_eigen_largest(d, S, want, largest.data(), top.data())) {
+      largest_only = true;
+      for (int64_t c = 0; c < want; ++c) evals[d - 1 - c] = largest[c];  // ascending, as below
+    } else {
+      backend.symmetric_eigen_top(d, S, want, evals.data(), top.data());
+    }
+  } else if (params.variance_fraction > 0.0) {
+    // The count comes from the eigenvalues, and only that many vectors are
+    // needed: symmetric_eigen_top returns every eigenvalue with the vectors
+    // of a first guess; a count past it takes a second call.
+    const int64_t guess = std::min(rank_bound, std::max(kFractionFirstGuess, d / 8));
+    top.resize(static_cast<std::size_t>(guess * d));
+    backend.symmetric_eigen_top(d, S, guess, evals.data(), top.data());
+    const int64_t needed = components_for_fraction(evals, rank_bound, params.variance_fraction);
+    if (needed > guess) {
+      top.resize(static_cast<std::size_t>(needed * d));
+      backend.symmetric_eigen_top(d, S, needed, evals.data(), top.data());
+    }
+  } else {
+    std::vector<double> evecs(static_cast<std::size_t>(d * d));
+    backend.symmetric_eigen(d, S, evals.data(), evecs.data());
+    top.resize(static_cast<std::size_t>(rank_bound * d));  // the largest rank_bound, largest first
+    for (int64_t c = 0; c < rank_bound; ++c)
+      for (int64_t j = 0; j < d; ++j) top[c * d + j] = evecs[j * d + (d - 1 - c)];
+  }
+
+  for (double& v : evals) v /= dof;
+
+  // Descending; clip the rounding negatives of a PSD matrix at 0.
+  std::vector<double> ev(static_cast<std::size_t>(d));
+  for (int64_t i = 0; i < d; ++i) ev[i] = std::max(0.0, evals[d - 1 - i]);
+  double total = 0.0;
+  for (double v : ev) total += v;
+  double rest_known = 0.0;  // with largest_only: the sum of all but the k largest
+  if (largest_only) {
+    double trace = 0.0;
+    for (int64_t j = 0; j < d; ++j) trace += scatter[j * d + j] / dof;
+    rest_known = std::max(0.0, trace - total);
+    total += rest_known;
+  }
+
+  int64_t k = params.n_components == 0 ? rank_bound : params.n_components;
+  if (params.variance_fraction > 0.0)
+    k = components_for_fraction(evals, rank_bound, params.variance_fraction);
+
+  PcaModel m;
+  m.n_samples = n;
+  m.n_features = d;
+  m.n_components = k;
+  m.solver = PcaSolver::covariance;
+  m.whiten = params.whiten;
+  m.mean = mean;
+  m.total_variance = total;
+  m.components = Matrix<double>(k, d);
+  for (int64_t c = 0; c < k; ++c)
+    for (int64_t j = 0; j < d; ++j) m.components(c, j) = top[c * d + j];
+  flip_component_signs(m.components);
+  m.explained_variance.assign(ev.begin(), ev.begin() + k);
+  m.explained_variance_ratio.resize(static_cast<std::size_t>(k));
+  m.singular_values.resize(static_cast<std::size_t>(k));
+  for (int64_t c = 0; c < k; ++c) {
+    m.explained_variance_ratio[c] = total > 0.0 ? ev[c] / total : 0.0;
+    m.singular_values[c] = std::sqrt(ev[c] * dof);
+  }
+  if (k < rank_bound) {
+    double s = rest_known;
+    for (int64_t i = k; i < rank_bound && !largest_only; ++i) s += ev[i];
+    m.noise_variance = s / static_cast<double>(rank_bound - k);
+  }
+  return m;
+}
+
+void densify_csr_rows(const CsrView& X, int64_t begin, int64_t count, float* out, int threads) {
+  const int nt = threads > 0 ? threads : omp_get_max_threads();
+#pragma omp parallel for schedule(static) num_threads(nt)
+  for (int64_t r = 0; r < count; ++r) {
+    const int64_t i = begin + r;
+    float* dst = out + r * X.cols;
+    std::fill(dst, dst + X.cols, 0.0f);
+    for (int64_t p = X.indptr[i]; p < X.indptr[i + 1]; ++p) dst[X.indices[p]] += X.values[p];
+  }
+}
+
+std::vector<double> csr_column_means(const CsrView& X, int threads) {
+  const int64_t n = X.rows, d = X.cols;
+  constexpr int64_t kChunkRows = 65536;
+  const int64_t chunks = std::max<int64_t>(1, (n + kChunkRows - 1) / kChunkRows);
+  std::vector<double> partial(static_cast<std::size_t>(chunks * d), 0.0);
+  const int nt = threads > 0 ? threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+  for (int64_t c = 0; c < chunks; ++c) {
+    double* acc = partial.data() + c * d;
+    const int64_t end = std::min(n, (c + 1) * kChunkRows);
+    for (int64_t i = c * kChunkRows; i < end; ++i)
+      for (int64_t p = X.indptr[i]; p < X.indptr[i + 1]; ++p) acc[X.indices[p]] += X.values[p];
+  }
+  std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
+  for (int64_t c = 0; c < chunks; ++c)
+    for (int64_t j = 0; j < d; ++j) mean[j] += partial[c * d + j];
+  for (double& m : mean) m /= static_cast<double>(std::max<int64_t>(n, 1));
+  return mean;
+}
+
+}  // namespace internal
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+PcaModel fit_randomized_dense(Backend& backend, const PcaParams& params, DeviceArray<float>& X,
+                              bool owned, MatrixView<const float>* host, const char* where) {
+  const int64_t d = X.cols();
+  std::vector<double> mean(static_cast<std::size_t>(d)), var(static_cast<std::size_t>(d));
+  backend.column_stats(X, nullptr, mean.data(), var.data());
+  internal::check_stats_finite(mean, var, host, where);
+  // An uploaded copy is ours: centre it once, explicitly, for accuracy.
+  if (owned) backend.subtract_row_vector(X, mean.data());
+  auto op = internal::make_dense_operator(backend, X, mean, owned);
+  return internal::pca_randomized(backend, params, *op, mean, var);
+}
+
+/// Components as float32 [k x d], scaled row-wise by `scale` (or 1).
+Matrix<float> scaled_components(const PcaModel& m, bool inverse_whiten) {
+  Matrix<float> C(m.n_components, m.n_features);
+  for (int64_t c = 0; c < m.n_components; ++c) {
+    double s = 1.0;
+    if (m.whiten) {
+      const double sd = std::sqrt(m.explained_variance[c]);
+      s = inverse_whiten ? sd : (sd > 0.0 ? 1.0 / sd : 0.0);
+    }
+    for (int64_t j = 0; j < m.n_features; ++j) {
+      // Entries below float32's normal range (an eigensolver leaves ~1e-40
+      // where a feature has no share in a component) would be subnormal
+      // floats, and every product with one costs ~100x: they are zero.
+      const float v = static_cast<float>(m.components(c, j) * s);
+      C(c, j) = std::abs(v) < std::numeric_limits<float>::min() ? 0.0f : v;
+    }
+  }
+  return C;
+}
+
+/// C·μ for the scaled components: the projection of the mean [k].
+std::vector<double> projected_mean(const PcaModel& m, const Matrix<float>& C) {
+  std::vector<double> out(static_cast<std::size_t>(m.n_components), 0.0);
+  for (int64_t c = 0; c < m.n_components; ++c)
+    for (int64_t j = 0; j < m.n_features; ++j) out[c] += double(C(c, j)) * m.mean[j];
+  return out;
+}
+
+void check_model(const PcaModel& m, int64_t cols, const char* where) {
+  require(m.fitted(), ErrorCode::not_fitted, where, "the model is not fitted");
+  require(m.components.rows() == m.n_components && m.components.cols() == m.n_features &&
+              static_cast<int64_t>(m.mean.size()) == m.n_features &&
+              static_cast<int64_t>(m.explained_variance.size()) == m.n_components,
+          ErrorCode::invalid_argument, where, "inconsistent model (components ",
+          m.components.rows(), " x ", m.components.cols(), ", n_components=", m.n_components,
+          ", n_features=", m.n_features, ")");
+  require(cols == m.n_features, ErrorCode::shape_mismatch, where, "X has ", cols,
+          " columns, the model ", m.n_features, " features");
+}
+
+}  // namespace
+
+namespace {
+
+// The dense fit for host or resident X: validation, the solver choice and
+// the covariance path are shared; `randomized()` runs the other solver the
+// way each input needs.
+template <typename Dense, typename Randomized>
+PcaModel fit_dense(Backend& backend, const PcaParams& params, const Dense& X,
+                   Randomized&& randomized) {
+  const char* where = "pca_fit";
+  const auto t0 = Clock::now();
+  require(X.rows() > 0 && X.cols() > 0, ErrorCode::invalid_argument, where, "X is empty (",
+          X.rows(), " x ", X.cols(), ")");
+  internal::validate_pca_params(params, X.rows(), X.cols(), where);
+  PcaModel m;
+  if (choose_pca_solver(params, X.rows(), X.cols(), false) == PcaSolver::covariance) {
+    PcaAccumulator acc(X.cols());
+    acc.add(backend, X);
+    PcaParams p = params;
+    p.solver = PcaSolver::covariance;
+    m = acc.finalize(backend, p);
+  } else {
+    m = randomized(where);
+  }
+  m.seconds = since(t0);
+  return m;
+}
+
+}  // namespace
+
+PcaModel pca_fit(Backend& backend, const PcaParams& params, MatrixView<const float> X) {
+  return fit_dense(backend, params, X, [&](const char* where) {
+    DeviceArray<float> dX = backend.upload(X);
+    return fit_randomized_dense(backend, params, dX, true, &X, where);
+  });
+}
+
+PcaModel pca_fit(Backend& backend, const PcaParams& params, const DeviceArray<float>& X) {
+  return fit_dense(backend, params, X, [&](const char* where) {
+    // Not ours to centre: the operator corrects for the mean on the fly.
+    return fit_randomized_dense(backend, params, const_cast<DeviceArray<float>&>(X), false,
+                                nullptr, where);
+  });
+}
+
+PcaModel pca_fit(Backend& backend, const PcaParams& params, const CsrView& X) {
+  const char* where = "pca_fit";
+  const auto t0 = Clock::now();
+  validate_csr(X, where);
+  internal::validate_pca_params(params, X.rows, X.cols, where);
+  const PcaSolver solver = choose_pca_solver(params, X.rows, X.cols, true);
+  PcaModel m;
+  if (solver == PcaSolver::covariance) {
+    PcaAccumulator acc(X.cols);
+    acc.add(backend, X);
+    PcaParams p = params;
+    p.solver = PcaSolver::covariance;
+    m = acc.finalize(backend, p);
+  } else {
+    DeviceCsr dX = backend.borrow_or_upload_csr(X);
+    std::vector<double> mean(static_cast<std::size_t>(X.cols)), var(static_cast<std::size_t>(X.cols));
+    backend.csr_column_stats(dX, mean.data(), var.data());
+    auto op = internal::make_sparse_operator(backend, dX, nullptr, mean);
+    m = internal::pca_randomized(backend, params, *op, mean, var);
+  }
+  m.seconds = since(t0);
+  return m;
+}
+
+Matrix<float> pca_transform(Backend& backend, const PcaModel& model, MatrixView<const float> X) {
+  const char* where = "pca_transform";
+  check_model(model, X.cols(), where);
+  const int64_t n = X.rows(), d = X.cols(), k = model.n_components;
+  Matrix<float> out(n, k);
+  if (n == 0) return out;
+  const Matrix<float> C = scaled_components(model, false);
+  DeviceArray<float> dC = backend.upload(C.view());
+  const int64_t block = std::min(n, internal::pca_block_rows(backend, d));
+  DeviceArray<float> dX = backend.allocate<float>(block, d);
+  DeviceArray<float> dY = backend.allocate<float>(block, k);
+  for (int64_t b0 = 0; b0 < n; b0 += block) {
+    const int64_t rows = std::min(block, n - b0);
+    if (rows != dX.rows()) {
+      dX = backend.allocate<float>(rows, d);
+      dY = backend.allocate<float>(rows, k);
+    }
+    MatrixView<const float> part = X.row_block(b0, rows);
+    internal::check_finite_matrix(part, where);
+    if (part.contiguous()) {
+      backend.copy_to_device(*dX.buffer(), 0, part.data(), dX.bytes());
+    } else {
+      dX = backend.upload(part);
+    }
+    // Centre explicitly (float64 shift) before the product, for accuracy.
+    backend.subtract_row_vector(dX, model.mean.data());
+    backend.gemm(false, true, 1.0f, dX, dC, 0.0f, dY);
+    backend.copy_to_host(out.row(b0), *dY.buffer(), 0, dY.bytes());
+  }
+  return out;
+}
+
+DeviceArray<float> pca_transform(Backend& backend, const PcaModel& model,
+                                 const DeviceArray<float>& X) {
+  const char* where = "pca_transform";
+  check_model(model, X.cols(), where);
+  const Matrix<float> C = scaled_components(model, false);
+  DeviceArray<float> dC = backend.upload(C.view());
+  DeviceArray<float> dY = backend.allocate<float>(X.rows(), model.n_components);
+  if (X.rows() == 0) return dY;
+  backend.gemm(false, true, 1.0f, X, dC, 0.0f, dY);
+  const std::vector<double> shift = projected_mean(model, C);
+  backend.subtract_row_vector(dY, shift.data());
+  return dY;
+}
+
+Matrix<float> pca_transform(Backend& backend, const PcaModel& model, const CsrView& X) {
+  const char* where = "pca_transform";
+  check_model(model, X.cols, where);
+  validate_csr(X, where);
+  const int64_t k = model.n_components;
+  if (X.rows == 0) return Matrix<float>(0, k);
+  // (A − 1μᵀ)Cᵀ = A·Cᵀ − 1·(Cμ)ᵀ: the sparse product, then a shift.
+  const Matrix<float> C = scaled_components(model, false);
+  Matrix<float> Ct(model.n_features, k);
+  for (int64_t c = 0; c < k; ++c)
+    for (int64_t j = 0; j < model.n_features; ++j) Ct(j, c) = C(c, j);
+  DeviceArray<float> dCt = backend.upload(Ct.view());
+  DeviceCsr dX = backend.borrow_or_upload_csr(X);
+  DeviceArray<float> dY = backend.allocate<float>(X.rows, k);
+  backend.spmm(false, dX, dCt, dY);
+  const std::vector<double> shift = projected_mean(model, C);
+  backend.subtract_row_vector(dY, shift.data());
+  return backend.download(dY);
+}
+
+Matrix<float> pca_inverse_transform(Backend& backend, const PcaModel& model,
+                                    MatrixView<const float> Y) {
+  const char* where = "pca_inverse_transform";
+  require(model.fitted(), ErrorCode::not_fitted, where, "the model is not fitted");
+  require(Y.cols() == model.n_components, ErrorCode::shape_mismatch, where, "Y has ", Y.cols(),
+          " columns, the model ", model.n_components, " components");
+  check_model(model, model.n_features, where);
+  const int64_t n = Y.rows(), d = model.n_features;
+  if (n == 0) return Matrix<float>(0, d);
+  internal::check_finite_matrix(Y, where, "Y");
+  const Matrix<float> C = scaled_components(model, true);
+  DeviceArray<float> dC = backend.upload(C.view());
+  const DeviceArray<float> dY = backend.borrow_or_upload(Y);
+  DeviceArray<float> dX = backend.allocate<float>(n, d);
+  backend.gemm(false, false, 1.0f, dY, dC, 0.0f, dX);
+  std::vector<double> neg_mean(model.mean);
+  for (double& v : neg_mean) v = -v;
+  backend.subtract_row_vector(dX, neg_mean.data());
+  return backend.download(dX);
+}
+
+PcaFitTransformResult pca_fit_transform(Backend& backend, const PcaParams& params,
+                                        MatrixView<const float> X) {
+  PcaFitTransformResult r;
+  r.model = pca_fit(backend, params, X);
+  r.transformed = pca_transform(backend, r.model, X);
+  return r;
+}
+
+PcaFitTransformResult pca_fit_transform(Backend& backend, const PcaParams& params,
+                                        const CsrView& X) {
+  PcaFitTransformResult r;
+  r.model = pca_fit(backend, params, X);
+  r.transformed = pca_transform(backend, r.model, X);
+  return r;
+}
+
+}  // namespace stray

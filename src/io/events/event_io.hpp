@@ -1,0 +1,91 @@
+// Shared pieces of the event readers and writers: line-numbered errors,
+// number parsing, file opening.
+#pragma once
+
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+#include "core/check.hpp"
+#include "stray/io/events.hpp"
+
+namespace stray::fleet {
+
+/// "where: source line N: message" (source omitted when unnamed).
+template <typename... Parts>
+[[noreturn]] void fail_at_line(ErrorCode code, const char* where, const EventReadOptions& options,
+                               int64_t line, const Parts&... parts) {
+  if (options.source_name.empty()) {
+    internal::fail(code, where, "line ", line, ": ", parts...);
+  }
+  internal::fail(code, where, options.source_name, " line ", line, ": ", parts...);
+}
+
+/// Parses a finite double from the whole of `text` (surrounding blanks
+/// allowed). Returns false when it is not a number; sets *non_finite for
+/// nan/inf spellings.
+inline bool parse_number(std::string_view text, double* out, bool* non_finite) {
+  *non_finite = false;
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  if (text.empty()) return false;
+  if (text.front() == '+') text.remove_prefix(1);
+  double v = 0.0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || ptr != text.data() + text.size()) return false;
+  if (!std::isfinite(v)) {
+    *non_finite = true;
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+/// Quotes a string for messages, shortened when long.
+inline std::string quoted(std::string_view s) {
+  constexpr std::size_t kMax = 60;
+  std::string out = "'";
+  out.append(s.substr(0, kMax));
+  if (s.size() > kMax) out += "...";
+  out += "'";
+  return out;
+}
+
+/// Opens `path` for reading, or throws io_error naming `where`.
+inline std::ifstream open_for_reading(const std::filesystem::path& path, const char* where) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) internal::fail(ErrorCode::io_error, where, "cannot open ", path.string());
+  return in;
+}
+
+/// The path overload of a stream reader: opens `path` (io_error naming
+/// `where` when it cannot) and names the source after it unless the caller did.
+template <typename StreamReader>
+ReadStats read_from_path(const std::filesystem::path& path, const EventSink& sink,
+                         const EventReadOptions& options, const char* where,
+                         StreamReader&& read_stream) {
+  std::ifstream in = open_for_reading(path, where);
+  EventReadOptions named = options;
+  if (named.source_name.empty()) named.source_name = path.string();
+  return read_stream(in, sink, named);
+}
+
+/// Strips a trailing '\r' (CRLF files) and, on the first line, a UTF-8 BOM.
+inline std::string_view clean_line(const std::string& line, int64_t line_no) {
+  std::string_view v(line);
+  if (!v.empty() && v.back() == '\r') v.remove_suffix(1);
+  if (line_no == 1 && v.size() >= 3 && v.substr(0, 3) == "\xEF\xBB\xBF") v.remove_prefix(3);
+  return v;
+}
+
+inline bool is_blank(std::string_view v) {
+  for (char c : v) {
+    if (c != ' ' && c != '\t') return false;
+  }
+  return true;
+}
+
+}  // namespace stray::fleet

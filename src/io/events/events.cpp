@@ -1,0 +1,68 @@
+// Event formats: names, dispatch, and the collecting sink.
+#include <istream>
+#include <string>
+
+#include "io/events/event_io.hpp"
+#include "stray/io/events.hpp"
+
+namespace stray {
+
+EventSink collect_events(std::vector<EventRecord>& out) {
+  return [&out](const Event& e) { out.emplace_back(e); };
+}
+
+const char* to_string(EventFormat format) {
+  switch (format) {
+    case EventFormat::csv: return "csv";
+    case EventFormat::jsonl: return "jsonl";
+    case EventFormat::osquery: return "osquery";
+    case EventFormat::osquery_snapshot: return "osquery-snapshot";
+  }
+  return "?";
+}
+
+EventFormat parse_event_format(const std::string& name) {
+  if (name == "csv") return EventFormat::csv;
+  if (name == "jsonl" || name == "ndjson") return EventFormat::jsonl;
+  if (name == "osquery") return EventFormat::osquery;
+  if (name == "osquery-snapshot") return EventFormat::osquery_snapshot;
+  internal::fail(ErrorCode::invalid_argument, "parse_event_format", "unknown format '", name,
+                 "' (expected csv, jsonl, osquery or osquery-snapshot)");
+}
+
+EventFormat event_format_from_path(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  for (char& c : ext) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  if (ext == ".csv") return EventFormat::csv;
+  if (ext == ".jsonl" || ext == ".ndjson") return EventFormat::jsonl;
+  if (ext == ".log") return EventFormat::osquery;
+  internal::fail(ErrorCode::invalid_argument, "event_format_from_path",
+                 "cannot tell the event format of '", path.string(),
+                 "' (expected .csv, .jsonl, .ndjson or .log); name it explicitly");
+}
+
+ReadStats read_events(std::istream& in, EventFormat format, const EventSink& sink,
+                      const EventReadOptions& options) {
+  switch (format) {
+    case EventFormat::csv: return read_events_csv(in, sink, options);
+    case EventFormat::jsonl: return read_events_jsonl(in, sink, options);
+    case EventFormat::osquery:
+    case EventFormat::osquery_snapshot: return read_events_osquery(in, sink, options);
+  }
+  internal::fail(ErrorCode::invalid_argument, "read_events", "unknown format");
+}
+
+ReadStats read_events(const std::filesystem::path& path, EventFormat format,
+                      const EventSink& sink, const EventReadOptions& options) {
+  switch (format) {
+    case EventFormat::csv: return read_events_csv(path, sink, options);
+    case EventFormat::jsonl: return read_events_jsonl(path, sink, options);
+    case EventFormat::osquery:
+    case EventFormat::osquery_snapshot: return read_events_osquery(path, sink, options);
+  }
+  internal::fail(ErrorCode::invalid_argument, "read_events", "unknown format");
+}
+
+}  // namespace stray

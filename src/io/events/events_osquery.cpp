@@ -1,0 +1,316 @@
+// osquery result logs: differential ("action" + "columns"), batched
+// ("diffResults") and snapshot ("snapshot") lines, mapped to events by an
+// OsqueryMapping.
+#include <cstdio>
+#include <istream>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "io/events/event_io.hpp"
+#include "io/events/json_scan.hpp"
+#include "io/events/osquery_util.hpp"
+#include "stray/io/events.hpp"
+
+namespace stray {
+
+OsqueryMapping OsqueryMapping::defaults() {
+  OsqueryMapping m;
+  m.rules = {
+      {"deb_packages", "name", "package", 0, {}},
+      {"rpm_packages", "name", "package", 0, {}},
+      {"python_packages", "name", "package.python", 0, {}},
+      {"npm_packages", "name", "package.npm", 0, {}},
+      {"processes", "name", "process", 0, {}},
+      {"listening_ports", "port", "net.port", 0, {"0", "-1"}},
+      {"process_open_sockets", "remote_port", "net.remote", 0, {"0", "-1"}},
+      {"process_open_sockets", "remote_address", "net.remote_net", 24,
+       {"", "0", "0.0.0.0", "::", "::0", "0:0:0:0:0:0:0:0"}},
+      {"kernel_modules", "name", "kernel_module", 0, {}},
+      {"users", "username", "user", 0, {}},
+  };
+  return m;
+}
+
+namespace fleet {
+
+bool ipv4_network(std::string_view text, int prefix, std::string* out) {
+  unsigned parts[4];
+  std::size_t pos = 0;
+  for (int k = 0; k < 4; ++k) {
+    if (pos >= text.size()) return false;
+    unsigned v = 0;
+    std::size_t digits = 0;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9' && digits < 4) {
+      v = v * 10 + static_cast<unsigned>(text[pos] - '0');
+      ++pos;
+      ++digits;
+    }
+    if (digits == 0 || digits > 3 || v > 255) return false;
+    parts[k] = v;
+    if (k < 3) {
+      if (pos >= text.size() || text[pos] != '.') return false;
+      ++pos;
+    }
+  }
+  if (pos != text.size()) return false;
+  const uint32_t addr = (parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3];
+  const int p = prefix < 0 ? 0 : (prefix > 32 ? 32 : prefix);
+  const uint32_t mask = p == 0 ? 0u : (~0u << (32 - p));
+  const uint32_t net = addr & mask;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u/%d", net >> 24, (net >> 16) & 255u,
+                (net >> 8) & 255u, net & 255u, p);
+  *out = buf;
+  return true;
+}
+
+std::string_view query_of(std::string_view logged_name) {
+  const std::size_t slash = logged_name.rfind('/');
+  return slash == std::string_view::npos ? logged_name : logged_name.substr(slash + 1);
+}
+
+}  // namespace fleet
+
+namespace {
+
+constexpr const char* kWhere = "read_events_osquery";
+
+using Rules = std::vector<const OsqueryColumnRule*>;
+
+class RuleIndex {
+ public:
+  explicit RuleIndex(const OsqueryMapping& mapping) {
+    for (const auto& r : mapping.rules) by_query_[r.query].push_back(&r);
+  }
+
+  // Rules for a logged query name: its last '/'-component, or for packs
+  // logged with the "_" delimiter ("pack_linux_deb_packages"), a query the
+  // name ends with. Resolutions are cached per name.
+  const Rules* find(const std::string& logged_name) {
+    const auto cached = cache_.find(logged_name);
+    if (cached != cache_.end()) return cached->second;
+    const Rules* found = nullptr;
+    const std::string query(fleet::query_of(logged_name));
+    const auto exact = by_query_.find(query);
+    if (exact != by_query_.end()) {
+      found = &exact->second;
+    } else if (query.rfind("pack_", 0) == 0) {
+      std::size_t best = 0;
+      for (const auto& [q, rules] : by_query_) {
+        if (q.size() + 1 < query.size() && q.size() > best &&
+            query.compare(query.size() - q.size(), q.size(), q) == 0 &&
+            query[query.size() - q.size() - 1] == '_') {
+          found = &rules;
+          best = q.size();
+        }
+      }
+    }
+    cache_.emplace(logged_name, found);
+    return found;
+  }
+
+ private:
+  std::unordered_map<std::string, Rules> by_query_;
+  std::unordered_map<std::string, const Rules*> cache_;
+};
+
+// Turns one result row into events, one per rule whose column it carries.
+class RowMapper {
+ public:
+  RowMapper(const EventSink& sink, const EventReadOptions& options, ReadStats& stats)
+      : sink_(sink), options_(options), stats_(stats) {}
+
+  void map(const fleet::JsonValue& row, const Rules& rules, std::string_view entity, double value,
+           int64_t line_no) {
+    if (row.type != fleet::JsonType::object) {
+      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options_, line_no,
+                          "a result row is not a JSON object: ", fleet::quoted(row.text));
+    }
+    cells_.assign(rules.size(), fleet::JsonValue{});
+    fleet::JsonScanner scan(row.text, &escaped_);
+    const bool ok = scan.object([&](std::string_view key, const fleet::JsonValue& v) {
+      for (std::size_t r = 0; r < rules.size(); ++r) {
+        if (rules[r]->column == key) cells_[r] = v;
+      }
+      return true;
+    });
+    if (!ok) {  // the line scan validated it already; kept for safety
+      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options_, line_no, "invalid JSON (",
+                          scan.error(), ")");
+    }
+    for (std::size_t r = 0; r < rules.size(); ++r) {
+      const OsqueryColumnRule* rule = rules[r];
+      const fleet::JsonValue& cell = cells_[r];
+      if (cell.type == fleet::JsonType::null) {  // missing or null
+        ++stats_.skipped;
+        continue;
+      }
+      if (cell.type == fleet::JsonType::object || cell.type == fleet::JsonType::array) {
+        fleet::fail_at_line(ErrorCode::parse_error, kWhere, options_, line_no, "column '",
+                            rule->column, "' is neither a string nor a number");
+      }
+      std::string_view text = cell.text;  // strings decoded; numbers ("numerics": true) as spelt
+      bool ignored = text.empty();
+      for (const auto& v : rule->ignore_values) ignored = ignored || text == v;
+      if (ignored) {
+        ++stats_.skipped;
+        continue;
+      }
+      if (rule->ipv4_prefix > 0 && fleet::ipv4_network(text, rule->ipv4_prefix, &network_)) {
+        text = network_;
+      }
+      sink_(Event{entity, rule->group, text, value});
+      ++stats_.events;
+    }
+  }
+
+  void new_line() { escaped_.clear(); }
+
+ private:
+  const EventSink& sink_;
+  const EventReadOptions& options_;
+  ReadStats& stats_;
+  std::vector<fleet::JsonValue> cells_;
+  std::deque<std::string> escaped_;
+  std::string network_;
+};
+
+}  // namespace
+
+ReadStats read_events_osquery(std::istream& in, const EventSink& sink,
+                              const EventReadOptions& options) {
+  for (const auto& r : options.osquery.rules) {
+    internal::require(!r.query.empty() && !r.column.empty() && !r.group.empty(),
+                      ErrorCode::invalid_argument, kWhere,
+                      "an osquery rule has an empty query, column or group");
+    internal::require(r.group.find(':') == std::string::npos, ErrorCode::invalid_argument, kWhere,
+                      "osquery rule group '", r.group, "' contains ':'");
+  }
+  using fleet::JsonType;
+  using fleet::JsonValue;
+  ReadStats stats;
+  RuleIndex index(options.osquery);
+  RowMapper mapper(sink, options, stats);
+  std::string line;
+  std::string name_key;  // the logged query name, for the rule cache
+  std::deque<std::string> escaped;
+  int64_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    const std::string_view text = fleet::clean_line(line, line_no);
+    if (fleet::is_blank(text)) continue;
+    ++stats.records;
+    escaped.clear();
+    mapper.new_line();
+    auto fail = [&](const auto&... parts) {
+      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no, parts...);
+    };
+
+    fleet::JsonScanner scan(text, &escaped);
+    if (scan.first() != '{') fail("expected a JSON object");
+    JsonValue name, host, decorations, snapshot, diff, columns, action;
+    const bool ok = scan.object([&](std::string_view key, const JsonValue& v) {
+      if (key == "name") {
+        name = v;
+      } else if (key == "hostIdentifier") {
+        host = v;
+      } else if (key == "columns") {
+        columns = v;
+      } else if (key == "action") {
+        action = v;
+      } else if (key == "snapshot") {
+        snapshot = v;
+      } else if (key == "diffResults") {
+        diff = v;
+      } else if (key == "decorations") {
+        decorations = v;
+      }
+      return true;
+    });
+    if (!ok) fail("invalid JSON (", scan.error(), ")");
+    if (name.text.empty() && name.type == JsonType::null) fail("no 'name' member");
+    if (name.type != JsonType::string) fail("'name' is not a string");
+
+    if (!options.osquery_entity_decoration.empty()) {
+      if (decorations.type != JsonType::object) fail("no 'decorations' object");
+      JsonValue found;
+      fleet::JsonScanner dec(decorations.text, &escaped);
+      dec.object([&](std::string_view key, const JsonValue& v) {
+        if (key == options.osquery_entity_decoration) found = v;
+        return true;
+      });
+      if (found.type == JsonType::null) {
+        fail("no decoration '", options.osquery_entity_decoration, "'");
+      }
+      host = found;
+    } else if (host.type == JsonType::null) {
+      fail("no 'hostIdentifier' member");
+    }
+    if (host.type != JsonType::string || host.text.empty()) {
+      fail("the host identifier is empty or not a string");
+    }
+    const std::string_view entity = host.text;
+    name_key.assign(name.text);
+    const Rules* rules = index.find(name_key);
+
+    auto rows_of = [&](const JsonValue& arr, const char* what, double value) {
+      if (arr.type != JsonType::array) fail("'", what, "' is not an array");
+      fleet::JsonScanner rows(arr.text, &escaped);
+      rows.array([&](const JsonValue& row) {
+        if (rules == nullptr) {
+          ++stats.skipped;
+        } else if (value == 0.0) {
+          ++stats.skipped;
+        } else {
+          mapper.map(row, *rules, entity, value, line_no);
+        }
+        return true;
+      });
+    };
+    const double removed_value = options.osquery_removed_as_negative ? -1.0 : 0.0;
+
+    if (snapshot.type != JsonType::null) {
+      rows_of(snapshot, "snapshot", 1.0);
+    } else if (diff.type != JsonType::null) {
+      if (diff.type != JsonType::object) fail("'diffResults' is not an object");
+      JsonValue added, removed;
+      fleet::JsonScanner d(diff.text, &escaped);
+      d.object([&](std::string_view key, const JsonValue& v) {
+        if (key == "added") added = v;
+        if (key == "removed") removed = v;
+        return true;
+      });
+      if (added.type != JsonType::null) rows_of(added, "added", 1.0);
+      if (removed.type != JsonType::null) rows_of(removed, "removed", removed_value);
+    } else if (columns.type != JsonType::null) {
+      if (action.type != JsonType::string || (action.text != "added" && action.text != "removed")) {
+        fail("'action' must be \"added\" or \"removed\" next to 'columns', got ",
+             action.type == JsonType::null && action.text.empty() ? std::string_view("nothing")
+                                                                 : action.text);
+      }
+      const double value = action.text == "added" ? 1.0 : removed_value;
+      if (rules == nullptr || value == 0.0) {
+        ++stats.skipped;
+      } else {
+        mapper.map(columns, *rules, entity, value, line_no);
+      }
+    } else {
+      fail("neither 'columns', 'snapshot' nor 'diffResults': not an osquery result line");
+    }
+  }
+  if (in.bad()) internal::fail(ErrorCode::io_error, kWhere, "read failed after line ", line_no);
+  stats.lines = line_no;
+  return stats;
+}
+
+ReadStats read_events_osquery(const std::filesystem::path& path, const EventSink& sink,
+                              const EventReadOptions& options) {
+  return fleet::read_from_path(path, sink, options, kWhere,
+                                [](std::istream& in, const EventSink& s, const EventReadOptions& o) {
+                                  return read_events_osquery(in, s, o);
+                                });
+}
+
+}  // namespace stray

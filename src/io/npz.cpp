@@ -1,0 +1,544 @@
+#include "stray/io/npz.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <climits>
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include "io/atomic_file.hpp"
+#include "core/check.hpp"
+#include "io/input_file.hpp"
+#include "io/npy_format.hpp"
+#include "io/npz_detail.hpp"
+
+namespace stray {
+
+namespace {
+
+using internal::fail;
+using internal::require;
+
+constexpr uint32_t kLocalSig = 0x04034b50;
+constexpr uint32_t kCentralSig = 0x02014b50;
+constexpr uint32_t kEndSig = 0x06054b50;
+constexpr uint32_t kZip64EndSig = 0x06064b50;
+constexpr uint32_t kZip64LocatorSig = 0x07064b50;
+constexpr std::size_t kEndSize = 22;
+constexpr std::size_t kCentralSize = 46;
+constexpr std::size_t kLocalSize = 30;
+// Five small entries are all scipy writes; anything near this is corrupt.
+constexpr uint64_t kMaxCentralDirectory = uint64_t{64} << 20;
+
+uint16_t get16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+uint32_t get32(const unsigned char* p) {
+  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
+         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
+}
+uint64_t get64(const unsigned char* p) {
+  return static_cast<uint64_t>(get32(p)) | (static_cast<uint64_t>(get32(p + 4)) << 32);
+}
+
+struct ZipEntry {
+  std::string name;
+  uint16_t flags = 0;
+  uint16_t method = 0;
+  uint32_t crc = 0;
+  uint64_t compressed_size = 0;
+  uint64_t size = 0;
+  uint64_t local_offset = 0;
+};
+
+class ZipReader {
+ public:
+  ZipReader(const std::string& path, const char* where)
+      : file_(path, where), path_(path), where_(where) {
+    read_directory();
+  }
+
+  const ZipEntry* find(const std::string& name) const {
+    for (const ZipEntry& e : entries_) {
+      if (e.name == name) return &e;
+    }
+    return nullptr;
+  }
+
+  /// The uncompressed bytes of a member, CRC-checked.
+  std::vector<unsigned char> read(const ZipEntry& e) const {
+    const std::string what = path_ + "[" + e.name + "]";
+    if (e.flags & 1u) fail(ErrorCode::parse_error, where_, what, ": encrypted zip members are not supported");
+    unsigned char local[kLocalSize];
+    if (file_.read_at(e.local_offset, local, kLocalSize) < kLocalSize || get32(local) != kLocalSig) {
+      fail(ErrorCode::parse_error, where_, what, ": bad local zip header at offset ", e.local_offset);
+    }
+    const uint16_t name_len = get16(local + 26);
+    std::string local_name(name_len, '\0');
+    file_.read_at(e.local_offset + kLocalSize, local_name.data(), name_len);
+    if (local_name != e.name) {
+      fail(ErrorCode::parse_error, where_, what, ": local zip header names '", local_name,
+           "' (corrupt file)");
+    }
+    const uint64_t start = e.local_offset + kLocalSize + name_len + get16(local + 28);
+    if (start > file_.size() || e.compressed_size > file_.size() - start) {
+      fail(ErrorCode::parse_error, where_, what, ": truncated zip member (", e.compressed_size,
+           " bytes at offset ", start, " in a file of ", file_.size(), ")");
+    }
+    std::vector<unsigned char> out;
+    if (e.method == 0) {
+      if (e.compressed_size != e.size) {
+        fail(ErrorCode::parse_error, where_, what, ": stored member with compressed size ",
+             e.compressed_size, " != size ", e.size);
+      }
+      out.resize(static_cast<std::size_t>(e.size));
+      file_.read_at(start, out.data(), out.size());
+    } else if (e.method == 8) {
+      // Deflate cannot expand beyond ~1032:1; a bigger claim is corruption,
+      // caught before allocating it.
+      if (e.size / 1032 > e.compressed_size + 1024) {
+        fail(ErrorCode::parse_error, where_, what, ": implausible uncompressed size ", e.size);
+      }
+      std::vector<unsigned char> packed(static_cast<std::size_t>(e.compressed_size));
+      file_.read_at(start, packed.data(), packed.size());
+      out.resize(static_cast<std::size_t>(e.size));
+      inflate_raw(packed, out, what);
+    } else {
+      fail(ErrorCode::parse_error, where_, what, ": zip compression method ", e.method,
+           " is not supported (stored and deflate are)");
+    }
+    if (crc32_of(out.data(), out.size()) != e.crc) {
+      fail(ErrorCode::parse_error, where_, what, ": CRC mismatch (corrupt file)");
+    }
+    return out;
+  }
+
+  static uint32_t crc32_of(const unsigned char* p, std::size_t n, uLong crc = 0) {
+    while (n > 0) {
+      const auto chunk = static_cast<uInt>(std::min<std::size_t>(n, 1u << 30));
+      crc = crc32(crc, p, chunk);
+      p += chunk;
+      n -= chunk;
+    }
+    return static_cast<uint32_t>(crc);
+  }
+
+ private:
+  void inflate_raw(std::vector<unsigned char>& in, std::vector<unsigned char>& out,
+                   const std::string& what) const {
+    z_stream zs{};
+    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) {
+      fail(ErrorCode::out_of_memory, where_, what, ": zlib inflateInit2 failed");
+    }
+    std::size_t in_done = 0;
+    std::size_t out_done = 0;
+    int rc = Z_OK;
+    while (true) {
+      const auto in_chunk = static_cast<uInt>(std::min<std::size_t>(in.size() - in_done, UINT_MAX));
+      const auto out_chunk = static_cast<uInt>(std::min<std::size_t>(out.size() - out_done, UINT_MAX));
+      zs.next_in = in.data() + in_done;
+      zs.avail_in = in_chunk;
+      zs.next_out = out.data() + out_done;
+      zs.avail_out = out_chunk;
+      rc = inflate(&zs, Z_NO_FLUSH);
+      const std::size_t consumed = in_chunk - zs.avail_in;
+      const std::size_t produced = out_chunk - zs.avail_out;
+      in_done += consumed;
+      out_done += produced;
+      if (rc == Z_STREAM_END) break;
+      if (rc != Z_OK && rc != Z_BUF_ERROR) break;
+      if (consumed == 0 && produced == 0) break;  // truncated input, or more output than declared
+    }
+    inflateEnd(&zs);
+    if (rc != Z_STREAM_END || out_done != out.size()) {
+      fail(ErrorCode::parse_error, where_, what, ": corrupt deflate stream (",
+           zs.msg != nullptr ? zs.msg : "ended early", ")");
+    }
+  }
+
+  void read_directory() {
+    const uint64_t size = file_.size();
+    if (size < kEndSize) fail(ErrorCode::parse_error, where_, path_, ": not a zip/.npz file (too short)");
+    const std::size_t tail_len = static_cast<std::size_t>(std::min<uint64_t>(size, kEndSize + 0xFFFF));
+    std::vector<unsigned char> tail(tail_len);
+    file_.read_at(size - tail_len, tail.data(), tail_len);
+    std::optional<std::size_t> end;
+    for (std::size_t i = tail_len - kEndSize + 1; i-- > 0;) {
+      if (get32(&tail[i]) == kEndSig) {
+        end = i;
+        break;
+      }
+    }
+    if (!end) fail(ErrorCode::parse_error, where_, path_, ": not a zip/.npz file (no end of central directory)");
+    const unsigned char* eocd = &tail[*end];
+    uint64_t count = get16(eocd + 10);
+    uint64_t dir_size = get32(eocd + 12);
+    uint64_t dir_offset = get32(eocd + 16);
+    const uint64_t end_pos = size - tail_len + *end;
+    if (end_pos >= 20) {
+      unsigned char loc[20];
+      if (file_.read_at(end_pos - 20, loc, 20) == 20 && get32(loc) == kZip64LocatorSig) {
+        const uint64_t z64 = get64(loc + 8);
+        unsigned char rec[56];
+        if (z64 > size || file_.read_at(z64, rec, 56) < 56 || get32(rec) != kZip64EndSig) {
+          fail(ErrorCode::parse_error, where_, path_, ": bad zip64 end of central directory");
+        }
+        count = get64(rec + 32);
+        dir_size = get64(rec + 40);
+        dir_offset = get64(rec + 48);
+      }
+    }
+    if (dir_offset > size || dir_size > size - dir_offset || dir_size > kMaxCentralDirectory ||
+        count > dir_size / kCentralSize) {
+      fail(ErrorCode::parse_error, where_, path_, ": corrupt zip central directory (", count,
+           " entries, ", dir_size, " bytes at offset ", dir_offset, ")");
+    }
+    std::vector<unsigned char> dir(static_cast<std::size_t>(dir_size));
+    file_.read_at(dir_offset, dir.data(), dir.size());
+    std::size_t pos = 0;
+    for (uint64_t k = 0; k < count; ++k) {
+      if (pos + kCentralSize > dir.size() || get32(&dir[pos]) != kCentralSig) {
+        fail(ErrorCode::parse_error, where_, path_, ": corrupt zip central directory entry ", k);
+      }
+      const unsigned char* h = &dir[pos];
+      ZipEntry e;
+      e.flags = get16(h + 8);
+      e.method = get16(h + 10);
+      e.crc = get32(h + 16);
+      e.compressed_size = get32(h + 20);
+      e.size = get32(h + 24);
+      const std::size_t name_len = get16(h + 28);
+      const std::size_t extra_len = get16(h + 30);
+      const std::size_t comment_len = get16(h + 32);
+      e.local_offset = get32(h + 42);
+      if (pos + kCentralSize + name_len + extra_len + comment_len > dir.size()) {
+        fail(ErrorCode::parse_error, where_, path_, ": corrupt zip central directory entry ", k);
+      }
+      e.name.assign(reinterpret_cast<const char*>(h + kCentralSize), name_len);
+      parse_zip64_extra(h + kCentralSize + name_len, extra_len, e);
+      entries_.push_back(std::move(e));
+      pos += kCentralSize + name_len + extra_len + comment_len;
+    }
+  }
+
+  // Zip64 extra field (id 1): 8-byte values for exactly those of size,
+  // compressed size and offset whose 4-byte fields hold 0xFFFFFFFF.
+  void parse_zip64_extra(const unsigned char* p, std::size_t len, ZipEntry& e) const {
+    std::size_t pos = 0;
+    while (pos + 4 <= len) {
+      const uint16_t id = get16(p + pos);
+      const uint16_t n = get16(p + pos + 2);
+      if (pos + 4 + n > len) break;
+      if (id == 1) {
+        const unsigned char* q = p + pos + 4;
+        std::size_t left = n;
+        for (uint64_t* field : {&e.size, &e.compressed_size, &e.local_offset}) {
+          if (*field != 0xFFFFFFFFull) continue;
+          if (left < 8) fail(ErrorCode::parse_error, where_, path_, ": truncated zip64 extra field for ", e.name);
+          *field = get64(q);
+          q += 8;
+          left -= 8;
+        }
+      }
+      pos += 4 + n;
+    }
+  }
+
+  internal::InputFile file_;
+  std::string path_;
+  const char* where_;
+  std::vector<ZipEntry> entries_;
+};
+
+// One .npy member decoded from memory.
+struct Member {
+  std::string name;  // "file.npz[data.npy]", for messages
+  internal::NpyHeader header;
+  std::vector<unsigned char> bytes;
+  const unsigned char* data() const { return bytes.data() + header.data_offset; }
+};
+
+Member load_member(const ZipReader& zip, const std::string& path, const std::string& member,
+                   const char* where) {
+  const ZipEntry* e = zip.find(member);
+  if (e == nullptr) {
+    fail(ErrorCode::parse_error, where, path, ": missing member '", member,
+         "' (not a scipy.sparse.save_npz file?)");
+  }
+  Member m;
+  m.name = path + "[" + member + "]";
+  m.bytes = zip.read(*e);
+  m.header = internal::parse_npy_header(m.bytes.data(), m.bytes.size(), where, m.name);
+  if (m.header.data_offset > m.bytes.size() ||
+      m.header.data_bytes > m.bytes.size() - m.header.data_offset) {
+    fail(ErrorCode::parse_error, where, m.name, ": truncated data: expected ",
+         m.header.data_bytes, " bytes");
+  }
+  return m;
+}
+
+template <typename D>
+std::vector<D> member_vector(const Member& m, const char* where, const char* what) {
+  if (m.header.shape.size() != 1 || !m.header.dtype.numeric()) {
+    fail(ErrorCode::parse_error, where, m.name, ": expected a 1-D numeric array, found ",
+         m.header.shape.size(), "-D '", m.header.dtype.descr, "'");
+  }
+  std::vector<D> out(static_cast<std::size_t>(m.header.count));
+  internal::convert_elements<D>(m.header.dtype, m.data(), m.header.count, out.data(), where,
+                                m.name, what);
+  return out;
+}
+
+// The 'format' member: a 0-d bytes ('|S3') or str ('<U3') array.
+std::string member_string(const Member& m, const char* where) {
+  const internal::NpyDtype& dt = m.header.dtype;
+  if (m.header.count != 1 || (dt.kind != 'S' && dt.kind != 'U')) {
+    fail(ErrorCode::parse_error, where, m.name, ": expected a string, found '", dt.descr, "'");
+  }
+  std::string s;
+  if (dt.kind == 'S') {
+    s.assign(reinterpret_cast<const char*>(m.data()), static_cast<std::size_t>(dt.itemsize));
+  } else {
+    for (int i = 0; i + 4 <= dt.itemsize; i += 4) {
+      const unsigned char* c = m.data() + i;
+      const uint32_t cp = dt.swapped() ? (uint32_t{c[0]} << 24 | uint32_t{c[1]} << 16 |
+                                          uint32_t{c[2]} << 8 | c[3])
+                                       : get32(c);
+      s.push_back(cp < 128 ? static_cast<char>(cp) : '?');
+    }
+  }
+  while (!s.empty() && s.back() == '\0') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+CsrMatrix read_npz_csr(const std::string& path) {
+  constexpr const char* where = "read_npz_csr";
+  const ZipReader zip(path, where);
+
+  const Member format = load_member(zip, path, "format.npy", where);
+  const std::string fmt = member_string(format, where);
+  if (fmt != "csr") {
+    fail(ErrorCode::parse_error, where, path, ": sparse format '", fmt,
+         "' is not supported; save a CSR matrix (matrix.tocsr())");
+  }
+  const std::vector<int64_t> shape =
+      member_vector<int64_t>(load_member(zip, path, "shape.npy", where), where, "shape");
+  if (shape.size() != 2 || shape[0] < 0 || shape[1] < 0) {
+    fail(ErrorCode::parse_error, where, path, ": 'shape' must hold two non-negative extents");
+  }
+
+  CsrMatrix out;
+  out.rows = shape[0];
+  out.cols = shape[1];
+  out.indptr = member_vector<int64_t>(load_member(zip, path, "indptr.npy", where), where, "indptr");
+  out.indices =
+      member_vector<int32_t>(load_member(zip, path, "indices.npy", where), where, "column index");
+  out.values = member_vector<float>(load_member(zip, path, "data.npy", where), where, "value");
+
+  const auto nnz = static_cast<int64_t>(out.indices.size());
+  // Compared as indptr.size() - 1, so a huge rows from the file cannot overflow.
+  require(!out.indptr.empty() && static_cast<int64_t>(out.indptr.size()) - 1 == out.rows,
+          ErrorCode::parse_error, where, path, ": indptr has ", out.indptr.size(),
+          " entries for ", out.rows, " rows");
+  require(static_cast<int64_t>(out.values.size()) == nnz, ErrorCode::parse_error, where, path,
+          ": data has ", out.values.size(), " entries but indices has ", nnz);
+  require(out.indptr[0] == 0, ErrorCode::parse_error, where, path, ": indptr[0] = ",
+          out.indptr[0], ", expected 0");
+  for (int64_t i = 0; i < out.rows; ++i) {
+    require(out.indptr[i + 1] >= out.indptr[i], ErrorCode::parse_error, where, path,
+            ": indptr decreases at row ", i);
+  }
+  require(out.indptr[out.rows] == nnz, ErrorCode::parse_error, where, path, ": indptr[",
+          out.rows, "] = ", out.indptr[out.rows], " but there are ", nnz, " entries");
+  for (int64_t p = 0; p < nnz; ++p) {
+    require(out.indices[p] >= 0 && out.indices[p] < out.cols, ErrorCode::parse_error, where, path,
+            ": column index ", out.indices[p], " at entry ", p, " outside [0, ", out.cols, ")");
+    require(std::isfinite(out.values[p]), ErrorCode::parse_error, where, path, ": value at entry ",
+            p, " is not finite");
+  }
+  return out;
+}
+
+namespace internal {
+
+namespace {
+
+void put16(std::string& s, uint64_t v) {
+  for (int i = 0; i < 2; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+void put32(std::string& s, uint64_t v) {
+  for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+void put64(std::string& s, uint64_t v) {
+  for (int i = 0; i < 8; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+struct OutMember {
+  std::string name;
+  std::string header;  // .npy header
+  const void* data = nullptr;
+  uint64_t data_bytes = 0;
+  uint64_t size() const { return header.size() + data_bytes; }
+  uint32_t crc = 0;
+  uint64_t offset = 0;
+};
+
+// Fixed timestamp (1980-01-01 00:00, the DOS epoch): the same matrix gives
+// the same bytes.
+constexpr uint16_t kDosTime = 0;
+constexpr uint16_t kDosDate = (0 << 9) | (1 << 5) | 1;
+
+}  // namespace
+
+void write_npz_csr_impl(const std::string& path, const CsrView& m, uint64_t zip64_threshold) {
+  constexpr const char* where = "write_npz_csr";
+  require(m.rows >= 0 && m.cols >= 0, ErrorCode::invalid_argument, where, path,
+          ": negative extent ", m.rows, " x ", m.cols);
+  require(m.indptr != nullptr, ErrorCode::invalid_argument, where, path, ": indptr is null");
+  require(m.indptr[0] == 0, ErrorCode::invalid_argument, where, path, ": indptr[0] = ",
+          m.indptr[0], ", expected 0");
+  for (int64_t i = 0; i < m.rows; ++i) {
+    require(m.indptr[i + 1] >= m.indptr[i], ErrorCode::invalid_argument, where, path,
+            ": indptr decreases at row ", i);
+  }
+  const int64_t nnz = m.indptr[m.rows];
+  require(nnz == 0 || (m.indices != nullptr && m.values != nullptr), ErrorCode::invalid_argument,
+          where, path, ": indices/values are null with nnz=", nnz);
+  for (int64_t p = 0; p < nnz; ++p) {
+    require(m.indices[p] >= 0 && m.indices[p] < m.cols, ErrorCode::invalid_argument, where, path,
+            ": column index ", m.indices[p], " at entry ", p, " outside [0, ", m.cols, ")");
+  }
+
+  static const char kFormat[3] = {'c', 's', 'r'};
+  const int64_t shape[2] = {m.rows, m.cols};
+  // The members and order np.savez uses for scipy.sparse.save_npz.
+  std::vector<OutMember> members = {
+      {"indices.npy", encode_npy_header("<i4", {nnz}), m.indices, static_cast<uint64_t>(nnz) * 4},
+      {"indptr.npy", encode_npy_header("<i8", {m.rows + 1}), m.indptr,
+       static_cast<uint64_t>(m.rows + 1) * 8},
+      {"format.npy", encode_npy_header("|S3", {}), kFormat, 3},
+      {"shape.npy", encode_npy_header("<i8", {2}), shape, 16},
+      {"data.npy", encode_npy_header("<f4", {nnz}), m.values, static_cast<uint64_t>(nnz) * 4},
+  };
+
+  AtomicFile out(path, where);
+  for (OutMember& mb : members) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(mb.header.data()),
+                static_cast<uInt>(mb.header.size()));
+    const auto* p = static_cast<const unsigned char*>(mb.data);
+    for (uint64_t left = mb.data_bytes; left > 0;) {
+      const auto chunk = static_cast<uInt>(std::min<uint64_t>(left, 1u << 30));
+      crc = crc32(crc, p, chunk);
+      p += chunk;
+      left -= chunk;
+    }
+    mb.crc = static_cast<uint32_t>(crc);
+    mb.offset = out.offset();
+
+    const bool big = mb.size() >= zip64_threshold;
+    std::string h;
+    put32(h, kLocalSig);
+    put16(h, big ? 45 : 20);  // version needed: 4.5 for zip64
+    put16(h, 0);              // flags
+    put16(h, 0);              // stored
+    put16(h, kDosTime);
+    put16(h, kDosDate);
+    put32(h, mb.crc);
+    put32(h, big ? 0xFFFFFFFFull : mb.size());
+    put32(h, big ? 0xFFFFFFFFull : mb.size());
+    put16(h, mb.name.size());
+    put16(h, big ? 20 : 0);
+    h += mb.name;
+    if (big) {
+      put16(h, 1);
+      put16(h, 16);
+      put64(h, mb.size());
+      put64(h, mb.size());
+    }
+    out.write(h.data(), h.size());
+    out.write(mb.header.data(), mb.header.size());
+    if (mb.data_bytes > 0) out.write(mb.data, static_cast<std::size_t>(mb.data_bytes));
+  }
+
+  const uint64_t dir_offset = out.offset();
+  std::string dir;
+  for (const OutMember& mb : members) {
+    const bool big_size = mb.size() >= zip64_threshold;
+    const bool big_offset = mb.offset >= zip64_threshold;
+    std::string extra;
+    if (big_size || big_offset) {
+      std::string fields;
+      if (big_size) {
+        put64(fields, mb.size());
+        put64(fields, mb.size());
+      }
+      if (big_offset) put64(fields, mb.offset);
+      put16(extra, 1);
+      put16(extra, fields.size());
+      extra += fields;
+    }
+    const uint16_t version = (big_size || big_offset) ? 45 : 20;
+    put32(dir, kCentralSig);
+    put16(dir, (3u << 8) | version);  // made by: Unix
+    put16(dir, version);
+    put16(dir, 0);
+    put16(dir, 0);
+    put16(dir, kDosTime);
+    put16(dir, kDosDate);
+    put32(dir, mb.crc);
+    put32(dir, big_size ? 0xFFFFFFFFull : mb.size());
+    put32(dir, big_size ? 0xFFFFFFFFull : mb.size());
+    put16(dir, mb.name.size());
+    put16(dir, extra.size());
+    put16(dir, 0);  // comment
+    put16(dir, 0);  // disk
+    put16(dir, 0);  // internal attributes
+    put32(dir, 0100644u << 16);  // regular file, rw-r--r--
+    put32(dir, big_offset ? 0xFFFFFFFFull : mb.offset);
+    dir += mb.name;
+    dir += extra;
+  }
+  const uint64_t dir_size = dir.size();
+  const uint64_t count = members.size();
+  const bool big_end = dir_offset >= zip64_threshold || dir_size >= zip64_threshold ||
+                       count >= 0xFFFF || zip64_threshold == 0;
+  if (big_end) {
+    const uint64_t z64_offset = dir_offset + dir_size;
+    put32(dir, kZip64EndSig);
+    put64(dir, 44);
+    put16(dir, (3u << 8) | 45);
+    put16(dir, 45);
+    put32(dir, 0);
+    put32(dir, 0);
+    put64(dir, count);
+    put64(dir, count);
+    put64(dir, dir_size);
+    put64(dir, dir_offset);
+    put32(dir, kZip64LocatorSig);
+    put32(dir, 0);
+    put64(dir, z64_offset);
+    put32(dir, 1);
+  }
+  put32(dir, kEndSig);
+  put16(dir, 0);
+  put16(dir, 0);
+  put16(dir, big_end ? 0xFFFF : count);
+  put16(dir, big_end ? 0xFFFF : count);
+  put32(dir, big_end ? 0xFFFFFFFFull : dir_size);
+  put32(dir, big_end ? 0xFFFFFFFFull : dir_offset);
+  put16(dir, 0);
+  out.write(dir.data(), dir.size());
+  out.commit();
+}
+
+}  // namespace internal
+
+void write_npz_csr(const std::string& path, const CsrView& m) {
+  internal::write_npz_csr_impl(path, m, internal::kZip64Threshold);
+}
+
+}  // namespace stray
