@@ -124,11 +124,11 @@ void accumulate_only(benchmark::State& state, const std::string& backend_name, S
 void pruned_full_pass(benchmark::State& state, const std::string& backend_name, Shape s,
                       bool tile_unit) {
   stray::BackendOptions options;
-  options.tile_unit = tile_unit;
+  options.cpu.tile_unit = tile_unit;
   Resident r(backend_name, s, options);
-  stray::AssignmentBounds bounds;
+  const auto bounds = r.backend->make_assignment_state();
   for (auto _ : state) {
-    r.backend->nearest_centroid_pruned(r.X, r.C, r.labels, bounds, nullptr, true);
+    r.backend->nearest_centroid_pruned(r.X, r.C, r.labels, *bounds, nullptr, true);
     r.backend->synchronize();
   }
   count_rows(state, s);
@@ -161,11 +161,11 @@ void assigned_distances_only(benchmark::State& state, const std::string& backend
 // is the fixed cost of a late Lloyd iteration (moving the bounds, setup).
 void pruned_settled_pass(benchmark::State& state, const std::string& backend_name, Shape s) {
   Resident r(backend_name, s);
-  stray::AssignmentBounds bounds;
-  r.backend->nearest_centroid_pruned(r.X, r.C, r.labels, bounds, nullptr, true);
+  const auto bounds = r.backend->make_assignment_state();
+  r.backend->nearest_centroid_pruned(r.X, r.C, r.labels, *bounds, nullptr, true);
   const std::vector<double> no_shift(static_cast<std::size_t>(s.k), 0.0);
   for (auto _ : state) {
-    r.backend->nearest_centroid_pruned(r.X, r.C, r.labels, bounds, no_shift.data(), false);
+    r.backend->nearest_centroid_pruned(r.X, r.C, r.labels, *bounds, no_shift.data(), false);
     r.backend->synchronize();
   }
   count_rows(state, s);

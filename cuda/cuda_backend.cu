@@ -169,14 +169,19 @@ std::string cuda_probe() {
   return "";
 }
 
-std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options) {
-  return std::make_unique<CudaBackend>(options);
+std::unique_ptr<Backend> make_cuda_backend(std::size_t workspace_bytes,
+                                           const CudaOptions& options) {
+  return std::make_unique<CudaBackend>(workspace_bytes, options);
+}
+
+std::unique_ptr<Backend> CudaBackend::make_serial() const {
+  return std::make_unique<CudaBackend>(workspace_bytes_, options_);
 }
 
 // ---- construction -------------------------------------------------------------
 
-CudaBackend::CudaBackend(const BackendOptions& options)
-    : options_(options), device_(options.device) {
+CudaBackend::CudaBackend(std::size_t workspace_bytes, const CudaOptions& options)
+    : workspace_bytes_(workspace_bytes), options_(options), device_(options.device) {
   int count = 0;
   STRAY_CUDA_CHECK_AT("make_backend", cudaGetDeviceCount(&count));
   require(device_ >= 0 && device_ < count, ErrorCode::invalid_argument, "make_backend",
@@ -209,7 +214,7 @@ CudaBackend::CudaBackend(const BackendOptions& options)
     STRAY_CUDA_CHECK_AT("make_backend", cudaDeviceGetAttribute(
                                             &pools_supported, cudaDevAttrMemoryPoolsSupported,
                                             device_));
-    if (pools_supported != 0) {
+    if (pools_supported != 0 && options_.memory_pool) {
       cudaMemPoolProps props{};
       props.allocType = cudaMemAllocationTypePinned;
       props.handleTypes = cudaMemHandleTypeNone;
@@ -311,7 +316,7 @@ void CudaBackend::sync_stream() {
 
 int64_t CudaBackend::distance_tile_rows(int64_t n, int64_t k) const {
   const int64_t per_row = 4 * std::max<int64_t>(k, 1) + 8;  // products + row norm
-  int64_t rows = static_cast<int64_t>(options_.workspace_bytes) / per_row;
+  int64_t rows = static_cast<int64_t>(workspace_bytes_) / per_row;
   // cuBLAS takes int extents; keep rows * k well inside them too.
   rows = std::min<int64_t>(rows, std::numeric_limits<int32_t>::max() / std::max<int64_t>(k, 1));
   return std::clamp<int64_t>(rows, 1, std::max<int64_t>(n, 1));
@@ -447,6 +452,16 @@ void CudaBackend::subtract_row_vector(DeviceArray<float>& X, const double* shift
                   static_cast<unsigned>(std::min<int64_t>(cuda::ceil_div(n, block.y), cuda::kMaxGridYZ)));
   cuda::subtract_row_vector_kernel<<<grid, block, 0, stream_>>>(x, n, d, d_shift.as<float>());
   STRAY_CUDA_CHECK_LAUNCH("subtract_row_vector_kernel");
+}
+
+DeviceArray<float> CudaBackend::copy_shifted(const DeviceArray<float>& X, const double* shift) {
+  DeviceArray<float> out = allocate<float>(X.rows(), X.cols());
+  if (out.empty()) return out;
+  cuda::DeviceGuard guard(device_);
+  STRAY_CUDA_CHECK(cudaMemcpyAsync(ptr(out, "copy_shifted"), ptr(X, "copy_shifted"), out.bytes(),
+                                   cudaMemcpyDeviceToDevice, stream_));
+  subtract_row_vector(out, shift);
+  return out;
 }
 
 }  // namespace stray::internal

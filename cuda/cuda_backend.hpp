@@ -54,6 +54,7 @@ class CudaBuffer final : public DeviceBuffer {
   void* data() override { return data_; }
   const void* data() const override { return data_; }
   std::size_t bytes() const override { return bytes_; }
+  std::string memory_space() const override { return "cuda:" + std::to_string(device_); }
   int device() const { return device_; }
 
  private:
@@ -108,12 +109,15 @@ struct Chunk {
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(const BackendOptions& options);
+  CudaBackend(std::size_t workspace_bytes, const CudaOptions& options);
   ~CudaBackend() override;
 
   std::string name() const override { return "cuda"; }
   std::string device_description() const override { return description_; }
-  const BackendOptions& options() const override { return options_; }
+  std::size_t workspace_bytes() const override { return workspace_bytes_; }
+  std::string memory_space() const override { return "cuda:" + std::to_string(device_); }
+  /// Kernels are serial per stream already: another backend like this one.
+  std::unique_ptr<Backend> make_serial() const override;
 
   std::unique_ptr<DeviceBuffer> allocate_bytes(std::size_t bytes) override;
   void copy_to_device(DeviceBuffer& dst, std::size_t dst_offset, const void* src,
@@ -125,12 +129,15 @@ class CudaBackend final : public Backend {
   void column_stats(const DeviceArray<float>& X, const DeviceArray<float>* weights, double* mean,
                     double* var) override;
   void subtract_row_vector(DeviceArray<float>& X, const double* shift) override;
+  DeviceArray<float> copy_shifted(const DeviceArray<float>& X, const double* shift) override;
 
   void nearest_centroid(const DeviceArray<float>& X, const DeviceArray<float>& C,
                         DeviceArray<int32_t>& labels, DeviceArray<float>& min_sq_dist) override;
   void accumulate_centroids(const DeviceArray<float>& X, const DeviceArray<int32_t>& labels,
                             const DeviceArray<float>* weights, int64_t k, double* sums,
                             double* counts) override;
+  int64_t count_label_changes(const DeviceArray<int32_t>& current,
+                              DeviceArray<int32_t>& previous) override;
   void assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,
                              const DeviceArray<int32_t>& labels, DeviceArray<float>& out) override;
   void update_closest(const DeviceArray<float>& X, const DeviceArray<float>& C,
@@ -203,7 +210,8 @@ class CudaBackend final : public Backend {
   const void* checked_data(const DeviceBuffer* buffer, std::size_t bytes, const char* where) const;
   void release() noexcept;
 
-  BackendOptions options_;
+  std::size_t workspace_bytes_;
+  CudaOptions options_;
   int device_ = 0;
   int sm_count_ = 1;
   std::string description_;

@@ -117,7 +117,7 @@ void segment_sums(CudaBackend& be, const std::vector<int64_t>& offsets, int64_t 
   const int64_t num_keys = static_cast<int64_t>(offsets.size()) - 1;
   if (num_keys <= 0 || ncols <= 0) return;
   const int64_t step =
-      chunk_positions_for(offsets.back() - offsets.front(), ncols, be.options().workspace_bytes);
+      chunk_positions_for(offsets.back() - offsets.front(), ncols, be.workspace_bytes());
   std::vector<Chunk> chunks;
   std::vector<int64_t> first(static_cast<std::size_t>(num_keys + 1));
   for (int64_t key = 0; key < num_keys; ++key) {

@@ -139,6 +139,21 @@ __global__ void find_bad_label_kernel(const int32_t* labels, int64_t n, int64_t 
   }
 }
 
+// *changed += the rows whose label differs; previous becomes current.
+__global__ void count_changes_kernel(const int32_t* current, int32_t* previous, int64_t n,
+                                     unsigned long long* changed) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  unsigned long long mine = 0;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const int32_t now = current[i];
+    mine += now != previous[i];
+    previous[i] = now;
+  }
+  // One atomic per warp, after a warp sum.
+  for (int offset = 16; offset > 0; offset /= 2) mine += __shfl_down_sync(0xffffffffu, mine, offset);
+  if ((threadIdx.x & 31) == 0 && mine != 0) atomicAdd(changed, mine);
+}
+
 // Loaders for segment_sums.
 struct SortedRowValue {  // w_i x_ij for i = order[p]
   const float* X;
@@ -347,6 +362,25 @@ void CudaBackend::accumulate_centroids(const DeviceArray<float>& X,
                        d_counts.as<double>());
     download_sync(counts, d_counts.as<double>(), static_cast<std::size_t>(k) * sizeof(double));
   }
+}
+
+int64_t CudaBackend::count_label_changes(const DeviceArray<int32_t>& current,
+                                         DeviceArray<int32_t>& previous) {
+  const char* where = "count_label_changes";
+  const int64_t n = current.size();
+  require(previous.size() == n, ErrorCode::shape_mismatch, where, "current has ", n,
+          " labels, previous ", previous.size());
+  if (n == 0) return 0;
+  cuda::DeviceGuard guard(device_);
+  cuda::ScratchBuffer counter = scratch<unsigned long long>(1);
+  STRAY_CUDA_CHECK(cudaMemsetAsync(counter.as<void>(), 0, sizeof(unsigned long long), stream_));
+  cuda::count_changes_kernel<<<blocks_for(n, cuda::kBlockThreads), cuda::kBlockThreads, 0,
+                               stream_>>>(ptr(current, where), ptr(previous, where), n,
+                                          counter.as<unsigned long long>());
+  cuda::check_launch(where, "count_changes_kernel");
+  unsigned long long changed = 0;
+  download_sync(&changed, counter.as<void>(), sizeof(changed));
+  return static_cast<int64_t>(changed);
 }
 
 void CudaBackend::assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,

@@ -63,7 +63,7 @@ void CudaBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* we
   // one DSYRK (no transpose) per tile, lower triangle of column-major G.
   cuda::ScratchBuffer d_shift = upload_scratch(shift, static_cast<std::size_t>(d) * sizeof(double));
   const int64_t tile = std::clamp<int64_t>(
-      static_cast<int64_t>(options_.workspace_bytes / (8 * static_cast<std::size_t>(d))), 1, n);
+      static_cast<int64_t>(workspace_bytes_ / (8 * static_cast<std::size_t>(d))), 1, n);
   cuda::ScratchBuffer Y = scratch<double>(tile * d);
   cuda::ScratchBuffer G = scratch<double>(d * d);
   STRAY_CUDA_CHECK_AT(where, cudaMemsetAsync(G.as<void>(), 0,

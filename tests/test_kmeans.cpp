@@ -78,7 +78,7 @@ TEST_P(KMeans, SameSeedSameResultAndAcrossThreadCounts) {
   if (GetParam() == "cpu") {
     for (int threads : {1, 3}) {
       BackendOptions o;
-      o.threads = threads;
+      o.cpu.threads = threads;
       auto other = make_backend("cpu", o);
       const KMeansResult r3 = kmeans_fit(*other, p, b.X.view());
       EXPECT_EQ(r1.labels, r3.labels) << threads << " threads";
@@ -301,7 +301,7 @@ TEST(KMeansTileUnit, SameFitWithAndWithoutTheTileUnit) {
   KMeansResult fits[2];
   for (int off = 0; off < 2; ++off) {
     BackendOptions options;
-    options.tile_unit = off == 0;
+    options.cpu.tile_unit = off == 0;
     auto backend = make_backend("cpu", options);
     fits[off] = kmeans_fit(*backend, p, blobs.X.view());
   }

@@ -90,7 +90,7 @@ TEST_P(KMeansPrimitives, PrunedAssignmentFollowsMovingCentres) {
   for (const bool tile_unit : {true, false}) {
     SCOPED_TRACE(tile_unit ? "tile unit allowed" : "tile unit off");
     BackendOptions options;
-    options.tile_unit = tile_unit;
+    options.cpu.tile_unit = tile_unit;
     STRAY_BACKEND_OR_SKIP(backend, GetParam(), options);
     for (const Shape s : {Shape{3000, 8, 5}, Shape{2500, 64, 40}, Shape{1999, 33, 17}}) {
       Matrix<float> X = random_matrix(s.n, s.d, 11 + static_cast<uint32_t>(s.d));
@@ -124,7 +124,7 @@ TEST_P(KMeansPrimitives, PrunedAssignmentFollowsMovingCentres) {
       }
       auto dx = backend->upload(X.view());
       auto labels = backend->allocate<int32_t>(s.n);
-      AssignmentBounds bounds;
+      const auto bounds = backend->make_assignment_state();
       std::vector<double> shift(static_cast<std::size_t>(s.k), 0.0);
       std::mt19937 gen(7);
       const float steps[] = {0.0f, 1.0f, 0.5f, 0.2f, 0.05f, 0.01f, 0.0f, 0.002f};
@@ -141,7 +141,7 @@ TEST_P(KMeansPrimitives, PrunedAssignmentFollowsMovingCentres) {
           shift[j] = std::sqrt(moved);
         }
         auto dc = backend->upload(C.view());
-        backend->nearest_centroid_pruned(dx, dc, labels, bounds, shift.data(), step == 0);
+        backend->nearest_centroid_pruned(dx, dc, labels, *bounds, shift.data(), step == 0);
         EXPECT_EQ(rows_off_a_nearest_centre(X, C, backend->download_vector(labels)), 0)
             << "n=" << s.n << " d=" << s.d << " k=" << s.k << " step " << step;
       }
@@ -158,7 +158,7 @@ TEST_P(KMeansPrimitives, PrunedAssignmentSurvivesCentresThatJump) {
   for (const bool tile_unit : {true, false}) {
     SCOPED_TRACE(tile_unit ? "tile unit allowed" : "tile unit off");
     BackendOptions options;
-    options.tile_unit = tile_unit;
+    options.cpu.tile_unit = tile_unit;
     STRAY_BACKEND_OR_SKIP(backend, GetParam(), options);
     for (const Shape s : {Shape{20000, 64, 40}, Shape{20000, 8, 24}}) {
       std::mt19937 gen(21);
@@ -171,7 +171,7 @@ TEST_P(KMeansPrimitives, PrunedAssignmentSurvivesCentresThatJump) {
         for (int64_t t = 0; t < s.d; ++t) X(i, t) = C(i % s.k, t) + 2.5f * normal(gen);
       auto dx = backend->upload(X.view());
       auto labels = backend->allocate<int32_t>(s.n);
-      AssignmentBounds bounds;
+      const auto bounds = backend->make_assignment_state();
       std::vector<double> shift(static_cast<std::size_t>(s.k), 0.0);
       for (int step = 0; step < 5; ++step) {
         for (int64_t j = 0; j < s.k; ++j) {
@@ -188,7 +188,7 @@ TEST_P(KMeansPrimitives, PrunedAssignmentSurvivesCentresThatJump) {
           shift[j] = std::sqrt(moved);
         }
         auto dc = backend->upload(C.view());
-        backend->nearest_centroid_pruned(dx, dc, labels, bounds, shift.data(), step == 0);
+        backend->nearest_centroid_pruned(dx, dc, labels, *bounds, shift.data(), step == 0);
         EXPECT_EQ(rows_off_a_nearest_centre(X, C, backend->download_vector(labels)), 0)
             << "d=" << s.d << " step " << step;
       }
@@ -273,23 +273,21 @@ TEST_P(KMeansPrimitives, UpdateCentroidSumsEqualsSummingAfresh) {
     auto dl_before = backend->upload(before), dl_after = backend->upload(after);
     std::vector<double> sums(k * d), counts(k), fresh(k * d), fresh_counts(k);
     backend->accumulate_centroids(dx, dl_before, &dw, k, sums.data(), counts.data());
-    backend->update_centroid_sums(dx, dl_after, before.data(), after.data(), &dw, k, sums.data(),
-                                  counts.data());
+    backend->update_centroid_sums(dx, dl_before, dl_after, &dw, k, sums.data(), counts.data());
     backend->accumulate_centroids(dx, dl_after, &dw, k, fresh.data(), fresh_counts.data());
     for (int64_t e = 0; e < k * d; ++e) EXPECT_NEAR(sums[e], fresh[e], 1e-9 * n) << moves;
     for (int64_t c = 0; c < k; ++c) EXPECT_NEAR(counts[c], fresh_counts[c], 1e-9 * n) << moves;
     if (GetParam() == "cpu") {
       for (int threads : {1, 3}) {
         BackendOptions o;
-        o.threads = threads;
+        o.cpu.threads = threads;
         auto other = make_backend("cpu", o);
         auto ox = other->upload(X.view());
         auto ow = other->upload(weights);
         auto ol_before = other->upload(before), ol_after = other->upload(after);
         std::vector<double> s2(k * d), c2(k);
         other->accumulate_centroids(ox, ol_before, &ow, k, s2.data(), c2.data());
-        other->update_centroid_sums(ox, ol_after, before.data(), after.data(), &ow, k, s2.data(),
-                                    c2.data());
+        other->update_centroid_sums(ox, ol_before, ol_after, &ow, k, s2.data(), c2.data());
         EXPECT_EQ(s2, sums) << moves << " moves, " << threads << " threads";
         EXPECT_EQ(c2, counts) << moves << " moves, " << threads << " threads";
       }
@@ -298,10 +296,10 @@ TEST_P(KMeansPrimitives, UpdateCentroidSumsEqualsSummingAfresh) {
   std::vector<int32_t> bad(before);
   bad[5] = static_cast<int32_t>(k);
   std::vector<double> sums(k * d), counts(k);
-  auto dl_bad = backend->upload(bad);
-  EXPECT_THROW(backend->update_centroid_sums(dx, dl_bad, before.data(), bad.data(), &dw, k,
-                                             sums.data(), counts.data()),
-               Error);
+  auto dl_bad = backend->upload(bad), dl_good = backend->upload(before);
+  EXPECT_THROW(
+      backend->update_centroid_sums(dx, dl_good, dl_bad, &dw, k, sums.data(), counts.data()),
+      Error);
 }
 
 TEST_P(KMeansPrimitives, AccumulateRejectsLabelsOutOfRange) {
@@ -372,7 +370,7 @@ TEST_P(KMeansPrimitives, AssignedInertiaMatchesNaive) {
   if (GetParam() == "cpu") {
     for (const int threads : {1, 3}) {
       BackendOptions options;
-      options.threads = threads;
+      options.cpu.threads = threads;
       auto other = make_backend("cpu", options);
       EXPECT_EQ(other->assigned_inertia(other->upload(X.view()), other->upload(C.view()),
                                         other->upload(labels), &dw),

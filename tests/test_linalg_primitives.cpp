@@ -443,8 +443,8 @@ TEST_P(LinalgPrimitives, SpmmTransposedLargeOutputMatchesNaive) {
   }
   if (GetParam() == "cpu") {
     stray::BackendOptions one, three;
-    one.threads = 1;
-    three.threads = 3;
+    one.cpu.threads = 1;
+    three.cpu.threads = 3;
     std::vector<std::vector<float>> results;
     for (const auto& options : {one, three}) {
       auto cpu = stray::make_backend("cpu", options);
@@ -460,8 +460,8 @@ TEST_P(LinalgPrimitives, SpmmTransposedLargeOutputMatchesNaive) {
 TEST_P(LinalgPrimitives, ReductionsDoNotDependOnThreadCount) {
   if (GetParam() != "cpu") GTEST_SKIP() << "thread count is a CPU backend option";
   stray::BackendOptions one, two;
-  one.threads = 1;
-  two.threads = 3;
+  one.cpu.threads = 1;
+  two.cpu.threads = 3;
   auto b1 = stray::make_backend("cpu", one);
   auto b2 = stray::make_backend("cpu", two);
   Matrix<float> X = random_matrix(9000, 150, 3, 1.0f);

@@ -464,8 +464,8 @@ TEST(PcaSolverRule, AutoChoosesAsDocumented) {
 
 TEST(PcaThreads, ResultsDoNotDependOnThreadCount) {
   stray::BackendOptions one, three;
-  one.threads = 1;
-  three.threads = 3;
+  one.cpu.threads = 1;
+  three.cpu.threads = 3;
   auto b1 = stray::make_backend("cpu", one);
   auto b3 = stray::make_backend("cpu", three);
   const Matrix<float> X = low_rank_plus_noise(5000, 300, 6, 0.5, 10);
@@ -490,7 +490,7 @@ TEST(PcaTileUnit, SameModelWithAndWithoutTheTileUnit) {
   PcaModel m[2];
   for (int off = 0; off < 2; ++off) {
     stray::BackendOptions options;
-    options.tile_unit = off == 0;
+    options.cpu.tile_unit = off == 0;
     auto backend = stray::make_backend("cpu", options);
     m[off] = stray::pca_fit(*backend, p, X.view());
   }

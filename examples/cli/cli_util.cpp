@@ -39,7 +39,7 @@ void add_backend_options(CLI::App* cmd, BackendChoice* choice) {
 
 std::unique_ptr<Backend> open_backend(const BackendChoice& choice) {
   BackendOptions options;
-  options.tile_unit = !choice.no_tile_unit;
+  options.cpu.tile_unit = !choice.no_tile_unit;
   return make_backend(choice.name, options);
 }
 

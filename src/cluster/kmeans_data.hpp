@@ -13,11 +13,12 @@ namespace stray::internal {
 
 struct KMeansData {
   Backend& backend;
-  MatrixView<const float> host_X;    // as the caller gave it, not centred
+  /// The rows as the caller gave them, not centred; empty when the caller
+  /// gave resident rows (then rows are read back from X).
+  MatrixView<const float> host_X;
   std::vector<double> shift;         // subtracted from every row of X: the
                                      // column means, or zeros (needs_centring)
   std::vector<double> variance;      // column (population) variances
-  DeviceArray<float> X;              // [n x d] host_X − shift, on the backend
   const std::vector<float>* weights;  // host [n], null = all ones
   DeviceArray<float> device_weights;  // empty when weights is null
 
@@ -26,16 +27,30 @@ struct KMeansData {
   /// reported as `where`'s error, naming its cell.
   KMeansData(Backend& be, MatrixView<const float> host, const std::vector<float>* w,
              const char* where);
+  /// Uses `resident` (an array of `be`) in place, or a centred copy of it
+  /// if needs_centring.
+  KMeansData(Backend& be, const DeviceArray<float>& resident, const std::vector<float>* w,
+             const char* where);
+  KMeansData(const KMeansData&) = delete;
+  KMeansData& operator=(const KMeansData&) = delete;
 
-  int64_t n() const { return host_X.rows(); }
-  int64_t d() const { return host_X.cols(); }
+  /// [n x d] the rows less shift, on the backend.
+  const DeviceArray<float>& X() const { return *x_; }
+  int64_t n() const { return x_->rows(); }
+  int64_t d() const { return x_->cols(); }
   const DeviceArray<float>* w() const { return weights ? &device_weights : nullptr; }
   double weight(int64_t i) const { return weights ? (*weights)[static_cast<std::size_t>(i)] : 1.0; }
-  /// Row i as X holds it (host_X − shift), written to out [d].
+  /// Row i as X holds it (the rows less shift), written to out [d].
   void shifted_row(int64_t i, float* out) const;
-  /// Uploads host rows `ids`, less shift as in X, as a [ids.size() x d]
+  /// Uploads rows `ids`, less shift as in X, as a [ids.size() x d]
   /// backend array.
   DeviceArray<float> gather_shifted(const std::vector<int64_t>& ids);
+
+ private:
+  void upload_weights();
+
+  DeviceArray<float> storage_;    // X when it was uploaded or centred here
+  const DeviceArray<float>* x_;   // &storage_, or the caller's resident rows
 };
 
 /// Whether rows with these column means and variances must be centred for

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <numeric>
 
-#include "core/backend_factories.hpp"
 #include "core/check.hpp"
 #include "cluster/kmeans_data.hpp"
 
@@ -17,7 +16,8 @@ KMeansData::KMeansData(Backend& be, MatrixView<const float> host, const std::vec
       host_X(host),
       shift(static_cast<std::size_t>(host.cols())),
       variance(shift.size()),
-      weights(w) {
+      weights(w),
+      x_(&storage_) {
   // Unweighted, like sklearn (its tol uses unweighted variances); any shift
   // leaves distances unchanged. Where the backend reads host memory in
   // place, the statistics come from the caller's rows, and the rows are
@@ -30,20 +30,44 @@ KMeansData::KMeansData(Backend& be, MatrixView<const float> host, const std::vec
     check_stats_finite(mean, variance, &host, where);
     if (needs_centring(mean, variance)) {
       shift = mean;
-      X = backend.upload_shifted(host, shift.data());
+      storage_ = backend.upload_shifted(host, shift.data());
     } else {
-      X = backend.borrow_or_upload(host);
+      storage_ = backend.borrow_or_upload(host);
     }
   } else {
-    X = backend.upload(host);
-    backend.column_stats(X, nullptr, mean.data(), variance.data());
+    storage_ = backend.upload(host);
+    backend.column_stats(storage_, nullptr, mean.data(), variance.data());
     check_stats_finite(mean, variance, &host, where);
     if (needs_centring(mean, variance)) {
       shift = mean;
-      backend.subtract_row_vector(X, shift.data());
+      backend.subtract_row_vector(storage_, shift.data());
     }
   }
-  if (weights) device_weights = backend.upload(*weights);
+  upload_weights();
+}
+
+KMeansData::KMeansData(Backend& be, const DeviceArray<float>& resident,
+                       const std::vector<float>* w, const char* where)
+    : backend(be),
+      shift(static_cast<std::size_t>(resident.cols())),
+      variance(shift.size()),
+      weights(w),
+      x_(&resident) {
+  std::vector<double> mean(shift.size());
+  backend.column_stats(resident, nullptr, mean.data(), variance.data());
+  check_stats_finite(mean, variance, nullptr, where);
+  if (needs_centring(mean, variance)) {
+    shift = mean;
+    storage_ = backend.copy_shifted(resident, shift.data());
+    x_ = &storage_;
+  }
+  upload_weights();
+}
+
+// The caller checked the weights (validate in kmeans.cpp).
+void KMeansData::upload_weights() {
+  if (!weights) return;
+  device_weights = backend.upload(*weights);
 }
 
 bool needs_centring(const std::vector<double>& mean, const std::vector<double>& variance) {
@@ -53,6 +77,11 @@ bool needs_centring(const std::vector<double>& mean, const std::vector<double>& 
 }
 
 void KMeansData::shifted_row(int64_t i, float* out) const {
+  if (host_X.empty()) {  // resident rows: X holds them already shifted
+    const std::size_t row_bytes = static_cast<std::size_t>(d()) * sizeof(float);
+    backend.copy_to_host(out, *x_->buffer(), static_cast<std::size_t>(i) * row_bytes, row_bytes);
+    return;
+  }
   const float* row = host_X.row(i);
   for (int64_t j = 0; j < d(); ++j) out[j] = static_cast<float>(row[j] - shift[j]);
 }
@@ -99,7 +128,7 @@ Matrix<float> init_kmeans_plus_plus(KMeansData& data, int64_t k, Rng& rng) {
   data.shifted_row(first, centres.row(0));
   DeviceArray<float> closest = data.backend.upload(std::vector<float>(n, INFINITY));
   DeviceArray<float> centre0 = data.backend.upload(MatrixView<const float>(centres.row(0), 1, d));
-  data.backend.update_closest(data.X, centre0, closest);
+  data.backend.update_closest(data.X(), centre0, closest);
 
   std::vector<float> host_closest(static_cast<std::size_t>(n));
   std::vector<int64_t> candidate_ids(static_cast<std::size_t>(trials));
@@ -107,7 +136,7 @@ Matrix<float> init_kmeans_plus_plus(KMeansData& data, int64_t k, Rng& rng) {
   std::vector<double> cumulative;  // one buffer for every step: no fresh pages each time
   // The rows' squared norms, once for all ~k steps.
   DeviceArray<float> x_sq_norms = data.backend.allocate<float>(n);
-  data.backend.row_sq_norms(data.X, x_sq_norms);
+  data.backend.row_sq_norms(data.X(), x_sq_norms);
   for (int64_t c = 1; c < k; ++c) {
     data.backend.download(closest, host_closest.data());
     // D² sampling of `trials` candidates; keep the one that lowers the
@@ -119,7 +148,7 @@ Matrix<float> init_kmeans_plus_plus(KMeansData& data, int64_t k, Rng& rng) {
     }
     DeviceArray<float> candidates = data.gather_shifted(candidate_ids);
     const int64_t best =
-        data.backend.kmeanspp_step(data.X, data.w(), closest, candidates, potentials.data(),
+        data.backend.kmeanspp_step(data.X(), data.w(), closest, candidates, potentials.data(),
                                    &x_sq_norms);
     data.shifted_row(candidate_ids[static_cast<std::size_t>(best)], centres.row(c));
   }
@@ -152,7 +181,7 @@ Matrix<float> init_kmeans_parallel(KMeansData& data, const KMeansParams& params,
   std::vector<char> is_chosen(static_cast<std::size_t>(n), 0);
   is_chosen[chosen[0]] = 1;
   DeviceArray<float> closest = data.backend.upload(std::vector<float>(n, INFINITY));
-  data.backend.update_closest(data.X, data.gather_shifted(chosen), closest);
+  data.backend.update_closest(data.X(), data.gather_shifted(chosen), closest);
 
   // Oversampling rounds: every row joins with probability ℓ·w·D²/φ.
   const double ell = params.parallel_oversampling * static_cast<double>(k);
@@ -171,7 +200,7 @@ Matrix<float> init_kmeans_parallel(KMeansData& data, const KMeansParams& params,
       }
     }
     if (added.empty()) continue;
-    data.backend.update_closest(data.X, data.gather_shifted(added), closest);
+    data.backend.update_closest(data.X(), data.gather_shifted(added), closest);
     chosen.insert(chosen.end(), added.begin(), added.end());
   }
   if (static_cast<int64_t>(chosen.size()) < k) {
@@ -188,20 +217,19 @@ Matrix<float> init_kmeans_parallel(KMeansData& data, const KMeansParams& params,
   }
 
   // Weight each candidate by the rows nearest to it, then re-cluster the
-  // candidates with weighted k-means++ and Lloyd on the host.
+  // candidates with weighted k-means++ and Lloyd.
   const int64_t m = static_cast<int64_t>(chosen.size());
   DeviceArray<float> candidates = data.gather_shifted(chosen);
   DeviceArray<int32_t> labels = data.backend.allocate<int32_t>(n);
   DeviceArray<float> dist = data.backend.allocate<float>(n);
-  data.backend.nearest_centroid(data.X, candidates, labels, dist);
+  data.backend.nearest_centroid(data.X(), candidates, labels, dist);
   const std::vector<int32_t> host_labels = data.backend.download_vector(labels);
   // Summed in float64: a float32 sum stops growing at 2^24 rows.
   std::vector<double> weight_sum(static_cast<std::size_t>(m), 0.0);
   for (int64_t i = 0; i < n; ++i) weight_sum[host_labels[i]] += data.weight(i);
   const std::vector<float> candidate_weight(weight_sum.begin(), weight_sum.end());
 
-  Matrix<float> candidate_rows = data.backend.download(candidates);
-  auto host = make_cpu_backend(BackendOptions{});
+  // The candidates are re-clustered where they are, on the caller's backend.
   KMeansParams sub;
   sub.n_clusters = k;
   sub.init = KMeansInit::kmeans_plus_plus;
@@ -209,7 +237,7 @@ Matrix<float> init_kmeans_parallel(KMeansData& data, const KMeansParams& params,
   sub.max_iter = 300;
   sub.tol = params.tol;
   sub.seed = rng.next();
-  KMeansResult r = kmeans_fit(*host, sub, candidate_rows.view(), &candidate_weight);
+  KMeansResult r = kmeans_fit(data.backend, sub, candidates, &candidate_weight);
   return std::move(r.centers);
 }
 

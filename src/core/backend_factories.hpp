@@ -9,13 +9,14 @@
 
 namespace stray::internal {
 
-std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options);
+std::unique_ptr<Backend> make_cpu_backend(std::size_t workspace_bytes, const CpuOptions& options);
 
 /// Built from cuda/ when the CUDA backend is compiled in, else from
-/// src/cuda_absent.cpp.
+/// src/core/cuda_absent.cpp.
 bool cuda_compiled();
 /// "" when a CUDA device can be used now, else the reason it cannot.
 std::string cuda_probe();
-std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options);
+std::unique_ptr<Backend> make_cuda_backend(std::size_t workspace_bytes,
+                                           const CudaOptions& options);
 
 }  // namespace stray::internal

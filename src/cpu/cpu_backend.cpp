@@ -60,6 +60,7 @@ class HostBuffer final : public DeviceBuffer {
   void* data() override { return data_; }
   const void* data() const override { return data_; }
   std::size_t bytes() const override { return bytes_; }
+  std::string memory_space() const override { return "host"; }
 
  private:
   void* data_ = nullptr;
@@ -79,8 +80,10 @@ void check_range(const DeviceBuffer& buf, std::size_t offset, std::size_t bytes,
 // any machine.
 constexpr int64_t kReductionChunkRows = 8192;
 
-CpuBackend::CpuBackend(const BackendOptions& options)
-    : options_(options), threads_(options.threads > 0 ? options.threads : omp_get_max_threads()) {
+CpuBackend::CpuBackend(std::size_t workspace_bytes, const CpuOptions& options)
+    : workspace_bytes_(workspace_bytes),
+      options_(options),
+      threads_(options.threads > 0 ? options.threads : omp_get_max_threads()) {
   // The worker threads start here, as a CUDA backend makes its context when
   // it is created: a process's first parallel region creates them (0.2-6.6
   // ms on the development machine), which would otherwise fall on the first
@@ -100,12 +103,14 @@ std::unique_ptr<DeviceBuffer> CpuBackend::allocate_bytes(std::size_t bytes) {
 
 void CpuBackend::copy_to_device(DeviceBuffer& dst, std::size_t dst_offset, const void* src,
                                 std::size_t bytes) {
+  require_host("cpu backend copy_to_device", {&dst});
   check_range(dst, dst_offset, bytes, "cpu backend copy_to_device");
   if (bytes) parallel_copy(static_cast<char*>(dst.data()) + dst_offset, src, bytes, threads_);
 }
 
 void CpuBackend::copy_to_host(void* dst, const DeviceBuffer& src, std::size_t src_offset,
                               std::size_t bytes) {
+  require_host("cpu backend copy_to_host", {&src});
   check_range(src, src_offset, bytes, "cpu backend copy_to_host");
   if (bytes) parallel_copy(dst, static_cast<const char*>(src.data()) + src_offset, bytes, threads_);
 }
@@ -159,6 +164,7 @@ void sum_squared_deviations(const float* x, int64_t rows, int64_t d, const doubl
 
 void CpuBackend::column_stats(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                               double* mean, double* var) {
+  require_host("column_stats", {X.buffer(), weights ? weights->buffer() : nullptr});
   const int64_t n = X.rows(), d = X.cols();
   require(n > 0, ErrorCode::invalid_argument, "column_stats", "X has no rows");
   require(weights == nullptr || weights->size() == n, ErrorCode::shape_mismatch, "column_stats",
@@ -232,6 +238,7 @@ void CpuBackend::column_stats(const DeviceArray<float>& X, const DeviceArray<flo
 }
 
 void CpuBackend::subtract_row_vector(DeviceArray<float>& X, const double* shift) {
+  require_host("subtract_row_vector", {X.buffer()});
   const int64_t n = X.rows(), d = X.cols();
   std::vector<float> s(shift, shift + d);
   float* x = X.data();
@@ -259,8 +266,29 @@ DeviceArray<float> CpuBackend::upload_shifted(MatrixView<const float> host, cons
   return X;
 }
 
-std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options) {
-  return std::make_unique<CpuBackend>(options);
+DeviceArray<float> CpuBackend::copy_shifted(const DeviceArray<float>& X, const double* shift) {
+  require_host("copy_shifted", {X.buffer()});
+  return upload_shifted(MatrixView<const float>(X.data(), X.rows(), X.cols()), shift);
+}
+
+std::unique_ptr<Backend> CpuBackend::make_serial() const {
+  CpuOptions serial = options_;
+  serial.threads = 1;
+  return std::make_unique<CpuBackend>(workspace_bytes_, serial);
+}
+
+void CpuBackend::require_host(const char* where,
+                              std::initializer_list<const DeviceBuffer*> buffers) {
+  for (const DeviceBuffer* b : buffers) {
+    if (b == nullptr) continue;
+    const std::string space = b->memory_space();
+    require(space == "host", ErrorCode::invalid_argument, where, "an array in ", space,
+            " memory was handed to the cpu backend (arrays belong to the backend that made them)");
+  }
+}
+
+std::unique_ptr<Backend> make_cpu_backend(std::size_t workspace_bytes, const CpuOptions& options) {
+  return std::make_unique<CpuBackend>(workspace_bytes, options);
 }
 
 }  // namespace stray::internal

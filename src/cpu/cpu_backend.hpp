@@ -11,19 +11,35 @@
 // tile unit may be used).
 #pragma once
 
+#include <initializer_list>
+#include <memory>
 #include <string>
 
 #include "stray/core/backend.hpp"
 
 namespace stray::internal {
 
+/// What the CPU's pruned assignment keeps between Lloyd iterations
+/// (Hamerly's bounds, cpu_kmeans_pruned.cpp).
+struct HamerlyState final : AssignmentState {
+  DeviceArray<float> upper;      // [n] bound on the distance to the assigned centre
+  DeviceArray<float> lower;      // [n] bound on the distance to any other centre
+  DeviceArray<float> row_norms;  // [n] ‖x‖² of each row (X does not change between calls)
+  /// Of the rows whose bounds last failed, how many an exact distance to
+  /// their own centre then settled: while centres move far, almost none,
+  /// and that step is skipped.
+  int64_t retried = 0, settled_by_retry = 0;
+};
+
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(const BackendOptions& options);
+  CpuBackend(std::size_t workspace_bytes, const CpuOptions& options);
 
   std::string name() const override { return "cpu"; }
   std::string device_description() const override;
-  const BackendOptions& options() const override { return options_; }
+  std::size_t workspace_bytes() const override { return workspace_bytes_; }
+  std::string memory_space() const override { return "host"; }
+  std::unique_ptr<Backend> make_serial() const override;
 
   std::unique_ptr<DeviceBuffer> allocate_bytes(std::size_t bytes) override;
   void copy_to_device(DeviceBuffer& dst, std::size_t dst_offset, const void* src,
@@ -37,19 +53,22 @@ class CpuBackend final : public Backend {
                     double* var) override;
   void subtract_row_vector(DeviceArray<float>& X, const double* shift) override;
   DeviceArray<float> upload_shifted(MatrixView<const float> host, const double* shift) override;
+  DeviceArray<float> copy_shifted(const DeviceArray<float>& X, const double* shift) override;
 
   void nearest_centroid(const DeviceArray<float>& X, const DeviceArray<float>& C,
                         DeviceArray<int32_t>& labels, DeviceArray<float>& min_sq_dist) override;
   void nearest_centroid_pruned(const DeviceArray<float>& X, const DeviceArray<float>& C,
-                               DeviceArray<int32_t>& labels, AssignmentBounds& bounds,
+                               DeviceArray<int32_t>& labels, AssignmentState& state,
                                const double* center_shift, bool fresh) override;
+  std::unique_ptr<AssignmentState> make_assignment_state() override;
   void accumulate_centroids(const DeviceArray<float>& X, const DeviceArray<int32_t>& labels,
                             const DeviceArray<float>* weights, int64_t k, double* sums,
                             double* counts) override;
-  void update_centroid_sums(const DeviceArray<float>& X, const DeviceArray<int32_t>& labels,
-                            const int32_t* previous, const int32_t* current,
-                            const DeviceArray<float>* weights, int64_t k, double* sums,
-                            double* counts) override;
+  void update_centroid_sums(const DeviceArray<float>& X, const DeviceArray<int32_t>& previous,
+                            const DeviceArray<int32_t>& current, const DeviceArray<float>* weights,
+                            int64_t k, double* sums, double* counts) override;
+  int64_t count_label_changes(const DeviceArray<int32_t>& current,
+                              DeviceArray<int32_t>& previous) override;
   void assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,
                              const DeviceArray<int32_t>& labels, DeviceArray<float>& out) override;
   double assigned_inertia(const DeviceArray<float>& X, const DeviceArray<float>& C,
@@ -86,6 +105,12 @@ class CpuBackend final : public Backend {
 
   /// Worker threads used by parallel loops.
   int threads() const { return threads_; }
+  /// Whether the tile unit may be used (CpuOptions::tile_unit).
+  bool tile_unit_allowed() const { return options_.tile_unit; }
+  /// Throws invalid_argument unless every buffer given (null ones are
+  /// skipped) is host memory: an array of another backend (a device
+  /// pointer) must never be read here.
+  static void require_host(const char* where, std::initializer_list<const DeviceBuffer*> buffers);
   /// Rows per distance tile for k centres, from the workspace budget and
   /// the cache: a tile of X and its k distances stay in L2.
   int64_t distance_tile_rows(int64_t d, int64_t k) const;
@@ -95,7 +120,8 @@ class CpuBackend final : public Backend {
   void gram_kernel(const DeviceArray<float>& X, const float* w, const double* shift, double* out,
                    double* sums);
 
-  BackendOptions options_;
+  std::size_t workspace_bytes_;
+  CpuOptions options_;
   int threads_ = 1;
 };
 

@@ -49,7 +49,7 @@ int64_t CpuBackend::distance_tile_rows(int64_t d, int64_t k) const {
   // also fit in the workspace budget.
   const int64_t cache_rows = (512 * 1024) / (4 * (d + k));
   const int64_t budget_rows =
-      static_cast<int64_t>(options_.workspace_bytes / (4 * static_cast<std::size_t>(k) * threads_));
+      static_cast<int64_t>(workspace_bytes_ / (4 * static_cast<std::size_t>(k) * threads_));
   int64_t rows = std::min(cache_rows, budget_rows);
   rows = std::clamp<int64_t>(rows / 16 * 16, 16, 2048);
   return rows;
@@ -90,6 +90,7 @@ static void for_each_distance_tile(const CpuBackend& be, const DeviceArray<float
 
 void CpuBackend::nearest_centroid(const DeviceArray<float>& X, const DeviceArray<float>& C,
                                   DeviceArray<int32_t>& labels, DeviceArray<float>& min_sq_dist) {
+  require_host("nearest_centroid", {X.buffer(), C.buffer(), labels.buffer(), min_sq_dist.buffer()});
   check_same_width(X, C, "nearest_centroid");
   require(labels.size() == X.rows() && min_sq_dist.size() == X.rows(), ErrorCode::shape_mismatch,
           "nearest_centroid", "output length must equal n=", X.rows());
@@ -124,6 +125,7 @@ void CpuBackend::nearest_centroid(const DeviceArray<float>& X, const DeviceArray
 
 void CpuBackend::update_closest(const DeviceArray<float>& X, const DeviceArray<float>& C,
                                 DeviceArray<float>& closest) {
+  require_host("update_closest", {X.buffer(), C.buffer(), closest.buffer()});
   check_same_width(X, C, "update_closest");
   require(closest.size() == X.rows(), ErrorCode::shape_mismatch, "update_closest",
           "closest has ", closest.size(), " entries for n=", X.rows());
@@ -212,6 +214,7 @@ void CpuBackend::candidate_potentials(const DeviceArray<float>& X,
                                       const DeviceArray<float>* weights,
                                       const DeviceArray<float>& closest,
                                       const DeviceArray<float>& C, double* potentials) {
+  require_host("candidate_potentials", {X.buffer(), weights ? weights->buffer() : nullptr, closest.buffer(), C.buffer()});
   check_same_width(X, C, "candidate_potentials");
   require(closest.size() == X.rows(), ErrorCode::shape_mismatch, "candidate_potentials",
           "closest has ", closest.size(), " entries for n=", X.rows());
@@ -223,6 +226,7 @@ void CpuBackend::candidate_potentials(const DeviceArray<float>& X,
 // candidate's row of them updates `closest` without reading X again. A
 // k-means++ initialisation's time is mostly these passes.
 void CpuBackend::row_sq_norms(const DeviceArray<float>& X, DeviceArray<float>& out) {
+  require_host("row_sq_norms", {X.buffer(), out.buffer()});
   const int64_t n = X.rows(), d = X.cols();
   require(out.size() == n, ErrorCode::shape_mismatch, "row_sq_norms", "out has ", out.size(),
           " entries for n=", n);
@@ -237,12 +241,13 @@ void CpuBackend::row_sq_norms(const DeviceArray<float>& X, DeviceArray<float>& o
 int64_t CpuBackend::kmeanspp_step(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                                   DeviceArray<float>& closest, const DeviceArray<float>& C,
                                   double* potentials, const DeviceArray<float>* x_sq_norms) {
+  require_host("kmeanspp_step", {X.buffer(), weights ? weights->buffer() : nullptr, closest.buffer(), C.buffer(), x_sq_norms ? x_sq_norms->buffer() : nullptr});
   check_same_width(X, C, "kmeanspp_step");
   require(closest.size() == X.rows() && C.rows() > 0, ErrorCode::shape_mismatch, "kmeanspp_step",
           "closest has ", closest.size(), " entries for n=", X.rows(), ", ", C.rows(),
           " candidates");
   const int64_t n = X.rows(), t = C.rows();
-  if (static_cast<std::size_t>(t * n) * sizeof(float) > options_.workspace_bytes) {
+  if (static_cast<std::size_t>(t * n) * sizeof(float) > workspace_bytes_) {
     return Backend::kmeanspp_step(X, weights, closest, C, potentials, x_sq_norms);
   }
   require(x_sq_norms == nullptr || x_sq_norms->size() == n, ErrorCode::shape_mismatch,
@@ -269,6 +274,7 @@ void CpuBackend::accumulate_centroids(const DeviceArray<float>& X,
                                       const DeviceArray<int32_t>& labels,
                                       const DeviceArray<float>* weights, int64_t k, double* sums,
                                       double* counts) {
+  require_host("accumulate_centroids", {X.buffer(), labels.buffer(), weights ? weights->buffer() : nullptr});
   const int64_t n = X.rows(), d = X.cols();
   require(labels.size() == n, ErrorCode::shape_mismatch, "accumulate_centroids", "labels has ",
           labels.size(), " entries for n=", n);
@@ -316,11 +322,17 @@ void CpuBackend::accumulate_centroids(const DeviceArray<float>& X,
 }
 
 void CpuBackend::update_centroid_sums(const DeviceArray<float>& X,
+                                      const DeviceArray<int32_t>& previous_labels,
                                       const DeviceArray<int32_t>& labels,
-                                      const int32_t* previous, const int32_t* current,
                                       const DeviceArray<float>* weights, int64_t k, double* sums,
                                       double* counts) {
+  require_host("update_centroid_sums", {X.buffer(), previous_labels.buffer(), labels.buffer(),
+                                        weights ? weights->buffer() : nullptr});
   const int64_t n = X.rows(), d = X.cols();
+  require(previous_labels.size() == n && labels.size() == n, ErrorCode::shape_mismatch,
+          "update_centroid_sums", "labels must have n=", n, " entries");
+  const int32_t* previous = previous_labels.data();
+  const int32_t* current = labels.data();
   // Late iterations move a few hundred of 200,000 rows: the labels are
   // compared a block at a time (vectorised), and only blocks that differ
   // are looked at row by row.
@@ -429,9 +441,28 @@ constexpr int64_t kInertiaChunkRows = 8192;
 
 }  // namespace
 
+int64_t CpuBackend::count_label_changes(const DeviceArray<int32_t>& current,
+                                        DeviceArray<int32_t>& previous) {
+  require_host("count_label_changes", {current.buffer(), previous.buffer()});
+  const int64_t n = current.size();
+  require(previous.size() == n, ErrorCode::shape_mismatch, "count_label_changes", "current has ",
+          n, " labels, previous ", previous.size());
+  const int32_t* now = current.data();
+  int32_t* before = previous.data();
+  int64_t changed = 0;
+#pragma omp parallel for simd schedule(static) num_threads(threads_) reduction(+ : changed) \
+    if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    changed += now[i] != before[i];
+    before[i] = now[i];
+  }
+  return changed;
+}
+
 void CpuBackend::assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,
                                        const DeviceArray<int32_t>& labels,
                                        DeviceArray<float>& out) {
+  require_host("assigned_sq_distances", {X.buffer(), C.buffer(), labels.buffer(), out.buffer()});
   check_same_width(X, C, "assigned_sq_distances");
   const int64_t n = X.rows(), d = X.cols(), k = C.rows();
   require(labels.size() == n && out.size() == n, ErrorCode::shape_mismatch,
@@ -456,6 +487,7 @@ void CpuBackend::assigned_sq_distances(const DeviceArray<float>& X, const Device
 double CpuBackend::assigned_inertia(const DeviceArray<float>& X, const DeviceArray<float>& C,
                                     const DeviceArray<int32_t>& labels,
                                     const DeviceArray<float>* weights) {
+  require_host("assigned_inertia", {X.buffer(), C.buffer(), labels.buffer(), weights ? weights->buffer() : nullptr});
   check_same_width(X, C, "assigned_inertia");
   const int64_t n = X.rows(), d = X.cols(), k = C.rows();
   require(labels.size() == n, ErrorCode::shape_mismatch, "assigned_inertia",

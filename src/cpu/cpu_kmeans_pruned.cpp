@@ -151,10 +151,15 @@ void nearest_two_of_products(const float* products, const float* c_norms, int64_
 
 }  // namespace
 
+std::unique_ptr<AssignmentState> CpuBackend::make_assignment_state() {
+  return std::make_unique<HamerlyState>();
+}
+
 void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const DeviceArray<float>& C,
                                          DeviceArray<int32_t>& labels,
-                                         AssignmentBounds& bounds, const double* center_shift,
+                                         AssignmentState& state, const double* center_shift,
                                          bool fresh) {
+  require_host("nearest_centroid_pruned", {X.buffer(), C.buffer(), labels.buffer()});
   const int64_t n = X.rows(), d = X.cols(), k = C.rows();
   require(X.cols() == C.cols() && k > 0, ErrorCode::shape_mismatch, "nearest_centroid_pruned",
           "X has ", X.cols(), " features, ", k, " centres have ", C.cols());
@@ -162,6 +167,10 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
           "labels must have n=", n, " entries");
   require(fresh || center_shift != nullptr, ErrorCode::invalid_argument,
           "nearest_centroid_pruned", "center_shift is required unless fresh");
+  auto* hamerly = dynamic_cast<HamerlyState*>(&state);
+  require(hamerly != nullptr, ErrorCode::invalid_argument, "nearest_centroid_pruned",
+          "the state was made by another backend");
+  HamerlyState& bounds = *hamerly;
   if (fresh) {
     bounds.upper = allocate<float>(n);
     bounds.lower = allocate<float>(n);
@@ -222,7 +231,7 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
                        d <= kAmxMaxFeatures && amx_available();
   // The tile unit's path keeps no [k x rows] products, so its tiles are
   // sized by its own working set.
-  const int64_t tile = use_amx ? amx_tile_rows(d, k, options_.workspace_bytes, threads_)
+  const int64_t tile = use_amx ? amx_tile_rows(d, k, workspace_bytes_, threads_)
                                : distance_tile_rows(d, k);
   const int64_t tiles = (n + tile - 1) / tile;
   const AmxCentres amx_c = use_amx ? amx_centres(c, k, d) : AmxCentres{};

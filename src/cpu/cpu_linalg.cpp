@@ -91,6 +91,7 @@ void add_column_sums(const float* buf, int64_t rows, int64_t d, double* sums) {
 
 void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                       const double* shift, double* out) {
+  require_host("gram", {X.buffer(), weights ? weights->buffer() : nullptr});
   const int64_t n = X.rows();
   require(weights == nullptr || weights->size() == n, ErrorCode::shape_mismatch, "gram",
           "weights has ", weights ? weights->size() : 0, " entries for n=", n);
@@ -99,6 +100,7 @@ void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* wei
 
 void CpuBackend::gram_with_sums(const DeviceArray<float>& X, const double* shift, double* out,
                                 double* sums) {
+  require_host("gram_with_sums", {X.buffer()});
   require(sums != nullptr || X.cols() == 0, ErrorCode::invalid_argument, "gram_with_sums",
           "sums is null");
   gram_kernel(X, nullptr, shift, out, sums);
@@ -126,7 +128,7 @@ void CpuBackend::gram_kernel(const DeviceArray<float>& X, const float* w, const 
   const int64_t nblocks = ceil_div(n, block_rows);
   const int64_t groups = std::min(nblocks, kGramGroups);
   const bool wide = static_cast<std::size_t>(d) * d * (sizeof(float) + sizeof(double)) * threads_ >
-                    options_.workspace_bytes;
+                    workspace_bytes_;
   // Adds the lower triangle of `src` (row stride `ld`) into `dst` [d x d].
   auto add_lower_to = [d](double* dst, const float* src, int64_t ld) {
     for (int64_t i = 0; i < d; ++i) {
@@ -269,6 +271,7 @@ void CpuBackend::gram_kernel(const DeviceArray<float>& X, const float* w, const 
 
 void CpuBackend::gemm(bool transpose_a, bool transpose_b, float alpha, const DeviceArray<float>& A,
                       const DeviceArray<float>& B, float beta, DeviceArray<float>& C) {
+  require_host("gemm", {A.buffer(), B.buffer(), C.buffer()});
   const int64_t m = transpose_a ? A.cols() : A.rows();
   const int64_t ka = transpose_a ? A.rows() : A.cols();
   const int64_t kb = transpose_b ? B.cols() : B.rows();
@@ -356,6 +359,7 @@ void householder_orthonormalize(MapF& Am) {
 }  // namespace
 
 void CpuBackend::orthonormalize_columns(DeviceArray<float>& A) {
+  require_host("orthonormalize_columns", {A.buffer()});
   const int64_t n = A.rows(), l = A.cols();
   require(n >= l, ErrorCode::shape_mismatch, "orthonormalize_columns", "A is ", n, " x ", l,
           ", needs rows >= cols");
@@ -446,6 +450,7 @@ DeviceCsr CpuBackend::upload_csr(const CsrView& host) {
 }
 
 void CpuBackend::csr_column_stats(const DeviceCsr& A, double* mean, double* var) {
+  require_host("csr_column_stats", {A.indptr.buffer(), A.indices.buffer(), A.values.buffer()});
   const int64_t n = A.rows, d = A.cols;
   require(n > 0, ErrorCode::invalid_argument, "csr_column_stats", "matrix has no rows");
   const int64_t* ip = A.indptr.data();
@@ -455,7 +460,7 @@ void CpuBackend::csr_column_stats(const DeviceCsr& A, double* mean, double* var)
   // chunk order. The chunk count is bounded so the partials stay small.
   int64_t chunks = ceil_div(n, kSparseChunkRows);
   const int64_t max_chunks = std::max<int64_t>(
-      1, static_cast<int64_t>(options_.workspace_bytes / (8 * static_cast<std::size_t>(d) + 8)));
+      1, static_cast<int64_t>(workspace_bytes_ / (8 * static_cast<std::size_t>(d) + 8)));
   chunks = std::clamp<int64_t>(chunks, 1, std::min<int64_t>(64, max_chunks));
   const int64_t rows_per = ceil_div(n, chunks);
   std::vector<double> partial(static_cast<std::size_t>(chunks * d));
@@ -653,6 +658,7 @@ bool column_slice_starts(const int64_t* ip, const int32_t* ix, int64_t m, int64_
 
 void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<float>& B,
                       DeviceArray<float>& C) {
+  require_host("spmm", {A.indptr.buffer(), A.indices.buffer(), A.values.buffer(), B.buffer(), C.buffer()});
   const int64_t m = A.rows, n = A.cols;
   const int64_t inner = transpose_a ? m : n, outer = transpose_a ? n : m;
   require(B.rows() == inner, ErrorCode::shape_mismatch, "spmm", "op(A) is ", outer, " x ", inner,
@@ -692,7 +698,7 @@ void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<fl
     slices = std::min(ceil_div(slices, threads_) * threads_, n);  // whole rounds of threads
     const std::size_t starts_bytes = static_cast<std::size_t>((slices + 1) * m) * sizeof(int64_t);
     std::vector<int64_t> starts;
-    if (slices <= kMaxScatterSlices && starts_bytes <= options_.workspace_bytes) {
+    if (slices <= kMaxScatterSlices && starts_bytes <= workspace_bytes_) {
       starts.resize(static_cast<std::size_t>((slices + 1) * m));
     }
     if (!starts.empty() && column_slice_starts(ip, ix, m, n, slices, threads_, starts.data())) {
@@ -714,7 +720,7 @@ void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<fl
   const std::size_t partial_bytes = static_cast<std::size_t>(n) * k * sizeof(float);
   int64_t chunks = ceil_div(m, kSparseChunkRows);
   const int64_t by_memory =
-      1 + static_cast<int64_t>(options_.workspace_bytes / std::max<std::size_t>(partial_bytes, 1));
+      1 + static_cast<int64_t>(workspace_bytes_ / std::max<std::size_t>(partial_bytes, 1));
   chunks = std::clamp<int64_t>(chunks, 1, std::min<int64_t>(by_memory, 4));
   const int64_t rows_per = ceil_div(m, chunks);
   std::vector<std::vector<float>> partial(static_cast<std::size_t>(chunks > 1 ? chunks - 1 : 0));

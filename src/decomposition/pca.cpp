@@ -49,7 +49,7 @@ PcaSolver choose_pca_solver(const PcaParams& p, int64_t n, int64_t d, bool spars
 namespace internal {
 
 int64_t pca_block_rows(const Backend& backend, int64_t d) {
-  const std::size_t budget = std::max<std::size_t>(backend.options().workspace_bytes / 8, 1);
+  const std::size_t budget = std::max<std::size_t>(backend.workspace_bytes() / 8, 1);
   return std::max<int64_t>(1, static_cast<int64_t>(budget / (sizeof(float) * std::max<int64_t>(d, 1))));
 }
 

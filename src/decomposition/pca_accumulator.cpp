@@ -164,7 +164,7 @@ void PcaAccumulator::add(Backend& backend, const CsrView& batch) {
   validate_csr(batch, where);
   const int64_t n = batch.rows, d = d_;
   if (n == 0) return;
-  const int threads = backend.options().threads;
+  const int threads = 0;  // TODO(seam)
   // The batch mean straight from the CSR arrays (one pass over the
   // non-zeros, float64, fixed row chunks summed in order).
   const std::vector<double> mean = internal::csr_column_means(batch, threads);

@@ -122,12 +122,9 @@ int64_t choose_clusters(Backend& backend, const FleetPipelineParams& params,
       }
     }
   }
-  // Small fits: one CPU thread is faster than many (no fork/join per
-  // step), and the same on every backend, so the k chosen is too.
-  (void)backend;
-  BackendOptions one_thread;
-  one_thread.threads = 1;
-  const std::unique_ptr<Backend> cpu = make_backend("cpu", one_thread);
+  // Many small fits: a serial twin of the caller's backend (on the CPU, one
+  // thread: no fork/join per step; the results are the same either way).
+  const std::unique_ptr<Backend> serial = backend.make_serial();
   const int64_t k_max = std::min<int64_t>(params.max_clusters, m - 1);
   int64_t best_k = 1;
   double best = -std::numeric_limits<double>::infinity();
@@ -140,7 +137,7 @@ int64_t choose_clusters(Backend& backend, const FleetPipelineParams& params,
     kp.n_clusters = k;
     kp.n_init = 2;
     kp.max_iter = 30;
-    const KMeansResult km = kmeans_fit(*cpu, kp, S.view());
+    const KMeansResult km = kmeans_fit(*serial, kp, S.view());
     const double s = simplified_silhouette(S.view(), km);
     curve.push_back({k, s});
     if (s > best) {

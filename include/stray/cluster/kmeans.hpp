@@ -54,13 +54,21 @@ struct KMeansParams {
   int64_t parallel_max_candidates = 20000;
 };
 
-struct KMeansResult {
+/// A fitted k-means: what predicting needs, and the fit's figures. Kept in
+/// the fleet model file; KMeansResult is one with the fit's labels.
+struct KMeansModel {
   Matrix<float> centers;        // [n_clusters x n_features]
-  std::vector<int32_t> labels;  // [n_samples]
-  double inertia = 0.0;         // Σ w_i ‖x_i − c_{label_i}‖²
+  double inertia = 0.0;         // Σ w_i ‖x_i − c_{label_i}‖² on the training rows
   int n_iter = 0;               // Lloyd iterations of the winning run
   bool converged = false;       // stopped by tol / strict convergence before max_iter
   std::vector<double> cluster_sizes;  // Σ w over each cluster's members [n_clusters]
+
+  int64_t n_clusters() const { return centers.rows(); }
+  int64_t n_features() const { return centers.cols(); }
+};
+
+struct KMeansResult : KMeansModel {
+  std::vector<int32_t> labels;  // [n_samples]
   int best_init = 0;            // which of the n_init runs won
   double seconds = 0.0;         // wall time of the fit (upload included)
 };
@@ -68,6 +76,14 @@ struct KMeansResult {
 /// Fits k-means to X [n_samples x n_features]. `sample_weight` [n_samples],
 /// optional, non-negative with a positive sum.
 KMeansResult kmeans_fit(Backend& backend, const KMeansParams& params, MatrixView<const float> X,
+                        const std::vector<float>* sample_weight = nullptr);
+
+/// The same fit on X already resident on `backend` (PCA's output, say):
+/// nothing of X crosses to the host but the rows initialisation picks. X
+/// must stay unchanged during the call; with column means far from zero
+/// the fit centres a copy of X first. Equal to the host fit on the same
+/// rows wherever X needs no centring.
+KMeansResult kmeans_fit(Backend& backend, const KMeansParams& params, const DeviceArray<float>& X,
                         const std::vector<float>* sample_weight = nullptr);
 
 struct NearestCenters {
@@ -79,5 +95,11 @@ struct NearestCenters {
 /// and reports the squared distance (the basis of outlier scores).
 NearestCenters kmeans_predict(Backend& backend, MatrixView<const float> centers,
                               MatrixView<const float> X);
+/// The same with a fitted model's centres.
+NearestCenters kmeans_predict(Backend& backend, const KMeansModel& model,
+                              MatrixView<const float> X);
+/// The same on X resident on `backend`.
+NearestCenters kmeans_predict(Backend& backend, const KMeansModel& model,
+                              const DeviceArray<float>& X);
 
 }  // namespace stray

@@ -17,25 +17,11 @@
 #include <string_view>
 #include <vector>
 
+#include "stray/core/backend_options.hpp"
 #include "stray/core/error.hpp"
 #include "stray/core/matrix.hpp"
 
 namespace stray {
-
-struct BackendOptions {
-  /// Budget for temporary tiles (distance tiles, Gram blocks), in bytes.
-  /// Tile heights are derived from it; nothing allocates n×k or n×n.
-  std::size_t workspace_bytes = std::size_t{256} << 20;
-  /// CUDA device ordinal (CUDA backend only).
-  int device = 0;
-  /// CPU worker threads; 0 uses the OpenMP default (CPU backend only).
-  int threads = 0;
-  /// Use the CPU's AMX tile unit, where it has one, for Gram matrices and
-  /// k-means distance products (CPU backend only). Results agree with the
-  /// float32 path within rounding (near ties are re-checked in float32),
-  /// but not bit for bit: false gives the same bits on every x86 CPU.
-  bool tile_unit = true;
-};
 
 /// Memory owned by a backend (host memory for "cpu", device memory for "cuda").
 class DeviceBuffer {
@@ -44,6 +30,11 @@ class DeviceBuffer {
   virtual void* data() = 0;
   virtual const void* data() const = 0;
   virtual std::size_t bytes() const = 0;
+  /// Where the memory lives: "host", or "cuda:<device>". A backend reads
+  /// only buffers of its own space (Backend::memory_space) and refuses any
+  /// other with ErrorCode::invalid_argument: a device pointer is never read
+  /// as host memory.
+  virtual std::string memory_space() const = 0;
 };
 
 /// Host memory lent to a backend that shares it (Backend::shares_host_memory):
@@ -56,6 +47,7 @@ class BorrowedHostBuffer final : public DeviceBuffer {
   void* data() override { return const_cast<void*>(data_); }
   const void* data() const override { return data_; }
   std::size_t bytes() const override { return bytes_; }
+  std::string memory_space() const override { return "host"; }
 
  private:
   const void* data_;
@@ -97,17 +89,12 @@ struct DeviceCsr {
   DeviceArray<float> values;     // [nnz]
 };
 
-/// What pruned nearest-centre assignment keeps between Lloyd iterations
-/// (see Backend::nearest_centroid_pruned). A backend fills the members it
-/// uses on a `fresh` call; callers only keep the object alive.
-struct AssignmentBounds {
-  DeviceArray<float> upper;      // [n] bound on the distance to the assigned centre
-  DeviceArray<float> lower;      // [n] bound on the distance to any other centre
-  DeviceArray<float> row_norms;  // [n] ‖x‖² of each row (X does not change between calls)
-  /// Of the rows whose bounds last failed, how many an exact distance to
-  /// their own centre then settled: while centres move far, almost none,
-  /// and the backend skips that step.
-  int64_t retried = 0, settled_by_retry = 0;
+/// What a backend keeps between calls of nearest_centroid_pruned on the
+/// same X (distance bounds, say). Made by Backend::make_assignment_state;
+/// its contents are the backend's own, and callers only keep it alive.
+class AssignmentState {
+ public:
+  virtual ~AssignmentState() = default;
 };
 
 /// A backend is not thread-safe: use one per thread (they are cheap to make
@@ -123,7 +110,16 @@ class Backend {
   virtual std::string name() const = 0;
   /// Human-readable device, e.g. "2 OpenMP threads" or "NVIDIA H100 (sm_90)".
   virtual std::string device_description() const = 0;
-  virtual const BackendOptions& options() const = 0;
+  /// The budget for temporary tiles (BackendOptions::workspace_bytes).
+  virtual std::size_t workspace_bytes() const = 0;
+  /// The memory space of this backend's buffers (DeviceBuffer::memory_space).
+  virtual std::string memory_space() const = 0;
+  /// A backend on the same device with the same settings, for many small
+  /// calls (choosing k fits dozens of small k-means): each primitive then
+  /// runs on a single worker where this one would fan out and join per call.
+  /// Results equal this backend's (no primitive's result depends on the
+  /// number of workers).
+  virtual std::unique_ptr<Backend> make_serial() const = 0;
 
   // ---- memory -------------------------------------------------------------
   virtual std::unique_ptr<DeviceBuffer> allocate_bytes(std::size_t bytes) = 0;
@@ -209,11 +205,17 @@ class Backend {
   /// X[i, :] -= shift for every row, in place. `shift`: host [d].
   virtual void subtract_row_vector(DeviceArray<float>& X, const double* shift) = 0;
   /// upload(host) then subtract_row_vector(·, shift), with the same result;
-  /// a backend may do both in one pass (the CPU backend does).
+  /// a backend may do both in one pass.
   virtual DeviceArray<float> upload_shifted(MatrixView<const float> host, const double* shift) {
     DeviceArray<float> X = upload(host);
     subtract_row_vector(X, shift);
     return X;
+  }
+  /// A new array: X [n x d] less `shift` (host [d]) from every row, as
+  /// upload_shifted computes it. The default goes through the host.
+  virtual DeviceArray<float> copy_shifted(const DeviceArray<float>& X, const double* shift) {
+    const Matrix<float> host = download(X);
+    return upload_shifted(host.view(), shift);
   }
 
   // ---- k-means ------------------------------------------------------------
@@ -223,45 +225,47 @@ class Backend {
   /// over tiles sized from the workspace budget: no n×k matrix is stored.
   virtual void nearest_centroid(const DeviceArray<float>& X, const DeviceArray<float>& C,
                                 DeviceArray<int32_t>& labels, DeviceArray<float>& min_sq_dist) = 0;
+  /// State for nearest_centroid_pruned, to be kept by the caller between
+  /// calls on the same X. The default holds a distance buffer only.
+  virtual std::unique_ptr<AssignmentState> make_assignment_state();
   /// The same assignment as nearest_centroid, allowed to skip rows whose
-  /// distance bounds prove the label unchanged (Hamerly's exact
-  /// acceleration of Lloyd). `bounds` is state kept by the caller between
-  /// calls on the same X; what it holds is the backend's own.
-  /// `center_shift` (host [k]) is how far each centre moved (Euclidean)
-  /// since the previous call. `fresh` = true computes every row and
-  /// initialises `bounds` (first call, or after centres were replaced). The
-  /// default computes every row every time — right where brute force is
-  /// cheapest (GPUs).
+  /// distance bounds prove the label unchanged (an exact acceleration of
+  /// Lloyd, such as Hamerly's). `state`, from make_assignment_state, carries
+  /// what the backend keeps between calls on the same X. `center_shift`
+  /// (host [k]) is how far each centre moved (Euclidean) since the previous
+  /// call. `fresh` = true computes every row and resets `state` (first
+  /// call, or after centres were replaced). The default computes every row
+  /// every time, which is right where brute force is cheapest.
   virtual void nearest_centroid_pruned(const DeviceArray<float>& X, const DeviceArray<float>& C,
-                                       DeviceArray<int32_t>& labels, AssignmentBounds& bounds,
-                                       const double* center_shift, bool fresh) {
-    (void)center_shift;
-    (void)fresh;
-    if (bounds.upper.size() != X.rows()) bounds.upper = allocate<float>(X.rows());
-    nearest_centroid(X, C, labels, bounds.upper);
-  }
+                                       DeviceArray<int32_t>& labels, AssignmentState& state,
+                                       const double* center_shift, bool fresh);
   /// Per-cluster weighted sums `sums` (host [k x d]) and weights `counts`
   /// (host [k]) in float64, summed in an order fixed by the data's shape
-  /// alone (the CPU sums fixed chunks of rows, then the chunks in order), so
-  /// results are identical run to run and across thread counts.
+  /// alone, so results are identical run to run and across thread counts.
   /// Labels outside [0, k) are an error.
   virtual void accumulate_centroids(const DeviceArray<float>& X, const DeviceArray<int32_t>& labels,
                                     const DeviceArray<float>* weights, int64_t k, double* sums,
                                     double* counts) = 0;
   /// Brings per-cluster sums and weights (host, float64) from one labeling
-  /// to the next: on entry they hold accumulate_centroids' result for the
-  /// host labels `previous` [n]; on return, for `current` [n] (the same
-  /// labels as the backend array `labels`). Only rows whose label changed
-  /// need touching, which late Lloyd iterations make cheap; the default
-  /// recomputes from scratch with accumulate_centroids.
-  virtual void update_centroid_sums(const DeviceArray<float>& X, const DeviceArray<int32_t>& labels,
-                                    const int32_t* previous, const int32_t* current,
+  /// to the next: on entry they hold accumulate_centroids' result for
+  /// `previous` [n]; on return, for `current` [n] (both backend arrays).
+  /// Only rows whose label changed need touching, which late Lloyd
+  /// iterations make cheap; the default recomputes from scratch with
+  /// accumulate_centroids.
+  virtual void update_centroid_sums(const DeviceArray<float>& X,
+                                    const DeviceArray<int32_t>& previous,
+                                    const DeviceArray<int32_t>& current,
                                     const DeviceArray<float>* weights, int64_t k, double* sums,
                                     double* counts) {
     (void)previous;
-    (void)current;
-    accumulate_centroids(X, labels, weights, k, sums, counts);
+    accumulate_centroids(X, current, weights, k, sums, counts);
   }
+  /// How many entries of `current` [n] differ from `previous` [n]; then
+  /// `previous` becomes a copy of `current`. Lets a Lloyd loop test for a
+  /// fixed point without bringing n labels to the host. The default
+  /// downloads both.
+  virtual int64_t count_label_changes(const DeviceArray<int32_t>& current,
+                                      DeviceArray<int32_t>& previous);
   /// out[i] = ‖x_i − C[labels_i]‖², computed directly (difference, then
   /// square) with float64 accumulation of the squares; the difference may
   /// be taken in float32 (within 2⁻²⁴ of exact). Used for inertia and
@@ -305,11 +309,10 @@ class Backend {
   /// [t x d], then closest updated (update_closest) with the candidate of
   /// lowest potential (ties: the lower index), whose index is returned. The
   /// default makes the two calls (two passes over X); a backend may keep
-  /// each row's distances to the candidates from the first pass instead
-  /// (the CPU backend does, within its workspace). `x_sq_norms` [n], from
-  /// row_sq_norms, may be null; an initialisation makes ~k steps over the
-  /// same X, and a backend may use them instead of recomputing the norms in
-  /// every step (the CPU backend does; the default ignores them).
+  /// each row's distances to the candidates from the first pass instead.
+  /// `x_sq_norms` [n], from row_sq_norms, may be null; an initialisation
+  /// makes ~k steps over the same X, and a backend may use them instead of
+  /// recomputing the norms in every step (the default ignores them).
   virtual int64_t kmeanspp_step(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                                 DeviceArray<float>& closest, const DeviceArray<float>& C,
                                 double* potentials, const DeviceArray<float>* x_sq_norms) {
@@ -368,8 +371,7 @@ class Backend {
   /// ·‖A‖ from a tridiagonal form). Returns false, writing nothing, where
   /// the backend has no such method or declines the shape (k = 0, k = d,
   /// tiny d); callers then use symmetric_eigen_top. The default returns
-  /// false; the CPU tries block subspace iteration on wide matrices, then
-  /// bisection on the tridiagonal form.
+  /// false.
   virtual bool symmetric_eigen_largest(int64_t d, const double* A, int64_t k, double* values,
                                        double* vectors) {
     (void)d, (void)A, (void)k, (void)values, (void)vectors;

@@ -1,0 +1,42 @@
+// stray — how to make a backend: settings every backend reads, and each
+// backend's own. The factory (make_backend) hands each backend only its
+// part, so the seam itself (backend.hpp) names no backend's mechanics.
+#pragma once
+
+#include <cstddef>
+
+namespace stray {
+
+/// Settings of the CPU backend.
+struct CpuOptions {
+  /// Worker threads; 0 uses OpenMP's default (OMP_NUM_THREADS, else the
+  /// cores). Results do not depend on it: every reduction's order is fixed
+  /// by the data's shape.
+  int threads = 0;
+  /// Use the CPU's matrix tile unit (Intel AMX), where it has one, for Gram
+  /// matrices and k-means distance products. Results agree with the float32
+  /// path within rounding (near ties are re-checked in float32), not bit for
+  /// bit: false gives the same bits on every x86 CPU.
+  bool tile_unit = true;
+};
+
+/// Settings of the CUDA backend.
+struct CudaOptions {
+  /// Device ordinal.
+  int device = 0;
+  /// Take temporaries from a stream-ordered memory pool of the backend's
+  /// own, kept across calls (no cudaMalloc per k-means iteration); false
+  /// allocates each with cudaMalloc (for tools that track allocations).
+  bool memory_pool = true;
+};
+
+struct BackendOptions {
+  /// Budget for temporary tiles (distance tiles, Gram blocks), in bytes, on
+  /// any backend. Tile heights are derived from it; nothing allocates n×k
+  /// or n×n. At least 64 KiB.
+  std::size_t workspace_bytes = std::size_t{256} << 20;
+  CpuOptions cpu;    // read by the CPU backend only
+  CudaOptions cuda;  // read by the CUDA backend only
+};
+
+}  // namespace stray
