@@ -193,6 +193,124 @@ TEST(EventsCsv, WriterRoundTripsAwkwardStrings) {
   EXPECT_EQ(read_csv(out.str()), in_events);
 }
 
+// A header whose quoted field spans lines, each longer than the last, so
+// the line buffer is reallocated while the record is assembled: the error
+// must quote the record itself (it once quoted the freed first line).
+TEST(EventsCsv, HeaderErrorAfterQuotedLineBreaksQuotesTheRecord) {
+  std::string text = "\"head one, longer than a short string";
+  for (int i = 1; i <= 40; ++i) text += "\n" + std::string(static_cast<std::size_t>(i) * 50, 'x');
+  text += "\",feature\nh,a\n";
+  const Error e = csv_error(text);
+  EXPECT_EQ(e.code(), ErrorCode::parse_error);
+  const std::string what = e.what();
+  EXPECT_NE(what.find("line 1:"), std::string::npos) << what;
+  EXPECT_NE(what.find("got '\"head one, longer than a short string\\x0axxxx"), std::string::npos)
+      << what;
+  EXPECT_EQ(what.find('\n'), std::string::npos) << "the message must stay one line";
+}
+
+TEST(EventsCsv, ErrorsEscapeControlBytesAndInvalidUtf8) {
+  const Error e = csv_error("entity,feature,value\nh,a,\x1b[31m\xff\n");
+  const std::string what = e.what();
+  EXPECT_NE(what.find("'\\x1b[31m\\xff' is not a number"), std::string::npos) << what;
+  EXPECT_EQ(what.find('\x1b'), std::string::npos);
+  // Valid UTF-8 reads as written.
+  const Error u = csv_error("entity,feature,value\nh,a,\xc3\xa9t\xc3\xa9\n");
+  EXPECT_NE(std::string(u.what()).find("'\xc3\xa9t\xc3\xa9' is not a number"), std::string::npos)
+      << u.what();
+}
+
+TEST(EventsCsv, NulBytesAreKeptInNames) {
+  static const char kText[] = "entity,feature\nh\0st,f\0\xff\n";
+  const auto ev = read_csv(std::string(kText, sizeof kText - 1));
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].entity, std::string("h\0st", 4));
+  EXPECT_EQ(ev[0].feature, std::string("f\0\xff", 3));
+}
+
+TEST(EventsCsv, LineLimitIsExactAndNamesTheLine) {
+  EventReadOptions opt;
+  opt.max_line_bytes = 16;
+  const std::string ok_line = "h,abcdefghijklmn";  // 16 bytes
+  ASSERT_EQ(ok_line.size(), 16u);
+  EXPECT_EQ(read_csv("entity,feature\n" + ok_line + "\n", opt).size(), 1u);
+  EXPECT_EQ(read_csv("entity,feature\n" + ok_line, opt).size(), 1u);  // no final newline
+  for (const std::string tail : {"\n", ""}) {
+    try {
+      read_csv("entity,feature\n" + ok_line + "\n" + ok_line + "o" + tail, opt);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::parse_error);
+      EXPECT_NE(std::string(e.what()).find("line 3: line longer than 16 bytes"), std::string::npos)
+          << e.what();
+    }
+  }
+  // A record spanning lines counts whole, line breaks included.
+  try {
+    read_csv("entity,feature\nh,\"abcdef\nghijkl\nmnop\"\n", opt);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::parse_error);
+    EXPECT_NE(std::string(e.what()).find("line 2: record longer than 16 bytes"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(read_csv("entity,feature\nh,\"abcdef\nghijk\"\n", opt)[0].feature, "abcdef\nghijk");
+}
+
+TEST(EventsCsv, InputWithoutLineBreaksStopsAtTheDefaultLimit) {
+  // 3 MiB without a newline: the reader stops after about 1 MiB.
+  try {
+    read_csv("entity,feature\n" + std::string(3u << 20, 'a'));
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::parse_error);
+    EXPECT_NE(std::string(e.what()).find("line 2: line longer than 1048576 bytes"),
+              std::string::npos)
+        << e.what();
+  }
+  if (std::filesystem::exists("/dev/zero")) {  // endless: only a bound ends it
+    std::vector<EventRecord> ev;
+    try {
+      read_events_csv(std::filesystem::path("/dev/zero"), collect_events(ev));
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::parse_error);
+      EXPECT_NE(std::string(e.what()).find("/dev/zero line 1: line longer than"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+// An open quote followed by many lines was split again from its start at
+// every line (quadratic: 100k lines took minutes); now each line is scanned
+// once. 300k lines end at the record limit, or at the end of the input.
+TEST(EventsCsv, OpenQuoteOverManyLinesIsReadOnce) {
+  std::string many = "entity,feature\nh,\"open";
+  for (int i = 0; i < 300000; ++i) many += "\nline";
+  try {
+    read_csv(many + "\n");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("line 2: record longer than"), std::string::npos)
+        << e.what();
+  }
+  EventReadOptions big;
+  big.max_line_bytes = 4u << 20;
+  try {
+    read_csv(many + "\n", big);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("line 2: quoted field not closed before the end"),
+              std::string::npos)
+        << e.what();
+  }
+  const auto closed = read_csv(many + "\"\n", big);
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].feature.size(), 4u + 300000u * 5u);
+}
+
 TEST(EventsCsv, FormatNames) {
   EXPECT_EQ(parse_event_format("csv"), EventFormat::csv);
   EXPECT_EQ(parse_event_format("osquery-snapshot"), EventFormat::osquery_snapshot);

@@ -36,6 +36,39 @@ void expect_line(const Error& e, int line, ErrorCode code = ErrorCode::parse_err
       << e.what();
 }
 
+TEST(EventsJsonl, NulAndOtherBytesInNamesAreKept) {
+  const auto ev = read_jsonl(
+      "{\"entity\": \"h\\u0000st\", \"feature\": \"a\\u0000\\u001b[2J\"}\n"
+      "{\"entity\": \"\xff\xfe\", \"feature\": \"b\"}\n");
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].entity, std::string("h\0st", 4));
+  EXPECT_EQ(ev[0].feature, std::string("a\0\x1b[2J", 6));
+  EXPECT_EQ(ev[1].entity, "\xff\xfe");  // bytes as they came, even when not UTF-8
+}
+
+TEST(EventsJsonl, LineLimit) {
+  EventReadOptions opt;
+  opt.max_line_bytes = 40;
+  const std::string line = "{\"entity\": \"h\", \"feature\": \"abcdefghij\"}";  // 40 bytes
+  ASSERT_EQ(line.size(), 40u);
+  EXPECT_EQ(read_jsonl(line + "\n" + line + "\n", opt).size(), 2u);
+  try {
+    read_jsonl(line + "\n" + line + " \n", opt);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    expect_line(e, 2);
+    EXPECT_NE(std::string(e.what()).find("line longer than 40 bytes"), std::string::npos);
+  }
+  // The default: 1 MiB.
+  try {
+    read_jsonl("{\"entity\": \"" + std::string((1u << 20) + 1, 'a') + "\", \"feature\": \"x\"}\n");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    expect_line(e, 1);
+    EXPECT_NE(std::string(e.what()).find("line longer than 1048576 bytes"), std::string::npos);
+  }
+}
+
 TEST(EventsJsonl, ReadsFieldsAndDefaults) {
   EventReadOptions opt;
   opt.default_group = "misc";

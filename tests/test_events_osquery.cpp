@@ -110,6 +110,39 @@ TEST(EventsOsquery, CustomMappingAndDecorationEntity) {
   EXPECT_EQ(ev[0], EventRecord("uuid-1.example", "command", "curl x | sh", 1.0));
 }
 
+TEST(EventsOsquery, LongSnapshotLinesAndTheLineLimit) {
+  // A snapshot line carries a host's whole table: past CSV's 1 MiB is fine.
+  std::string rows;
+  for (int i = 0; i < 40000; ++i) {
+    if (i > 0) rows += ",";
+    rows += "{\"name\":\"package-number-" + std::to_string(i) + "\",\"version\":\"1.0\"}";
+  }
+  const std::string line = "{\"name\":\"deb_packages\",\"hostIdentifier\":\"h\",\"snapshot\":[" +
+                           rows + "]}\n";
+  ASSERT_GT(line.size(), std::size_t{1} << 20);
+  EXPECT_EQ(read_osq(line).size(), 40000u);
+  EventReadOptions opt;
+  opt.max_line_bytes = 1u << 20;
+  try {
+    read_osq(diff_line("deb_packages", "h", "{\"name\":\"a\"}") + line, opt);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::parse_error);
+    EXPECT_NE(std::string(e.what()).find("line 2: line longer than 1048576 bytes"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(EventsOsquery, NulInNamesIsKeptAndErrorsEscapeBytes) {
+  const auto ev = read_osq(diff_line("deb_packages", "h\\u0000x", "{\"name\":\"a\\u0000b\"}"));
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].entity, std::string("h\0x", 3));
+  EXPECT_EQ(ev[0].feature, std::string("a\0b", 3));
+  const Error e = osq_error(diff_line("deb_packages", "h", "{\"name\":\"a\"}", "\\u001b]0;x\\u0007"));
+  EXPECT_NE(std::string(e.what()).find("got '\\x1b]0;x\\x07'"), std::string::npos) << e.what();
+}
+
 TEST(EventsOsquery, ErrorsNameTheLine) {
   const std::string good = diff_line("deb_packages", "h", "{\"name\":\"a\"}");
   auto expect_line = [](const Error& e, int line) {

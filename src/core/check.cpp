@@ -16,6 +16,68 @@ bool row_is_finite(const float* r, int64_t cols) {
 
 }  // namespace
 
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i] (1-4), or 0 when it is
+// not one: overlong forms, surrogates and code points past U+10FFFF are not.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const auto cont = [&](std::size_t k) { return i + k < s.size() && (b(k) & 0xC0) == 0x80; };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
+    if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && b(1) < 0x90) return 0;  // overlong
+    if (c == 0xF4 && b(1) >= 0x90) return 0;  // past U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+void append_hex_escape(std::string& out, unsigned char c) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += "\\x";
+  out.push_back(kHex[c >> 4]);
+  out.push_back(kHex[c & 15]);
+}
+
+}  // namespace
+
+std::string printable(std::string_view bytes, std::size_t max_bytes) {
+  const bool cut = bytes.size() > max_bytes;
+  if (cut) bytes = bytes.substr(0, max_bytes);
+  std::string out;
+  out.reserve(bytes.size() + 8);
+  for (std::size_t i = 0; i < bytes.size();) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    const std::size_t len = utf8_length(bytes, i);
+    if (len == 0 || c < 0x20 || c == 0x7F) {
+      append_hex_escape(out, c);
+      ++i;
+    } else if (c == '\\') {
+      out += "\\\\";
+      ++i;
+    } else if (len == 2 && c == 0xC2 && static_cast<unsigned char>(bytes[i + 1]) < 0xA0) {
+      // C1 controls (U+0080-U+009F): some terminals act on them as on ESC.
+      append_hex_escape(out, c);
+      append_hex_escape(out, static_cast<unsigned char>(bytes[i + 1]));
+      i += 2;
+    } else {
+      out.append(bytes.substr(i, len));
+      i += len;
+    }
+  }
+  if (cut) out += "...";
+  return out;
+}
+
 void check_nonempty_matrix(MatrixView<const float> X, const char* where, const char* what) {
   require(X.rows() > 0 && X.cols() > 0, ErrorCode::invalid_argument, where, what,
           " is empty (", X.rows(), " x ", X.cols(), ")");

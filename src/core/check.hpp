@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "stray/core/error.hpp"
@@ -24,6 +26,13 @@ template <typename... Parts>
 void require(bool ok, ErrorCode code, const char* where, const Parts&... parts) {
   if (!ok) fail(code, where, parts...);
 }
+
+/// Bytes from a file, made safe to put in a one-line message: control
+/// characters (newlines, ESC and the rest of C0, DEL, and the C1 range) and
+/// bytes that are not valid UTF-8 become \xNN escapes, a backslash becomes
+/// "\\", and text past `max_bytes` of input is cut with "...". Valid
+/// UTF-8 otherwise passes unchanged, so names read as written.
+std::string printable(std::string_view bytes, std::size_t max_bytes = 200);
 
 /// At least one row and one column.
 void check_nonempty_matrix(MatrixView<const float> X, const char* where, const char* what = "X");

@@ -38,6 +38,7 @@
 // `group:feature`, split at the first ':').
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -142,7 +143,17 @@ struct EventReadOptions {
   /// osquery only: take the entity from this decoration (e.g. "hostname")
   /// instead of `hostIdentifier`.
   std::string osquery_entity_decoration;
+  /// Longest line (and CSV record, quoted line breaks included) read, in
+  /// bytes; a longer one is a parse_error naming its line, found before more
+  /// than about this much is held, so an input without line breaks cannot
+  /// take all the memory. 0 means the format's default:
+  /// kDefaultMaxLineBytes for CSV and JSON Lines, kDefaultMaxOsqueryLineBytes
+  /// for osquery logs (a snapshot line carries a host's whole table).
+  std::size_t max_line_bytes = 0;
 };
+
+inline constexpr std::size_t kDefaultMaxLineBytes = std::size_t{1} << 20;          // 1 MiB
+inline constexpr std::size_t kDefaultMaxOsqueryLineBytes = std::size_t{64} << 20;  // 64 MiB
 
 struct ReadStats {
   int64_t lines = 0;    // physical lines read
@@ -152,7 +163,7 @@ struct ReadStats {
 };
 
 /// Readers. Throw ErrorCode::parse_error (with the line number) on malformed
-/// input, ErrorCode::non_finite_input on NaN/Inf values, ErrorCode::io_error
+/// input and on a line longer than EventReadOptions::max_line_bytes, ErrorCode::non_finite_input on NaN/Inf values, ErrorCode::io_error
 /// when a file cannot be opened or read. Exceptions thrown by the sink pass
 /// through unchanged.
 ReadStats read_events_csv(std::istream& in, const EventSink& sink,

@@ -1,5 +1,5 @@
 // Shared pieces of the event readers and writers: line-numbered errors,
-// number parsing, file opening.
+// number parsing, file opening, bounded lines.
 #pragma once
 
 #include <charconv>
@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/check.hpp"
+#include "io/events/line_reader.hpp"
 #include "stray/io/events.hpp"
 
 namespace stray::fleet {
@@ -44,13 +45,13 @@ inline bool parse_number(std::string_view text, double* out, bool* non_finite) {
   return true;
 }
 
-/// Quotes a string for messages, shortened when long.
+/// Quotes bytes from the input for a message: shortened when long, control
+/// characters and invalid UTF-8 escaped (internal::printable), so a message
+/// stays one line and cannot drive the reader's terminal.
 inline std::string quoted(std::string_view s) {
-  constexpr std::size_t kMax = 60;
-  std::string out = "'";
-  out.append(s.substr(0, kMax));
-  if (s.size() > kMax) out += "...";
-  out += "'";
+  std::string out = internal::printable(s, 60);
+  out.insert(out.begin(), '\'');
+  out.push_back('\'');
   return out;
 }
 
@@ -73,8 +74,27 @@ ReadStats read_from_path(const std::filesystem::path& path, const EventSink& sin
   return read_stream(in, sink, named);
 }
 
+/// The line limit of `options` for a format whose default is `fallback`.
+inline std::size_t max_line_bytes(const EventReadOptions& options, std::size_t fallback) {
+  return options.max_line_bytes > 0 ? options.max_line_bytes : fallback;
+}
+
+/// The next line of `lines` into *line; false at the end of the input. A
+/// line over the limit is a parse_error naming it.
+inline bool next_line(LineReader& lines, std::string_view* line, const EventReadOptions& options,
+                      std::size_t max_bytes, const char* where) {
+  switch (lines.next(line)) {
+    case LineReader::Status::line: return true;
+    case LineReader::Status::end: return false;
+    case LineReader::Status::too_long: break;
+  }
+  fail_at_line(ErrorCode::parse_error, where, options, lines.line_number(),
+               "line longer than ", max_bytes,
+               " bytes (EventReadOptions::max_line_bytes; is this a text file of the format?)");
+}
+
 /// Strips a trailing '\r' (CRLF files) and, on the first line, a UTF-8 BOM.
-inline std::string_view clean_line(const std::string& line, int64_t line_no) {
+inline std::string_view clean_line(std::string_view line, int64_t line_no) {
   std::string_view v(line);
   if (!v.empty() && v.back() == '\r') v.remove_suffix(1);
   if (line_no == 1 && v.size() >= 3 && v.substr(0, 3) == "\xEF\xBB\xBF") v.remove_prefix(3);

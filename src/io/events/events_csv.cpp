@@ -59,7 +59,7 @@ Split split_record(std::string_view text, std::string& scratch,
       fields.emplace_back(scratch.data() + start, scratch.size() - start);
       if (k == n) return Split::ok;
       if (text[k] != ',') {
-        *error = "unexpected character '" + std::string(1, text[k]) +
+        *error = "unexpected character '" + internal::printable(text.substr(k, 1)) +
                  "' after a closing quote in field " + std::to_string(fields.size());
         return Split::error;
       }
@@ -81,6 +81,43 @@ Split split_record(std::string_view text, std::string& scratch,
   }
 }
 
+// Where a record stands after some of its text: what split_record would
+// see, tracked character by character so that a record spanning lines is
+// scanned once (each new line from the state the last one ended in) and
+// split once, however many lines it has.
+enum class Quote { field_start, unquoted, quoted, quote_in_quoted, after_close, malformed };
+
+Quote scan_quotes(std::string_view text, Quote state) {
+  for (const char c : text) {
+    switch (state) {
+      case Quote::field_start:
+        if (c == '"') state = Quote::quoted;
+        else if (c != ' ' && c != '\t' && c != ',') state = Quote::unquoted;
+        break;
+      case Quote::unquoted:
+        if (c == ',') state = Quote::field_start;
+        else if (c == '"') return Quote::malformed;  // split_record says why
+        break;
+      case Quote::quoted:
+        if (c == '"') state = Quote::quote_in_quoted;
+        break;
+      case Quote::quote_in_quoted:  // a doubled quote, or the closing one
+        if (c == '"') state = Quote::quoted;
+        else if (c == ',') state = Quote::field_start;
+        else if (c == ' ' || c == '\t') state = Quote::after_close;
+        else return Quote::malformed;
+        break;
+      case Quote::after_close:
+        if (c == ',') state = Quote::field_start;
+        else if (c != ' ' && c != '\t') return Quote::malformed;
+        break;
+      case Quote::malformed:
+        return state;
+    }
+  }
+  return state;
+}
+
 std::string lower(std::string_view v) {
   std::string s(v);
   for (char& c : s) {
@@ -94,36 +131,50 @@ std::string lower(std::string_view v) {
 ReadStats read_events_csv(std::istream& in, const EventSink& sink,
                           const EventReadOptions& options) {
   ReadStats stats;
-  std::string line;
+  const std::size_t max_bytes = fleet::max_line_bytes(options, kDefaultMaxLineBytes);
+  fleet::LineReader lines(in, max_bytes);
+  std::string_view line;
   std::string record;  // a record spanning lines (quoted line breaks)
   std::string scratch;
   std::string error;
   std::vector<std::string_view> fields;
-  int64_t line_no = 0;
 
   bool have_header = false;
   std::size_t n_columns = 0;
   int entity_col = -1, group_col = -1, feature_col = -1, value_col = -1;
 
-  while (std::getline(in, line)) {
-    ++line_no;
-    const int64_t record_line = line_no;
-    std::string_view text = fleet::clean_line(line, line_no);
+  while (fleet::next_line(lines, &line, options, max_bytes, kWhere)) {
+    const int64_t record_line = lines.line_number();
+    // `text` views the reader's buffer, or `record` for a record of several
+    // lines: either stays valid until the next line is read.
+    std::string_view text = fleet::clean_line(line, record_line);
     if (fleet::is_blank(text)) continue;
 
-    Split split = split_record(text, scratch, fields, &error);
-    if (split == Split::open_quote) {
+    if (scan_quotes(text, Quote::field_start) == Quote::quoted) {
       record.assign(text);
-      while (split == Split::open_quote) {
-        if (!std::getline(in, line)) {
+      Quote state = Quote::quoted;
+      while (state == Quote::quoted) {
+        if (!fleet::next_line(lines, &line, options, max_bytes, kWhere)) {
           fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, record_line,
                               "quoted field not closed before the end of the input");
         }
-        ++line_no;
+        const std::string_view more = fleet::clean_line(line, lines.line_number());
+        if (record.size() + 1 + more.size() > max_bytes) {
+          fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, record_line,
+                              "record longer than ", max_bytes,
+                              " bytes (EventReadOptions::max_line_bytes) by line ",
+                              lines.line_number(), "; is a quote not closed?");
+        }
         record.push_back('\n');
-        record.append(fleet::clean_line(line, line_no));
-        split = split_record(record, scratch, fields, &error);
+        record.append(more);
+        state = scan_quotes(more, Quote::quoted);  // the line break is inside the quotes
       }
+      text = record;
+    }
+    const Split split = split_record(text, scratch, fields, &error);
+    if (split == Split::open_quote) {  // scan_quotes saw the record closed
+      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, record_line,
+                          "quoted field not closed");
     }
     if (split == Split::error) {
       fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, record_line, error);
@@ -190,9 +241,9 @@ ReadStats read_events_csv(std::istream& in, const EventSink& sink,
     ++stats.events;
   }
   if (in.bad()) {
-    internal::fail(ErrorCode::io_error, kWhere, "read failed after line ", line_no);
+    internal::fail(ErrorCode::io_error, kWhere, "read failed after line ", lines.line_number());
   }
-  stats.lines = line_no;
+  stats.lines = lines.line_number();
   return stats;
 }
 

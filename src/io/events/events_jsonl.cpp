@@ -17,11 +17,12 @@ constexpr const char* kWhere = "read_events_jsonl";
 ReadStats read_events_jsonl(std::istream& in, const EventSink& sink,
                             const EventReadOptions& options) {
   ReadStats stats;
-  std::string line;
+  const std::size_t max_bytes = fleet::max_line_bytes(options, kDefaultMaxLineBytes);
+  fleet::LineReader lines(in, max_bytes);
+  std::string_view line;
   std::deque<std::string> escaped;  // decoded strings with escapes, per line
-  int64_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
+  while (fleet::next_line(lines, &line, options, max_bytes, kWhere)) {
+    const int64_t line_no = lines.line_number();
     const std::string_view text = fleet::clean_line(line, line_no);
     if (fleet::is_blank(text)) continue;
     ++stats.records;
@@ -85,8 +86,10 @@ ReadStats read_events_jsonl(std::istream& in, const EventSink& sink,
     sink(e);
     ++stats.events;
   }
-  if (in.bad()) internal::fail(ErrorCode::io_error, kWhere, "read failed after line ", line_no);
-  stats.lines = line_no;
+  if (in.bad()) {
+    internal::fail(ErrorCode::io_error, kWhere, "read failed after line ", lines.line_number());
+  }
+  stats.lines = lines.line_number();
   return stats;
 }
 

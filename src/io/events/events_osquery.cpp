@@ -193,12 +193,13 @@ ReadStats read_events_osquery(std::istream& in, const EventSink& sink,
   ReadStats stats;
   RuleIndex index(options.osquery);
   RowMapper mapper(sink, options, stats);
-  std::string line;
+  const std::size_t max_bytes = fleet::max_line_bytes(options, kDefaultMaxOsqueryLineBytes);
+  fleet::LineReader lines(in, max_bytes);
+  std::string_view line;
   std::string name_key;  // the logged query name, for the rule cache
   std::deque<std::string> escaped;
-  int64_t line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
+  while (fleet::next_line(lines, &line, options, max_bytes, kWhere)) {
+    const int64_t line_no = lines.line_number();
     const std::string_view text = fleet::clean_line(line, line_no);
     if (fleet::is_blank(text)) continue;
     ++stats.records;
@@ -242,7 +243,7 @@ ReadStats read_events_osquery(std::istream& in, const EventSink& sink,
         return true;
       });
       if (found.type == JsonType::null) {
-        fail("no decoration '", options.osquery_entity_decoration, "'");
+        fail("no decoration ", fleet::quoted(options.osquery_entity_decoration));
       }
       host = found;
     } else if (host.type == JsonType::null) {
@@ -287,8 +288,8 @@ ReadStats read_events_osquery(std::istream& in, const EventSink& sink,
     } else if (columns.type != JsonType::null) {
       if (action.type != JsonType::string || (action.text != "added" && action.text != "removed")) {
         fail("'action' must be \"added\" or \"removed\" next to 'columns', got ",
-             action.type == JsonType::null && action.text.empty() ? std::string_view("nothing")
-                                                                 : action.text);
+             action.type == JsonType::null && action.text.empty() ? std::string("nothing")
+                                                                 : fleet::quoted(action.text));
       }
       const double value = action.text == "added" ? 1.0 : removed_value;
       if (rules == nullptr || value == 0.0) {
@@ -300,8 +301,10 @@ ReadStats read_events_osquery(std::istream& in, const EventSink& sink,
       fail("neither 'columns', 'snapshot' nor 'diffResults': not an osquery result line");
     }
   }
-  if (in.bad()) internal::fail(ErrorCode::io_error, kWhere, "read failed after line ", line_no);
-  stats.lines = line_no;
+  if (in.bad()) {
+    internal::fail(ErrorCode::io_error, kWhere, "read failed after line ", lines.line_number());
+  }
+  stats.lines = lines.line_number();
   return stats;
 }
 
