@@ -16,6 +16,7 @@
 
 #include "stray/core/error.hpp"
 #include "stray/fleet/pipeline.hpp"
+#include "stray/synthetic/recall.hpp"
 #include "stray/synthetic/synthetic_fleet.hpp"
 #include "temp_dir.hpp"
 

@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "fleet_report.hpp"
 #include "stray/fleet/pipeline.hpp"
+#include "stray/synthetic/recall.hpp"
 #include "stray/synthetic/synthetic_fleet.hpp"
 
 namespace stray::cli {

@@ -60,7 +60,6 @@
 #include "stray/core/matrix.hpp"
 #include "stray/fleet/outliers.hpp"
 #include "stray/decomposition/pca.hpp"
-#include "stray/synthetic/synthetic_fleet.hpp"
 
 namespace stray {
 
@@ -278,33 +277,6 @@ void write_fleet_model(std::ostream& out, const FleetModel& model);
 /// when it cannot be read.
 FleetModel load_fleet_model(const std::filesystem::path& path);
 FleetModel read_fleet_model(std::istream& in, const std::string& source_name = "model");
-
-/// How one injected anomaly of a synthetic fleet fared.
-struct AnomalyRecall {
-  InjectedAnomaly anomaly;
-  /// Position in FleetResult::findings (highest score first), -1 when not flagged.
-  int64_t finding = -1;
-  /// The explanation's first feature is one of the anomaly's signature
-  /// features, with the signature's sign.
-  bool signature_first = false;
-  std::string first_feature;     // "" when not flagged or nothing explained
-  float first_difference = 0.0f;
-};
-
-struct RecallReport {
-  std::vector<AnomalyRecall> anomalies;  // in ground-truth order
-  int64_t flagged = 0;                   // anomalies among the findings
-  int64_t signature_first = 0;           // ... explained by their signature first
-  int64_t n_findings = 0;
-  bool all_found() const {
-    return flagged == static_cast<int64_t>(anomalies.size()) &&
-           signature_first == static_cast<int64_t>(anomalies.size());
-  }
-};
-
-/// Compares the findings with a synthetic fleet's ground truth (entities
-/// matched by name).
-RecallReport evaluate_recall(const FleetResult& result, const GroundTruth& truth);
 
 /// The current model file version.
 inline constexpr int kFleetModelVersion = 1;
