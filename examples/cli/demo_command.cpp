@@ -1,13 +1,16 @@
 // `stray demo`: a synthetic fleet with injected anomalies, generated in
 // memory, through the whole pipeline; prints the findings and how they
 // compare with the ground truth.
+#include <algorithm>
 #include <cstdio>
+#include <iostream>
 #include <string>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
-#include "fleet_report.hpp"
+#include "progress_line.hpp"
 #include "stray/fleet/pipeline.hpp"
+#include "stray/report/fleet_report.hpp"
 #include "stray/synthetic/recall.hpp"
 #include "stray/synthetic/synthetic_fleet.hpp"
 
@@ -75,7 +78,7 @@ void run_demo(const DemoOptions& o) {
   const RecallReport rep = evaluate_recall(r, truth);
 
   if (o.json) {
-    nlohmann::ordered_json j = findings_json(r, backend->name());
+    nlohmann::ordered_json j = nlohmann::ordered_json::parse(findings_json(r, backend->name()));
     nlohmann::ordered_json anomalies = nlohmann::ordered_json::array();
     for (const AnomalyRecall& a : rep.anomalies) {
       anomalies.push_back({{"entity", a.anomaly.entity},
@@ -104,19 +107,20 @@ void run_demo(const DemoOptions& o) {
   std::printf("\n%zu findings (%.1f%% of the fleet); the %lld highest scores:\n\n", r.findings.size(),
               100.0 * static_cast<double>(r.findings.size()) / static_cast<double>(o.entities),
               static_cast<long long>(std::min<int64_t>(o.show, static_cast<int64_t>(r.findings.size()))));
-  print_findings_table(r, o.show);
+  write_findings_table(std::cout, r, o.show);
 
   std::printf("\ninjected anomalies (ground truth) and where the pipeline put them:\n\n");
   std::size_t width = 6;
-  for (const AnomalyRecall& a : rep.anomalies) width = std::max(width, a.anomaly.entity.size());
+  for (const AnomalyRecall& a : rep.anomalies) width = std::max(width, display_width(a.anomaly.entity));
   std::printf("  %-20s %-*s %8s  %-9s %s\n", "kind", static_cast<int>(width), "entity", "position",
               "signature", "first feature");
   for (const AnomalyRecall& a : rep.anomalies) {
     const std::string pos = a.finding >= 0 ? std::to_string(a.finding + 1) : "missed";
-    const std::string first =
-        a.first_feature.empty() ? "" : a.first_feature + " " + signed_difference(a.first_difference);
+    const std::string first = a.first_feature.empty() ? ""
+                                                      : display_text(a.first_feature) + " " +
+                                                            signed_difference(a.first_difference);
     std::printf("  %-20s %-*s %8s  %-9s %s\n", to_string(a.anomaly.kind), static_cast<int>(width),
-                a.anomaly.entity.c_str(), pos.c_str(),
+                display_text(a.anomaly.entity).c_str(), pos.c_str(),
                 a.finding < 0 ? "-" : (a.signature_first ? "first" : "NOT first"), first.c_str());
   }
   if (!truth.not_injected.empty()) {

@@ -4,14 +4,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <vector>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
-#include "fleet_report.hpp"
-#include "stray/io/events.hpp"
+#include "progress_line.hpp"
 #include "stray/fleet/pipeline.hpp"
+#include "stray/io/events.hpp"
+#include "stray/report/fleet_report.hpp"
 
 namespace stray::cli {
 namespace {
@@ -155,7 +157,7 @@ void run_fleet(const FleetOptions& o) {
   if (!o.model_out.empty()) save_fleet_model(o.baseline.empty() ? r.model : fitted, o.model_out);
   nlohmann::ordered_json j;
   if (o.json || !o.out.empty()) {
-    j = findings_json(r, backend->name());
+    j = nlohmann::ordered_json::parse(findings_json(r, backend->name()));
     j["fitted_on"] = !o.model_in.empty() ? "model" : (o.baseline.empty() ? "events" : "baseline");
   }
   if (!o.out.empty()) write_file_atomic(o.out, j.dump(2) + "\n");
@@ -170,7 +172,7 @@ void run_fleet(const FleetOptions& o) {
   std::printf("stray fleet: %s\n", against);
   std::printf("pipeline: %s\n", pipeline_summary(r).c_str());
   std::printf("%zu finding%s:\n\n", r.findings.size(), r.findings.size() == 1 ? "" : "s");
-  print_findings_table(r, o.limit);
+  write_findings_table(std::cout, r, o.limit);
   if (!fit_time.empty()) std::printf("\nbaseline fit: %s", fit_time.c_str());
   std::printf("\ntime: %s; total %.2f s\n", steps_text(r).c_str(), r.seconds);
 }

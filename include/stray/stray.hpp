@@ -16,6 +16,7 @@
 #include "stray/fleet/outliers.hpp"
 #include "stray/decomposition/pca.hpp"
 #include "stray/fleet/pipeline.hpp"
+#include "stray/report/fleet_report.hpp"
 #include "stray/synthetic/recall.hpp"
 #include "stray/synthetic/synthetic_fleet.hpp"
 #include "stray/core/version.hpp"

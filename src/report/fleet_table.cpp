@@ -1,0 +1,109 @@
+// The findings as a person reads them on a terminal: the table, the one-line
+// pipeline summary and the step times (what `stray fleet` and `stray demo`
+// print, written here so every product shows the same thing).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "stray/report/fleet_report.hpp"
+
+namespace stray {
+namespace {
+
+// `text` (already through display_text) left-aligned in `width` columns.
+std::string pad_right(const std::string& text, std::size_t width) {
+  const std::size_t shown = display_width(text);
+  return shown >= width ? text : text + std::string(width - shown, ' ');
+}
+
+double kept_variance(const FleetModel& m) {
+  double kept = 0.0;
+  for (double x : m.pca.explained_variance_ratio) kept += x;
+  return kept;
+}
+
+}  // namespace
+
+std::string signed_difference(double difference) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", std::fabs(difference));
+  return std::string(difference < 0 ? "\u2212" : "+") + buf;
+}
+
+std::string features_text(const Finding& finding, std::size_t max_features, bool mark_unseen) {
+  std::string s;
+  for (std::size_t i = 0; i < finding.features.size() && i < max_features; ++i) {
+    const FindingFeature& x = finding.features[i];
+    if (!s.empty()) s += ", ";
+    s += display_text(x.name) + " " + signed_difference(x.difference);
+    if (mark_unseen && x.unseen) s += " (new)";
+  }
+  return s;
+}
+
+std::string pipeline_summary(const FleetResult& result) {
+  const FleetModel& m = result.model;
+  std::ostringstream os;
+  os << result.features.n_entities() << " entities x " << result.features.n_features()
+     << " features";
+  if (!result.features.unseen.empty()) os << " (+" << result.features.unseen.size() << " unseen)";
+  if (m.use_pca) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * kept_variance(m));
+    os << " -> PCA " << m.pca.n_components << " components (" << buf << " of the variance)";
+  } else {
+    os << " -> no PCA";
+  }
+  os << " -> k-means k=" << m.n_clusters() << " -> " << to_string(m.score.space)
+     << " scores -> ";
+  if (m.outliers.percentile > 0.0) os << "beyond the " << m.outliers.percentile << "th percentile";
+  if (m.outliers.small_cluster_size > 0)
+    os << ", clusters of <= " << m.outliers.small_cluster_size << " whole";
+  return os.str();
+}
+
+std::string steps_text(const FleetResult& result) {
+  std::string s;
+  for (const PipelineStep& st : result.steps) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " %.2f s", st.seconds);
+    if (!s.empty()) s += ", ";
+    s += display_text(st.name) + buf;
+  }
+  return s;
+}
+
+void write_findings_table(std::ostream& out, const FleetResult& result, int64_t limit) {
+  const auto n = static_cast<int64_t>(result.findings.size());
+  const auto shown = static_cast<std::size_t>(limit > 0 ? std::min(limit, n) : n);
+  std::vector<std::string> names(shown);
+  std::size_t width = 6;  // "entity"
+  bool any_small = false;
+  for (std::size_t i = 0; i < shown; ++i) {
+    names[i] = display_text(result.findings[i].entity_name);
+    width = std::max(width, display_width(names[i]));
+    any_small |= (result.findings[i].rules & kOutlierSmallCluster) != 0;
+  }
+  char buf[96];
+  std::snprintf(buf, sizeof buf, " %7s %12s  ", "cluster", "score");
+  out << "  " << pad_right("entity", width) << buf << "top features (value - peers' mean)\n";
+  for (std::size_t i = 0; i < shown; ++i) {
+    const Finding& f = result.findings[i];
+    std::string cluster = std::to_string(f.cluster);
+    if (f.rules & kOutlierSmallCluster) cluster += "*";
+    std::snprintf(buf, sizeof buf, " %7s %12.1f  ", cluster.c_str(), f.score);
+    out << "  " << pad_right(names[i], width) << buf << features_text(f, 4) << '\n';
+  }
+  if (static_cast<int64_t>(shown) < n) {
+    out << "  ... and " << n - static_cast<int64_t>(shown) << " more\n";
+  }
+  if (any_small) {
+    out << "  (* a small cluster, flagged whole and compared with the nearest other)\n";
+  }
+}
+
+}  // namespace stray
