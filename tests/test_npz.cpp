@@ -103,6 +103,23 @@ TEST(Npz, ReadsAnEmptyMatrix) {
   EXPECT_EQ(m.indptr, (std::vector<int64_t>{0, 0, 0, 0}));
 }
 
+// A valid matrix with no stored entries: its empty members once reached
+// memcpy with a null destination (undefined behaviour; the sanitizer build
+// of this test fails on it).
+TEST(Npz, ReadsAnAllZeroMatrix) {
+  TempDir dir;
+  const CsrMatrix zero = random_csr(3, 4, 0.0, 1);
+  ASSERT_EQ(zero.nnz(), 0);
+  write_npz_csr(dir.file("zero.npz"), zero);
+  const CsrMatrix m = read_npz_csr(dir.file("zero.npz"));
+  EXPECT_EQ(m.rows, 3);
+  EXPECT_EQ(m.cols, 4);
+  EXPECT_EQ(m.nnz(), 0);
+  EXPECT_TRUE(m.indices.empty());
+  EXPECT_TRUE(m.values.empty());
+  EXPECT_EQ(m.indptr, (std::vector<int64_t>{0, 0, 0, 0}));
+}
+
 TEST(Npz, OtherSparseFormatsAreRejected) {
   expect_error([] { read_npz_csr(fixture("csc_4x6.npz")); }, ErrorCode::parse_error,
                {"read_npz_csr", "csc_4x6.npz", "'csc'"});

@@ -30,8 +30,11 @@ struct PyValue {
   std::string str;
   int64_t integer = 0;
   bool boolean = false;
-  std::vector<PyValue> items;                             // tuple or list
-  std::vector<std::pair<std::string, PyValue>> entries;   // dict
+  // A tuple or list: its items. A dict: its values, keyed by `keys` (kept
+  // apart: a pair holding the type being defined does not compile with
+  // every standard library and compiler).
+  std::vector<PyValue> items;
+  std::vector<std::string> keys;
 };
 
 class LiteralParser {
@@ -51,7 +54,7 @@ class LiteralParser {
  private:
   [[noreturn]] void error(const std::string& what) const {
     fail(ErrorCode::parse_error, where_, name_, ": malformed .npy header: ", what, " at offset ",
-         pos_, " in \"", std::string(text_.substr(0, 200)), "\"");
+         pos_, " in \"", printable(text_, 200), "\"");
   }
   void skip_space() {
     while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
@@ -88,7 +91,7 @@ class LiteralParser {
         return v;
       }
     }
-    error(std::string("unexpected character '") + c + "'");
+    error("unexpected character '" + printable(std::string_view(&c, 1)) + "'");
   }
 
   PyValue parse_string() {
@@ -144,8 +147,9 @@ class LiteralParser {
         error("expected a quoted key");
       }
       std::string key = parse_string().str;
-      if (!consume(':')) error("expected ':' after key '" + key + "'");
-      v.entries.emplace_back(std::move(key), parse_value(depth + 1));
+      if (!consume(':')) error("expected ':' after key '" + printable(key, 40) + "'");
+      v.items.push_back(parse_value(depth + 1));
+      v.keys.push_back(std::move(key));
       if (consume('}')) return v;
       if (!consume(',')) error("expected ',' between dictionary entries");
     }
@@ -174,7 +178,7 @@ NpyDtype parse_descr(const std::string& descr, const char* where, const std::str
     size = size * 10 + (descr[end++] - '0');
   }
   if (!ok || end != descr.size() || size <= 0) {
-    fail(ErrorCode::parse_error, where, name, ": unsupported dtype '", descr,
+    fail(ErrorCode::parse_error, where, name, ": unsupported dtype '", printable(descr, 40),
          "' (stray reads float32/float64, signed and unsigned integers and bool)");
   }
   dt.kind = descr[pos];
@@ -202,6 +206,9 @@ S load(const unsigned char* p, bool swap) {
 template <typename S, typename D>
 void convert_from(const unsigned char* src, int64_t count, bool swap, bool as_bool, D* dst,
                   const char* where, const std::string& name, const char* what) {
+  // An empty array's buffers may be null, and memcpy must not see a null
+  // pointer even for zero bytes.
+  if (count <= 0) return;
   if constexpr (std::is_same_v<S, D>) {
     if (!swap && !as_bool) {
       std::memcpy(dst, src, static_cast<std::size_t>(count) * sizeof(D));
@@ -234,7 +241,7 @@ void convert_from(const unsigned char* src, int64_t count, bool swap, bool as_bo
 }
 
 [[noreturn]] void unsupported_dtype(const NpyDtype& dt, const char* where, const std::string& name) {
-  fail(ErrorCode::parse_error, where, name, ": unsupported dtype '", dt.descr,
+  fail(ErrorCode::parse_error, where, name, ": unsupported dtype '", printable(dt.descr, 40),
        "' (stray reads float32/float64, signed and unsigned integers and bool)");
 }
 
@@ -282,7 +289,9 @@ NpyHeader parse_npy_header(const unsigned char* p, std::size_t n, const char* wh
   const PyValue* descr = nullptr;
   const PyValue* fortran = nullptr;
   const PyValue* shape = nullptr;
-  for (const auto& [key, value] : dict.entries) {
+  for (std::size_t e = 0; e < dict.keys.size(); ++e) {
+    const std::string& key = dict.keys[e];
+    const PyValue& value = dict.items[e];
     if (key == "descr") descr = &value;
     if (key == "fortran_order") fortran = &value;
     if (key == "shape") shape = &value;

@@ -78,8 +78,8 @@ class ZipReader {
     std::string local_name(name_len, '\0');
     file_.read_at(e.local_offset + kLocalSize, local_name.data(), name_len);
     if (local_name != e.name) {
-      fail(ErrorCode::parse_error, where_, what, ": local zip header names '", local_name,
-           "' (corrupt file)");
+      fail(ErrorCode::parse_error, where_, what, ": local zip header names '",
+           internal::printable(local_name, 60), "' (corrupt file)");
     }
     const uint64_t start = e.local_offset + kLocalSize + name_len + get16(local + 28);
     if (start > file_.size() || e.compressed_size > file_.size() - start) {
@@ -282,7 +282,7 @@ template <typename D>
 std::vector<D> member_vector(const Member& m, const char* where, const char* what) {
   if (m.header.shape.size() != 1 || !m.header.dtype.numeric()) {
     fail(ErrorCode::parse_error, where, m.name, ": expected a 1-D numeric array, found ",
-         m.header.shape.size(), "-D '", m.header.dtype.descr, "'");
+         m.header.shape.size(), "-D '", internal::printable(m.header.dtype.descr, 40), "'");
   }
   std::vector<D> out(static_cast<std::size_t>(m.header.count));
   internal::convert_elements<D>(m.header.dtype, m.data(), m.header.count, out.data(), where,
@@ -294,7 +294,8 @@ std::vector<D> member_vector(const Member& m, const char* where, const char* wha
 std::string member_string(const Member& m, const char* where) {
   const internal::NpyDtype& dt = m.header.dtype;
   if (m.header.count != 1 || (dt.kind != 'S' && dt.kind != 'U')) {
-    fail(ErrorCode::parse_error, where, m.name, ": expected a string, found '", dt.descr, "'");
+    fail(ErrorCode::parse_error, where, m.name, ": expected a string, found '",
+         internal::printable(dt.descr, 40), "'");
   }
   std::string s;
   if (dt.kind == 'S') {
@@ -321,7 +322,7 @@ CsrMatrix read_npz_csr(const std::string& path) {
   const Member format = load_member(zip, path, "format.npy", where);
   const std::string fmt = member_string(format, where);
   if (fmt != "csr") {
-    fail(ErrorCode::parse_error, where, path, ": sparse format '", fmt,
+    fail(ErrorCode::parse_error, where, path, ": sparse format '", internal::printable(fmt, 40),
          "' is not supported; save a CSR matrix (matrix.tocsr())");
   }
   const std::vector<int64_t> shape =
