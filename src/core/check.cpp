@@ -50,6 +50,15 @@ void append_hex_escape(std::string& out, unsigned char c) {
 
 }  // namespace
 
+bool is_utf8(std::string_view bytes) {
+  for (std::size_t i = 0; i < bytes.size();) {
+    const std::size_t len = utf8_length(bytes, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
 std::string printable(std::string_view bytes, std::size_t max_bytes) {
   const bool cut = bytes.size() > max_bytes;
   if (cut) bytes = bytes.substr(0, max_bytes);

@@ -33,6 +33,9 @@ void require(bool ok, ErrorCode code, const char* where, const Parts&... parts) 
 /// "\\", and text past `max_bytes` of input is cut with "...". Valid
 /// UTF-8 otherwise passes unchanged, so names read as written.
 std::string printable(std::string_view bytes, std::size_t max_bytes = 200);
+/// Whether `bytes` is valid UTF-8 (no overlong forms, surrogates or code
+/// points past U+10FFFF).
+bool is_utf8(std::string_view bytes);
 
 /// At least one row and one column.
 void check_nonempty_matrix(MatrixView<const float> X, const char* where, const char* what = "X");

@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "fleet/pipeline_internal.hpp"
 #include "io/atomic_file.hpp"
@@ -37,7 +39,61 @@ uint32_t crc32_of(const std::string& bytes) {
   return static_cast<uint32_t>(crc);
 }
 
+// Names (features, groups) are bytes from the telemetry, not necessarily
+// UTF-8, and JSON strings must be. A name that is valid UTF-8 is written as
+// a string (NUL and control characters escaped by JSON); any other as
+// {"hex": "<its bytes in hex>"}, so every byte comes back.
+bool hex_decode(const std::string& hex, std::string* out) {
+  if (hex.size() % 2 != 0) return false;
+  const auto nibble = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  out->clear();
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return true;
+}
+
 // ------------------------------------------------------------------ writing
+
+Json name_json(const std::string& name) {
+  if (internal::is_utf8(name)) return name;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * name.size());
+  for (const char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    hex.push_back(kHex[c >> 4]);
+    hex.push_back(kHex[c & 15]);
+  }
+  return Json{{"hex", hex}};
+}
+
+Json names_json(const std::vector<std::string>& names) {
+  Json a = Json::array();
+  for (const std::string& n : names) a.push_back(name_json(n));
+  return a;
+}
+
+// A name -> value map: an object, or when a name is not UTF-8 (it cannot be
+// an object key), an array of [name, value] pairs.
+template <typename Map, typename F>
+Json map_json(const Map& map, F&& value_of) {
+  const bool plain = std::all_of(map.begin(), map.end(),
+                                 [](const auto& entry) { return internal::is_utf8(entry.first); });
+  Json out = plain ? Json::object() : Json::array();
+  for (const auto& [name, value] : map) {
+    if (plain) {
+      out[name] = value_of(value);
+    } else {
+      out.push_back(Json::array({name_json(name), value_of(value)}));
+    }
+  }
+  return out;
+}
 
 Json flat(const double* data, int64_t count) {
   Json a = Json::array();
@@ -69,19 +125,16 @@ std::string payload_of(const FleetModel& m) {
   const FeatureVocabulary& v = m.vocabulary;
   Json f;
   f["normalization"] = to_string(v.params.normalization);
-  Json gn = Json::object();
-  for (const auto& [g, mode] : v.params.group_normalization) gn[g] = to_string(mode);
-  f["group_normalization"] = gn;
-  Json gw = Json::object();
-  for (const auto& [g, w] : v.params.group_weights) gw[g] = w;
-  f["group_weights"] = gw;
+  f["group_normalization"] =
+      map_json(v.params.group_normalization, [](Normalization mode) { return to_string(mode); });
+  f["group_weights"] = map_json(v.params.group_weights, [](double w) { return w; });
   f["max_df"] = v.params.max_df;
   f["min_df"] = v.params.min_df;
   f["idf"] = v.params.idf;
   f["n_entities"] = v.n_entities;
-  f["names"] = v.feature_names;
+  f["names"] = names_json(v.feature_names);
   f["document_frequency"] = v.document_frequency;
-  f["dropped"] = v.dropped_names;
+  f["dropped"] = names_json(v.dropped_names);
   j["features"] = f;
 
   if (m.use_pca) {
@@ -171,6 +224,67 @@ class Reader {
     if (x < lo) fail("field '" + path + key + "' = " + std::to_string(x) + " < " + std::to_string(lo));
     return x;
   }
+  /// An array of integers that fit T (an element that is not an integral
+  /// number of T's range is an error, not a conversion), of `expected`
+  /// entries.
+  template <typename T>
+  std::vector<T> integers(const Json& j, const char* key, const std::string& path,
+                          int64_t expected) const {
+    const Json& v = at(j, key, path);
+    if (!v.is_array()) fail("field '" + path + key + "' is not an array");
+    if (static_cast<int64_t>(v.size()) != expected) {
+      fail("field '" + path + key + "' has " + std::to_string(v.size()) + " values, expected " +
+           std::to_string(expected));
+    }
+    std::vector<T> out;
+    out.reserve(v.size());
+    for (const Json& x : v) {
+      const bool fits = x.is_number_unsigned()
+                            ? std::in_range<T>(x.get<uint64_t>())
+                            : x.is_number_integer() && std::in_range<T>(x.get<int64_t>());
+      if (!fits) {
+        fail("field '" + path + key + "' holds " +
+             (x.is_number() ? internal::printable(x.dump(), 40) : std::string("a ") + x.type_name()) +
+             ", not an integer in its range");
+      }
+      out.push_back(x.is_number_unsigned() ? static_cast<T>(x.get<uint64_t>())
+                                           : static_cast<T>(x.get<int64_t>()));
+    }
+    return out;
+  }
+  /// An array of names (see name_of).
+  std::vector<std::string> names(const Json& j, const char* key, const std::string& path) const {
+    const Json& v = at(j, key, path);
+    if (!v.is_array()) fail("field '" + path + key + "' is not an array");
+    std::vector<std::string> out;
+    out.reserve(v.size());
+    for (const Json& x : v) out.push_back(name_of(x, path + key));
+    return out;
+  }
+  /// A name: a JSON string, or {"hex": "..."} for bytes that are not UTF-8.
+  std::string name_of(const Json& x, const std::string& field) const {
+    if (x.is_string()) return x.get<std::string>();
+    if (x.is_object() && x.size() == 1 && x.contains("hex") && x.at("hex").is_string()) {
+      std::string bytes;
+      if (hex_decode(x.at("hex").get_ref<const std::string&>(), &bytes)) return bytes;
+    }
+    fail("field '" + field + "' holds a name that is neither a string nor {\"hex\": ...}");
+  }
+  /// Calls f(name, value) for each entry of a name -> value map: a JSON
+  /// object, or an array of [name, value] pairs (names that are not UTF-8).
+  template <typename F>
+  void pairs(const Json& j, const char* key, const std::string& path, F&& f) const {
+    const Json& v = at(j, key, path);
+    if (v.is_object()) {
+      for (const auto& [name, value] : v.items()) f(std::string(name), value);
+      return;
+    }
+    if (!v.is_array()) fail("field '" + path + key + "' is neither an object nor an array");
+    for (const Json& pair : v) {
+      if (!pair.is_array() || pair.size() != 2) fail("field '" + path + key + "' holds a non-pair");
+      f(name_of(pair[0], path + key), pair[1]);
+    }
+  }
   std::vector<double> numbers(const Json& j, const char* key, const std::string& path,
                               int64_t expected, bool nan_for_null = false) const {
     const Json& v = at(j, key, path);
@@ -198,114 +312,136 @@ class Reader {
   std::string source_;
 };
 
-FleetModel model_of(const Json& j, const Reader& r) {
-  FleetModel m;
+// Each step reads one part of the payload into `m`, checking every extent
+// against what is already known before anything is sized by it: a corrupt
+// count must be an error, not a huge allocation or an overflow.
+
+// a * b for extents already checked to be >= 0, or a parse error.
+int64_t extent(const Reader& r, int64_t a, int64_t b, const char* what) {
+  if (a > 0 && b > std::numeric_limits<int64_t>::max() / a) {
+    r.fail(std::string(what) + " overflows: " + std::to_string(a) + " x " + std::to_string(b));
+  }
+  return a * b;
+}
+
+void read_identity(const Json& j, const Reader& r, FleetModel& m) {
   if (r.get<std::string>(j, "format", "") != kMagic) r.fail("payload is not a stray fleet model");
   const int64_t version = r.count(j, "version", "");
   if (version != kFleetModelVersion) {
     r.fail("payload version " + std::to_string(version) + " does not match the header");
   }
   m.n_entities = r.count(j, "n_entities", "", 2);
+}
 
-  const Json& f = r.at(j, "features", "");
+void read_group_params(const Json& f, const Reader& r, FeatureParams& params) {
   const std::string fp = "features.";
-  FeatureVocabulary& v = m.vocabulary;
   try {
-    v.params.normalization = parse_normalization(r.get<std::string>(f, "normalization", fp));
-    for (const auto& [g, mode] : r.at(f, "group_normalization", fp).items()) {
-      v.params.group_normalization[g] = parse_normalization(mode.get<std::string>());
-    }
-    for (const auto& [g, w] : r.at(f, "group_weights", fp).items()) {
+    params.normalization = parse_normalization(r.get<std::string>(f, "normalization", fp));
+    r.pairs(f, "group_normalization", fp, [&](std::string g, const Json& mode) {
+      params.group_normalization[std::move(g)] = parse_normalization(mode.get<std::string>());
+    });
+    r.pairs(f, "group_weights", fp, [&](std::string g, const Json& w) {
       const auto x = w.get<double>();
-      if (!std::isfinite(x) || x < 0.0) r.fail("features.group_weights['" + g + "'] is not finite and >= 0");
-      v.params.group_weights[g] = x;
-    }
+      if (!std::isfinite(x) || x < 0.0) {
+        r.fail("features.group_weights['" + internal::printable(g) + "'] is not finite and >= 0");
+      }
+      params.group_weights[std::move(g)] = x;
+    });
   } catch (const nlohmann::json::exception& e) {
     r.fail(std::string("features: ") + e.what());
   } catch (const Error& e) {
     if (e.code() == ErrorCode::parse_error) throw;
     r.fail(std::string("features: ") + e.what());
   }
+}
+
+void read_features(const Json& j, const Reader& r, FleetModel& m) {
+  const Json& f = r.at(j, "features", "");
+  const std::string fp = "features.";
+  FeatureVocabulary& v = m.vocabulary;
+  read_group_params(f, r, v.params);
   v.params.max_df = r.number(f, "max_df", fp);
   v.params.min_df = r.count(f, "min_df", fp, 1);
   v.params.idf = r.get<bool>(f, "idf", fp);
   v.n_entities = r.count(f, "n_entities", fp, 0);
-  v.feature_names = r.get<std::vector<std::string>>(f, "names", fp);
-  v.document_frequency = r.get<std::vector<int64_t>>(f, "document_frequency", fp);
-  v.dropped_names = r.get<std::vector<std::string>>(f, "dropped", fp);
+  v.feature_names = r.names(f, "names", fp);
   const auto d = static_cast<int64_t>(v.feature_names.size());
   if (d < 1) r.fail("the model has no features");
-  if (static_cast<int64_t>(v.document_frequency.size()) != d) {
-    r.fail("features.document_frequency has " + std::to_string(v.document_frequency.size()) +
-           " values for " + std::to_string(d) + " features");
-  }
+  v.document_frequency = r.integers<int64_t>(f, "document_frequency", fp, d);
+  v.dropped_names = r.names(f, "dropped", fp);
+}
 
+void read_pca(const Json& j, const Reader& r, FleetModel& m) {
   const Json& pj = r.at(j, "pca", "");
   m.use_pca = !pj.is_null();
-  if (m.use_pca) {
-    const std::string pp = "pca.";
-    PcaModel& p = m.pca;
-    p.n_samples = r.count(pj, "n_samples", pp, 2);
-    p.n_features = r.count(pj, "n_features", pp, 1);
-    p.n_components = r.count(pj, "n_components", pp, 1);
-    if (p.n_features != d) r.fail("pca.n_features does not match the feature count");
-    if (p.n_components > d) r.fail("pca.n_components exceeds the feature count");
-    try {
-      p.solver = parse_pca_solver(r.get<std::string>(pj, "solver", pp));
-    } catch (const Error& e) {
-      r.fail(std::string("pca.solver: ") + e.what());
-    }
-    p.whiten = r.get<bool>(pj, "whiten", pp);
-    p.mean = r.numbers(pj, "mean", pp, d);
-    std::vector<double> components = r.numbers(pj, "components", pp, p.n_components * d);
-    p.components = Matrix<double>(p.n_components, d);
-    p.components.storage().assign(components.begin(), components.end());
-    p.explained_variance = r.numbers(pj, "explained_variance", pp, p.n_components);
-    p.explained_variance_ratio = r.numbers(pj, "explained_variance_ratio", pp, p.n_components);
-    p.singular_values = r.numbers(pj, "singular_values", pp, p.n_components);
-    p.noise_variance = r.number(pj, "noise_variance", pp);
-    p.total_variance = r.number(pj, "total_variance", pp);
+  if (!m.use_pca) return;
+  const auto d = static_cast<int64_t>(m.vocabulary.feature_names.size());
+  const std::string pp = "pca.";
+  PcaModel& p = m.pca;
+  p.n_samples = r.count(pj, "n_samples", pp, 2);
+  p.n_features = r.count(pj, "n_features", pp, 1);
+  p.n_components = r.count(pj, "n_components", pp, 1);
+  if (p.n_features != d) r.fail("pca.n_features does not match the feature count");
+  if (p.n_components > d) r.fail("pca.n_components exceeds the feature count");
+  try {
+    p.solver = parse_pca_solver(r.get<std::string>(pj, "solver", pp));
+  } catch (const Error& e) {
+    r.fail(std::string("pca.solver: ") + e.what());
   }
-  const int64_t dims = m.use_pca ? m.pca.n_components : d;
+  p.whiten = r.get<bool>(pj, "whiten", pp);
+  p.mean = r.numbers(pj, "mean", pp, d);
+  const std::vector<double> components =
+      r.numbers(pj, "components", pp, extent(r, p.n_components, d, "pca.components"));
+  p.components = Matrix<double>(p.n_components, d);
+  p.components.storage().assign(components.begin(), components.end());
+  p.explained_variance = r.numbers(pj, "explained_variance", pp, p.n_components);
+  p.explained_variance_ratio = r.numbers(pj, "explained_variance_ratio", pp, p.n_components);
+  p.singular_values = r.numbers(pj, "singular_values", pp, p.n_components);
+  p.noise_variance = r.number(pj, "noise_variance", pp);
+  p.total_variance = r.number(pj, "total_variance", pp);
+}
 
+void read_kmeans(const Json& j, const Reader& r, FleetModel& m) {
+  const auto d = static_cast<int64_t>(m.vocabulary.feature_names.size());
+  const int64_t dims = m.use_pca ? m.pca.n_components : d;
   const Json& kj = r.at(j, "kmeans", "");
   const int64_t k = r.count(kj, "n_clusters", "kmeans.", 1);
-  // Every extent is checked against the data before anything is sized by
-  // it: a corrupt count must be an error, not a huge allocation.
   if (k > m.n_entities || k > std::numeric_limits<int32_t>::max()) {
     r.fail("kmeans.n_clusters=" + std::to_string(k) + " exceeds n_entities or the label range");
   }
-  auto extent = [&](int64_t a, int64_t b) {
-    if (a > 0 && b > std::numeric_limits<int64_t>::max() / a) r.fail("extents overflow");
-    return a * b;
-  };
   if (r.count(kj, "dimensions", "kmeans.", 1) != dims) {
     r.fail("kmeans.dimensions does not match the clustering space (" + std::to_string(dims) + ")");
   }
-  {
-    const std::vector<double> c = r.numbers(kj, "centers", "kmeans.", extent(k, dims));
-    m.centers = Matrix<float>(k, dims);
-    for (std::size_t i = 0; i < c.size(); ++i) m.centers.data()[i] = static_cast<float>(c[i]);
-  }
+  const std::vector<double> c =
+      r.numbers(kj, "centers", "kmeans.", extent(r, k, dims, "kmeans.centers"));
+  m.centers = Matrix<float>(k, dims);
+  for (std::size_t i = 0; i < c.size(); ++i) m.centers.data()[i] = static_cast<float>(c[i]);
+}
 
+void read_clusters(const Json& j, const Reader& r, FleetModel& m) {
+  const int64_t k = m.centers.rows();
+  const auto d = static_cast<int64_t>(m.vocabulary.feature_names.size());
   const Json& cj = r.at(j, "clusters", "");
   const std::string cp = "clusters.";
-  m.cluster_sizes = r.get<std::vector<int64_t>>(cj, "sizes", cp);
-  m.reference = r.get<std::vector<int32_t>>(cj, "reference", cp);
-  if (static_cast<int64_t>(m.cluster_sizes.size()) != k || static_cast<int64_t>(m.reference.size()) != k) {
-    r.fail("clusters.sizes and clusters.reference need " + std::to_string(k) + " entries");
-  }
+  m.cluster_sizes = r.integers<int64_t>(cj, "sizes", cp, k);
+  m.reference = r.integers<int32_t>(cj, "reference", cp, k);
   int64_t total = 0;
   for (int64_t c = 0; c < k; ++c) {
-    if (m.cluster_sizes[static_cast<std::size_t>(c)] < 0) r.fail("clusters.sizes holds a negative size");
-    total += m.cluster_sizes[static_cast<std::size_t>(c)];
+    const int64_t size = m.cluster_sizes[static_cast<std::size_t>(c)];
+    // Compared before adding, so crafted sizes cannot overflow the sum.
+    if (size < 0 || size > m.n_entities - total) {
+      r.fail("clusters.sizes holds " + std::to_string(size) +
+             ": negative, or the sizes exceed n_entities");
+    }
+    total += size;
     const int32_t ref = m.reference[static_cast<std::size_t>(c)];
     if (ref < 0 || ref >= k) r.fail("clusters.reference holds " + std::to_string(ref) + ", outside [0, k)");
   }
   if (total != m.n_entities) r.fail("clusters.sizes do not sum to n_entities");
   m.thresholds = r.numbers(cj, "thresholds", cp, k, true);
-  std::vector<double> means = r.numbers(cj, "feature_means", cp, extent(k, d));
-  std::vector<double> sq_means = r.numbers(cj, "feature_sq_means", cp, extent(k, d));
+  const int64_t kd = extent(r, k, d, "clusters.feature_means");
+  const std::vector<double> means = r.numbers(cj, "feature_means", cp, kd);
+  const std::vector<double> sq_means = r.numbers(cj, "feature_sq_means", cp, kd);
   m.feature_means = Matrix<double>(k, d);
   m.feature_means.storage().assign(means.begin(), means.end());
   m.feature_sq_means = Matrix<double>(k, d);
@@ -314,7 +450,9 @@ FleetModel model_of(const Json& j, const Reader& r) {
   for (const double s : m.feature_scale) {
     if (!(s > 0.0)) r.fail("clusters.feature_scale holds a value <= 0");
   }
+}
 
+void read_scoring(const Json& j, const Reader& r, FleetModel& m) {
   const Json& sj = r.at(j, "score", "");
   try {
     m.score.space = parse_score_space(r.get<std::string>(sj, "space", "score."));
@@ -344,6 +482,16 @@ FleetModel model_of(const Json& j, const Reader& r) {
   }
   m.explain.top_features = r.count(ej, "top_features", "explain.", 1);
   m.explain.leave_one_out = true;
+}
+
+FleetModel model_of(const Json& j, const Reader& r) {
+  FleetModel m;
+  read_identity(j, r, m);
+  read_features(j, r, m);
+  read_pca(j, r, m);
+  read_kmeans(j, r, m);
+  read_clusters(j, r, m);
+  read_scoring(j, r, m);
   return m;
 }
 
@@ -386,7 +534,7 @@ FleetModel read_fleet_model(std::istream& in, const std::string& source_name) {
   unsigned crc = 0;
   char tail = 0;
   if (std::sscanf(header.c_str() + magic.size(), " %d %llu %8x%c", &version, &bytes, &crc, &tail) != 3) {
-    r.fail("malformed header line '" + header + "'");
+    r.fail("malformed header line '" + internal::printable(header) + "'");
   }
   if (version != kFleetModelVersion) {
     r.fail("model format version " + std::to_string(version) + "; this stray reads version " +
