@@ -213,6 +213,42 @@ TEST_F(CliFleet, BadInputIsOneLineAndNothingWritten) {
   EXPECT_EQ(lines_of(r.err), 1) << r.err;
 }
 
+// Entity and feature names are whatever the event source wrote: an escape
+// sequence or a byte that is not UTF-8 shows escaped in the table, leaves the
+// JSON valid and stays as it was in the scores CSV.
+TEST_F(CliFleet, HostileNamesAreEscapedNotObeyed) {
+  {
+    std::ofstream f(path("f.csv"), std::ios::binary);
+    f << "entity,group,feature,value\n";
+    for (int i = 0; i < 40; ++i) {
+      for (const char* p : {"a", "b", "c"}) f << "web-" << i << ",package," << p << ",1\n";
+    }
+    for (const char* p : {"a", "b", "c", "evil\x1b[31m"}) {
+      f << "\"web\x1b[31m,x\",package," << p << ",1\n";
+    }
+    for (const char* p : {"a", "b", "zz"}) f << "db-\xff,package," << p << ",1\n";
+  }
+  RunResult r = run_cli("fleet --events " + path("f.csv") + " --backend cpu --top 1");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\xff'), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("web\\x1b[31m,x"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("db-\\xff"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("package:evil\\x1b[31m +1.000"), std::string::npos) << r.out;
+
+  r = run_cli("fleet --events " + path("f.csv") + " --backend cpu --top 1 --json --scores " +
+              path("s.csv"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::set<std::string> flagged;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const auto& f : j["findings"]) flagged.insert(f["entity"].get<std::string>());
+  EXPECT_TRUE(flagged.count("web\x1b[31m,x"));
+  EXPECT_TRUE(flagged.count("db-\xef\xbf\xbd"));  // U+FFFD for the byte
+  const std::string csv = slurp(path("s.csv"));
+  EXPECT_NE(csv.find("\n\"web\x1b[31m,x\","), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\ndb-\xff,"), std::string::npos) << csv;
+}
+
 TEST_F(CliFleet, HelpNamesTheFlags) {
   const RunResult r = run_cli("fleet --help");
   ASSERT_EQ(r.status, 0);
