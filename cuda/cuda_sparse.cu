@@ -35,6 +35,21 @@ __global__ void convert_kernel(const From* in, To* out, int64_t n) {
   }
 }
 
+// Rows [begin, begin + count) of a CSR matrix as dense rows: one thread
+// per row, adding its entries in stored order (duplicates add up, as on the
+// CPU). `out` was cleared first.
+__global__ void csr_rows_to_dense_kernel(const int64_t* indptr, const int32_t* indices,
+                                         const float* values, int64_t begin, int64_t count,
+                                         int64_t d, float* out) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; r < count;
+       r += stride) {
+    const int64_t i = begin + r;
+    float* dst = out + r * d;
+    for (int64_t p = indptr[i]; p < indptr[i + 1]; ++p) dst[indices[p]] += values[p];
+  }
+}
+
 // Entries of Aᵀ in CSR order: entry q is A's entry p = order[q]; its column
 // index in Aᵀ is p's row in A, the last row r with indptr[r] <= p.
 template <typename Index>
@@ -166,6 +181,23 @@ DeviceCsr CudaBackend::upload_csr(const CsrView& host) {
     copy_to_device(*out.values.buffer(), 0, host.values, out.values.bytes());
   }
   return out;
+}
+
+void CudaBackend::csr_rows_to_dense(const DeviceCsr& A, int64_t begin, DeviceArray<float>& out) {
+  const char* where = "csr_rows_to_dense";
+  const int64_t count = out.rows(), d = A.cols;
+  require(out.cols() == d && begin >= 0 && count <= A.rows - begin, ErrorCode::shape_mismatch,
+          where, "rows [", begin, ", ", begin + count, ") x ", out.cols(),
+          " do not fit a CSR of ", A.rows, " x ", d);
+  if (count == 0 || d == 0) return;
+  cuda::DeviceGuard guard(device_);
+  float* dense = ptr(out, where);
+  STRAY_CUDA_CHECK(cudaMemsetAsync(dense, 0, out.bytes(), stream_));
+  if (A.nnz == 0) return;
+  cuda::csr_rows_to_dense_kernel<<<blocks_for(count, cuda::kBlockThreads), cuda::kBlockThreads, 0,
+                                   stream_>>>(ptr(A.indptr, where), ptr(A.indices, where),
+                                              ptr(A.values, where), begin, count, d, dense);
+  cuda::check_launch(where, "csr_rows_to_dense_kernel");
 }
 
 void CudaBackend::csr_column_stats(const DeviceCsr& A, double* mean, double* var) {

@@ -2,6 +2,9 @@
 // writing a primitive of its own.
 #include "stray/core/backend.hpp"
 
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
 #include <memory>
 #include <type_traits>
 
@@ -46,6 +49,51 @@ int64_t Backend::count_label_changes(const DeviceArray<int32_t>& current,
   for (std::size_t i = 0; i < now.size(); ++i) changed += now[i] != before[i];
   if (!now.empty()) copy_to_device(*previous.buffer(), 0, now.data(), now.size() * sizeof(int32_t));
   return changed;
+}
+
+// Via the eigenvectors W of the small Gram ZᵀZ [l x l] (U = Z·W·Σ⁻¹),
+// exact enough while the kept singular values are within 1e-4 of the
+// largest (squaring costs (σ1/σk)² in relative accuracy: ≤ 1e-8 here);
+// otherwise, and for degenerate data, a direct SVD of Z.
+void Backend::thin_svd(const DeviceArray<float>& Z, int64_t k, double* values, double* vectors) {
+  const char* where = "thin_svd";
+  const int64_t m = Z.rows(), l = Z.cols();
+  internal::require(k >= 1 && k <= l && l <= m, ErrorCode::invalid_argument, where,
+                    "needs m >= l >= k >= 1, got m=", m, ", l=", l, ", k=", k);
+  const Matrix<float> host = download(Z);
+  const Eigen::MatrixXd z =
+      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+          host.data(), m, l)
+          .cast<double>();
+  Eigen::VectorXd S(l);
+  Eigen::MatrixXd U;
+  bool via_gram = false;
+  {
+    const Eigen::MatrixXd G = z.transpose() * z;
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(G);
+    if (es.info() == Eigen::Success) {
+      const Eigen::VectorXd ev = es.eigenvalues().reverse();  // descending
+      const double top = ev(0);
+      if (top > 0.0 && ev(k - 1) >= 1e-8 * top) {
+        const Eigen::MatrixXd W = es.eigenvectors().rowwise().reverse().leftCols(k);
+        for (int64_t c = 0; c < l; ++c) S(c) = std::sqrt(std::max(0.0, ev(c)));
+        U = z * W;
+        for (int64_t c = 0; c < k; ++c) U.col(c) /= S(c);
+        via_gram = true;
+      }
+    }
+  }
+  if (!via_gram) {
+    Eigen::BDCSVD<Eigen::MatrixXd> svd(z, Eigen::ComputeThinU);
+    internal::require(svd.info() == Eigen::Success, ErrorCode::device_error, where,
+                      "SVD of the projected matrix failed");
+    S = svd.singularValues();
+    U = svd.matrixU().leftCols(k);  // descending singular values
+  }
+  for (int64_t c = 0; c < k; ++c) {
+    values[c] = S(c);
+    for (int64_t j = 0; j < m; ++j) vectors[c * m + j] = U(j, c);
+  }
 }
 
 DeviceCsr Backend::borrow_or_upload_csr(const CsrView& host) {

@@ -100,6 +100,7 @@ class CpuBackend final : public Backend {
 
   DeviceCsr upload_csr(const CsrView& host) override;
   void csr_column_stats(const DeviceCsr& A, double* mean, double* var) override;
+  void csr_rows_to_dense(const DeviceCsr& A, int64_t begin, DeviceArray<float>& out) override;
   void spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<float>& B,
             DeviceArray<float>& C) override;
 

@@ -8,8 +8,6 @@
 #include <limits>
 #include <numeric>
 
-#include <omp.h>
-
 #include "core/check.hpp"
 #include "decomposition/pca_internal.hpp"
 
@@ -214,37 +212,6 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
   return m;
 }
 
-void densify_csr_rows(const CsrView& X, int64_t begin, int64_t count, float* out, int threads) {
-  const int nt = threads > 0 ? threads : omp_get_max_threads();
-#pragma omp parallel for schedule(static) num_threads(nt)
-  for (int64_t r = 0; r < count; ++r) {
-    const int64_t i = begin + r;
-    float* dst = out + r * X.cols;
-    std::fill(dst, dst + X.cols, 0.0f);
-    for (int64_t p = X.indptr[i]; p < X.indptr[i + 1]; ++p) dst[X.indices[p]] += X.values[p];
-  }
-}
-
-std::vector<double> csr_column_means(const CsrView& X, int threads) {
-  const int64_t n = X.rows, d = X.cols;
-  constexpr int64_t kChunkRows = 65536;
-  const int64_t chunks = std::max<int64_t>(1, (n + kChunkRows - 1) / kChunkRows);
-  std::vector<double> partial(static_cast<std::size_t>(chunks * d), 0.0);
-  const int nt = threads > 0 ? threads : omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-  for (int64_t c = 0; c < chunks; ++c) {
-    double* acc = partial.data() + c * d;
-    const int64_t end = std::min(n, (c + 1) * kChunkRows);
-    for (int64_t i = c * kChunkRows; i < end; ++i)
-      for (int64_t p = X.indptr[i]; p < X.indptr[i + 1]; ++p) acc[X.indices[p]] += X.values[p];
-  }
-  std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
-  for (int64_t c = 0; c < chunks; ++c)
-    for (int64_t j = 0; j < d; ++j) mean[j] += partial[c * d + j];
-  for (double& m : mean) m /= static_cast<double>(std::max<int64_t>(n, 1));
-  return mean;
-}
-
 }  // namespace internal
 
 namespace {
@@ -279,7 +246,7 @@ Matrix<float> scaled_components(const PcaModel& m, bool inverse_whiten) {
     for (int64_t j = 0; j < m.n_features; ++j) {
       // Entries below float32's normal range (an eigensolver leaves ~1e-40
       // where a feature has no share in a component) would be subnormal
-      // floats, and every product with one costs ~100x: they are zero.
+      // floats, and every product with one is far slower: they are zero.
       const float v = static_cast<float>(m.components(c, j) * s);
       C(c, j) = std::abs(v) < std::numeric_limits<float>::min() ? 0.0f : v;
     }
@@ -427,20 +394,26 @@ Matrix<float> pca_transform(Backend& backend, const PcaModel& model, const CsrVi
   const char* where = "pca_transform";
   check_model(model, X.cols, where);
   validate_csr(X, where);
+  if (X.rows == 0) return Matrix<float>(0, model.n_components);
+  return backend.download(pca_transform(backend, model, backend.borrow_or_upload_csr(X)));
+}
+
+DeviceArray<float> pca_transform(Backend& backend, const PcaModel& model, const DeviceCsr& X) {
+  const char* where = "pca_transform";
+  check_model(model, X.cols, where);
   const int64_t k = model.n_components;
-  if (X.rows == 0) return Matrix<float>(0, k);
+  DeviceArray<float> dY = backend.allocate<float>(X.rows, k);
+  if (X.rows == 0) return dY;
   // (A − 1μᵀ)Cᵀ = A·Cᵀ − 1·(Cμ)ᵀ: the sparse product, then a shift.
   const Matrix<float> C = scaled_components(model, false);
   Matrix<float> Ct(model.n_features, k);
   for (int64_t c = 0; c < k; ++c)
     for (int64_t j = 0; j < model.n_features; ++j) Ct(j, c) = C(c, j);
   DeviceArray<float> dCt = backend.upload(Ct.view());
-  DeviceCsr dX = backend.borrow_or_upload_csr(X);
-  DeviceArray<float> dY = backend.allocate<float>(X.rows, k);
-  backend.spmm(false, dX, dCt, dY);
+  backend.spmm(false, X, dCt, dY);
   const std::vector<double> shift = projected_mean(model, C);
   backend.subtract_row_vector(dY, shift.data());
-  return backend.download(dY);
+  return dY;
 }
 
 Matrix<float> pca_inverse_transform(Backend& backend, const PcaModel& model,

@@ -125,9 +125,10 @@ void PcaAccumulator::add(Backend& backend, MatrixView<const float> batch) {
   // that shares host memory reads the blocks in place; others get them
   // copied into one reused buffer.
   // Blocks read in place take no memory, so they are 4x larger: each block
-  // has a fixed cost (zeroing, mirroring and merging d x d in float64,
-  // ~0.5 ms at d = 512) that 16,384-row blocks paid 13 times in a
-  // 200,000-row fit. Each block still gets its own mean guess.
+  // has a fixed cost (zeroing, mirroring and merging d x d in float64;
+  // see RESULTS.md, 'Figures moved from source comments (2026-12-05)')
+  // that 16,384-row blocks paid 13 times in a 200,000-row fit. Each block
+  // still gets its own mean guess.
   const bool in_place = backend.shares_host_memory();
   const int64_t copy_block = internal::pca_block_rows(backend, d_);
   const int64_t block = std::min(n, in_place ? 4 * copy_block : copy_block);
@@ -164,30 +165,21 @@ void PcaAccumulator::add(Backend& backend, const CsrView& batch) {
   validate_csr(batch, where);
   const int64_t n = batch.rows, d = d_;
   if (n == 0) return;
-  const int threads = 0;  // TODO(seam)
-  // The batch mean straight from the CSR arrays (one pass over the
-  // non-zeros, float64, fixed row chunks summed in order).
-  const std::vector<double> mean = internal::csr_column_means(batch, threads);
-  // Then the scatter about that mean, one dense row block at a time (the
-  // whole matrix is never densified): densify on the host, copy into one
-  // reused backend buffer (read in place where the backend shares host
-  // memory), gram with the batch mean as the shift.
+  // The batch mean from the CSR itself, then the scatter about it one
+  // dense row block at a time (the whole matrix is never densified), all
+  // on the backend: the CSR is read in place where the backend shares
+  // host memory.
+  const DeviceCsr A = backend.borrow_or_upload_csr(batch);
+  std::vector<double> mean(static_cast<std::size_t>(d)), var(static_cast<std::size_t>(d));
+  backend.csr_column_stats(A, mean.data(), var.data());
   const int64_t block = std::min(n, internal::pca_block_rows(backend, d));
-  const bool in_place = backend.shares_host_memory();
-  std::vector<float> host(static_cast<std::size_t>(block * d));
   std::vector<double> scatter(static_cast<std::size_t>(d * d), 0.0);
   std::vector<double> part(static_cast<std::size_t>(d * d));
-  DeviceArray<float> buf;
-  if (!in_place) buf = backend.allocate<float>(block, d);
+  DeviceArray<float> buf = backend.allocate<float>(block, d);
   for (int64_t b0 = 0; b0 < n; b0 += block) {
     const int64_t rows = std::min(block, n - b0);
-    internal::densify_csr_rows(batch, b0, rows, host.data(), threads);
-    if (in_place) {
-      buf = backend.borrow_or_upload(MatrixView<const float>(host.data(), rows, d));
-    } else {
-      if (rows != buf.rows()) buf = backend.allocate<float>(rows, d);
-      backend.copy_to_device(*buf.buffer(), 0, host.data(), buf.bytes());
-    }
+    if (rows != buf.rows()) buf = backend.allocate<float>(rows, d);
+    backend.csr_rows_to_dense(A, b0, buf);
     backend.gram(buf, nullptr, mean.data(), part.data());
     for (std::size_t i = 0; i < scatter.size(); ++i) scatter[i] += part[i];
   }

@@ -55,12 +55,4 @@ std::unique_ptr<CenteredOperator> make_sparse_operator(Backend& backend, const D
                                                        const DeviceCsr* Xt,
                                                        const std::vector<double>& mean);
 
-/// Dense copy of CSR rows [begin, begin + count) into `out` [count x cols]
-/// (duplicate entries add up). `threads` as in BackendOptions (0 = default).
-void densify_csr_rows(const CsrView& X, int64_t begin, int64_t count, float* out, int threads);
-
-/// Column means of a validated CSR matrix (zeros count), float64, summed
-/// in an order fixed by the shape.
-std::vector<double> csr_column_means(const CsrView& X, int threads);
-
 }  // namespace stray::internal

@@ -3,7 +3,6 @@
 // every product, then the exact SVD of the small projected matrix.
 // Centring is implicit: products with X̃ = X − 1μᵀ are products with X
 // plus a rank-one correction, so sparse data stay sparse.
-#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 
@@ -149,41 +148,9 @@ PcaModel pca_randomized(Backend& backend, const PcaParams& params, CenteredOpera
   }
   // Bᵀ = X̃ᵀ·Q [d x l]; X̃ ≈ Q·B, and B's right singular vectors are X̃'s.
   op.apply_transposed(Y, B);
-  Matrix<float> Bt = backend.download(B);
-
-  // SVD of Bᵀ [d x l] in float64: via the eigenvectors W of the small
-  // Gram BBᵀ = ZᵀZ [l x l] (U = Z·W·Σ⁻¹), which is exact enough while the
-  // kept singular values are within 1e-4 of the largest (squaring costs
-  // (σ1/σk)² in relative accuracy: ≤ 1e-8 here); otherwise, and for
-  // degenerate data, a direct SVD of Z.
-  const Eigen::MatrixXd Z = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
-                                                           Eigen::RowMajor>>(Bt.data(), d, l)
-                                .cast<double>();
-  Eigen::VectorXd S(l);
-  Eigen::MatrixXd U;
-  bool via_gram = false;
-  {
-    const Eigen::MatrixXd G = Z.transpose() * Z;
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(G);
-    if (es.info() == Eigen::Success) {
-      const Eigen::VectorXd ev = es.eigenvalues().reverse();  // descending
-      const double top = ev(0);
-      if (top > 0.0 && ev(k - 1) >= 1e-8 * top) {
-        const Eigen::MatrixXd W = es.eigenvectors().rowwise().reverse().leftCols(k);
-        for (int64_t c = 0; c < l; ++c) S(c) = std::sqrt(std::max(0.0, ev(c)));
-        U = Z * W;
-        for (int64_t c = 0; c < k; ++c) U.col(c) /= S(c);
-        via_gram = true;
-      }
-    }
-  }
-  if (!via_gram) {
-    Eigen::BDCSVD<Eigen::MatrixXd> svd(Z, Eigen::ComputeThinU);
-    require(svd.info() == Eigen::Success, ErrorCode::device_error, where,
-            "SVD of the projected matrix failed");
-    S = svd.singularValues();
-    U = svd.matrixU().leftCols(k);  // descending singular values
-  }
+  std::vector<double> S(static_cast<std::size_t>(k));
+  std::vector<double> components(static_cast<std::size_t>(k * d));
+  backend.thin_svd(B, k, S.data(), components.data());
 
   double total = 0.0;
   for (double v : column_var) total += v;
@@ -199,16 +166,15 @@ PcaModel pca_randomized(Backend& backend, const PcaParams& params, CenteredOpera
   m.mean = mean;
   m.total_variance = total;
   m.components = Matrix<double>(k, d);
-  for (int64_t c = 0; c < k; ++c)
-    for (int64_t j = 0; j < d; ++j) m.components(c, j) = U(j, c);
+  std::copy(components.begin(), components.end(), m.components.data());
   flip_component_signs(m.components);
   m.singular_values.resize(static_cast<std::size_t>(k));
   m.explained_variance.resize(static_cast<std::size_t>(k));
   m.explained_variance_ratio.resize(static_cast<std::size_t>(k));
   double kept = 0.0;
   for (int64_t c = 0; c < k; ++c) {
-    m.singular_values[c] = S(c);
-    m.explained_variance[c] = S(c) * S(c) / dof;
+    m.singular_values[c] = S[c];
+    m.explained_variance[c] = S[c] * S[c] / dof;
     m.explained_variance_ratio[c] = total > 0.0 ? m.explained_variance[c] / total : 0.0;
     kept += m.explained_variance[c];
   }

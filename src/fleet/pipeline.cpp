@@ -252,9 +252,11 @@ std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& mo
   return out;
 }
 
-Matrix<float> reduce(Backend& backend, const FleetModel& model, const CsrMatrix& X) {
-  if (model.use_pca) return pca_transform(backend, model.pca, X.view());
-  return csr_to_dense(X.view());
+// The clustering space's rows, resident on the backend: PCA's output there,
+// or the features themselves without PCA.
+DeviceArray<float> reduce(Backend& backend, const FleetModel& model, const CsrMatrix& X) {
+  if (model.use_pca) return pca_transform(backend, model.pca, backend.borrow_or_upload_csr(X.view()));
+  return backend.upload(csr_to_dense(X.view()));
 }
 
 }  // namespace
@@ -313,7 +315,10 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
     }
     m.pca = pca_fit(backend, pp, features.X.view());
   }
-  r.reduced = reduce(backend, m, features.X);
+  // The reduced rows stay on the backend from here to the scores; the
+  // result's host copy is for the caller.
+  const DeviceArray<float> reduced = reduce(backend, m, features.X);
+  r.reduced = backend.download(reduced);
   steps.end();
 
   // k-means in the reduced space.
@@ -321,7 +326,7 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
   KMeansParams kp = params.kmeans;
   kp.n_clusters = kp.n_clusters == 0 ? choose_clusters(backend, params, r.reduced.view(), r.cluster_choice)
                                      : std::min(kp.n_clusters, n);
-  r.kmeans = kmeans_fit(backend, kp, r.reduced.view());
+  r.kmeans = kmeans_fit(backend, kp, reduced);
   const int64_t k = kp.n_clusters;
   m.centers = r.kmeans.centers;
   r.labels = r.kmeans.labels;
@@ -339,11 +344,10 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
   m.reference = internal::reference_clusters(m.feature_means, m.cluster_sizes, small);
   if (m.score.space == ScoreSpace::pca) {
     r.scores.resize(static_cast<std::size_t>(n));
-    DeviceArray<float> dX = backend.upload(r.reduced.view());
     DeviceArray<float> dC = backend.upload(m.centers.view());
     DeviceArray<int32_t> dl = backend.upload(r.labels);
     DeviceArray<float> dd = backend.allocate<float>(n);
-    backend.assigned_sq_distances(dX, dC, dl, dd);
+    backend.assigned_sq_distances(reduced, dC, dl, dd);
     backend.download(dd, r.scores.data());
   } else {
     r.scores = internal::feature_space_scores(features.X.view(), r.labels, m, true, {});
@@ -402,12 +406,17 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
   Steps steps(params.progress, r.steps);
 
   steps.begin("pca");
-  r.reduced = reduce(backend, model, features.X);
+  const DeviceArray<float> reduced = reduce(backend, model, features.X);
+  r.reduced = backend.download(reduced);
   steps.end();
 
   steps.begin("kmeans");
   NearestCenters nc;
-  if (n > 0) nc = kmeans_predict(backend, model.centers.view(), r.reduced.view());
+  if (n > 0) {
+    KMeansModel km;
+    km.centers = model.centers;
+    nc = kmeans_predict(backend, km, reduced);
+  }
   r.labels = std::move(nc.labels);
   steps.end();
 

@@ -391,6 +391,13 @@ class Backend {
       for (int64_t j = 0; j < d; ++j) top_vectors[c * d + j] = all[j * d + (d - 1 - c)];
   }
 
+  /// The k largest singular values of Z [m x l] (m ≥ l ≥ k ≥ 1; float32
+  /// data, float64 arithmetic), descending, into `values` [k], and their
+  /// left singular vectors as the rows of `vectors` [k x m] (row-major). A
+  /// small dense step (l is a few dozen): the default downloads Z and
+  /// solves on the host (docs/architecture.md, "Host steps").
+  virtual void thin_svd(const DeviceArray<float>& Z, int64_t k, double* values, double* vectors);
+
   // ---- sparse -------------------------------------------------------------
   /// Copies a validated host CSR matrix to the backend.
   virtual DeviceCsr upload_csr(const CsrView& host) = 0;
@@ -401,6 +408,9 @@ class Backend {
   DeviceCsr borrow_or_upload_csr(const CsrView& host);
   /// Column means and population variances of a CSR matrix (zeros count).
   virtual void csr_column_stats(const DeviceCsr& A, double* mean, double* var) = 0;
+  /// Rows [begin, begin + out.rows()) of A as dense rows into `out`
+  /// [rows x A.cols] (duplicate entries of a row add up).
+  virtual void csr_rows_to_dense(const DeviceCsr& A, int64_t begin, DeviceArray<float>& out) = 0;
   /// C = op(A) · B, A sparse [m x n], B dense; op(A) is A or Aᵀ.
   virtual void spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<float>& B,
                     DeviceArray<float>& C) = 0;

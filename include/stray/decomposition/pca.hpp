@@ -125,6 +125,9 @@ Matrix<float> pca_transform(Backend& backend, const PcaModel& model, const CsrVi
 /// each block first) keep.
 DeviceArray<float> pca_transform(Backend& backend, const PcaModel& model,
                                  const DeviceArray<float>& X);
+/// The same for a CSR matrix resident on `backend` (borrow_or_upload_csr):
+/// the result stays on the backend.
+DeviceArray<float> pca_transform(Backend& backend, const PcaModel& model, const DeviceCsr& X);
 
 /// Maps Y [n x n_components] back to feature space [n x n_features].
 Matrix<float> pca_inverse_transform(Backend& backend, const PcaModel& model,
