@@ -56,104 +56,117 @@ float own_centre_upper(const MoverRows& in, const float* x, int32_t a, float xn,
   return std::sqrt(std::max(0.0f, xn + in.c_norms[a] - 2.0f * dot) + tau);
 }
 
-}  // namespace
+// Centres by shift, farthest first (ties: the lower index).
+struct ShiftOrder {
+  std::vector<int32_t> order;  // [k]
+  const float* shift_up;       // [k]
+  int64_t k;
 
-MoverPlan plan_movers(const MoverRows& in, const MoverShifts& shifts) {
-  MoverPlan plan;
-  const int64_t n = shifts.n, d = in.d, k = shifts.k;
-  const int64_t most = std::min(kMaxMovers, k / 2);
-  if (most < 1 || n < kMinRows) return plan;
+  explicit ShiftOrder(const MoverShifts& shifts)
+      : order(static_cast<std::size_t>(shifts.k)), shift_up(shifts.shift_up), k(shifts.k) {
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+      return shifts.center_shift[a] > shifts.center_shift[b];
+    });
+  }
 
-  // Centres by shift, farthest first (ties: the lower index).
-  std::vector<int32_t> order(static_cast<std::size_t>(k));
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int32_t a, int32_t b) { return shifts.center_shift[a] > shifts.center_shift[b]; });
   // The largest shift of a centre outside the first m movers, other than a.
-  const auto rest_shift = [&](int64_t m, int32_t a) -> float {
-    if (order[m] != a) return shifts.shift_up[order[m]];
-    return m + 1 < k ? shifts.shift_up[order[m + 1]] : 0.0f;
-  };
+  float rest_shift(int64_t m, int32_t a) const {
+    if (order[m] != a) return shift_up[order[m]];
+    return m + 1 < k ? shift_up[order[m + 1]] : 0.0f;
+  }
+};
 
-  // The sample rows whose plain bounds fail: only those are checked.
+// The rows of the fixed sample whose plain bounds fail: only those are checked.
+std::vector<int64_t> failing_sample_rows(const MoverRows& in, const ShiftOrder& by_shift,
+                                         int64_t n) {
   std::vector<int64_t> failing;
   for (int64_t s = 0; s < kSampleRows; ++s) {
     const int64_t i = s * n / kSampleRows;
     const int32_t a = in.labels[i];
-    const float u = in.upper[i] + shifts.shift_up[a];
-    const float l = in.lower[i] - rest_shift(0, a);
+    const float u = in.upper[i] + by_shift.shift_up[a];
+    const float l = in.lower[i] - by_shift.rest_shift(0, a);
     if (!(u < std::max(l, in.half_gap[a]))) failing.push_back(i);
   }
-  const int64_t tried = static_cast<int64_t>(failing.size());
-  if (tried < kSampleRows * kMinFailingFraction) return plan;
+  return failing;
+}
 
-  // Those rows against their own centre and the `most` farthest movers, as
-  // settle_by_movers computes them, and how many each candidate m settles.
-  // In fixed chunks of the sample, on the backend's threads: in the first
-  // iterations this was 0.2–0.4 ms a call (1 ms in a process's first fit)
-  // with the other thread idle. Counts are integers, so the plan does not
-  // depend on the thread count.
-  RowMajorF movers(most, d);
-  for (int64_t q = 0; q < most; ++q) {
-    std::copy(in.C + order[q] * d, in.C + (order[q] + 1) * d, movers.row(q).data());
+// For the sample rows rows_here rows of `ids`: how many each candidate m
+// settles, added into settled [candidates], checking them against their
+// own centre and the movers [most x d] as settle_by_movers computes them.
+void count_settled_in_chunk(const MoverRows& in, const ShiftOrder& by_shift,
+                            const RowMajorF& movers, const std::vector<int64_t>& candidates,
+                            const int64_t* ids, int64_t rows_here, int64_t* settled) {
+  const int64_t d = in.d, k = by_shift.k, most = movers.rows();
+  const std::vector<int32_t>& order = by_shift.order;
+  const int64_t n_candidates = static_cast<int64_t>(candidates.size());
+  RowMajorF rows(rows_here, d);
+  for (int64_t s = 0; s < rows_here; ++s) {
+    const int64_t i = ids[s];
+    std::copy(in.X + i * d, in.X + (i + 1) * d, rows.row(s).data());
   }
-  std::vector<int64_t> candidates;
-  for (int64_t m = 1; m < most; m *= 2) candidates.push_back(m);
-  candidates.push_back(most);
+  const RowMajorF products = movers * rows.transpose();  // [most x rows_here]
+  // Row by row this was a chain of dependent minima (~700 cycles a row);
+  // mover by mover it runs across the chunk's rows in vectors.
+  std::vector<float> u(rows_here), tau(rows_here), xn(rows_here), lower(rows_here),
+      gap(rows_here), others(rows_here, std::numeric_limits<float>::infinity());
+  std::vector<int32_t> own(rows_here);
+  for (int64_t s = 0; s < rows_here; ++s) {
+    const int64_t i = ids[s];
+    own[s] = in.labels[i];
+    xn[s] = in.row_norms[i];
+    tau[s] = in.relative_error * (xn[s] + in.c_norm_max);
+    u[s] = own_centre_upper(in, rows.row(s).data(), own[s], xn[s], tau[s]);
+    lower[s] = in.lower[i];
+    gap[s] = in.half_gap[own[s]];
+  }
+  int64_t next = 0;
+  for (int64_t q = 0; q < most; ++q) {
+    const int32_t mover = order[q];
+    const float cn = in.c_norms[mover];
+    const float* p = products.row(q).data();
+#pragma omp simd
+    for (int64_t s = 0; s < rows_here; ++s) {
+      const float e = xn[s] + cn - 2.0f * p[s] - tau[s];
+      others[s] = own[s] != mover ? std::min(others[s], e) : others[s];
+    }
+    if (next < n_candidates && candidates[next] == q + 1) {
+      // rest_shift(q + 1, a) for every row, without the branch.
+      const float rest = by_shift.shift_up[order[q + 1]];
+      const float rest_if_own = q + 2 < k ? by_shift.shift_up[order[q + 2]] : 0.0f;
+      const int32_t rest_centre = order[q + 1];
+      int64_t count = 0;
+#pragma omp simd reduction(+ : count)
+      for (int64_t s = 0; s < rows_here; ++s) {
+        const float l = std::min(lower[s] - (own[s] != rest_centre ? rest : rest_if_own),
+                                 std::sqrt(std::max(0.0f, others[s])));
+        count += u[s] < std::max(l, gap[s]);
+      }
+      settled[next] += count;
+      ++next;
+    }
+  }
+}
+
+// How many of the failing sample rows each candidate m settles. In fixed
+// chunks of the sample, on the backend's threads: in the first iterations
+// this was 0.2–0.4 ms a call (1 ms in a process's first fit) with the
+// other thread idle. Counts are integers, so the plan does not depend on
+// the thread count.
+std::vector<int64_t> settled_per_candidate(const MoverRows& in, const ShiftOrder& by_shift,
+                                           const RowMajorF& movers,
+                                           const std::vector<int64_t>& candidates,
+                                           const std::vector<int64_t>& failing, int threads) {
+  const int64_t tried = static_cast<int64_t>(failing.size());
   const int64_t n_candidates = static_cast<int64_t>(candidates.size());
   const int64_t chunks = (tried + kSampleChunkRows - 1) / kSampleChunkRows;
   std::vector<int64_t> chunk_settled(static_cast<std::size_t>(chunks * n_candidates), 0);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(shifts.threads) if (chunks > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (chunks > 1)
   for (int64_t chunk = 0; chunk < chunks; ++chunk) {
     const int64_t first = chunk * kSampleChunkRows;
-    const int64_t rows_here = std::min(kSampleChunkRows, tried - first);
-    RowMajorF rows(rows_here, d);
-    for (int64_t s = 0; s < rows_here; ++s) {
-      const int64_t i = failing[first + s];
-      std::copy(in.X + i * d, in.X + (i + 1) * d, rows.row(s).data());
-    }
-    const RowMajorF products = movers * rows.transpose();  // [most x rows_here]
-    // Row by row this was a chain of dependent minima (~700 cycles a row);
-    // mover by mover it runs across the chunk's rows in vectors.
-    std::vector<float> u(rows_here), tau(rows_here), xn(rows_here), lower(rows_here),
-        gap(rows_here), others(rows_here, std::numeric_limits<float>::infinity());
-    std::vector<int32_t> own(rows_here);
-    for (int64_t s = 0; s < rows_here; ++s) {
-      const int64_t i = failing[first + s];
-      own[s] = in.labels[i];
-      xn[s] = in.row_norms[i];
-      tau[s] = in.relative_error * (xn[s] + in.c_norm_max);
-      u[s] = own_centre_upper(in, rows.row(s).data(), own[s], xn[s], tau[s]);
-      lower[s] = in.lower[i];
-      gap[s] = in.half_gap[own[s]];
-    }
-    int64_t* settled = chunk_settled.data() + chunk * n_candidates;
-    int64_t next = 0;
-    for (int64_t q = 0; q < most; ++q) {
-      const int32_t mover = order[q];
-      const float cn = in.c_norms[mover];
-      const float* p = products.row(q).data();
-#pragma omp simd
-      for (int64_t s = 0; s < rows_here; ++s) {
-        const float e = xn[s] + cn - 2.0f * p[s] - tau[s];
-        others[s] = own[s] != mover ? std::min(others[s], e) : others[s];
-      }
-      if (next < n_candidates && candidates[next] == q + 1) {
-        // rest_shift(q + 1, a) for every row, without the branch.
-        const float rest = shifts.shift_up[order[q + 1]];
-        const float rest_if_own = q + 2 < k ? shifts.shift_up[order[q + 2]] : 0.0f;
-        const int32_t rest_centre = order[q + 1];
-        int64_t count = 0;
-#pragma omp simd reduction(+ : count)
-        for (int64_t s = 0; s < rows_here; ++s) {
-          const float l = std::min(lower[s] - (own[s] != rest_centre ? rest : rest_if_own),
-                                   std::sqrt(std::max(0.0f, others[s])));
-          count += u[s] < std::max(l, gap[s]);
-        }
-        settled[next] += count;
-        ++next;
-      }
-    }
+    count_settled_in_chunk(in, by_shift, movers, candidates, failing.data() + first,
+                           std::min(kSampleChunkRows, tried - first),
+                           chunk_settled.data() + chunk * n_candidates);
   }
   std::vector<int64_t> settled(candidates.size(), 0);
   for (int64_t chunk = 0; chunk < chunks; ++chunk) {
@@ -161,9 +174,17 @@ MoverPlan plan_movers(const MoverRows& in, const MoverShifts& shifts) {
       settled[c] += chunk_settled[chunk * n_candidates + c];
     }
   }
-  // Per failing row: plain, a full computation; with m movers, the check,
-  // then a full computation for those it leaves.
-  const double full = full_row_cost(k, d, shifts.tile_unit);
+  return settled;
+}
+
+// The candidate m with the cheapest cost per failing row by the model,
+// where it saves kRequiredSaving of a full computation (0: none does).
+// Plain, a row costs a full computation; with m movers, the check, then a
+// full computation for those it leaves.
+int64_t cheapest_movers(const std::vector<int64_t>& candidates,
+                        const std::vector<int64_t>& settled, int64_t tried, int64_t k,
+                        int64_t d, bool tile_unit) {
+  const double full = full_row_cost(k, d, tile_unit);
   double best_cost = full * (1.0 - kRequiredSaving);
   int64_t best_m = 0;
   for (std::size_t c = 0; c < candidates.size(); ++c) {
@@ -174,6 +195,35 @@ MoverPlan plan_movers(const MoverRows& in, const MoverShifts& shifts) {
       best_m = candidates[c];
     }
   }
+  return best_m;
+}
+
+}  // namespace
+
+MoverPlan plan_movers(const MoverRows& in, const MoverShifts& shifts) {
+  MoverPlan plan;
+  const int64_t n = shifts.n, d = in.d, k = shifts.k;
+  const int64_t most = std::min(kMaxMovers, k / 2);
+  if (most < 1 || n < kMinRows) return plan;
+
+  const ShiftOrder by_shift(shifts);
+  const std::vector<int32_t>& order = by_shift.order;
+  const std::vector<int64_t> failing = failing_sample_rows(in, by_shift, n);
+  const int64_t tried = static_cast<int64_t>(failing.size());
+  if (tried < kSampleRows * kMinFailingFraction) return plan;
+
+  // Those rows against their own centre and the `most` farthest movers,
+  // and how many each candidate m (1, 2, 4, ..., most) settles.
+  RowMajorF movers(most, d);
+  for (int64_t q = 0; q < most; ++q) {
+    std::copy(in.C + order[q] * d, in.C + (order[q] + 1) * d, movers.row(q).data());
+  }
+  std::vector<int64_t> candidates;
+  for (int64_t m = 1; m < most; m *= 2) candidates.push_back(m);
+  candidates.push_back(most);
+  const std::vector<int64_t> settled =
+      settled_per_candidate(in, by_shift, movers, candidates, failing, shifts.threads);
+  const int64_t best_m = cheapest_movers(candidates, settled, tried, k, d, shifts.tile_unit);
   if (best_m == 0) return plan;
 
   plan.m = best_m;

@@ -149,6 +149,354 @@ void nearest_two_of_products(const float* products, const float* c_norms, int64_
   }
 }
 
+// Every kRetrySampleEvery-th tile tries the own-centre retry even where it
+// is skipped, so that its counts stay current; a retried row is prefetched
+// kRetryPrefetchRows rows ahead.
+constexpr int64_t kRetrySampleEvery = 16;
+constexpr int64_t kRetryPrefetchRows = 4;
+
+// Each centre's ‖c‖² (summed in float64, stored as float) and the largest.
+struct CentreNorms {
+  std::vector<float> norms;  // [k]
+  float max = 0.0f;
+};
+
+CentreNorms centre_norms(const float* c, int64_t k, int64_t d) {
+  CentreNorms out;
+  out.norms.resize(static_cast<std::size_t>(k));
+  for (int64_t j = 0; j < k; ++j) {
+    double s = 0.0;
+    for (int64_t t = 0; t < d; ++t) s += static_cast<double>(c[j * d + t]) * c[j * d + t];
+    out.norms[j] = static_cast<float>(s);
+    out.max = std::max(out.max, out.norms[j]);
+  }
+  return out;
+}
+
+// The call's centre shifts as the bounds use them. A row's lower bound
+// drops by the largest shift of any *other* centre, so the largest, which
+// centre it is and the second largest are kept. The bounds are moved in
+// float32 with the shifts rounded up, so that rounding only ever loosens
+// them (kBoundSlack covers the sums' own).
+struct CentreShifts {
+  std::vector<float> up;  // [k] each shift rounded up
+  int32_t argmax = -1;
+  float largest_up = 0.0f, second_up = 0.0f;
+};
+
+CentreShifts centre_shifts(const double* center_shift, int64_t k, bool fresh) {
+  CentreShifts out;
+  double shift_max = 0.0, shift_second = 0.0;
+  out.up.assign(static_cast<std::size_t>(k), 0.0f);
+  if (!fresh) {
+    for (int64_t j = 0; j < k; ++j) {
+      if (center_shift[j] > shift_max) {
+        shift_second = shift_max;
+        shift_max = center_shift[j];
+        out.argmax = static_cast<int32_t>(j);
+      } else {
+        shift_second = std::max(shift_second, center_shift[j]);
+      }
+      out.up[j] = round_up_to_float(center_shift[j]);
+    }
+  }
+  out.largest_up = round_up_to_float(shift_max);
+  out.second_up = round_up_to_float(shift_second);
+  return out;
+}
+
+// Each row's ‖x‖² in float32, into norms [n].
+void row_sq_norms_into(const float* x, int64_t n, int64_t d, int threads, float* norms) {
+#pragma omp parallel for schedule(static) num_threads(threads) if (n * d > (1 << 18))
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = x + i * d;
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int64_t j = 0; j < d; ++j) s += row[j] * row[j];
+    norms[i] = s;
+  }
+}
+
+// What every tile of one call reads and writes, fixed before the tiles
+// start.
+struct TilePass {
+  const float* x;  // [n x d]
+  int64_t n, d, k;
+  const float* c;  // [k x d]
+  Eigen::Map<const RowMajorF> centres;
+  const CentreNorms& c_norms;
+  const float* gap;  // [k] half gaps
+  const CentreShifts& shifts;
+  const MoverPlan& movers;
+  const MoverRows& mover_rows;
+  const float* row_norms;  // [n]
+  float* fresh_norms;      // [n] summed by the tile unit's fresh pass, or null
+  int32_t* labels;         // [n]
+  float* upper;            // [n]
+  float* lower;            // [n]
+  double relative_error;   // of the expanded formula
+  double product_error;    // the same, plus the tile unit's where it is used
+  bool fresh, use_amx;
+  bool retry;  // the own-centre retry pays, by the last counts
+  const AmxCentres& amx_c;
+  int64_t tile;  // rows per tile
+};
+
+// One thread's working memory for the tiles it takes, and its counts of
+// retried rows and of those the retry settled.
+struct TileScratch {
+  explicit TileScratch(const TilePass& p)
+      : bound_failed(static_cast<std::size_t>(p.tile)),
+        gathered(p.use_amx ? 0 : p.tile, p.d),
+        products(p.use_amx ? 0 : static_cast<std::size_t>(p.k * p.tile)),
+        best(static_cast<std::size_t>(p.tile)),
+        second(best.size()),
+        best_j(best.size()),
+        row_tau(best.size()) {
+    pending.reserve(static_cast<std::size_t>(p.tile));
+  }
+
+  AmxRowScratch amx_rows;
+  std::vector<int64_t> pending, retry_rows;  // rows of the tile
+  std::vector<float> retry_bounds;            // z of each retry row
+  std::vector<uint8_t> bound_failed;
+  // Rows gathered for float32 products: the unresolved rows (float32
+  // path) or the tile unit's near ties; grown as needed.
+  RowMajorF gathered;
+  // [k x rows] products, one contiguous run of rows per centre.
+  std::vector<float> products;
+  std::vector<float> best, second;
+  std::vector<int32_t> best_j;
+  std::vector<float> row_tau;     // each row's rounding allowance
+  std::vector<int64_t> near_ties;  // positions in pending
+  std::vector<float> tie_best, tie_second;
+  std::vector<int32_t> tie_j;
+  // The movers' check: the tile's lower bounds before they move, the
+  // failing rows' lower bounds moved by the rest's shift, its verdicts.
+  std::vector<float> lower_before, lower_rest, mover_scratch;
+  std::vector<uint8_t> mover_failed;
+  int64_t retried = 0, settled = 0;
+};
+
+// The failing rows s.pending [0, count) against their own centre and the
+// movers, with the lower bound moved by the largest shift of the rest
+// only; those the check settles leave s.pending.
+void settle_failed_by_movers(const TilePass& p, TileScratch& s, int64_t begin, int64_t count) {
+  const MoverPlan& movers = p.movers;
+  s.lower_rest.resize(static_cast<std::size_t>(count));
+  s.mover_failed.resize(s.lower_rest.size());
+  for (int64_t q = 0; q < count; ++q) {
+    const int64_t i = s.pending[q];
+    const float other =
+        p.labels[i] == movers.rest_argmax ? movers.rest_second : movers.rest_largest;
+    s.lower_rest[q] = (s.lower_before[i - begin] - other) * (1.0f - kBoundSlack);
+  }
+  settle_by_movers(movers, p.mover_rows, s.pending.data(), count, s.lower_rest.data(),
+                   s.mover_failed.data(), s.mover_scratch);
+  int64_t still = 0;
+  for (int64_t q = 0; q < count; ++q) {  // branch-free compaction
+    s.pending[still] = s.pending[q];
+    still += s.mover_failed[q];
+  }
+  s.pending.resize(static_cast<std::size_t>(still));
+}
+
+// Moves every row's bounds (vectorised), then gathers the rows they no
+// longer settle (a NaN bound settles nothing): into s.retry_rows, with
+// the bound each must beat, where this tile tries the own-centre retry;
+// otherwise into s.pending, after the movers' check where there are movers.
+void gather_failed_rows(const TilePass& p, TileScratch& s, int64_t begin, int64_t end,
+                        bool try_retry) {
+  uint8_t* failed = s.bound_failed.data();
+  if (p.movers.m > 0) s.lower_before.assign(p.lower + begin, p.lower + end);
+  move_bounds(p.labels + begin, static_cast<int>(end - begin), p.shifts.up.data(), p.gap,
+              p.shifts.argmax, p.shifts.largest_up, p.shifts.second_up, p.upper + begin,
+              p.lower + begin, failed);
+  std::vector<int64_t>& left = try_retry ? s.retry_rows : s.pending;
+  left.resize(static_cast<std::size_t>(end - begin));
+  int64_t count = 0;
+  for (int64_t i = begin; i < end; ++i) {  // branch-free compaction
+    left[count] = i;
+    count += failed[i - begin];
+  }
+  left.resize(static_cast<std::size_t>(count));
+  // With movers there is no retry, so the failing rows are in s.pending.
+  if (p.movers.m > 0 && count > 0) settle_failed_by_movers(p, s, begin, count);
+  if (try_retry) {
+    for (const int64_t i : s.retry_rows) {
+      s.retry_bounds.push_back(std::max(p.lower[i], p.gap[p.labels[i]]));
+    }
+  }
+}
+
+// Tightens the upper bound of s.retry_rows with the exact distance to
+// their assigned centre; those it does not settle join s.pending. They are
+// scattered through the tile and come from memory: each is prefetched a
+// few rows ahead.
+void retry_own_centre(const TilePass& p, TileScratch& s) {
+  const int64_t d = p.d;
+  const int64_t retries = static_cast<int64_t>(s.retry_rows.size());
+  for (int64_t q = 0; q < retries; ++q) {
+    if (q + kRetryPrefetchRows < retries) {
+      const int64_t next = s.retry_rows[q + kRetryPrefetchRows];
+      const char* ahead = reinterpret_cast<const char*>(p.x + next * d);
+      for (int64_t off = 0; off < d * static_cast<int64_t>(sizeof(float)); off += 64)
+        __builtin_prefetch(ahead + off);
+    }
+    const int64_t i = s.retry_rows[q];
+    const float* row = p.x + i * d;
+    const float* centre = p.c + static_cast<int64_t>(p.labels[i]) * d;
+    float exact = 0.0f;
+#pragma omp simd reduction(+ : exact)
+    for (int64_t j = 0; j < d; ++j) {
+      const float diff = row[j] - centre[j];
+      exact += diff * diff;
+    }
+    const float tau = static_cast<float>(p.relative_error * (p.row_norms[i] + p.c_norms.max));
+    const float u = std::sqrt(exact + tau);
+    p.upper[i] = u;
+    ++s.retried;
+    if (u < s.retry_bounds[q]) {
+      ++s.settled;
+      continue;
+    }
+    s.pending.push_back(i);
+  }
+}
+
+// The nearest and second-nearest centre of the m rows in s.pending (the
+// tile's rows from `begin` when `consecutive`), on the tile unit or by an
+// Eigen GEMM, into s.best, s.second, s.best_j.
+void nearest_two_of_pending(const TilePass& p, TileScratch& s, int64_t begin, int64_t m,
+                            bool consecutive) {
+  const int64_t d = p.d;
+  if (p.use_amx) {
+    amx_nearest_two(p.amx_c, p.c_norms.norms.data(), p.x,
+                    consecutive ? nullptr : s.pending.data(), begin, m, s.amx_rows,
+                    s.best.data(), s.second.data(), s.best_j.data(),
+                    p.fresh_norms ? p.fresh_norms + begin : nullptr);
+    return;
+  }
+  Eigen::Map<RowMajorF> out(s.products.data(), p.k, m);
+  if (consecutive) {
+    // Every row of the tile is unresolved (the first iterations): they
+    // are consecutive in X, so multiply in place instead of gathering.
+    const Eigen::Map<const RowMajorF> rows(p.x + begin * d, m, d);
+    out.noalias() = p.centres * rows.transpose();
+  } else {
+    for (int64_t r = 0; r < m; ++r) {
+      std::copy(p.x + s.pending[r] * d, p.x + (s.pending[r] + 1) * d, s.gathered.row(r).data());
+    }
+    out.noalias() = p.centres * s.gathered.topRows(m).transpose();
+  }
+  nearest_two_of_products(s.products.data(), p.c_norms.norms.data(), p.k, m, s.best.data(),
+                          s.second.data(), s.best_j.data());
+}
+
+// The tile unit's error could hide the order of the two nearest: the rows
+// of s.pending [0, m) where it could are computed again with float32
+// products, in one GEMM, and take the float32 rounding allowance.
+void redo_near_ties(const TilePass& p, TileScratch& s, int64_t m) {
+  const int64_t d = p.d, k = p.k;
+  s.near_ties.resize(static_cast<std::size_t>(m));
+  int64_t ties = 0;
+  for (int64_t r = 0; r < m; ++r) {  // branch-free compaction
+    s.near_ties[ties] = r;
+    ties += s.second[r] - s.best[r] <= 2.0f * s.row_tau[r];
+  }
+  s.near_ties.resize(static_cast<std::size_t>(ties));
+  if (ties == 0) return;
+  if (s.gathered.rows() < ties) s.gathered.resize(std::max<int64_t>(ties, 64), d);
+  if (static_cast<int64_t>(s.products.size()) < k * ties) {
+    s.products.resize(static_cast<std::size_t>(k * ties));
+  }
+  s.tie_best.resize(static_cast<std::size_t>(ties));
+  s.tie_second.resize(s.tie_best.size());
+  s.tie_j.resize(s.tie_best.size());
+  for (int64_t q = 0; q < ties; ++q) {
+    const float* row = p.x + s.pending[s.near_ties[q]] * d;
+    std::copy(row, row + d, s.gathered.row(q).data());
+  }
+  Eigen::Map<RowMajorF> out(s.products.data(), k, ties);
+  out.noalias() = p.centres * s.gathered.topRows(ties).transpose();
+  nearest_two_of_products(s.products.data(), p.c_norms.norms.data(), k, ties, s.tie_best.data(),
+                          s.tie_second.data(), s.tie_j.data());
+  for (int64_t q = 0; q < ties; ++q) {
+    const int64_t r = s.near_ties[q];
+    s.best[r] = s.tie_best[q];
+    s.second[r] = s.tie_second[q];
+    s.best_j[r] = s.tie_j[q];
+    s.row_tau[r] =
+        static_cast<float>(p.relative_error * (p.row_norms[s.pending[r]] + p.c_norms.max));
+  }
+}
+
+// Exact labels and fresh bounds for the m rows of s.pending the bounds
+// could not settle.
+void recompute_pending(const TilePass& p, TileScratch& s, int64_t begin, int64_t end) {
+  const int64_t m = static_cast<int64_t>(s.pending.size());
+  const bool consecutive = m == end - begin;
+  nearest_two_of_pending(p, s, begin, m, consecutive);
+  const float product_error_f = static_cast<float>(p.product_error);
+  const float c_norm_max = p.c_norms.max;
+  const float* row_norms = p.row_norms;
+  const int64_t* rows = s.pending.data();
+  float* row_tau = s.row_tau.data();
+#pragma omp simd
+  for (int64_t r = 0; r < m; ++r) {
+    row_tau[r] = product_error_f * (row_norms[rows[r]] + c_norm_max);
+  }
+  if (p.use_amx) redo_near_ties(p, s, m);
+  // Labels and fresh bounds: plain stores for consecutive rows (the
+  // first iterations' case), scattered ones otherwise.
+  if (consecutive) {
+    finish_rows(m, s.best_j.data(), s.best.data(), s.second.data(), s.row_tau.data(),
+                row_norms + begin, p.labels + begin, p.upper + begin, p.lower + begin);
+  } else {
+    for (int64_t r = 0; r < m; ++r) {
+      const int64_t i = rows[r];
+      finish_rows(1, s.best_j.data() + r, s.best.data() + r, s.second.data() + r,
+                  s.row_tau.data() + r, row_norms + i, p.labels + i, p.upper + i, p.lower + i);
+    }
+  }
+}
+
+// Tile t: the rows its bounds no longer settle, the own-centre retry where
+// it is tried, then the rows still unsettled against every centre.
+void assign_tile(const TilePass& p, TileScratch& s, int64_t t) {
+  const int64_t begin = t * p.tile, end = std::min(p.n, begin + p.tile);
+  s.pending.clear();
+  s.retry_rows.clear();
+  s.retry_bounds.clear();
+  const bool try_retry = p.movers.m == 0 && (p.retry || t % kRetrySampleEvery == 0);
+  if (p.fresh) {
+    for (int64_t i = begin; i < end; ++i) s.pending.push_back(i);
+  } else {
+    gather_failed_rows(p, s, begin, end, try_retry);
+  }
+  retry_own_centre(p, s);
+  if (!s.pending.empty()) recompute_pending(p, s, begin, end);
+}
+
+// The call's bounds: new ones (for n rows) on a fresh call, else those of
+// the last call, which must have been made for the same X.
+HamerlyState& prepared_bounds(Backend& backend, AssignmentState& state, int64_t n, bool fresh) {
+  auto* hamerly = dynamic_cast<HamerlyState*>(&state);
+  require(hamerly != nullptr, ErrorCode::invalid_argument, "nearest_centroid_pruned",
+          "the state was made by another backend");
+  HamerlyState& bounds = *hamerly;
+  if (fresh) {
+    bounds.upper = backend.allocate<float>(n);
+    bounds.lower = backend.allocate<float>(n);
+    bounds.row_norms = backend.allocate<float>(n);
+    bounds.retried = bounds.settled_by_retry = 0;
+  }
+  require(bounds.upper.size() == n && bounds.lower.size() == n && bounds.row_norms.size() == n,
+          ErrorCode::invalid_argument, "nearest_centroid_pruned",
+          "bounds were made for another X; pass fresh = true");
+  return bounds;
+}
+
 }  // namespace
 
 std::unique_ptr<AssignmentState> CpuBackend::make_assignment_state() {
@@ -167,63 +515,12 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
           "labels must have n=", n, " entries");
   require(fresh || center_shift != nullptr, ErrorCode::invalid_argument,
           "nearest_centroid_pruned", "center_shift is required unless fresh");
-  auto* hamerly = dynamic_cast<HamerlyState*>(&state);
-  require(hamerly != nullptr, ErrorCode::invalid_argument, "nearest_centroid_pruned",
-          "the state was made by another backend");
-  HamerlyState& bounds = *hamerly;
-  if (fresh) {
-    bounds.upper = allocate<float>(n);
-    bounds.lower = allocate<float>(n);
-    bounds.row_norms = allocate<float>(n);
-    bounds.retried = bounds.settled_by_retry = 0;
-  }
-  require(bounds.upper.size() == n && bounds.lower.size() == n && bounds.row_norms.size() == n,
-          ErrorCode::invalid_argument, "nearest_centroid_pruned",
-          "bounds were made for another X; pass fresh = true");
-  DeviceArray<float>& upper = bounds.upper;
-  DeviceArray<float>& lower = bounds.lower;
-  const float* row_norms = bounds.row_norms.data();
-  constexpr int64_t kRetrySampleEvery = 16;
-  constexpr int64_t kRetryPrefetchRows = 4;
-  int64_t retried = 0, settled_by_retry = 0;
+  HamerlyState& bounds = prepared_bounds(*this, state, n, fresh);
 
-  std::vector<float> c_norms(static_cast<std::size_t>(k));
-  float c_norm_max = 0.0f;
-  for (int64_t j = 0; j < k; ++j) {
-    double s = 0.0;
-    for (int64_t t = 0; t < d; ++t) s += static_cast<double>(C.data()[j * d + t]) * C.data()[j * d + t];
-    c_norms[j] = static_cast<float>(s);
-    c_norm_max = std::max(c_norm_max, c_norms[j]);
-  }
+  const CentreNorms c_norms = centre_norms(C.data(), k, d);
   const std::vector<float> gap = half_gaps(C.data(), k, d, threads_);
   const double relative_error = expanded_relative_error(d);
-  // A row's lower bound drops by the largest shift of any *other* centre.
-  // The bounds are moved in float32 with the shifts rounded up, so that
-  // rounding only ever loosens them (kBoundSlack covers the sums' own).
-  double shift_max = 0.0, shift_second = 0.0;
-  int32_t shift_argmax = -1;
-  std::vector<float> shift_up(static_cast<std::size_t>(k), 0.0f);
-  if (!fresh) {
-    for (int64_t j = 0; j < k; ++j) {
-      if (center_shift[j] > shift_max) {
-        shift_second = shift_max;
-        shift_max = center_shift[j];
-        shift_argmax = static_cast<int32_t>(j);
-      } else {
-        shift_second = std::max(shift_second, center_shift[j]);
-      }
-      shift_up[j] = round_up_to_float(center_shift[j]);
-    }
-  }
-  const float shift_max_up = round_up_to_float(shift_max);
-  const float shift_second_up = round_up_to_float(shift_second);
-
-  const float* x = X.data();
-  const float* c = C.data();
-  int32_t* lab = labels.data();
-  float* up = upper.data();
-  float* lo = lower.data();
-  const Eigen::Map<const RowMajorF> centres(c, k, d);
+  const CentreShifts shifts = centre_shifts(center_shift, k, fresh);
   // Products on the tile unit where there is one (see cpu_kmeans_amx.hpp):
   // the rounding allowance widens by its error, and rows whose two nearest
   // centres fall within it are settled again in float32.
@@ -234,22 +531,10 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   const int64_t tile = use_amx ? amx_tile_rows(d, k, workspace_bytes_, threads_)
                                : distance_tile_rows(d, k);
   const int64_t tiles = (n + tile - 1) / tile;
-  const AmxCentres amx_c = use_amx ? amx_centres(c, k, d) : AmxCentres{};
+  const AmxCentres amx_c = use_amx ? amx_centres(C.data(), k, d) : AmxCentres{};
   // Each row's ‖x‖², once per X: on the tile unit's path the fresh pass
   // sums them as it converts the rows (every row is computed then).
-  float* fresh_norms = fresh && use_amx ? bounds.row_norms.data() : nullptr;
-  if (fresh && !use_amx) {
-    float* norms = bounds.row_norms.data();
-#pragma omp parallel for schedule(static) num_threads(threads_) if (n * d > (1 << 18))
-    for (int64_t i = 0; i < n; ++i) {
-      const float* row = X.data() + i * d;
-      float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-      for (int64_t j = 0; j < d; ++j) s += row[j] * row[j];
-      norms[i] = s;
-    }
-  }
-  const double product_error = relative_error + (use_amx ? amx_relative_error(d) : 0.0);
+  if (fresh && !use_amx) row_sq_norms_into(X.data(), n, d, threads_, bounds.row_norms.data());
   // A row whose bounds fail gets the exact distance to its own centre, which
   // may settle it without the k products. That read of the row and its d
   // products cost about 3/8 of the row's k products on the tile unit at
@@ -265,205 +550,45 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   // Rows whose bounds fail compared exactly with their own centre and the
   // few that moved far, their lower bound moved by the largest shift of the
   // rest (cpu_kmeans_movers.hpp); retries are not needed then.
-  const MoverRows mover_rows{X.data(),   d,         C.data(),  c_norms.data(),
-                             c_norm_max, labels.data(), row_norms, gap.data(),
-                             static_cast<float>(relative_error), upper.data(), lower.data()};
+  const MoverRows mover_rows{.X = X.data(), .d = d, .C = C.data(),
+                             .c_norms = c_norms.norms.data(), .c_norm_max = c_norms.max,
+                             .labels = labels.data(), .row_norms = bounds.row_norms.data(),
+                             .half_gap = gap.data(),
+                             .relative_error = static_cast<float>(relative_error),
+                             .upper = bounds.upper.data(), .lower = bounds.lower.data()};
   const MoverPlan movers =
       fresh ? MoverPlan{}
-            : plan_movers(mover_rows, {n, k, center_shift, shift_up.data(), use_amx, threads_});
-  const bool retry = movers.m == 0 && bounds.retried > 0 &&
-                     bounds.settled_by_retry * 8 >= bounds.retried * retry_pays_eighths;
+            : plan_movers(mover_rows, {n, k, center_shift, shifts.up.data(), use_amx, threads_});
+  const TilePass pass{
+      .x = X.data(), .n = n, .d = d, .k = k, .c = C.data(),
+      .centres = Eigen::Map<const RowMajorF>(C.data(), k, d), .c_norms = c_norms,
+      .gap = gap.data(), .shifts = shifts, .movers = movers, .mover_rows = mover_rows,
+      .row_norms = bounds.row_norms.data(),
+      .fresh_norms = fresh && use_amx ? bounds.row_norms.data() : nullptr,
+      .labels = labels.data(), .upper = bounds.upper.data(), .lower = bounds.lower.data(),
+      .relative_error = relative_error,
+      .product_error = relative_error + (use_amx ? amx_relative_error(d) : 0.0),
+      .fresh = fresh, .use_amx = use_amx,
+      .retry = movers.m == 0 && bounds.retried > 0 &&
+               bounds.settled_by_retry * 8 >= bounds.retried * retry_pays_eighths,
+      .amx_c = amx_c, .tile = tile};
 
+  int64_t retried = 0, settled_by_retry = 0;
 #pragma omp parallel num_threads(threads_) if (tiles > 1)
   {
 #ifdef STRAY_AMX_POSSIBLE
     if (use_amx) amx_begin();
 #endif
-    AmxRowScratch amx_rows;
-    std::vector<int64_t> pending, retry_rows;  // rows of the tile
-    std::vector<float> retry_bounds;            // z of each retry row
-    std::vector<uint8_t> bound_failed(static_cast<std::size_t>(tile));
-    pending.reserve(static_cast<std::size_t>(tile));
-    // Rows gathered for float32 products: the unresolved rows (float32
-    // path) or the tile unit's near ties; grown as needed.
-    RowMajorF gathered(use_amx ? 0 : tile, d);
-    // [k x rows] products, one contiguous run of rows per centre.
-    std::vector<float> products(use_amx ? 0 : static_cast<std::size_t>(k * tile));
-    std::vector<float> best(static_cast<std::size_t>(tile)), second(best.size());
-    std::vector<int32_t> best_j(best.size());
-    std::vector<float> row_tau(best.size());  // each row's rounding allowance
-    std::vector<int64_t> near_ties;           // positions in pending
-    std::vector<float> tie_best, tie_second;
-    std::vector<int32_t> tie_j;
-    // The movers' check: the tile's lower bounds before they move, the
-    // failing rows' lower bounds moved by the rest's shift, its verdicts.
-    std::vector<float> lower_before, lower_rest, mover_scratch;
-    std::vector<uint8_t> mover_failed;
-    int64_t tile_retried = 0, tile_settled = 0;  // this thread's counts
+    TileScratch scratch(pass);
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t t = 0; t < tiles; ++t) {
-      const int64_t begin = t * tile, end = std::min(n, begin + tile);
-      pending.clear();
-      retry_rows.clear();
-      retry_bounds.clear();
-      const bool try_retry = movers.m == 0 && (retry || t % kRetrySampleEvery == 0);
-      if (fresh) {
-        for (int64_t i = begin; i < end; ++i) pending.push_back(i);
-      } else {
-        // Move every row's bounds (vectorised), then gather the rows they
-        // no longer settle; a NaN bound settles nothing.
-        uint8_t* failed = bound_failed.data();
-        if (movers.m > 0) lower_before.assign(lo + begin, lo + end);
-        move_bounds(lab + begin, static_cast<int>(end - begin), shift_up.data(), gap.data(),
-                    shift_argmax, shift_max_up, shift_second_up, up + begin, lo + begin, failed);
-        std::vector<int64_t>& left = try_retry ? retry_rows : pending;
-        left.resize(static_cast<std::size_t>(end - begin));
-        int64_t count = 0;
-        for (int64_t i = begin; i < end; ++i) {  // branch-free compaction
-          left[count] = i;
-          count += failed[i - begin];
-        }
-        left.resize(static_cast<std::size_t>(count));
-        if (movers.m > 0 && count > 0) {
-          // Against their own centre and the movers, with the lower bound
-          // moved by the largest shift of the rest only.
-          lower_rest.resize(static_cast<std::size_t>(count));
-          mover_failed.resize(lower_rest.size());
-          for (int64_t q = 0; q < count; ++q) {
-            const int64_t i = pending[q];
-            const float other =
-                lab[i] == movers.rest_argmax ? movers.rest_second : movers.rest_largest;
-            lower_rest[q] = (lower_before[i - begin] - other) * (1.0f - kBoundSlack);
-          }
-          settle_by_movers(movers, mover_rows, pending.data(), count, lower_rest.data(),
-                           mover_failed.data(), mover_scratch);
-          int64_t still = 0;
-          for (int64_t q = 0; q < count; ++q) {  // branch-free compaction
-            pending[still] = pending[q];
-            still += mover_failed[q];
-          }
-          pending.resize(static_cast<std::size_t>(still));
-        }
-        if (try_retry) {
-          for (const int64_t i : retry_rows) retry_bounds.push_back(std::max(lo[i], gap[lab[i]]));
-        }
-      }
-      // Tighten the upper bound of the rows left with the exact distance to
-      // their assigned centre. They are scattered through the tile and come
-      // from memory: each is prefetched a few rows ahead.
-      const int64_t retries = static_cast<int64_t>(retry_rows.size());
-      for (int64_t q = 0; q < retries; ++q) {
-        if (q + kRetryPrefetchRows < retries) {
-          const int64_t next = retry_rows[q + kRetryPrefetchRows];
-          const char* ahead = reinterpret_cast<const char*>(x + next * d);
-          for (int64_t off = 0; off < d * static_cast<int64_t>(sizeof(float)); off += 64)
-            __builtin_prefetch(ahead + off);
-        }
-        const int64_t i = retry_rows[q];
-        const float* row = x + i * d;
-        const float* centre = c + static_cast<int64_t>(lab[i]) * d;
-        float exact = 0.0f;
-#pragma omp simd reduction(+ : exact)
-        for (int64_t j = 0; j < d; ++j) {
-          const float diff = row[j] - centre[j];
-          exact += diff * diff;
-        }
-        const float tau = static_cast<float>(relative_error * (row_norms[i] + c_norm_max));
-        const float u = std::sqrt(exact + tau);
-        up[i] = u;
-        ++tile_retried;
-        if (u < retry_bounds[q]) {
-          ++tile_settled;
-          continue;
-        }
-        pending.push_back(i);
-      }
-      const int64_t m = static_cast<int64_t>(pending.size());
-      if (m == 0) continue;
-
-      // Exact nearest and second-nearest for the rows the bounds could not settle.
-      const bool consecutive = m == end - begin;
-      if (use_amx) {
-        amx_nearest_two(amx_c, c_norms.data(), x, consecutive ? nullptr : pending.data(), begin, m,
-                        amx_rows, best.data(), second.data(), best_j.data(),
-                        fresh_norms ? fresh_norms + begin : nullptr);
-      } else {
-        Eigen::Map<RowMajorF> out(products.data(), k, m);
-        if (consecutive) {
-          // Every row of the tile is unresolved (the first iterations): they
-          // are consecutive in X, so multiply in place instead of gathering.
-          const Eigen::Map<const RowMajorF> rows(x + begin * d, m, d);
-          out.noalias() = centres * rows.transpose();
-        } else {
-          for (int64_t r = 0; r < m; ++r) {
-            std::copy(x + pending[r] * d, x + (pending[r] + 1) * d, gathered.row(r).data());
-          }
-          out.noalias() = centres * gathered.topRows(m).transpose();
-        }
-        nearest_two_of_products(products.data(), c_norms.data(), k, m, best.data(), second.data(),
-                                best_j.data());
-      }
-      const float product_error_f = static_cast<float>(product_error);
-      const int64_t* rows = pending.data();
-#pragma omp simd
-      for (int64_t r = 0; r < m; ++r) {
-        row_tau[r] = product_error_f * (row_norms[rows[r]] + c_norm_max);
-      }
-      if (use_amx) {
-        // The tile unit's error could hide the order of the two nearest:
-        // those rows again with float32 products, in one GEMM.
-        near_ties.resize(static_cast<std::size_t>(m));
-        int64_t ties = 0;
-        for (int64_t r = 0; r < m; ++r) {  // branch-free compaction
-          near_ties[ties] = r;
-          ties += second[r] - best[r] <= 2.0f * row_tau[r];
-        }
-        near_ties.resize(static_cast<std::size_t>(ties));
-        if (ties > 0) {
-          if (gathered.rows() < ties) gathered.resize(std::max<int64_t>(ties, 64), d);
-          if (static_cast<int64_t>(products.size()) < k * ties) {
-            products.resize(static_cast<std::size_t>(k * ties));
-          }
-          tie_best.resize(static_cast<std::size_t>(ties));
-          tie_second.resize(tie_best.size());
-          tie_j.resize(tie_best.size());
-          for (int64_t q = 0; q < ties; ++q) {
-            const float* row = x + pending[near_ties[q]] * d;
-            std::copy(row, row + d, gathered.row(q).data());
-          }
-          Eigen::Map<RowMajorF> out(products.data(), k, ties);
-          out.noalias() = centres * gathered.topRows(ties).transpose();
-          nearest_two_of_products(products.data(), c_norms.data(), k, ties, tie_best.data(),
-                                  tie_second.data(), tie_j.data());
-          for (int64_t q = 0; q < ties; ++q) {
-            const int64_t r = near_ties[q];
-            best[r] = tie_best[q];
-            second[r] = tie_second[q];
-            best_j[r] = tie_j[q];
-            row_tau[r] = static_cast<float>(relative_error * (row_norms[pending[r]] + c_norm_max));
-          }
-        }
-      }
-      // Labels and fresh bounds: plain stores for consecutive rows (the
-      // first iterations' case), scattered ones otherwise.
-      if (consecutive) {
-        finish_rows(m, best_j.data(), best.data(), second.data(), row_tau.data(),
-                    row_norms + begin, lab + begin, up + begin, lo + begin);
-      } else {
-        for (int64_t r = 0; r < m; ++r) {
-          const int64_t i = rows[r];
-          finish_rows(1, best_j.data() + r, best.data() + r, second.data() + r,
-                      row_tau.data() + r, row_norms + i, lab + i, up + i, lo + i);
-        }
-      }
-    }
+    for (int64_t t = 0; t < tiles; ++t) assign_tile(pass, scratch, t);
 #ifdef STRAY_AMX_POSSIBLE
     if (use_amx) amx_end();
 #endif
 #pragma omp atomic
-    retried += tile_retried;
+    retried += scratch.retried;
 #pragma omp atomic
-    settled_by_retry += tile_settled;
+    settled_by_retry += scratch.settled;
   }
   if (retried > 0 || fresh) {  // a call with no failed bounds keeps the last counts
     bounds.retried = retried;

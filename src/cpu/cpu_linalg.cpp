@@ -87,6 +87,171 @@ void add_column_sums(const float* buf, int64_t rows, int64_t d, double* sums) {
   }
 }
 
+// How a Gram call is split: row blocks of `block_rows` (the last shorter),
+// and `groups` groups of consecutive blocks reduced in parallel. The
+// result goes to `out` [d x d] (lower triangle) and, when set, the shifted
+// rows' column sums to `sums` [d].
+struct GramPlan {
+  const float* x;  // [n x d]
+  const float* w;  // [n] row weights, or null
+  const double* shift;
+  int64_t n, d, block_rows, nblocks, groups;
+  double* out;
+  double* sums;
+};
+
+// Adds the lower triangle of `src` (row stride `ld`) into `dst` [d x d].
+void add_lower_to(int64_t d, double* dst, const float* src, int64_t ld) {
+  for (int64_t i = 0; i < d; ++i) {
+    const float* s = src + i * ld;
+    double* t = dst + i * d;
+    for (int64_t j = 0; j <= i; ++j) t[j] += s[j];
+  }
+}
+
+// Sets the lower triangle of dst [d x d] from src (row stride ld).
+void set_lower_to(int64_t d, double* dst, const float* src, int64_t ld) {
+  for (int64_t i = 0; i < d; ++i) {
+    const float* s = src + i * ld;
+    double* t = dst + i * d;
+    for (int64_t j = 0; j <= i; ++j) t[j] = s[j];
+  }
+}
+
+void add_lower_d(int64_t d, double* dst, const double* src) {
+  for (int64_t i = 0; i < d; ++i)
+    for (int64_t j = 0; j <= i; ++j) dst[i * d + j] += src[i * d + j];
+}
+
+void add_d(int64_t d, double* dst, const double* src) {
+  for (int64_t j = 0; j < d; ++j) dst[j] += src[j];
+}
+
+// Group g covers blocks [g·nblocks/groups, (g+1)·nblocks/groups). A
+// one-block group is added to `out` straight from the block's float32
+// partial; a longer one goes through a float64 partial first. A block's
+// column sums (float64 [d], when `sums` is set) take the same route.
+// `block_partial(b)` returns {ptr, ld, block sums}. Call from every thread
+// of a parallel region: the groups are shared out among them.
+template <typename BlockPartial>
+void reduce_groups(const GramPlan& g, BlockPartial&& block_partial) {
+  const int64_t d = g.d;
+  std::vector<double> acc, acc_sums;
+#pragma omp for ordered schedule(static, 1)
+  for (int64_t grp = 0; grp < g.groups; ++grp) {
+    const int64_t b0 = grp * g.nblocks / g.groups, b1 = (grp + 1) * g.nblocks / g.groups;
+    if (b1 - b0 == 1) {
+      const auto [p, ld, bs] = block_partial(b0);
+#pragma omp ordered
+      {
+        add_lower_to(d, g.out, p, ld);
+        if (g.sums) add_d(d, g.sums, bs);
+      }
+      continue;
+    }
+    acc.resize(static_cast<std::size_t>(d * d));
+    if (g.sums) acc_sums.assign(static_cast<std::size_t>(d), 0.0);
+    for (int64_t b = b0; b < b1; ++b) {
+      const auto [p, ld, bs] = block_partial(b);
+      if (b == b0) set_lower_to(d, acc.data(), p, ld); else add_lower_to(d, acc.data(), p, ld);
+      if (g.sums) add_d(d, acc_sums.data(), bs);
+    }
+#pragma omp ordered
+    {
+      add_lower_d(d, g.out, acc.data());
+      if (g.sums) add_d(d, g.sums, acc_sums.data());
+    }
+  }
+}
+
+#ifdef STRAY_AMX_POSSIBLE
+// Each block's partial from the tile unit (AmxGram).
+void gram_on_tile_unit(const GramPlan& g, int threads) {
+#pragma omp parallel num_threads(threads)
+  {
+    AmxGram tiles(g.d, g.shift);
+    amx_begin();
+    reduce_groups(g, [&](int64_t b) {
+      const int64_t r0 = b * g.block_rows, rows = std::min(g.block_rows, g.n - r0);
+      tiles.block(g.x, g.w, r0, rows, g.sums != nullptr);
+      return std::tuple<const float*, int64_t, const double*>(tiles.acc(), tiles.ld(),
+                                                              tiles.block_sums());
+    });
+    amx_end();
+  }
+}
+#endif
+
+// Each block's partial from a float32 rank update of its shifted rows.
+void gram_float32(const GramPlan& g, int threads) {
+  const int64_t d = g.d;
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<float> buf(static_cast<std::size_t>(std::min(g.block_rows, g.n) * d));
+    std::vector<double> bs(g.sums ? static_cast<std::size_t>(d) : 0);
+    RowMatF g32(d, d);  // row-major: its lower triangle is read row by row
+    reduce_groups(g, [&](int64_t b) {
+      const int64_t r0 = b * g.block_rows, rows = std::min(g.block_rows, g.n - r0);
+      shifted_block(g.x, g.w, g.shift, d, r0, rows, buf.data());
+      if (g.sums) {
+        std::fill(bs.begin(), bs.end(), 0.0);
+        add_column_sums(buf.data(), rows, d, bs.data());
+      }
+      CMapF B(buf.data(), rows, d);
+      g32.triangularView<Eigen::Lower>().setZero();
+      g32.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
+      return std::tuple<const float*, int64_t, const double*>(g32.data(), d, bs.data());
+    });
+  }
+}
+
+// Very wide d (per-thread d x d partials would exceed the budget):
+// parallelise inside each block over lower-triangular output tiles.
+void gram_wide(const GramPlan& g, int threads) {
+  const int64_t d = g.d;
+  std::vector<float> buf(static_cast<std::size_t>(g.block_rows * d));
+  const int64_t nt = ceil_div(d, kGramTile);
+  std::vector<std::pair<int64_t, int64_t>> tiles;
+  for (int64_t ti = 0; ti < nt; ++ti)
+    for (int64_t tj = 0; tj <= ti; ++tj) tiles.emplace_back(ti, tj);
+  const int64_t ntiles = static_cast<int64_t>(tiles.size());
+  MapD G(g.out, d, d);
+#pragma omp parallel num_threads(threads)
+  {
+    RowMatF tile(kGramTile, kGramTile);
+    for (int64_t b = 0; b < g.nblocks; ++b) {
+      const int64_t r0 = b * g.block_rows, rows = std::min(g.block_rows, g.n - r0);
+#pragma omp for schedule(static)
+      for (int64_t r = 0; r < rows; ++r) shifted_block(g.x, g.w, g.shift, d, r0 + r, 1, buf.data() + r * d);
+      if (g.sums) {  // blocks in order, on one thread (d·rows adds against the tiles' d²·rows)
+#pragma omp single
+        add_column_sums(buf.data(), rows, d, g.sums);
+      }
+      CMapF B(buf.data(), rows, d);
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t t = 0; t < ntiles; ++t) {
+        const auto [ti, tj] = tiles[static_cast<std::size_t>(t)];
+        const int64_t i0 = ti * kGramTile, j0 = tj * kGramTile;
+        const int64_t ni = std::min(kGramTile, d - i0), nj = std::min(kGramTile, d - j0);
+        auto T = tile.topLeftCorner(ni, nj);
+        T.noalias() = B.middleCols(i0, ni).transpose() * B.middleCols(j0, nj);
+        G.block(i0, j0, ni, nj) += T.cast<double>();
+      }
+    }
+  }
+}
+
+// Mirrors the lower triangle of out [d x d], in tiles (a column walk over
+// d x d doubles would miss the cache and the TLB on every element).
+void mirror_lower(double* out, int64_t d) {
+  constexpr int64_t kT = 32;
+  for (int64_t i0 = 0; i0 < d; i0 += kT)
+    for (int64_t j0 = i0; j0 < d; j0 += kT)
+      for (int64_t i = i0; i < std::min(d, i0 + kT); ++i)
+        for (int64_t j = std::max(j0, i + 1); j < std::min(d, j0 + kT); ++j)
+          out[i * d + j] = out[j * d + i];
+}
+
 }  // namespace
 
 void CpuBackend::gram(const DeviceArray<float>& X, const DeviceArray<float>* weights,
@@ -116,7 +281,6 @@ void CpuBackend::gram_kernel(const DeviceArray<float>& X, const float* w, const 
   if (sums) std::fill(sums, sums + d, 0.0);
   if (n == 0 || d == 0) return;
 
-  const float* x = X.data();
   // Row blocks of ~4 MiB: float32 partial sums over at most 2048 centred
   // rows, added into a float64 partial per group of consecutive blocks;
   // groups (at most kGramGroups, fixed by the shape) are computed in
@@ -126,145 +290,25 @@ void CpuBackend::gram_kernel(const DeviceArray<float>& X, const float* w, const 
   // scheduler round trip on a busy machine).
   const int64_t block_rows = std::clamp<int64_t>((int64_t{1} << 20) / d, 256, 2048);
   const int64_t nblocks = ceil_div(n, block_rows);
-  const int64_t groups = std::min(nblocks, kGramGroups);
+  const GramPlan plan{.x = X.data(), .w = w, .shift = shift, .n = n, .d = d,
+                      .block_rows = block_rows, .nblocks = nblocks,
+                      .groups = std::min(nblocks, kGramGroups), .out = out, .sums = sums};
   const bool wide = static_cast<std::size_t>(d) * d * (sizeof(float) + sizeof(double)) * threads_ >
                     workspace_bytes_;
-  // Adds the lower triangle of `src` (row stride `ld`) into `dst` [d x d].
-  auto add_lower_to = [d](double* dst, const float* src, int64_t ld) {
-    for (int64_t i = 0; i < d; ++i) {
-      const float* s = src + i * ld;
-      double* t = dst + i * d;
-      for (int64_t j = 0; j <= i; ++j) t[j] += s[j];
-    }
-  };
-  // Sets the lower triangle of dst [d x d] from src (row stride ld).
-  auto set_lower_to = [d](double* dst, const float* src, int64_t ld) {
-    for (int64_t i = 0; i < d; ++i) {
-      const float* s = src + i * ld;
-      double* t = dst + i * d;
-      for (int64_t j = 0; j <= i; ++j) t[j] = s[j];
-    }
-  };
-  auto add_lower_d = [d](double* dst, const double* src) {
-    for (int64_t i = 0; i < d; ++i)
-      for (int64_t j = 0; j <= i; ++j) dst[i * d + j] += src[i * d + j];
-  };
-  auto add_d = [d](double* dst, const double* src) {
-    for (int64_t j = 0; j < d; ++j) dst[j] += src[j];
-  };
-  // Group g covers blocks [g·nblocks/groups, (g+1)·nblocks/groups). A
-  // one-block group is added to `out` straight from the block's float32
-  // partial; a longer one goes through a float64 partial first. A block's
-  // column sums (float64 [d], when `sums` is set) take the same route.
-  auto reduce_groups = [&](auto&& block_partial /* (b) -> {ptr, ld, block sums} */) {
-    std::vector<double> acc, acc_sums;
-#pragma omp for ordered schedule(static, 1)
-    for (int64_t g = 0; g < groups; ++g) {
-      const int64_t b0 = g * nblocks / groups, b1 = (g + 1) * nblocks / groups;
-      if (b1 - b0 == 1) {
-        const auto [p, ld, bs] = block_partial(b0);
-#pragma omp ordered
-        {
-          add_lower_to(out, p, ld);
-          if (sums) add_d(sums, bs);
-        }
-        continue;
-      }
-      acc.resize(static_cast<std::size_t>(d * d));
-      if (sums) acc_sums.assign(static_cast<std::size_t>(d), 0.0);
-      for (int64_t b = b0; b < b1; ++b) {
-        const auto [p, ld, bs] = block_partial(b);
-        if (b == b0) set_lower_to(acc.data(), p, ld); else add_lower_to(acc.data(), p, ld);
-        if (sums) add_d(acc_sums.data(), bs);
-      }
-#pragma omp ordered
-      {
-        add_lower_d(out, acc.data());
-        if (sums) add_d(sums, acc_sums.data());
-      }
-    }
-  };
-
 #ifdef STRAY_AMX_POSSIBLE
   // The tile unit pays off from a few thousand rows and 64 features up;
   // smaller problems keep the float32 path (the choice depends on the
   // shape only).
   if (options_.tile_unit && !wide && n >= 2048 && d >= 64 && amx_available()) {
-#pragma omp parallel num_threads(threads_)
-    {
-      AmxGram tiles(d, shift);
-      amx_begin();
-      reduce_groups([&](int64_t b) {
-        const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
-        tiles.block(x, w, r0, rows, sums != nullptr);
-        return std::tuple<const float*, int64_t, const double*>(tiles.acc(), tiles.ld(),
-                                                                tiles.block_sums());
-      });
-      amx_end();
-    }
+    gram_on_tile_unit(plan, threads_);
   } else
 #endif
   if (!wide) {
-#pragma omp parallel num_threads(threads_)
-    {
-      std::vector<float> buf(static_cast<std::size_t>(std::min(block_rows, n) * d));
-      std::vector<double> bs(sums ? static_cast<std::size_t>(d) : 0);
-      RowMatF g32(d, d);  // row-major: its lower triangle is read row by row
-      reduce_groups([&](int64_t b) {
-        const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
-        shifted_block(x, w, shift, d, r0, rows, buf.data());
-        if (sums) {
-          std::fill(bs.begin(), bs.end(), 0.0);
-          add_column_sums(buf.data(), rows, d, bs.data());
-        }
-        CMapF B(buf.data(), rows, d);
-        g32.triangularView<Eigen::Lower>().setZero();
-        g32.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
-        return std::tuple<const float*, int64_t, const double*>(g32.data(), d, bs.data());
-      });
-    }
+    gram_float32(plan, threads_);
   } else {
-    // Very wide d (per-thread d x d partials would exceed the budget):
-    // parallelise inside each block over lower-triangular output tiles.
-    std::vector<float> buf(static_cast<std::size_t>(block_rows * d));
-    const int64_t nt = ceil_div(d, kGramTile);
-    std::vector<std::pair<int64_t, int64_t>> tiles;
-    for (int64_t ti = 0; ti < nt; ++ti)
-      for (int64_t tj = 0; tj <= ti; ++tj) tiles.emplace_back(ti, tj);
-    const int64_t ntiles = static_cast<int64_t>(tiles.size());
-    MapD G(out, d, d);
-#pragma omp parallel num_threads(threads_)
-    {
-      RowMatF tile(kGramTile, kGramTile);
-      for (int64_t b = 0; b < nblocks; ++b) {
-        const int64_t r0 = b * block_rows, rows = std::min(block_rows, n - r0);
-#pragma omp for schedule(static)
-        for (int64_t r = 0; r < rows; ++r) shifted_block(x, w, shift, d, r0 + r, 1, buf.data() + r * d);
-        if (sums) {  // blocks in order, on one thread (d·rows adds against the tiles' d²·rows)
-#pragma omp single
-          add_column_sums(buf.data(), rows, d, sums);
-        }
-        CMapF B(buf.data(), rows, d);
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t t = 0; t < ntiles; ++t) {
-          const auto [ti, tj] = tiles[static_cast<std::size_t>(t)];
-          const int64_t i0 = ti * kGramTile, j0 = tj * kGramTile;
-          const int64_t ni = std::min(kGramTile, d - i0), nj = std::min(kGramTile, d - j0);
-          auto T = tile.topLeftCorner(ni, nj);
-          T.noalias() = B.middleCols(i0, ni).transpose() * B.middleCols(j0, nj);
-          G.block(i0, j0, ni, nj) += T.cast<double>();
-        }
-      }
-    }
+    gram_wide(plan, threads_);
   }
-  // Mirror the lower triangle, in tiles (a column walk over d x d doubles
-  // would miss the cache and the TLB on every element).
-  constexpr int64_t kT = 32;
-  for (int64_t i0 = 0; i0 < d; i0 += kT)
-    for (int64_t j0 = i0; j0 < d; j0 += kT)
-      for (int64_t i = i0; i < std::min(d, i0 + kT); ++i)
-        for (int64_t j = std::max(j0, i + 1); j < std::min(d, j0 + kT); ++j)
-          out[i * d + j] = out[j * d + i];
+  mirror_lower(out, d);
 }
 
 // ---- GEMM -------------------------------------------------------------------

@@ -374,157 +374,209 @@ struct FeatureBuilder::Impl {
     return s;
   }
 
-  FeatureMatrix build() {
-    flush();
-    const int64_t n = static_cast<int64_t>(entity_name.size());
-    if (!(in_order && static_cast<int64_t>(seg_entity.size()) == n)) merge_segments();
-    const std::size_t n_vocab = col_group.size();
-
-    FeatureMatrix out;
-    out.n_events = n_events;
-
-    // Where each vocabulary column goes.
-    std::vector<int32_t> out_col(n_vocab, kDropped);
-    std::vector<int64_t> fit_df;  // fitting: entities with each vocabulary column
+  // Where each vocabulary column goes (an output column, kDropped or
+  // kUnseen) and, when fitting, the entities with each vocabulary column.
+  struct ColumnMap {
+    std::vector<int32_t> out_col;
+    std::vector<int64_t> fit_df;
     int32_t n_out = 0;
-    if (!applying) {
-      std::vector<int64_t>& df = fit_df;
-      df.assign(n_vocab, 0);
-      for (std::size_t p = 0; p < cols.size(); ++p) {
-        if (vals[p] > 0.0f) ++df[static_cast<std::size_t>(cols[p])];
-      }
-      std::vector<int32_t> sorted(n_vocab);
-      std::iota(sorted.begin(), sorted.end(), 0);
-      std::sort(sorted.begin(), sorted.end(), [&](int32_t a, int32_t b) {
-        const auto& ga = groups[static_cast<std::size_t>(col_group[static_cast<std::size_t>(a)])]->name;
-        const auto& gb = groups[static_cast<std::size_t>(col_group[static_cast<std::size_t>(b)])]->name;
-        if (ga != gb) return ga < gb;
-        return *col_feature[static_cast<std::size_t>(a)] < *col_feature[static_cast<std::size_t>(b)];
-      });
-      const double max_count = params.max_df * static_cast<double>(n);
-      for (const int32_t c : sorted) {
-        const int64_t d = df[static_cast<std::size_t>(c)];
-        if (d == 0) continue;  // only ever non-positive sums: nobody has it
-        if (d < params.min_df) {
-          out.dropped.push_back({name_of(c), d, DropReason::below_min_df});
-        } else if (static_cast<double>(d) > max_count) {
-          out.dropped.push_back({name_of(c), d, DropReason::above_max_df});
-        } else {
-          out_col[static_cast<std::size_t>(c)] = n_out++;
-          out.feature_names.push_back(name_of(c));
-          out.feature_groups.push_back(
-              groups[static_cast<std::size_t>(col_group[static_cast<std::size_t>(c)])]->name);
-        }
-      }
-      std::sort(out.dropped.begin(), out.dropped.end(),
-                [](const DroppedFeature& a, const DroppedFeature& b) { return a.name < b.name; });
-      out.vocabulary.params = params;
-      out.vocabulary.feature_names = out.feature_names;
-      out.vocabulary.n_entities = n;
-      for (const auto& d : out.dropped) out.vocabulary.dropped_names.push_back(d.name);
-    } else {
-      for (int32_t c = 0; c < static_cast<int32_t>(n_vocab); ++c) {
-        out_col[static_cast<std::size_t>(c)] = c < n_kept_fixed    ? c
-                                               : c < n_known_fixed ? kDropped
-                                                                   : kUnseen;
-      }
-      n_out = n_kept_fixed;
-      out.feature_names = vocabulary.feature_names;
-      for (int32_t c = 0; c < n_kept_fixed; ++c) {
-        out.feature_groups.push_back(
-            groups[static_cast<std::size_t>(col_group[static_cast<std::size_t>(c)])]->name);
-      }
-      out.vocabulary = vocabulary;
-    }
+  };
 
-    // Inverse document frequency per output column, from the fitting snapshot.
-    std::vector<double> idf;
-    double idf_unseen = 1.0;
-    if (params.idf) {
-      const auto fit_n = static_cast<double>(applying ? vocabulary.n_entities : n);
-      idf.assign(static_cast<std::size_t>(n_out), 1.0);
-      if (applying) {
-        for (int32_t c = 0; c < n_out; ++c) {
-          idf[static_cast<std::size_t>(c)] =
-              std::log((1.0 + fit_n) / (1.0 + static_cast<double>(vocabulary.document_frequency[static_cast<std::size_t>(c)]))) + 1.0;
-        }
+  // Inverse document frequency per output column, from the fitting snapshot
+  // (empty without params.idf), and that of a column the fit never saw.
+  struct Idf {
+    std::vector<double> per_column;
+    double unseen = 1.0;
+  };
+
+  // The rows normalised in fixed blocks, each compacted within its own
+  // input range: where each row's entries end (absolute, before the gaps
+  // between blocks are closed) and each block's unseen features.
+  struct NormalisedRows {
+    int64_t n_blocks = 0;
+    std::vector<int64_t> row_end;
+    std::vector<std::vector<UnseenFeature>> block_unseen;
+  };
+
+  const std::string& group_name_of(int32_t col) const {
+    return groups[static_cast<std::size_t>(col_group[static_cast<std::size_t>(col)])]->name;
+  }
+
+  // Where row i's entries start in cols and vals.
+  int64_t segment_begin(int64_t i) const {
+    return i == 0 ? int64_t{0} : seg_end[static_cast<std::size_t>(i) - 1];
+  }
+
+  // Fitting: the vocabulary columns in name order, each kept or dropped by
+  // its document frequency; the kept ones named in `out`, and the
+  // vocabulary it will carry.
+  ColumnMap fit_columns(FeatureMatrix& out, int64_t n) {
+    const std::size_t n_vocab = col_group.size();
+    ColumnMap map;
+    map.out_col.assign(n_vocab, kDropped);
+    std::vector<int64_t>& df = map.fit_df;
+    df.assign(n_vocab, 0);
+    for (std::size_t p = 0; p < cols.size(); ++p) {
+      if (vals[p] > 0.0f) ++df[static_cast<std::size_t>(cols[p])];
+    }
+    std::vector<int32_t> sorted(n_vocab);
+    std::iota(sorted.begin(), sorted.end(), 0);
+    std::sort(sorted.begin(), sorted.end(), [&](int32_t a, int32_t b) {
+      const auto& ga = group_name_of(a);
+      const auto& gb = group_name_of(b);
+      if (ga != gb) return ga < gb;
+      return *col_feature[static_cast<std::size_t>(a)] < *col_feature[static_cast<std::size_t>(b)];
+    });
+    const double max_count = params.max_df * static_cast<double>(n);
+    for (const int32_t c : sorted) {
+      const int64_t d = df[static_cast<std::size_t>(c)];
+      if (d == 0) continue;  // only ever non-positive sums: nobody has it
+      if (d < params.min_df) {
+        out.dropped.push_back({name_of(c), d, DropReason::below_min_df});
+      } else if (static_cast<double>(d) > max_count) {
+        out.dropped.push_back({name_of(c), d, DropReason::above_max_df});
       } else {
-        for (std::size_t c = 0; c < n_vocab; ++c) {
-          if (out_col[c] >= 0) {
-            idf[static_cast<std::size_t>(out_col[c])] =
-                std::log((1.0 + fit_n) / (1.0 + static_cast<double>(fit_df[c]))) + 1.0;
-          }
+        map.out_col[static_cast<std::size_t>(c)] = map.n_out++;
+        out.feature_names.push_back(name_of(c));
+        out.feature_groups.push_back(group_name_of(c));
+      }
+    }
+    std::sort(out.dropped.begin(), out.dropped.end(),
+              [](const DroppedFeature& a, const DroppedFeature& b) { return a.name < b.name; });
+    out.vocabulary.params = params;
+    out.vocabulary.feature_names = out.feature_names;
+    out.vocabulary.n_entities = n;
+    for (const auto& d : out.dropped) out.vocabulary.dropped_names.push_back(d.name);
+    return map;
+  }
+
+  // Applying: the vocabulary's kept columns keep their places, the ones it
+  // dropped stay dropped, and columns it never saw are unseen.
+  ColumnMap applied_columns(FeatureMatrix& out) {
+    const std::size_t n_vocab = col_group.size();
+    ColumnMap map;
+    map.out_col.assign(n_vocab, kDropped);
+    for (int32_t c = 0; c < static_cast<int32_t>(n_vocab); ++c) {
+      map.out_col[static_cast<std::size_t>(c)] = c < n_kept_fixed    ? c
+                                                 : c < n_known_fixed ? kDropped
+                                                                     : kUnseen;
+    }
+    map.n_out = n_kept_fixed;
+    out.feature_names = vocabulary.feature_names;
+    for (int32_t c = 0; c < n_kept_fixed; ++c) out.feature_groups.push_back(group_name_of(c));
+    out.vocabulary = vocabulary;
+    return map;
+  }
+
+  Idf idf_of(const ColumnMap& map, int64_t n) const {
+    Idf idf;
+    if (!params.idf) return idf;
+    const auto fit_n = static_cast<double>(applying ? vocabulary.n_entities : n);
+    idf.per_column.assign(static_cast<std::size_t>(map.n_out), 1.0);
+    if (applying) {
+      for (int32_t c = 0; c < map.n_out; ++c) {
+        idf.per_column[static_cast<std::size_t>(c)] =
+            std::log((1.0 + fit_n) / (1.0 + static_cast<double>(vocabulary.document_frequency[static_cast<std::size_t>(c)]))) + 1.0;
+      }
+    } else {
+      for (std::size_t c = 0; c < map.out_col.size(); ++c) {
+        if (map.out_col[c] >= 0) {
+          idf.per_column[static_cast<std::size_t>(map.out_col[c])] =
+              std::log((1.0 + fit_n) / (1.0 + static_cast<double>(map.fit_df[c]))) + 1.0;
         }
       }
-      idf_unseen = std::log(1.0 + fit_n) + 1.0;
     }
+    idf.unseen = std::log(1.0 + fit_n) + 1.0;
+    return idf;
+  }
 
-    // Normalise row by row, compacting in place (output never outruns
-    // input). Blocks of rows run in parallel, each compacting within its
-    // own input range; a sequential pass then closes the gaps. Rows are
-    // independent, so the result does not depend on the thread count.
-    std::vector<Normalization> group_norm(groups.size());
-    std::vector<double> group_weight(groups.size());
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-      group_norm[g] = groups[g]->normalization;
-      group_weight[g] = groups[g]->weight;
+  // What normalise_row reads for every row, and one thread's working memory.
+  struct RowContext {
+    const ColumnMap& map;
+    const Idf& idf;
+    std::vector<Normalization> group_norm;
+    std::vector<double> group_weight;
+  };
+  struct RowScratch {
+    std::vector<double> group_total;
+    std::vector<uint64_t> row;  // column << 32 | float bits: sorts by column
+    RowColumnSet present;
+  };
+
+  // Normalises row i into cols and vals from position w on (never past its
+  // own input), in column order; its unseen features go to `unseen`, sorted
+  // by name. Returns where the row's entries end.
+  std::size_t normalise_row(const RowContext& ctx, RowScratch& s, int64_t i, std::size_t w,
+                            std::vector<UnseenFeature>& unseen) {
+    const auto b = static_cast<std::size_t>(segment_begin(i));
+    const auto e = static_cast<std::size_t>(seg_end[static_cast<std::size_t>(i)]);
+    for (std::size_t p = b; p < e; ++p) {
+      if (vals[p] > 0.0f) s.group_total[static_cast<std::size_t>(col_group[static_cast<std::size_t>(cols[p])])] += vals[p];
     }
-    auto in_begin = [&](int64_t i) { return i == 0 ? int64_t{0} : seg_end[static_cast<std::size_t>(i) - 1]; };
-    const int64_t n_blocks = std::min<int64_t>(n, 256);
-    std::vector<int64_t> row_end(static_cast<std::size_t>(n));  // absolute, before closing gaps
-    std::vector<std::vector<UnseenFeature>> block_unseen(static_cast<std::size_t>(n_blocks));
-    std::vector<std::exception_ptr> block_error(static_cast<std::size_t>(n_blocks));
+    s.row.clear();
+    const std::size_t unseen_begin = unseen.size();
+    for (std::size_t p = b; p < e; ++p) {
+      const float v = vals[p];
+      if (!(v > 0.0f)) continue;
+      const int32_t c = cols[p];
+      const int32_t oc = ctx.map.out_col[static_cast<std::size_t>(c)];
+      if (oc == kDropped) continue;
+      const auto gi = static_cast<std::size_t>(col_group[static_cast<std::size_t>(c)]);
+      double x = normalize(ctx.group_norm[gi], v, s.group_total[gi]) * ctx.group_weight[gi];
+      if (!ctx.idf.per_column.empty()) x *= oc == kUnseen ? ctx.idf.unseen : ctx.idf.per_column[static_cast<std::size_t>(oc)];
+      if (oc == kUnseen) {
+        unseen.push_back({i, name_of(c), static_cast<double>(v), x});
+      } else if (x > 0.0) {
+        uint32_t bits = 0;
+        const auto xf = static_cast<float>(x);
+        std::memcpy(&bits, &xf, sizeof bits);
+        s.row.push_back(static_cast<uint64_t>(oc) << 32 | bits);
+      }
+    }
+    for (std::size_t p = b; p < e; ++p) {
+      s.group_total[static_cast<std::size_t>(col_group[static_cast<std::size_t>(cols[p])])] = 0.0;
+    }
+    s.present.sort(s.row);
+    for (const uint64_t packed : s.row) {
+      const auto bits = static_cast<uint32_t>(packed);
+      cols[w] = static_cast<int32_t>(packed >> 32);
+      std::memcpy(&vals[w], &bits, sizeof bits);
+      ++w;
+    }
+    std::sort(unseen.begin() + static_cast<std::ptrdiff_t>(unseen_begin), unseen.end(),
+              [](const UnseenFeature& x, const UnseenFeature& y) { return x.name < y.name; });
+    return w;
+  }
+
+  // Normalise row by row, compacting in place (output never outruns
+  // input). Blocks of rows run in parallel, each compacting within its
+  // own input range; close_gaps then closes the gaps. Rows are
+  // independent, so the result does not depend on the thread count.
+  NormalisedRows normalise_rows(const ColumnMap& map, const Idf& idf, int64_t n) {
+    RowContext ctx{map, idf, std::vector<Normalization>(groups.size()),
+                   std::vector<double>(groups.size())};
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      ctx.group_norm[g] = groups[g]->normalization;
+      ctx.group_weight[g] = groups[g]->weight;
+    }
+    NormalisedRows out;
+    out.n_blocks = std::min<int64_t>(n, 256);
+    out.row_end.resize(static_cast<std::size_t>(n));
+    out.block_unseen.resize(static_cast<std::size_t>(out.n_blocks));
+    std::vector<std::exception_ptr> block_error(static_cast<std::size_t>(out.n_blocks));
 #pragma omp parallel
     {
-      std::vector<double> group_total(groups.size(), 0.0);
-      std::vector<uint64_t> row;  // column << 32 | float bits: sorts by column
-      RowColumnSet present(n_out);
+      RowScratch scratch{std::vector<double>(groups.size(), 0.0), {}, RowColumnSet(map.n_out)};
 #pragma omp for schedule(dynamic, 1)
-      for (int64_t blk = 0; blk < n_blocks; ++blk) {
+      for (int64_t blk = 0; blk < out.n_blocks; ++blk) {
         try {
-          const int64_t r0 = n * blk / n_blocks;
-          const int64_t r1 = n * (blk + 1) / n_blocks;
-          auto& unseen = block_unseen[static_cast<std::size_t>(blk)];
-          auto w = static_cast<std::size_t>(in_begin(r0));
+          const int64_t r0 = n * blk / out.n_blocks;
+          const int64_t r1 = n * (blk + 1) / out.n_blocks;
+          auto& unseen = out.block_unseen[static_cast<std::size_t>(blk)];
+          auto w = static_cast<std::size_t>(segment_begin(r0));
           for (int64_t i = r0; i < r1; ++i) {
-            const auto b = static_cast<std::size_t>(in_begin(i));
-            const auto e = static_cast<std::size_t>(seg_end[static_cast<std::size_t>(i)]);
-            for (std::size_t p = b; p < e; ++p) {
-              if (vals[p] > 0.0f) group_total[static_cast<std::size_t>(col_group[static_cast<std::size_t>(cols[p])])] += vals[p];
-            }
-            row.clear();
-            const std::size_t unseen_begin = unseen.size();
-            for (std::size_t p = b; p < e; ++p) {
-              const float v = vals[p];
-              if (!(v > 0.0f)) continue;
-              const int32_t c = cols[p];
-              const int32_t oc = out_col[static_cast<std::size_t>(c)];
-              if (oc == kDropped) continue;
-              const auto gi = static_cast<std::size_t>(col_group[static_cast<std::size_t>(c)]);
-              double x = normalize(group_norm[gi], v, group_total[gi]) * group_weight[gi];
-              if (!idf.empty()) x *= oc == kUnseen ? idf_unseen : idf[static_cast<std::size_t>(oc)];
-              if (oc == kUnseen) {
-                unseen.push_back({i, name_of(c), static_cast<double>(v), x});
-              } else if (x > 0.0) {
-                uint32_t bits = 0;
-                const auto xf = static_cast<float>(x);
-                std::memcpy(&bits, &xf, sizeof bits);
-                row.push_back(static_cast<uint64_t>(oc) << 32 | bits);
-              }
-            }
-            for (std::size_t p = b; p < e; ++p) {
-              group_total[static_cast<std::size_t>(col_group[static_cast<std::size_t>(cols[p])])] = 0.0;
-            }
-            present.sort(row);
-            for (const uint64_t packed : row) {
-              const auto bits = static_cast<uint32_t>(packed);
-              cols[w] = static_cast<int32_t>(packed >> 32);
-              std::memcpy(&vals[w], &bits, sizeof bits);
-              ++w;
-            }
-            row_end[static_cast<std::size_t>(i)] = static_cast<int64_t>(w);
-            std::sort(unseen.begin() + static_cast<std::ptrdiff_t>(unseen_begin), unseen.end(),
-                      [](const UnseenFeature& x, const UnseenFeature& y) { return x.name < y.name; });
+            w = normalise_row(ctx, scratch, i, w, unseen);
+            out.row_end[static_cast<std::size_t>(i)] = static_cast<int64_t>(w);
           }
         } catch (...) {
           block_error[static_cast<std::size_t>(blk)] = std::current_exception();
@@ -534,46 +586,69 @@ struct FeatureBuilder::Impl {
     for (const auto& err : block_error) {
       if (err) std::rethrow_exception(err);
     }
+    return out;
+  }
+
+  // Moves each block's rows down to close the gaps between blocks, and
+  // gathers their unseen features in block order into out.unseen. Returns
+  // the CSR row pointers [n + 1].
+  std::vector<int64_t> close_gaps(NormalisedRows& rows, int64_t n, FeatureMatrix& out) {
     std::vector<int64_t> indptr(static_cast<std::size_t>(n) + 1, 0);
-    std::vector<int64_t> df_out(static_cast<std::size_t>(n_out), 0);
     int64_t w = 0;
-    for (int64_t blk = 0; blk < n_blocks; ++blk) {
-      const int64_t r0 = n * blk / n_blocks;
-      const int64_t r1 = n * (blk + 1) / n_blocks;
-      const int64_t src = in_begin(r0);
-      const int64_t count = row_end[static_cast<std::size_t>(r1) - 1] - src;
+    for (int64_t blk = 0; blk < rows.n_blocks; ++blk) {
+      const int64_t r0 = n * blk / rows.n_blocks;
+      const int64_t r1 = n * (blk + 1) / rows.n_blocks;
+      const int64_t src = segment_begin(r0);
+      const int64_t count = rows.row_end[static_cast<std::size_t>(r1) - 1] - src;
       if (w != src && count > 0) {  // dest < src: forward moves are safe
         std::memmove(cols.data() + w, cols.data() + src, static_cast<std::size_t>(count) * sizeof(int32_t));
         std::memmove(vals.data() + w, vals.data() + src, static_cast<std::size_t>(count) * sizeof(float));
       }
       for (int64_t i = r0; i < r1; ++i) {
-        indptr[static_cast<std::size_t>(i) + 1] = row_end[static_cast<std::size_t>(i)] - src + w;
+        indptr[static_cast<std::size_t>(i) + 1] = rows.row_end[static_cast<std::size_t>(i)] - src + w;
       }
       w += count;
-      auto& unseen = block_unseen[static_cast<std::size_t>(blk)];
+      auto& unseen = rows.block_unseen[static_cast<std::size_t>(blk)];
       out.unseen.insert(out.unseen.end(), std::make_move_iterator(unseen.begin()),
                         std::make_move_iterator(unseen.end()));
       std::vector<UnseenFeature>().swap(unseen);
     }
     cols.resize(static_cast<std::size_t>(w));
     vals.resize(static_cast<std::size_t>(w));
-    for (const int32_t c : cols) ++df_out[static_cast<std::size_t>(c)];
     // Give back growth slack when it is large (a copy, so not for a little).
     if (cols.capacity() - cols.size() > cols.size() / 4) {
       cols.shrink_to_fit();
       vals.shrink_to_fit();
     }
+    return indptr;
+  }
+
+  FeatureMatrix build() {
+    flush();
+    const int64_t n = static_cast<int64_t>(entity_name.size());
+    if (!(in_order && static_cast<int64_t>(seg_entity.size()) == n)) merge_segments();
+
+    FeatureMatrix out;
+    out.n_events = n_events;
+    const ColumnMap map = applying ? applied_columns(out) : fit_columns(out, n);
+    const Idf idf = idf_of(map, n);
+    NormalisedRows rows = normalise_rows(map, idf, n);
+    std::vector<int64_t> indptr = close_gaps(rows, n, out);
+    std::vector<int64_t> df_out(static_cast<std::size_t>(map.n_out), 0);
+    for (const int32_t c : cols) ++df_out[static_cast<std::size_t>(c)];
 
     out.X.rows = n;
-    out.X.cols = n_out;
+    out.X.cols = map.n_out;
     out.X.indptr = std::move(indptr);
     out.X.indices = std::move(cols);
     out.X.values = std::move(vals);
     out.document_frequency = std::move(df_out);
     if (!applying) {  // positive sums, before weights: what idf and later applications use
-      out.vocabulary.document_frequency.assign(static_cast<std::size_t>(n_out), 0);
-      for (std::size_t c = 0; c < n_vocab; ++c) {
-        if (out_col[c] >= 0) out.vocabulary.document_frequency[static_cast<std::size_t>(out_col[c])] = fit_df[c];
+      out.vocabulary.document_frequency.assign(static_cast<std::size_t>(map.n_out), 0);
+      for (std::size_t c = 0; c < map.out_col.size(); ++c) {
+        if (map.out_col[c] >= 0) {
+          out.vocabulary.document_frequency[static_cast<std::size_t>(map.out_col[c])] = map.fit_df[c];
+        }
       }
     }
     out.entity_names.reserve(static_cast<std::size_t>(n));
