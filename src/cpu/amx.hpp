@@ -26,8 +26,9 @@ namespace stray::internal {
 /// Allocates on 64-byte boundaries. A tile load or store moves 16 rows of
 /// 64 bytes; on buffers aligned to 16 bytes only (what the default
 /// allocator gives) every row straddles two cache lines, and the Gram's
-/// tile products took 17 instead of 11 ns each. So every buffer the tile
-/// unit reads or writes is a TileBuffer.
+/// tile products ran markedly slower (see RESULTS.md, 'Figures moved from
+/// source comments (2026-12-05)'). So every buffer the tile unit reads or
+/// writes is a TileBuffer.
 template <class T>
 struct CacheLineAllocator {
   using value_type = T;

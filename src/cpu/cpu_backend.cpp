@@ -40,9 +40,9 @@ void parallel_copy(void* dst, const void* src, std::size_t bytes, int threads) {
 // 64-byte aligned host memory, so Eigen and the compiler can use aligned
 // vector loads on row starts. Not on huge pages (unlike Matrix storage):
 // these buffers are uploads and scratch, made and dropped per call, and a
-// fleet's PCA uploads its CSR arrays (2 x 756 MB at 1 M hosts); faulting
-// those in as fresh huge pages, compacting memory first, took its PCA
-// step from 3.7 to 5.9 s.
+// large fleet's PCA uploads its CSR arrays; faulting those in as fresh
+// huge pages, compacting memory first, made its PCA step much slower (see
+// RESULTS.md, 'Fleet pipeline: 1,000,000 synthetic hosts on the CPU').
 class HostBuffer final : public DeviceBuffer {
  public:
   explicit HostBuffer(std::size_t bytes) : bytes_(bytes) {
@@ -85,9 +85,9 @@ CpuBackend::CpuBackend(std::size_t workspace_bytes, const CpuOptions& options)
       options_(options),
       threads_(options.threads > 0 ? options.threads : omp_get_max_threads()) {
   // The worker threads start here, as a CUDA backend makes its context when
-  // it is created: a process's first parallel region creates them (0.2-6.6
-  // ms on the development machine), which would otherwise fall on the first
-  // call. Later backends find them running.
+  // it is created: a process's first parallel region creates them, a cost
+  // that would otherwise fall on the first call (see RESULTS.md, 'k-means
+  // against scikit-learn'). Later backends find them running.
 #pragma omp parallel num_threads(threads_)
   {
   }
@@ -119,10 +119,10 @@ namespace {
 
 // Short rows are summed four at a time in registers before they are added
 // to the float64 accumulators: a quarter of the accumulator loads and
-// stores, which bound the one-row loop (ColumnStats 200,000 x 64: 2.4-2.6
-// -> 1.9 ms; 50,000 x 32: 0.51-0.55 -> 0.22-0.24 ms). Long rows stream from
-// memory and gained nothing (100,000 x 256: 7.9-8.2 -> 9.0 ms), so they
-// keep one row at a time. Per column, the order is fixed by the shape.
+// stores, which bound the one-row loop. Long rows stream from memory and
+// gained nothing (256 columns ran slower blocked), so they keep one row at
+// a time (see RESULTS.md, 'k-means against scikit-learn', the column
+// statistics). Per column, the order is fixed by the shape.
 constexpr int64_t kBlockedRowsUpTo = 128;
 
 void sum_rows(const float* x, int64_t rows, int64_t d, double* sums) {

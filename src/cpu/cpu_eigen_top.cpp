@@ -31,7 +31,7 @@ namespace {
 // Tiny matrices, and all vectors wanted, go to the full solver.
 constexpr int64_t kMinTopDim = 8;
 // symmetric_eigen_largest's subspace iteration: below this dimension the
-// tridiagonal method is cheap enough (12 ms at d = 512) that a slowly
+// tridiagonal method is cheap enough that a slowly
 // converging spectrum, which pays for its iterations and then the
 // fallback, would lose more than a fast one wins; the block (~2k) must
 // stay well below d; the residual every pair it returns meets, relative
@@ -39,9 +39,10 @@ constexpr int64_t kMinTopDim = 8;
 constexpr int64_t kMinIterativeDim = 768;
 constexpr int64_t kMaxBlockShare = 8;
 constexpr double kResidualTolerance = 1e-11;
-// The iteration budget: an iteration (GEMM, QR, every other one a
-// Rayleigh-Ritz step) costs ~1 ms at d = 512 and ~4 ms at d = 1024, the
-// tridiagonal method 12–16 and 90–130 ms; d/40 iterations keep inside it.
+// The iteration budget: d/40 iterations (GEMM, QR, every other one a
+// Rayleigh-Ritz step) keep within what the tridiagonal method costs at
+// d = 512 and 1024 (see RESULTS.md, 'Figures moved from source comments
+// (2026-12-05)').
 constexpr int64_t kMinIterations = 6;
 constexpr int64_t kDimPerIteration = 40;
 
@@ -349,9 +350,8 @@ bool subspace_iteration_largest(const Eigen::MatrixXd& S, int64_t k, double scal
   // Ritz pairs of Qᵀ·Z are checked by their residuals S·v − θ·v, which
   // come from Z at no extra product. Each iteration shrinks the error of
   // pair i by about θ_{b+1}/θ_i. The budget keeps the GEMMs well below
-  // the tridiagonal method's serial O(d³) (12 ms at d = 512, ~1 s at
-  // d = 2000): where the spectrum decays too slowly to converge in it,
-  // false sends the caller there after all.
+  // the tridiagonal method's serial O(d³): where the spectrum decays too
+  // slowly to converge in it, false sends the caller there after all.
   const int64_t d = S.rows();
   const int64_t b = std::min(d, k + std::max<int64_t>(k, 16));
   const int64_t max_iterations = std::max<int64_t>(kMinIterations, d / kDimPerIteration);

@@ -11,10 +11,11 @@ namespace stray::internal {
 namespace {
 
 // Rows whose products an output block accumulates in the tiles before it
-// goes back to memory. At 200,000 x 512: 128 is 2% faster than 256 and 10%
-// faster than 512 (the chunk's operands, 256 KiB at d = 512, then share L2
-// with the accumulators and the rows streaming in); below 128 the
-// accumulators' loads and stores start to show.
+// goes back to memory. At 200,000 x 512, 128 was faster than 256 and 512
+// (see RESULTS.md, 'Figures moved from source comments (2026-12-05)'):
+// larger chunks' operands, 256 KiB and more at d = 512, share L2 with the
+// accumulators and the rows streaming in. Below 128 the accumulators'
+// loads and stores start to show.
 constexpr int64_t kGramChunkRows = 128;
 constexpr int64_t kPairsPerStep = 16;  // a bfloat16 tile row holds 32 rows' values
 constexpr int64_t kSteps = kGramChunkRows / 32;

@@ -8,8 +8,9 @@
 // exact for small integers (counts, 0/1 features). The l·l' term (≤ 2⁻¹⁸
 // of the product) is kept only in the output blocks on the diagonal: there
 // it is l² ≥ 0, a bias on the variances, while elsewhere it is as often
-// negative as positive; dropping it off the diagonal saves ~11% of a
-// 200,000 x 512 PCA fit.
+// negative as positive; dropping it off the diagonal saves a sizeable part
+// of a 200,000 x 512 PCA fit (see RESULTS.md, 'Figures moved from source
+// comments (2026-12-05)').
 //
 // The shape is the hard part: the output (d x d) is small and the inner
 // dimension (the rows) is long, and the unit holds only four 16 x 16

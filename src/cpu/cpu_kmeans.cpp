@@ -254,8 +254,8 @@ int64_t CpuBackend::kmeanspp_step(const DeviceArray<float>& X, const DeviceArray
           "kmeanspp_step", "x_sq_norms has ", x_sq_norms ? x_sq_norms->size() : 0,
           " entries for n=", n);
   // Uninitialised (every entry is written before it is read): zeroing
-  // 4.8 MB a step (200,000 rows, 6 candidates) was a tenth of the
-  // initialisation.
+  // t x n floats every step was a large share of the initialisation (see
+  // RESULTS.md, 'k-means against scikit-learn', the k-means++ step).
   const std::unique_ptr<float[]> dist_buffer(new float[static_cast<std::size_t>(t * n)]);
   float* dist = dist_buffer.get();
   potentials_pass(*this, X, weights, closest, C, potentials, dist,
@@ -342,11 +342,11 @@ void CpuBackend::update_centroid_sums(const DeviceArray<float>& X,
     for (int64_t j = b; j < b + kBlock; ++j) diff |= previous[j] ^ current[j];
     return diff != 0;
   };
-  // Past 1/8 of the rows, one streaming pass beats scattered updates (at
-  // 200,000 x 64, k = 100: 24,000 moves took 1.7 ms, the full pass 3.3-3.8).
-  // The choice depends on the data alone, so results stay deterministic.
-  // The list stops there: in the first iterations most rows move, and
-  // listing them all (a growing 1.6 MB) cost as much as the pass.
+  // Past 1/8 of the rows, one streaming pass beats scattered updates (see
+  // RESULTS.md, 'k-means against scikit-learn', the incremental centroid
+  // update). The choice depends on the data alone, so results stay
+  // deterministic. The list stops there: in the first iterations most rows
+  // move, and listing them all cost as much as the pass.
   const int64_t most_moves = n / 8;
   const int64_t whole = n / kBlock * kBlock;
   std::vector<int64_t> moved;
@@ -422,8 +422,9 @@ void CpuBackend::update_centroid_sums(const DeviceArray<float>& X,
 namespace {
 
 // ‖x − c‖² for one row: vector partial sums (a fixed order for a given
-// build); one serial float64 chain per row was latency-bound, ~8 ms of a
-// 200,000 x 64 fit. The difference is taken in float32 (within 2⁻²⁴ of
+// build); one serial float64 chain per row was latency-bound (see
+// RESULTS.md, 'Figures moved from source comments (2026-12-05)'). The
+// difference is taken in float32 (within 2⁻²⁴ of
 // exact, and exact when x and c are within a factor 2 of each other); only
 // its square is summed in float64, half the conversions of widening both.
 inline double assigned_sq_distance(const float* row, const float* centre, int64_t d) {

@@ -46,10 +46,11 @@ AmxCentres amx_centres(const float* c, int64_t k, int64_t d) {
 }
 
 int64_t amx_tile_rows(int64_t d, int64_t k, std::size_t workspace_bytes, int threads) {
-  // Measured at 200,000 x 64, k = 100 (1,344 rows here against 784 from
-  // the float32 path's rule: a fit 1-2% faster, a pass with most rows
-  // settled 0.52 -> 0.45 ms) and 50,000 x 32, k = 1000 (2,368 against
-  // 112: a full pass 9.3 -> 7.3 ms). Twice as many rows spill out of L2.
+  // Against the float32 path's rule (784 rows at 200,000 x 64, k = 100,
+  // where this gives 1,344; 112 at 50,000 x 32, k = 1000, where it gives
+  // 2,368) it made full passes and passes with most rows settled faster at
+  // both (see RESULTS.md, 'k-means primitives and fit', the tile unit's
+  // tile size). Twice as many rows spill out of L2.
   constexpr int64_t kCacheBytes = int64_t{1} << 20;
   const int64_t kp = (k + 15) / 16 * 16, dp = (d + 31) / 32 * 32;
   const int64_t row_bytes = 4 * d + 8 * dp;  // the row, its two parts, their transposes

@@ -29,14 +29,14 @@ constexpr int64_t kMinRows = 16 * kSampleRows;
 // the failing rows then grew from 31,000 to 115,000 in 13 iterations.
 constexpr double kMinFailingFraction = 0.5;
 
-// The cost model, in CPU cycles per row at 2 threads with X in cache
-// (bench_kmeans and the fit at 200,000 x 64, k = 100): a row computed
-// against all k centres costs ~200 on the tile unit (~250 in float32
-// GEMMs), of which ~50 do not depend on k·d; a movers check costs ~40 a
-// row (its own centre's product included) plus ~1/19 of a cycle per
-// mover-feature product on AVX-512 (every row of 200,000 against m = 4:
-// 1.9 ms, 16: 3.2 ms, 32: 4.9 ms, against 7.4 ms for a full pass), and
-// about four times that per product in Eigen's GEMM.
+// The cost model, in CPU cycles per row at 2 threads with X in cache,
+// its constants fitted to bench_kmeans and the fit at 200,000 x 64,
+// k = 100 (see RESULTS.md, 'Figures moved from source comments
+// (2026-12-05)'): a row computed against all k centres costs a fixed part
+// plus its k·d products at the tile unit's rate (or float32 GEMM's); a
+// movers check costs a fixed part a row (its own centre's product
+// included) plus its m·d products at the AVX-512 kernel's rate, about
+// four times slower in Eigen's GEMM.
 double full_row_cost(int64_t k, int64_t d, bool tile_unit) {
   return 50.0 + static_cast<double>(k * d) / (tile_unit ? 43.0 : 32.0);
 }
@@ -106,8 +106,9 @@ void count_settled_in_chunk(const MoverRows& in, const ShiftOrder& by_shift,
     std::copy(in.X + i * d, in.X + (i + 1) * d, rows.row(s).data());
   }
   const RowMajorF products = movers * rows.transpose();  // [most x rows_here]
-  // Row by row this was a chain of dependent minima (~700 cycles a row);
-  // mover by mover it runs across the chunk's rows in vectors.
+  // Row by row this was a slow chain of dependent minima (see RESULTS.md,
+  // 'Figures moved from source comments (2026-12-05)'); mover by mover it
+  // runs across the chunk's rows in vectors.
   std::vector<float> u(rows_here), tau(rows_here), xn(rows_here), lower(rows_here),
       gap(rows_here), others(rows_here, std::numeric_limits<float>::infinity());
   std::vector<int32_t> own(rows_here);
@@ -149,10 +150,10 @@ void count_settled_in_chunk(const MoverRows& in, const ShiftOrder& by_shift,
 }
 
 // How many of the failing sample rows each candidate m settles. In fixed
-// chunks of the sample, on the backend's threads: in the first iterations
-// this was 0.2–0.4 ms a call (1 ms in a process's first fit) with the
-// other thread idle. Counts are integers, so the plan does not depend on
-// the thread count.
+// chunks of the sample, on the backend's threads: on one, it held the
+// other thread idle before every early pass (see RESULTS.md, 'k-means
+// against scikit-learn', the movers' plan). Counts are integers, so the
+// plan does not depend on the thread count.
 std::vector<int64_t> settled_per_candidate(const MoverRows& in, const ShiftOrder& by_shift,
                                            const RowMajorF& movers,
                                            const std::vector<int64_t>& candidates,

@@ -35,11 +35,12 @@ using RowMajorD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 double expanded_relative_error(int64_t d) {
   return 1e-5 * std::max(1.0, static_cast<double>(d) / 128.0);
 }
-// Where the tile unit pays (bench_kmeans PrunedFullPass, 2 threads): from
-// 32 features (padding) and 16 centres; it wins by 24% at d = 64, k = 100
-// and 36% at d = 32, k = 1000, but loses 5–8% at d = 256 (k = 32–128),
-// where Eigen's float32 GEMM has a long inner dimension to work with and
-// the rows' conversion costs as much as the products saved.
+// Where the tile unit pays (bench_kmeans PrunedFullPass, 2 threads; see
+// RESULTS.md, 'k-means primitives and fit', the full pass with and
+// without the tile unit): from 32 features (padding) and 16 centres, up to
+// 64 features. It wins at d = 32 to 64 but loses at d = 256, where Eigen's
+// float32 GEMM has a long inner dimension to work with and the rows'
+// conversion costs as much as the products saved.
 constexpr int64_t kAmxMinFeatures = 32;
 constexpr int64_t kAmxMaxFeatures = 64;
 constexpr int64_t kAmxMinCentres = 16;
@@ -90,11 +91,12 @@ void finish_rows(int64_t count, const int32_t* __restrict best_j, const float* _
 
 // Half the distance from each centre to its nearest other centre (s_j in
 // Hamerly's paper): a row within s_j of centre j is nearest to it. Every
-// pruned pass computes it first, in O(k²·d): 0.03 ms at k = 100, d = 64,
-// but 2.5 ms at k = 1,000, d = 32, more than the rest of a pass whose
+// pruned pass computes it first, in O(k²·d): negligible at k = 100,
+// d = 64, but at k = 1,000, d = 32 more than the rest of a pass whose
 // bounds settle most rows. Large cases run in fixed bands of centres on
-// the threads (1.3 ms there; the bits do not depend on the thread count);
-// small ones stay on one, where a parallel region cost more than it saved.
+// the threads (the bits do not depend on the thread count); small ones
+// stay on one, where a parallel region cost more than it saved (see
+// RESULTS.md, 'k-means against scikit-learn', the half gaps).
 std::vector<float> half_gaps(const float* c, int64_t k, int64_t d, int threads) {
   std::vector<float> gap(static_cast<std::size_t>(k), std::numeric_limits<float>::infinity());
   if (k < 2) return gap;
@@ -538,14 +540,15 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   // A row whose bounds fail gets the exact distance to its own centre, which
   // may settle it without the k products. That read of the row and its d
   // products cost about 3/8 of the row's k products on the tile unit at
-  // d = 64, k = 100 (~60 against ~160 cycles a row), so there it pays only
-  // where it settles more than 3/8 of the rows it tries; against float32
-  // products, already from 1/8. While centres still move far (the first
-  // iterations) it almost never does, and it is skipped, judged by the last
-  // counts (fixed by the data, so the choice is the same for any thread
-  // count; every 16th tile always tries, so the counts stay current). Right
-  // after a fresh pass there are no counts, and the centres' first moves are
-  // their largest: skip it. Labels are the same either way.
+  // d = 64, k = 100 (see RESULTS.md, 'Figures moved from source comments
+  // (2026-12-05)'), so there it pays only where it settles more than 3/8 of
+  // the rows it tries; against float32 products, already from 1/8. While
+  // centres still move far (the first iterations) it almost never does, and
+  // it is skipped, judged by the last counts (fixed by the data, so the
+  // choice is the same for any thread count; every 16th tile always tries,
+  // so the counts stay current). Right after a fresh pass there are no
+  // counts, and the centres' first moves are their largest: skip it. Labels
+  // are the same either way.
   const int64_t retry_pays_eighths = use_amx ? 3 : 1;
   // Rows whose bounds fail compared exactly with their own centre and the
   // few that moved far, their lower bound moved by the largest shift of the

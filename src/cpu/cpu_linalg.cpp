@@ -758,9 +758,10 @@ void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<fl
   // Otherwise: fixed row chunks of A each scatter into their own partial
   // (chunk 0 straight into C), then partials are added in chunk order —
   // deterministic for any thread count. (An explicit transpose and a
-  // gather was tried for the randomized PCA fit and was slower: 2.8 s
-  // against 1.8 s at 100,000 x 20,000 with 300 non-zeros a row, the
-  // transposed rows long and gathering from a 25 MB operand.)
+  // gather was tried for the randomized PCA fit and was slower at
+  // 100,000 x 20,000 with 300 non-zeros a row, the transposed rows long
+  // and the gather reading a large operand; see RESULTS.md, 'Figures moved
+  // from source comments (2026-12-05)'.)
   const std::size_t partial_bytes = static_cast<std::size_t>(n) * k * sizeof(float);
   int64_t chunks = ceil_div(m, kSparseChunkRows);
   const int64_t by_memory =

@@ -6,8 +6,9 @@ namespace stray::internal {
 namespace {
 
 // Columns per panel (LAPACK's width for dsytrd), and the trailing size
-// below which the rest is reduced one column at a time: at d = 129 one
-// panel took 0.22 ms against Eigen's 0.19, at d = 200 0.56 against 0.63.
+// below which the rest is reduced one column at a time: one panel was
+// slower than Eigen's unblocked reduction at d = 129 and faster at d = 200
+// (see RESULTS.md, 'Figures moved from source comments (2026-12-05)').
 constexpr Eigen::Index kPanel = 32;
 constexpr Eigen::Index kUnblockedBelow = 128;
 

@@ -124,7 +124,9 @@ double normalize(Normalization n, double v, double total) {
 // distinct) in column order. Where the row's columns span few 64-bit words
 // of a bitmap (a few hundred features, as in fleets) it marks them and
 // reads them back in order: linear, where sorting ~200 entries per row was
-// a tenth of building a million-row matrix. Wide, sparse spans are sorted.
+// a sizeable share of building a million-row matrix (see RESULTS.md,
+// 'Figures moved from source comments (2026-12-05)'). Wide, sparse spans
+// are sorted.
 class RowColumnSet {
  public:
   explicit RowColumnSet(int64_t columns)
