@@ -112,8 +112,10 @@ void register_kmeans_command(CLI::App& app) {
   cmd->add_option("--weights", opts->weights, "Sample weights, .npy [n_samples]")
       ->check(CLI::ExistingFile);
   cmd->add_option("--n-init", opts->n_init,
-                  "Initialisations to run, best inertia kept (0 = auto: 10 for random, else 1)")
-      ->capture_default_str();
+                  "Initialisations to run, best inertia kept (0 = auto: 10 for random, else 1; "
+                  "at most 1000)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
   cmd->add_option("--max-iter", opts->max_iter, "Maximum Lloyd iterations")->capture_default_str();
   cmd->add_option("--tol", opts->tol,
                   "Stop when the squared centre shift <= tol x mean feature variance; 0 stops "

@@ -126,8 +126,9 @@ void register_pca_command(CLI::App& app) {
   cmd->add_option("--oversamples", opts->oversamples, "Randomized: extra test vectors")
       ->capture_default_str();
   cmd->add_option("--power-iterations", opts->power_iterations,
-                  "Randomized: power iterations (-1 = auto: 4)")
-      ->capture_default_str();
+                  "Randomized: power iterations (-1 = auto: 4; at most 100)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 100));
   add_backend_options(cmd, &opts->backend);
   cmd->add_option("--transform", opts->transform_out,
                   "Write the projected data here (.npy float32 [n_samples x n_components])");

@@ -1,6 +1,7 @@
 // `stray synth`: writes a synthetic fleet's events and its ground truth.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -36,9 +37,27 @@ const char* extension_of(EventFormat f) {
   return "txt";
 }
 
+// A synthetic fleet is written to disk (6-80 KB of events per host by
+// format): the bounds keep a typo from filling it, and each injected
+// anomaly needs a host of its own.
+constexpr int64_t kMaxEntities = 10'000'000;
+constexpr int64_t kMaxPerKind = 10'000;
+constexpr int64_t kAnomalyKinds = 6;
+
 void run_synth(const SynthOptions& o) {
   const EventFormat format = parse_event_format(o.format);
-  if (o.entities < 1) throw Error(ErrorCode::invalid_argument, "synth: --entities must be >= 1");
+  if (o.entities < 1 || o.entities > kMaxEntities) {
+    throw Error(ErrorCode::invalid_argument, "synth: --entities " + std::to_string(o.entities) +
+                                                 " is outside [1, " +
+                                                 std::to_string(kMaxEntities) + "]");
+  }
+  if (o.per_kind < 0 || o.per_kind > kMaxPerKind || o.per_kind * kAnomalyKinds > o.entities) {
+    throw Error(ErrorCode::invalid_argument,
+                "synth: --per-kind " + std::to_string(o.per_kind) + " is outside [0, " +
+                    std::to_string(std::min(kMaxPerKind, o.entities / kAnomalyKinds)) +
+                    "] (at most " + std::to_string(kMaxPerKind) +
+                    ", and six kinds of one host each must fit in --entities)");
+  }
   SyntheticFleetParams sp;
   sp.n_entities = o.entities;
   sp.seed = o.seed;
@@ -96,9 +115,12 @@ void register_synth_command(CLI::App& app) {
       "synth",
       "Write a synthetic fleet (servers and containers in nine roles, with injected anomalies) "
       "as events, and its ground truth as truth.json.");
-  cmd->add_option("--entities", o->entities, "Hosts in the fleet")->capture_default_str();
+  cmd->add_option("--entities", o->entities, "Hosts in the fleet (at most 10000000)")
+      ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed")->capture_default_str();
-  cmd->add_option("--per-kind", o->per_kind, "Hosts per injected anomaly kind (six kinds; 0 = none)")
+  cmd->add_option("--per-kind", o->per_kind,
+                  "Hosts per injected anomaly kind (six kinds; 0 = none; at most 10000 and "
+                  "--entities / 6)")
       ->capture_default_str();
   cmd->add_option("--noise", o->noise, "Scale of the natural noise (0 = clean role templates)")
       ->capture_default_str();

@@ -1,5 +1,9 @@
 #include "core/check.hpp"
 
+#include <unistd.h>
+
+#include <limits>
+
 namespace stray::internal {
 
 namespace {
@@ -85,6 +89,34 @@ std::string printable(std::string_view bytes, std::size_t max_bytes) {
   }
   if (cut) out += "...";
   return out;
+}
+
+uint64_t physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return 0;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);
+}
+
+void require_memory(const char* where, const char* what, std::initializer_list<int64_t> extents,
+                    std::size_t element_bytes, const char* element_name) {
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  uint64_t bytes = element_bytes;
+  bool overflow = false;
+  std::ostringstream shape;
+  for (const int64_t e : extents) {
+    require(e >= 0, ErrorCode::invalid_argument, where, what, " has a negative extent ", e);
+    if (shape.tellp() > 0) shape << " x ";
+    shape << e;
+    const auto u = static_cast<uint64_t>(e);
+    if (u != 0 && bytes > kMax / u) overflow = true;
+    bytes = overflow ? kMax : bytes * u;
+  }
+  const uint64_t memory = physical_memory_bytes();
+  if (!overflow && (memory == 0 || bytes <= memory)) return;
+  fail(ErrorCode::out_of_memory, where, what, " of ", shape.str(), " ", element_name, " needs ",
+       overflow ? "more than 2^64" : std::to_string(bytes), " bytes, more than this machine's memory (",
+       memory >> 30, " GiB)");
 }
 
 void check_nonempty_matrix(MatrixView<const float> X, const char* where, const char* what) {

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <initializer_list>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -36,6 +38,18 @@ std::string printable(std::string_view bytes, std::size_t max_bytes = 200);
 /// Whether `bytes` is valid UTF-8 (no overlong forms, surrogates or code
 /// points past U+10FFFF).
 bool is_utf8(std::string_view bytes);
+
+/// The machine's physical memory in bytes (0 when it cannot be told).
+uint64_t physical_memory_bytes();
+/// Checked before allocating what `extents` (multiplied, overflow-checked)
+/// elements of `element_bytes` need: more than the machine's physical memory
+/// can only end in std::bad_alloc or the OOM killer, so it is an
+/// ErrorCode::out_of_memory naming `what`, its extents and the bytes, e.g.
+/// "pca_fit: the covariance of 1000000 x 1000000 float64 needs 8000000000000
+/// bytes, more than this machine's memory (16 GiB)".
+void require_memory(const char* where, const char* what,
+                    std::initializer_list<int64_t> extents, std::size_t element_bytes,
+                    const char* element_name);
 
 /// At least one row and one column.
 void check_nonempty_matrix(MatrixView<const float> X, const char* where, const char* what = "X");

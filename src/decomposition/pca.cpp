@@ -291,6 +291,9 @@ PcaModel fit_dense(Backend& backend, const PcaParams& params, const Dense& X,
   internal::validate_pca_params(params, X.rows(), X.cols(), where);
   PcaModel m;
   if (choose_pca_solver(params, X.rows(), X.cols(), false) == PcaSolver::covariance) {
+    // Checked before the d x d scatter is allocated (else std::bad_alloc).
+    internal::require_memory(where, "the covariance", {X.cols(), X.cols()}, sizeof(double),
+                             "float64");
     PcaAccumulator acc(X.cols());
     acc.add(backend, X);
     PcaParams p = params;
@@ -326,6 +329,12 @@ PcaModel pca_fit(Backend& backend, const PcaParams& params, const CsrView& X) {
   validate_csr(X, where);
   internal::validate_pca_params(params, X.rows, X.cols, where);
   const PcaSolver solver = choose_pca_solver(params, X.rows, X.cols, true);
+  // The column count of a CSR is only a number (10^12 is a valid header):
+  // what it sizes is checked before anything is allocated.
+  internal::require_memory(where, "the column statistics", {X.cols, 4}, sizeof(double), "float64");
+  if (solver == PcaSolver::covariance) {
+    internal::require_memory(where, "the covariance", {X.cols, X.cols}, sizeof(double), "float64");
+  }
   PcaModel m;
   if (solver == PcaSolver::covariance) {
     PcaAccumulator acc(X.cols);
