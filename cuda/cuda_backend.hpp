@@ -157,6 +157,10 @@ class CudaBackend final : public Backend {
   DeviceCsr upload_csr(const CsrView& host) override;
   void csr_column_stats(const DeviceCsr& A, double* mean, double* var) override;
   void csr_rows_to_dense(const DeviceCsr& A, int64_t begin, DeviceArray<float>& out) override;
+  void csr_cluster_sums(const DeviceCsr& A, const int32_t* labels, int64_t k, double* sums,
+                        double* sq_sums, double* stored) override;
+  void csr_profile_scores(const DeviceCsr& A, const ClusterProfiles& profiles,
+                          const int32_t* reference, const uint8_t* leave_out, float* out) override;
   void spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<float>& B,
             DeviceArray<float>& C) override;
 

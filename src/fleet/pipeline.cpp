@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <exception>
 #include <limits>
 
 #include "fleet/pipeline_internal.hpp"
@@ -223,28 +222,17 @@ std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& mo
   for (int64_t i = 0; i < means.size(); ++i) {
     means.data()[i] = static_cast<float>(model.feature_means.data()[i]);
   }
+  // Explanations are string work on the host's feature matrix and
+  // vocabulary, one finding at a time (docs/architecture.md, "Host steps").
   std::vector<Finding> out(outliers.outliers.size());
   const auto n = static_cast<int64_t>(out.size());
-  int64_t done = 0;
-  // An exception must not leave an OpenMP region: keep the first, rethrow after.
-  std::exception_ptr error;
-  for (int64_t b0 = 0; b0 < n; b0 += 1024) {
-    const int64_t b1 = std::min(n, b0 + 1024);
-#pragma omp parallel for schedule(dynamic, 16)
-    for (int64_t t = b0; t < b1; ++t) {
-      try {
-        const Outlier& o = outliers.outliers[static_cast<std::size_t>(t)];
-        out[static_cast<std::size_t>(t)] =
-            explain_one(fm, means.view(), model, o, scores[static_cast<std::size_t>(o.entity)],
-                        explain, members);
-      } catch (...) {
-#pragma omp critical(stray_pipeline_explain_error)
-        if (!error) error = std::current_exception();
-      }
+  for (int64_t t = 0; t < n; ++t) {
+    const Outlier& o = outliers.outliers[static_cast<std::size_t>(t)];
+    out[static_cast<std::size_t>(t)] = explain_one(
+        fm, means.view(), model, o, scores[static_cast<std::size_t>(o.entity)], explain, members);
+    if ((t + 1) % 1024 == 0 || t + 1 == n) {
+      steps.report(static_cast<double>(t + 1) / static_cast<double>(n));
     }
-    if (error) std::rethrow_exception(error);
-    done = b1;
-    steps.report(static_cast<double>(done) / static_cast<double>(n));
   }
   std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {
     return a.score != b.score ? a.score > b.score : a.entity < b.entity;
@@ -253,9 +241,10 @@ std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& mo
 }
 
 // The clustering space's rows, resident on the backend: PCA's output there,
-// or the features themselves without PCA.
-DeviceArray<float> reduce(Backend& backend, const FleetModel& model, const CsrMatrix& X) {
-  if (model.use_pca) return pca_transform(backend, model.pca, backend.borrow_or_upload_csr(X.view()));
+// or the features themselves without PCA. `resident` is X on the backend.
+DeviceArray<float> reduce(Backend& backend, const FleetModel& model, const CsrMatrix& X,
+                          const DeviceCsr& resident) {
+  if (model.use_pca) return pca_transform(backend, model.pca, resident);
   return backend.upload(csr_to_dense(X.view()));
 }
 
@@ -317,7 +306,10 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
   }
   // The reduced rows stay on the backend from here to the scores; the
   // result's host copy is for the caller.
-  const DeviceArray<float> reduced = reduce(backend, m, features.X);
+  // The features go to the backend once (read in place on the CPU), for the
+  // projection and the scores.
+  const DeviceCsr resident = backend.borrow_or_upload_csr(features.X.view());
+  const DeviceArray<float> reduced = reduce(backend, m, features.X, resident);
   r.reduced = backend.download(reduced);
   steps.end();
 
@@ -334,7 +326,7 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
 
   // Peers' statistics in the normalised features, and the scores.
   steps.begin("score");
-  internal::fit_cluster_feature_stats(features.X.view(), r.labels, k, m);
+  internal::fit_cluster_feature_stats(backend, resident, r.labels, k, m);
   m.outliers = params.outliers;
   m.outliers.small_cluster_size = params.small_cluster_size >= 0
                                       ? params.small_cluster_size
@@ -350,7 +342,7 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
     backend.assigned_sq_distances(reduced, dC, dl, dd);
     backend.download(dd, r.scores.data());
   } else {
-    r.scores = internal::feature_space_scores(features.X.view(), r.labels, m, true, {});
+    r.scores = internal::feature_space_scores(backend, resident, r.labels, m, true, {});
   }
   steps.end();
 
@@ -406,7 +398,8 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
   Steps steps(params.progress, r.steps);
 
   steps.begin("pca");
-  const DeviceArray<float> reduced = reduce(backend, model, features.X);
+  const DeviceCsr resident = backend.borrow_or_upload_csr(features.X.view());
+  const DeviceArray<float> reduced = reduce(backend, model, features.X, resident);
   r.reduced = backend.download(reduced);
   steps.end();
 
@@ -425,7 +418,7 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
     r.scores = std::move(nc.sq_distances);
     internal::add_unseen_squares(r.scores, features.unseen);
   } else {
-    r.scores = internal::feature_space_scores(features.X.view(), r.labels, model, false,
+    r.scores = internal::feature_space_scores(backend, resident, r.labels, model, false,
                                               features.unseen);
   }
   steps.end();

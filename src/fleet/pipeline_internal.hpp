@@ -16,8 +16,8 @@ namespace stray::internal {
 
 /// Fills model.cluster_sizes, feature_means, feature_sq_means ([k x d],
 /// float64 sums) and feature_scale ([d]) from X [n x d] and labels.
-void fit_cluster_feature_stats(const CsrView& X, const std::vector<int32_t>& labels, int64_t k,
-                               FleetModel& model);
+void fit_cluster_feature_stats(Backend& backend, const DeviceCsr& X,
+                               const std::vector<int32_t>& labels, int64_t k, FleetModel& model);
 
 /// Small clusters: 1 ≤ size ≤ small_cluster_size (0 = off).
 std::vector<uint8_t> small_clusters(const std::vector<int64_t>& sizes, int64_t small_cluster_size);
@@ -37,7 +37,8 @@ std::vector<int32_t> reference_clusters(const Matrix<double>& means,
 /// (then an entity is left out of its own cluster's statistics). `unseen`
 /// (sorted by entity) adds, per feature outside the vocabulary, 1/τ
 /// (standardized) or value² (features).
-std::vector<float> feature_space_scores(const CsrView& X, const std::vector<int32_t>& labels,
+std::vector<float> feature_space_scores(Backend& backend, const DeviceCsr& X,
+                                        const std::vector<int32_t>& labels,
                                         const FleetModel& model, bool members,
                                         std::span<const UnseenFeature> unseen);
 

@@ -9,29 +9,29 @@
 
 namespace stray::internal {
 
-void fit_cluster_feature_stats(const CsrView& X, const std::vector<int32_t>& labels, int64_t k,
-                               FleetModel& model) {
+void fit_cluster_feature_stats(Backend& backend, const DeviceCsr& X,
+                               const std::vector<int32_t>& labels, int64_t k, FleetModel& model) {
   const int64_t d = X.cols;
   model.cluster_sizes.assign(static_cast<std::size_t>(k), 0);
+  for (const int32_t c : labels) ++model.cluster_sizes[static_cast<std::size_t>(c)];
   model.feature_means = Matrix<double>(k, d, 0.0);
   model.feature_sq_means = Matrix<double>(k, d, 0.0);
+  Matrix<double> stored(k, d, 0.0);
+  backend.csr_cluster_sums(X, labels.data(), k, model.feature_means.data(),
+                           model.feature_sq_means.data(), stored.data());
+  // A feature's scale: the mean square of its stored values, fleet-wide.
   model.feature_scale.assign(static_cast<std::size_t>(d), 0.0);
-  std::vector<int64_t> df(static_cast<std::size_t>(d), 0);
-  // One pass in row order: float64 sums in a fixed order, so the result does
-  // not depend on threads.
-  for (int64_t i = 0; i < X.rows; ++i) {
-    const int32_t c = labels[static_cast<std::size_t>(i)];
-    ++model.cluster_sizes[static_cast<std::size_t>(c)];
-    double* m1 = model.feature_means.row(c);
-    double* m2 = model.feature_sq_means.row(c);
-    for (int64_t p = X.indptr[i]; p < X.indptr[i + 1]; ++p) {
-      const int32_t j = X.indices[p];
-      const double v = X.values[p];
-      m1[j] += v;
-      m2[j] += v * v;
-      model.feature_scale[static_cast<std::size_t>(j)] += v * v;
-      ++df[static_cast<std::size_t>(j)];
+  std::vector<double> df(static_cast<std::size_t>(d), 0.0);
+  for (int64_t c = 0; c < k; ++c) {
+    for (int64_t j = 0; j < d; ++j) {
+      model.feature_scale[static_cast<std::size_t>(j)] += model.feature_sq_means(c, j);
+      df[static_cast<std::size_t>(j)] += stored(c, j);
     }
+  }
+  for (int64_t j = 0; j < d; ++j) {
+    auto& s = model.feature_scale[static_cast<std::size_t>(j)];
+    const double n = df[static_cast<std::size_t>(j)];
+    s = n > 0 ? s / n : 1.0;
   }
   for (int64_t c = 0; c < k; ++c) {
     const int64_t size = model.cluster_sizes[static_cast<std::size_t>(c)];
@@ -43,11 +43,6 @@ void fit_cluster_feature_stats(const CsrView& X, const std::vector<int32_t>& lab
       m1[j] *= inv;
       m2[j] *= inv;
     }
-  }
-  for (int64_t j = 0; j < d; ++j) {
-    auto& s = model.feature_scale[static_cast<std::size_t>(j)];
-    const int64_t n = df[static_cast<std::size_t>(j)];
-    s = n > 0 ? s / static_cast<double>(n) : 1.0;
   }
 }
 
@@ -88,63 +83,34 @@ std::vector<int32_t> reference_clusters(const Matrix<double>& means,
   return ref;
 }
 
-namespace {
-
-// One feature's share of the score: x against the peers' mean and variance,
-// the entity itself left out (loo) when it is one of the cluster's members.
-struct Term {
-  const FleetModel& m;
-  bool standardized;
-  double tau;
-
-  double operator()(double x, int64_t c, int64_t j, bool loo) const {
-    double mu = m.feature_means(c, j);
-    double m2 = m.feature_sq_means(c, j);
-    if (loo) {
-      const auto n = static_cast<double>(m.cluster_sizes[static_cast<std::size_t>(c)]);
-      mu = (n * mu - x) / (n - 1.0);
-      m2 = (n * m2 - x * x) / (n - 1.0);
-    }
-    const double diff = x - mu;
-    if (!standardized) return diff * diff;
-    const double var = std::max(m2 - mu * mu, 0.0);
-    return diff * diff / (var + tau * m.feature_scale[static_cast<std::size_t>(j)]);
-  }
-};
-
-}  // namespace
-
-std::vector<float> feature_space_scores(const CsrView& X, const std::vector<int32_t>& labels,
+std::vector<float> feature_space_scores(Backend& backend, const DeviceCsr& X,
+                                        const std::vector<int32_t>& labels,
                                         const FleetModel& model, bool members,
                                         std::span<const UnseenFeature> unseen) {
-  const int64_t k = model.n_clusters(), d = X.cols;
+  const int64_t n = X.rows;
   const bool standardized = model.score.space == ScoreSpace::standardized;
-  const Term term{model, standardized, model.score.variance_floor};
-  // Σ_j term(0) per cluster — every feature the entity lacks — so a row costs
-  // only its non-zeros: score = zero_sum + Σ_{x_j ≠ 0} (term(x_j) − term(0)).
-  std::vector<double> zero_plain(static_cast<std::size_t>(k), 0.0);
-  std::vector<double> zero_loo(static_cast<std::size_t>(k), 0.0);
-  for (int64_t c = 0; c < k; ++c) {
-    const bool loo = model.cluster_sizes[static_cast<std::size_t>(c)] > 1;
-    for (int64_t j = 0; j < d; ++j) {
-      zero_plain[static_cast<std::size_t>(c)] += term(0.0, c, j, false);
-      if (loo) zero_loo[static_cast<std::size_t>(c)] += term(0.0, c, j, true);
-    }
-  }
-  const double unseen_share = standardized ? 1.0 / model.score.variance_floor : 0.0;
-  std::vector<float> out(static_cast<std::size_t>(X.rows));
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < X.rows; ++i) {
+  ClusterProfiles profiles;
+  profiles.k = model.n_clusters();
+  profiles.d = X.cols;
+  profiles.mean = model.feature_means.data();
+  profiles.sq_mean = model.feature_sq_means.data();
+  profiles.scale = model.feature_scale.data();
+  profiles.sizes = model.cluster_sizes.data();
+  profiles.standardized = standardized;
+  profiles.variance_floor = model.score.variance_floor;
+  // Each row against its cluster's reference (itself, or the nearest large
+  // cluster for a small one), left out of its own cluster when fitting.
+  std::vector<int32_t> reference(static_cast<std::size_t>(n));
+  std::vector<uint8_t> leave_out(static_cast<std::size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
     const int32_t c = labels[static_cast<std::size_t>(i)];
     const int32_t r = model.reference[static_cast<std::size_t>(c)];
-    const bool loo = members && r == c && model.cluster_sizes[static_cast<std::size_t>(c)] > 1;
-    double s = loo ? zero_loo[static_cast<std::size_t>(r)] : zero_plain[static_cast<std::size_t>(r)];
-    for (int64_t p = X.indptr[i]; p < X.indptr[i + 1]; ++p) {
-      const int32_t j = X.indices[p];
-      s += term(X.values[p], r, j, loo) - term(0.0, r, j, loo);
-    }
-    out[static_cast<std::size_t>(i)] = static_cast<float>(std::max(s, 0.0));
+    reference[static_cast<std::size_t>(i)] = r;
+    leave_out[static_cast<std::size_t>(i)] = members && r == c;
   }
+  std::vector<float> out(static_cast<std::size_t>(n));
+  backend.csr_profile_scores(X, profiles, reference.data(), leave_out.data(), out.data());
+  const double unseen_share = standardized ? 1.0 / model.score.variance_floor : 0.0;
   for (const UnseenFeature& u : unseen) {
     if (u.normalized == 0.0) continue;
     auto& s = out[static_cast<std::size_t>(u.entity)];

@@ -89,6 +89,20 @@ struct DeviceCsr {
   DeviceArray<float> values;     // [nnz]
 };
 
+/// Per-cluster feature profiles, for scoring rows against their cluster's
+/// peers feature by feature (Backend::csr_profile_scores). Host arrays.
+struct ClusterProfiles {
+  int64_t k = 0, d = 0;
+  const double* mean = nullptr;     // [k x d] members' mean of each feature
+  const double* sq_mean = nullptr;  // [k x d] members' mean of its square
+  const double* scale = nullptr;    // [d] the feature's mean square where stored (floor unit)
+  const int64_t* sizes = nullptr;   // [k] members per cluster
+  /// Divide each squared difference by the peers' variance plus
+  /// variance_floor · scale[j]; false: plain squared differences.
+  bool standardized = true;
+  double variance_floor = 0.0;
+};
+
 /// What a backend keeps between calls of nearest_centroid_pruned on the
 /// same X (distance bounds, say). Made by Backend::make_assignment_state;
 /// its contents are the backend's own, and callers only keep it alive.
@@ -329,6 +343,23 @@ class Backend {
     update_closest(X, upload(MatrixView<const float>(row.data(), 1, d)), closest);
     return best;
   }
+
+  // ---- per-cluster profiles of sparse rows (fleet scores) -----------------
+  /// For A [n x d] and host labels [n] in [0, k): per cluster and feature,
+  /// the sum of the stored values, of their squares, and how many are
+  /// stored, into host arrays [k x d] (float64, summed in an order fixed by
+  /// the data, so results repeat run to run and across thread counts).
+  virtual void csr_cluster_sums(const DeviceCsr& A, const int32_t* labels, int64_t k,
+                                double* sums, double* sq_sums, double* stored) = 0;
+  /// out[i] (host [n]) = Σ_j over all d features (zeros included) of row
+  /// i's squared difference from cluster reference[i]'s profile (divided
+  /// by its variance plus the floor when standardized). Where leave_out[i]
+  /// (host [n], may be null) is set and the cluster has more than one
+  /// member, row i is taken out of its own cluster's mean and mean square
+  /// first. Clamped at 0.
+  virtual void csr_profile_scores(const DeviceCsr& A, const ClusterProfiles& profiles,
+                                  const int32_t* reference, const uint8_t* leave_out,
+                                  float* out) = 0;
 
   // ---- linear algebra (PCA) -----------------------------------------------
   /// G = Σ_i w_i (x_i − s)(x_i − s)ᵀ over the rows of X [n x d] with shift

@@ -1,0 +1,58 @@
+// One feature's share of a row's score against its cluster's profile
+// (Backend::csr_profile_scores), written once for the host and the device.
+#pragma once
+
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define STRAY_HOST_DEVICE __host__ __device__
+#else
+#define STRAY_HOST_DEVICE
+#endif
+
+namespace stray::internal {
+
+/// x against the peers' mean and variance in feature j of cluster c; with
+/// `loo` the row itself (value x) is first taken out of the cluster's
+/// statistics. The arrays are ClusterProfiles' (host or device copies).
+struct ProfileTerm {
+  const double* mean;     // [k x d]
+  const double* sq_mean;  // [k x d]
+  const double* scale;    // [d]
+  const int64_t* sizes;   // [k]
+  int64_t d;
+  bool standardized;
+  double tau;
+
+  STRAY_HOST_DEVICE double operator()(double x, int64_t c, int64_t j, bool loo) const {
+    double mu = mean[c * d + j];
+    double m2 = sq_mean[c * d + j];
+    if (loo) {
+      const auto n = static_cast<double>(sizes[c]);
+      mu = (n * mu - x) / (n - 1.0);
+      m2 = (n * m2 - x * x) / (n - 1.0);
+    }
+    const double diff = x - mu;
+    if (!standardized) return diff * diff;
+    const double spread = m2 - mu * mu;
+    const double var = spread < 0.0 ? 0.0 : spread;
+    return diff * diff / (var + tau * scale[j]);
+  }
+};
+
+/// Σ_j term(0) per cluster — every feature a row lacks — plain and with the
+/// row left out (clusters of one member keep 0 there): a row then costs
+/// only its non-zeros. `plain`, `loo`: [k].
+inline void profile_zero_sums(const ProfileTerm& term, int64_t k, double* plain, double* loo) {
+  for (int64_t c = 0; c < k; ++c) {
+    plain[c] = 0.0;
+    loo[c] = 0.0;
+    const bool can_leave = term.sizes[c] > 1;
+    for (int64_t j = 0; j < term.d; ++j) {
+      plain[c] += term(0.0, c, j, false);
+      if (can_leave) loo[c] += term(0.0, c, j, true);
+    }
+  }
+}
+
+}  // namespace stray::internal
