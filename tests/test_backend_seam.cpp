@@ -193,6 +193,109 @@ TEST_P(BackendSeam, ThinSvdMatchesAFloat64Reference) {
                Error);
 }
 
+// A random sparse matrix with labels in [0, k), as a fleet's features are.
+struct LabelledCsr {
+  std::vector<int64_t> indptr{0};
+  std::vector<int32_t> indices;
+  std::vector<float> values;
+  std::vector<int32_t> labels;
+  int64_t rows, cols;
+  CsrView view() const { return {rows, cols, indptr.data(), indices.data(), values.data()}; }
+};
+
+LabelledCsr labelled_csr(int64_t rows, int64_t cols, int64_t k, uint64_t seed) {
+  LabelledCsr m;
+  m.rows = rows;
+  m.cols = cols;
+  std::mt19937 gen(seed);
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int32_t j = 0; j < cols; ++j) {
+      if (gen() % 4 != 0) continue;
+      m.indices.push_back(j);
+      m.values.push_back(static_cast<float>(gen() % 5 + 1) / 5.0f);
+    }
+    m.indptr.push_back(static_cast<int64_t>(m.indices.size()));
+    m.labels.push_back(static_cast<int32_t>(gen() % k));
+  }
+  return m;
+}
+
+TEST_P(BackendSeam, ClusterSumsMatchTheNaiveLoop) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const int64_t k = 4, d = 9;
+  const LabelledCsr m = labelled_csr(2001, d, k, 8);
+  std::vector<double> sums(k * d), sq(k * d), stored(k * d);
+  backend->csr_cluster_sums(backend->borrow_or_upload_csr(m.view()), m.labels.data(), k,
+                            sums.data(), sq.data(), stored.data());
+  std::vector<double> want(k * d, 0.0), want_sq(k * d, 0.0), want_n(k * d, 0.0);
+  for (int64_t i = 0; i < m.rows; ++i)
+    for (int64_t p = m.indptr[i]; p < m.indptr[i + 1]; ++p) {
+      const int64_t at = m.labels[i] * d + m.indices[p];
+      want[at] += m.values[p];
+      want_sq[at] += static_cast<double>(m.values[p]) * m.values[p];
+      want_n[at] += 1.0;
+    }
+  for (int64_t e = 0; e < k * d; ++e) {
+    EXPECT_NEAR(sums[e], want[e], 1e-12 * m.rows) << e;
+    EXPECT_NEAR(sq[e], want_sq[e], 1e-12 * m.rows) << e;
+    EXPECT_EQ(stored[e], want_n[e]) << e;
+  }
+  std::vector<int32_t> bad = m.labels;
+  bad[7] = static_cast<int32_t>(k);
+  EXPECT_THROW(backend->csr_cluster_sums(backend->borrow_or_upload_csr(m.view()), bad.data(), k,
+                                         sums.data(), sq.data(), stored.data()),
+               Error);
+}
+
+TEST_P(BackendSeam, ProfileScoresMatchTheDefinition) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const int64_t k = 3, d = 7;
+  const LabelledCsr m = labelled_csr(600, d, k, 12);
+  // Profiles from the rows themselves, in float64.
+  std::vector<double> mean(k * d, 0.0), sq_mean(k * d, 0.0), scale(d, 0.0), dense(m.rows * d, 0.0);
+  std::vector<int64_t> sizes(k, 0);
+  for (int64_t i = 0; i < m.rows; ++i) {
+    ++sizes[m.labels[i]];
+    for (int64_t p = m.indptr[i]; p < m.indptr[i + 1]; ++p) dense[i * d + m.indices[p]] += m.values[p];
+  }
+  for (int64_t i = 0; i < m.rows; ++i)
+    for (int64_t j = 0; j < d; ++j) {
+      const double x = dense[i * d + j];
+      mean[m.labels[i] * d + j] += x / static_cast<double>(sizes[m.labels[i]]);
+      sq_mean[m.labels[i] * d + j] += x * x / static_cast<double>(sizes[m.labels[i]]);
+      scale[j] += x * x / static_cast<double>(m.rows);
+    }
+  std::vector<int32_t> reference(m.rows);
+  std::vector<uint8_t> leave_out(m.rows);
+  for (int64_t i = 0; i < m.rows; ++i) {
+    reference[i] = i % 5 == 0 ? (m.labels[i] + 1) % k : m.labels[i];  // some against another cluster
+    leave_out[i] = reference[i] == m.labels[i];
+  }
+  const DeviceCsr A = backend->borrow_or_upload_csr(m.view());
+  for (const bool standardized : {true, false}) {
+    const ClusterProfiles profiles{k,    d,     mean.data(), sq_mean.data(), scale.data(),
+                                   sizes.data(), standardized, 0.05};
+    std::vector<float> got(m.rows);
+    backend->csr_profile_scores(A, profiles, reference.data(), leave_out.data(), got.data());
+    for (int64_t i = 0; i < m.rows; ++i) {
+      const int64_t r = reference[i];
+      const double n = static_cast<double>(sizes[r]);
+      double want = 0.0;
+      for (int64_t j = 0; j < d; ++j) {
+        const double x = dense[i * d + j];
+        double mu = mean[r * d + j], m2 = sq_mean[r * d + j];
+        if (leave_out[i]) {  // the row out of its own cluster
+          mu = (n * mu - x) / (n - 1.0);
+          m2 = (n * m2 - x * x) / (n - 1.0);
+        }
+        const double diff2 = (x - mu) * (x - mu);
+        want += standardized ? diff2 / (std::max(m2 - mu * mu, 0.0) + 0.05 * scale[j]) : diff2;
+      }
+      EXPECT_NEAR(got[i], want, 1e-5 * (1.0 + want)) << i << (standardized ? " standardized" : "");
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BackendSeam, ::testing::ValuesIn(testing::backend_names()),
                          testing::param_name);
 
