@@ -6,7 +6,10 @@
 #include <cmath>
 #include <climits>
 #include <cstring>
+#include <functional>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "io/atomic_file.hpp"
@@ -66,10 +69,15 @@ class ZipReader {
     return nullptr;
   }
 
-  /// The uncompressed bytes of a member, CRC-checked.
-  std::vector<unsigned char> read(const ZipEntry& e) const {
+  /// Where a member's stored bytes start in the file, after checking its
+  /// local header and that the stored bytes are all there.
+  uint64_t data_start(const ZipEntry& e) const {
     const std::string what = path_ + "[" + e.name + "]";
     if (e.flags & 1u) fail(ErrorCode::parse_error, where_, what, ": encrypted zip members are not supported");
+    if (e.method != 0 && e.method != 8) {
+      fail(ErrorCode::parse_error, where_, what, ": zip compression method ", e.method,
+           " is not supported (stored and deflate are)");
+    }
     unsigned char local[kLocalSize];
     if (file_.read_at(e.local_offset, local, kLocalSize) < kLocalSize || get32(local) != kLocalSig) {
       fail(ErrorCode::parse_error, where_, what, ": bad local zip header at offset ", e.local_offset);
@@ -86,33 +94,19 @@ class ZipReader {
       fail(ErrorCode::parse_error, where_, what, ": truncated zip member (", e.compressed_size,
            " bytes at offset ", start, " in a file of ", file_.size(), ")");
     }
-    std::vector<unsigned char> out;
-    if (e.method == 0) {
-      if (e.compressed_size != e.size) {
-        fail(ErrorCode::parse_error, where_, what, ": stored member with compressed size ",
-             e.compressed_size, " != size ", e.size);
-      }
-      out.resize(static_cast<std::size_t>(e.size));
-      file_.read_at(start, out.data(), out.size());
-    } else if (e.method == 8) {
-      // Deflate cannot expand beyond ~1032:1; a bigger claim is corruption,
-      // caught before allocating it.
-      if (e.size / 1032 > e.compressed_size + 1024) {
-        fail(ErrorCode::parse_error, where_, what, ": implausible uncompressed size ", e.size);
-      }
-      std::vector<unsigned char> packed(static_cast<std::size_t>(e.compressed_size));
-      file_.read_at(start, packed.data(), packed.size());
-      out.resize(static_cast<std::size_t>(e.size));
-      inflate_raw(packed, out, what);
-    } else {
-      fail(ErrorCode::parse_error, where_, what, ": zip compression method ", e.method,
-           " is not supported (stored and deflate are)");
+    if (e.method == 0 && e.compressed_size != e.size) {
+      fail(ErrorCode::parse_error, where_, what, ": stored member with compressed size ",
+           e.compressed_size, " != size ", e.size);
     }
-    if (crc32_of(out.data(), out.size()) != e.crc) {
-      fail(ErrorCode::parse_error, where_, what, ": CRC mismatch (corrupt file)");
+    // Deflate cannot expand beyond ~1032:1; a bigger claim is corruption.
+    if (e.method == 8 && e.size / 1032 > e.compressed_size + 1024) {
+      fail(ErrorCode::parse_error, where_, what, ": implausible uncompressed size ", e.size);
     }
-    return out;
+    return start;
   }
+
+  const internal::InputFile& file() const { return file_; }
+  const char* where() const { return where_; }
 
   static uint32_t crc32_of(const unsigned char* p, std::size_t n, uLong crc = 0) {
     while (n > 0) {
@@ -125,38 +119,6 @@ class ZipReader {
   }
 
  private:
-  void inflate_raw(std::vector<unsigned char>& in, std::vector<unsigned char>& out,
-                   const std::string& what) const {
-    z_stream zs{};
-    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) {
-      fail(ErrorCode::out_of_memory, where_, what, ": zlib inflateInit2 failed");
-    }
-    std::size_t in_done = 0;
-    std::size_t out_done = 0;
-    int rc = Z_OK;
-    while (true) {
-      const auto in_chunk = static_cast<uInt>(std::min<std::size_t>(in.size() - in_done, UINT_MAX));
-      const auto out_chunk = static_cast<uInt>(std::min<std::size_t>(out.size() - out_done, UINT_MAX));
-      zs.next_in = in.data() + in_done;
-      zs.avail_in = in_chunk;
-      zs.next_out = out.data() + out_done;
-      zs.avail_out = out_chunk;
-      rc = inflate(&zs, Z_NO_FLUSH);
-      const std::size_t consumed = in_chunk - zs.avail_in;
-      const std::size_t produced = out_chunk - zs.avail_out;
-      in_done += consumed;
-      out_done += produced;
-      if (rc == Z_STREAM_END) break;
-      if (rc != Z_OK && rc != Z_BUF_ERROR) break;
-      if (consumed == 0 && produced == 0) break;  // truncated input, or more output than declared
-    }
-    inflateEnd(&zs);
-    if (rc != Z_STREAM_END || out_done != out.size()) {
-      fail(ErrorCode::parse_error, where_, what, ": corrupt deflate stream (",
-           zs.msg != nullptr ? zs.msg : "ended early", ")");
-    }
-  }
-
   void read_directory() {
     const uint64_t size = file_.size();
     if (size < kEndSize) fail(ErrorCode::parse_error, where_, path_, ": not a zip/.npz file (too short)");
@@ -251,16 +213,136 @@ class ZipReader {
   std::vector<ZipEntry> entries_;
 };
 
-// One .npy member decoded from memory.
+// A member's uncompressed bytes, in order, read as they are needed: the
+// .npy header first, so its array size is checked against the zip's
+// declared size and against the matrix's structure before the data are
+// inflated or anything is sized by them. Inflation never goes past the
+// declared size (a zip bomb is stopped there, not at the end of its
+// output), and the CRC is checked once every byte is read.
+class MemberReader {
+ public:
+  MemberReader(const ZipReader& zip, const ZipEntry& e, std::string name)
+      : file_(zip.file()), where_(zip.where()), entry_(e), name_(std::move(name)) {
+    start_ = zip.data_start(e);
+    if (e.method == 8) {
+      if (inflateInit2(&zs_, -MAX_WBITS) != Z_OK) {
+        fail(ErrorCode::out_of_memory, where_, name_, ": zlib inflateInit2 failed");
+      }
+      inflating_ = true;
+    }
+  }
+  ~MemberReader() {
+    if (inflating_) inflateEnd(&zs_);
+  }
+  MemberReader(const MemberReader&) = delete;
+  MemberReader& operator=(const MemberReader&) = delete;
+
+  uint64_t size() const { return entry_.size; }
+  uint64_t left() const { return entry_.size - out_pos_; }
+
+  /// The next `n` bytes (n <= left()).
+  void read(unsigned char* dst, std::size_t n) {
+    if (entry_.method == 0) {
+      if (file_.read_at(start_ + out_pos_, dst, n) < n) {
+        fail(ErrorCode::parse_error, where_, name_, ": truncated (file shrank while reading?)");
+      }
+    } else {
+      inflate_into(dst, n);
+    }
+    crc_ = ZipReader::crc32_of(dst, n, crc_);
+    out_pos_ += n;
+  }
+
+  /// After every declared byte is read: the deflate stream ends there and
+  /// the CRC matches.
+  void finish() {
+    if (inflating_ && !ended_) {
+      unsigned char extra = 0;
+      inflate_into(&extra, 0);
+      if (!ended_) {
+        fail(ErrorCode::parse_error, where_, name_, ": more data than the ", entry_.size,
+             " bytes the zip declares (corrupt file)");
+      }
+    }
+    if (crc_ != entry_.crc) fail(ErrorCode::parse_error, where_, name_, ": CRC mismatch (corrupt file)");
+  }
+
+ private:
+  // Inflates exactly n bytes into dst; n == 0 only tries to reach the end of
+  // the stream (finish).
+  void inflate_into(unsigned char* dst, std::size_t n) {
+    unsigned char probe = 0;
+    std::size_t done = 0;
+    while (done < n || (n == 0 && !ended_)) {
+      if (ended_) {
+        fail(ErrorCode::parse_error, where_, name_, ": the deflate stream ends before the ",
+             entry_.size, " bytes the zip declares (corrupt file)");
+      }
+      if (zs_.avail_in == 0 && in_pos_ < entry_.compressed_size) {
+        const auto chunk = static_cast<std::size_t>(
+            std::min<uint64_t>(in_buf_.size(), entry_.compressed_size - in_pos_));
+        if (file_.read_at(start_ + in_pos_, in_buf_.data(), chunk) < chunk) {
+          fail(ErrorCode::parse_error, where_, name_, ": truncated (file shrank while reading?)");
+        }
+        in_pos_ += chunk;
+        zs_.next_in = in_buf_.data();
+        zs_.avail_in = static_cast<uInt>(chunk);
+      }
+      const bool probing = n == 0;
+      const auto want = probing ? std::size_t{1}
+                                : std::min<std::size_t>(n - done, std::size_t{1} << 30);
+      zs_.next_out = probing ? &probe : dst + done;
+      zs_.avail_out = static_cast<uInt>(want);
+      const uInt in_before = zs_.avail_in;
+      const int rc = inflate(&zs_, Z_NO_FLUSH);
+      const std::size_t produced = want - zs_.avail_out;
+      if (probing && produced > 0) return;  // more output than declared
+      done += produced;
+      if (rc == Z_STREAM_END) {
+        ended_ = true;
+        continue;
+      }
+      if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        fail(ErrorCode::parse_error, where_, name_, ": corrupt deflate stream (",
+             zs_.msg != nullptr ? zs_.msg : "error", ")");
+      }
+      if (produced == 0 && zs_.avail_in == in_before) {
+        fail(ErrorCode::parse_error, where_, name_, ": corrupt deflate stream (ended early)");
+      }
+    }
+  }
+
+  const internal::InputFile& file_;
+  const char* where_;
+  const ZipEntry& entry_;
+  std::string name_;
+  uint64_t start_ = 0;
+  uint64_t in_pos_ = 0;   // compressed bytes read
+  uint64_t out_pos_ = 0;  // uncompressed bytes handed out
+  uLong crc_ = 0;
+  z_stream zs_{};
+  bool inflating_ = false;
+  bool ended_ = false;
+  std::vector<unsigned char> in_buf_ = std::vector<unsigned char>(std::size_t{64} << 10);
+};
+
+// One .npy member: its header, and its data bytes.
 struct Member {
   std::string name;  // "file.npz[data.npy]", for messages
   internal::NpyHeader header;
-  std::vector<unsigned char> bytes;
-  const unsigned char* data() const { return bytes.data() + header.data_offset; }
+  std::vector<unsigned char> bytes;  // the data, header.data_bytes of them
+  const unsigned char* data() const { return bytes.data(); }
+};
+
+// What a member must hold, known before its data are read: `count`
+// elements (-1: any), else a parse_error from `mismatch`.
+struct Expect {
+  int64_t count = -1;
+  std::function<void(int64_t found)> mismatch;
 };
 
 Member load_member(const ZipReader& zip, const std::string& path, const std::string& member,
-                   const char* where) {
+                   const char* where, const Expect& expect = {}) {
   const ZipEntry* e = zip.find(member);
   if (e == nullptr) {
     fail(ErrorCode::parse_error, where, path, ": missing member '", member,
@@ -268,13 +350,31 @@ Member load_member(const ZipReader& zip, const std::string& path, const std::str
   }
   Member m;
   m.name = path + "[" + member + "]";
-  m.bytes = zip.read(*e);
-  m.header = internal::parse_npy_header(m.bytes.data(), m.bytes.size(), where, m.name);
-  if (m.header.data_offset > m.bytes.size() ||
-      m.header.data_bytes > m.bytes.size() - m.header.data_offset) {
-    fail(ErrorCode::parse_error, where, m.name, ": truncated data: expected ",
-         m.header.data_bytes, " bytes");
+  MemberReader in(zip, *e, m.name);
+  // The header: its fixed prefix tells its length.
+  std::vector<unsigned char> head(
+      static_cast<std::size_t>(std::min<uint64_t>(in.size(), internal::kNpyPrefixMax)));
+  in.read(head.data(), head.size());
+  const std::size_t header_size = internal::npy_header_size(head.data(), head.size(), where, m.name);
+  if (header_size > in.size()) {
+    fail(ErrorCode::parse_error, where, m.name, ": truncated .npy header (", in.size(), " of ",
+         header_size, " bytes)");
   }
+  const std::size_t have = head.size();
+  head.resize(header_size);
+  if (header_size > have) in.read(head.data() + have, header_size - have);
+  m.header = internal::parse_npy_header(head.data(), head.size(), where, m.name);
+  // The zip's declared size and the array's must agree, before either
+  // sizes anything.
+  if (in.left() != m.header.data_bytes) {
+    fail(ErrorCode::parse_error, where, m.name, ": the array's ", m.header.data_bytes,
+         " bytes of data do not match the zip member's ", in.left(), " (corrupt file)");
+  }
+  if (expect.count >= 0 && m.header.count != expect.count) expect.mismatch(m.header.count);
+  internal::require_memory(where, m.name.c_str(), {m.header.count}, static_cast<std::size_t>(m.header.dtype.itemsize), m.header.dtype.descr.c_str());
+  m.bytes.resize(m.header.data_bytes);
+  in.read(m.bytes.data(), m.bytes.size());
+  in.finish();
   return m;
 }
 
@@ -319,14 +419,20 @@ CsrMatrix read_npz_csr(const std::string& path) {
   constexpr const char* where = "read_npz_csr";
   const ZipReader zip(path, where);
 
-  const Member format = load_member(zip, path, "format.npy", where);
+  // Small members first, each of a known size, so that a corrupt or
+  // hostile one is refused before anything is inflated.
+  const Member format = load_member(zip, path, "format.npy", where, {1, [&](int64_t found) {
+    fail(ErrorCode::parse_error, where, path, ": 'format' has ", found, " elements, expected 1");
+  }});
   const std::string fmt = member_string(format, where);
   if (fmt != "csr") {
     fail(ErrorCode::parse_error, where, path, ": sparse format '", internal::printable(fmt, 40),
          "' is not supported; save a CSR matrix (matrix.tocsr())");
   }
   const std::vector<int64_t> shape =
-      member_vector<int64_t>(load_member(zip, path, "shape.npy", where), where, "shape");
+      member_vector<int64_t>(load_member(zip, path, "shape.npy", where, {2, [&](int64_t) {
+        fail(ErrorCode::parse_error, where, path, ": 'shape' must hold two non-negative extents");
+      }}), where, "shape");
   if (shape.size() != 2 || shape[0] < 0 || shape[1] < 0) {
     fail(ErrorCode::parse_error, where, path, ": 'shape' must hold two non-negative extents");
   }
@@ -334,26 +440,40 @@ CsrMatrix read_npz_csr(const std::string& path) {
   CsrMatrix out;
   out.rows = shape[0];
   out.cols = shape[1];
-  out.indptr = member_vector<int64_t>(load_member(zip, path, "indptr.npy", where), where, "indptr");
-  out.indices =
-      member_vector<int32_t>(load_member(zip, path, "indices.npy", where), where, "column index");
-  out.values = member_vector<float>(load_member(zip, path, "data.npy", where), where, "value");
-
-  const auto nnz = static_cast<int64_t>(out.indices.size());
-  // Compared as indptr.size() - 1, so a huge rows from the file cannot overflow.
+  // Each member's element count is known from the ones before it (indptr
+  // from the shape, indices and data from indptr) and checked from its
+  // header, before its data are inflated.
+  const auto count_error = [&](const char* what, const std::string& expected) {
+    return [=](int64_t found) {
+      fail(ErrorCode::parse_error, where, path, ": ", what, " has ", found, " entries", expected);
+    };
+  };
+  const int64_t indptr_count = out.rows == INT64_MAX ? -1 : out.rows + 1;
+  out.indptr = member_vector<int64_t>(
+      load_member(zip, path, "indptr.npy", where,
+                  {indptr_count, count_error("indptr", " for " + std::to_string(out.rows) + " rows")}),
+      where, "indptr");
   require(!out.indptr.empty() && static_cast<int64_t>(out.indptr.size()) - 1 == out.rows,
           ErrorCode::parse_error, where, path, ": indptr has ", out.indptr.size(),
           " entries for ", out.rows, " rows");
-  require(static_cast<int64_t>(out.values.size()) == nnz, ErrorCode::parse_error, where, path,
-          ": data has ", out.values.size(), " entries but indices has ", nnz);
   require(out.indptr[0] == 0, ErrorCode::parse_error, where, path, ": indptr[0] = ",
           out.indptr[0], ", expected 0");
   for (int64_t i = 0; i < out.rows; ++i) {
     require(out.indptr[i + 1] >= out.indptr[i], ErrorCode::parse_error, where, path,
             ": indptr decreases at row ", i);
   }
-  require(out.indptr[out.rows] == nnz, ErrorCode::parse_error, where, path, ": indptr[",
-          out.rows, "] = ", out.indptr[out.rows], " but there are ", nnz, " entries");
+  const int64_t nnz = out.indptr[out.rows];
+  out.indices = member_vector<int32_t>(
+      load_member(zip, path, "indices.npy", where,
+                  {nnz, [&](int64_t found) {
+                     fail(ErrorCode::parse_error, where, path, ": indptr[", out.rows, "] = ", nnz,
+                          " but there are ", found, " entries");
+                   }}),
+      where, "column index");
+  out.values = member_vector<float>(
+      load_member(zip, path, "data.npy", where,
+                  {nnz, count_error("data", " but indices has " + std::to_string(nnz))}),
+      where, "value");
   for (int64_t p = 0; p < nnz; ++p) {
     require(out.indices[p] >= 0 && out.indices[p] < out.cols, ErrorCode::parse_error, where, path,
             ": column index ", out.indices[p], " at entry ", p, " outside [0, ", out.cols, ")");
