@@ -181,7 +181,7 @@ TEST(Pipeline, PcaSpaceScoresAreDistancesToTheKMeansCentres) {
   params.score.space = ScoreSpace::pca;
   params.kmeans.n_clusters = 6;
   const FleetResult r = fit_fleet(*backend, params, synthetic(800, 2, 1));
-  const NearestCenters nc = kmeans_predict(*backend, r.model.centers.view(), r.reduced.view());
+  const NearestCenters nc = kmeans_predict(*backend, r.model.kmeans, r.reduced.view());
   EXPECT_EQ(nc.labels, r.labels);
   for (std::size_t i = 0; i < r.scores.size(); ++i) {
     EXPECT_NEAR(r.scores[i], nc.sq_distances[i], 1e-4 * (1.0 + nc.sq_distances[i]));
@@ -332,7 +332,7 @@ TEST_F(ModelFile, RoundTripGivesIdenticalScores) {
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"fleet.model"});  // no temporary left
   const FleetModel loaded = load_fleet_model(path);
   EXPECT_EQ(loaded.vocabulary.feature_names, base_->model.vocabulary.feature_names);
-  EXPECT_EQ(loaded.centers.storage(), base_->model.centers.storage());
+  EXPECT_EQ(loaded.kmeans.centers.storage(), base_->model.kmeans.centers.storage());
   EXPECT_EQ(loaded.feature_means.storage(), base_->model.feature_means.storage());
   EXPECT_EQ(loaded.pca.components.storage(), base_->model.pca.components.storage());
   EXPECT_EQ(loaded.reference, base_->model.reference);

@@ -320,7 +320,7 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
                                      : std::min(kp.n_clusters, n);
   r.kmeans = kmeans_fit(backend, kp, reduced);
   const int64_t k = kp.n_clusters;
-  m.centers = r.kmeans.centers;
+  m.kmeans = r.kmeans;  // the fitted part of the result (a KMeansModel)
   r.labels = r.kmeans.labels;
   steps.end();
 
@@ -336,7 +336,7 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
   m.reference = internal::reference_clusters(m.feature_means, m.cluster_sizes, small);
   if (m.score.space == ScoreSpace::pca) {
     r.scores.resize(static_cast<std::size_t>(n));
-    DeviceArray<float> dC = backend.upload(m.centers.view());
+    DeviceArray<float> dC = backend.upload(m.kmeans.centers.view());
     DeviceArray<int32_t> dl = backend.upload(r.labels);
     DeviceArray<float> dd = backend.allocate<float>(n);
     backend.assigned_sq_distances(reduced, dC, dl, dd);
@@ -405,11 +405,7 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
 
   steps.begin("kmeans");
   NearestCenters nc;
-  if (n > 0) {
-    KMeansModel km;
-    km.centers = model.centers;
-    nc = kmeans_predict(backend, km, reduced);
-  }
+  if (n > 0) nc = kmeans_predict(backend, model.kmeans, reduced);
   r.labels = std::move(nc.labels);
   steps.end();
 

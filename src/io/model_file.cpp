@@ -158,9 +158,9 @@ std::string payload_of(const FleetModel& m) {
   }
 
   Json kj;
-  kj["n_clusters"] = m.centers.rows();
-  kj["dimensions"] = m.centers.cols();
-  kj["centers"] = flat(m.centers.data(), m.centers.size());
+  kj["n_clusters"] = m.kmeans.centers.rows();
+  kj["dimensions"] = m.kmeans.centers.cols();
+  kj["centers"] = flat(m.kmeans.centers.data(), m.kmeans.centers.size());
   j["kmeans"] = kj;
 
   Json cj;
@@ -414,16 +414,17 @@ void read_kmeans(const Json& j, const Reader& r, FleetModel& m) {
   }
   const std::vector<double> c =
       r.numbers(kj, "centers", "kmeans.", extent(r, k, dims, "kmeans.centers"));
-  m.centers = Matrix<float>(k, dims);
-  for (std::size_t i = 0; i < c.size(); ++i) m.centers.data()[i] = static_cast<float>(c[i]);
+  m.kmeans.centers = Matrix<float>(k, dims);
+  for (std::size_t i = 0; i < c.size(); ++i) m.kmeans.centers.data()[i] = static_cast<float>(c[i]);
 }
 
 void read_clusters(const Json& j, const Reader& r, FleetModel& m) {
-  const int64_t k = m.centers.rows();
+  const int64_t k = m.kmeans.centers.rows();
   const auto d = static_cast<int64_t>(m.vocabulary.feature_names.size());
   const Json& cj = r.at(j, "clusters", "");
   const std::string cp = "clusters.";
   m.cluster_sizes = r.integers<int64_t>(cj, "sizes", cp, k);
+  m.kmeans.cluster_sizes.assign(m.cluster_sizes.begin(), m.cluster_sizes.end());
   m.reference = r.integers<int32_t>(cj, "reference", cp, k);
   int64_t total = 0;
   for (int64_t c = 0; c < k; ++c) {

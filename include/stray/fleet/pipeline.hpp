@@ -147,7 +147,10 @@ struct FleetModel {
   FeatureVocabulary vocabulary;  // columns, normalisation, idf, df of the baseline
   bool use_pca = true;
   PcaModel pca;                  // when use_pca
-  Matrix<float> centers;         // [k x r] k-means centres in the clustering space
+  /// k-means in the clustering space: kmeans.centers [k x r]. The model
+  /// file keeps the centres; a loaded model's other k-means figures are
+  /// the defaults, but cluster_sizes (from the baseline).
+  KMeansModel kmeans;
   std::vector<int64_t> cluster_sizes;  // [k] baseline members per cluster
   /// [k x d] per-cluster mean and mean square of each normalised feature.
   Matrix<double> feature_means;
@@ -166,7 +169,7 @@ struct FleetModel {
   ExplainParams explain;
   int64_t n_entities = 0;        // of the baseline
 
-  int64_t n_clusters() const { return centers.rows(); }
+  int64_t n_clusters() const { return kmeans.centers.rows(); }
   int64_t n_features() const { return feature_means.cols(); }
   bool fitted() const { return n_clusters() > 0; }
 };
