@@ -4,8 +4,8 @@
 // 51 MB matrix is 12,500 pages, too many for the TLB, and each pass pays
 // page walks. HostAllocator gives arrays of 4 MiB and more 2 MiB alignment
 // and asks Linux for transparent huge pages on them (madvise; numpy does
-// the same for its large arrays): a 20-iteration k-means fit at
-// 200,000 x 64 ran ~10% faster on them (bench/RESULTS.md). Smaller arrays
+// the same for its large arrays): k-means fits on large inputs ran faster
+// on them (bench/RESULTS.md, the huge-pages entries). Smaller arrays
 // get 64-byte alignment. Matrix stores its elements with it; arrays you
 // allocate yourself can do the same (madvise(MADV_HUGEPAGE) before first
 // touch) where the system's transparent_hugepage setting is "madvise".

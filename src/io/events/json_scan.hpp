@@ -1,8 +1,8 @@
 // A small, strict JSON scanner for the event readers' hot path.
 //
 // Why not a DOM: one JSON Lines event is a few short members, and building a
-// tree per line (with an allocation per string) cost ~2 µs a line — minutes
-// for a fleet of a million hosts. The scanner validates the full JSON
+// tree per line (with an allocation per string) cost minutes for a fleet of
+// a million hosts (bench/RESULTS.md, "Figures moved from source comments"). The scanner validates the full JSON
 // grammar but hands out views: strings without escapes point into the line
 // itself; escaped strings are decoded into `escaped` (stable addresses,
 // cleared per line by the caller); containers come back as their raw text,
