@@ -486,6 +486,14 @@ TEST_P(LinalgPrimitives, ReductionsDoNotDependOnThreadCount) {
   b1->gemm(true, false, 1.0f, q1, x1, 0.0f, c1);
   b2->gemm(true, false, 1.0f, q2, x2, 0.0f, c2);
   EXPECT_EQ(b1->download_vector(c1), b2->download_vector(c2));
+  // A small output with an inner dimension past one reduction chunk (Qᵀ·X
+  // in randomized PCA): once summed in another order on one thread.
+  Matrix<float> Xl = random_matrix(40000, 150, 8), Ql = random_matrix(40000, 12, 9);
+  auto xl1 = b1->upload(Xl.view()), xl2 = b2->upload(Xl.view());
+  auto ql1 = b1->upload(Ql.view()), ql2 = b2->upload(Ql.view());
+  b1->gemm(true, false, 1.0f, ql1, xl1, 0.0f, c1);
+  b2->gemm(true, false, 1.0f, ql2, xl2, 0.0f, c2);
+  EXPECT_EQ(b1->download_vector(c1), b2->download_vector(c2));
 
   CsrMatrix S = random_csr(30000, 40, 0.05, 6);
   auto s1 = b1->upload_csr(S.view());

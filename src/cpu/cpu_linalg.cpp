@@ -47,6 +47,7 @@ constexpr int64_t kGramTile = 128;
 constexpr int64_t kGemmTileRows = 256;
 constexpr int64_t kGemmTileCols = 512;
 constexpr int64_t kGemmReduceChunk = 16384;
+constexpr int64_t kGemmSplitBelowTiles = 4;
 
 // Sparse: rows per chunk of a reduction over the rows of A.
 constexpr int64_t kSparseChunkRows = 4096;
@@ -356,7 +357,10 @@ void CpuBackend::gemm(bool transpose_a, bool transpose_b, float alpha, const Dev
   const int64_t tr = ceil_div(m, kGemmTileRows), tc = ceil_div(n, kGemmTileCols);
   const int64_t tiles = tr * tc;
   const int64_t chunks = ceil_div(k, kGemmReduceChunk);
-  if (tiles >= 2 * threads_ || chunks == 1 || threads_ == 1) {
+  // The path, and so the summation order, depends on the shape alone: the
+  // same bits for any thread count. (kGemmSplitBelowTiles is the tile count
+  // under which two threads would otherwise idle.)
+  if (tiles >= kGemmSplitBelowTiles || chunks == 1) {
     // Independent output tiles, each with the full inner dimension.
 #pragma omp parallel num_threads(threads_)
     {
