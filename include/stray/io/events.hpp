@@ -36,6 +36,11 @@
 // Empty lines are skipped in every format. A missing value is 1; values
 // must be finite. Group names must not contain ':' (features are shown as
 // `group:feature`, split at the first ':').
+//
+// Thread safety: the readers and the format functions keep no shared state
+// and may run concurrently on different streams (a stream, a sink and an
+// EventWriter are each used by one thread at a time). Sinks are called on
+// the reading thread.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,7 @@
 // stray — writing output files safely.
+//
+// Thread safety: safe to call concurrently (each call has its own
+// temporary file); the last rename to a path wins.
 #pragma once
 
 #include <string>

@@ -15,6 +15,9 @@
 // read, written or renamed; parse_error for malformed content (bad magic,
 // unknown version, malformed header, unsupported dtype, 0-d or >2-d arrays,
 // truncated data). Messages name the function and the path.
+//
+// Thread safety: every function may run concurrently with any other on
+// different paths (no shared state); a write replaces its file atomically.
 #pragma once
 
 #include <cstdint>
