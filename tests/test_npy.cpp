@@ -366,11 +366,10 @@ TEST(Npy, FailedWritesLeaveNothingBehind) {
   // Into a directory that does not exist: the temporary cannot be created.
   expect_error([&] { write_npy(dir.file("no/such/dir/x.npy"), v); }, ErrorCode::io_error,
                {"write_npy", "no/such/dir/x.npy"});
-  // Onto an existing directory: the temporary is written, the rename fails,
-  // and the temporary is removed.
+  // Onto an existing directory: refused before a temporary is made.
   std::filesystem::create_directory(dir.path() / "taken.npy");
   expect_error([&] { write_npy(dir.file("taken.npy"), v); }, ErrorCode::io_error,
-               {"write_npy", "taken.npy", "rename"});
+               {"write_npy", "taken.npy", "is a directory"});
   EXPECT_EQ(dir.entries(), (std::vector<std::string>{"taken.npy"}));
 }
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <random>
 
 #include "core/check.hpp"
@@ -26,10 +27,40 @@ std::string random_suffix() {
   return s;
 }
 
+// The file a path names: symbolic links followed (a dangling one to the
+// path it points at), so that the rename replaces the file and not the link.
+std::string resolve_links(const std::string& path, const char* where) {
+  namespace fs = std::filesystem;
+  fs::path p(path);
+  for (int hops = 0; hops < 40; ++hops) {
+    std::error_code ec;
+    if (!fs::is_symlink(fs::symlink_status(p, ec))) return p.string();
+    const fs::path target = fs::read_symlink(p, ec);
+    if (ec) fail(ErrorCode::io_error, where, path, ": cannot read the symbolic link: ", ec.message());
+    p = target.is_absolute() ? target : p.parent_path() / target;
+  }
+  fail(ErrorCode::io_error, where, path, ": too many levels of symbolic links");
+}
+
 }  // namespace
 
 AtomicFile::AtomicFile(std::string path, const char* where) : path_(std::move(path)), where_(where) {
   require(!path_.empty(), ErrorCode::io_error, where_, "empty output path");
+  path_ = resolve_links(path_, where_);
+  struct stat existing {};
+  const bool exists = ::stat(path_.c_str(), &existing) == 0;
+  if (exists && S_ISDIR(existing.st_mode)) {
+    fail(ErrorCode::io_error, where_, path_, ": is a directory");
+  }
+  if (exists && !S_ISREG(existing.st_mode)) {
+    // A device or a pipe (/dev/null, /dev/stdout, a FIFO): written in place.
+    // Renaming over it would replace the node itself (as root, /dev/null).
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) fail(ErrorCode::io_error, where_, path_, ": cannot open: ", std::strerror(errno));
+    in_place_ = true;
+    buffer_.reserve(kBufferBytes);
+    return;
+  }
   // O_EXCL with a random suffix rather than mkstemp: mkstemp creates mode
   // 0600, while the final file should get the usual 0666 & ~umask.
   for (int attempt = 0; attempt < 100; ++attempt) {
@@ -46,6 +77,12 @@ AtomicFile::AtomicFile(std::string path, const char* where) : path_(std::move(pa
   if (fd_ < 0) {
     temp_path_.clear();
     fail(ErrorCode::io_error, where_, path_, ": cannot create a unique temporary file");
+  }
+  if (exists) {
+    // The replacement keeps the permissions (and, where allowed, the owner)
+    // of the file it replaces.
+    if (::geteuid() == 0) (void)::fchown(fd_, existing.st_uid, existing.st_gid);
+    if (::fchmod(fd_, existing.st_mode & 07777) != 0) fail_errno("cannot set the mode", errno);
   }
   buffer_.reserve(kBufferBytes);
 }
@@ -113,10 +150,16 @@ void AtomicFile::commit() {
   flush_buffer();
   // fsync before rename: otherwise a crash can leave the new name pointing
   // at an empty file on some file systems.
-  if (::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS) fail_errno("fsync failed", errno);
+  if (!in_place_ && ::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS) {
+    fail_errno("fsync failed", errno);
+  }
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) fail_errno("close failed", errno);
+  if (in_place_) {
+    committed_ = true;
+    return;
+  }
   if (::rename(temp_path_.c_str(), path_.c_str()) != 0) fail_errno("rename failed", errno);
   temp_path_.clear();
   committed_ = true;

@@ -2,6 +2,12 @@
 // same directory, which is renamed over `path` only once everything was
 // written and flushed. Readers never see a half-written file, and a failure
 // (or an exception between open and commit) removes the temporary.
+//
+// A symbolic link is followed: the file it points to is replaced, the link
+// stays. A file replaced keeps its permissions (and, as root, its owner).
+// A destination that exists and is not a regular file (/dev/null, a FIFO,
+// /dev/stdout) is written in place, not replaced: there is no atomicity to
+// be had there, and renaming over a device node would replace the node.
 #pragma once
 
 #include <cstddef>
@@ -39,6 +45,7 @@ class AtomicFile {
   const char* where_;
   int fd_ = -1;
   bool committed_ = false;
+  bool in_place_ = false;  // a device or pipe, written directly
   std::size_t offset_ = 0;
   std::vector<unsigned char> buffer_;
 };
