@@ -129,10 +129,10 @@ void launch_segment_totals(CudaBackend& be, const int64_t* chunk_first, int64_t 
 }  // namespace cuda
 
 // ---- probe and factory --------------------------------------------------------
+// Called through the module's C entry points (cuda_module.cpp): the library
+// reaches them only by loading this module (src/core/cuda_loader.cpp).
 
-bool cuda_compiled() { return true; }
-
-std::string cuda_probe() {
+std::string cuda_device_probe() {
   // Any failure means "no usable CUDA device": "auto" then falls back to
   // the CPU quietly. Never throws.
   int count = 0;
@@ -169,8 +169,7 @@ std::string cuda_probe() {
   return "";
 }
 
-std::unique_ptr<Backend> make_cuda_backend(std::size_t workspace_bytes,
-                                           const CudaOptions& options) {
+std::unique_ptr<Backend> new_cuda_backend(std::size_t workspace_bytes, const CudaOptions& options) {
   return std::make_unique<CudaBackend>(workspace_bytes, options);
 }
 
