@@ -1,9 +1,12 @@
 # Finds stray's dependencies. Debian packages are the normal source
 # (scripts/install-deps installs them); STRAY_DEPS_DIR points at a bundle of
 # the same headers and sources for machines without them (scripts/gpu-check).
-set(STRAY_DEPS_DIR "" CACHE PATH "Optional prefix with include/{eigen3,CLI,nlohmann,zlib.h}, lib/libz.a and src/googletest")
+set(STRAY_DEPS_DIR "" CACHE PATH "Optional prefix with include/{eigen3,CLI,nlohmann,zlib.h}, lib/libz.so and src/googletest")
 set(_stray_hints ${STRAY_DEPS_DIR}/include /usr/include /usr/local/include)
-# zlib (found in src/): the bundle's copy (include/zlib.h, lib/libz.a) when it has one.
+# zlib (found in src/): the bundle's copy (include/zlib.h, lib/libz.so) when it
+# has one. The bundle holds the shared library: a shared libstray (built with
+# the CUDA backend) cannot take Debian's libz.a, which is not
+# position-independent.
 if(STRAY_DEPS_DIR AND EXISTS "${STRAY_DEPS_DIR}/include/zlib.h" AND NOT DEFINED ZLIB_ROOT)
   set(ZLIB_ROOT "${STRAY_DEPS_DIR}")
 endif()
