@@ -1,0 +1,131 @@
+// The fuzzers' seed corpora (fuzz/corpus/<target>/, with any input a fuzzer
+// once crashed on added there) replayed as ordinary tests: each file must
+// be read, or refused with a stray::Error, exactly as the fuzz target does
+// it. The sanitizer build runs these too.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "stray/core/error.hpp"
+#include "stray/fleet/pipeline.hpp"
+#include "stray/io/events.hpp"
+#include "stray/io/npy.hpp"
+#include "stray/io/npz.hpp"
+#include "temp_dir.hpp"
+
+namespace stray {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path corpus(const std::string& target) {
+  return fs::path(STRAY_FIXTURES_DIR) / ".." / ".." / "fuzz" / "corpus" / target;
+}
+
+std::vector<fs::path> files_of(const std::string& target) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(corpus(target))) {
+    if (e.is_regular_file()) out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string bytes_of(const fs::path& p) {
+  const std::vector<unsigned char> b = stray::testing::read_bytes(p.string());
+  return std::string(b.begin(), b.end());
+}
+
+// Runs `f` on every file of a corpus: it may succeed or throw stray::Error;
+// anything else fails the test. Returns how many were accepted.
+template <typename F>
+int replay(const std::string& target, F&& f) {
+  const std::vector<fs::path> files = files_of(target);
+  EXPECT_FALSE(files.empty()) << "no seed corpus for " << target;
+  int accepted = 0;
+  for (const fs::path& p : files) {
+    SCOPED_TRACE(p.string());
+    try {
+      f(p);
+      ++accepted;
+    } catch (const Error&) {
+    }
+  }
+  return accepted;
+}
+
+template <typename Reader>
+void replay_events(const std::string& target, Reader read) {
+  const int accepted = replay(target, [&](const fs::path& p) {
+    std::istringstream in(bytes_of(p));
+    EventReadOptions options;
+    options.max_line_bytes = 1 << 16;  // as the fuzz target
+    read(in, [](const Event&) {}, options);
+  });
+  EXPECT_GT(accepted, 0) << target << ": the seeds should include valid inputs";
+}
+
+TEST(HostileCorpus, EventsCsv) {
+  replay_events("events_csv", [](std::istream& in, const EventSink& s, const EventReadOptions& o) {
+    return read_events_csv(in, s, o);
+  });
+}
+
+TEST(HostileCorpus, EventsJsonl) {
+  replay_events("events_jsonl", [](std::istream& in, const EventSink& s, const EventReadOptions& o) {
+    return read_events_jsonl(in, s, o);
+  });
+}
+
+TEST(HostileCorpus, EventsOsquery) {
+  replay_events("events_osquery",
+                [](std::istream& in, const EventSink& s, const EventReadOptions& o) {
+                  return read_events_osquery(in, s, o);
+                });
+}
+
+TEST(HostileCorpus, Npy) {
+  EXPECT_GT(replay("npy", [](const fs::path& p) { (void)read_npy(p.string()); }), 0);
+  replay("npy", [](const fs::path& p) { (void)read_npy_float(p.string()); });
+  replay("npy", [](const fs::path& p) { (void)read_npy_int(p.string()); });
+}
+
+TEST(HostileCorpus, Npz) {
+  EXPECT_GT(replay("npz", [](const fs::path& p) { (void)read_npz_csr(p.string()); }), 0);
+}
+
+uint32_t crc32_of(const std::string& bytes) {
+  uint32_t crc = 0xffffffffu;
+  for (const unsigned char c : bytes) {
+    crc ^= c;
+    for (int b = 0; b < 8; ++b) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  return crc ^ 0xffffffffu;
+}
+
+// As fuzz_model: an odd first byte means "the rest is a payload; give it a
+// valid header".
+TEST(HostileCorpus, Model) {
+  const int accepted = replay("model", [](const fs::path& p) {
+    const std::string file = bytes_of(p);
+    if (file.empty()) return;
+    std::string bytes = file.substr(1);
+    if (static_cast<unsigned char>(file[0]) & 1u) {
+      char head[96];
+      std::snprintf(head, sizeof head, "stray-fleet-model 1 %zu %08x\n", bytes.size(),
+                    crc32_of(bytes));
+      bytes.insert(0, head);
+    }
+    std::istringstream in(bytes);
+    (void)read_fleet_model(in, p.filename().string());
+  });
+  EXPECT_GT(accepted, 0);
+}
+
+}  // namespace
+}  // namespace stray
