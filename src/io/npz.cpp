@@ -371,7 +371,9 @@ Member load_member(const ZipReader& zip, const std::string& path, const std::str
          " bytes of data do not match the zip member's ", in.left(), " (corrupt file)");
   }
   if (expect.count >= 0 && m.header.count != expect.count) expect.mismatch(m.header.count);
-  internal::require_memory(where, m.name.c_str(), {m.header.count}, static_cast<std::size_t>(m.header.dtype.itemsize), m.header.dtype.descr.c_str());
+  internal::require_memory(where, m.name.c_str(), {m.header.count},
+                           static_cast<std::size_t>(m.header.dtype.itemsize),
+                           m.header.dtype.descr.c_str());
   m.bytes.resize(m.header.data_bytes);
   in.read(m.bytes.data(), m.bytes.size());
   in.finish();
