@@ -324,9 +324,13 @@ PcaModel pca_fit(Backend& backend, const PcaParams& params, const DeviceArray<fl
 }
 
 PcaModel pca_fit(Backend& backend, const PcaParams& params, const CsrView& X) {
+  validate_csr(X, "pca_fit");
+  return pca_fit(backend, params, backend.borrow_or_upload_csr(X));
+}
+
+PcaModel pca_fit(Backend& backend, const PcaParams& params, const DeviceCsr& X) {
   const char* where = "pca_fit";
   const auto t0 = Clock::now();
-  validate_csr(X, where);
   internal::validate_pca_params(params, X.rows, X.cols, where);
   const PcaSolver solver = choose_pca_solver(params, X.rows, X.cols, true);
   // The column count of a CSR is only a number (10^12 is a valid header):
@@ -343,10 +347,9 @@ PcaModel pca_fit(Backend& backend, const PcaParams& params, const CsrView& X) {
     p.solver = PcaSolver::covariance;
     m = acc.finalize(backend, p);
   } else {
-    DeviceCsr dX = backend.borrow_or_upload_csr(X);
     std::vector<double> mean(static_cast<std::size_t>(X.cols)), var(static_cast<std::size_t>(X.cols));
-    backend.csr_column_stats(dX, mean.data(), var.data());
-    auto op = internal::make_sparse_operator(backend, dX, nullptr, mean);
+    backend.csr_column_stats(X, mean.data(), var.data());
+    auto op = internal::make_sparse_operator(backend, X, nullptr, mean);
     m = internal::pca_randomized(backend, params, *op, mean, var);
   }
   m.seconds = since(t0);

@@ -159,19 +159,21 @@ void PcaAccumulator::add(Backend& backend, MatrixView<const float> batch) {
 }
 
 void PcaAccumulator::add(Backend& backend, const CsrView& batch) {
+  validate_csr(batch, "PcaAccumulator::add");
+  add(backend, backend.borrow_or_upload_csr(batch));
+}
+
+void PcaAccumulator::add(Backend& backend, const DeviceCsr& batch) {
   const char* where = "PcaAccumulator::add";
   require(batch.cols == d_, ErrorCode::shape_mismatch, where, "batch has ", batch.cols,
           " columns, the accumulator ", d_);
-  validate_csr(batch, where);
   const int64_t n = batch.rows, d = d_;
   if (n == 0) return;
   // The batch mean from the CSR itself, then the scatter about it one
   // dense row block at a time (the whole matrix is never densified), all
-  // on the backend: the CSR is read in place where the backend shares
-  // host memory.
-  const DeviceCsr A = backend.borrow_or_upload_csr(batch);
+  // on the backend.
   std::vector<double> mean(static_cast<std::size_t>(d)), var(static_cast<std::size_t>(d));
-  backend.csr_column_stats(A, mean.data(), var.data());
+  backend.csr_column_stats(batch, mean.data(), var.data());
   const int64_t block = std::min(n, internal::pca_block_rows(backend, d));
   std::vector<double> scatter(static_cast<std::size_t>(d * d), 0.0);
   std::vector<double> part(static_cast<std::size_t>(d * d));
@@ -179,7 +181,7 @@ void PcaAccumulator::add(Backend& backend, const CsrView& batch) {
   for (int64_t b0 = 0; b0 < n; b0 += block) {
     const int64_t rows = std::min(block, n - b0);
     if (rows != buf.rows()) buf = backend.allocate<float>(rows, d);
-    backend.csr_rows_to_dense(A, b0, buf);
+    backend.csr_rows_to_dense(batch, b0, buf);
     backend.gram(buf, nullptr, mean.data(), part.data());
     for (std::size_t i = 0; i < scatter.size(); ++i) scatter[i] += part[i];
   }

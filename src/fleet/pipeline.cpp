@@ -292,8 +292,12 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
   m.explain = params.explain;
   m.explain.leave_one_out = true;
 
-  // PCA: the fleet's common structure, for clustering.
+  // PCA: the fleet's common structure, for clustering. The features go to
+  // the backend once (read in place on the CPU), for the fit, the
+  // projection and the scores.
   steps.begin("pca");
+  validate_csr(features.X.view(), kFit);
+  const DeviceCsr resident = backend.borrow_or_upload_csr(features.X.view());
   m.use_pca = params.pca.n_components > 0 || params.pca.variance_fraction > 0.0;
   if (m.use_pca) {
     PcaParams pp = params.pca;
@@ -302,13 +306,10 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
       pp.solver = d <= 2000 || pp.variance_fraction > 0.0 ? PcaSolver::covariance
                                                           : PcaSolver::randomized;
     }
-    m.pca = pca_fit(backend, pp, features.X.view());
+    m.pca = pca_fit(backend, pp, resident);
   }
   // The reduced rows stay on the backend from here to the scores; the
   // result's host copy is for the caller.
-  // The features go to the backend once (read in place on the CPU), for the
-  // projection and the scores.
-  const DeviceCsr resident = backend.borrow_or_upload_csr(features.X.view());
   const DeviceArray<float> reduced = reduce(backend, m, features.X, resident);
   r.reduced = backend.download(reduced);
   steps.end();
@@ -398,6 +399,8 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
   Steps steps(params.progress, r.steps);
 
   steps.begin("pca");
+  validate_csr(features.X.view(), kFit);
+  validate_csr(features.X.view(), kScore);
   const DeviceCsr resident = backend.borrow_or_upload_csr(features.X.view());
   const DeviceArray<float> reduced = reduce(backend, model, features.X, resident);
   r.reduced = backend.download(reduced);

@@ -113,6 +113,10 @@ PcaModel pca_fit(Backend& backend, const PcaParams& params, MatrixView<const flo
 PcaModel pca_fit(Backend& backend, const PcaParams& params, const CsrView& X);
 /// Fits PCA to data already resident on the backend; X is not modified.
 PcaModel pca_fit(Backend& backend, const PcaParams& params, const DeviceArray<float>& X);
+/// Fits PCA to a CSR matrix already on the backend (borrow_or_upload_csr of
+/// a validated host CSR), so one upload serves the fit, pca_transform and
+/// later steps.
+PcaModel pca_fit(Backend& backend, const PcaParams& params, const DeviceCsr& X);
 
 /// Projects X [n x n_features] onto the components: (X − mean)·componentsᵀ,
 /// divided by sqrt(explained_variance) when whitening. Result [n x n_components].
@@ -163,6 +167,8 @@ class PcaAccumulator {
   void add(Backend& backend, const CsrView& batch);
   /// Adds a batch already resident on the backend.
   void add(Backend& backend, const DeviceArray<float>& batch);
+  /// Adds a CSR batch already on the backend (from a validated host CSR).
+  void add(Backend& backend, const DeviceCsr& batch);
   /// Adds another accumulator's rows (same n_features).
   void merge(const PcaAccumulator& other);
   /// Fits the model (covariance solver; "randomized" is an error).
