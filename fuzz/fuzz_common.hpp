@@ -10,10 +10,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 #include <string>
 #include <string_view>
 
 #include "stray/core/error.hpp"
+#include "stray/io/events.hpp"
 
 namespace stray::fuzz {
 
@@ -24,6 +26,28 @@ void expect_accept_or_error(F&& f) {
     f();
   } catch (const Error&) {
   }
+}
+
+/// Runs an event reader (read_events_csv, _jsonl, _osquery: stream, sink,
+/// options) on the input, from memory. Each event's views are read in the
+/// sink, so a view into freed or reused memory is caught there. Returns 0.
+template <typename Reader>
+int fuzz_event_reader(const uint8_t* data, std::size_t size, Reader&& read) {
+  std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
+  EventReadOptions options;
+  options.max_line_bytes = 1 << 16;  // small, so the limit's paths are reached
+  std::size_t bytes = 0;
+  expect_accept_or_error([&] {
+    read(
+        in,
+        [&](const Event& e) {
+          bytes += e.entity.size() + e.group.size() + e.feature.size();
+          for (const char c : e.entity) bytes += static_cast<unsigned char>(c) & 1u;
+          for (const char c : e.feature) bytes += static_cast<unsigned char>(c) & 1u;
+        },
+        options);
+  });
+  return bytes == static_cast<std::size_t>(-1);  // keeps the reads
 }
 
 /// For the readers that take a path: the input as a file of this process's
