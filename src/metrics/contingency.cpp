@@ -80,6 +80,8 @@ Numbered number_labels(const std::vector<int64_t>& labels) {
   const auto [lo, hi] = std::minmax_element(labels.begin(), labels.end());
   const uint64_t span = static_cast<uint64_t>(*hi) - static_cast<uint64_t>(*lo);
   if (span < labels.size() + 1024) {
+    // Reserved, not touched: only the pages the classes fill are used.
+    out.labels.reserve(std::min<uint64_t>(span + 1, labels.size()));
     std::vector<uint32_t> table(span + 1, kNone);
     for (std::size_t i = 0; i < labels.size(); ++i) {
       uint32_t& id = table[static_cast<uint64_t>(labels[i]) - static_cast<uint64_t>(*lo)];
@@ -122,21 +124,24 @@ void count_cells_dense(const Numbered& rows, const Numbered& cols, Contingency& 
 /// Many possible cells: bucket entities by row, then count columns per row.
 void count_cells_by_row(const Numbered& rows, const Numbered& cols, Contingency& t) {
   const std::size_t n_rows = rows.labels.size();
-  std::vector<std::size_t> start(n_rows + 1, 0);
-  for (std::size_t r = 0; r < n_rows; ++r) start[r + 1] = start[r] + t.row_sums[r];
+  // A counting sort into buckets by row, in entity order: start[r + 1], the
+  // end of row r's bucket, steps back as the bucket is filled from the back,
+  // then is moved to the end again. Offsets fit in 32 bits: n < 2^32.
+  std::vector<uint32_t> start(n_rows + 1, 0);
+  for (std::size_t r = 0; r < n_rows; ++r) start[r + 1] = start[r] + static_cast<uint32_t>(t.row_sums[r]);
   std::vector<uint32_t> cols_by_row(rows.ids.size());
-  {
-    std::vector<std::size_t> next(start.begin(), start.end() - 1);
-    for (std::size_t i = 0; i < rows.ids.size(); ++i) cols_by_row[next[rows.ids[i]]++] = cols.ids[i];
-  }
+  for (std::size_t i = rows.ids.size(); i-- > 0;) cols_by_row[--start[rows.ids[i] + 1]] = cols.ids[i];
+  for (std::size_t r = 0; r < n_rows; ++r) start[r + 1] += static_cast<uint32_t>(t.row_sums[r]);
   std::vector<uint32_t> seen_in(cols.labels.size(), kNone);  // last row that met the column
-  std::vector<std::size_t> cell_of(cols.labels.size());
+  std::vector<uint32_t> cell_of(cols.labels.size());
+  // At most one cell per entity; reserving (not touching) spares the copies of growth.
+  t.cells.reserve(std::min<uint64_t>(rows.ids.size(), uint64_t(n_rows) * cols.labels.size()));
   for (std::size_t r = 0; r < n_rows; ++r) {
     for (std::size_t k = start[r]; k < start[r + 1]; ++k) {
       const uint32_t c = cols_by_row[k];
       if (seen_in[c] != r) {
         seen_in[c] = static_cast<uint32_t>(r);
-        cell_of[c] = t.cells.size();
+        cell_of[c] = static_cast<uint32_t>(t.cells.size());
         t.cells.push_back({static_cast<int64_t>(r), static_cast<int64_t>(c), 0});
       }
       ++t.cells[cell_of[c]].count;
