@@ -54,11 +54,14 @@ __global__ void profile_scores_kernel(const int64_t* indptr, const int32_t* indi
     const int32_t r = reference[i];
     const bool loo = leave_out != nullptr && leave_out[i] != 0 && term.sizes[r] > 1;
     double s = loo ? zero_loo[r] : zero_plain[r];
+    double magnitude = s;
     for (int64_t p = indptr[i]; p < indptr[i + 1]; ++p) {
       const int32_t j = indices[p];
-      s += term(values[p], r, j, loo) - term(0.0, r, j, loo);
+      const double absent = term(0.0, r, j, loo);
+      s += term(values[p], r, j, loo) - absent;
+      magnitude += absent;
     }
-    out[i] = static_cast<float>(s > 0.0 ? s : 0.0);
+    out[i] = finish_profile_score(s, magnitude, term.d + indptr[i + 1] - indptr[i]);
   }
 }
 

@@ -175,6 +175,32 @@ TEST(Pipeline, StandardizedScoreByHand) {
   EXPECT_NEAR(f.scores[0], 1.0 / 9.0, 1e-6);
 }
 
+// Identical sessions (counts as fractions that do not round exactly) score
+// exactly 0 against their peers, fitted and scored later alike: a rounding
+// residue there would become the cluster's threshold and flag every
+// duplicate seen afterwards (it flagged 67% of normal log sessions).
+TEST(Pipeline, DuplicatesScoreZeroAndAreNotFlaggedWhenScored) {
+  auto backend = cpu();
+  const EventSource events = [](const EventSink& sink) {
+    for (int h = 0; h < 60; ++h) {
+      const std::string host = "s" + std::to_string(h);
+      const bool other = h % 3 == 0;
+      sink({host, "log", "E1", other ? 7.0 : 3.0});
+      sink({host, "log", "E2", 11.0});
+      sink({host, "log", other ? "E5" : "E9", 13.0});
+    }
+  };
+  FleetPipelineParams params;
+  params.features.normalization = Normalization::fraction;
+  params.kmeans.n_clusters = 2;
+  const FleetResult fit = fit_fleet(*backend, params, events);
+  for (const float s : fit.scores) EXPECT_EQ(s, 0.0f);
+  EXPECT_TRUE(fit.findings.empty());
+  const FleetResult again = score_fleet(*backend, fit.model, events, FleetScoreParams{});
+  for (const float s : again.scores) EXPECT_EQ(s, 0.0f);
+  EXPECT_TRUE(again.findings.empty());
+}
+
 TEST(Pipeline, PcaSpaceScoresAreDistancesToTheKMeansCentres) {
   auto backend = cpu();
   FleetPipelineParams params;

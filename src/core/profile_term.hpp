@@ -40,6 +40,18 @@ struct ProfileTerm {
   }
 };
 
+/// A row's score from its running sum s = zero sum + Σ (term(x) − term(0))
+/// over its non-zeros. `magnitude` = the zero sum + Σ term(0): the sizes
+/// that cancelled. Where the true score is 0 (a row equal to its peers'
+/// mean: duplicated hosts, identical sessions) rounding leaves a residue of
+/// a few ulps of `magnitude` per term, and a threshold of such residues
+/// would flag every duplicate seen later; so that residue is 0.
+STRAY_HOST_DEVICE inline float finish_profile_score(double s, double magnitude, int64_t terms) {
+  constexpr double kUlp = 2.220446049250313e-16;
+  const double slack = 4.0 * kUlp * static_cast<double>(terms) * magnitude;
+  return static_cast<float>(s > slack ? s : 0.0);
+}
+
 /// Σ_j term(0) per cluster — every feature a row lacks — plain and with the
 /// row left out (clusters of one member keep 0 there): a row then costs
 /// only its non-zeros. `plain`, `loo`: [k].

@@ -65,11 +65,14 @@ void CpuBackend::csr_profile_scores(const DeviceCsr& A, const ClusterProfiles& p
     const int32_t r = reference[i];
     const bool loo = leave_out != nullptr && leave_out[i] != 0 && profiles.sizes[r] > 1;
     double s = loo ? zero_loo[static_cast<std::size_t>(r)] : zero_plain[static_cast<std::size_t>(r)];
+    double magnitude = s;
     for (int64_t p = ip[i]; p < ip[i + 1]; ++p) {
       const int32_t j = ix[p];
-      s += term(v[p], r, j, loo) - term(0.0, r, j, loo);
+      const double absent = term(0.0, r, j, loo);
+      s += term(v[p], r, j, loo) - absent;
+      magnitude += absent;
     }
-    out[i] = static_cast<float>(std::max(s, 0.0));
+    out[i] = finish_profile_score(s, magnitude, profiles.d + ip[i + 1] - ip[i]);
   }
 }
 
