@@ -176,3 +176,45 @@ INSTANTIATE_TEST_SUITE_P(Seeds, ExplainSynthetic, ::testing::Values(1, 9, 42, 20
 
 }  // namespace
 }  // namespace stray
+
+namespace stray {
+namespace {
+
+// Host 0 alone among its peers (hosts 0-3) has packages a and b and lacks c
+// and d, which its peers all have: four ties at ±1. Across the fleet of 7,
+// b is rarest (1/7 have it: |1 − 1/7| = 0.86), c most common (5/7: 0.71),
+// a 3/7 (0.57), d 3/7 (0.43): that is the order; counts name every difference.
+TEST(Explain, TiesGoToWhatIsMostUnusualInTheFleetAndEveryDifferenceIsCounted) {
+  const CsrMatrix X = csr({{1, 1, 0, 0, 0},
+                           {0, 0, 1, 1, 1},
+                           {0, 0, 1, 1, 0},
+                           {0, 0, 1, 1, 0},
+                           {1, 0, 1, 0, 0},
+                           {0, 0, 0, 0, 0},
+                           {1, 0, 1, 0, 0}});
+  const std::vector<int32_t> labels = {0, 0, 0, 0, 1, 1, 1};
+  const Matrix<float> means = cluster_means(X, labels, 2);
+  std::vector<float> fleet(5, 0.0f);
+  for (int64_t i = 0; i < 7; ++i)
+    for (int64_t p = X.indptr[i]; p < X.indptr[i + 1]; ++p) fleet[X.indices[p]] += X.values[p] / 7;
+  ExplainParams params;
+  params.leave_one_out = true;
+  params.top_features = 4;
+  const std::vector<std::string> names = {"p:a", "p:b", "p:c", "p:d", "p:e"};
+  const Explanation with = explain_entity(X, means.view(), 0, 0, 0, params, names, {4, 3}, fleet);
+  ASSERT_EQ(with.features.size(), 4u);
+  EXPECT_EQ(with.features[0].name, "p:b");  // has what nobody else has
+  EXPECT_EQ(with.features[1].name, "p:c");  // lacks what 5 of 7 have
+  EXPECT_EQ(with.features[2].name, "p:a");
+  EXPECT_EQ(with.features[3].name, "p:d");
+  EXPECT_EQ(with.n_differing, 5);  // p:e: one peer of three has it
+  EXPECT_EQ(with.n_unique, 2);
+  EXPECT_EQ(with.n_missing, 2);
+  // Without fleet means, ties keep column order.
+  const Explanation without = explain_entity(X, means.view(), 0, 0, 0, params, names, {4, 3});
+  EXPECT_EQ(without.features[0].name, "p:a");
+  EXPECT_THROW(explain_entity(X, means.view(), 0, 0, 0, params, names, {4, 3}, {1.0f}), Error);
+}
+
+}  // namespace
+}  // namespace stray

@@ -48,6 +48,25 @@ Matrix<float> finish_means(const std::vector<double>& sums, const std::vector<in
   return out;
 }
 
+// The columns where the row differs from the reference (in behavior mode:
+// where it has more), counting the two ends of a presence feature as well.
+std::vector<int64_t> differing_features(const std::vector<float>& row,
+                                        const std::vector<float>& ref, ExplainMode mode,
+                                        Explanation& ex) {
+  // A centre within float rounding of 1 is "every peer has it".
+  constexpr float kEveryPeer = 1.0f - 1e-6f;
+  std::vector<int64_t> order;
+  for (std::size_t j = 0; j < row.size(); ++j) {
+    const float diff = row[j] - ref[j];
+    if (diff == 0.0f) continue;
+    ++ex.n_differing;
+    if (row[j] > 0.0f && ref[j] == 0.0f) ++ex.n_unique;
+    if (row[j] == 0.0f && ref[j] >= kEveryPeer) ++ex.n_missing;
+    if (mode == ExplainMode::config || diff > 0.0f) order.push_back(static_cast<int64_t>(j));
+  }
+  return order;
+}
+
 }  // namespace
 
 Matrix<float> cluster_means(const CsrView& X, const std::vector<int32_t>& labels,
@@ -113,7 +132,8 @@ std::vector<float> squared_distances_to_means(const CsrView& X, const std::vecto
 Explanation explain_entity(const CsrView& X, MatrixView<const float> means, int64_t entity,
                            int32_t cluster, int32_t reference_cluster, const ExplainParams& params,
                            const std::vector<std::string>& feature_names,
-                           const std::vector<int64_t>& cluster_sizes) {
+                           const std::vector<int64_t>& cluster_sizes,
+                           const std::vector<float>& fleet_means) {
   constexpr const char* where = "explain_entity";
   using internal::require;
   require(means.cols() == X.cols, ErrorCode::shape_mismatch, where, "means have ", means.cols(),
@@ -126,6 +146,9 @@ Explanation explain_entity(const CsrView& X, MatrixView<const float> means, int6
           params.top_features, " < 1");
   require(feature_names.empty() || static_cast<int64_t>(feature_names.size()) == X.cols,
           ErrorCode::shape_mismatch, where, feature_names.size(), " feature names for ", X.cols,
+          " features");
+  require(fleet_means.empty() || static_cast<int64_t>(fleet_means.size()) == X.cols,
+          ErrorCode::shape_mismatch, where, fleet_means.size(), " fleet means for ", X.cols,
           " features");
   // Leaving the entity out only applies to its own cluster's centre.
   double loo_scale = 1.0;  // centre' = (n·c − x) / (n − 1)
@@ -160,21 +183,23 @@ Explanation explain_entity(const CsrView& X, MatrixView<const float> means, int6
   }
   ex.distance = std::sqrt(dist2);
 
-  std::vector<int64_t> order;
-  order.reserve(static_cast<std::size_t>(d));
-  for (int64_t j = 0; j < d; ++j) {
-    const float diff = row[static_cast<std::size_t>(j)] - ref[static_cast<std::size_t>(j)];
-    if (params.mode == ExplainMode::behavior ? diff > 0.0f : diff != 0.0f) order.push_back(j);
-  }
+  std::vector<int64_t> order = differing_features(row, ref, params.mode, ex);
   auto key = [&](int64_t j) {
     const float diff = row[static_cast<std::size_t>(j)] - ref[static_cast<std::size_t>(j)];
     return params.mode == ExplainMode::behavior ? diff : std::fabs(diff);
+  };
+  // How unusual the value is in the whole fleet: the tie-break.
+  auto rarity = [&](int64_t j) {
+    if (fleet_means.empty()) return 0.0f;
+    return std::fabs(row[static_cast<std::size_t>(j)] - fleet_means[static_cast<std::size_t>(j)]);
   };
   const auto m = std::min<std::size_t>(order.size(), static_cast<std::size_t>(params.top_features));
   std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(m), order.end(),
                     [&](int64_t a, int64_t b) {
                       const float ka = key(a), kb = key(b);
-                      return ka != kb ? ka > kb : a < b;
+                      if (ka != kb) return ka > kb;
+                      const float ra = rarity(a), rb = rarity(b);
+                      return ra != rb ? ra > rb : a < b;
                     });
   for (std::size_t k = 0; k < m; ++k) {
     const int64_t j = order[k];

@@ -13,7 +13,11 @@
 //              of than its peers (a tor process, connections to port 1389)
 //              — for threat hunting, where "runs less" is rarely the finding.
 //
-// difference = value − centre. Ties go to the lower feature index.
+// difference = value − centre. Ties (hundreds of features at ±1.000 are
+// common with presence features) go to the feature most unusual in the
+// whole fleet — |value − fleet mean| largest: for a package the entity
+// alone has, the rarest in the fleet; for one it lacks, the most common —
+// when fleet means are given, then to the lower feature index.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +59,14 @@ struct Explanation {
   int32_t reference_cluster = 0;  // the cluster whose centre it was compared with
   double distance = 0.0;          // ‖row − reference centre‖ in the original features
   std::vector<FeatureDifference> features;  // most telling first
+  /// Every feature where the entity differs from the centre (the kept
+  /// `features` are the first of them), with the two ends counted apart:
+  /// `unique`: the entity has it and no peer does (centre 0);
+  /// `missing`: the entity lacks it and every peer has it (centre 1, for
+  /// presence features) — "274 differ from all peers (+63 / −211)".
+  int64_t n_differing = 0;
+  int64_t n_unique = 0;
+  int64_t n_missing = 0;
 };
 
 /// Means of the members of each cluster: [n_clusters x n_features],
@@ -72,12 +84,15 @@ std::vector<float> squared_distances_to_means(const CsrView& X, const std::vecto
 
 /// Explains row `entity` of X against row `reference_cluster` of `means`
 /// (from cluster_means). `cluster_sizes` [n_clusters] is needed only for
-/// leave_one_out (pass {} otherwise); `feature_names` [d] or empty.
+/// leave_one_out (pass {} otherwise); `feature_names` [d] or empty;
+/// `fleet_means` [d] (each feature's mean over the whole fleet, for the
+/// tie-break) or empty.
 Explanation explain_entity(const CsrView& X, MatrixView<const float> means, int64_t entity,
                            int32_t cluster, int32_t reference_cluster,
                            const ExplainParams& params = {},
                            const std::vector<std::string>& feature_names = {},
-                           const std::vector<int64_t>& cluster_sizes = {});
+                           const std::vector<int64_t>& cluster_sizes = {},
+                           const std::vector<float>& fleet_means = {});
 
 /// Explains every outlier of `outliers` (from find_outliers over the same
 /// labels), in its order. Each is compared with its own cluster's centre —
