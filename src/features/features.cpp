@@ -7,6 +7,7 @@
 #include <cstring>
 #include <exception>
 #include <numeric>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -21,6 +22,7 @@ const char* to_string(Normalization normalization) {
     case Normalization::binary: return "binary";
     case Normalization::fraction: return "fraction";
     case Normalization::log1p: return "log1p";
+    case Normalization::automatic: return "auto";
   }
   return "?";
 }
@@ -30,8 +32,9 @@ Normalization parse_normalization(const std::string& name) {
   if (name == "binary") return Normalization::binary;
   if (name == "fraction") return Normalization::fraction;
   if (name == "log1p") return Normalization::log1p;
+  if (name == "auto") return Normalization::automatic;
   internal::fail(ErrorCode::invalid_argument, "parse_normalization", "unknown normalization '",
-                 name, "' (expected none, binary, fraction or log1p)");
+                 name, "' (expected auto, none, binary, fraction or log1p)");
 }
 
 const char* to_string(DropReason reason) {
@@ -116,6 +119,7 @@ double normalize(Normalization n, double v, double total) {
     case Normalization::binary: return 1.0;
     case Normalization::fraction: return v / total;
     case Normalization::log1p: return std::log1p(v);
+    case Normalization::automatic: return 1.0;  // unresolved (a group new when applying): binary
   }
   return v;
 }
@@ -412,7 +416,58 @@ struct FeatureBuilder::Impl {
   // Fitting: the vocabulary columns in name order, each kept or dropped by
   // its document frequency; the kept ones named in `out`, and the
   // vocabulary it will carry.
+  // params.require_named_groups: every group the params name has events.
+  void check_named_groups() const {
+    std::set<std::string_view> present;
+    for (std::size_t c = 0; c < col_group.size(); ++c) {
+      present.insert(group_name_of(static_cast<int32_t>(c)));
+    }
+    auto check = [&](const std::string& group) {
+      if (present.count(group) != 0) return;
+      std::string names;
+      for (const std::string_view g : present) names += (names.empty() ? "" : ", ") + std::string(g);
+      internal::fail(ErrorCode::invalid_argument, "features", "no event has the group '",
+                     internal::printable(group),
+                     "' named in the normalisation or weights (groups present: ",
+                     names.empty() ? "none" : internal::printable(names), ")");
+    };
+    for (const auto& [group, mode] : params.group_normalization) check(group);
+    for (const auto& [group, weight] : params.group_weights) check(group);
+  }
+
+  // Normalization::automatic, fitting. Where some group is a presence list
+  // (every value 1: packages from an inventory), every automatic group is
+  // binary: differences then share one scale, the share of peers, and a
+  // count group's small fractions cannot drown in (or drown) the presence
+  // groups' ±1. Where every group has counts (syscalls, log templates,
+  // event IDs), presence barely varies and the mix is the signal: fraction
+  // of the entity's events in the group. The choice is kept in the
+  // vocabulary, so applying it later normalises the same way.
+  void resolve_automatic_groups() {
+    std::vector<uint8_t> counts(groups.size(), 0);
+    for (std::size_t p = 0; p < cols.size(); ++p) {
+      const auto g = static_cast<std::size_t>(col_group[static_cast<std::size_t>(cols[p])]);
+      if (vals[p] != 1.0f) counts[g] = 1;
+    }
+    bool any_presence = false;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      any_presence |= groups[g]->normalization == Normalization::automatic && counts[g] == 0;
+    }
+    const Normalization chosen = any_presence ? Normalization::binary : Normalization::fraction;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      if (groups[g]->normalization != Normalization::automatic) continue;
+      groups[g]->normalization = chosen;
+      params.group_normalization[groups[g]->name] = chosen;
+    }
+    // Groups first seen when applying have no fitted choice: binary.
+    if (params.normalization == Normalization::automatic) {
+      params.normalization = Normalization::binary;
+    }
+  }
+
   ColumnMap fit_columns(FeatureMatrix& out, int64_t n) {
+    if (params.require_named_groups) check_named_groups();
+    resolve_automatic_groups();
     const std::size_t n_vocab = col_group.size();
     ColumnMap map;
     map.out_col.assign(n_vocab, kDropped);

@@ -58,9 +58,15 @@
 
 namespace stray {
 
-enum class Normalization { none, binary, fraction, log1p };
+/// automatic ("auto"): decided when fitting, for every group left to it at
+/// once — binary when one of them is a presence list (every value 1: an
+/// inventory of packages), so all differences share one scale; fraction
+/// when every one has counts (syscalls, log templates, event IDs), where
+/// presence barely varies. The fitted vocabulary keeps each group's choice;
+/// a group first seen when applying is binary.
+enum class Normalization { none, binary, fraction, log1p, automatic };
 
-/// "none" | "binary" | "fraction" | "log1p".
+/// "none" | "binary" | "fraction" | "log1p" | "auto".
 const char* to_string(Normalization normalization);
 /// Parses the names above; throws ErrorCode::invalid_argument otherwise.
 Normalization parse_normalization(const std::string& name);
@@ -72,6 +78,12 @@ struct FeatureParams {
   std::map<std::string, Normalization, std::less<>> group_normalization;
   /// Per-group weights (finite, ≥ 0; default 1).
   std::map<std::string, double, std::less<>> group_weights;
+  /// Fitting only: a group named in group_normalization or group_weights
+  /// that no event has is an ErrorCode::invalid_argument naming the groups
+  /// present (a typo such as "packages" for "package" would otherwise be
+  /// ignored silently). Off by default: a product may configure groups a
+  /// given snapshot lacks. Not kept in the model.
+  bool require_named_groups = false;
   /// Fitting only: drop features present in more than max_df × n_entities
   /// entities. In (0, 1]; 1 keeps all.
   double max_df = 1.0;
