@@ -90,6 +90,32 @@ TEST(LabelScores, EmptyAndUnequalInputAreErrors) {
                ErrorCode::shape_mismatch, {"1", "0"});
 }
 
+TEST(LabelScores, TablesMadeByHandAreCheckedBeforeUse) {
+  const Contingency good = stray::contingency_table({0, 0, 1, 2}, {5, 6, 6, 6});
+  EXPECT_EQ(stray::compare_labelings(good).adjusted_rand,
+            stray::compare_labelings({0, 0, 1, 2}, {5, 6, 6, 6}).adjusted_rand);
+  const auto refused = [](Contingency t, const std::string& fragment) {
+    expect_error([&] { stray::compare_labelings(t); }, ErrorCode::invalid_argument, {fragment});
+    expect_error([&] { stray::expected_mutual_info(t); }, ErrorCode::invalid_argument, {fragment});
+  };
+  refused(Contingency{}, "empty");
+  Contingency t = good;
+  t.cells[0].row = 7;
+  refused(t, "outside");
+  t = good;
+  t.cells[0].count = 0;
+  refused(t, "not positive");
+  t = good;
+  t.row_sums[0] = -1;
+  refused(t, "size -1");
+  t = good;
+  t.col_sums[1] += 1;
+  refused(t, "do not sum");
+  t = good;
+  t.n = int64_t{1} << 40;
+  refused(t, "at most");
+}
+
 TEST(LabelScores, StringLabelsAreNumberedInFirstSeenOrder) {
   const std::vector<std::string> images{"nginx", "redis", "nginx", "", "postgres", "redis", ""};
   EXPECT_EQ(stray::encode_labels(images), (std::vector<int64_t>{0, 1, 0, 2, 3, 1, 2}));

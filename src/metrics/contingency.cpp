@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "core/check.hpp"
+#include "metrics/label_scores_internal.hpp"
 #include "stray/metrics/label_scores.hpp"
 
 namespace stray {
@@ -177,6 +178,34 @@ Contingency contingency_table(const std::vector<int64_t>& truth,
   t.row_labels = std::move(rows.labels);
   t.col_labels = std::move(cols.labels);
   return t;
+}
+
+void internal::check_contingency(const Contingency& t, const char* where) {
+  require(t.n >= 1, ErrorCode::invalid_argument, where, "the table is empty (n = ", t.n, ")");
+  require(t.n < kNone, ErrorCode::invalid_argument, where, "n = ", t.n, "; at most ", kNone - 1,
+          " entities are supported");
+  const auto check_sizes = [&](const std::vector<int64_t>& sizes, const char* side) {
+    require(!sizes.empty(), ErrorCode::invalid_argument, where, "no ", side, " classes");
+    __int128 total = 0;
+    for (int64_t s : sizes) {
+      require(s > 0, ErrorCode::invalid_argument, where, "a ", side, " class of size ", s);
+      total += s;
+    }
+    require(total == t.n, ErrorCode::invalid_argument, where, "the ", side,
+            " class sizes do not sum to n = ", t.n);
+  };
+  check_sizes(t.row_sums, "row");
+  check_sizes(t.col_sums, "column");
+  __int128 total = 0;
+  for (const ContingencyCell& c : t.cells) {
+    require(c.row >= 0 && c.row < static_cast<int64_t>(t.row_sums.size()) && c.col >= 0 &&
+                c.col < static_cast<int64_t>(t.col_sums.size()) && c.count > 0,
+            ErrorCode::invalid_argument, where, "cell (", c.row, ", ", c.col, ") = ", c.count,
+            " is outside the ", t.row_sums.size(), " x ", t.col_sums.size(),
+            " table or not positive");
+    total += c.count;
+  }
+  require(total == t.n, ErrorCode::invalid_argument, where, "the cells do not sum to n = ", t.n);
 }
 
 std::vector<int64_t> encode_labels(const std::vector<std::string>& labels) {

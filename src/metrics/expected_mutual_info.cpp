@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "metrics/label_scores_internal.hpp"
 #include "stray/metrics/label_scores.hpp"
 
 namespace stray {
@@ -100,7 +101,7 @@ double pair_term(int64_t a, int64_t b, int64_t n) {
 
 }  // namespace
 
-double expected_mutual_info(const Contingency& t) {
+double internal::expected_mutual_info_of(const Contingency& t) {
   if (t.row_sums.size() <= 1 || t.col_sums.size() <= 1) return 0.0;
   const auto rows = size_multiplicities(t.row_sums);
   const auto cols = size_multiplicities(t.col_sums);
@@ -109,6 +110,11 @@ double expected_mutual_info(const Contingency& t) {
     for (const auto& [b, mb] : cols) emi += ma * mb * pair_term(a, b, t.n);
   }
   return emi;
+}
+
+double expected_mutual_info(const Contingency& t) {
+  internal::check_contingency(t, "expected_mutual_info");
+  return internal::expected_mutual_info_of(t);
 }
 
 }  // namespace stray

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "metrics/pair_scores.hpp"
+#include "metrics/label_scores_internal.hpp"
 
 namespace stray {
 namespace {
@@ -78,7 +78,7 @@ bool both_single(const Contingency& t) {
   // E[MI] all equal log n, and sklearn's 1 (eps / eps below) rests on its
   // own rounding; any other order of summation can turn it to −1 or −2.
   if (t.cells.size() == t.row_sums.size() && t.cells.size() == t.col_sums.size()) return 1.0;
-  const double emi = expected_mutual_info(t);
+  const double emi = internal::expected_mutual_info_of(t);
   // The mean entropy should never fall below E[MI], nor MI equal it, but
   // rounding can do both: keep the sign and stay eps away from 0, as sklearn.
   double denominator = (h_true + h_pred) / 2.0 - emi;
@@ -104,6 +104,7 @@ struct Hcv {
 }  // namespace
 
 LabelScores compare_labelings(const Contingency& t) {
+  internal::check_contingency(t, "compare_labelings");
   LabelScores s;
   s.rand = internal::rand_from_table(t);
   s.adjusted_rand = internal::adjusted_rand_from_table(t);

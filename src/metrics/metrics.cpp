@@ -1,6 +1,6 @@
 #include "stray/metrics/metrics.hpp"
 
-#include "metrics/pair_scores.hpp"
+#include "metrics/label_scores_internal.hpp"
 #include "stray/metrics/label_scores.hpp"
 
 namespace stray {

@@ -5,7 +5,7 @@
 // The counts are exact integers. sklearn computes ARI's products (up to n⁴)
 // with Python's unbounded integers; 128-bit integers hold them for
 // n < 2³¹, and beyond that long double keeps 64 bits of mantissa.
-#include "metrics/pair_scores.hpp"
+#include "metrics/label_scores_internal.hpp"
 
 namespace stray::internal {
 namespace {

@@ -45,11 +45,14 @@ struct Contingency {
   int64_t n = 0;                       // entities
 };
 
-/// Builds the table in O(n): labels are numbered by a direct table when
-/// their range is at most a few times n, else by hashing; cells are counted
-/// in a dense rows × cols array when that is at most a few times n, else by
-/// hashing. Throws invalid_argument for empty input, shape_mismatch for
-/// unequal lengths.
+/// Builds the table in O(n), without sorting: labels are numbered through a
+/// direct lookup table when their values span no more than about n, else by
+/// hashing; cells are counted in a dense rows × cols array when that has no
+/// more than about n cells, else entities are bucketed by row (a counting
+/// pass) and each row's columns counted. Extra memory about 12 bytes per
+/// label plus the table itself (24 bytes per nonzero cell). Throws
+/// invalid_argument for empty input or n ≥ 2³², shape_mismatch for unequal
+/// lengths.
 Contingency contingency_table(const std::vector<int64_t>& truth,
                               const std::vector<int64_t>& pred);
 
@@ -73,7 +76,10 @@ struct LabelScores {
 /// homogeneity and completeness tell them apart: they swap).
 LabelScores compare_labelings(const std::vector<int64_t>& truth,
                               const std::vector<int64_t>& pred);
-/// The same from a table already built.
+/// The same from a table already built. A table not made by
+/// contingency_table is checked first (1 ≤ n < 2³², positive class sizes
+/// summing to n on each side, cells inside the table with positive counts
+/// summing to n); else ErrorCode::invalid_argument.
 LabelScores compare_labelings(const Contingency& table);
 
 double rand_score(const std::vector<int64_t>& truth, const std::vector<int64_t>& pred);
@@ -95,7 +101,8 @@ std::tuple<double, double, double> homogeneity_completeness_v_measure(
     const std::vector<int64_t>& truth, const std::vector<int64_t>& pred);
 
 /// The expected mutual information of two random labelings with the
-/// table's class sizes (0 when either side has a single class).
+/// table's class sizes (0 when either side has a single class). The table
+/// is checked as by compare_labelings.
 double expected_mutual_info(const Contingency& table);
 
 }  // namespace stray
