@@ -22,6 +22,7 @@ struct SynthOptions {
   int64_t entities = 1000;
   uint64_t seed = 0;
   int64_t per_kind = 1;
+  int day = 1;
   double noise = 1.0;
   std::string out, format = "csv";
   bool json = false;
@@ -80,13 +81,19 @@ void run_synth(const SynthOptions& o) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error(ErrorCode::io_error, "synth: cannot open '" + tmp.string() + "' for writing");
     EventWriter writer(out, format);
-    truth = generate_synthetic_fleet(sp, writer.sink());
+    std::ostringstream t;
+    if (o.day == 2) {  // the same fleet a day later (churn, a shifted role, drifting hosts)
+      const DayTwoTruth two = generate_synthetic_fleet_day_two(sp, writer.sink());
+      write_day_two_truth_json(t, two);
+      truth = two.fleet;
+    } else {
+      truth = generate_synthetic_fleet(sp, writer.sink());
+      write_ground_truth_json(t, truth);
+    }
     writer.finish();
     written = writer.events_written();
     out.close();
     if (!out) throw Error(ErrorCode::io_error, "synth: writing '" + events_path.string() + "' failed");
-    std::ostringstream t;
-    write_ground_truth_json(t, truth);
     write_file_atomic(truth_path.string(), t.str());
     fs::rename(tmp, events_path);
   } catch (...) {
@@ -121,6 +128,11 @@ void register_synth_command(CLI::App& app) {
   cmd->add_option("--per-kind", o->per_kind,
                   "Hosts per injected anomaly kind (six kinds; 0 = none; at most 10000 and "
                   "--entities / 6)")
+      ->capture_default_str();
+  cmd->add_option("--day", o->day,
+                  "1: the fleet; 2: the same fleet a day later (some hosts gone and new, one role "
+                  "on a new image, a few hosts repurposed; truth.json says which)")
+      ->check(CLI::IsMember({1, 2}))
       ->capture_default_str();
   cmd->add_option("--noise", o->noise, "Scale of the natural noise (0 = clean role templates)")
       ->capture_default_str();

@@ -313,6 +313,35 @@ class Rng {
 constexpr uint64_t kSaltRole = 1;
 constexpr uint64_t kSaltHost = 2;
 constexpr uint64_t kSaltAnomaly = 3;
+// Day two's draws come from streams of their own, so a kept host's day-one
+// draws (kSaltHost) are the same on both days.
+constexpr uint64_t kSaltChurn = 4;
+constexpr uint64_t kSaltShift = 5;
+constexpr uint64_t kSaltDrifting = 6;
+constexpr uint64_t kSaltDayTwo = 7;
+
+// ---------------------------------------------------------------- day two
+
+// The shifted role's image moves to Debian 13 (trixie): these base
+// libraries were renamed there (the 64-bit time_t transition and soname
+// bumps).
+const std::vector<std::pair<const char*, const char*>> kTrixieRenames = {
+    {"libssl3", "libssl3t64"},         {"libgnutls30", "libgnutls30t64"},
+    {"libapt-pkg6.0", "libapt-pkg7.0"}, {"libdb5.3", "libdb5.3t64"},
+    {"libext2fs2", "libext2fs2t64"},   {"libtirpc3", "libtirpc3t64"},
+    {"libhogweed6", "libhogweed6t64"}, {"libnettle8", "libnettle8t64"},
+    {"libunistring2", "libunistring5"}, {"gcc-12-base", "gcc-14-base"}};
+// ... and its hosts start exporting telemetry to an OpenTelemetry collector.
+const Connection kTelemetry = {"4317", "10.40.0.0/24", 1.0, 20.0};
+
+// What day two changes on one host. Its draws come from `rng`.
+struct HostChange {
+  HostChange(uint64_t seed, int64_t i) : rng(seed, static_cast<uint64_t>(i), kSaltDayTwo) {}
+  Rng rng;
+  bool shifted = false;           // the shifted role's image and telemetry
+  const Role* adopted = nullptr;  // drifting: the role it takes on
+  bool small_change = false;      // one optional package installed or removed
+};
 
 // ---------------------------------------------------------------- generation
 
@@ -378,9 +407,11 @@ class Generator {
                             cumulative_.begin() - (u >= 1.0 ? 1 : 0));
   }
 
-  // Emits every event of host i.
+  // Emits every event of host i; `change` (day two) is applied on top of
+  // day one's draws, with draws of its own.
   void host(int64_t i, int role_index, std::string_view entity,
-            const std::vector<AnomalyKind>& anomalies, const EventSink& sink, int64_t* n_events) {
+            const std::vector<AnomalyKind>& anomalies, const EventSink& sink, int64_t* n_events,
+            HostChange* change = nullptr) {
     const Role& role = roles()[static_cast<std::size_t>(role_index)];
     Rng rng(params_.seed, static_cast<uint64_t>(i), kSaltHost);
     const double noise = params_.noise;
@@ -419,6 +450,7 @@ class Generator {
       packages_.push_back("tor");
       packages_.push_back("tor-geoipdb");
     }
+    if (change) change_packages(role_index, *change);
     for (const char* pkg : packages_) emit("package", pkg, 1.0);
 
     auto process = [&](const Process& pr) {
@@ -430,6 +462,13 @@ class Generator {
     for (const auto& pr : role.processes) process(pr);
     if (has(AnomalyKind::tor)) process({"tor", 1.0, 0.0});
     if (has(AnomalyKind::crypto_miner)) process({"xmrig", 1.0, 0.0});
+    if (change && change->adopted) {  // the adopted role's processes it does not run yet
+      for (const auto& pr : change->adopted->processes) {
+        if (!runs(role, pr.name) && change->rng.bernoulli(pr.p)) {
+          emit("process", pr.name, static_cast<double>(1 + change->rng.poisson(pr.lambda)));
+        }
+      }
+    }
 
     for (const auto& l : kBaseListen) {
       if (rng.bernoulli(l.p)) emit("net.port", l.port, 1.0);
@@ -441,26 +480,81 @@ class Generator {
       emit("net.port", "9001", 1.0);
       emit("net.port", "9050", 1.0);
     }
+    if (change && change->adopted) {  // the adopted role's ports it does not listen on yet
+      for (const auto& l : change->adopted->listen) {
+        if (!listens(role, l.port) && change->rng.bernoulli(l.p)) emit("net.port", l.port, 1.0);
+      }
+    }
 
     ports_.items.clear();
     nets_.items.clear();
-    auto connect = [&](const Connection& c) {
-      if (!rng.bernoulli(c.p)) return;
-      const int64_t n = 1 + rng.poisson(c.lambda);
+    auto connect_with = [&](Rng& r, const Connection& c) {
+      if (!r.bernoulli(c.p)) return;
+      const int64_t n = 1 + r.poisson(c.lambda);
       ports_.add(c.port, n);
       nets_.add(c.network, n);
     };
+    auto connect = [&](const Connection& c) { connect_with(rng, c); };
     for (const auto& c : kBaseOutbound) connect(c);
     for (const auto& c : role.outbound) connect(c);
     if (has(AnomalyKind::tor)) connect({"9001", "100.66.3.0/24", 1.0, 12.0});
     if (has(AnomalyKind::log4j_callback)) connect({"1389", "198.51.100.0/24", 1.0, 1.0});
     if (has(AnomalyKind::unusual_destination)) connect({"443", "203.0.113.0/24", 1.0, 5.0});
     if (has(AnomalyKind::crypto_miner)) connect({"3333", "192.0.2.0/24", 1.0, 50.0});
+    if (change && change->adopted) {
+      for (const auto& c : change->adopted->outbound) connect_with(change->rng, c);
+    }
+    if (change && change->shifted) connect_with(change->rng, kTelemetry);
     for (const auto& [port, n] : ports_.items) emit("net.remote", port, static_cast<double>(n));
     for (const auto& [net, n] : nets_.items) emit("net.remote_net", net, static_cast<double>(n));
   }
 
  private:
+  // Whether day one's templates may give a host of `role` this process or
+  // listening port (a drifting host does not get a second copy).
+  static bool runs(const Role& role, std::string_view name) {
+    const auto named = [&](const Process& p) { return name == p.name; };
+    return std::any_of(kBaseProcesses.begin(), kBaseProcesses.end(), named) ||
+           std::any_of(role.processes.begin(), role.processes.end(), named);
+  }
+  static bool listens(const Role& role, std::string_view port) {
+    const auto named = [&](const Listen& l) { return port == l.port; };
+    return std::any_of(kBaseListen.begin(), kBaseListen.end(), named) ||
+           std::any_of(role.listen.begin(), role.listen.end(), named);
+  }
+  bool has_package(std::string_view name) const {
+    return std::any_of(packages_.begin(), packages_.end(),
+                       [&](const char* p) { return name == p; });
+  }
+
+  // Day two's package changes on top of day one's list.
+  void change_packages(int role_index, HostChange& change) {
+    if (change.shifted) {
+      for (const auto& [from, to] : kTrixieRenames) {
+        std::replace_if(packages_.begin(), packages_.end(),
+                        [&](const char* s) { return std::string_view(s) == from; }, to);
+      }
+    }
+    if (change.adopted) {
+      const Role& a = *change.adopted;
+      const auto add = [&](const char* p) {
+        if (!has_package(p)) packages_.push_back(p);
+      };
+      if (a.build_tools) std::for_each(kBuildTools.begin(), kBuildTools.end(), add);
+      std::for_each(a.packages.begin(), a.packages.end(), add);
+    }
+    if (change.small_change) {
+      const auto& pool = optional_[static_cast<std::size_t>(role_index)];
+      if (pool.empty()) return;
+      const char* p = pool[static_cast<std::size_t>(change.rng.below(static_cast<int64_t>(pool.size())))].name;
+      if (has_package(p)) {
+        std::erase_if(packages_, [&](const char* s) { return std::string_view(s) == p; });
+      } else {
+        packages_.push_back(p);
+      }
+    }
+  }
+
   const SyntheticFleetParams& params_;
   std::vector<double> cumulative_;
   std::vector<std::vector<Optional>> optional_;
@@ -513,7 +607,9 @@ bool GroundTruth::is_anomalous(std::string_view entity) const {
                      [&](const InjectedAnomaly& a) { return a.entity == entity; });
 }
 
-GroundTruth generate_synthetic_fleet(const SyntheticFleetParams& params, const EventSink& sink) {
+namespace {
+
+void check_params(const SyntheticFleetParams& params) {
   internal::require(params.n_entities >= 0, ErrorCode::invalid_argument, kWhere, "n_entities=",
                     params.n_entities, " < 0");
   internal::require(params.hosts_per_anomaly >= 0, ErrorCode::invalid_argument, kWhere,
@@ -521,6 +617,128 @@ GroundTruth generate_synthetic_fleet(const SyntheticFleetParams& params, const E
   internal::require(std::isfinite(params.noise) && params.noise >= 0.0,
                     ErrorCode::invalid_argument, kWhere, "noise=", params.noise,
                     " is not finite and ≥ 0");
+}
+
+// Anomalous hosts: from a random start, the next eligible host not yet
+// taken (one anomaly per host). Kinds without a host go to `not_injected`.
+std::unordered_map<int64_t, std::vector<AnomalyKind>> plan_anomalies(
+    const SyntheticFleetParams& params, const Generator& gen,
+    std::vector<AnomalyKind>& not_injected) {
+  const auto& rs = roles();
+  const int64_t n = params.n_entities;
+  std::unordered_map<int64_t, std::vector<AnomalyKind>> planned;
+  Rng rng(params.seed, 0, kSaltAnomaly);
+  for (const AnomalyKind kind : params.anomalies) {
+    for (int64_t h = 0; h < params.hosts_per_anomaly; ++h) {
+      bool placed = false;
+      const int64_t start = n > 0 ? rng.below(n) : 0;
+      for (int64_t k = 0; k < n && !placed; ++k) {
+        const int64_t i = (start + k) % n;
+        if (planned.count(i) || !eligible(kind, rs[static_cast<std::size_t>(gen.role_of(i))])) {
+          continue;
+        }
+        planned[i].push_back(kind);
+        placed = true;
+      }
+      if (!placed) not_injected.push_back(kind);
+    }
+  }
+  return planned;
+}
+
+// Hosts are named `<role>-<index>`, the index zero-padded to at least four
+// digits, more for fleets of 10,000 and beyond.
+int name_digits(int64_t n) {
+  int digits = 4;
+  for (int64_t m = n; m >= 10000; m /= 10) ++digits;
+  return digits;
+}
+
+std::string host_name(const Role& role, int64_t index, int digits) {
+  std::string entity = role.name;
+  entity += '-';
+  const std::string num = std::to_string(index);
+  if (static_cast<int>(num.size()) < digits) entity.append(digits - num.size(), '0');
+  entity += num;
+  return entity;
+}
+
+void check_day_two(const SyntheticDayTwoParams& p) {
+  const auto share = [](double x) { return std::isfinite(x) && x >= 0.0 && x <= 1.0; };
+  internal::require(share(p.churn), ErrorCode::invalid_argument, kWhere, "day_two.churn=", p.churn,
+                    " is outside [0, 1]");
+  internal::require(share(p.small_changes), ErrorCode::invalid_argument, kWhere,
+                    "day_two.small_changes=", p.small_changes, " is outside [0, 1]");
+  internal::require(p.drifting_hosts >= 0, ErrorCode::invalid_argument, kWhere,
+                    "day_two.drifting_hosts=", p.drifting_hosts, " < 0");
+}
+
+// The shifted role's index, or -1: the one named, or one drawn from the
+// seed among the roles with hosts on day one.
+int shifted_role(const SyntheticFleetParams& params, const std::vector<int64_t>& counts) {
+  const std::string& name = params.day_two.shifted_role;
+  const auto& rs = roles();
+  if (name == "none") return -1;
+  if (!name.empty()) {
+    for (std::size_t r = 0; r < rs.size(); ++r) {
+      if (name == rs[r].name) return static_cast<int>(r);
+    }
+    internal::fail(ErrorCode::invalid_argument, kWhere, "day_two.shifted_role '",
+                   internal::printable(name), "' is not a role (or \"none\")");
+  }
+  std::vector<int> present;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    if (counts[r] > 0) present.push_back(static_cast<int>(r));
+  }
+  if (present.empty()) return -1;
+  Rng rng(params.seed, 0, kSaltShift);
+  return present[static_cast<std::size_t>(rng.below(static_cast<int64_t>(present.size())))];
+}
+
+bool removed_on_day_two(const SyntheticFleetParams& params, int64_t i) {
+  return Rng(params.seed, static_cast<uint64_t>(i), kSaltChurn).bernoulli(params.day_two.churn);
+}
+
+// Drifting hosts and the role each takes on: from a random start, the next
+// kept host outside the shifted role, without an anomaly, not yet taken.
+std::unordered_map<int64_t, int> plan_drifting(
+    const SyntheticFleetParams& params, const Generator& gen, int shifted,
+    const std::unordered_map<int64_t, std::vector<AnomalyKind>>& anomalous) {
+  const int64_t n = params.n_entities;
+  const auto n_roles = static_cast<int64_t>(roles().size());
+  std::unordered_map<int64_t, int> drifting;
+  Rng rng(params.seed, 0, kSaltDrifting);
+  for (int64_t h = 0; h < params.day_two.drifting_hosts && n > 0; ++h) {
+    const int64_t start = rng.below(n);
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t i = (start + k) % n;
+      const int r = gen.role_of(i);
+      if (r == shifted || drifting.count(i) || anomalous.count(i) ||
+          removed_on_day_two(params, i)) {
+        continue;
+      }
+      drifting[i] = static_cast<int>((r + 1 + rng.below(n_roles - 1)) % n_roles);
+      break;
+    }
+  }
+  return drifting;
+}
+
+std::vector<SignatureFeature> shift_signature() {
+  std::vector<SignatureFeature> out;
+  for (const auto& [from, to] : kTrixieRenames) {
+    out.push_back({std::string("package:") + to, +1});
+    out.push_back({std::string("package:") + from, -1});
+  }
+  out.push_back({std::string("net.remote:") + kTelemetry.port, +1});
+  out.push_back({std::string("net.remote_net:") + kTelemetry.network, +1});
+  return out;
+}
+
+}  // namespace
+
+GroundTruth generate_synthetic_fleet(const SyntheticFleetParams& params, const EventSink& sink) {
+  check_params(params);
   Generator gen(params);
   const auto& rs = roles();
   const int64_t n = params.n_entities;
@@ -530,41 +748,14 @@ GroundTruth generate_synthetic_fleet(const SyntheticFleetParams& params, const E
   truth.seed = params.seed;
   truth.roles = synthetic_fleet_roles();
   truth.role_counts.assign(rs.size(), 0);
+  const auto planned = plan_anomalies(params, gen, truth.not_injected);
 
-  // Anomalous hosts: from a random start, the next eligible host not yet
-  // taken (one anomaly per host).
-  std::unordered_map<int64_t, std::vector<AnomalyKind>> planned;
-  {
-    Rng rng(params.seed, 0, kSaltAnomaly);
-    for (const AnomalyKind kind : params.anomalies) {
-      for (int64_t h = 0; h < params.hosts_per_anomaly; ++h) {
-        bool placed = false;
-        const int64_t start = n > 0 ? rng.below(n) : 0;
-        for (int64_t k = 0; k < n && !placed; ++k) {
-          const int64_t i = (start + k) % n;
-          if (planned.count(i) || !eligible(kind, rs[static_cast<std::size_t>(gen.role_of(i))])) {
-            continue;
-          }
-          planned[i].push_back(kind);
-          placed = true;
-        }
-        if (!placed) truth.not_injected.push_back(kind);
-      }
-    }
-  }
-
-  int digits = 4;
-  for (int64_t m = n; m >= 10000; m /= 10) ++digits;
-  std::string entity;
+  const int digits = name_digits(n);
   const std::vector<AnomalyKind> none;
   for (int64_t i = 0; i < n; ++i) {
     const int r = gen.role_of(i);
-    const int64_t index = truth.role_counts[static_cast<std::size_t>(r)]++;
-    entity.assign(rs[static_cast<std::size_t>(r)].name);
-    entity += '-';
-    const std::string num = std::to_string(index);
-    if (static_cast<int>(num.size()) < digits) entity.append(digits - num.size(), '0');
-    entity += num;
+    const std::string entity = host_name(rs[static_cast<std::size_t>(r)],
+                                         truth.role_counts[static_cast<std::size_t>(r)]++, digits);
     const auto it = planned.find(i);
     const std::vector<AnomalyKind>& kinds = it == planned.end() ? none : it->second;
     for (const AnomalyKind k : kinds) {
@@ -575,7 +766,80 @@ GroundTruth generate_synthetic_fleet(const SyntheticFleetParams& params, const E
   return truth;
 }
 
-void write_ground_truth_json(std::ostream& out, const GroundTruth& truth) {
+DayTwoTruth generate_synthetic_fleet_day_two(const SyntheticFleetParams& params,
+                                             const EventSink& sink) {
+  check_params(params);
+  check_day_two(params.day_two);
+  Generator gen(params);
+  const auto& rs = roles();
+  const int64_t n = params.n_entities;
+
+  DayTwoTruth t;
+  GroundTruth& truth = t.fleet;
+  truth.seed = params.seed;
+  truth.roles = synthetic_fleet_roles();
+  truth.role_counts.assign(rs.size(), 0);
+  const auto planned = plan_anomalies(params, gen, truth.not_injected);  // day one's
+  std::vector<int64_t> day_one_counts(rs.size(), 0);
+  for (int64_t i = 0; i < n; ++i) ++day_one_counts[static_cast<std::size_t>(gen.role_of(i))];
+  const int shifted = shifted_role(params, day_one_counts);
+  if (shifted >= 0) {
+    t.shifted_role = rs[static_cast<std::size_t>(shifted)].name;
+    t.shift_signature = shift_signature();
+  }
+  const auto drifting = plan_drifting(params, gen, shifted, planned);
+  const double small = params.day_two.small_changes * params.noise;
+
+  // Day one's hosts, less the removed ones.
+  const int digits = name_digits(n);
+  std::vector<int64_t> index(rs.size(), 0);  // per role: the next host number
+  const std::vector<AnomalyKind> none;
+  for (int64_t i = 0; i < n; ++i) {
+    const int r = gen.role_of(i);
+    const Role& role = rs[static_cast<std::size_t>(r)];
+    const std::string entity = host_name(role, index[static_cast<std::size_t>(r)]++, digits);
+    if (removed_on_day_two(params, i)) {
+      t.removed.push_back(entity);
+      continue;
+    }
+    HostChange change(params.seed, i);
+    change.shifted = r == shifted;
+    const auto d = drifting.find(i);
+    if (d != drifting.end()) {
+      change.adopted = &rs[static_cast<std::size_t>(d->second)];
+      t.drifted.push_back({entity, role.name, change.adopted->name});
+    } else if (!change.shifted && change.rng.bernoulli(small)) {
+      change.small_change = true;
+      t.small_changes.push_back(entity);
+    }
+    const auto a = planned.find(i);
+    const std::vector<AnomalyKind>& kinds = a == planned.end() ? none : a->second;
+    for (const AnomalyKind k : kinds) {
+      truth.anomalies.push_back({truth.n_entities, entity, role.name, k, signature_of(k)});
+    }
+    ++truth.role_counts[static_cast<std::size_t>(r)];
+    ++truth.n_entities;
+    gen.host(i, r, entity, kinds, sink, &truth.n_events, &change);
+  }
+  // As many new hosts, numbered after their role's last host of day one.
+  const auto n_added = static_cast<int64_t>(t.removed.size());
+  for (int64_t i = n; i < n + n_added; ++i) {
+    const int r = gen.role_of(i);
+    const Role& role = rs[static_cast<std::size_t>(r)];
+    const std::string entity = host_name(role, index[static_cast<std::size_t>(r)]++, digits);
+    HostChange change(params.seed, i);
+    change.shifted = r == shifted;  // a new host of the shifted role runs the new image too
+    t.added.push_back(entity);
+    ++truth.role_counts[static_cast<std::size_t>(r)];
+    ++truth.n_entities;
+    gen.host(i, r, entity, none, sink, &truth.n_events, &change);
+  }
+  return t;
+}
+
+namespace {
+
+nlohmann::ordered_json ground_truth_object(const GroundTruth& truth) {
   nlohmann::ordered_json j;
   j["n_entities"] = truth.n_entities;
   j["seed"] = truth.seed;
@@ -601,8 +865,35 @@ void write_ground_truth_json(std::ostream& out, const GroundTruth& truth) {
   for (const auto k : truth.not_injected) missing.push_back(to_string(k));
   j["not_injected"] = missing;
   j["n_events"] = truth.n_events;
-  out << j.dump(2) << '\n';
+  return j;
+}
+
+}  // namespace
+
+void write_ground_truth_json(std::ostream& out, const GroundTruth& truth) {
+  out << ground_truth_object(truth).dump(2) << '\n';
   internal::require(static_cast<bool>(out), ErrorCode::io_error, "write_ground_truth_json",
+                    "write failed");
+}
+
+void write_day_two_truth_json(std::ostream& out, const DayTwoTruth& truth) {
+  nlohmann::ordered_json j = ground_truth_object(truth.fleet);
+  j["day"] = 2;
+  j["removed"] = truth.removed;
+  j["added"] = truth.added;
+  j["shifted_role"] =
+      truth.shifted_role.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(truth.shifted_role);
+  nlohmann::ordered_json sig = nlohmann::ordered_json::array();
+  for (const auto& f : truth.shift_signature) sig.push_back({{"feature", f.name}, {"sign", f.sign}});
+  j["shift_signature"] = sig;
+  nlohmann::ordered_json drifted = nlohmann::ordered_json::array();
+  for (const auto& d : truth.drifted) {
+    drifted.push_back({{"entity", d.entity}, {"role", d.role}, {"adopted_role", d.adopted_role}});
+  }
+  j["drifted"] = drifted;
+  j["small_changes"] = truth.small_changes;
+  out << j.dump(2) << '\n';
+  internal::require(static_cast<bool>(out), ErrorCode::io_error, "write_day_two_truth_json",
                     "write failed");
 }
 

@@ -66,6 +66,29 @@ std::vector<AnomalyKind> all_anomaly_kinds();
 /// Role names (also the entity name prefixes), in a fixed order.
 std::vector<std::string> synthetic_fleet_roles();
 
+/// What changes overnight, for generate_synthetic_fleet_day_two (day one is
+/// generate_synthetic_fleet's fleet, unchanged).
+struct SyntheticDayTwoParams {
+  /// Share of day one's hosts gone on day two (each drawn with this
+  /// probability); as many new hosts join, numbered after their role's last
+  /// host. In [0, 1].
+  double churn = 0.05;
+  /// The role whose hosts all change alike: their image moves to Debian 13
+  /// (ten base libraries renamed, libssl3 -> libssl3t64, gcc-12-base ->
+  /// gcc-14-base, ...) and they start sending telemetry to an OpenTelemetry
+  /// collector (net.remote:4317, net.remote_net:10.40.0.0/24). "" = chosen
+  /// from the seed among the roles with hosts; "none" = no role shifts.
+  std::string shifted_role;
+  /// Hosts that drift on their own: each is repurposed, taking on another
+  /// role's packages, processes, listening ports and connections. Chosen
+  /// among the hosts kept from day one, outside the shifted role and without
+  /// an injected anomaly (fewer when not enough are left). ≥ 0.
+  int64_t drifting_hosts = 3;
+  /// Share of the other kept hosts with one small change (an optional
+  /// package installed or removed), times `noise`. In [0, 1].
+  double small_changes = 0.1;
+};
+
 struct SyntheticFleetParams {
   int64_t n_entities = 1000;
   uint64_t seed = 0;
@@ -79,6 +102,8 @@ struct SyntheticFleetParams {
   /// Scales the natural noise (optional-package probabilities, drift
   /// rates); 0 gives clean role templates (counts stay Poisson), 1 the default.
   double noise = 1.0;
+  /// Day two only (generate_synthetic_fleet_day_two).
+  SyntheticDayTwoParams day_two;
 };
 
 /// A feature an anomaly shows, with the expected sign of the difference
@@ -115,6 +140,43 @@ struct GroundTruth {
 /// role_weights of the wrong length or with negative / all-zero weights,
 /// hosts_per_anomaly < 0 or noise < 0.
 GroundTruth generate_synthetic_fleet(const SyntheticFleetParams& params, const EventSink& sink);
+
+/// A host that drifted on its own between the days.
+struct DriftedHost {
+  std::string entity;
+  std::string role;          // its role (and name prefix)
+  std::string adopted_role;  // the role whose software it took on
+};
+
+/// Ground truth of day two.
+struct DayTwoTruth {
+  /// Day two's fleet: its hosts, roles and anomalies (an anomalous host of
+  /// day one keeps its anomaly; entity_index is the row on day two).
+  GroundTruth fleet;
+  std::vector<std::string> removed;  // day one's hosts gone, in day-one order
+  std::vector<std::string> added;    // hosts new on day two, in day-two order
+  std::string shifted_role;          // "" when no role shifted
+  /// What each host of the shifted role gains (+1) and loses (-1).
+  std::vector<SignatureFeature> shift_signature;
+  std::vector<DriftedHost> drifted;  // in day-two order
+  /// Kept hosts with one small change (an optional package installed or removed).
+  std::vector<std::string> small_changes;
+};
+
+/// Generates day two of the fleet generate_synthetic_fleet(params) makes
+/// (same seed, same hosts): day one's hosts in their order, less the
+/// removed ones, then the added ones. A kept host's events are day one's
+/// but for the changes above. Throws ErrorCode::invalid_argument as
+/// generate_synthetic_fleet does, and for day_two parameters out of range
+/// or an unknown shifted_role.
+DayTwoTruth generate_synthetic_fleet_day_two(const SyntheticFleetParams& params,
+                                             const EventSink& sink);
+
+/// Day two's truth as JSON: write_ground_truth_json's object with "day": 2
+/// and "removed", "added", "shifted_role" (null when none),
+/// "shift_signature", "drifted" [{"entity", "role", "adopted_role"}] and
+/// "small_changes". read_ground_truth_json reads its fleet part.
+void write_day_two_truth_json(std::ostream& out, const DayTwoTruth& truth);
 
 /// The role of a synthetic entity name: the text before its last '-'
 /// ("web-0042" -> "web"); the whole name when it has no '-'.
