@@ -53,9 +53,11 @@ struct ScatterSpec {
 };
 
 /// Points as one <path> per cluster of zero-length round-capped segments
-/// (about 13 bytes a point), marks outlined, labels placed greedily where
-/// they overlap no other label; a label with no free place is left out.
-/// Axes span every point drawn. Cost O(points + labels²).
+/// (about 13 bytes a point), marks outlined (plain marks once per
+/// half-pixel spot: those that would cover each other exactly are drawn
+/// once), labels placed greedily where they overlap no other label; a label
+/// with no free place is left out. Axes span every point drawn.
+/// Cost O(points + marks · log marks + labels²).
 std::string scatter_svg(const ScatterSpec& spec);
 
 // ---- bars (html_bars.cpp) -----------------------------------------------------
@@ -89,6 +91,29 @@ std::string line_svg(const ChartText& text, const std::vector<double>& x,
                      const std::vector<double>& y, int64_t highlight,
                      const std::string& highlight_html, const std::string& x_label_html,
                      const std::string& y_label_html);
+
+// ---- heat map (html_heatmap.cpp) ---------------------------------------------
+
+struct HeatMapSpec {
+  ChartText text;
+  std::string row_title_html, column_title_html;  // what rows and columns are
+  std::vector<std::string> row_labels_html;       // [rows]
+  std::vector<std::string> column_labels_html;    // [columns]
+  /// [rows x columns] row by row: the count in each cell (>= 0).
+  std::vector<int64_t> counts;
+  /// [rows x columns] or empty: the cell's shade in [0, 1] (default: its
+  /// count over the largest count).
+  std::vector<double> shade;
+  /// Cells outlined in black (a matched pair, say): row * columns + column.
+  std::vector<int64_t> outlined;
+};
+
+/// A grid of cells shaded from white to blue (one hue, so order reads
+/// without colour vision), each with its count written when the cells are
+/// large enough, dark text on light cells and white on dark. Cells shrink
+/// with the grid to keep it under about 640 units wide; a tooltip on each
+/// cell gives its row, column and count. Cost O(rows · columns).
+std::string heatmap_svg(const HeatMapSpec& spec);
 
 // ---- axes (html_axes.cpp) ------------------------------------------------------
 
