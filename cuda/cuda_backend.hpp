@@ -5,7 +5,8 @@
 // Methods are split by concept: cuda_backend.cu (probe, construction,
 // memory, column statistics), cuda_kmeans.cu (distance tiles, centroid
 // sums), cuda_linalg.cu (Gram, GEMM, QR, eigensolver), cuda_sparse.cu (CSR),
-// cuda_sort.cu (the CUB radix sort behind the deterministic reductions).
+// cuda_sort.cu (the CUB radix sort behind the deterministic reductions),
+// cuda_knn.cu (k nearest neighbours: GEMM tiles, selection on the device).
 //
 // Everything runs on one non-blocking stream owned by the backend; a method
 // returns once its work is queued unless it hands results to the host, in
@@ -163,6 +164,9 @@ class CudaBackend final : public Backend {
                           const int32_t* reference, const uint8_t* leave_out, float* out) override;
   void spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<float>& B,
             DeviceArray<float>& C) override;
+
+  void knn(const DeviceArray<float>& reference, const DeviceArray<float>* queries, int64_t k,
+           DeviceArray<int64_t>& indices, DeviceArray<double>& distances) override;
 
   // ---- shared by the translation units of this backend ---------------------
   int device() const { return device_; }

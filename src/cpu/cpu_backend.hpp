@@ -8,7 +8,8 @@
 // (Hamerly's bounds), cpu_kmeans_amx.cpp (distance products on the tile
 // unit), cpu_linalg.cpp (Gram, GEMM, QR, eigensolver, sparse products),
 // cpu_eigen_top.cpp (the largest eigenpairs only), amx.cpp (whether the
-// tile unit may be used).
+// tile unit may be used), cpu_knn*.cpp (k nearest neighbours: brute force
+// and pruned tiles, cpu_knn.hpp).
 #pragma once
 
 #include <initializer_list>
@@ -107,6 +108,9 @@ class CpuBackend final : public Backend {
                           const int32_t* reference, const uint8_t* leave_out, float* out) override;
   void spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<float>& B,
             DeviceArray<float>& C) override;
+
+  void knn(const DeviceArray<float>& reference, const DeviceArray<float>* queries, int64_t k,
+           DeviceArray<int64_t>& indices, DeviceArray<double>& distances) override;
 
   /// Worker threads used by parallel loops.
   int threads() const { return threads_; }

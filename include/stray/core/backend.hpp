@@ -445,6 +445,29 @@ class Backend {
   /// C = op(A) · B, A sparse [m x n], B dense; op(A) is A or Aᵀ.
   virtual void spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<float>& B,
                     DeviceArray<float>& C) = 0;
+
+  // ---- nearest neighbours (docs/neighbors.md) -----------------------------
+  /// The exact k nearest rows of `reference` [m x d] for each row of
+  /// `queries` [q x d]; with `queries` null the queries are the reference
+  /// rows themselves and each row is left out of its own list (q = m).
+  /// Outputs (backend arrays, [q x k]): `indices` (reference rows) and
+  /// `distances` (Euclidean), ascending.
+  ///
+  /// The distance is defined once for every backend: the float32 rows are
+  /// widened to float64 and s = fma(x_t − y_t, x_t − y_t, s) is summed over
+  /// t = 0, 1, ..., d−1 in that order, then the square root taken. The
+  /// neighbours are the k smallest (s, index) pairs: equal distances go to
+  /// the lower index. Float32 products (distance tiles in GEMM form, or a
+  /// tree's bounds) only rule rows out where a bound on their rounding
+  /// proves the row cannot be among the k; every row kept is recomputed as
+  /// above, so every backend returns the same indices and the same bits.
+  ///
+  /// Memory: the outputs, plus temporaries within workspace_bytes() (never
+  /// q×m); time O(q·m·d) by brute force, less where the backend prunes (the
+  /// CPU's pruned tiles). Requires 1 ≤ k ≤ m (k ≤ m − 1 with `queries`
+  /// null) and equal widths; non-finite rows give unspecified neighbours.
+  virtual void knn(const DeviceArray<float>& reference, const DeviceArray<float>* queries,
+                   int64_t k, DeviceArray<int64_t>& indices, DeviceArray<double>& distances) = 0;
 };
 
 /// Makes a backend by name: "cpu", "cuda", or "auto" (CUDA when a device is

@@ -1,0 +1,178 @@
+// CPU backend: Backend::knn, and its brute-force method. Query blocks × reference
+// tiles of float32 products (an Eigen GEMM on centred copies, so the
+// expanded form's rounding scales with the spread of the data, not its
+// offset) are consumed at once by the TileFilter (cpu_knn_filter.cpp):
+// only rows the ExpandedBound cannot rule out against the query's current
+// k-th distance are recomputed exactly and offered to its list
+// (core/knn_exact.hpp). Threads take query blocks; each list belongs to one
+// thread, so the answer does not depend on the thread count.
+#include "cpu/cpu_knn.hpp"
+
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "core/check.hpp"
+#include "core/knn_check.hpp"
+#include "core/knn_exact.hpp"
+#include "cpu/cpu_backend.hpp"
+
+namespace stray::internal {
+namespace {
+
+using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// Query rows per block: a block's rows of products against one reference
+/// tile stay in L2 with the tile.
+constexpr int64_t kQueryBlock = 256;
+
+/// A centred float32 copy of rows [n x d] and, per row, ‖x'‖² (float64 and
+/// float32) and ‖x'‖.
+struct CentredRows {
+  std::vector<float> rows;
+  std::vector<double> sq, root;
+  std::vector<float> sq32;
+};
+
+CentredRows centre(const CpuBackend& be, const float* X, int64_t n, int64_t d,
+                   const std::vector<double>& mean) {
+  CentredRows c;
+  c.rows.resize(static_cast<std::size_t>(n * d));
+  c.sq.resize(static_cast<std::size_t>(n));
+  c.root.resize(static_cast<std::size_t>(n));
+  c.sq32.resize(static_cast<std::size_t>(n));
+#pragma omp parallel for schedule(static) num_threads(be.threads()) if (n * d > 65536)
+  for (int64_t i = 0; i < n; ++i) {
+    double s = 0.0;
+    for (int64_t t = 0; t < d; ++t) {
+      const float v = static_cast<float>(static_cast<double>(X[i * d + t]) - mean[t]);
+      c.rows[i * d + t] = v;
+      s += static_cast<double>(v) * v;
+    }
+    c.sq[i] = s;
+    c.root[i] = std::sqrt(s);
+    c.sq32[i] = static_cast<float>(s);
+  }
+  return c;
+}
+
+/// Reference rows per tile: each thread's block of products (kQueryBlock ×
+/// rows floats) within its share of the workspace and about 1 MiB.
+int64_t reference_tile_rows(const CpuBackend& be, int64_t m) {
+  const auto share = be.workspace_bytes() / static_cast<std::size_t>(std::max(1, be.threads()));
+  const int64_t budget = static_cast<int64_t>(share / (sizeof(float) * kQueryBlock));
+  return std::clamp<int64_t>(std::min<int64_t>(budget, 256), 16, std::max<int64_t>(m, 16));
+}
+
+}  // namespace
+
+std::vector<double> knn_column_means(const float* X, int64_t n, int64_t d) {
+  std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t t = 0; t < d; ++t) mean[t] += X[i * d + t];
+  for (double& v : mean) v /= static_cast<double>(std::max<int64_t>(n, 1));
+  return mean;
+}
+
+bool knn_uses_pruning(int64_t m) {
+  // Below a few leaves there is nothing to prune. Above, pruned tiles do
+  // less work on clustered rows of any width and at most ~1.3x brute
+  // force's on structureless Gaussian rows (bench/RESULTS.md, knn).
+  return m >= 1024;
+}
+
+void knn_clear_lists(const CpuBackend& be, const KnnTask& task) {
+  const int64_t total = task.q * task.k;
+#pragma omp parallel for schedule(static) num_threads(be.threads()) if (total > 65536)
+  for (int64_t p = 0; p < total; ++p) {
+    task.distances[p] = std::numeric_limits<double>::infinity();
+    task.indices[p] = -1;
+  }
+}
+
+void knn_take_roots(const CpuBackend& be, const KnnTask& task) {
+  const int64_t total = task.q * task.k;
+#pragma omp parallel for schedule(static) num_threads(be.threads()) if (total > 65536)
+  for (int64_t p = 0; p < total; ++p) task.distances[p] = std::sqrt(task.distances[p]);
+}
+
+void knn_brute(const CpuBackend& be, const KnnTask& task) {
+  const char* where = "knn";
+  const int64_t m = task.m, q = task.q, d = task.d;
+  require_memory(where, "the centred copies", {m + (task.queries ? q : 0), d}, sizeof(float),
+                 "float32");
+  const std::vector<double> mean = knn_column_means(task.reference, m, d);
+  const CentredRows rc = centre(be, task.reference, m, d, mean);
+  const CentredRows qc_own = task.queries ? centre(be, task.queries, q, d, mean) : CentredRows{};
+  const CentredRows& qc = task.queries ? qc_own : rc;
+  const int64_t tile = reference_tile_rows(be, m);
+  const int64_t tiles = (m + tile - 1) / tile;
+  std::vector<TileRows> tile_rows(static_cast<std::size_t>(tiles));
+  for (int64_t t = 0; t < tiles; ++t) {
+    TileRows& r = tile_rows[t];
+    r.first = r.min_index = t * tile;
+    r.count = std::min(tile, m - r.first);
+    r.sq32 = rc.sq32.data() + r.first;
+    for (int64_t b = r.first; b < r.first + r.count; ++b) {
+      r.sq_max = std::max(r.sq_max, rc.sq[b]);
+      r.root_max = std::max(r.root_max, rc.root[b]);
+    }
+  }
+  const int64_t blocks = (q + kQueryBlock - 1) / kQueryBlock;
+  knn_clear_lists(be, task);
+
+#pragma omp parallel num_threads(be.threads()) if (blocks > 1)
+  {
+    RowMajorF products(kQueryBlock, tile);
+    TileFilter filter(task, tile);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t q0 = b * kQueryBlock;
+      const int64_t qrows = std::min(kQueryBlock, q - q0);
+      const Eigen::Map<const RowMajorF> xs(qc.rows.data() + q0 * d, qrows, d);
+      for (const TileRows& r : tile_rows) {
+        const Eigen::Map<const RowMajorF> ys(rc.rows.data() + r.first * d, r.count, d);
+        Eigen::Map<RowMajorF> out(products.data(), qrows, r.count);
+        out.noalias() = xs * ys.transpose();
+        for (int64_t a = 0; a < qrows; ++a) {
+          const int64_t i = q0 + a;
+          KnnList list{task.distances + i * task.k, task.indices + i * task.k, task.k};
+          const TileQuery query{(task.queries ? task.queries : task.reference) + i * d, i,
+                                task.queries == nullptr, qc.sq[i], qc.root[i]};
+          filter.run(query, r, products.data() + a * r.count, list);
+        }
+      }
+    }
+  }
+  knn_take_roots(be, task);
+}
+
+void CpuBackend::knn(const DeviceArray<float>& reference, const DeviceArray<float>* queries,
+                     int64_t k, DeviceArray<int64_t>& indices, DeviceArray<double>& distances) {
+  const char* where = "knn";
+  require_host(where, {reference.buffer(), queries ? queries->buffer() : nullptr,
+                       indices.buffer(), distances.buffer()});
+  const int64_t q = check_knn_args(where, reference, queries, k, indices, distances);
+  if (q == 0) return;
+  KnnTask task;
+  task.reference = reference.data();
+  task.m = reference.rows();
+  task.queries = queries ? queries->data() : nullptr;
+  task.q = q;
+  task.d = reference.cols();
+  task.k = k;
+  task.indices = indices.data();
+  task.distances = distances.data();
+  if (knn_uses_pruning(task.m)) {
+    knn_pruned(*this, task);
+  } else {
+    knn_brute(*this, task);
+  }
+}
+
+}  // namespace stray::internal
