@@ -13,6 +13,8 @@
 #include "stray/metrics/metrics.hpp"
 #include "stray/io/npy.hpp"
 #include "stray/io/npz.hpp"
+#include "stray/neighbors/knn.hpp"
+#include "stray/neighbors/lof.hpp"
 #include "stray/fleet/outliers.hpp"
 #include "stray/decomposition/pca.hpp"
 #include "stray/fleet/pipeline.hpp"

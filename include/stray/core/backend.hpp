@@ -462,9 +462,9 @@ class Backend {
   /// proves the row cannot be among the k; every row kept is recomputed as
   /// above, so every backend returns the same indices and the same bits.
   ///
-  /// Memory: the outputs, plus temporaries within workspace_bytes() (never
-  /// q×m); time O(q·m·d) by brute force, less where the backend prunes (the
-  /// CPU's pruned tiles). Requires 1 ≤ k ≤ m (k ≤ m − 1 with `queries`
+  /// Memory: the outputs, centred float32 copies of the rows (m·d + q·d)
+  /// and distance tiles within workspace_bytes() (never q×m); time O(q·m·d)
+  /// by brute force, less where the backend prunes (the CPU's pruned tiles). Requires 1 ≤ k ≤ m (k ≤ m − 1 with `queries`
   /// null) and equal widths; non-finite rows give unspecified neighbours.
   virtual void knn(const DeviceArray<float>& reference, const DeviceArray<float>* queries,
                    int64_t k, DeviceArray<int64_t>& indices, DeviceArray<double>& distances) = 0;

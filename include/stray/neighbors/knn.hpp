@@ -1,0 +1,35 @@
+// stray — exact k nearest neighbours of host rows: Backend::knn with the
+// uploads and downloads done for you (docs/neighbors.md).
+//
+// The neighbours are exact and the same on every backend: distances are
+// float64 Euclidean distances of the float32 rows, ties go to the lower
+// row index (Backend::knn states the definition).
+//
+// Memory: the result (16 bytes per query and neighbour) plus the backend's
+// temporaries (within its workspace budget; the CPU's search trees add a
+// copy of the rows). Time: O(q·m·d) by brute force; the CPU backend's
+// pruned tiles do far less on clustered rows.
+#pragma once
+
+#include <cstdint>
+
+#include "stray/core/backend.hpp"
+#include "stray/core/matrix.hpp"
+
+namespace stray {
+
+struct KnnResult {
+  Matrix<int64_t> indices;   // [q x k] rows of the reference set, nearest first
+  Matrix<double> distances;  // [q x k] Euclidean, ascending
+};
+
+/// The k nearest other rows of each row of X [n x d] (a row is never its
+/// own neighbour; an identical row is). Requires 1 ≤ k ≤ n − 1 and finite X.
+KnnResult knn(Backend& backend, MatrixView<const float> X, int64_t k);
+
+/// The k nearest rows of `reference` [m x d] for each row of `queries`
+/// [q x d]. Requires 1 ≤ k ≤ m, equal widths and finite rows.
+KnnResult knn(Backend& backend, MatrixView<const float> reference,
+              MatrixView<const float> queries, int64_t k);
+
+}  // namespace stray
