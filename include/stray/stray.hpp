@@ -8,6 +8,7 @@
 #include "stray/fleet/explain.hpp"
 #include "stray/features/features.hpp"
 #include "stray/io/files.hpp"
+#include "stray/cluster/agglomerative.hpp"
 #include "stray/cluster/kmeans.hpp"
 #include "stray/core/matrix.hpp"
 #include "stray/metrics/metrics.hpp"
