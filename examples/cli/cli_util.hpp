@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "stray/core/backend.hpp"
+#include "stray/features/features.hpp"
+#include "stray/fleet/pipeline.hpp"
 #include "stray/io/files.hpp"  // write_file_atomic
 
 namespace CLI {
@@ -41,6 +43,24 @@ std::unique_ptr<Backend> open_backend(const BackendChoice& choice);
 
 /// True when stderr is a terminal (progress lines are shown only then).
 bool stderr_is_terminal();
+
+/// Reads every event file of `paths` into the sink, in order: the format
+/// from `format`, or when empty from each file's name; progress ("read") by
+/// bytes read when a callback is given.
+EventSource file_source(const std::vector<std::string>& paths, const std::string& format,
+                        const ProgressCallback& progress);
+
+/// Checks, before any work, that each file's format is known (`format` or
+/// each name's extension).
+void check_event_formats(const std::vector<std::string>& paths, const std::string& format);
+
+/// --normalize GROUP=MODE (or *=MODE) specs into `fp`; `command` names the
+/// subcommand in errors.
+void parse_normalize(const std::vector<std::string>& specs, FeatureParams& fp,
+                     const char* command);
+
+/// --pca: a whole count ≥ 1, a variance fraction in (0, 1), or 0 for none.
+void set_pca_option(double pca, PcaParams& params, const char* command);
 
 class Stopwatch {
  public:
