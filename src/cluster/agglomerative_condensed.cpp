@@ -50,9 +50,24 @@ void fill_distances(MatrixView<const float> X, double* D, int threads) {
     for (int64_t k = 0; k < d; ++k) q[static_cast<std::size_t>(k)] = X(i, k);
     double* row = D + condensed_index(n, i, i + 1);
     const double* c = cols.data() + i + 1;
-    // Down the row's entries (vector lanes), coordinates in a register sum.
+    const int64_t m = n - i - 1;
+    // Down the row's entries (vector lanes) with the sums held in registers.
+    constexpr int64_t kLanes = 16;
+    int64_t j = 0;
+    for (; j + kLanes <= m; j += kLanes) {
+      double s[kLanes] = {};
+      for (int64_t k = 0; k < d; ++k) {
+        const double* ck = c + k * n + j;
+        const double qk = q[static_cast<std::size_t>(k)];
 #pragma omp simd
-    for (int64_t j = 0; j < n - i - 1; ++j) {
+        for (int64_t l = 0; l < kLanes; ++l) {
+          const double t = ck[l] - qk;
+          s[l] += t * t;
+        }
+      }
+      for (int64_t l = 0; l < kLanes; ++l) row[j + l] = std::sqrt(s[l]);
+    }
+    for (; j < m; ++j) {
       double s = 0.0;
       for (int64_t k = 0; k < d; ++k) {
         const double t = c[k * n + j] - q[static_cast<std::size_t>(k)];
@@ -63,8 +78,21 @@ void fill_distances(MatrixView<const float> X, double* D, int threads) {
   }
 }
 
+// The condensed matrix's rows: entry (i, j), i < j, at row[i] + j.
+struct Condensed {
+  double* D;
+  std::vector<int64_t> row;  // [n] i·n − i(i+1)/2 − i − 1
+  explicit Condensed(double* data, int64_t n) : D(data), row(static_cast<std::size_t>(n)) {
+    for (int64_t i = 0; i < n; ++i) row[static_cast<std::size_t>(i)] = i * n - i * (i + 1) / 2 - i - 1;
+  }
+  double& at(int64_t i, int64_t j) {
+    return i < j ? D[row[static_cast<std::size_t>(i)] + j] : D[row[static_cast<std::size_t>(j)] + i];
+  }
+};
+
 // The live clusters' slots in increasing order; dead ones are squeezed out
-// once a quarter of the list is dead.
+// once a quarter of the list is dead. A dead cluster's distances are +inf,
+// so a search that meets one before it is squeezed out passes it by.
 struct LiveSlots {
   std::vector<int64_t> slots;
   int64_t dead = 0;
@@ -73,46 +101,66 @@ struct LiveSlots {
     std::erase_if(slots, [&](int64_t s) { return size[static_cast<std::size_t>(s)] == 0; });
     dead = 0;
   }
+  // Where slot x (live) is in the list.
+  int64_t position_of(int64_t x) const {
+    return std::lower_bound(slots.begin(), slots.end(), x) - slots.begin();
+  }
 };
+
+// Runs visit(t, index of (slots[t], x)) for every list position t but x's
+// own, in chunks on `team`: below x the entries are down x's column, above
+// it along x's row.
+template <typename Visit>
+void for_each_pair(Condensed& C, const LiveSlots& live, int64_t x, int64_t c, Visit&& visit) {
+  const auto m = static_cast<int64_t>(live.slots.size());
+  const int64_t at_x = live.position_of(x);
+  const int64_t* slots = live.slots.data();
+  const int64_t begin = c * kScanChunk, end = std::min(m, begin + kScanChunk);
+  const int64_t* rows = C.row.data();
+  for (int64_t t = begin; t < std::min(end, at_x); ++t) visit(t, rows[slots[t]] + x);
+  const int64_t row_x = rows[x];
+  for (int64_t t = std::max(begin, at_x + 1); t < end; ++t) visit(t, row_x + slots[t]);
+}
 
 // scipy's search: the first live cluster strictly nearer to x than `prev`
 // (−1: none), else prev; with the distance.
-std::pair<int64_t, double> nearest_cluster(const double* D, int64_t n, const LiveSlots& live,
-                                           const std::vector<int64_t>& size, int64_t x,
+std::pair<int64_t, double> nearest_cluster(Condensed& C, const LiveSlots& live, int64_t x,
                                            int64_t prev, ScanTeam& team,
                                            std::vector<ScanPart>& parts) {
-  const double prev_value = prev >= 0 ? D[condensed_index(n, x, prev)] : kInf;
-  const int64_t* slots = live.slots.data();
+  const double prev_value = prev >= 0 ? C.at(x, prev) : kInf;
+  const double* D = C.D;
   const ScanPart best = team_scan(
       team, static_cast<int64_t>(live.slots.size()), prev_value, parts,
-      [&](int64_t begin, int64_t end, ScanPart& part) {
-        for (int64_t t = begin; t < end; ++t) {
-          const int64_t i = slots[t];
-          if (size[static_cast<std::size_t>(i)] == 0 || i == x) continue;
-          const double dist = D[condensed_index(n, x, i)];
-          if (dist < part.value) part = {dist, t};
-        }
+      [&](int64_t begin, int64_t, ScanPart& part) {
+        for_each_pair(C, live, x, begin / kScanChunk, [&](int64_t t, int64_t index) {
+          if (D[index] < part.value) part = {D[index], t};
+        });
       });
   if (best.position < 0) return {prev, prev_value};
-  return {slots[best.position], best.value};
+  return {live.slots[static_cast<std::size_t>(best.position)], best.value};
 }
 
-// Lance–Williams: the distances of every live cluster to x∪y, stored in y's row.
-void update_distances(double* D, int64_t n, const LiveSlots& live,
-                      const std::vector<int64_t>& size, Linkage linkage, int64_t x, int64_t y,
+// Lance–Williams: the distances of every live cluster to x∪y, stored in y's
+// row and column; x's become +inf (it is gone).
+void update_distances(Condensed& C, const LiveSlots& live, Linkage linkage, int64_t x, int64_t y,
                       double nx, double ny, ScanTeam& team) {
   const auto m = static_cast<int64_t>(live.slots.size());
+  double* D = C.D;
+  const int64_t* slots = live.slots.data();
+  const int64_t* rows = C.row.data();
+  const int64_t row_y = rows[y];
+  const bool complete = linkage == Linkage::complete;
   team.run((m + kScanChunk - 1) / kScanChunk, [&](int64_t c) {
-    const int64_t end = std::min(m, (c + 1) * kScanChunk);
-    for (int64_t t = c * kScanChunk; t < end; ++t) {
-      const int64_t i = live.slots[static_cast<std::size_t>(t)];
-      if (size[static_cast<std::size_t>(i)] == 0 || i == y) continue;
-      const double dxi = D[condensed_index(n, i, x)];
-      double& dyi = D[condensed_index(n, i, y)];
-      dyi = linkage == Linkage::complete ? std::max(dxi, dyi)
-                                         : (nx * dxi + ny * dyi) / (nx + ny);
-    }
+    for_each_pair(C, live, x, c, [&](int64_t t, int64_t index_x) {
+      const int64_t i = slots[t];
+      if (i == y) return;
+      const double dxi = D[index_x];
+      D[index_x] = kInf;
+      double& dyi = D[i < y ? rows[i] + y : row_y + i];
+      dyi = complete ? std::max(dxi, dyi) : (nx * dxi + ny * dyi) / (nx + ny);
+    });
   });
+  C.at(x, y) = kInf;
 }
 
 }  // namespace
@@ -149,6 +197,7 @@ std::vector<RawMerge> condensed_merges(MatrixView<const float> X, Linkage linkag
           " bytes)");
   double* D = storage.get();
   fill_distances(X, D, threads);
+  Condensed C(D, n);
 
   std::vector<int64_t> size(static_cast<std::size_t>(n), 1);
   LiveSlots live;
@@ -171,7 +220,7 @@ std::vector<RawMerge> condensed_merges(MatrixView<const float> X, Linkage linkag
     for (;;) {
       x = chain.back();
       const int64_t prev = chain.size() > 1 ? chain[chain.size() - 2] : -1;
-      std::tie(y, distance) = nearest_cluster(D, n, live, size, x, prev, team, parts);
+      std::tie(y, distance) = nearest_cluster(C, live, x, prev, team, parts);
       if (y == prev) break;
       chain.push_back(y);
     }
@@ -182,7 +231,7 @@ std::vector<RawMerge> condensed_merges(MatrixView<const float> X, Linkage linkag
     merges.push_back({x, y, distance});
     size[static_cast<std::size_t>(x)] = 0;
     size[static_cast<std::size_t>(y)] += static_cast<int64_t>(nx);
-    update_distances(D, n, live, size, linkage, x, y, nx, ny, team);
+    update_distances(C, live, linkage, x, y, nx, ny, team);
     live.note_death(size);
   }
   return merges;
