@@ -107,6 +107,44 @@ TEST(Features, BinaryNoneLog1p) {
   EXPECT_FLOAT_EQ(l[2][2], std::log(3.0f));
 }
 
+// auto: with a presence list among the groups everything is binary; with
+// counts only, fractions. The choice is kept per group in the vocabulary.
+TEST(Features, AutoIsBinaryWithAPresenceGroupAndFractionForCountsOnly) {
+  FeatureParams p;
+  p.normalization = Normalization::automatic;
+  const std::vector<EventRecord> mixed = {
+      {"h1", "package", "a"}, {"h1", "process", "x", 3}, {"h2", "package", "b"},
+      {"h2", "process", "x", 1}, {"h2", "process", "y", 1}};
+  const FeatureMatrix m = build(p, mixed);
+  EXPECT_EQ(dense(m), (Rows{{1, 0, 1, 0}, {0, 1, 1, 1}}));
+  EXPECT_EQ(m.vocabulary.params.normalization_of("process"), Normalization::binary);
+  EXPECT_EQ(m.vocabulary.params.normalization, Normalization::binary);
+  const std::vector<EventRecord> counts = {
+      {"h1", "syscall", "read", 3}, {"h1", "syscall", "write", 1}, {"h2", "syscall", "read", 2}};
+  const FeatureMatrix c = build(p, counts);
+  EXPECT_EQ(dense(c), (Rows{{0.75f, 0.25f}, {1, 0}}));
+  EXPECT_EQ(c.vocabulary.params.normalization_of("syscall"), Normalization::fraction);
+  EXPECT_EQ(parse_normalization("auto"), Normalization::automatic);
+  EXPECT_STREQ(to_string(Normalization::automatic), "auto");
+}
+
+TEST(Features, NamedGroupsWithoutEventsAreAnErrorOnlyWhenAsked) {
+  FeatureParams p;
+  p.group_normalization = {{"packages", Normalization::binary}};
+  EXPECT_NO_THROW(build(p));
+  p.require_named_groups = true;
+  try {
+    build(p);
+    FAIL() << "no error for a group no event has";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'packages'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("package, process"), std::string::npos) << e.what();
+  }
+  p.group_normalization = {{"package", Normalization::binary}};
+  p.group_weights = {{"proces", 2.0}};
+  EXPECT_THROW(build(p), Error);
+}
+
 TEST(Features, PerGroupNormalizationAndWeights) {
   FeatureParams p;
   p.group_normalization = {{"package", Normalization::binary}};

@@ -436,7 +436,9 @@ struct FeatureBuilder::Impl {
   }
 
   // Normalization::automatic, fitting. Where some group is a presence list
-  // (every value 1: packages from an inventory), every automatic group is
+  // (nearly every value 1: packages from an inventory; a package listed
+  // twice in one inventory adds a 2, so "every" would be too strict; count
+  // groups in real telemetry have at most ~60% ones), every automatic group is
   // binary: differences then share one scale, the share of peers, and a
   // count group's small fractions cannot drown in (or drown) the presence
   // groups' ±1. Where every group has counts (syscalls, log templates,
@@ -444,14 +446,17 @@ struct FeatureBuilder::Impl {
   // of the entity's events in the group. The choice is kept in the
   // vocabulary, so applying it later normalises the same way.
   void resolve_automatic_groups() {
-    std::vector<uint8_t> counts(groups.size(), 0);
+    constexpr double kPresenceShare = 0.9;  // of a group's values equal to 1
+    std::vector<int64_t> stored(groups.size(), 0), ones(groups.size(), 0);
     for (std::size_t p = 0; p < cols.size(); ++p) {
       const auto g = static_cast<std::size_t>(col_group[static_cast<std::size_t>(cols[p])]);
-      if (vals[p] != 1.0f) counts[g] = 1;
+      ++stored[g];
+      ones[g] += vals[p] == 1.0f;
     }
     bool any_presence = false;
     for (std::size_t g = 0; g < groups.size(); ++g) {
-      any_presence |= groups[g]->normalization == Normalization::automatic && counts[g] == 0;
+      any_presence |= groups[g]->normalization == Normalization::automatic && stored[g] > 0 &&
+                      static_cast<double>(ones[g]) >= kPresenceShare * static_cast<double>(stored[g]);
     }
     const Normalization chosen = any_presence ? Normalization::binary : Normalization::fraction;
     for (std::size_t g = 0; g < groups.size(); ++g) {

@@ -59,8 +59,8 @@
 namespace stray {
 
 /// automatic ("auto"): decided when fitting, for every group left to it at
-/// once — binary when one of them is a presence list (every value 1: an
-/// inventory of packages), so all differences share one scale; fraction
+/// once — binary when one of them is a presence list (at least 90% of its
+/// values 1: an inventory of packages), so all differences share one scale; fraction
 /// when every one has counts (syscalls, log templates, event IDs), where
 /// presence barely varies. The fitted vocabulary keeps each group's choice;
 /// a group first seen when applying is binary.
