@@ -207,7 +207,7 @@ TEST(Explain, TiesGoToWhatIsMostUnusualInTheFleetAndEveryDifferenceIsCounted) {
   EXPECT_EQ(with.features[1].name, "p:c");  // lacks what 5 of 7 have
   EXPECT_EQ(with.features[2].name, "p:a");
   EXPECT_EQ(with.features[3].name, "p:d");
-  EXPECT_EQ(with.n_differing, 5);  // p:e: one peer of three has it
+  EXPECT_EQ(with.n_differing, 4);  // not p:e: one peer of three has it (−0.333)
   EXPECT_EQ(with.n_unique, 2);
   EXPECT_EQ(with.n_missing, 2);
   // Without fleet means, ties keep column order.

@@ -23,6 +23,11 @@ ExplainMode parse_explain_mode(const std::string& name) {
 
 namespace {
 
+// A difference of at least half the scale: for presence features, the entity
+// is unlike most of its peers. Smaller ones are everywhere (a package 2% of
+// peers have) and counting them says nothing.
+constexpr float kClearDifference = 0.5f;
+
 void check_labels(const std::vector<int32_t>& labels, int64_t rows, int64_t n_clusters,
                   const char* where) {
   internal::require(static_cast<int64_t>(labels.size()) == rows, ErrorCode::shape_mismatch, where,
@@ -49,18 +54,23 @@ Matrix<float> finish_means(const std::vector<double>& sums, const std::vector<in
 }
 
 // The columns where the row differs from the reference (in behavior mode:
-// where it has more), counting the two ends of a presence feature as well.
+// where it has more), counting the clear differences and the two ends of a
+// presence feature as well.
 std::vector<int64_t> differing_features(const std::vector<float>& row,
                                         const std::vector<float>& ref, ExplainMode mode,
                                         Explanation& ex) {
-  // A centre within float rounding of 1 is "every peer has it".
-  constexpr float kEveryPeer = 1.0f - 1e-6f;
+  // A centre within float rounding of 0 or 1 (the leave-one-out centre is
+  // recomputed from a float mean) is "no peer" / "every peer has it".
+  constexpr float kNoPeer = 1e-6f, kEveryPeer = 1.0f - 1e-6f;
   std::vector<int64_t> order;
   for (std::size_t j = 0; j < row.size(); ++j) {
     const float diff = row[j] - ref[j];
     if (diff == 0.0f) continue;
-    ++ex.n_differing;
-    if (row[j] > 0.0f && ref[j] == 0.0f) ++ex.n_unique;
+    if (mode == ExplainMode::config ? std::fabs(diff) >= kClearDifference
+                                    : diff >= kClearDifference) {
+      ++ex.n_differing;
+    }
+    if (row[j] > 0.0f && ref[j] <= kNoPeer) ++ex.n_unique;
     if (row[j] == 0.0f && ref[j] >= kEveryPeer) ++ex.n_missing;
     if (mode == ExplainMode::config || diff > 0.0f) order.push_back(static_cast<int64_t>(j));
   }

@@ -59,8 +59,10 @@ struct Explanation {
   int32_t reference_cluster = 0;  // the cluster whose centre it was compared with
   double distance = 0.0;          // ‖row − reference centre‖ in the original features
   std::vector<FeatureDifference> features;  // most telling first
-  /// Every feature where the entity differs from the centre (the kept
-  /// `features` are the first of them), with the two ends counted apart:
+  /// Features where the entity differs clearly from the centre, by at
+  /// least 0.5 (in behavior mode: exceeds it by 0.5) — for presence
+  /// features, unlike most of its peers; the kept `features` lead them
+  /// when the top differences are that large. The two ends counted apart:
   /// `unique`: the entity has it and no peer does (centre 0);
   /// `missing`: the entity lacks it and every peer has it (centre 1, for
   /// presence features) — "274 differ from all peers (+63 / −211)".
