@@ -111,7 +111,28 @@ TEST_F(CliFleet, TableOnStdout) {
   EXPECT_NE(r.out.find("findings:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("top features"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("... and"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("defining features"), std::string::npos) << r.out;
   EXPECT_TRUE(r.err.empty()) << r.err;  // no progress line when stderr is not a terminal
+}
+
+// Every cluster has a profile in the JSON, sizes add up to the fleet, and
+// the k scan says what it tried.
+TEST_F(CliFleet, ClusterProfilesAndTheKCurveInJson) {
+  ASSERT_EQ(run_cli("synth --entities 600 --seed 3 --out " + path("f")).status, 0);
+  const RunResult r = run_cli("fleet --events " + path("f/events.csv") + " --backend cpu --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["cluster_profiles"].size(), j["clusters"].get<std::size_t>());
+  int64_t total = 0;
+  for (const auto& p : j["cluster_profiles"]) {
+    total += p["size"].get<int64_t>();
+    ASSERT_FALSE(p["defining"].empty());
+    const auto& f = p["defining"][0];
+    EXPECT_GT(f["members"].get<double>(), f["others"].get<double>());
+  }
+  EXPECT_EQ(total, 600);
+  ASSERT_FALSE(j["cluster_choice"].empty());
+  for (const auto& c : j["cluster_choice"]) EXPECT_TRUE(c.contains("inertia"));
 }
 
 TEST_F(CliFleet, BaselineSaveModelAndScoreGiveTheSameScores) {
@@ -206,6 +227,17 @@ TEST_F(CliFleet, BadInputIsOneLineAndNothingWritten) {
   r = run_cli("fleet --events " + path("one.csv"));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("at least two entities"), std::string::npos) << r.err;
+
+  // A group no event has (a typo) and more clusters than entities: errors
+  // that say what to fix, not silent defaults.
+  r = run_cli("fleet --events " + path("ok.csv") + " --normalize packages=binary");
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(lines_of(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("'packages'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("groups present"), std::string::npos) << r.err;
+  r = run_cli("fleet --events " + path("ok.csv") + " -k 3");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("more than the 2 entities"), std::string::npos) << r.err;
 
   // synth into a path that is a file.
   r = run_cli("synth --entities 10 --out " + path("ok.csv"));

@@ -218,9 +218,11 @@ std::string cli_table_before(const FleetResult& r, int64_t limit) {
     const Finding& f = r.findings[static_cast<std::size_t>(i)];
     std::string cluster = std::to_string(f.cluster);
     if (f.rules & kOutlierSmallCluster) cluster += "*";
-    std::snprintf(buf, sizeof buf, "  %-*s %7s %12.1f  %s\n", static_cast<int>(width),
+    std::snprintf(buf, sizeof buf, "  %-*s %7s %12.1f  %s", static_cast<int>(width),
                   f.entity_name.c_str(), cluster.c_str(), f.score, features(f).c_str());
     out += buf;
+    // Since then: what the four shown leave out.
+    out += differences_summary(f, 4) + "\n";
   }
   if (shown < n) out += "  ... and " + std::to_string(n - shown) + " more\n";
   if (any_small) out += "  (* a small cluster, flagged whole and compared with the nearest other)\n";
@@ -238,6 +240,22 @@ FleetResult synthetic_fit() {
     p.hosts_per_anomaly = 1;
     generate_synthetic_fleet(p, sink);
   });
+}
+
+TEST(FindingsTable, DifferencesSummary) {
+  Finding f;
+  f.features.resize(4);
+  for (FindingFeature& x : f.features) x.difference = -1.0f;
+  f.n_differing = 4;
+  EXPECT_EQ(differences_summary(f, 4), "");
+  f.n_differing = 10;
+  EXPECT_EQ(differences_summary(f, 4), " (+6 more)");
+  f.n_differing = 274;
+  f.n_unique = 63;
+  f.n_missing = 211;
+  EXPECT_EQ(differences_summary(f, 4),
+            " (+270 more; 274 differ from all peers: 63 only here, 211 missing)");
+  EXPECT_EQ(differences_summary(f, 2), " (+272 more; 274 differ from all peers: 63 only here, 211 missing)");
 }
 
 TEST(FindingsTable, SameAsTheCliPrintedBefore) {
@@ -264,7 +282,7 @@ TEST(FindingsJson, ShapeAndKeyOrder) {
   const std::vector<std::string> expected = {
       "entities", "features", "unseen_features", "clusters", "pca_components",
       "pca_explained_variance_ratio", "score_space", "percentile", "small_cluster_size",
-      "backend", "cluster_choice", "n_findings", "findings", "steps", "seconds"};
+      "backend", "cluster_choice", "cluster_profiles", "n_findings", "findings", "steps", "seconds"};
   EXPECT_EQ(keys, expected);
   EXPECT_EQ(j["entities"], 600);
   EXPECT_EQ(j["backend"], "cpu");

@@ -46,5 +46,9 @@ std::vector<float> feature_space_scores(Backend& backend, const DeviceCsr& X,
 /// what lies outside the vocabulary).
 void add_unseen_squares(std::vector<float>& scores, std::span<const UnseenFeature> unseen);
 
+/// Each feature's mean over the model's whole baseline (Σ_c size_c · mean_cj
+/// / n), from the per-cluster means: [d].
+std::vector<double> baseline_feature_means(const FleetModel& model);
+
 
 }  // namespace stray::internal

@@ -55,10 +55,19 @@ Json model_json(const FleetResult& r, std::string_view backend) {
   if (!r.cluster_choice.empty()) {
     Json curve = Json::array();
     for (const ClusterChoice& c : r.cluster_choice) {
-      curve.push_back({{"k", c.k}, {"silhouette", c.silhouette}});
+      curve.push_back({{"k", c.k}, {"silhouette", c.silhouette}, {"inertia", c.inertia}});
     }
     j["cluster_choice"] = curve;
   }
+  Json profiles = Json::array();
+  for (const ClusterProfile& p : r.clusters) {
+    Json defining = Json::array();
+    for (const ProfileFeature& f : p.defining) {
+      defining.push_back({{"feature", f.name}, {"members", f.members}, {"others", f.others}});
+    }
+    profiles.push_back({{"cluster", p.cluster}, {"size", p.size}, {"defining", defining}});
+  }
+  j["cluster_profiles"] = std::move(profiles);
   return j;
 }
 

@@ -77,7 +77,26 @@ std::string steps_text(const FleetResult& result) {
   return s;
 }
 
-void write_findings_table(std::ostream& out, const FleetResult& result, int64_t limit) {
+std::string differences_summary(const Finding& finding, std::size_t shown) {
+  // n_differing counts the differences of at least 0.5; so do the shown ones.
+  int64_t clear_shown = 0;
+  for (std::size_t i = 0; i < shown && i < finding.features.size(); ++i) {
+    clear_shown += std::fabs(finding.features[i].difference) >= 0.5f;
+  }
+  const int64_t rest = finding.n_differing - clear_shown;
+  if (rest <= 0) return "";
+  std::string s = " (+" + std::to_string(rest) + " more";
+  const int64_t ends = finding.n_unique + finding.n_missing;
+  if (ends > 1) {
+    s += "; " + std::to_string(ends) + " differ from all peers: " +
+         std::to_string(finding.n_unique) + " only here, " + std::to_string(finding.n_missing) +
+         " missing";
+  }
+  return s + ")";
+}
+
+void write_findings_table(std::ostream& out, const FleetResult& result, int64_t limit,
+                          std::size_t max_features) {
   const auto n = static_cast<int64_t>(result.findings.size());
   const auto shown = static_cast<std::size_t>(limit > 0 ? std::min(limit, n) : n);
   std::vector<std::string> names(shown);
@@ -96,13 +115,32 @@ void write_findings_table(std::ostream& out, const FleetResult& result, int64_t 
     std::string cluster = std::to_string(f.cluster);
     if (f.rules & kOutlierSmallCluster) cluster += "*";
     std::snprintf(buf, sizeof buf, " %7s %12.1f  ", cluster.c_str(), f.score);
-    out << "  " << pad_right(names[i], width) << buf << features_text(f, 4) << '\n';
+    out << "  " << pad_right(names[i], width) << buf << features_text(f, max_features)
+        << differences_summary(f, max_features) << '\n';
   }
   if (static_cast<int64_t>(shown) < n) {
     out << "  ... and " << n - static_cast<int64_t>(shown) << " more\n";
   }
   if (any_small) {
     out << "  (* a small cluster, flagged whole and compared with the nearest other)\n";
+  }
+}
+
+void write_cluster_profiles(std::ostream& out, const FleetResult& result,
+                            std::size_t max_features) {
+  out << "  cluster     size  defining features (mean in members / in the others)\n";
+  for (const ClusterProfile& p : result.clusters) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "  %7d %8lld  ", p.cluster, static_cast<long long>(p.size));
+    std::string line;
+    for (std::size_t i = 0; i < p.defining.size() && i < max_features; ++i) {
+      const ProfileFeature& f = p.defining[i];
+      char shares[64];
+      std::snprintf(shares, sizeof shares, " %.2f / %.2f", f.members, f.others);
+      if (!line.empty()) line += ", ";
+      line += display_text(f.name) + shares;
+    }
+    out << buf << (line.empty() ? "(nothing sets it apart)" : line) << '\n';
   }
 }
 

@@ -11,15 +11,18 @@
 // Why these steps, and why these defaults, is written down in
 // docs/pipeline.md. In short:
 //
-//  - features: presence (binary) for every group by default, so a
-//    difference reads as "share of peers": +1.000 = the host has it and no
-//    peer does, −0.98 = it lacks what 98% of its peers have.
+//  - features: `auto` normalisation — presence (binary) for every group
+//    when one is an inventory, so a difference reads as "share of peers":
+//    +1.000 = the host has it and no peer does, −0.98 = it lacks what 98%
+//    of its peers have; fractions of the entity's events when every group
+//    holds counts (syscalls, log templates).
 //  - PCA (32 components by default) keeps the fleet's common structure —
 //    roles, images — and drops what only a few hosts have. Clustering there
 //    groups hosts by role without letting the anomalies pull clusters to
 //    themselves.
 //  - k-means on the reduced data; k = 0 (the default) chooses k from the
-//    data: the best mean simplified silhouette of k-means fits on a sample.
+//    data (cluster/choose_k.hpp): k-means fits on a sample for each k, the
+//    smallest k whose mean silhouette is within a tolerance of the best.
 //  - scores are computed against the cluster's peers in the *full*
 //    normalised feature space, where nothing PCA discarded is lost. The
 //    default, `standardized`, is a per-cluster diagonal Mahalanobis
@@ -54,8 +57,10 @@
 
 #include "stray/core/backend.hpp"
 #include "stray/io/events.hpp"
+#include "stray/fleet/cluster_profile.hpp"
 #include "stray/fleet/explain.hpp"
 #include "stray/features/features.hpp"
+#include "stray/cluster/choose_k.hpp"
 #include "stray/cluster/kmeans.hpp"
 #include "stray/core/matrix.hpp"
 #include "stray/fleet/outliers.hpp"
@@ -93,7 +98,8 @@ struct ScoreParams {
   double variance_floor = 1e-3;
 };
 
-/// The pipeline's feature defaults: every group binary (presence), no idf,
+/// The pipeline's feature defaults: Normalization::automatic (binary when a
+/// group is an inventory, fractions when every group has counts), no idf,
 /// no df filters. Counts can be turned on per group
 /// (group_normalization["process"] = log1p); see docs/pipeline.md for what
 /// that does to explanations.
@@ -111,9 +117,11 @@ struct FleetPipelineParams {
     p.n_components = 32;
     return p;
   }();
-  /// n_clusters = 0: chosen from the data — k-means on a sample of
-  /// cluster_choice_sample rows for every k in [2, max_clusters], keeping
-  /// the k of the highest mean simplified silhouette.
+  /// n_clusters = 0: chosen from the data (choose_k) — k-means on a sample
+  /// of cluster_choice_sample rows for k in [2, max_clusters], keeping the
+  /// smallest k whose mean silhouette is within cluster_choice_tolerance of
+  /// the best. n_init = 0 (auto): 10 restarts for fleets of up to 10,000
+  /// entities, 1 above.
   KMeansParams kmeans = [] {
     KMeansParams p;
     p.n_clusters = 0;
@@ -121,6 +129,7 @@ struct FleetPipelineParams {
   }();
   int64_t max_clusters = 50;
   int64_t cluster_choice_sample = 2000;
+  double cluster_choice_tolerance = ChooseKParams{}.tolerance;
   ScoreParams score;
   /// Rules within each cluster (percentile 95 by default, top_n,
   /// top_fraction). Its small_cluster_size is not used: see below.
@@ -194,6 +203,12 @@ struct Finding {
   int64_t cluster_size = 0;        // members in the scored snapshot
   uint32_t rules = 0;              // OutlierRuleBits
   std::vector<FindingFeature> features;  // most telling first
+  /// Features where it differs from its peers' mean by at least 0.5
+  /// (Explanation::n_differing); `unique`: it has it and no peer does
+  /// (unseen features included); `missing`: it lacks it and every peer has it.
+  int64_t n_differing = 0;
+  int64_t n_unique = 0;
+  int64_t n_missing = 0;
 };
 
 struct PipelineStep {
@@ -204,7 +219,8 @@ struct PipelineStep {
 /// One k tried when choosing the number of clusters.
 struct ClusterChoice {
   int64_t k = 0;
-  double silhouette = 0.0;  // mean simplified silhouette on the sample
+  double silhouette = 0.0;  // mean silhouette on the sample
+  double inertia = 0.0;     // k-means inertia on the sample
 };
 
 struct FleetResult {
@@ -220,6 +236,9 @@ struct FleetResult {
   KMeansResult kmeans;
   /// Fitting with n_clusters = 0: every k tried and its silhouette.
   std::vector<ClusterChoice> cluster_choice;
+  /// Each of the model's clusters: its baseline size and the features that
+  /// set its members apart from the rest of the fleet (cluster_profile.hpp).
+  std::vector<ClusterProfile> clusters;
   std::vector<int32_t> labels;  // [n]
   std::vector<float> scores;    // [n] in ScoreParams::space
   OutlierResult outliers;       // rules per cluster, in cluster order

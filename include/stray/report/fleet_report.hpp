@@ -67,8 +67,9 @@ std::string pipeline_summary(const FleetResult& result);
 std::string steps_text(const FleetResult& result);
 
 /// The findings table, highest score first: a header line, then one line
-/// per finding (entity, cluster, score with one decimal, its first four
-/// features), each line indented by two spaces and ended by '\n'.
+/// per finding (entity, cluster, score with one decimal, its first
+/// `max_features` features and differences_summary of the rest), each line
+/// indented by two spaces and ended by '\n'.
 ///
 ///     entity     cluster        score  top features (value - peers' mean)
 ///     web-0042         3       1021.4  package:lua5.3 +1.000
@@ -79,7 +80,20 @@ std::string steps_text(const FleetResult& result);
 /// whole; a note under the table says so when one is shown. Entity names go
 /// through display_text and the entity column is as wide as the widest shown
 /// (at least "entity"). Writes nothing else (no summary, no blank lines).
-void write_findings_table(std::ostream& out, const FleetResult& result, int64_t limit = 0);
+void write_findings_table(std::ostream& out, const FleetResult& result, int64_t limit = 0,
+                          std::size_t max_features = 4);
+/// " (+270 more; 274 differ from all peers: 63 only here, 211 missing)":
+/// what the first `shown` features of a finding leave out ("" when nothing).
+std::string differences_summary(const Finding& finding, std::size_t shown);
+/// One line per cluster: its id, size and first `max_features` defining
+/// features with their mean in the members and in the others
+///
+///     cluster     size  defining features (mean in members / in the others)
+///           0      212  package:nginx 1.00 / 0.02, package:openssl 0.98 / 0.40
+///
+/// names through display_text.
+void write_cluster_profiles(std::ostream& out, const FleetResult& result,
+                            std::size_t max_features = 3);
 
 // ---- JSON ------------------------------------------------------------------
 
@@ -89,7 +103,9 @@ void write_findings_table(std::ostream& out, const FleetResult& result, int64_t 
 ///    "pca_components":r (0 without PCA), "pca_explained_variance_ratio":x,
 ///    "score_space":"standardized", "percentile":95.0, "small_cluster_size":s,
 ///    "backend":"<backend>",
-///    "cluster_choice":[{"k":2,"silhouette":0.41},..]   (only when k was chosen),
+///    "cluster_choice":[{"k":2,"silhouette":0.41,"inertia":812.5},..]   (only when k was chosen),
+///    "cluster_profiles":[{"cluster":0,"size":212,"defining":[{"feature":"package:nginx",
+///                         "members":1,"others":0.02},..]},..],
 ///    "n_findings":m,
 ///    "findings":[{"entity":"web-0042","cluster":3,"reference_cluster":3,
 ///                 "score":1021.4,"rank":0,"cluster_size":212,
