@@ -14,8 +14,29 @@ namespace stray::internal {
 namespace {
 
 constexpr float kFloatMax = std::numeric_limits<float>::max();
-/// Rows recomputed side by side while seeding a list.
-constexpr std::ptrdiff_t kSeedBatch = 32;
+/// Rows per chunk of a tile row: one vector minimum tells whether any of
+/// them may be kept, and the kept ones are recomputed side by side.
+constexpr int64_t kChunk = 16;
+
+/// knn_exact_sq of x against reference rows rows[0..count) (count ≤
+/// kChunk) into out: independent sums side by side, each in feature order
+/// with fused multiply-adds — the same bits, without waiting on one chain
+/// of d dependent operations per row.
+void exact_batch(const float* x, const float* reference, const int64_t* rows, int64_t count,
+                 int64_t d, double* out) {
+  const float* y[kChunk];
+  for (int64_t c = 0; c < count; ++c) {
+    y[c] = reference + rows[c] * d;
+    out[c] = 0.0;
+  }
+  for (int64_t t = 0; t < d; ++t) {
+    const double xt = x[t];
+    for (int64_t c = 0; c < count; ++c) {
+      const double diff = xt - static_cast<double>(y[c][t]);
+      out[c] = std::fma(diff, diff, out[c]);
+    }
+  }
+}
 
 }  // namespace
 
@@ -31,12 +52,12 @@ void TileFilter::run(const TileQuery& q, const TileRows& r, const float* product
                      KnnList& list) {
   // A full list of exact duplicates (bound 0) admits only lower indices.
   if (list.full() && list.bound() == 0.0 && r.min_index > list.index[task_.k - 1]) return;
-  const int64_t nr = r.count;
+  const int64_t nr = r.count, d = task_.d;
   const float nx32 = static_cast<float>(q.sq);
   const float* sq32 = r.sq32;
-  float lowest = std::numeric_limits<float>::infinity();
-#pragma omp simd reduction(min : lowest)
-  for (int64_t b = 0; b < nr; ++b) lowest = std::min(lowest, nx32 + sq32[b] - 2.0f * products[b]);
+  float row_lowest = std::numeric_limits<float>::infinity();
+#pragma omp simd reduction(min : row_lowest)
+  for (int64_t b = 0; b < nr; ++b) row_lowest = std::min(row_lowest, nx32 + sq32[b] - 2.0f * products[b]);
   const bool seeded = !list.full();
   if (seeded) seed(q, r, products, list);
   auto limit_now = [&] {
@@ -45,17 +66,32 @@ void TileFilter::run(const TileQuery& q, const TileRows& r, const float* product
   };
   float limit = limit_now();
   // Where the norms are far from float32's range no estimate can overflow
-  // (|est| ≤ 2·(‖x'‖² + ‖y'‖²)), so no row is kept when the minimum exceeds
-  // the limit.
-  if (!(seeded || q.sq + r.sq_max > 1e37 || lowest <= limit)) return;
-  const int64_t d = task_.d;
-  for (int64_t b = 0; b < nr; ++b) {
-    const float est = nx32 + sq32[b] - 2.0f * products[b];
-    if ((est > limit && est <= kFloatMax) || taken_[b]) continue;
-    const int64_t j = r.row(b);
-    if (q.self && j == q.row) continue;
-    if (list.bound() == 0.0 && list.full() && j > list.index[task_.k - 1]) continue;
-    if (list.offer(knn_exact_sq(q.x, task_.reference + j * d, d), j)) limit = limit_now();
+  // (|est| ≤ 2·(‖x'‖² + ‖y'‖²)), so a row or chunk whose minimum exceeds
+  // the limit keeps nothing; otherwise each estimate is tested (+inf and
+  // NaN kept).
+  const bool may_overflow = q.sq + r.sq_max > 1e37;
+  if (!seeded && !may_overflow && row_lowest > limit) return;  // the usual case
+  int64_t rows[kChunk];
+  double exact[kChunk];
+  for (int64_t b0 = 0; b0 < nr; b0 += kChunk) {
+    const int64_t end = std::min(nr, b0 + kChunk);
+    float lowest = std::numeric_limits<float>::infinity();
+#pragma omp simd reduction(min : lowest)
+    for (int64_t b = b0; b < end; ++b) lowest = std::min(lowest, nx32 + sq32[b] - 2.0f * products[b]);
+    if (!may_overflow && lowest > limit) continue;
+    int64_t count = 0;
+    for (int64_t b = b0; b < end; ++b) {
+      const float est = nx32 + sq32[b] - 2.0f * products[b];
+      if ((est > limit && est <= kFloatMax) || (seeded && taken_[b])) continue;
+      const int64_t j = r.row(b);
+      if (q.self && j == q.row) continue;
+      if (list.bound() == 0.0 && list.full() && j > list.index[task_.k - 1]) continue;
+      rows[count++] = j;
+    }
+    exact_batch(q.x, task_.reference, rows, count, d, exact);
+    bool changed = false;
+    for (int64_t c = 0; c < count; ++c) changed |= list.offer(exact[c], rows[c]);
+    if (changed) limit = limit_now();
   }
   if (seeded) std::fill(taken_.begin(), taken_.begin() + nr, uint8_t{0});
 }
@@ -65,35 +101,28 @@ void TileFilter::seed(const TileQuery& q, const TileRows& r, const float* produc
   const int64_t nr = r.count, d = task_.d;
   const float nx32 = static_cast<float>(q.sq);
   float* est = estimates_.data();
-  for (int64_t b = 0; b < nr; ++b) est[b] = nx32 + r.sq32[b] - 2.0f * products[b];
+  for (int64_t b = 0; b < nr; ++b) {
+    const float e = nx32 + r.sq32[b] - 2.0f * products[b];
+    est[b] = std::isnan(e) ? std::numeric_limits<float>::infinity() : e;  // overflow: last
+  }
   int64_t lacking = 0;
   while (lacking < task_.k && list.index[task_.k - 1 - lacking] < 0) ++lacking;
   order_.clear();
   for (int64_t b = 0; b < nr; ++b)
     if (!(q.self && r.row(b) == q.row)) order_.push_back(b);
-  const auto take = std::min<std::ptrdiff_t>(lacking, static_cast<std::ptrdiff_t>(order_.size()));
-  // NaN estimates (overflow) sort as +inf: they are still offered if needed.
-  auto key = [est](int64_t b) { return std::isnan(est[b]) ? std::numeric_limits<float>::infinity() : est[b]; };
-  std::nth_element(order_.begin(), order_.begin() + take, order_.end(), [&key](int64_t u, int64_t v) {
-    return key(u) < key(v) || (key(u) == key(v) && u < v);
+  const auto take = std::min<int64_t>(lacking, static_cast<int64_t>(order_.size()));
+  std::nth_element(order_.begin(), order_.begin() + take, order_.end(), [est](int64_t u, int64_t v) {
+    return est[u] < est[v] || (est[u] == est[v] && u < v);
   });
-  // Independent sums side by side, each in feature order with fused
-  // multiply-adds: the bits of knn_exact_sq.
-  double sums[kSeedBatch];
-  for (std::ptrdiff_t c0 = 0; c0 < take; c0 += kSeedBatch) {
-    const std::ptrdiff_t count = std::min(kSeedBatch, take - c0);
-    std::fill(sums, sums + count, 0.0);
-    for (int64_t t = 0; t < d; ++t) {
-      const double xt = q.x[t];
-      for (std::ptrdiff_t c = 0; c < count; ++c) {
-        const double diff = xt - static_cast<double>(task_.reference[r.row(order_[c0 + c]) * d + t]);
-        sums[c] = std::fma(diff, diff, sums[c]);
-      }
-    }
-    for (std::ptrdiff_t c = 0; c < count; ++c) {
-      const int64_t b = order_[c0 + c];
-      list.offer(sums[c], r.row(b));
-      taken_[b] = 1;
+  int64_t rows[kChunk];
+  double exact[kChunk];
+  for (int64_t c0 = 0; c0 < take; c0 += kChunk) {
+    const int64_t count = std::min(kChunk, take - c0);
+    for (int64_t c = 0; c < count; ++c) rows[c] = r.row(order_[c0 + c]);
+    exact_batch(q.x, task_.reference, rows, count, d, exact);
+    for (int64_t c = 0; c < count; ++c) {
+      list.offer(exact[c], rows[c]);
+      taken_[order_[c0 + c]] = 1;
     }
   }
 }

@@ -51,8 +51,10 @@ struct Node {
   double sq_max = 0.0, root_max = 0.0;  // the largest ‖x'‖², ‖x'‖ below (centred rows)
 };
 
-double distance_to(const float* x, const double* centre, int64_t d) {
+/// ‖x − centre‖ in float64, summed in any order (a bound padded for it).
+inline double distance_to(const float* x, const double* centre, int64_t d) {
   double s = 0.0;
+#pragma omp simd reduction(+ : s)
   for (int64_t t = 0; t < d; ++t) {
     const double diff = static_cast<double>(x[t]) - centre[t];
     s += diff * diff;
@@ -208,10 +210,15 @@ class BlockSearch {
 
   void run(int64_t query_leaf) {
     q_ = &qt_.node(query_leaf);
+    q_centre_ = qt_.centre(query_leaf);
     const int64_t nq = q_->end - q_->begin;
     std::vector<int64_t>& all = active_at(0);
     all.resize(static_cast<std::size_t>(nq));
     for (int64_t a = 0; a < nq; ++a) all[a] = a;
+    // The leaf nearest the block first, for all its queries: their lists
+    // start near their final bounds, and the walk prunes from the start.
+    home_ = home_leaf(query_leaf);
+    tile(all, rt_.node(home_));
     visit(0, 0);
   }
 
@@ -227,6 +234,28 @@ class BlockSearch {
   std::vector<int64_t>& active_at(std::size_t depth) {
     if (active_.size() <= depth) active_.resize(depth + 1);
     return active_[depth];
+  }
+
+  /// Distance from the query block's centre to the ball of reference node
+  /// `id` (negative inside it): the order of the walk, not a bound.
+  double gap_from_block(int64_t id) const {
+    const double* c = rt_.centre(id);
+    double s = 0.0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t t = 0; t < task_.d; ++t) s += (q_centre_[t] - c[t]) * (q_centre_[t] - c[t]);
+    return std::sqrt(s) - rt_.node(id).radius;
+  }
+
+  /// The query leaf itself for a self query, else the reference leaf
+  /// reached by always taking the child nearer the block's centre.
+  int64_t home_leaf(int64_t query_leaf) const {
+    if (task_.queries == nullptr) return query_leaf;
+    int64_t id = 0;
+    while (rt_.node(id).left >= 0) {
+      const Node& r = rt_.node(id);
+      id = gap_from_block(r.left) <= gap_from_block(r.right) ? r.left : r.right;
+    }
+    return id;
   }
 
   /// Whether the ball of reference node `id` may hold a row that enters
@@ -253,14 +282,12 @@ class BlockSearch {
     if (here.empty()) return;
     const Node& r = rt_.node(id);
     if (r.left < 0) {
-      tile(here, r);
+      if (id != home_) tile(here, r);
       return;
     }
-    // Nearer child first (from the first active query), so lists tighten
+    // Nearer child first (from the block's centre), so lists tighten
     // before the farther child is tested.
-    const float* x = query_row(here.front());
-    const bool left_first = distance_to(x, rt_.centre(r.left), task_.d) - rt_.node(r.left).radius <=
-                            distance_to(x, rt_.centre(r.right), task_.d) - rt_.node(r.right).radius;
+    const bool left_first = gap_from_block(r.left) <= gap_from_block(r.right);
     visit(left_first ? r.left : r.right, depth + 1);
     visit(left_first ? r.right : r.left, depth + 1);
   }
@@ -296,6 +323,8 @@ class BlockSearch {
   const BlockTree& rt_;
   double pad_;
   const Node* q_ = nullptr;
+  const double* q_centre_ = nullptr;
+  int64_t home_ = -1;  // the reference leaf visited first
   std::vector<std::vector<int64_t>> active_;  // per depth: the block's queries still active
   RowMajorF gathered_, products_;
   TileFilter filter_;
