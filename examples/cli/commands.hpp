@@ -13,5 +13,10 @@ void register_pca_command(CLI::App& app);
 void register_fleet_command(CLI::App& app);
 void register_synth_command(CLI::App& app);
 void register_demo_command(CLI::App& app);
+void register_stability_command(CLI::App& app);
+void register_compare_command(CLI::App& app);
+void register_match_command(CLI::App& app);
+void register_agglomerative_command(CLI::App& app);
+void register_lof_command(CLI::App& app);
 
 }  // namespace stray::cli

@@ -19,6 +19,11 @@ int main(int argc, char** argv) {
   stray::cli::register_fleet_command(app);
   stray::cli::register_synth_command(app);
   stray::cli::register_demo_command(app);
+  stray::cli::register_stability_command(app);
+  stray::cli::register_compare_command(app);
+  stray::cli::register_match_command(app);
+  stray::cli::register_agglomerative_command(app);
+  stray::cli::register_lof_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
