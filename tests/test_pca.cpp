@@ -445,21 +445,31 @@ TEST(PcaSolverRule, AutoChoosesAsDocumented) {
   EXPECT_EQ(stray::choose_pca_solver(p, 200000, 512, false), PcaSolver::covariance);
   EXPECT_EQ(stray::choose_pca_solver(p, 100000, 1000, false), PcaSolver::covariance);
   EXPECT_EQ(stray::choose_pca_solver(p, 100000, 2000, false), PcaSolver::randomized);
-  EXPECT_EQ(stray::choose_pca_solver(p, 1000, 1500, false), PcaSolver::randomized);
+  EXPECT_EQ(stray::choose_pca_solver(p, 1500, 1200, false), PcaSolver::randomized);
   EXPECT_EQ(stray::choose_pca_solver(p, 100000, 5000, false), PcaSolver::randomized);
   EXPECT_EQ(stray::choose_pca_solver(p, 100000, 20000, true), PcaSolver::randomized);
   EXPECT_EQ(stray::choose_pca_solver(p, 100000, 50, true), PcaSolver::randomized);
-  EXPECT_EQ(stray::choose_pca_solver(p, 300, 400, false), PcaSolver::covariance);
+  // Fewer samples than features: the exact solver on the smaller side.
+  EXPECT_EQ(stray::choose_pca_solver(p, 300, 400, false), PcaSolver::gram);
+  EXPECT_EQ(stray::choose_pca_solver(p, 1000, 1500, false), PcaSolver::gram);
+  EXPECT_EQ(stray::choose_pca_solver(p, 1001, 100000, false), PcaSolver::randomized);
+  EXPECT_EQ(stray::choose_pca_solver(p, 1000, 5000, true), PcaSolver::gram);
+  EXPECT_EQ(stray::choose_pca_solver(p, 2001, 50000, true), PcaSolver::randomized);
   PcaParams frac;
   frac.variance_fraction = 0.95;
   EXPECT_EQ(stray::choose_pca_solver(frac, 100000, 20000, true), PcaSolver::covariance);
+  EXPECT_EQ(stray::choose_pca_solver(frac, 1000, 5000, true), PcaSolver::gram);
+  EXPECT_EQ(stray::choose_pca_solver(frac, 931, 5382, false), PcaSolver::gram);
+  EXPECT_EQ(stray::choose_pca_solver(frac, 5000, 5000, false), PcaSolver::covariance);
   PcaParams many;
   many.n_components = 40;
-  EXPECT_EQ(stray::choose_pca_solver(many, 60, 5000, false), PcaSolver::covariance);
+  EXPECT_EQ(stray::choose_pca_solver(many, 60, 5000, false), PcaSolver::gram);
+  EXPECT_EQ(stray::choose_pca_solver(many, 60, 50, false), PcaSolver::covariance);
   PcaParams forced;
   forced.solver = PcaSolver::randomized;
   EXPECT_EQ(stray::choose_pca_solver(forced, 100, 10, false), PcaSolver::randomized);
   EXPECT_STREQ(stray::to_string(stray::parse_pca_solver("auto")), "auto");
+  EXPECT_EQ(stray::parse_pca_solver("gram"), PcaSolver::gram);
 }
 
 TEST(PcaThreads, ResultsDoNotDependOnThreadCount) {

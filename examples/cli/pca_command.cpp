@@ -115,11 +115,12 @@ void register_pca_command(CLI::App& app) {
                   "Components to keep: a count (e.g. 32) or a fraction of variance (e.g. 0.95)")
       ->required();
   cmd->add_option("--solver", opts->solver,
-                  "auto, covariance (exact: scatter matrix + eigensolver) or randomized "
-                  "(randomized SVD); auto: covariance when the full spectrum is needed (a "
-                  "variance fraction, or more than half of min(n, d) components) or for dense "
-                  "data with d <= 500, or d <= 1000 and n >= d; randomized otherwise, sparse "
-                  "input included")
+                  "auto, covariance (exact: scatter matrix + eigensolver), gram (exact, for "
+                  "n < d: the n x n Gram of the centred rows + eigensolver) or randomized "
+                  "(randomized SVD); auto: an exact solver (gram when n < d, else covariance) "
+                  "when the full spectrum is needed (a variance fraction, or more than half of "
+                  "min(n, d) components), for dense data with min(n, d) <= 1000 and for sparse "
+                  "data with n < d and n <= 2000; randomized otherwise")
       ->capture_default_str();
   cmd->add_flag("--whiten", opts->whiten, "Scale projected coordinates to unit variance");
   cmd->add_option("--seed", opts->seed, "Seed of the randomized solver")->capture_default_str();

@@ -21,26 +21,36 @@ const char* to_string(PcaSolver solver) {
     case PcaSolver::automatic: return "auto";
     case PcaSolver::covariance: return "covariance";
     case PcaSolver::randomized: return "randomized";
+    case PcaSolver::gram: return "gram";
   }
   return "unknown";
 }
 
 PcaSolver parse_pca_solver(const std::string& name) {
-  for (PcaSolver s : {PcaSolver::automatic, PcaSolver::covariance, PcaSolver::randomized}) {
+  for (PcaSolver s :
+       {PcaSolver::automatic, PcaSolver::covariance, PcaSolver::randomized, PcaSolver::gram}) {
     if (name == to_string(s)) return s;
   }
   fail(ErrorCode::invalid_argument, "parse_pca_solver", "unknown solver '", name,
-       "' (expected auto, covariance or randomized)");
+       "' (expected auto, covariance, randomized or gram)");
 }
+
+// Below these sizes an exact solver costs no more than a few randomized
+// passes (see docs/pca.md, "The auto rule").
+constexpr int64_t kExactDenseMaxOrder = 1000;  // min(n, d), dense input
+constexpr int64_t kGramSparseMaxRows = 2000;   // n, sparse input with n < d
 
 PcaSolver choose_pca_solver(const PcaParams& p, int64_t n, int64_t d, bool sparse) {
   if (p.solver != PcaSolver::automatic) return p.solver;
+  // The exact solvers' eigenproblem is d x d (covariance) or n x n (gram):
+  // the smaller one wins.
+  const PcaSolver exact = n < d ? PcaSolver::gram : PcaSolver::covariance;
   const int64_t rank_bound = std::min(n, d);
   const bool full_spectrum = p.variance_fraction > 0.0 || p.n_components == 0 ||
                              2 * p.n_components > rank_bound;
-  if (full_spectrum) return PcaSolver::covariance;
-  if (sparse) return PcaSolver::randomized;
-  if (d <= 500 || (d <= 1000 && n >= d)) return PcaSolver::covariance;
+  if (full_spectrum) return exact;
+  if (sparse) return n < d && n <= kGramSparseMaxRows ? PcaSolver::gram : PcaSolver::randomized;
+  if (rank_bound <= kExactDenseMaxOrder) return exact;
   return PcaSolver::randomized;
 }
 
@@ -85,133 +95,6 @@ void flip_component_signs(Matrix<double>& C) {
   }
 }
 
-namespace {
-
-// The component count sklearn keeps for a variance fraction, from the
-// eigenvalues (ascending, as the solvers return them; negatives are
-// rounding and count as 0): searchsorted(cumsum(ratio), fraction,
-// side="right") + 1, at most rank_bound.
-int64_t components_for_fraction(const std::vector<double>& ascending, int64_t rank_bound,
-                                double fraction) {
-  const int64_t d = static_cast<int64_t>(ascending.size());
-  double total = 0.0;
-  for (double v : ascending) total += std::max(0.0, v);
-  double cum = 0.0;
-  int64_t below = 0;
-  for (int64_t i = 0; i < d; ++i) {
-    cum += total > 0.0 ? std::max(0.0, ascending[d - 1 - i]) / total : 0.0;
-    if (cum <= fraction) below = i + 1; else break;
-  }
-  return std::min(below + 1, rank_bound);
-}
-
-// A variance fraction's first guess at the count: the vectors past the
-// count are wasted, a count past the guess costs a second solve.
-constexpr int64_t kFractionFirstGuess = 32;
-
-}  // namespace
-
-PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64_t n,
-                                const std::vector<double>& mean,
-                                const std::vector<double>& scatter, const char* where) {
-  const int64_t d = static_cast<int64_t>(mean.size());
-  validate_pca_params(params, n, d, where);
-  require(params.solver != PcaSolver::randomized, ErrorCode::invalid_argument, where,
-          "the randomized solver cannot run from accumulated statistics; use covariance or auto");
-  for (std::size_t i = 0; i < scatter.size(); ++i) {
-    require(std::isfinite(scatter[i]), ErrorCode::non_finite_input, where,
-            "the data contain NaN or Inf (non-finite scatter entry ", i, ")");
-  }
-  // The covariance is scatter / (n − 1): the solvers take the scatter
-  // itself (same vectors; no d x d copy) and the eigenvalues are divided.
-  const double dof = static_cast<double>(n - 1);
-  const double* S = scatter.data();
-  // A fixed component count needs only those eigenvectors; a variance
-  // fraction decides the count from the eigenvalues first; all components
-  // take the whole eigendecomposition.
-  const int64_t rank_bound = std::min(n, d);
-  const bool fixed_k = params.variance_fraction == 0.0 && params.n_components > 0;
-  std::vector<double> evals(static_cast<std::size_t>(d)), top;
-  // Where only the k largest eigenvalues are formed (the backend's
-  // symmetric_eigen_largest), the rest are known by their sum: the trace
-  // minus those k.
-  bool largest_only = false;
-  if (fixed_k) {
-    const int64_t want = params.n_components;
-    top.resize(static_cast<std::size_t>(want * d));
-    std::vector<double> largest(static_cast<std::size_t>(want));
-    if (backend.symmetric_eigen_largest(d, S, want, largest.data(), top.data())) {
-      largest_only = true;
-      for (int64_t c = 0; c < want; ++c) evals[d - 1 - c] = largest[c];  // ascending, as below
-    } else {
-      backend.symmetric_eigen_top(d, S, want, evals.data(), top.data());
-    }
-  } else if (params.variance_fraction > 0.0) {
-    // The count comes from the eigenvalues, and only that many vectors are
-    // needed: symmetric_eigen_top returns every eigenvalue with the vectors
-    // of a first guess; a count past it takes a second call.
-    const int64_t guess = std::min(rank_bound, std::max(kFractionFirstGuess, d / 8));
-    top.resize(static_cast<std::size_t>(guess * d));
-    backend.symmetric_eigen_top(d, S, guess, evals.data(), top.data());
-    const int64_t needed = components_for_fraction(evals, rank_bound, params.variance_fraction);
-    if (needed > guess) {
-      top.resize(static_cast<std::size_t>(needed * d));
-      backend.symmetric_eigen_top(d, S, needed, evals.data(), top.data());
-    }
-  } else {
-    std::vector<double> evecs(static_cast<std::size_t>(d * d));
-    backend.symmetric_eigen(d, S, evals.data(), evecs.data());
-    top.resize(static_cast<std::size_t>(rank_bound * d));  // the largest rank_bound, largest first
-    for (int64_t c = 0; c < rank_bound; ++c)
-      for (int64_t j = 0; j < d; ++j) top[c * d + j] = evecs[j * d + (d - 1 - c)];
-  }
-
-  for (double& v : evals) v /= dof;
-
-  // Descending; clip the rounding negatives of a PSD matrix at 0.
-  std::vector<double> ev(static_cast<std::size_t>(d));
-  for (int64_t i = 0; i < d; ++i) ev[i] = std::max(0.0, evals[d - 1 - i]);
-  double total = 0.0;
-  for (double v : ev) total += v;
-  double rest_known = 0.0;  // with largest_only: the sum of all but the k largest
-  if (largest_only) {
-    double trace = 0.0;
-    for (int64_t j = 0; j < d; ++j) trace += scatter[j * d + j] / dof;
-    rest_known = std::max(0.0, trace - total);
-    total += rest_known;
-  }
-
-  int64_t k = params.n_components == 0 ? rank_bound : params.n_components;
-  if (params.variance_fraction > 0.0)
-    k = components_for_fraction(evals, rank_bound, params.variance_fraction);
-
-  PcaModel m;
-  m.n_samples = n;
-  m.n_features = d;
-  m.n_components = k;
-  m.solver = PcaSolver::covariance;
-  m.whiten = params.whiten;
-  m.mean = mean;
-  m.total_variance = total;
-  m.components = Matrix<double>(k, d);
-  for (int64_t c = 0; c < k; ++c)
-    for (int64_t j = 0; j < d; ++j) m.components(c, j) = top[c * d + j];
-  flip_component_signs(m.components);
-  m.explained_variance.assign(ev.begin(), ev.begin() + k);
-  m.explained_variance_ratio.resize(static_cast<std::size_t>(k));
-  m.singular_values.resize(static_cast<std::size_t>(k));
-  for (int64_t c = 0; c < k; ++c) {
-    m.explained_variance_ratio[c] = total > 0.0 ? ev[c] / total : 0.0;
-    m.singular_values[c] = std::sqrt(ev[c] * dof);
-  }
-  if (k < rank_bound) {
-    double s = rest_known;
-    for (int64_t i = k; i < rank_bound && !largest_only; ++i) s += ev[i];
-    m.noise_variance = s / static_cast<double>(rank_bound - k);
-  }
-  return m;
-}
-
 }  // namespace internal
 
 namespace {
@@ -222,14 +105,24 @@ double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-PcaModel fit_randomized_dense(Backend& backend, const PcaParams& params, DeviceArray<float>& X,
-                              bool owned, MatrixView<const float>* host, const char* where) {
-  const int64_t d = X.cols();
+// The solvers that keep the rows on the backend (randomized, gram) on dense
+// X: `owned` says X is an uploaded copy, ours to centre in place.
+PcaModel fit_rows_dense(Backend& backend, const PcaParams& params, PcaSolver solver,
+                        DeviceArray<float>& X, bool owned, MatrixView<const float>* host,
+                        const char* where) {
+  const int64_t n = X.rows(), d = X.cols();
   std::vector<double> mean(static_cast<std::size_t>(d)), var(static_cast<std::size_t>(d));
   backend.column_stats(X, nullptr, mean.data(), var.data());
   internal::check_stats_finite(mean, var, host, where);
   // An uploaded copy is ours: centre it once, explicitly, for accuracy.
   if (owned) backend.subtract_row_vector(X, mean.data());
+  if (solver == PcaSolver::gram) {
+    // The Gram's products want centred rows: a caller's array is copied.
+    if (owned) return internal::pca_gram_dense(backend, params, X, mean, where);
+    internal::require_memory(where, "the centred copy", {n, d}, sizeof(float), "float32");
+    const DeviceArray<float> centred = backend.copy_shifted(X, mean.data());
+    return internal::pca_gram_dense(backend, params, centred, mean, where);
+  }
   auto op = internal::make_dense_operator(backend, X, mean, owned);
   return internal::pca_randomized(backend, params, *op, mean, var);
 }
@@ -279,18 +172,18 @@ void check_model(const PcaModel& m, int64_t cols, const char* where) {
 namespace {
 
 // The dense fit for host or resident X: validation, the solver choice and
-// the covariance path are shared; `randomized()` runs the other solver the
-// way each input needs.
-template <typename Dense, typename Randomized>
-PcaModel fit_dense(Backend& backend, const PcaParams& params, const Dense& X,
-                   Randomized&& randomized) {
+// the covariance path are shared; `rows(where, solver)` runs the other
+// solvers the way each input needs.
+template <typename Dense, typename Rows>
+PcaModel fit_dense(Backend& backend, const PcaParams& params, const Dense& X, Rows&& rows) {
   const char* where = "pca_fit";
   const auto t0 = Clock::now();
   require(X.rows() > 0 && X.cols() > 0, ErrorCode::invalid_argument, where, "X is empty (",
           X.rows(), " x ", X.cols(), ")");
   internal::validate_pca_params(params, X.rows(), X.cols(), where);
   PcaModel m;
-  if (choose_pca_solver(params, X.rows(), X.cols(), false) == PcaSolver::covariance) {
+  const PcaSolver solver = choose_pca_solver(params, X.rows(), X.cols(), false);
+  if (solver == PcaSolver::covariance) {
     // Checked before the d x d scatter is allocated (else std::bad_alloc).
     internal::require_memory(where, "the covariance", {X.cols(), X.cols()}, sizeof(double),
                              "float64");
@@ -300,7 +193,7 @@ PcaModel fit_dense(Backend& backend, const PcaParams& params, const Dense& X,
     p.solver = PcaSolver::covariance;
     m = acc.finalize(backend, p);
   } else {
-    m = randomized(where);
+    m = rows(where, solver);
   }
   m.seconds = since(t0);
   return m;
@@ -309,17 +202,19 @@ PcaModel fit_dense(Backend& backend, const PcaParams& params, const Dense& X,
 }  // namespace
 
 PcaModel pca_fit(Backend& backend, const PcaParams& params, MatrixView<const float> X) {
-  return fit_dense(backend, params, X, [&](const char* where) {
+  return fit_dense(backend, params, X, [&](const char* where, PcaSolver solver) {
+    internal::require_memory(where, "the uploaded copy", {X.rows(), X.cols()}, sizeof(float),
+                             "float32");
     DeviceArray<float> dX = backend.upload(X);
-    return fit_randomized_dense(backend, params, dX, true, &X, where);
+    return fit_rows_dense(backend, params, solver, dX, true, &X, where);
   });
 }
 
 PcaModel pca_fit(Backend& backend, const PcaParams& params, const DeviceArray<float>& X) {
-  return fit_dense(backend, params, X, [&](const char* where) {
+  return fit_dense(backend, params, X, [&](const char* where, PcaSolver solver) {
     // Not ours to centre: the operator corrects for the mean on the fly.
-    return fit_randomized_dense(backend, params, const_cast<DeviceArray<float>&>(X), false,
-                                nullptr, where);
+    return fit_rows_dense(backend, params, solver, const_cast<DeviceArray<float>&>(X), false,
+                          nullptr, where);
   });
 }
 
@@ -349,8 +244,12 @@ PcaModel pca_fit(Backend& backend, const PcaParams& params, const DeviceCsr& X) 
   } else {
     std::vector<double> mean(static_cast<std::size_t>(X.cols)), var(static_cast<std::size_t>(X.cols));
     backend.csr_column_stats(X, mean.data(), var.data());
-    auto op = internal::make_sparse_operator(backend, X, nullptr, mean);
-    m = internal::pca_randomized(backend, params, *op, mean, var);
+    if (solver == PcaSolver::gram) {
+      m = internal::pca_gram_sparse(backend, params, X, mean, where);
+    } else {
+      auto op = internal::make_sparse_operator(backend, X, nullptr, mean);
+      m = internal::pca_randomized(backend, params, *op, mean, var);
+    }
   }
   m.seconds = since(t0);
   return m;

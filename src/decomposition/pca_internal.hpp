@@ -22,6 +22,34 @@ void validate_pca_params(const PcaParams& p, int64_t n, int64_t d, const char* w
 /// magnitudes wins).
 void flip_component_signs(Matrix<double>& components);
 
+/// The eigen step the exact solvers share: as many leading eigenpairs of a
+/// symmetric positive semi-definite S [m x m] (a scatter, or the Gram of the
+/// centred rows) as the parameters need. Eigenvalues are divided by `dof`.
+struct Spectrum {
+  int64_t m = 0;  // order of S
+  int64_t k = 0;  // components kept (≤ rank_bound)
+  /// [m] eigenvalues / dof, descending, clipped at 0; with largest_only
+  /// only the first k are known (the rest are 0 here, their sum is `rest`).
+  std::vector<double> variance;
+  /// [k x m] the unit eigenvectors of the first k, largest first.
+  std::vector<double> vectors;
+  double total = 0.0;  // the sum of all m eigenvalues / dof
+  double rest = 0.0;   // largest_only: the sum of those not computed
+  bool largest_only = false;
+};
+
+/// The spectrum of S [m x m] for `params` (a fixed count, a variance
+/// fraction or all components), with at most rank_bound = min(n, d)
+/// components. S is read, not modified.
+Spectrum symmetric_spectrum(Backend& backend, const PcaParams& params, int64_t m, const double* S,
+                            int64_t rank_bound, double dof);
+
+/// The model from a spectrum and its components [k x d] (unit rows; their
+/// signs are fixed here, svd_flip's convention).
+PcaModel model_from_spectrum(const PcaParams& params, int64_t n, const std::vector<double>& mean,
+                             const Spectrum& spectrum, Matrix<double> components,
+                             int64_t rank_bound, PcaSolver solver);
+
 /// The covariance solver's model from (n, mean, centred scatter [d x d]).
 PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64_t n,
                                 const std::vector<double>& mean,
@@ -54,5 +82,13 @@ std::unique_ptr<CenteredOperator> make_dense_operator(Backend& backend, const De
 std::unique_ptr<CenteredOperator> make_sparse_operator(Backend& backend, const DeviceCsr& X,
                                                        const DeviceCsr* Xt,
                                                        const std::vector<double>& mean);
+
+/// The Gram solver (pca_gram.cpp): PCA from K = X̃X̃ᵀ [n x n], the dual of
+/// the covariance, for n < d. `Xc` is dense data already centred on `mean`;
+/// a CSR operator is centred implicitly. `where` names the caller in errors.
+PcaModel pca_gram_dense(Backend& backend, const PcaParams& params, const DeviceArray<float>& Xc,
+                        const std::vector<double>& mean, const char* where);
+PcaModel pca_gram_sparse(Backend& backend, const PcaParams& params, const DeviceCsr& X,
+                         const std::vector<double>& mean, const char* where);
 
 }  // namespace stray::internal

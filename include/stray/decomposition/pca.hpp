@@ -1,18 +1,25 @@
 // stray — principal component analysis on any backend.
 //
-// Two solvers, both written once against the Backend primitives:
+// Three solvers, all written once against the Backend primitives:
 //  - covariance: column means and the centred scatter Σ(x−μ)(x−μ)ᵀ with
 //    float64 accumulation (float32 products on centred row blocks, float64
-//    across blocks), then a symmetric eigensolver. Exact; cost n·d² + d³.
+//    across blocks), then a symmetric eigensolver. Exact; cost n·d² + d³,
+//    memory d² doubles.
+//  - gram: the dual, for fewer samples than features: the n x n Gram of
+//    the centred rows K = X̃X̃ᵀ (same non-zero eigenvalues as the scatter),
+//    its eigenvectors u, and the components X̃ᵀu/σ. Exact; cost n²·d
+//    (dense) or 2·n·nnz (sparse, centred implicitly) + n³ + n·d·k, memory
+//    n² doubles plus a centred copy of dense data (n·d floats).
 //  - randomized: Halko, Martinsson & Tropp's randomized range finder with
 //    power iterations and QR re-orthonormalisation, then a small SVD of the
 //    projected matrix. Cost ≈ (2q + 2)·n·d·(k + oversamples). Centring is
 //    implicit (x − μ is never formed), so sparse input stays sparse.
 //
-// "auto" (see choose_pca_solver) takes the covariance solver for dense data
-// with modest n_features, or whenever the full spectrum is needed (a
-// variance fraction, or k close to min(n, d)); randomized otherwise,
-// including sparse input.
+// "auto" (see choose_pca_solver) takes an exact solver — on the smaller
+// side, gram when n < d, else covariance — for dense data with modest
+// min(n, d), for sparse data with few samples, and whenever the full
+// spectrum is needed (a variance fraction, or k close to min(n, d));
+// randomized otherwise.
 //
 // Matches scikit-learn's PCA where users compare: explained_variance uses
 // ddof = 1; the covariance solver's ratio denominator is the sum of all
@@ -42,9 +49,10 @@ enum class PcaSolver {
   automatic,   // "auto": see choose_pca_solver
   covariance,  // scatter matrix + symmetric eigensolver (exact)
   randomized,  // randomized range finder + small SVD (truncated)
+  gram,        // Gram of the centred rows + symmetric eigensolver (exact; the dual)
 };
 
-/// "auto" | "covariance" | "randomized".
+/// "auto" | "covariance" | "randomized" | "gram".
 const char* to_string(PcaSolver solver);
 /// Parses the names above; throws ErrorCode::invalid_argument otherwise.
 PcaSolver parse_pca_solver(const std::string& name);
@@ -56,12 +64,14 @@ struct PcaParams {
   int64_t n_components = 0;
   /// If in (0, 1): keep the fewest components whose cumulative explained
   /// variance ratio exceeds this fraction (e.g. 0.95). Needs the full
-  /// spectrum, so the covariance solver; n_components must then be 0.
+  /// spectrum, so an exact solver (covariance or gram); n_components must
+  /// then be 0.
   double variance_fraction = 0.0;
   PcaSolver solver = PcaSolver::automatic;
   /// Scale each projected coordinate to unit variance.
   bool whiten = false;
-  /// Seed of the randomized solver's Gaussian test matrix.
+  /// Seed of the randomized solver's Gaussian test matrix (and of the
+  /// gram solver's completion of zero-variance components).
   uint64_t seed = 0;
   /// Randomized: extra columns of the test matrix beyond n_components
   /// (the total is rounded up to a multiple of 16, capped at min(n, d)).
@@ -93,23 +103,28 @@ struct PcaModel {
   bool fitted() const { return n_components > 0; }
 };
 
-/// The solver "auto" resolves to for this problem:
+/// The solver "auto" resolves to for this problem. "Exact" below is gram
+/// when n_samples < n_features (its n x n eigenproblem is the smaller),
+/// covariance otherwise:
 ///  - variance_fraction set, n_components = 0, or n_components >
-///    0.5 · min(n, d): covariance (the full spectrum is needed);
-///  - sparse input: randomized;
-///  - dense: covariance when n_features ≤ 500, or n_features ≤ 1000 and
-///    n_samples ≥ n_features; randomized otherwise (the d³ eigensolver
-///    and the n·d² scatter overtake a few randomized passes beyond that).
+///    0.5 · min(n, d): exact (the full spectrum is needed);
+///  - sparse input: exact when n_samples < n_features and n_samples ≤
+///    2000 (the Gram costs two sparse products per sample), randomized
+///    otherwise;
+///  - dense: exact when min(n, d) ≤ 1000; randomized otherwise (the
+///    cubic eigensolver and the quadratic Gram or scatter overtake a few
+///    randomized passes beyond that).
 /// An explicit solver is returned unchanged.
 PcaSolver choose_pca_solver(const PcaParams& params, int64_t n_samples, int64_t n_features,
                             bool sparse);
 
 /// Fits PCA to X [n_samples x n_features] (float32, finite, n_samples ≥ 2).
 /// Host data are streamed to the backend in row blocks (covariance solver)
-/// or uploaded once (randomized).
+/// or uploaded once (randomized, gram).
 PcaModel pca_fit(Backend& backend, const PcaParams& params, MatrixView<const float> X);
 /// Fits PCA to a CSR matrix without densifying or centring it (the
-/// covariance solver densifies one row block at a time).
+/// covariance solver densifies one row block at a time; the gram solver
+/// forms dense blocks of the centred rows' transpose, [n_features x b]).
 PcaModel pca_fit(Backend& backend, const PcaParams& params, const CsrView& X);
 /// Fits PCA to data already resident on the backend; X is not modified.
 PcaModel pca_fit(Backend& backend, const PcaParams& params, const DeviceArray<float>& X);
@@ -171,7 +186,7 @@ class PcaAccumulator {
   void add(Backend& backend, const DeviceCsr& batch);
   /// Adds another accumulator's rows (same n_features).
   void merge(const PcaAccumulator& other);
-  /// Fits the model (covariance solver; "randomized" is an error).
+  /// Fits the model (covariance solver; "randomized" and "gram" are errors).
   PcaModel finalize(Backend& backend, const PcaParams& params) const;
 
   int64_t n_samples() const { return n_; }
