@@ -21,7 +21,7 @@ endif()
 install(EXPORT strayTargets NAMESPACE stray:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/stray)
 
 # What the package config needs to know: a static library brings its
-# private dependencies (zlib) to the consumer's link, a shared one does not.
+# private dependencies (zlib, zstd) to the consumer's link, a shared one does not.
 get_target_property(_stray_type stray TYPE)
 if(_stray_type STREQUAL "STATIC_LIBRARY")
   set(STRAY_STATIC_LIBRARY ON)

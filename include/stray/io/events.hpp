@@ -17,6 +17,11 @@
 // parse error names the line (1-based, physical lines of the file) — for a
 // CSV record spanning lines inside quotes, the line it starts on.
 //
+// Compressed input: every reader decodes gzip (.gz) and zstd (.zst) on the
+// fly, told by the input's first bytes rather than its name, in fixed
+// memory (see EventInput); lines are those of the decoded text. A path of
+// "-" is standard input.
+//
 // Formats:
 //   csv                   header naming the columns `entity`, `feature`, and
 //                         optionally `group` and `value`, in any order
@@ -49,6 +54,7 @@
 #include <functional>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,8 +107,57 @@ const char* to_string(EventFormat format);
 /// Parses the names above; throws ErrorCode::invalid_argument otherwise.
 EventFormat parse_event_format(const std::string& name);
 /// Guesses the format from a file name: *.csv, *.jsonl / *.ndjson, *.log
-/// (osquery); throws ErrorCode::invalid_argument when it cannot tell.
+/// (osquery), also before a compression suffix (*.csv.gz, *.jsonl.zst,
+/// *.log.zstd); throws ErrorCode::invalid_argument when it cannot tell (as
+/// for "-", standard input).
 EventFormat event_format_from_path(const std::filesystem::path& path);
+/// Tells the format from the first line of an input's (decoded) bytes: a
+/// JSON object with "entity" and "feature" keys is jsonl, one with
+/// "columns", "diffResults" or "snapshot" osquery, and a CSV header naming
+/// `entity` and `feature` columns csv. A guess from one line (the reader
+/// still checks every line); nullopt when it cannot tell.
+std::optional<EventFormat> sniff_event_format(std::string_view head);
+
+/// An input opened for the readers: a file, or standard input for "-",
+/// decoded on the fly when its first bytes are gzip's (1f 8b; members one
+/// after another, as gzip -d reads them) or zstd's (28 b5 2f fd, or a
+/// skippable frame; any number of frames), whatever its name.
+///
+/// Memory is fixed whatever the decoded size: two 64 KiB buffers plus the
+/// decoder's window (32 KiB for gzip; for zstd what the frame declares,
+/// refused past 128 MiB, zstd's default limit). So a decompression bomb
+/// costs reading time only, and the readers' line limit
+/// (EventReadOptions::max_line_bytes) bounds what they hold of it.
+/// Truncated or corrupt compressed data throw ErrorCode::parse_error
+/// naming the input, from the reads of stream().
+class EventInput {
+ public:
+  /// Opens `path` ("-": standard input); ErrorCode::io_error naming it when
+  /// it cannot be opened. `where` names the caller in error messages.
+  explicit EventInput(const std::filesystem::path& path, const char* where = "EventInput");
+  ~EventInput();
+  EventInput(const EventInput&) = delete;
+  EventInput& operator=(const EventInput&) = delete;
+
+  /// The decoded bytes, for read_events(std::istream&, ...).
+  std::istream& stream();
+  /// The path, or "standard input".
+  const std::string& name() const;
+  /// "gzip", "zstd", or "" for plain text.
+  const char* compression() const;
+  /// Bytes taken from the file so far (compressed bytes when compressed),
+  /// for progress against size(); size() is 0 where unknown (a pipe).
+  uint64_t bytes_read() const;
+  uint64_t size() const;
+  /// The format from the name (event_format_from_path), else from the first
+  /// line of the decoded bytes (sniff_event_format, read without consuming
+  /// it: call before reading stream()); nullopt when neither tells.
+  std::optional<EventFormat> guess_format();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 /// How osquery columns become events: a row of query `query` yields, for
 /// each rule of that query, the event (group, value of `column`).
@@ -170,7 +225,10 @@ struct ReadStats {
 /// Readers. Throw ErrorCode::parse_error (with the line number) on malformed
 /// input and on a line longer than EventReadOptions::max_line_bytes, ErrorCode::non_finite_input on NaN/Inf values, ErrorCode::io_error
 /// when a file cannot be opened or read. Exceptions thrown by the sink pass
-/// through unchanged.
+/// through unchanged. gzip or zstd input (streams and files alike, told by
+/// the first bytes) is decoded; truncated or corrupt compressed data are a
+/// parse_error naming the source. The path overloads read standard input
+/// for "-".
 ReadStats read_events_csv(std::istream& in, const EventSink& sink,
                           const EventReadOptions& options = {});
 ReadStats read_events_csv(const std::filesystem::path& path, const EventSink& sink,

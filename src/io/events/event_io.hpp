@@ -1,5 +1,5 @@
 // Shared pieces of the event readers and writers: line-numbered errors,
-// number parsing, file opening, bounded lines.
+// number parsing, file opening (decoded when compressed), bounded lines.
 #pragma once
 
 #include <charconv>
@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/check.hpp"
+#include "io/events/decompress.hpp"
 #include "io/events/line_reader.hpp"
 #include "stray/io/events.hpp"
 
@@ -55,23 +56,17 @@ inline std::string quoted(std::string_view s) {
   return out;
 }
 
-/// Opens `path` for reading, or throws io_error naming `where`.
-inline std::ifstream open_for_reading(const std::filesystem::path& path, const char* where) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) internal::fail(ErrorCode::io_error, where, "cannot open ", path.string());
-  return in;
-}
-
-/// The path overload of a stream reader: opens `path` (io_error naming
-/// `where` when it cannot) and names the source after it unless the caller did.
+/// The path overload of a stream reader: opens `path` ("-": standard
+/// input; io_error naming `where` when it cannot), decoded when compressed,
+/// and names the source after it unless the caller did.
 template <typename StreamReader>
 ReadStats read_from_path(const std::filesystem::path& path, const EventSink& sink,
                          const EventReadOptions& options, const char* where,
                          StreamReader&& read_stream) {
-  std::ifstream in = open_for_reading(path, where);
+  EventInput input(path, where);
   EventReadOptions named = options;
-  if (named.source_name.empty()) named.source_name = path.string();
-  return read_stream(in, sink, named);
+  if (named.source_name.empty()) named.source_name = input.name();
+  return read_stream(input.stream(), sink, named);
 }
 
 /// The line limit of `options` for a format whose default is `fallback`.

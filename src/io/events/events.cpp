@@ -30,17 +30,34 @@ EventFormat parse_event_format(const std::string& name) {
                  "' (expected csv, jsonl, osquery or osquery-snapshot)");
 }
 
-EventFormat event_format_from_path(const std::filesystem::path& path) {
+namespace {
+
+std::string lower_extension(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
   for (char& c : ext) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
+  return ext;
+}
+
+}  // namespace
+
+EventFormat event_format_from_path(const std::filesystem::path& path) {
+  if (path == "-") {
+    internal::fail(ErrorCode::invalid_argument, "event_format_from_path",
+                   "standard input has no name to tell its event format by; name the format");
+  }
+  // A compression suffix says how the bytes are stored, the one before it
+  // what they hold (the readers tell compression by the bytes themselves).
+  std::string ext = lower_extension(path);
+  if (ext == ".gz" || ext == ".zst" || ext == ".zstd") ext = lower_extension(path.stem());
   if (ext == ".csv") return EventFormat::csv;
   if (ext == ".jsonl" || ext == ".ndjson") return EventFormat::jsonl;
   if (ext == ".log") return EventFormat::osquery;
   internal::fail(ErrorCode::invalid_argument, "event_format_from_path",
                  "cannot tell the event format of '", path.string(),
-                 "' (expected .csv, .jsonl, .ndjson or .log); name it explicitly");
+                 "' (expected .csv, .jsonl, .ndjson or .log, optionally followed by .gz or "
+                 ".zst); name it explicitly");
 }
 
 ReadStats read_events(std::istream& in, EventFormat format, const EventSink& sink,

@@ -14,8 +14,11 @@ constexpr const char* kWhere = "read_events_jsonl";
 
 }  // namespace
 
-ReadStats read_events_jsonl(std::istream& in, const EventSink& sink,
+ReadStats read_events_jsonl(std::istream& raw, const EventSink& sink,
                             const EventReadOptions& options) {
+  // gzip or zstd input is decoded (told by its first bytes).
+  fleet::DecodedInput decoded(raw, options.source_name, kWhere);
+  std::istream& in = decoded.stream();
   ReadStats stats;
   const std::size_t max_bytes = fleet::max_line_bytes(options, kDefaultMaxLineBytes);
   fleet::LineReader lines(in, max_bytes);

@@ -179,8 +179,11 @@ class RowMapper {
 
 }  // namespace
 
-ReadStats read_events_osquery(std::istream& in, const EventSink& sink,
+ReadStats read_events_osquery(std::istream& raw, const EventSink& sink,
                               const EventReadOptions& options) {
+  // gzip or zstd input is decoded (told by its first bytes).
+  fleet::DecodedInput decoded(raw, options.source_name, kWhere);
+  std::istream& in = decoded.stream();
   for (const auto& r : options.osquery.rules) {
     internal::require(!r.query.empty() && !r.column.empty() && !r.group.empty(),
                       ErrorCode::invalid_argument, kWhere,

@@ -1,0 +1,106 @@
+// `stray fleet` on compressed event files and on standard input, as a user
+// meets it: the same scores from events.csv, events.csv.gz and zstd on
+// standard input; a format told by the first line or asked for with
+// --format; and broken input as one line on stderr naming the file.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "cli_runner.hpp"
+#include "temp_dir.hpp"
+
+#ifdef STRAY_CLI_PATH
+
+namespace stray {
+namespace {
+
+using ::stray::testing::run_cli;
+using ::stray::testing::TempDir;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int lines_of(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+class FleetInput : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto r = run_cli("synth --entities 400 --seed 3 --out " + dir.file("fleet"));
+    ASSERT_EQ(r.status, 0) << r.err;
+    csv = dir.file("fleet/events.csv");
+    // The system's gzip and zstd, as a user would compress the file.
+    ASSERT_EQ(std::system(("gzip -c " + csv + " > " + csv + ".gz").c_str()), 0);
+    ASSERT_EQ(std::system(("zstd -q -c " + csv + " > " + dir.file("events.zst")).c_str()), 0);
+  }
+  // Scores CSV of `stray fleet <args>`.
+  std::string scores(const std::string& args) {
+    const std::string out = dir.file("scores-" + std::to_string(runs++) + ".csv");
+    const auto r = run_cli("fleet " + args + " -k 4 --scores " + out);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return slurp(out);
+  }
+
+  TempDir dir;
+  std::string csv;
+  int runs = 0;
+};
+
+TEST_F(FleetInput, CompressedFilesAndStandardInputGiveTheSameScores) {
+  const std::string plain = scores("--events " + csv);
+  ASSERT_GT(lines_of(plain), 400);
+  EXPECT_EQ(scores("--events " + csv + ".gz"), plain);
+  EXPECT_EQ(scores("--events - < " + csv), plain);            // the header tells csv
+  EXPECT_EQ(scores("--events - < " + dir.file("events.zst")), plain);
+  EXPECT_EQ(scores("--events - --format csv < " + csv + ".gz"), plain);
+  // events.zst has no format in its name: its first line tells.
+  EXPECT_EQ(scores("--events " + dir.file("events.zst")), plain);
+}
+
+TEST_F(FleetInput, UnknownFormatOnStandardInputAsksForFormat) {
+  const std::string odd = dir.file("odd.txt");
+  std::ofstream(odd) << "host,package\nweb-1,nginx\n";
+  const auto r = run_cli("fleet --events - < " + odd);
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(lines_of(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("standard input"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--format"), std::string::npos) << r.err;
+  // A file whose name and first line do not tell: stopped before any work.
+  const auto f = run_cli("fleet --events " + odd);
+  EXPECT_NE(f.status, 0);
+  EXPECT_NE(f.err.find(odd), std::string::npos) << f.err;
+  EXPECT_NE(f.err.find("--format"), std::string::npos) << f.err;
+}
+
+TEST_F(FleetInput, StandardInputOnlyOnce) {
+  const auto r = run_cli("fleet --baseline - --events - < " + csv);
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("only once"), std::string::npos) << r.err;
+}
+
+TEST_F(FleetInput, BrokenCompressedFileNamesIt) {
+  const std::string gz = slurp(csv + ".gz");
+  const std::string cut = dir.file("cut.csv.gz");
+  std::ofstream(cut, std::ios::binary) << gz.substr(0, gz.size() / 2);
+  const auto r = run_cli("fleet --events " + cut);
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(lines_of(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find(cut), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("truncated"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace stray
+
+#endif  // STRAY_CLI_PATH
