@@ -24,6 +24,8 @@ struct FleetOptions {
                                                 space = "standardized";
   BackendChoice backend;
   double pca = 32, percentile = 95.0, top_fraction = 0.0, variance_floor = 1e-3;
+  double k_tolerance = ChooseKParams{}.tolerance;
+  int64_t max_clusters = 50;
   int64_t k = 0, top = 0, small = -1, features = 5, limit = 0;
   uint64_t seed = 0;
   bool idf = false, json = false;
@@ -110,6 +112,7 @@ void run_fleet(const FleetOptions& o) {
   if (o.model_in.empty()) {
     FleetPipelineParams pp;
     parse_normalize(o.normalize, pp.features);
+    pp.features.require_named_groups = true;  // a typo in --normalize is an error
     pp.features.idf = o.idf;
     if (o.pca > 0.0 && o.pca < 1.0) {
       pp.pca.n_components = 0;
@@ -122,6 +125,8 @@ void run_fleet(const FleetOptions& o) {
     }
     pp.pca.seed = o.seed;
     pp.kmeans.n_clusters = o.k;
+    pp.max_clusters = o.max_clusters;
+    pp.cluster_choice_tolerance = o.k_tolerance;
     pp.kmeans.seed = o.seed;
     pp.score.space = parse_score_space(o.space);
     pp.score.variance_floor = o.variance_floor;
@@ -172,7 +177,9 @@ void run_fleet(const FleetOptions& o) {
   std::printf("stray fleet: %s\n", against);
   std::printf("pipeline: %s\n", pipeline_summary(r).c_str());
   std::printf("%zu finding%s:\n\n", r.findings.size(), r.findings.size() == 1 ? "" : "s");
-  write_findings_table(std::cout, r, o.limit);
+  write_findings_table(std::cout, r, o.limit, static_cast<std::size_t>(o.features));
+  std::printf("\n%zu cluster%s:\n\n", r.clusters.size(), r.clusters.size() == 1 ? "" : "s");
+  write_cluster_profiles(std::cout, r);
   if (!fit_time.empty()) std::printf("\nbaseline fit: %s", fit_time.c_str());
   std::printf("\ntime: %s; total %.2f s\n", steps_text(r).c_str(), r.seconds);
 }
@@ -203,14 +210,23 @@ void register_fleet_command(CLI::App& app) {
     return opt;
   };
   fit(cmd->add_option("--normalize", o->normalize,
-                      "Per-group normalisation GROUP=MODE (binary, log1p, fraction, none); *=MODE "
-                      "for every other group (default: binary everywhere)"));
+                      "Per-group normalisation GROUP=MODE (auto, binary, log1p, fraction, none); *=MODE "
+                      "for every other group (default: auto: binary for groups whose values are "
+                      "all 1, fraction of the entity's events for groups with counts)"));
   fit(cmd->add_flag("--idf", o->idf, "Weigh features by inverse document frequency"));
   fit(cmd->add_option("--pca", o->pca,
                       "PCA components (a count), a variance fraction in (0, 1), or 0 for none")
           ->capture_default_str());
   fit(cmd->add_option("-k,--clusters", o->k,
-                      "k-means clusters (0 = auto: the k in 2..50 with the best mean silhouette on a 2,000-row sample)")
+                      "k-means clusters (0 = auto: on a 2,000-row sample, the smallest k whose mean "
+                      "silhouette is within --k-tolerance of the best k up to --max-clusters)")
+          ->capture_default_str());
+  fit(cmd->add_option("--max-clusters", o->max_clusters, "-k 0: the largest k tried")
+          ->check(CLI::Range(int64_t{2}, int64_t{100000}))
+          ->capture_default_str());
+  fit(cmd->add_option("--k-tolerance", o->k_tolerance,
+                      "-k 0: how far below the best silhouette the chosen k may score")
+          ->check(CLI::Range(0.0, 1.0))
           ->capture_default_str());
   fit(cmd->add_option("--percentile", o->percentile,
                       "Flag members beyond this percentile of their cluster's scores (0 = off)")
