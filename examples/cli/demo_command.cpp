@@ -11,6 +11,7 @@
 #include "progress_line.hpp"
 #include "stray/fleet/pipeline.hpp"
 #include "stray/report/fleet_report.hpp"
+#include "stray/report/html_report.hpp"
 #include "stray/synthetic/recall.hpp"
 #include "stray/synthetic/synthetic_fleet.hpp"
 
@@ -26,6 +27,7 @@ struct DemoOptions {
   double pca = 32;
   double percentile = 95.0;
   std::string mode = "config", space = "standardized";
+  std::string report_out;  // --report: the HTML page
   BackendChoice backend;
   bool json = false;
 };
@@ -34,6 +36,7 @@ void run_demo(const DemoOptions& o) {
   if (o.entities < 2) {
     throw Error(ErrorCode::invalid_argument, "demo: --entities must be >= 2");
   }
+  check_output_paths({o.report_out});
   SyntheticFleetParams sp;
   sp.n_entities = o.entities;
   sp.seed = o.seed;
@@ -76,6 +79,15 @@ void run_demo(const DemoOptions& o) {
   });
   progress.finish();
   const RecallReport rep = evaluate_recall(r, truth);
+  if (!o.report_out.empty()) {
+    HtmlReportOptions ho;
+    ho.title = "stray demo";
+    ho.subtitle = "A synthetic fleet of " + std::to_string(o.entities) + " hosts in " +
+                  std::to_string(truth.roles.size()) + " roles (seed " + std::to_string(o.seed) +
+                  ") with " + std::to_string(truth.anomalies.size()) + " injected anomalies.";
+    ho.backend = backend->name();
+    write_fleet_html_report(o.report_out, r, ho);
+  }
 
   if (o.json) {
     nlohmann::ordered_json j = nlohmann::ordered_json::parse(findings_json(r, backend->name()));
@@ -161,6 +173,8 @@ void register_demo_command(CLI::App& app) {
   cmd->add_option("--score-space", o->space, "standardized, features or pca")->capture_default_str();
   add_backend_options(cmd, &o->backend);
   cmd->add_flag("--json", o->json, "Print one JSON object (findings and recall) instead of text");
+  cmd->add_option("--report", o->report_out,
+                  "Write a self-contained HTML report here (charts; opens offline)");
   cmd->callback([o] { run_demo(*o); });
 }
 

@@ -20,6 +20,7 @@
 #include "stray/decomposition/pca.hpp"
 #include "stray/fleet/pipeline.hpp"
 #include "stray/report/fleet_report.hpp"
+#include "stray/report/html_report.hpp"
 #include "stray/synthetic/recall.hpp"
 #include "stray/synthetic/synthetic_fleet.hpp"
 #include "stray/core/version.hpp"

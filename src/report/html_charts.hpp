@@ -33,7 +33,12 @@ struct ScatterMark {
   std::string tooltip_html;
   /// Non-empty: a label shown beside the mark when there is room for it.
   std::string label_html;
+  /// Size class, 0 (smallest) to kSizeClasses − 1.
+  uint8_t size = 0;
 };
+
+/// Sizes a point may be drawn at (a score, such as LOF, binned).
+inline constexpr int kSizeClasses = 4;
 
 /// A cluster's number written at its centre in the projection.
 struct ScatterCentre {
@@ -47,6 +52,8 @@ struct ScatterSpec {
   /// The background: entities that are not marks, already sampled.
   std::vector<float> x, y;
   std::vector<int32_t> cluster;
+  /// [background] size class of each point, or empty: all 0.
+  std::vector<uint8_t> size;
   /// Drawn in order, later ones on top: put the most important last.
   std::vector<ScatterMark> marks;
   std::vector<ScatterCentre> centres;

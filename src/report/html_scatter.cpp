@@ -23,6 +23,14 @@ namespace {
 constexpr double kWidth = 760, kHeight = 520;
 constexpr double kLeft = 64, kRight = 16, kTop = 16, kBottom = 52;
 constexpr double kLabelFont = 12, kCharWidth = 6.8;  // a generous average for 12px sans-serif
+// Per size class: a background dot's diameter, a plain mark's outline and
+// fill diameters, a mark's circle radius. The area roughly doubles a class.
+constexpr double kDot[kSizeClasses] = {4, 6, 8.5, 12};
+constexpr double kOutline[kSizeClasses] = {9, 11, 14, 18};
+constexpr double kFill[kSizeClasses] = {6, 8, 11, 15};
+constexpr double kRadius[kSizeClasses] = {4.5, 5.5, 7, 9};
+
+int size_class(uint8_t size) { return std::min<int>(size, kSizeClasses - 1); }
 
 // Data bounds and the map from data to the plot area.
 struct Frame {
@@ -102,12 +110,16 @@ void dots(SvgWriter& svg, const Frame& f, const std::vector<std::pair<float, flo
           " d=\"" + d + "\"/>");
 }
 
+// One path per cluster and size class.
 void draw_background(SvgWriter& svg, const Frame& f, const ScatterSpec& s) {
-  std::map<int32_t, std::vector<std::pair<float, float>>> by_cluster;
+  std::map<std::pair<int32_t, int>, std::vector<std::pair<float, float>>> groups;
   for (std::size_t i = 0; i < s.x.size(); ++i) {
-    if (finite(s.x[i], s.y[i])) by_cluster[s.cluster[i]].emplace_back(s.x[i], s.y[i]);
+    const int size = i < s.size.size() ? size_class(s.size[i]) : 0;
+    if (finite(s.x[i], s.y[i])) groups[{s.cluster[i], size}].emplace_back(s.x[i], s.y[i]);
   }
-  for (const auto& [c, points] : by_cluster) dots(svg, f, points, cluster_colour(c), 4.0, 0.6);
+  for (const auto& [key, points] : groups) {
+    dots(svg, f, points, cluster_colour(key.first), kDot[key.second], 0.6);
+  }
 }
 
 void draw_centres(SvgWriter& svg, const Frame& f, const ScatterSpec& s) {
@@ -149,19 +161,20 @@ void dots_at(SvgWriter& svg, const HalfPixels& spots, const char* colour, double
 // (Cluster numbers are drawn after the marks: a tight cluster's findings
 // would hide them otherwise.)
 void draw_marks(SvgWriter& svg, const Frame& f, const ScatterSpec& s) {
-  HalfPixels all;
-  std::map<int32_t, HalfPixels> by_cluster;
+  std::map<int, HalfPixels> outline;                        // by size class
+  std::map<std::pair<int, int32_t>, HalfPixels> fill;       // by size class, cluster
   for (const ScatterMark& m : s.marks) {
     if (!m.tooltip_html.empty() || !finite(m.x, m.y)) continue;
-    all.insert(half_pixels(f, m.x, m.y));
-    by_cluster[m.cluster].insert(half_pixels(f, m.x, m.y));
+    outline[size_class(m.size)].insert(half_pixels(f, m.x, m.y));
+    fill[{size_class(m.size), m.cluster}].insert(half_pixels(f, m.x, m.y));
   }
-  dots_at(svg, all, kInk, 9.0);
-  for (const auto& [c, spots] : by_cluster) dots_at(svg, spots, cluster_colour(c), 6.0);
+  for (const auto& [size, spots] : outline) dots_at(svg, spots, kInk, kOutline[size]);
+  for (const auto& [key, spots] : fill) dots_at(svg, spots, cluster_colour(key.second), kFill[key.first]);
   for (const ScatterMark& m : s.marks) {
     if (m.tooltip_html.empty() || !finite(m.x, m.y)) continue;
     svg.raw("<circle cx=\"" + svg_number(f.px(m.x)) + "\" cy=\"" + svg_number(f.py(m.y)) +
-            "\" r=\"4.5\" fill=\"" + cluster_colour(m.cluster) + "\" stroke=\"" + kInk +
+            "\" r=\"" + svg_number(kRadius[size_class(m.size)]) + "\" fill=\"" +
+            cluster_colour(m.cluster) + "\" stroke=\"" + kInk +
             "\" stroke-width=\"1.5\"><title>" + m.tooltip_html + "</title></circle>");
   }
 }
@@ -198,7 +211,8 @@ void draw_labels(SvgWriter& svg, const Frame& f, const ScatterSpec& s) {
   }
   for (const ScatterMark& m : s.marks) {
     if (!m.label_html.empty() && finite(m.x, m.y)) {
-      taken.push_back({f.px(m.x) - 5, f.py(m.y) - 5, f.px(m.x) + 5, f.py(m.y) + 5});
+      const double r = kRadius[size_class(m.size)] + 0.5;
+      taken.push_back({f.px(m.x) - r, f.py(m.y) - r, f.px(m.x) + r, f.py(m.y) + r});
     }
   }
   struct Place {
@@ -212,8 +226,10 @@ void draw_labels(SvgWriter& svg, const Frame& f, const ScatterSpec& s) {
     if (it->label_html.empty() || !finite(it->x, it->y)) continue;
     const double w = kCharWidth * static_cast<double>(shown_length(it->label_html));
     const double mx = f.px(it->x), my = f.py(it->y);
+    const double grow = kRadius[size_class(it->size)] - kRadius[0];  // a larger mark pushes out
     for (const Place& p : kPlaces) {
-      const double bx = mx + p.dx, by = my + p.dy;
+      const double bx = mx + p.dx + (p.dx > 0 ? grow : p.dx < 0 ? -grow : 0.0);
+      const double by = my + p.dy + (p.dy > 0 ? grow : p.dy < 0 ? -grow : 0.0);
       const double left = p.anchor[0] == 's' ? bx : p.anchor[0] == 'e' ? bx - w : bx - w / 2;
       const Box box{left, by - kLabelFont + 1, left + w, by + 3};
       const bool inside = box.x0 >= kLeft && box.x1 <= kWidth - kRight && box.y0 >= kTop &&
