@@ -20,7 +20,7 @@ struct StabilityOptions {
   std::vector<std::string> day1, day2, normalize;
   std::string format, space = "union", drift_space = "features", out;
   BackendChoice backend;
-  double pca = 32, min_overlap = 0.5;
+  double pca = 32, min_overlap = 0.5, k_tolerance = ChooseKParams{}.tolerance;
   int64_t k = 0, max_clusters = 50, top = 20, features = 10, limit = 20;
   uint64_t seed = 0;
   bool idf = false, json = false;
@@ -53,6 +53,7 @@ StabilityParams stability_params(const StabilityOptions& o) {
   pp.kmeans.n_clusters = o.k;
   pp.kmeans.seed = o.seed;
   pp.max_clusters = o.max_clusters;
+  pp.cluster_choice_tolerance = o.k_tolerance;
   sp.space = parse_stability_space(o.space);
   sp.drift_space = parse_drift_space(o.drift_space);
   if (o.top < 0 || o.features < 0) {
@@ -132,6 +133,10 @@ void register_stability_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-clusters", o->max_clusters, "-k 0: the largest k tried")
       ->check(CLI::Range(int64_t{2}, int64_t{100000}))
+      ->capture_default_str();
+  cmd->add_option("--k-tolerance", o->k_tolerance,
+                  "-k 0: how far below the best silhouette the chosen k may score")
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of k-means (and randomized PCA)")->capture_default_str();
   cmd->add_option("--drift", o->drift_space,

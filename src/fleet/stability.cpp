@@ -196,6 +196,7 @@ DayFits cluster_days(Backend& backend, const StabilityParams& p, const Reduced& 
     ChooseKParams cp;
     cp.k_max = std::max<int64_t>(p.pipeline.max_clusters, cp.k_min);
     cp.sample_size = p.pipeline.cluster_choice_sample;
+    cp.tolerance = p.pipeline.cluster_choice_tolerance;
     cp.kmeans = p.pipeline.kmeans;  // the scan's own n_init, as the pipeline's
     const KChoice choice = choose_k(backend, cp, y.day1.view());
     kp.n_clusters = choice.k;
