@@ -4,9 +4,12 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <new>
+#include <string>
 
 #include "cluster/agglomerative_internal.hpp"
 #include "core/check.hpp"
@@ -85,22 +88,34 @@ AgglomerativeResult agglomerative_fit(const AgglomerativeParams& params,
   if (params.linkage == Linkage::complete || params.linkage == Linkage::average)
     internal::check_condensed_budget(X.rows(), params.linkage, params.memory_budget_bytes);
   internal::check_finite_matrix(X, kWhere);
-  const int threads = params.threads > 0 ? params.threads : omp_get_max_threads();
+  // A scan of tens of microseconds has no use for more threads than this.
+  constexpr int kMaxThreads = 64;
+  const int threads =
+      std::min(params.threads > 0 ? params.threads : omp_get_max_threads(), kMaxThreads);
   const int64_t n = X.rows();
 
-  const std::vector<internal::RawMerge> merges = find_merges(params, X, threads);
+  if (params.linkage == Linkage::ward || params.linkage == Linkage::single)
+    internal::require_memory(kWhere, "the points' coordinates", {n, X.cols()},
+                             sizeof(double) + sizeof(float), "float64 + float32 values");
   AgglomerativeResult r;
-  std::vector<uint8_t> swapped;
-  // scikit-learn keeps single linkage's children in Prim's order; its
-  // labels follow that order.
-  std::vector<uint8_t>* order = params.linkage == Linkage::single ? &swapped : nullptr;
-  r.linkage_matrix = internal::linkage_from_merges(merges, n, order);
-  r.n_leaves = n;
-  r.threads = threads;
-  r.n_clusters = params.distance_threshold
-                     ? clusters_at_threshold(r.linkage_matrix.view(), *params.distance_threshold)
-                     : params.n_clusters;
-  r.labels = cut_tree_labels(r.linkage_matrix.view(), r.n_clusters, order);
+  try {
+    const std::vector<internal::RawMerge> merges = find_merges(params, X, threads);
+    std::vector<uint8_t> swapped;
+    // scikit-learn keeps single linkage's children in Prim's order; its
+    // labels follow that order.
+    std::vector<uint8_t>* order = params.linkage == Linkage::single ? &swapped : nullptr;
+    r.linkage_matrix = internal::linkage_from_merges(merges, n, order);
+    r.n_leaves = n;
+    r.threads = threads;
+    r.n_clusters = params.distance_threshold
+                       ? clusters_at_threshold(r.linkage_matrix.view(), *params.distance_threshold)
+                       : params.n_clusters;
+    r.labels = cut_tree_labels(r.linkage_matrix.view(), r.n_clusters, order);
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::out_of_memory, std::string(kWhere) + ": out of memory building the " +
+                                              to_string(params.linkage) + " linkage tree of " +
+                                              std::to_string(n) + " rows");
+  }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }
