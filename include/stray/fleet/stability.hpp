@@ -230,7 +230,9 @@ StabilityReport compare_days(Backend& backend, const StabilityParams& params,
 
 /// The same from two feature matrices built beforehand (their columns are
 /// aligned by name; values are used as they are, so build both with the same
-/// FeatureParams). params.pipeline.features is not used.
+/// FeatureParams — with Normalization::automatic each builder decides for
+/// its own day, where the events form decides once for both).
+/// params.pipeline.features is not used.
 StabilityReport compare_days(Backend& backend, const StabilityParams& params,
                              const FeatureMatrix& day1, const FeatureMatrix& day2);
 
