@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_runner.hpp"
 #include "html_check.hpp"
 #include "report/html_svg.hpp"
 #include "stray/core/error.hpp"
@@ -145,6 +146,29 @@ TEST(HtmlStability, HostileNamesAndBadReports) {
   const auto bytes = testing::read_bytes(dir.file("s.html"));
   EXPECT_EQ(std::string(bytes.begin(), bytes.end()), page);
 }
+
+#ifdef STRAY_CLI_PATH
+TEST(HtmlStability, StabilityCommandWritesTheReport) {
+  testing::TempDir dir;
+  ASSERT_EQ(testing::run_cli("synth --entities 600 --seed 1 --out " + dir.file("d1")).status, 0);
+  ASSERT_EQ(testing::run_cli("synth --entities 600 --seed 1 --day 2 --out " + dir.file("d2")).status, 0);
+  testing::CliRun r = testing::run_cli("stability --day1 " + dir.file("d1/events.csv") + " --day2 " +
+                                       dir.file("d2/events.csv") + " --backend cpu --report " +
+                                       dir.file("s.html"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto bytes = testing::read_bytes(dir.file("s.html"));
+  const std::string page(bytes.begin(), bytes.end());
+  EXPECT_EQ(xml_problem(page), "");
+  EXPECT_NE(page.find("<h1>stray stability</h1>"), std::string::npos);
+  EXPECT_NE(svg_with_id(page, "stability-heatmap"), "");
+  EXPECT_NE(page.find("<dt>Backend</dt><dd>cpu</dd>"), std::string::npos);
+  // A report that cannot be written is refused before any work.
+  r = testing::run_cli("stability --day1 " + dir.file("d1/events.csv") + " --day2 " +
+                       dir.file("d2/events.csv") + " --backend cpu --report " + dir.file("no/s.html"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.out, "");
+}
+#endif
 
 }  // namespace
 }  // namespace stray

@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "progress_line.hpp"
 #include "stray/fleet/stability.hpp"
+#include "stray/report/html_stability.hpp"
 
 namespace stray::cli {
 namespace {
@@ -19,6 +20,7 @@ namespace fs = std::filesystem;
 struct StabilityOptions {
   std::vector<std::string> day1, day2, normalize;
   std::string format, space = "union", drift_space = "features", out;
+  std::string report_out;  // --report: the HTML page
   BackendChoice backend;
   double pca = 32, min_overlap = 0.5, k_tolerance = ChooseKParams{}.tolerance;
   int64_t k = 0, max_clusters = 50, top = 20, features = 10, limit = 20;
@@ -73,6 +75,7 @@ void run_stability(const StabilityOptions& o) {
     }
     check_output_paths(output_paths(o.out));
   }
+  check_output_paths({o.report_out});
   check_event_formats(o.day1, o.format);
   check_event_formats(o.day2, o.format);
   StabilityParams sp = stability_params(o);
@@ -89,6 +92,12 @@ void run_stability(const StabilityOptions& o) {
   if (!o.out.empty()) {
     const auto paths = output_paths(o.out);
     for (std::size_t i = 0; i < paths.size(); ++i) write_file_atomic(paths[i], kOutputs[i].write(r));
+  }
+  if (!o.report_out.empty()) {
+    HtmlReportOptions ho;
+    ho.title = "stray stability";
+    ho.backend = backend->name();
+    write_stability_html_report(o.report_out, r, ho);
   }
   if (o.json) {
     std::cout << stability_json(r) << std::endl;
@@ -117,8 +126,9 @@ void register_stability_command(CLI::App& app) {
   cmd->add_option("--format", o->format,
                   "csv, jsonl or osquery (default: from each file's extension: .csv, .jsonl, .log)");
   cmd->add_option("--normalize", o->normalize,
-                  "Per-group normalisation GROUP=MODE (binary, log1p, fraction, none); *=MODE for "
-                  "every other group (default: binary everywhere)");
+                  "Per-group normalisation GROUP=MODE (auto, binary, log1p, fraction, none); "
+                  "*=MODE for every other group (default: auto, decided once over both days: "
+                  "binary for groups whose values are all 1, fraction for groups with counts)");
   cmd->add_flag("--idf", o->idf, "Weigh features by inverse document frequency (over both days)");
   cmd->add_option("--pca", o->pca,
                   "PCA components (a count), a variance fraction in (0, 1), or 0 for none")
@@ -156,6 +166,8 @@ void register_stability_command(CLI::App& app) {
   cmd->add_flag("--json", o->json, "Print one JSON object instead of the text");
   cmd->add_option("--out", o->out,
                   "Write pairs.csv, moved.csv, drift.csv and changes.csv into this directory");
+  cmd->add_option("--report", o->report_out,
+                  "Write a self-contained HTML report here (charts; opens offline)");
   cmd->callback([o] { run_stability(*o); });
 }
 
