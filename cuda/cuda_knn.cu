@@ -189,8 +189,10 @@ void CudaBackend::knn(const DeviceArray<float>& reference, const DeviceArray<flo
   cuda::check_launch(where, "clear_lists_kernel");
 
   const int64_t cols_max = std::min(m, cuda::kReferenceTile);
-  const int64_t rows_max = std::clamp<int64_t>(
-      static_cast<int64_t>(workspace_bytes_ / (sizeof(float) * cols_max)), 32,
+  // Query rows per block: as many as fit the workspace beside the tile (at
+  // least 32), never more than there are, nor more than cuBLAS can index.
+  const int64_t rows_max = std::min<int64_t>(
+      std::max<int64_t>(static_cast<int64_t>(workspace_bytes_ / (sizeof(float) * cols_max)), 32),
       std::min<int64_t>(q, INT_MAX / cols_max));
   cuda::ScratchBuffer dots = scratch<float>(rows_max * cols_max);
   cuda::TileArgs args{};
