@@ -33,37 +33,48 @@ struct FleetOptions {
   std::vector<std::string> fit_options_given;
 };
 
-// Reads every file into the sink, reporting progress by bytes read.
+// The format of an input: --format, else its name, else its first line.
+EventFormat input_format(EventInput& input, const std::string& format) {
+  if (!format.empty()) return parse_event_format(format);
+  if (const auto f = input.guess_format()) return *f;
+  throw Error(ErrorCode::invalid_argument,
+              "fleet: cannot tell the event format of " + input.name() +
+                  " from its name or its first line; give --format csv, jsonl or osquery");
+}
+
+// Reads every file ("-": standard input) into the sink, decoded when gzip or
+// zstd, reporting progress by the (compressed) bytes taken from the files.
 EventSource file_source(const std::vector<std::string>& paths, const std::string& format,
                         const ProgressCallback& progress) {
   return [paths, format, progress](const EventSink& sink) {
     uint64_t total = 0, done = 0;
     for (const auto& p : paths) {
       std::error_code ec;
-      const auto size = std::filesystem::file_size(p, ec);
+      const auto size = p == "-" ? 0 : std::filesystem::file_size(p, ec);
       if (!ec) total += size;
     }
     for (const auto& p : paths) {
-      const EventFormat f = format.empty() ? event_format_from_path(p) : parse_event_format(format);
-      std::ifstream in(p, std::ios::binary);
-      if (!in) throw Error(ErrorCode::io_error, "cannot open '" + p + "'");
+      EventInput input(p, "fleet");
+      const EventFormat f = input_format(input, format);
       EventReadOptions options;
-      options.source_name = p;
+      options.source_name = input.name();
       int64_t count = 0;
       const EventSink counted = [&](const Event& e) {
         sink(e);
         if (progress && (++count & 0xffff) == 0 && total > 0) {
-          const auto pos = static_cast<int64_t>(in.tellg());
-          if (pos >= 0) progress("read", static_cast<double>(done + static_cast<uint64_t>(pos)) / static_cast<double>(total));
+          progress("read", static_cast<double>(done + input.bytes_read()) / static_cast<double>(total));
         }
       };
-      read_events(in, f, progress ? counted : sink, options);
-      std::error_code ec;
-      const auto size = std::filesystem::file_size(p, ec);
-      if (!ec) done += size;
+      read_events(input.stream(), f, progress ? counted : sink, options);
+      done += input.size();
     }
   };
 }
+
+// A path for --events and --baseline: an existing file, or "-" for standard input.
+const CLI::Validator kFileOrStdin(
+    [](const std::string& p) { return p == "-" ? std::string() : CLI::ExistingFile(p); },
+    "FILE or - (standard input)");
 
 void parse_normalize(const std::vector<std::string>& specs, FeatureParams& fp) {
   for (const auto& spec : specs) {
@@ -92,9 +103,17 @@ void run_fleet(const FleetOptions& o) {
                 "fleet: " + o.fit_options_given.front() +
                     " is part of a fitted model; it cannot change with --model (refit with --baseline)");
   }
+  // Formats checked before any work: standard input is read once, so its
+  // format is told when it is read.
+  if (!o.format.empty()) parse_event_format(o.format);
+  int stdin_uses = 0;
   for (const auto& p : o.events) {
-    if (!o.format.empty()) parse_event_format(o.format);
-    else event_format_from_path(p);
+    if (p == "-") ++stdin_uses;
+    else if (o.format.empty()) { EventInput input(p, "fleet"); input_format(input, o.format); }
+  }
+  for (const auto& p : o.baseline) stdin_uses += p == "-";
+  if (stdin_uses > 1) {
+    throw Error(ErrorCode::invalid_argument, "fleet: standard input (-) can be read only once");
   }
 
   ExplainParams explain;
@@ -193,14 +212,17 @@ void register_fleet_command(CLI::App& app) {
       "Find the entities that stray from their peers in fleet events (CSV, JSON Lines or "
       "osquery logs), with the features that set them apart. Fits on the events themselves, on a "
       "--baseline snapshot, or scores with a --model saved earlier.");
-  cmd->add_option("--events", o->events, "Event files of the snapshot to examine")
+  cmd->add_option("--events", o->events,
+                  "Event files of the snapshot to examine (gzip or zstd compressed or not; "
+                  "- reads standard input)")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(kFileOrStdin);
   cmd->add_option("--format", o->format,
-                  "csv, jsonl or osquery (default: from each file's extension: .csv, .jsonl, .log)");
+                  "csv, jsonl or osquery (default: from each file's extension, .csv, .jsonl or "
+                  ".log, also before .gz or .zst, else from its first line)");
   cmd->add_option("--baseline", o->baseline,
                   "Fit on these event files and score --events against them")
-      ->check(CLI::ExistingFile);
+      ->check(kFileOrStdin);
   cmd->add_option("--model", o->model_in, "Score with a model saved by --save-model")
       ->check(CLI::ExistingFile);
   cmd->add_option("--save-model", o->model_out, "Save the fitted model here");
