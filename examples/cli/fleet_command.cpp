@@ -14,6 +14,7 @@
 #include "stray/fleet/pipeline.hpp"
 #include "stray/io/events.hpp"
 #include "stray/report/fleet_report.hpp"
+#include "stray/report/html_report.hpp"
 
 namespace stray::cli {
 namespace {
@@ -22,6 +23,7 @@ struct FleetOptions {
   std::vector<std::string> events, baseline, normalize;
   std::string format, model_in, model_out, out, scores_out, mode = "config",
                                                 space = "standardized";
+  std::string report_out;  // --report: the HTML page
   BackendChoice backend;
   double pca = 32, percentile = 95.0, top_fraction = 0.0, variance_floor = 1e-3;
   double k_tolerance = ChooseKParams{}.tolerance;
@@ -94,7 +96,7 @@ void parse_normalize(const std::vector<std::string>& specs, FeatureParams& fp) {
 }
 
 void run_fleet(const FleetOptions& o) {
-  check_output_paths({o.model_out, o.out, o.scores_out});
+  check_output_paths({o.model_out, o.out, o.scores_out, o.report_out});
   if (!o.model_in.empty() && !o.baseline.empty()) {
     throw Error(ErrorCode::invalid_argument, "fleet: --model and --baseline exclude each other");
   }
@@ -186,6 +188,15 @@ void run_fleet(const FleetOptions& o) {
   }
   if (!o.out.empty()) write_file_atomic(o.out, j.dump(2) + "\n");
   if (!o.scores_out.empty()) write_file_atomic(o.scores_out, scores_csv(r));
+  if (!o.report_out.empty()) {
+    HtmlReportOptions ho;
+    ho.title = "stray fleet";
+    ho.subtitle = !o.model_in.empty() ? "Scored with a saved model."
+                  : o.baseline.empty() ? "Fitted on these events."
+                                       : "Scored against the baseline.";
+    ho.backend = backend->name();
+    write_fleet_html_report(o.report_out, r, ho);
+  }
   if (o.json) {
     print_json(j);
     return;
@@ -280,6 +291,8 @@ void register_fleet_command(CLI::App& app) {
   cmd->add_flag("--json", o->json, "Print one JSON object instead of the table");
   cmd->add_option("--out", o->out, "Write the findings as JSON here");
   cmd->add_option("--scores", o->scores_out, "Write every entity's entity,cluster,score,outlier here");
+  cmd->add_option("--report", o->report_out,
+                  "Write a self-contained HTML report here (charts; opens offline)");
   cmd->callback([o, fit_options] {
     for (const CLI::Option* opt : *fit_options) {
       if (opt->count() > 0) o->fit_options_given.push_back(opt->get_name());
