@@ -46,47 +46,57 @@ std::unique_ptr<Backend> open_backend(const BackendChoice& choice) {
 
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 
+EventFormat input_format(EventInput& input, const std::string& format, const char* command) {
+  if (!format.empty()) return parse_event_format(format);
+  if (const auto f = input.guess_format()) return *f;
+  throw Error(ErrorCode::invalid_argument,
+              std::string(command) + ": cannot tell the event format of " + input.name() +
+                  " from its name or its first line; give --format csv, jsonl or osquery");
+}
+
 EventSource file_source(const std::vector<std::string>& paths, const std::string& format,
-                        const ProgressCallback& progress) {
-  return [paths, format, progress](const EventSink& sink) {
+                        const ProgressCallback& progress, const char* command) {
+  return [paths, format, progress, command](const EventSink& sink) {
     uint64_t total = 0, done = 0;
     for (const auto& p : paths) {
       std::error_code ec;
-      const auto size = std::filesystem::file_size(p, ec);
+      const auto size = p == "-" ? 0 : std::filesystem::file_size(p, ec);
       if (!ec) total += size;
     }
     for (const auto& p : paths) {
-      const EventFormat f = format.empty() ? event_format_from_path(p) : parse_event_format(format);
-      std::ifstream in(p, std::ios::binary);
-      if (!in) throw Error(ErrorCode::io_error, "cannot open '" + p + "'");
+      EventInput input(p, command);
+      const EventFormat f = input_format(input, format, command);
       EventReadOptions options;
-      options.source_name = p;
+      options.source_name = input.name();
       int64_t count = 0;
       const EventSink counted = [&](const Event& e) {
         sink(e);
         if (progress && (++count & 0xffff) == 0 && total > 0) {
-          const auto pos = static_cast<int64_t>(in.tellg());
-          if (pos >= 0) {
-            progress("read", static_cast<double>(done + static_cast<uint64_t>(pos)) /
-                                 static_cast<double>(total));
-          }
+          progress("read",
+                   static_cast<double>(done + input.bytes_read()) / static_cast<double>(total));
         }
       };
-      read_events(in, f, progress ? counted : sink, options);
-      std::error_code ec;
-      const auto size = std::filesystem::file_size(p, ec);
-      if (!ec) done += size;
+      read_events(input.stream(), f, progress ? counted : sink, options);
+      done += input.size();
     }
   };
 }
 
-void check_event_formats(const std::vector<std::string>& paths, const std::string& format) {
+void check_event_formats(const std::vector<std::string>& paths, const std::string& format,
+                         const char* command) {
+  if (!format.empty()) parse_event_format(format);
+  int stdin_uses = 0;
   for (const auto& p : paths) {
-    if (!format.empty()) {
-      parse_event_format(format);
-    } else {
-      event_format_from_path(p);
+    if (p == "-") {
+      ++stdin_uses;  // read once: its format is told when it is read
+    } else if (format.empty()) {
+      EventInput input(p, command);
+      input_format(input, format, command);
     }
+  }
+  if (stdin_uses > 1) {
+    throw Error(ErrorCode::invalid_argument,
+                std::string(command) + ": standard input (-) can be read only once");
   }
 }
 

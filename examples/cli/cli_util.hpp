@@ -44,15 +44,22 @@ std::unique_ptr<Backend> open_backend(const BackendChoice& choice);
 /// True when stderr is a terminal (progress lines are shown only then).
 bool stderr_is_terminal();
 
-/// Reads every event file of `paths` into the sink, in order: the format
-/// from `format`, or when empty from each file's name; progress ("read") by
-/// bytes read when a callback is given.
-EventSource file_source(const std::vector<std::string>& paths, const std::string& format,
-                        const ProgressCallback& progress);
+/// The format of an input: `format` (--format), else its name, else its
+/// first line; an error naming --format when none tells. `command` names
+/// the subcommand in errors.
+EventFormat input_format(EventInput& input, const std::string& format, const char* command);
 
-/// Checks, before any work, that each file's format is known (`format` or
-/// each name's extension).
-void check_event_formats(const std::vector<std::string>& paths, const std::string& format);
+/// Reads every event file of `paths` ("-": standard input; gzip and zstd
+/// decoded) into the sink, in order, each in input_format's format;
+/// progress ("read") by the bytes taken from the files when a callback is
+/// given.
+EventSource file_source(const std::vector<std::string>& paths, const std::string& format,
+                        const ProgressCallback& progress, const char* command);
+
+/// Checks, before any work, that each file's format is known (standard
+/// input is told when it is read) and that "-" appears at most once.
+void check_event_formats(const std::vector<std::string>& paths, const std::string& format,
+                         const char* command);
 
 /// --normalize GROUP=MODE (or *=MODE) specs into `fp`; `command` names the
 /// subcommand in errors.

@@ -35,65 +35,10 @@ struct FleetOptions {
   std::vector<std::string> fit_options_given;
 };
 
-// The format of an input: --format, else its name, else its first line.
-EventFormat input_format(EventInput& input, const std::string& format) {
-  if (!format.empty()) return parse_event_format(format);
-  if (const auto f = input.guess_format()) return *f;
-  throw Error(ErrorCode::invalid_argument,
-              "fleet: cannot tell the event format of " + input.name() +
-                  " from its name or its first line; give --format csv, jsonl or osquery");
-}
-
-// Reads every file ("-": standard input) into the sink, decoded when gzip or
-// zstd, reporting progress by the (compressed) bytes taken from the files.
-EventSource file_source(const std::vector<std::string>& paths, const std::string& format,
-                        const ProgressCallback& progress) {
-  return [paths, format, progress](const EventSink& sink) {
-    uint64_t total = 0, done = 0;
-    for (const auto& p : paths) {
-      std::error_code ec;
-      const auto size = p == "-" ? 0 : std::filesystem::file_size(p, ec);
-      if (!ec) total += size;
-    }
-    for (const auto& p : paths) {
-      EventInput input(p, "fleet");
-      const EventFormat f = input_format(input, format);
-      EventReadOptions options;
-      options.source_name = input.name();
-      int64_t count = 0;
-      const EventSink counted = [&](const Event& e) {
-        sink(e);
-        if (progress && (++count & 0xffff) == 0 && total > 0) {
-          progress("read", static_cast<double>(done + input.bytes_read()) / static_cast<double>(total));
-        }
-      };
-      read_events(input.stream(), f, progress ? counted : sink, options);
-      done += input.size();
-    }
-  };
-}
-
 // A path for --events and --baseline: an existing file, or "-" for standard input.
 const CLI::Validator kFileOrStdin(
     [](const std::string& p) { return p == "-" ? std::string() : CLI::ExistingFile(p); },
     "FILE or - (standard input)");
-
-void parse_normalize(const std::vector<std::string>& specs, FeatureParams& fp) {
-  for (const auto& spec : specs) {
-    const auto eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
-      throw Error(ErrorCode::invalid_argument,
-                  "fleet: --normalize expects GROUP=MODE (or *=MODE), got '" + spec + "'");
-    }
-    const std::string group = spec.substr(0, eq);
-    const Normalization mode = parse_normalization(spec.substr(eq + 1));
-    if (group == "*") {
-      fp.normalization = mode;
-    } else {
-      fp.group_normalization[group] = mode;
-    }
-  }
-}
 
 void run_fleet(const FleetOptions& o) {
   check_output_paths({o.model_out, o.out, o.scores_out, o.report_out});
@@ -105,18 +50,11 @@ void run_fleet(const FleetOptions& o) {
                 "fleet: " + o.fit_options_given.front() +
                     " is part of a fitted model; it cannot change with --model (refit with --baseline)");
   }
-  // Formats checked before any work: standard input is read once, so its
-  // format is told when it is read.
-  if (!o.format.empty()) parse_event_format(o.format);
-  int stdin_uses = 0;
-  for (const auto& p : o.events) {
-    if (p == "-") ++stdin_uses;
-    else if (o.format.empty()) { EventInput input(p, "fleet"); input_format(input, o.format); }
-  }
-  for (const auto& p : o.baseline) stdin_uses += p == "-";
-  if (stdin_uses > 1) {
-    throw Error(ErrorCode::invalid_argument, "fleet: standard input (-) can be read only once");
-  }
+  // Formats checked before any work (standard input, read once, is told
+  // when it is read); "-" at most once across --events and --baseline.
+  std::vector<std::string> inputs = o.events;
+  inputs.insert(inputs.end(), o.baseline.begin(), o.baseline.end());
+  check_event_formats(inputs, o.format, "fleet");
 
   ExplainParams explain;
   explain.mode = parse_explain_mode(o.mode);
@@ -132,18 +70,10 @@ void run_fleet(const FleetOptions& o) {
   std::string fit_time;  // with --baseline: the fit's own steps
   if (o.model_in.empty()) {
     FleetPipelineParams pp;
-    parse_normalize(o.normalize, pp.features);
+    parse_normalize(o.normalize, pp.features, "fleet");
     pp.features.require_named_groups = true;  // a typo in --normalize is an error
     pp.features.idf = o.idf;
-    if (o.pca > 0.0 && o.pca < 1.0) {
-      pp.pca.n_components = 0;
-      pp.pca.variance_fraction = o.pca;
-    } else if (o.pca == 0.0 || (o.pca >= 1.0 && o.pca == static_cast<double>(static_cast<int64_t>(o.pca)))) {
-      pp.pca.n_components = static_cast<int64_t>(o.pca);
-    } else {
-      throw Error(ErrorCode::invalid_argument,
-                  "fleet: --pca must be a whole count >= 1, a variance fraction in (0, 1) or 0");
-    }
+    set_pca_option(o.pca, pp.pca, "fleet");
     pp.pca.seed = o.seed;
     pp.kmeans.n_clusters = o.k;
     pp.max_clusters = o.max_clusters;
@@ -158,7 +88,7 @@ void run_fleet(const FleetOptions& o) {
     pp.explain = explain;
     pp.progress = cb;
     const auto& fit_files = o.baseline.empty() ? o.events : o.baseline;
-    r = fit_fleet(*backend, pp, file_source(fit_files, o.format, cb));
+    r = fit_fleet(*backend, pp, file_source(fit_files, o.format, cb, "fleet"));
     if (!o.baseline.empty()) {
       char total[32];
       std::snprintf(total, sizeof total, "; total %.2f s", r.seconds);
@@ -166,7 +96,7 @@ void run_fleet(const FleetOptions& o) {
       fitted = std::move(r.model);
       FleetScoreParams sp = FleetScoreParams::from_model(fitted);
       sp.progress = cb;
-      r = score_fleet(*backend, fitted, file_source(o.events, o.format, cb), sp);
+      r = score_fleet(*backend, fitted, file_source(o.events, o.format, cb, "fleet"), sp);
     }
   } else {
     const FleetModel model = load_fleet_model(o.model_in);
@@ -175,7 +105,7 @@ void run_fleet(const FleetOptions& o) {
     sp.top_fraction = o.top_fraction;
     sp.explain = explain;
     sp.progress = cb;
-    r = score_fleet(*backend, model, file_source(o.events, o.format, cb), sp);
+    r = score_fleet(*backend, model, file_source(o.events, o.format, cb, "fleet"), sp);
   }
   progress.finish();
 

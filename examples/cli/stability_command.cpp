@@ -76,16 +76,17 @@ void run_stability(const StabilityOptions& o) {
     check_output_paths(output_paths(o.out));
   }
   check_output_paths({o.report_out});
-  check_event_formats(o.day1, o.format);
-  check_event_formats(o.day2, o.format);
+  std::vector<std::string> inputs = o.day1;
+  inputs.insert(inputs.end(), o.day2.begin(), o.day2.end());
+  check_event_formats(inputs, o.format, "stability");
   StabilityParams sp = stability_params(o);
 
   auto backend = open_backend(o.backend);
   ProgressLine progress;
   sp.pipeline.progress = progress.callback();
   const StabilityReport r =
-      compare_days(*backend, sp, file_source(o.day1, o.format, sp.pipeline.progress),
-                   file_source(o.day2, o.format, sp.pipeline.progress));
+      compare_days(*backend, sp, file_source(o.day1, o.format, sp.pipeline.progress, "stability"),
+                   file_source(o.day2, o.format, sp.pipeline.progress, "stability"));
   progress.finish();
 
   // Outputs only after everything succeeded, each written atomically.
