@@ -262,8 +262,11 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
     PcaParams pp = params.pca;
     pp.n_components = std::min(pp.n_components, std::min(n, d));
     if (pp.solver == PcaSolver::automatic) {
-      pp.solver = d <= 2000 || pp.variance_fraction > 0.0 ? PcaSolver::covariance
-                                                          : PcaSolver::randomized;
+      // The library's rule (by n and d: the n x n Gram when there are fewer
+      // entities than features), but exact where d is small enough for the
+      // covariance: the fleet's defaults were measured with exact PCA there.
+      pp.solver = choose_pca_solver(pp, n, d, /*sparse=*/true);
+      if (pp.solver == PcaSolver::randomized && d <= 2000) pp.solver = PcaSolver::covariance;
     }
     m.pca = pca_fit(backend, pp, resident);
   }

@@ -110,8 +110,9 @@ struct FleetPipelineParams {
   /// PCA before clustering. n_components (clipped to min(n_entities,
   /// n_features)) or variance_fraction; both 0 = no PCA: k-means runs on
   /// the normalised features themselves, densified ([n x d] floats).
-  /// The solver "auto" here means covariance (exact) up to 2000 features,
-  /// randomized above.
+  /// The solver "auto" here is choose_pca_solver's (the n x n Gram when
+  /// there are fewer entities than features), exact (covariance) instead of
+  /// randomized up to 2000 features.
   PcaParams pca = [] {
     PcaParams p;
     p.n_components = 32;
