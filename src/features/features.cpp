@@ -425,7 +425,9 @@ struct FeatureBuilder::Impl {
     auto check = [&](const std::string& group) {
       if (present.count(group) != 0) return;
       std::string names;
-      for (const std::string_view g : present) names += (names.empty() ? "" : ", ") + std::string(g);
+      for (const std::string_view g : present) {
+        names += (names.empty() ? "" : ", ") + std::string(g);
+      }
       internal::fail(ErrorCode::invalid_argument, "features", "no event has the group '",
                      internal::printable(group),
                      "' named in the normalisation or weights (groups present: ",
@@ -455,8 +457,8 @@ struct FeatureBuilder::Impl {
     }
     bool any_presence = false;
     for (std::size_t g = 0; g < groups.size(); ++g) {
-      any_presence |= groups[g]->normalization == Normalization::automatic && stored[g] > 0 &&
-                      static_cast<double>(ones[g]) >= kPresenceShare * static_cast<double>(stored[g]);
+      if (groups[g]->normalization != Normalization::automatic || stored[g] == 0) continue;
+      any_presence |= static_cast<double>(ones[g]) >= kPresenceShare * static_cast<double>(stored[g]);
     }
     const Normalization chosen = any_presence ? Normalization::binary : Normalization::fraction;
     for (std::size_t g = 0; g < groups.size(); ++g) {

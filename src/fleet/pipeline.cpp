@@ -185,7 +185,8 @@ std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& mo
   for (int64_t t = 0; t < n; ++t) {
     const Outlier& o = outliers.outliers[static_cast<std::size_t>(t)];
     out[static_cast<std::size_t>(t)] = explain_one(
-        fm, means.view(), fleet_means, model, o, scores[static_cast<std::size_t>(o.entity)], explain, members);
+        fm, means.view(), fleet_means, model, o, scores[static_cast<std::size_t>(o.entity)], explain,
+        members);
     if ((t + 1) % 1024 == 0 || t + 1 == n) {
       steps.report(static_cast<double>(t + 1) / static_cast<double>(n));
     }
