@@ -46,4 +46,19 @@ inline CliRun run_program(const std::string& program, const std::string& args) {
 inline CliRun run_cli(const std::string& args) { return run_program(STRAY_CLI_PATH, args); }
 #endif
 
+/// A file's whole contents ("" when it cannot be read).
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Lines in `s` (its '\n's): a CLI error must be one.
+inline int lines_of(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
 }  // namespace stray::testing

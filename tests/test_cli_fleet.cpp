@@ -22,23 +22,13 @@
 namespace stray {
 namespace {
 
+using ::stray::testing::slurp;
+using ::stray::testing::lines_of;
+
 namespace fs = std::filesystem;
 
 using RunResult = ::stray::testing::CliRun;
 using ::stray::testing::run_cli;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-int lines_of(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
 
 class CliFleet : public ::testing::Test {
  protected:

@@ -19,14 +19,9 @@
 namespace stray {
 namespace {
 
-using ::stray::testing::run_cli;
+using ::stray::testing::slurp;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::stray::testing::run_cli;
 
 class CliStability : public ::testing::Test {
  protected:
