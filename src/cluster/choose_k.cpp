@@ -33,10 +33,9 @@ Matrix<float> sample_rows(MatrixView<const float> X, int64_t m, uint64_t seed) {
   const int64_t n = X.rows(), d = X.cols();
   Matrix<float> S(m, d);
   internal::Rng rng(seed ^ 0x5eed5eedULL);
-  for (int64_t i = 0, taken = 0; i < n && taken < m; ++i) {
-    if (static_cast<double>(n - i) * rng.uniform() < static_cast<double>(m - taken)) {
-      std::copy(X.row(i), X.row(i) + d, S.row(taken++));
-    }
+  int64_t taken = 0;
+  for (const int64_t i : rng.sample_in_order(n, m)) {
+    std::copy(X.row(i), X.row(i) + d, S.row(taken++));
   }
   return S;
 }

@@ -1,5 +1,6 @@
 #include "core/rng.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace stray::internal {
@@ -25,6 +26,19 @@ int64_t Rng::poisson(double mean) {
     p *= uniform();
   }
   return k;
+}
+
+std::vector<int64_t> Rng::sample_in_order(int64_t n, int64_t m) {
+  std::vector<int64_t> out;
+  m = std::min(n, m);
+  out.reserve(static_cast<std::size_t>(std::max<int64_t>(m, 0)));
+  for (int64_t i = 0, taken = 0; i < n && taken < m; ++i) {
+    if (static_cast<double>(n - i) * uniform() < static_cast<double>(m - taken)) {
+      out.push_back(i);
+      ++taken;
+    }
+  }
+  return out;
 }
 
 }  // namespace stray::internal

@@ -49,6 +49,10 @@ class Rng {
   /// a rounded normal approximation above 30).
   int64_t poisson(double mean);
 
+  /// min(m, n) distinct indices of [0, n), uniformly, ascending (selection
+  /// sampling, Knuth's algorithm S: one draw per index looked at).
+  std::vector<int64_t> sample_in_order(int64_t n, int64_t m);
+
  private:
   static uint64_t splitmix64(uint64_t& x) {
     uint64_t z = (x += 0x9e3779b97f4a7c15ULL);

@@ -41,16 +41,8 @@ SparseDiff row_diff(const SharedDays& days, int64_t i) {
 
 // The rows peers are searched among: all, or a seeded sample, ascending.
 std::vector<int64_t> peer_pool(int64_t n, int64_t size, uint64_t seed) {
-  std::vector<int64_t> pool;
-  const int64_t m = std::min(n, size);
   Rng rng(seed ^ 0x9ee25a3b1e5ULL);
-  for (int64_t i = 0, taken = 0; i < n && taken < m; ++i) {  // selection sampling (Knuth's S)
-    if (static_cast<double>(n - i) * rng.uniform() < static_cast<double>(m - taken)) {
-      pool.push_back(i);
-      ++taken;
-    }
-  }
-  return pool;
+  return rng.sample_in_order(n, size);
 }
 
 double sq_distance(const float* a, const float* b, int64_t r) {

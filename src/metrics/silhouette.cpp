@@ -140,11 +140,10 @@ double silhouette_score(Backend& backend, MatrixView<const float> X,
     Matrix<float> S(sample_size, X.cols());
     std::vector<int32_t> sample_labels;
     sample_labels.reserve(static_cast<std::size_t>(sample_size));
-    for (int64_t i = 0, taken = 0; i < n && taken < sample_size; ++i) {
-      if (static_cast<double>(n - i) * rng.uniform() < static_cast<double>(sample_size - taken)) {
-        std::copy(X.row(i), X.row(i) + X.cols(), S.row(taken++));
-        sample_labels.push_back(labels[static_cast<std::size_t>(i)]);
-      }
+    int64_t taken = 0;
+    for (const int64_t i : rng.sample_in_order(n, sample_size)) {
+      std::copy(X.row(i), X.row(i) + X.cols(), S.row(taken++));
+      sample_labels.push_back(labels[static_cast<std::size_t>(i)]);
     }
     s = silhouette_samples(backend, S.view(), sample_labels);
   }

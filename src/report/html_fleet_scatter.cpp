@@ -19,20 +19,15 @@ namespace {
 // `limit` chosen uniformly (selection sampling, Knuth's algorithm S).
 std::vector<int64_t> background_rows(const std::vector<uint8_t>& is_finding, int64_t limit,
                                      uint64_t seed, int64_t& total) {
-  total = 0;
-  for (uint8_t b : is_finding) total += b == 0;
-  std::vector<int64_t> rows;
-  const int64_t want = std::min(total, limit);
-  rows.reserve(static_cast<std::size_t>(want));
-  Rng rng(seed);
-  int64_t seen = 0;
-  for (std::size_t i = 0; i < is_finding.size() && static_cast<int64_t>(rows.size()) < want; ++i) {
-    if (is_finding[i]) continue;
-    const int64_t left = total - seen++, needed = want - static_cast<int64_t>(rows.size());
-    if (want == total || static_cast<double>(left) * rng.uniform() < static_cast<double>(needed)) {
-      rows.push_back(static_cast<int64_t>(i));
-    }
+  std::vector<int64_t> background;
+  for (std::size_t i = 0; i < is_finding.size(); ++i) {
+    if (!is_finding[i]) background.push_back(static_cast<int64_t>(i));
   }
+  total = static_cast<int64_t>(background.size());
+  if (limit >= total) return background;
+  Rng rng(seed);
+  std::vector<int64_t> rows = rng.sample_in_order(total, limit);
+  for (int64_t& r : rows) r = background[static_cast<std::size_t>(r)];
   return rows;
 }
 
