@@ -1,0 +1,193 @@
+"""Clustering estimators: KMeans and AgglomerativeClustering, with
+scikit-learn's parameters and attributes, computed by stray's library."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
+from sklearn.metrics.pairwise import euclidean_distances
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from . import _core
+from ._validation import check_backend, dense_float32, float32_rows, seed_of
+
+_INITS = ("k-means++", "random", "k-means||")
+
+
+class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+    """k-means (Lloyd), as sklearn.cluster.KMeans, on stray's backends.
+
+    Parameters are scikit-learn's, with its defaults; ``init`` also takes
+    ``"k-means||"``, and ``backend`` picks where the work runs ("auto": CUDA
+    when a GPU is present, else the CPU). Data are float32 (float64 input is
+    converted; float32 C-contiguous input is read in place); sparse input is
+    densified. ``algorithm`` accepts "lloyd" and "elkan" and runs stray's
+    pruned Lloyd either way (same answer). stray's random draws differ from
+    numpy's: for the same ``random_state`` k-means++ picks other centres than
+    scikit-learn; with explicit initial centres the fit matches scikit-learn's.
+    ``verbose`` and ``copy_x`` are accepted and have no effect (the input is
+    never modified).
+    """
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        n_init="auto",
+        max_iter=300,
+        tol=1e-4,
+        verbose=0,
+        random_state=None,
+        copy_x=True,
+        algorithm="lloyd",
+        backend="auto",
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.random_state = random_state
+        self.copy_x = copy_x
+        self.algorithm = algorithm
+        self.backend = backend
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    def _init_args(self, X, seed):
+        """(name, explicit centres or None) for the library."""
+        init = self.init
+        if callable(init):
+            init = init(X, self.n_clusters, np.random.RandomState(seed))
+        if isinstance(init, str):
+            if init not in _INITS:
+                raise ValueError(f"init must be one of {_INITS} or an array, got {init!r}")
+            return init, None
+        centers = np.ascontiguousarray(init, dtype=np.float32)
+        if centers.shape != (self.n_clusters, X.shape[1]):
+            raise ValueError(
+                f"init centers have shape {centers.shape}, expected {(self.n_clusters, X.shape[1])}"
+            )
+        return "explicit", centers
+
+    def _n_init(self):
+        if self.n_init == "auto":
+            return 0
+        if not isinstance(self.n_init, numbers.Integral) or self.n_init < 1:
+            raise ValueError(f"n_init must be 'auto' or a positive int, got {self.n_init!r}")
+        return int(self.n_init)
+
+    def fit(self, X, y=None, sample_weight=None):
+        check_backend(self.backend)
+        if self.algorithm not in ("lloyd", "elkan"):
+            raise ValueError(f"algorithm must be 'lloyd' or 'elkan', got {self.algorithm!r}")
+        X = dense_float32(float32_rows(self, X, reset=True, accept_sparse=True))
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(sample_weight, X, dtype=np.float32)
+        seed = seed_of(self.random_state)
+        init, centers = self._init_args(X, seed)
+        r = _core.kmeans_fit(
+            X, int(self.n_clusters), init, centers, self._n_init(), int(self.max_iter),
+            float(self.tol), seed, weights, self.backend,
+        )
+        self.cluster_centers_ = r["centers"]
+        self.labels_ = r["labels"]
+        self.inertia_ = float(r["inertia"])
+        self.n_iter_ = int(r["n_iter"])
+        self.backend_ = r["backend"]
+        self._n_features_out = self.cluster_centers_.shape[0]
+        return self
+
+    def _nearest(self, X):
+        check_is_fitted(self)
+        X = dense_float32(float32_rows(self, X, reset=False, accept_sparse=True))
+        return X, _core.kmeans_predict(self.cluster_centers_, X, self.backend)
+
+    def predict(self, X):
+        """The nearest centre of each row."""
+        return self._nearest(X)[1][0]
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def transform(self, X):
+        """Euclidean distances of each row to every centre [n x n_clusters]."""
+        check_is_fitted(self)
+        X = dense_float32(float32_rows(self, X, reset=False, accept_sparse=True))
+        return euclidean_distances(X, self.cluster_centers_).astype(np.float32, copy=False)
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Minus the (weighted) sum of squared distances to the nearest centres."""
+        X, (_, sq_distances) = self._nearest(X)
+        w = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        return -float(np.dot(w, sq_distances.astype(np.float64)))
+
+
+class AgglomerativeClustering(ClusterMixin, BaseEstimator):
+    """Hierarchical clustering, as sklearn.cluster.AgglomerativeClustering
+    (Euclidean distances, no connectivity), by stray's library.
+
+    ``labels_`` equal scikit-learn's wherever the merge tree is the same.
+    ``linkage_matrix_`` is scipy's linkage matrix of the full tree;
+    ``children_`` and ``distances_`` are its first two columns and third
+    column, in scipy's order (by distance), which can differ from
+    scikit-learn's order of the same merges. ``metric`` must be
+    "euclidean"; ``memory``, ``connectivity`` and ``compute_full_tree`` are
+    accepted for compatibility (connectivity must be None; the full tree is
+    always built).
+    """
+
+    def __init__(
+        self,
+        n_clusters=2,
+        *,
+        metric="euclidean",
+        memory=None,
+        connectivity=None,
+        compute_full_tree="auto",
+        linkage="ward",
+        distance_threshold=None,
+        compute_distances=False,
+    ):
+        self.n_clusters = n_clusters
+        self.metric = metric
+        self.memory = memory
+        self.connectivity = connectivity
+        self.compute_full_tree = compute_full_tree
+        self.linkage = linkage
+        self.distance_threshold = distance_threshold
+        self.compute_distances = compute_distances
+
+    def fit(self, X, y=None):
+        if self.metric != "euclidean":
+            raise ValueError(f"metric must be 'euclidean', got {self.metric!r}")
+        if self.connectivity is not None:
+            raise ValueError("connectivity is not supported (must be None)")
+        if (self.n_clusters is None) == (self.distance_threshold is None):
+            raise ValueError("exactly one of n_clusters and distance_threshold must be set")
+        X = float32_rows(self, X, reset=True, ensure_min_samples=2)
+        threshold = None if self.distance_threshold is None else float(self.distance_threshold)
+        n_clusters = 0 if self.n_clusters is None else int(self.n_clusters)
+        r = _core.agglomerative_fit(X, n_clusters, threshold, self.linkage)
+        self.labels_ = r["labels"]
+        self.n_clusters_ = int(r["n_clusters"])
+        self.n_leaves_ = int(r["n_leaves"])
+        self.n_connected_components_ = 1
+        self.linkage_matrix_ = r["linkage_matrix"]
+        self.children_ = self.linkage_matrix_[:, :2].astype(np.intp)
+        if self.distance_threshold is not None or self.compute_distances:
+            self.distances_ = self.linkage_matrix_[:, 2].copy()
+        return self
+
+    def fit_predict(self, X, y=None):
+        return self.fit(X).labels_

@@ -1,0 +1,111 @@
+"""LocalOutlierFactor with scikit-learn's parameters and attributes,
+computed by stray's library (exact neighbours on the backend)."""
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from . import _core
+from ._validation import check_backend, float32_rows
+
+
+class LocalOutlierFactor(OutlierMixin, BaseEstimator):
+    """Local Outlier Factor, as sklearn.neighbors.LocalOutlierFactor.
+
+    Neighbours are exact Euclidean ones found by the backend, whatever
+    ``algorithm`` says (``algorithm``, ``leaf_size``, ``metric_params`` and
+    ``n_jobs`` are accepted and have no effect); ``metric`` must be
+    "minkowski" with ``p=2``, or "euclidean". Ties among equally distant
+    neighbours go to the lower row (see docs/neighbors.md).
+    """
+
+    def __init__(
+        self,
+        n_neighbors=20,
+        *,
+        algorithm="auto",
+        leaf_size=30,
+        metric="minkowski",
+        p=2,
+        metric_params=None,
+        contamination="auto",
+        novelty=False,
+        n_jobs=None,
+        backend="auto",
+    ):
+        self.n_neighbors = n_neighbors
+        self.algorithm = algorithm
+        self.leaf_size = leaf_size
+        self.metric = metric
+        self.p = p
+        self.metric_params = metric_params
+        self.contamination = contamination
+        self.novelty = novelty
+        self.n_jobs = n_jobs
+        self.backend = backend
+
+    def _check_params(self):
+        check_backend(self.backend)
+        euclidean = self.metric == "euclidean" or (self.metric == "minkowski" and self.p == 2)
+        if not euclidean:
+            raise ValueError("only Euclidean distances: metric='minkowski' with p=2, or 'euclidean'")
+        if self.contamination == "auto":
+            return None
+        c = float(self.contamination)
+        if not 0.0 < c <= 0.5:
+            raise ValueError(f"contamination must be 'auto' or in (0, 0.5], got {self.contamination!r}")
+        return c
+
+    def fit(self, X, y=None):
+        contamination = self._check_params()
+        X = float32_rows(self, X, reset=True, ensure_min_samples=2)
+        r = _core.lof_fit(X, int(self.n_neighbors), bool(self.novelty), contamination, self.backend)
+        if r["warning"]:
+            warnings.warn(r["warning"], UserWarning)
+        self.negative_outlier_factor_ = r["negative_outlier_factor"]
+        self.n_neighbors_ = int(r["n_neighbors"])
+        self.offset_ = float(r["offset"])
+        self.n_samples_fit_ = X.shape[0]
+        self._labels = r["labels"]
+        self._k_distance = r["k_distance"]
+        self._lrd = r["lrd"]
+        self._fit_X = r["reference"] if self.novelty else None
+        return self
+
+    def _outlier_detection(self):
+        if self.novelty:
+            raise AttributeError("fit_predict is not available when novelty=True; use fit and predict")
+        return True
+
+    def _novelty_detection(self):
+        if not self.novelty:
+            raise AttributeError("predict, decision_function and score_samples are available "
+                                 "when novelty=True; use fit_predict")
+        return True
+
+    @available_if(_outlier_detection)
+    def fit_predict(self, X, y=None):
+        """Fits and labels the training rows: −1 outlier, 1 inlier."""
+        return self.fit(X)._labels
+
+    @available_if(_novelty_detection)
+    def score_samples(self, X):
+        """−LOF of new rows against the training rows."""
+        check_is_fitted(self)
+        X = float32_rows(self, X, reset=False)
+        return _core.lof_score_samples(
+            self.n_neighbors_, self.offset_, self._fit_X, self._k_distance, self._lrd, X, self.backend
+        )
+
+    @available_if(_novelty_detection)
+    def decision_function(self, X):
+        """score_samples − offset_: negative for outliers."""
+        return self.score_samples(X) - self.offset_
+
+    @available_if(_novelty_detection)
+    def predict(self, X):
+        """−1 for outliers, 1 for inliers among new rows."""
+        return np.where(self.decision_function(X) < 0, -1, 1)
