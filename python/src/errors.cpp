@@ -2,6 +2,8 @@
 // (each subclasses a builtin — ValueError, MemoryError, OSError,
 // RuntimeError — and stray.Error, and carries the code's name); this looks
 // one up by the code's name and raises it with the library's message.
+#include <nanobind/stl/string.h>
+
 #include "bindings.hpp"
 
 namespace stray::python {

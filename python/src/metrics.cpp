@@ -48,10 +48,12 @@ void bind_metrics(nb::module_& m) {
       "homogeneity_completeness_v_measure",
       [](Labels truth, Labels pred) {
         const auto t = vector_of(truth), p = vector_of(pred);
-        nb::gil_scoped_release release;
-        const auto [h, c, v] = homogeneity_completeness_v_measure(t, p);
-        nb::gil_scoped_acquire acquire;
-        return nb::make_tuple(h, c, v);
+        std::tuple<double, double, double> hcv;
+        {
+          nb::gil_scoped_release release;
+          hcv = homogeneity_completeness_v_measure(t, p);
+        }
+        return nb::make_tuple(std::get<0>(hcv), std::get<1>(hcv), std::get<2>(hcv));
       },
       nb::arg("labels_true").noconvert(), nb::arg("labels_pred").noconvert());
   m.def("linear_sum_assignment", &assignment, nb::arg("cost").noconvert(),

@@ -80,7 +80,12 @@ void bind_pca(nb::module_& m) {
   nb::class_<CsrIn>(m, "_Csr")
       .def(nb::init<Vector1In<int64_t>, Vector1In<int32_t>, Vector1In<float>, int64_t, int64_t>(),
            nb::arg("indptr").noconvert(), nb::arg("indices").noconvert(),
-           nb::arg("data").noconvert(), nb::arg("rows"), nb::arg("cols"));
+           nb::arg("data").noconvert(), nb::arg("rows"), nb::arg("cols"))
+      // For the tests: where the library reads the column indices and values.
+      .def_prop_ro("_indices_address",
+                   [](const CsrIn& c) { return reinterpret_cast<uintptr_t>(c.indices.data()); })
+      .def_prop_ro("_data_address",
+                   [](const CsrIn& c) { return reinterpret_cast<uintptr_t>(c.data.data()); });
   m.def(
       "pca_fit",
       [](Matrix2In<float> X, int64_t n_components, double variance_fraction,

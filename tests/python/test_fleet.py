@@ -1,0 +1,112 @@
+"""The fleet pipeline from Python: events from a DataFrame or from files,
+results as DataFrames, models saved, loaded and pickled, progress to a
+callable (tqdm included)."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+import stray
+
+pd = pytest.importorskip("pandas")
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    events, truth = stray.fleet.synthetic_fleet(1500, seed=3, hosts_per_anomaly=1)
+    return events, truth
+
+
+@pytest.fixture(scope="module")
+def fitted(fleet):
+    return stray.fleet.fit(fleet[0], seed=3, backend="cpu")
+
+
+def test_findings_catch_the_injected_anomalies(fleet, fitted):
+    events, truth = fleet
+    assert list(events.columns) == ["entity", "group", "feature", "value"]
+    assert fitted.n_entities == 1500
+    findings = fitted.findings
+    assert {"entity", "cluster", "score", "rank", "rules", "features"} <= set(findings.columns)
+    assert findings["score"].is_monotonic_decreasing
+    found = set(findings["entity"])
+    recall = np.mean([e in found for e in truth["entity"]])
+    assert recall >= 0.8, (recall, sorted(set(truth["entity"]) - found))
+
+
+def test_tables_fit_together(fitted):
+    scores, findings, explanations = fitted.scores, fitted.findings, fitted.explanations
+    assert len(scores) == fitted.n_entities
+    assert set(findings["entity"]) == set(scores.loc[scores["outlier"] == 1, "entity"])
+    assert set(explanations["entity"]) <= set(findings["entity"])
+    first = explanations[explanations["finding"] == 0]
+    np.testing.assert_allclose(first["difference"], first["value"] - first["center"], atol=1e-6)
+    clusters = fitted.clusters
+    assert clusters["cluster"].nunique() == fitted.model.n_clusters
+    assert "entity" in fitted.table(5) and fitted.summary() in repr(fitted)
+    assert fitted.to_json().startswith("{")
+
+
+def test_events_from_a_file_give_the_same_findings(fleet, fitted, tmp_path):
+    path = tmp_path / "events.csv.gz"
+    fleet[0].to_csv(path, index=False, compression="gzip")
+    from_file = stray.fleet.fit(path, seed=3, backend="cpu")
+    pd.testing.assert_frame_equal(from_file.findings, fitted.findings)
+
+
+def test_model_saves_loads_pickles_and_scores_the_same(fleet, fitted, tmp_path):
+    events = fleet[0]
+    path = tmp_path / "fleet.model"
+    fitted.model.save(path)
+    loaded = stray.fleet.load_model(path)
+    unpickled = pickle.loads(pickle.dumps(fitted.model))
+    day2 = events[events["entity"] < "p"]
+    direct = fitted.score(day2, backend="cpu")
+    for model in (loaded, unpickled):
+        pd.testing.assert_frame_equal(model.score(day2, backend="cpu").scores, direct.scores)
+    pd.testing.assert_frame_equal(stray.fleet.score(day2, path, backend="cpu").findings,
+                                  direct.findings)
+
+
+def test_scoring_keeps_features_the_baseline_never_saw(fitted):
+    new = pd.DataFrame({"entity": ["web-9999"] * 2, "group": ["package", "package"],
+                        "feature": ["nginx", "totally-new-miner"]})
+    r = fitted.score(new, backend="cpu")
+    unseen = r.explanations
+    assert unseen.loc[unseen["feature"] == "package:totally-new-miner", "unseen"].all()
+
+
+def test_progress_goes_to_a_callable_and_to_tqdm(fleet):
+    tqdm = pytest.importorskip("tqdm")
+    seen = []
+    with tqdm.tqdm(total=1.0, disable=True) as bar:
+        def progress(step, fraction):
+            seen.append((step, fraction))
+            bar.set_description(step)
+            bar.n = fraction
+            bar.refresh()
+        stray.fleet.fit(fleet[0], seed=3, backend="cpu", progress=progress)
+    steps = [s for s, _ in seen]
+    assert {"pca", "kmeans", "score", "explain"} <= set(steps)
+    assert all(0.0 <= f <= 1.0 for _, f in seen)
+
+
+def test_an_exception_in_progress_cancels_the_run(fleet):
+    class Stop(Exception):
+        pass
+
+    def progress(step, fraction):
+        if step == "kmeans":
+            raise Stop("cancelled at " + step)
+
+    with pytest.raises(Stop, match="cancelled at kmeans"):
+        stray.fleet.fit(fleet[0], seed=3, backend="cpu", progress=progress)
+
+
+def test_columns_are_checked():
+    with pytest.raises(ValueError, match="entity"):
+        stray.fleet.fit(pd.DataFrame({"host": ["a"], "feature": ["x"]}))
+    with pytest.raises(ValueError, match="group"):
+        stray.fleet.fit(pd.DataFrame({"entity": ["a", "b"], "group": ["p:q", "p"],
+                                      "feature": ["x", "y"]}))

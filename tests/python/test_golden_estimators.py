@@ -1,0 +1,134 @@
+"""The estimators against scikit-learn's golden values (tests/fixtures,
+the files the C++ suite checks) and against scikit-learn run live."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import sklearn.cluster
+import sklearn.decomposition
+
+import stray
+from conftest import fixture_npy, golden
+
+KMEANS = golden("kmeans_golden.json")["kmeans"]
+PCA_CASES = golden("pca_golden.json")["cases"]
+LOF_CASES = [c for c in golden("neighbors_golden.json")["cases"] if "negative_outlier_factor" in c]
+AGGLO_CASES = golden("agglomerative_golden.json")["cases"]
+
+
+@pytest.mark.parametrize("case", KMEANS, ids=lambda c: c["name"])
+def test_kmeans_matches_sklearn_golden(case):
+    X = fixture_npy(case["X"])
+    w = fixture_npy(case["sample_weight"]) if case["sample_weight"] else None
+    km = stray.KMeans(case["n_clusters"], init=fixture_npy(case["init_centers"]), n_init=1,
+                      tol=case["tol"], max_iter=case["max_iter"], backend="cpu")
+    km.fit(X, sample_weight=w)
+    np.testing.assert_array_equal(km.labels_, fixture_npy(case["labels"]))
+    centers = fixture_npy(case["centers"])
+    scale = 1.0 + np.abs(centers).max()
+    np.testing.assert_allclose(km.cluster_centers_, centers, atol=1e-4 * scale)
+    assert km.inertia_ == pytest.approx(case["inertia_float64"], rel=1e-4)
+    assert km.n_iter_ == case["n_iter"]
+
+
+def _check_pca(pca, e, n_compare, X):
+    np.testing.assert_allclose(pca.mean_, e["mean"], rtol=1e-6, atol=1e-6)
+    ev0 = e["explained_variance"][0]
+    assert pca.n_components_ == e["n_components"]
+    np.testing.assert_allclose(pca.explained_variance_[:n_compare],
+                               e["explained_variance"][:n_compare], atol=1e-5 * ev0)
+    np.testing.assert_allclose(pca.explained_variance_ratio_[:n_compare],
+                               e["explained_variance_ratio"][:n_compare], atol=1e-5)
+    np.testing.assert_allclose(pca.components_[:n_compare],
+                               np.asarray(e["components"])[:n_compare], atol=1e-4)
+    T = pca.transform(X)[:, :n_compare]
+    expected = np.asarray(e["transform"])[:, :n_compare]
+    np.testing.assert_allclose(T, expected, atol=1e-4 * (1.0 + np.abs(expected).max()))
+
+
+@pytest.mark.parametrize("case", PCA_CASES, ids=lambda c: c["name"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_pca_matches_sklearn_golden(case, sparse):
+    X = np.asarray(case["X"], dtype=np.float32)
+    p = case["params"]
+    n = p["variance_fraction"] if p["variance_fraction"] > 0 else (p["n_components"] or None)
+    # Sparse input's "auto" is the randomized solver: ask for an exact one.
+    pca = stray.PCA(n, whiten=p["whiten"], svd_solver="full" if sparse else "auto", backend="cpu")
+    pca.fit(sp.csr_matrix(X) if sparse else X)
+    _check_pca(pca, case["expected"], case["compare_components"], X)
+
+
+@pytest.mark.parametrize("case", LOF_CASES, ids=lambda c: c["name"])
+def test_lof_matches_sklearn_golden(case):
+    X = np.asarray(case["X"], dtype=np.float32)
+    lof = stray.LocalOutlierFactor(n_neighbors=case["n_neighbors"],
+                                   contamination=case["contamination"], backend="cpu")
+    with pytest.warns(UserWarning) if case["warned"] else _no_warning():
+        labels = lof.fit_predict(X)
+    assert lof.n_neighbors_ == case["n_neighbors_used"]
+    np.testing.assert_array_equal(labels, case["labels"])
+    if not case["ties"]:
+        np.testing.assert_allclose(lof.negative_outlier_factor_, case["negative_outlier_factor"],
+                                   rtol=1e-6)
+        assert lof.offset_ == pytest.approx(case["offset"], rel=1e-6)
+
+
+class _no_warning:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _agglo_cases():
+    for case in AGGLO_CASES:
+        for method, expected in case["linkages"].items():
+            yield pytest.param(case, method, expected, id=f"{case['name']}-{method}")
+
+
+@pytest.mark.parametrize("case,method,expected", list(_agglo_cases()))
+def test_agglomerative_matches_scipy_and_sklearn_golden(case, method, expected):
+    X = np.asarray(case["X"], dtype=np.float32)
+    if case["exact"]:
+        Z = stray.AgglomerativeClustering(linkage=method).fit(X).linkage_matrix_
+        np.testing.assert_allclose(Z, expected["linkage"], rtol=1e-9, atol=1e-9)
+    for cut in expected["cuts"]:
+        if "distance_threshold" in cut:
+            est = stray.AgglomerativeClustering(None, distance_threshold=cut["distance_threshold"],
+                                                linkage=method)
+        else:
+            est = stray.AgglomerativeClustering(cut["n_clusters"], linkage=method)
+        labels = est.fit_predict(X)
+        assert est.n_clusters_ == cut["n_clusters"]
+        if case["exact"]:
+            np.testing.assert_array_equal(labels, cut["labels"])
+        else:
+            assert stray.adjusted_rand_score(labels, cut["labels"]) == pytest.approx(1.0)
+
+
+def test_kmeans_agrees_with_sklearn_live():
+    rng = np.random.RandomState(3)
+    X = (rng.randn(3000, 12) + np.repeat(rng.randn(6, 12) * 6, 500, axis=0)).astype(np.float32)
+    init = X[rng.choice(len(X), 6, replace=False)]
+    ours = stray.KMeans(6, init=init, n_init=1).fit(X)
+    theirs = sklearn.cluster.KMeans(6, init=init, n_init=1).fit(X)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, atol=1e-4)
+    assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-4)
+    np.testing.assert_array_equal(ours.predict(X[:100]), theirs.predict(X[:100]))
+    np.testing.assert_allclose(ours.transform(X[:50]), theirs.transform(X[:50]), rtol=1e-4,
+                               atol=1e-3)
+
+
+def test_pca_agrees_with_sklearn_live():
+    rng = np.random.RandomState(4)
+    X = (rng.randn(800, 30) @ rng.randn(30, 30)).astype(np.float32)
+    ours = stray.PCA(8).fit(X)
+    theirs = sklearn.decomposition.PCA(8, svd_solver="full").fit(X.astype(np.float64))
+    np.testing.assert_allclose(ours.explained_variance_ratio_, theirs.explained_variance_ratio_,
+                               rtol=1e-4)
+    np.testing.assert_allclose(ours.components_, theirs.components_, atol=1e-4)
+    np.testing.assert_allclose(ours.fit_transform(X), theirs.transform(X), rtol=1e-3, atol=1e-3)
+    Y = ours.transform(X)
+    np.testing.assert_allclose(ours.inverse_transform(Y), theirs.inverse_transform(Y), atol=1e-3)
