@@ -25,6 +25,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     pruned Lloyd either way (same answer). stray's random draws differ from
     numpy's: for the same ``random_state`` k-means++ picks other centres than
     scikit-learn; with explicit initial centres the fit matches scikit-learn's.
+    Fitted attributes beyond scikit-learn's: ``backend_`` (what ran) and
+    ``fit_seconds_`` (the library's wall time of the fit, without Python).
     ``verbose`` and ``copy_x`` are accepted and have no effect (the input is
     never modified).
     """
@@ -102,6 +104,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.inertia_ = float(r["inertia"])
         self.n_iter_ = int(r["n_iter"])
         self.backend_ = r["backend"]
+        self.fit_seconds_ = float(r["seconds"])  # the library's own timing of the fit
         self._n_features_out = self.cluster_centers_.shape[0]
         return self
 

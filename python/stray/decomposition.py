@@ -37,7 +37,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     otherwise; float32 C-contiguous arrays are read in place) and so is
     ``transform``'s output; fitted attributes are float64. ``copy``,
     ``tol`` and ``power_iteration_normalizer`` are accepted and have no
-    effect (stray always re-orthonormalises with QR).
+    effect (stray always re-orthonormalises with QR). Fitted attributes
+    beyond scikit-learn's: ``svd_solver_`` (the solver that ran),
+    ``backend_`` and ``fit_seconds_`` (the library's wall time of the fit).
     """
 
     def __init__(
@@ -107,6 +109,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.noise_variance_ = float(model["noise_variance"])
         self.svd_solver_ = model["solver"]
         self.backend_ = model["backend"]
+        self.fit_seconds_ = float(model["seconds"])  # the library's own timing of the fit
         self._n_features_out = self.n_components_
         return Y
 

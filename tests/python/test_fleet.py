@@ -110,3 +110,13 @@ def test_columns_are_checked():
     with pytest.raises(ValueError, match="group"):
         stray.fleet.fit(pd.DataFrame({"entity": ["a", "b"], "group": ["p:q", "p"],
                                       "feature": ["x", "y"]}))
+
+
+def test_the_notebook_example_runs(tmp_path):
+    import subprocess
+    import sys
+    from conftest import ROOT
+    script = ROOT / "examples" / "python" / "fleet_demo.py"
+    out = subprocess.run([sys.executable, str(script), "1200"], check=True, capture_output=True,
+                         text=True, cwd=tmp_path).stdout
+    assert "top features" in out and "recall:" in out
