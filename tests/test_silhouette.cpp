@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backend_params.hpp"
+#include "stray/cluster/agglomerative.hpp"
 #include "stray/cluster/choose_k.hpp"
 #include "stray/core/error.hpp"
 #include "stray/metrics/silhouette.hpp"
@@ -123,6 +124,35 @@ TEST_P(Silhouette, ChooseKFindsSeparatedBlobsAndReportsTheCurve) {
       EXPECT_LE(choice.curve[i].inertia, choice.curve[i - 1].inertia * 1.05);
     }
   }
+}
+
+TEST_P(Silhouette, ChooseKFromATreeCutsWhereTheBlobsAre) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  stray::BlobsParams bp;
+  bp.n_samples = 500;
+  bp.n_features = 5;
+  bp.n_centers = 4;
+  bp.center_box = 20.0;
+  bp.cluster_std = 0.4;
+  bp.seed = 9;
+  const stray::Blobs blobs = stray::make_blobs(bp);
+  stray::AgglomerativeParams ap;
+  ap.n_clusters = 1;
+  const stray::AgglomerativeResult tree = stray::agglomerative_fit(ap, blobs.X.view());
+  stray::ChooseKParams cp;
+  cp.k_max = 10;
+  cp.sample_size = 200;  // labels come from the whole tree's cut, scored on the sample
+  const stray::KChoice choice =
+      stray::choose_k_from_tree(*backend, cp, blobs.X.view(), tree.linkage_matrix.view());
+  EXPECT_EQ(choice.k, 4);
+  EXPECT_EQ(choice.sample_size, 200);
+  ASSERT_GE(choice.curve.size(), 3u);
+  // A finer cut of the same tree never raises the within-cluster sum of squares.
+  for (std::size_t i = 1; i < choice.curve.size(); ++i) {
+    EXPECT_LE(choice.curve[i].inertia, choice.curve[i - 1].inertia * (1 + 1e-9));
+  }
+  const Matrix<double> wrong(3, 4, 0.0);
+  EXPECT_THROW(stray::choose_k_from_tree(*backend, cp, blobs.X.view(), wrong.view()), stray::Error);
 }
 
 TEST_P(Silhouette, ChooseKStopsAtTheDistinctRows) {

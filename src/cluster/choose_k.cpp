@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string_view>
@@ -12,6 +13,7 @@
 
 #include "core/check.hpp"
 #include "core/rng.hpp"
+#include "stray/cluster/agglomerative.hpp"
 #include "stray/metrics/silhouette.hpp"
 
 namespace stray {
@@ -28,16 +30,22 @@ void check_params(const ChooseKParams& p) {
                     where, "tolerance=", p.tolerance, " is not a finite value >= 0");
 }
 
-// m distinct rows of X, in order (selection sampling, Knuth's algorithm S).
-Matrix<float> sample_rows(MatrixView<const float> X, int64_t m, uint64_t seed) {
-  const int64_t n = X.rows(), d = X.cols();
-  Matrix<float> S(m, d);
+// m distinct rows of X, in order (selection sampling, Knuth's algorithm S),
+// and which rows they are.
+struct Sample {
+  std::vector<int64_t> rows;
+  Matrix<float> X;
+};
+
+Sample sample_rows(MatrixView<const float> X, int64_t m, uint64_t seed) {
+  const int64_t d = X.cols();
+  Sample s;
   internal::Rng rng(seed ^ 0x5eed5eedULL);
+  s.rows = rng.sample_in_order(X.rows(), m);
+  s.X = Matrix<float>(m, d);
   int64_t taken = 0;
-  for (const int64_t i : rng.sample_in_order(n, m)) {
-    std::copy(X.row(i), X.row(i) + d, S.row(taken++));
-  }
-  return S;
+  for (const int64_t i : s.rows) std::copy(X.row(i), X.row(i) + d, s.X.row(taken++));
+  return s;
 }
 
 int64_t count_distinct_rows(MatrixView<const float> S) {
@@ -72,34 +80,23 @@ double mean_silhouette(MatrixView<const float> D, const std::vector<int32_t>& la
   return total / static_cast<double>(labels.size());
 }
 
-}  // namespace
+// A labeling of the sample for one k, and its inertia on the sample.
+struct SampleLabels {
+  std::vector<int32_t> labels;
+  double inertia = 0.0;
+};
+using Labeler = std::function<SampleLabels(int64_t k)>;
 
-KChoice choose_k(Backend& backend, const ChooseKParams& params, MatrixView<const float> X) {
-  check_params(params);
-  internal::check_finite_matrix(X, "choose_k");
-  internal::require(X.rows() >= 2, ErrorCode::invalid_argument, "choose_k", "X has ", X.rows(),
-                    " rows; choosing k needs at least 2");
-  KChoice out;
-  out.sample_size = std::min(X.rows(), params.sample_size);
-  const Matrix<float> S = sample_rows(X, out.sample_size, params.kmeans.seed);
-  out.distinct_rows = count_distinct_rows(S.view());
-  const int64_t k_max = std::min({params.k_max, out.distinct_rows, out.sample_size - 1});
-  if (k_max < params.k_min) return out;
-
-  // Many small fits: a serial twin of the caller's backend (on the CPU, one
-  // thread: no fork/join per step; the results are the same either way).
-  const std::unique_ptr<Backend> serial = backend.make_serial();
-  const Matrix<float> D = pairwise_distances(*serial, S.view());
+// The scan both choosers share: each k of the grid labelled, scored by
+// the sample's mean silhouette, and the smallest k near the best kept.
+void scan(const ChooseKParams& params, const Matrix<float>& D, int64_t k_max,
+          const Labeler& label, KChoice& out) {
   double best = -std::numeric_limits<double>::infinity();
   int below = 0;
   for (const int64_t k : k_grid(params.k_min, k_max)) {
-    KMeansParams kp = params.kmeans;
-    kp.n_clusters = k;
-    kp.n_init = kp.n_init > 0 ? kp.n_init : scan_inits(out.sample_size);
-    kp.max_iter = std::min(kp.max_iter, 30);
-    const KMeansResult km = kmeans_fit(*serial, kp, S.view());
-    const double s = mean_silhouette(D.view(), km.labels);
-    out.curve.push_back({k, s, km.inertia});
+    const SampleLabels sl = label(k);
+    const double s = mean_silhouette(D.view(), sl.labels);
+    out.curve.push_back({k, s, sl.inertia});
     if (s > best) {
       best = s;
       below = 0;
@@ -114,6 +111,87 @@ KChoice choose_k(Backend& backend, const ChooseKParams& params, MatrixView<const
       break;
     }
   }
+}
+
+// Checks, draws the sample and caps k_max; returns k_max (< k_min: no scan).
+int64_t prepare(const ChooseKParams& params, MatrixView<const float> X, const char* where,
+                Sample& sample, KChoice& out) {
+  check_params(params);
+  internal::check_finite_matrix(X, where);
+  internal::require(X.rows() >= 2, ErrorCode::invalid_argument, where, "X has ", X.rows(),
+                    " rows; choosing k needs at least 2");
+  out.sample_size = std::min(X.rows(), params.sample_size);
+  sample = sample_rows(X, out.sample_size, params.kmeans.seed);
+  out.distinct_rows = count_distinct_rows(sample.X.view());
+  return std::min({params.k_max, out.distinct_rows, out.sample_size - 1});
+}
+
+// Σ ‖x − mean of its cluster‖² over the sample's rows, in float64.
+double sample_inertia(const Matrix<float>& S, const std::vector<int32_t>& labels, int64_t k) {
+  const int64_t d = S.cols();
+  Matrix<double> sum(k, d, 0.0);
+  std::vector<double> sq(static_cast<std::size_t>(k), 0.0), count(static_cast<std::size_t>(k), 0.0);
+  for (int64_t i = 0; i < S.rows(); ++i) {
+    const auto c = static_cast<std::size_t>(labels[static_cast<std::size_t>(i)]);
+    count[c] += 1.0;
+    for (int64_t j = 0; j < d; ++j) {
+      const double v = S(i, j);
+      sum(static_cast<int64_t>(c), j) += v;
+      sq[c] += v * v;
+    }
+  }
+  double total = 0.0;  // Σ_c (Σ‖x‖² − ‖Σx‖²/n_c)
+  for (int64_t c = 0; c < k; ++c) {
+    if (count[static_cast<std::size_t>(c)] == 0.0) continue;
+    double norm = 0.0;
+    for (int64_t j = 0; j < d; ++j) norm += sum(c, j) * sum(c, j);
+    total += sq[static_cast<std::size_t>(c)] - norm / count[static_cast<std::size_t>(c)];
+  }
+  return std::max(total, 0.0);
+}
+
+}  // namespace
+
+KChoice choose_k(Backend& backend, const ChooseKParams& params, MatrixView<const float> X) {
+  KChoice out;
+  Sample sample;
+  const int64_t k_max = prepare(params, X, "choose_k", sample, out);
+  if (k_max < params.k_min) return out;
+  // Many small fits: a serial twin of the caller's backend (on the CPU, one
+  // thread: no fork/join per step; the results are the same either way).
+  const std::unique_ptr<Backend> serial = backend.make_serial();
+  const Matrix<float> D = pairwise_distances(*serial, sample.X.view());
+  scan(params, D, k_max, [&](int64_t k) {
+    KMeansParams kp = params.kmeans;
+    kp.n_clusters = k;
+    kp.n_init = kp.n_init > 0 ? kp.n_init : scan_inits(out.sample_size);
+    kp.max_iter = std::min(kp.max_iter, 30);
+    KMeansResult km = kmeans_fit(*serial, kp, sample.X.view());
+    return SampleLabels{std::move(km.labels), km.inertia};
+  }, out);
+  return out;
+}
+
+KChoice choose_k_from_tree(Backend& backend, const ChooseKParams& params,
+                           MatrixView<const float> X, MatrixView<const double> Z) {
+  constexpr const char* where = "choose_k_from_tree";
+  internal::require(Z.rows() == X.rows() - 1 && Z.cols() == 4, ErrorCode::shape_mismatch, where,
+                    "the linkage matrix is ", Z.rows(), " x ", Z.cols(), " for ", X.rows(),
+                    " rows (expected ", X.rows() - 1, " x 4)");
+  KChoice out;
+  Sample sample;
+  const int64_t k_max = prepare(params, X, where, sample, out);
+  if (k_max < params.k_min) return out;
+  const std::unique_ptr<Backend> serial = backend.make_serial();
+  const Matrix<float> D = pairwise_distances(*serial, sample.X.view());
+  scan(params, D, k_max, [&](int64_t k) {
+    const std::vector<int32_t> all = cut_tree_labels(Z, k);
+    SampleLabels sl;
+    sl.labels.reserve(sample.rows.size());
+    for (const int64_t i : sample.rows) sl.labels.push_back(all[static_cast<std::size_t>(i)]);
+    sl.inertia = sample_inertia(sample.X, sl.labels, k);
+    return sl;
+  }, out);
   return out;
 }
 

@@ -59,4 +59,14 @@ struct KChoice {
 /// tolerance < 0 or not finite).
 KChoice choose_k(Backend& backend, const ChooseKParams& params, MatrixView<const float> X);
 
+/// The same rule over the cuts of one merge tree (agglomerative clustering,
+/// cluster/agglomerative.hpp): Z [(n − 1) x 4] is scipy's linkage matrix
+/// over the rows of X [n x d]; each k's labels are the tree cut into k
+/// clusters (cut_tree_labels), scored on the sample's rows. A candidate's
+/// inertia is the sample's within-cluster sum of squares under that cut.
+/// params.kmeans is used for its seed only. Throws as choose_k, and
+/// ErrorCode::shape_mismatch when Z does not fit X.
+KChoice choose_k_from_tree(Backend& backend, const ChooseKParams& params,
+                           MatrixView<const float> X, MatrixView<const double> Z);
+
 }  // namespace stray
