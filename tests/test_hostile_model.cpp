@@ -65,8 +65,8 @@ uint32_t crc32_of(const std::string& bytes) {
 
 std::string with_payload(const std::string& payload) {
   char head[96];
-  std::snprintf(head, sizeof head, "stray-fleet-model 1 %zu %08x\n", payload.size(),
-                crc32_of(payload));
+  std::snprintf(head, sizeof head, "stray-fleet-model %d %zu %08x\n", kFleetModelVersion,
+                payload.size(), crc32_of(payload));
   return std::string(head) + payload;
 }
 

@@ -411,9 +411,12 @@ TEST_F(ModelFile, ForeignFileIsRefused) {
 
 TEST_F(ModelFile, NewerVersionIsRefused) {
   std::string bytes = saved();
-  bytes.replace(0, std::string("stray-fleet-model 1").size(), "stray-fleet-model 2");
+  const std::string newer = std::to_string(kFleetModelVersion + 1);
+  const std::string current = "stray-fleet-model " + std::to_string(kFleetModelVersion);
+  ASSERT_EQ(bytes.rfind(current, 0), 0u);
+  bytes.replace(0, current.size(), "stray-fleet-model " + newer);
   const std::string e = error_of(bytes);
-  EXPECT_NE(e.find("version 2"), std::string::npos) << e;
+  EXPECT_NE(e.find("version " + newer), std::string::npos) << e;
 }
 
 TEST_F(ModelFile, TruncatedFileIsRefused) {
@@ -456,7 +459,8 @@ TEST_F(ModelFile, InconsistentPayloadNamesTheField) {
     }
     crc ^= 0xffffffffu;
     char head[96];
-    std::snprintf(head, sizeof head, "stray-fleet-model 1 %zu %08x\n", payload.size(), crc);
+    std::snprintf(head, sizeof head, "stray-fleet-model %d %zu %08x\n", kFleetModelVersion,
+                  payload.size(), crc);
     return std::string(head) + payload;
   };
   std::string bytes = saved();

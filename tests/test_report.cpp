@@ -281,7 +281,8 @@ TEST(FindingsJson, ShapeAndKeyOrder) {
   for (const auto& item : j.items()) keys.push_back(item.key());
   const std::vector<std::string> expected = {
       "entities", "features", "unseen_features", "clusters", "pca_components",
-      "pca_explained_variance_ratio", "score_space", "percentile", "small_cluster_size",
+      "pca_explained_variance_ratio", "clustering", "detector", "score_space", "percentile",
+      "small_cluster_size",
       "backend", "cluster_choice", "cluster_profiles", "n_findings", "findings", "steps", "seconds"};
   EXPECT_EQ(keys, expected);
   EXPECT_EQ(j["entities"], 600);
@@ -291,6 +292,9 @@ TEST(FindingsJson, ShapeAndKeyOrder) {
   const auto& f = j["findings"][0];
   EXPECT_EQ(f["entity"], r.findings[0].entity_name);
   EXPECT_EQ(f["score"].get<double>(), r.findings[0].score);
+  EXPECT_EQ(f["distance"].get<double>(), r.findings[0].distance);
+  EXPECT_FALSE(f.contains("lof"));  // the centroid detector computes none
+  EXPECT_EQ(j["detector"], "centroid");
   EXPECT_TRUE(f["rules"].is_array());
   EXPECT_EQ(f["features"][0]["feature"], r.findings[0].features[0].name);
   EXPECT_EQ(j["steps"].size(), r.steps.size());

@@ -23,6 +23,8 @@ struct FleetOptions {
   std::vector<std::string> events, baseline, normalize;
   std::string format, model_in, model_out, out, scores_out, mode = "config",
                                                 space = "standardized";
+  std::string cluster = "kmeans", linkage = "ward", detector = "centroid";
+  int64_t neighbors = 20;
   std::string report_out;  // --report: the HTML page
   BackendChoice backend;
   double pca = 32, percentile = 95.0, top_fraction = 0.0, variance_floor = 1e-3;
@@ -76,6 +78,10 @@ void run_fleet(const FleetOptions& o) {
     set_pca_option(o.pca, pp.pca, "fleet");
     pp.pca.seed = o.seed;
     pp.kmeans.n_clusters = o.k;
+    pp.clustering = parse_clustering(o.cluster);
+    pp.linkage = parse_linkage(o.linkage);
+    pp.detector = parse_detector(o.detector);
+    pp.lof.n_neighbors = o.neighbors;
     pp.max_clusters = o.max_clusters;
     pp.cluster_choice_tolerance = o.k_tolerance;
     pp.kmeans.seed = o.seed;
@@ -125,6 +131,7 @@ void run_fleet(const FleetOptions& o) {
                   : o.baseline.empty() ? "Fitted on these events."
                                        : "Scored against the baseline.";
     ho.backend = backend->name();
+    ho.lof = r.lof;  // LOF sizes the scatter's points where the detector ran it
     write_fleet_html_report(o.report_out, r, ho);
   }
   if (o.json) {
@@ -183,6 +190,21 @@ void register_fleet_command(CLI::App& app) {
   fit(cmd->add_option("-k,--clusters", o->k,
                       "k-means clusters (0 = auto: on a 2,000-row sample, the smallest k whose mean "
                       "silhouette is within --k-tolerance of the best k up to --max-clusters)")
+          ->capture_default_str());
+  fit(cmd->add_option("--cluster", o->cluster,
+                      "kmeans, or agglomerative (one merge tree over the reduced rows, cut at k; "
+                      "time grows as the square of the entities)")
+          ->capture_default_str());
+  fit(cmd->add_option("--linkage", o->linkage,
+                      "--cluster agglomerative: ward, complete, average or single")
+          ->capture_default_str());
+  fit(cmd->add_option("--detector", o->detector,
+                      "centroid (distance to the cluster's peers, with the outlier rules), lof "
+                      "(Local Outlier Factor in the reduced space: catches what repeats) or both "
+                      "(a finding when either flags)")
+          ->capture_default_str());
+  fit(cmd->add_option("--neighbors", o->neighbors, "LOF's neighbours (--detector lof or both)")
+          ->check(CLI::Range(int64_t{1}, int64_t{10000}))
           ->capture_default_str());
   fit(cmd->add_option("--max-clusters", o->max_clusters, "-k 0: the largest k tried")
           ->check(CLI::Range(int64_t{2}, int64_t{100000}))

@@ -22,6 +22,7 @@ std::string outlier_rules_string(uint32_t rules) {
   add(kOutlierTopFraction, "top_fraction");
   add(kOutlierPercentile, "percentile");
   add(kOutlierSmallCluster, "small_cluster");
+  add(kOutlierLof, "lof");
   return s;
 }
 

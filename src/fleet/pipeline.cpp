@@ -34,6 +34,34 @@ ScoreSpace parse_score_space(const std::string& name) {
                  "' (expected standardized, features or pca)");
 }
 
+const char* to_string(Clustering clustering) {
+  return clustering == Clustering::agglomerative ? "agglomerative" : "kmeans";
+}
+
+Clustering parse_clustering(const std::string& name) {
+  if (name == "kmeans" || name == "k-means") return Clustering::kmeans;
+  if (name == "agglomerative") return Clustering::agglomerative;
+  internal::fail(ErrorCode::invalid_argument, "parse_clustering", "unknown clustering '", name,
+                 "' (expected kmeans or agglomerative)");
+}
+
+const char* to_string(Detector detector) {
+  switch (detector) {
+    case Detector::centroid: return "centroid";
+    case Detector::lof: return "lof";
+    case Detector::both: return "both";
+  }
+  return "?";
+}
+
+Detector parse_detector(const std::string& name) {
+  if (name == "centroid") return Detector::centroid;
+  if (name == "lof") return Detector::lof;
+  if (name == "both") return Detector::both;
+  internal::fail(ErrorCode::invalid_argument, "parse_detector", "unknown detector '", name,
+                 "' (expected centroid, lof or both)");
+}
+
 FeatureParams default_fleet_feature_params() {
   FeatureParams p;
   p.normalization = Normalization::automatic;
@@ -83,17 +111,51 @@ class Steps {
   std::chrono::steady_clock::time_point start_;
 };
 
-// k for k-means when the caller left it to the data (cluster/choose_k.hpp).
-int64_t choose_clusters(Backend& backend, const FleetPipelineParams& params,
-                        MatrixView<const float> Y, std::vector<ClusterChoice>& curve) {
+// The choice of k when the caller left it to the data (cluster/choose_k.hpp).
+ChooseKParams choice_params(const FleetPipelineParams& params) {
   ChooseKParams cp;
   cp.k_max = std::max<int64_t>(params.max_clusters, cp.k_min);
   cp.sample_size = params.cluster_choice_sample;
   cp.tolerance = params.cluster_choice_tolerance;
   cp.kmeans = params.kmeans;
-  const KChoice choice = choose_k(backend, cp, Y);
+  return cp;
+}
+
+int64_t choose_clusters(Backend& backend, const FleetPipelineParams& params,
+                        MatrixView<const float> Y, std::vector<ClusterChoice>& curve) {
+  const KChoice choice = choose_k(backend, choice_params(params), Y);
   for (const KCandidate& c : choice.curve) curve.push_back({c.k, c.silhouette, c.inertia});
   return choice.k;
+}
+
+// A clustering given by labels as a KMeansResult: centres the members'
+// means, inertia the members' squared distances to them (float64 sums).
+KMeansResult member_means(MatrixView<const float> Y, const std::vector<int32_t>& labels,
+                          int64_t k) {
+  const int64_t n = Y.rows(), r = Y.cols();
+  Matrix<double> sums(k, r, 0.0);
+  KMeansResult out;
+  out.cluster_sizes.assign(static_cast<std::size_t>(k), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t c = labels[static_cast<std::size_t>(i)];
+    out.cluster_sizes[static_cast<std::size_t>(c)] += 1.0;
+    for (int64_t j = 0; j < r; ++j) sums(c, j) += Y(i, j);
+  }
+  out.centers = Matrix<float>(k, r);
+  for (int64_t c = 0; c < k; ++c) {
+    const double size = std::max(out.cluster_sizes[static_cast<std::size_t>(c)], 1.0);
+    for (int64_t j = 0; j < r; ++j) out.centers(c, j) = static_cast<float>(sums(c, j) / size);
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t c = labels[static_cast<std::size_t>(i)];
+    for (int64_t j = 0; j < r; ++j) {
+      const double diff = static_cast<double>(Y(i, j)) - out.centers(c, j);
+      out.inertia += diff * diff;
+    }
+  }
+  out.labels = labels;
+  out.converged = true;  // nothing iterates: the tree's cut is final
+  return out;
 }
 
 int64_t auto_small_cluster_size(int64_t n, int64_t k) {
@@ -115,7 +177,7 @@ void check_score(const ScoreParams& p, const char* where) {
 // cluster's centre, merged with the features outside the vocabulary.
 Finding explain_one(const FeatureMatrix& fm, MatrixView<const float> means,
                     const std::vector<float>& fleet_means, const FleetModel& model,
-                    const Outlier& o, double score, const ExplainParams& explain, bool members) {
+                    const Outlier& o, const ExplainParams& explain, bool members) {
   const int32_t ref = model.reference[static_cast<std::size_t>(o.cluster)];
   ExplainParams ep = explain;
   ep.leave_one_out = members;
@@ -126,7 +188,6 @@ Finding explain_one(const FeatureMatrix& fm, MatrixView<const float> means,
   f.entity_name = fm.entity_names[static_cast<std::size_t>(o.entity)];
   f.cluster = o.cluster;
   f.reference_cluster = ref;
-  f.score = score;
   f.rank = o.rank;
   f.cluster_size = o.cluster_size;
   f.rules = o.rules;
@@ -170,8 +231,8 @@ Finding explain_one(const FeatureMatrix& fm, MatrixView<const float> means,
 }
 
 std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& model,
-                                   const OutlierResult& outliers, const std::vector<float>& scores,
-                                   const ExplainParams& explain, bool members, Steps& steps) {
+                                   const FleetResult& r, const ExplainParams& explain,
+                                   bool members, Steps& steps) {
   Matrix<float> means(model.feature_means.rows(), model.feature_means.cols());
   for (int64_t i = 0; i < means.size(); ++i) {
     means.data()[i] = static_cast<float>(model.feature_means.data()[i]);
@@ -180,13 +241,16 @@ std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& mo
   const std::vector<float> fleet_means(baseline.begin(), baseline.end());
   // Explanations are string work on the host's feature matrix and
   // vocabulary, one finding at a time (docs/architecture.md, "Host steps").
-  std::vector<Finding> out(outliers.outliers.size());
+  std::vector<Finding> out(r.outliers.outliers.size());
   const auto n = static_cast<int64_t>(out.size());
   for (int64_t t = 0; t < n; ++t) {
-    const Outlier& o = outliers.outliers[static_cast<std::size_t>(t)];
-    out[static_cast<std::size_t>(t)] = explain_one(
-        fm, means.view(), fleet_means, model, o, scores[static_cast<std::size_t>(o.entity)], explain,
-        members);
+    const Outlier& o = r.outliers.outliers[static_cast<std::size_t>(t)];
+    Finding& f = out[static_cast<std::size_t>(t)];
+    f = explain_one(fm, means.view(), fleet_means, model, o, explain, members);
+    const auto e = static_cast<std::size_t>(o.entity);
+    f.score = r.outlier_scores[e];
+    f.distance = r.scores[e];
+    f.lof = r.lof.empty() ? std::numeric_limits<double>::quiet_NaN() : r.lof[e];
     if ((t + 1) % 1024 == 0 || t + 1 == n) {
       steps.report(static_cast<double>(t + 1) / static_cast<double>(n));
     }
@@ -203,6 +267,108 @@ DeviceArray<float> reduce(Backend& backend, const FleetModel& model, const CsrMa
                           const DeviceCsr& resident) {
   if (model.use_pca) return pca_transform(backend, model.pca, resident);
   return backend.upload(csr_to_dense(X.view()));
+}
+
+void check_fit_params(const FleetPipelineParams& params, const FeatureMatrix& features) {
+  const int64_t n = features.n_entities(), d = features.n_features();
+  require(n >= 2, ErrorCode::invalid_argument, kFit, "n_entities=", n,
+          " < 2: a fleet needs at least two entities");
+  require(d >= 1, ErrorCode::invalid_argument, kFit, "no features (", n, " entities, 0 features)");
+  check_score(params.score, kFit);
+  check_explain(params.explain, kFit);
+  require(params.small_cluster_size >= -1, ErrorCode::invalid_argument, kFit,
+          "small_cluster_size=", params.small_cluster_size, " < -1");
+  require(params.kmeans.n_clusters >= 0, ErrorCode::invalid_argument, kFit, "kmeans.n_clusters=",
+          params.kmeans.n_clusters, " < 0");
+  // More clusters than entities is a mistake worth saying, not a silent clamp.
+  require(params.kmeans.n_clusters <= n, ErrorCode::invalid_argument, kFit, "kmeans.n_clusters=",
+          params.kmeans.n_clusters, " is more than the ", n, " entities (-k 0 chooses k)");
+  require(params.clustering != Clustering::agglomerative || n <= params.agglomerative_max_entities,
+          ErrorCode::invalid_argument, kFit, "agglomerative clustering of ", n,
+          " entities takes O(n^2) time; the limit is agglomerative_max_entities=",
+          params.agglomerative_max_entities, " (use k-means, or raise the limit)");
+  // Both detectors' scores meet on one scale: each over its own threshold.
+  require(params.detector != Detector::both || params.outliers.percentile > 0.0,
+          ErrorCode::invalid_argument, kFit,
+          "detector both ranks each score over its threshold: it needs the percentile rule "
+          "(outliers.percentile > 0)");
+}
+
+void fit_pca(Backend& backend, const FleetPipelineParams& params, const FeatureMatrix& features,
+             const DeviceCsr& resident, FleetModel& m) {
+  const int64_t n = features.n_entities(), d = features.n_features();
+  m.use_pca = params.pca.n_components > 0 || params.pca.variance_fraction > 0.0;
+  if (!m.use_pca) return;
+  PcaParams pp = params.pca;
+  pp.n_components = std::min(pp.n_components, std::min(n, d));
+  if (pp.solver == PcaSolver::automatic) {
+    // The library's rule (by n and d: the n x n Gram when there are fewer
+    // entities than features), but exact where d is small enough for the
+    // covariance: the fleet's defaults were measured with exact PCA there.
+    pp.solver = choose_pca_solver(pp, n, d, /*sparse=*/true);
+    if (pp.solver == PcaSolver::randomized && d <= 2000) pp.solver = PcaSolver::covariance;
+  }
+  m.pca = pca_fit(backend, pp, resident);
+}
+
+void fit_kmeans(Backend& backend, const FleetPipelineParams& params,
+                const DeviceArray<float>& reduced, FleetResult& r) {
+  const int64_t n = r.reduced.rows();
+  KMeansParams kp = params.kmeans;
+  // n_init auto: restarts where they are cheap. A small fleet's k-means is
+  // at the mercy of one seeding (41 real images at k = 3: ARI 0.79 or 0.93
+  // against their OS by seed); a large one is not, and pays n_init-fold.
+  if (kp.n_init == 0) kp.n_init = n <= kRestartFleetSize ? 10 : 1;
+  kp.n_clusters = kp.n_clusters == 0 ? choose_clusters(backend, params, r.reduced.view(), r.cluster_choice)
+                                     : kp.n_clusters;
+  r.kmeans = kmeans_fit(backend, kp, reduced);
+}
+
+// One merge tree over the reduced rows, cut at k (given, or chosen by the
+// silhouette rule over its cuts); centres are the members' means.
+void fit_agglomerative(Backend& backend, const FleetPipelineParams& params,
+                       const DeviceArray<float>& reduced, FleetResult& r) {
+  AgglomerativeParams ap;
+  ap.linkage = params.linkage;
+  ap.n_clusters = std::max<int64_t>(params.kmeans.n_clusters, 1);
+  AgglomerativeResult tree = agglomerative_fit(backend, ap, reduced);
+  int64_t k = params.kmeans.n_clusters;
+  if (k == 0) {
+    ChooseKParams cp = choice_params(params);
+    const KChoice choice =
+        choose_k_from_tree(backend, cp, r.reduced.view(), tree.linkage_matrix.view());
+    for (const KCandidate& c : choice.curve) r.cluster_choice.push_back({c.k, c.silhouette, c.inertia});
+    k = choice.k;
+    tree.labels = cut_tree_labels(tree.linkage_matrix.view(), k);
+  }
+  r.kmeans = member_means(r.reduced.view(), tree.labels, k);
+  r.linkage_matrix = std::move(tree.linkage_matrix);
+}
+
+// Peers' statistics in the normalised features, the small clusters'
+// references, and every entity's distance score.
+void fit_scores(Backend& backend, const FleetPipelineParams& params, const DeviceCsr& resident,
+                const DeviceArray<float>& reduced, FleetResult& r) {
+  FleetModel& m = r.model;
+  const int64_t n = r.reduced.rows(), k = m.n_clusters();
+  internal::fit_cluster_feature_stats(backend, resident, r.labels, k, m);
+  m.outliers = params.outliers;
+  m.outliers.small_cluster_size = params.small_cluster_size >= 0
+                                      ? params.small_cluster_size
+                                      : auto_small_cluster_size(n, k);
+  const std::vector<uint8_t> small =
+      internal::small_clusters(m.cluster_sizes, m.outliers.small_cluster_size);
+  m.reference = internal::reference_clusters(m.feature_means, m.cluster_sizes, small);
+  if (m.score.space != ScoreSpace::pca) {
+    r.scores = internal::feature_space_scores(backend, resident, r.labels, m, true, {});
+    return;
+  }
+  r.scores.resize(static_cast<std::size_t>(n));
+  DeviceArray<float> dC = backend.upload(m.kmeans.centers.view());
+  DeviceArray<int32_t> dl = backend.upload(r.labels);
+  DeviceArray<float> dd = backend.allocate<float>(n);
+  backend.assigned_sq_distances(reduced, dC, dl, dd);
+  backend.download(dd, r.scores.data());
 }
 
 }  // namespace
@@ -229,28 +395,18 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params,
 
 FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, FeatureMatrix features) {
   const auto start = std::chrono::steady_clock::now();
+  check_fit_params(params, features);
   FleetResult r;
   Steps steps(params.progress, r.steps);
-  const int64_t n = features.n_entities(), d = features.n_features();
-  require(n >= 2, ErrorCode::invalid_argument, kFit, "n_entities=", n,
-          " < 2: a fleet needs at least two entities");
-  require(d >= 1, ErrorCode::invalid_argument, kFit, "no features (", n, " entities, 0 features)");
-  check_score(params.score, kFit);
-  check_explain(params.explain, kFit);
-  require(params.small_cluster_size >= -1, ErrorCode::invalid_argument, kFit,
-          "small_cluster_size=", params.small_cluster_size, " < -1");
-  require(params.kmeans.n_clusters >= 0, ErrorCode::invalid_argument, kFit, "kmeans.n_clusters=",
-          params.kmeans.n_clusters, " < 0");
-  // More clusters than entities is a mistake worth saying, not a silent clamp.
-  require(params.kmeans.n_clusters <= n, ErrorCode::invalid_argument, kFit, "kmeans.n_clusters=",
-          params.kmeans.n_clusters, " is more than the ", n, " entities (-k 0 chooses k)");
-
   FleetModel& m = r.model;
   m.vocabulary = features.vocabulary;
-  m.n_entities = n;
+  m.n_entities = features.n_entities();
   m.score = params.score;
   m.explain = params.explain;
   m.explain.leave_one_out = true;
+  m.clustering = params.clustering;
+  m.linkage = params.linkage;
+  m.detector = params.detector;
 
   // PCA: the fleet's common structure, for clustering. The features go to
   // the backend once (read in place on the CPU), for the fit, the
@@ -258,69 +414,46 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
   steps.begin("pca");
   validate_csr(features.X.view(), kFit);
   const DeviceCsr resident = backend.borrow_or_upload_csr(features.X.view());
-  m.use_pca = params.pca.n_components > 0 || params.pca.variance_fraction > 0.0;
-  if (m.use_pca) {
-    PcaParams pp = params.pca;
-    pp.n_components = std::min(pp.n_components, std::min(n, d));
-    if (pp.solver == PcaSolver::automatic) {
-      // The library's rule (by n and d: the n x n Gram when there are fewer
-      // entities than features), but exact where d is small enough for the
-      // covariance: the fleet's defaults were measured with exact PCA there.
-      pp.solver = choose_pca_solver(pp, n, d, /*sparse=*/true);
-      if (pp.solver == PcaSolver::randomized && d <= 2000) pp.solver = PcaSolver::covariance;
-    }
-    m.pca = pca_fit(backend, pp, resident);
-  }
+  fit_pca(backend, params, features, resident, m);
   // The reduced rows stay on the backend from here to the scores; the
   // result's host copy is for the caller.
   const DeviceArray<float> reduced = reduce(backend, m, features.X, resident);
   r.reduced = backend.download(reduced);
   steps.end();
 
-  // k-means in the reduced space.
-  steps.begin("kmeans");
-  KMeansParams kp = params.kmeans;
-  // n_init auto: restarts where they are cheap. A small fleet's k-means is
-  // at the mercy of one seeding (41 real images at k = 3: ARI 0.79 or 0.93
-  // against their OS by seed); a large one is not, and pays n_init-fold.
-  if (kp.n_init == 0) kp.n_init = n <= kRestartFleetSize ? 10 : 1;
-  kp.n_clusters = kp.n_clusters == 0 ? choose_clusters(backend, params, r.reduced.view(), r.cluster_choice)
-                                     : kp.n_clusters;
-  r.kmeans = kmeans_fit(backend, kp, reduced);
-  const int64_t k = kp.n_clusters;
+  steps.begin(params.clustering == Clustering::kmeans ? "kmeans" : "agglomerative");
+  if (params.clustering == Clustering::kmeans) {
+    fit_kmeans(backend, params, reduced, r);
+  } else {
+    fit_agglomerative(backend, params, reduced, r);
+  }
   m.kmeans = r.kmeans;  // the fitted part of the result (a KMeansModel)
   r.labels = r.kmeans.labels;
   steps.end();
 
-  // Peers' statistics in the normalised features, and the scores.
   steps.begin("score");
-  internal::fit_cluster_feature_stats(backend, resident, r.labels, k, m);
-  m.outliers = params.outliers;
-  m.outliers.small_cluster_size = params.small_cluster_size >= 0
-                                      ? params.small_cluster_size
-                                      : auto_small_cluster_size(n, k);
-  const std::vector<uint8_t> small =
-      internal::small_clusters(m.cluster_sizes, m.outliers.small_cluster_size);
-  m.reference = internal::reference_clusters(m.feature_means, m.cluster_sizes, small);
-  if (m.score.space == ScoreSpace::pca) {
-    r.scores.resize(static_cast<std::size_t>(n));
-    DeviceArray<float> dC = backend.upload(m.kmeans.centers.view());
-    DeviceArray<int32_t> dl = backend.upload(r.labels);
-    DeviceArray<float> dd = backend.allocate<float>(n);
-    backend.assigned_sq_distances(reduced, dC, dl, dd);
-    backend.download(dd, r.scores.data());
-  } else {
-    r.scores = internal::feature_space_scores(backend, resident, r.labels, m, true, {});
-  }
+  fit_scores(backend, params, resident, reduced, r);
   steps.end();
 
   steps.begin("outliers");
-  r.outliers = find_outliers(r.labels, r.scores, m.outliers, k);
+  r.outliers = find_outliers(r.labels, r.scores, m.outliers, m.n_clusters());
   m.thresholds = r.outliers.thresholds;
   steps.end();
+  if (m.detector != Detector::centroid) {
+    steps.begin("lof");
+    LofParams lp = params.lof;
+    lp.novelty = true;  // keep the rows: later snapshots are scored against them
+    LofResult lr = lof_fit(backend, lp, reduced);
+    r.lof.resize(lr.negative_outlier_factor.size());
+    for (std::size_t i = 0; i < r.lof.size(); ++i) r.lof[i] = -lr.negative_outlier_factor[i];
+    m.lof = static_cast<LofModel&&>(std::move(lr));
+    steps.end();
+  }
+  internal::apply_detector(m.detector, r.labels, r.scores, m.thresholds, r.lof, -m.lof.offset,
+                           r.outliers, r.outlier_scores);
 
   steps.begin("explain");
-  r.findings = make_findings(features, m, r.outliers, r.scores, m.explain, true, steps);
+  r.findings = make_findings(features, m, r, m.explain, true, steps);
   r.clusters = profile_clusters(m, m.vocabulary.feature_names, kProfileFeatures);
   steps.end();
 
@@ -395,9 +528,17 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
       r.labels, r.scores, params.top_n, params.top_fraction, model.thresholds,
       internal::small_clusters(model.cluster_sizes, model.outliers.small_cluster_size));
   steps.end();
+  if (model.detector != Detector::centroid && n > 0) {
+    steps.begin("lof");
+    r.lof = lof_score_samples(backend, model.lof, r.reduced.view());
+    for (double& v : r.lof) v = -v;
+    steps.end();
+  }
+  internal::apply_detector(model.detector, r.labels, r.scores, model.thresholds, r.lof,
+                           -model.lof.offset, r.outliers, r.outlier_scores);
 
   steps.begin("explain");
-  r.findings = make_findings(features, model, r.outliers, r.scores, params.explain, false, steps);
+  r.findings = make_findings(features, model, r, params.explain, false, steps);
   r.clusters = profile_clusters(model, model.vocabulary.feature_names, kProfileFeatures);
   steps.end();
 

@@ -46,6 +46,17 @@ std::vector<float> feature_space_scores(Backend& backend, const DeviceCsr& X,
 /// what lies outside the vocabulary).
 void add_unseen_squares(std::vector<float>& scores, std::span<const UnseenFeature> unseen);
 
+/// The detector's say after the centroid rules (`outliers`, from the
+/// distances and the clusters' percentile `thresholds`): for the centroid
+/// detector, nothing changes and `outlier_scores` are the distances; for
+/// lof, the outliers become the rows whose `lof` exceeds `lof_threshold`;
+/// for both, those are added to the rules' outliers (kOutlierLof marks
+/// them). Ranks within each cluster follow `outlier_scores` (fleet/pipeline.hpp).
+void apply_detector(Detector detector, const std::vector<int32_t>& labels,
+                    const std::vector<float>& distances, const std::vector<double>& thresholds,
+                    const std::vector<double>& lof, double lof_threshold,
+                    OutlierResult& outliers, std::vector<double>& outlier_scores);
+
 /// Each feature's mean over the model's whole baseline (Σ_c size_c · mean_cj
 /// / n), from the per-cluster means: [d].
 std::vector<double> baseline_feature_means(const FleetModel& model);

@@ -115,6 +115,21 @@ Json with_nan_as_null(const std::vector<double>& v) {
   return a;
 }
 
+// The LOF detector's model: the baseline's rows in the clustering space,
+// their k-distances and densities. null for the centroid detector.
+Json lof_json(const FleetModel& m) {
+  if (m.detector == Detector::centroid) return nullptr;
+  const LofModel& l = m.lof;
+  Json lj;
+  lj["n_neighbors"] = l.n_neighbors;
+  lj["offset"] = l.offset;
+  lj["rows"] = l.reference.rows();
+  lj["reference"] = flat(l.reference.data(), l.reference.size());
+  lj["k_distance"] = flat(l.k_distance);
+  lj["lrd"] = flat(l.lrd);
+  return lj;
+}
+
 std::string payload_of(const FleetModel& m) {
   Json j;
   j["format"] = kMagic;
@@ -179,6 +194,9 @@ std::string payload_of(const FleetModel& m) {
                    {"small_cluster_size", m.outliers.small_cluster_size}};
   j["explain"] = {{"mode", to_string(m.explain.mode)},
                   {"top_features", m.explain.top_features}};
+  j["clustering"] = {{"method", to_string(m.clustering)}, {"linkage", to_string(m.linkage)}};
+  j["detector"] = to_string(m.detector);
+  j["lof"] = lof_json(m);
   return j.dump() + "\n";
 }
 
@@ -324,10 +342,10 @@ int64_t extent(const Reader& r, int64_t a, int64_t b, const char* what) {
   return a * b;
 }
 
-void read_identity(const Json& j, const Reader& r, FleetModel& m) {
+void read_identity(const Json& j, const Reader& r, int header_version, FleetModel& m) {
   if (r.get<std::string>(j, "format", "") != kMagic) r.fail("payload is not a stray fleet model");
   const int64_t version = r.count(j, "version", "");
-  if (version != kFleetModelVersion) {
+  if (version != header_version) {
     r.fail("payload version " + std::to_string(version) + " does not match the header");
   }
   m.n_entities = r.count(j, "n_entities", "", 2);
@@ -485,14 +503,49 @@ void read_scoring(const Json& j, const Reader& r, FleetModel& m) {
   m.explain.leave_one_out = true;
 }
 
-FleetModel model_of(const Json& j, const Reader& r) {
+// Version 2's clustering method and detector. The LOF model's rows live in
+// the clustering space: as many columns as the centres, one row per
+// baseline entity.
+void read_detection(const Json& j, const Reader& r, FleetModel& m) {
+  const Json& cj = r.at(j, "clustering", "");
+  try {
+    m.clustering = parse_clustering(r.get<std::string>(cj, "method", "clustering."));
+    m.linkage = parse_linkage(r.get<std::string>(cj, "linkage", "clustering."));
+    m.detector = parse_detector(r.get<std::string>(j, "detector", ""));
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::parse_error) throw;
+    r.fail(std::string("clustering or detector: ") + e.what());
+  }
+  const Json& lj = r.at(j, "lof", "");
+  if (m.detector == Detector::centroid) {
+    if (!lj.is_null()) r.fail("lof is set for the centroid detector");
+    return;
+  }
+  LofModel& l = m.lof;
+  const std::string lp = "lof.";
+  const int64_t n = r.count(lj, "rows", lp, 2), dims = m.kmeans.centers.cols();
+  if (n != m.n_entities) r.fail("lof.rows does not match n_entities");
+  l.n_neighbors = r.count(lj, "n_neighbors", lp, 1);
+  if (l.n_neighbors >= n) r.fail("lof.n_neighbors is not below lof.rows");
+  l.offset = r.number(lj, "offset", lp);
+  if (!(l.offset < 0.0)) r.fail("lof.offset is not negative");
+  const std::vector<double> rows = r.numbers(lj, "reference", lp, extent(r, n, dims, "lof.reference"));
+  l.reference = Matrix<float>(n, dims);
+  for (std::size_t i = 0; i < rows.size(); ++i) l.reference.data()[i] = static_cast<float>(rows[i]);
+  l.k_distance = r.numbers(lj, "k_distance", lp, n);
+  l.lrd = r.numbers(lj, "lrd", lp, n);
+  l.novelty = true;
+}
+
+FleetModel model_of(const Json& j, const Reader& r, int version) {
   FleetModel m;
-  read_identity(j, r, m);
+  read_identity(j, r, version, m);
   read_features(j, r, m);
   read_pca(j, r, m);
   read_kmeans(j, r, m);
   read_clusters(j, r, m);
   read_scoring(j, r, m);
+  if (version >= 2) read_detection(j, r, m);  // version 1: k-means, centroid
   return m;
 }
 
@@ -537,8 +590,8 @@ FleetModel read_fleet_model(std::istream& in, const std::string& source_name) {
   if (std::sscanf(header.c_str() + magic.size(), " %d %llu %8x%c", &version, &bytes, &crc, &tail) != 3) {
     r.fail("malformed header line '" + internal::printable(header) + "'");
   }
-  if (version != kFleetModelVersion) {
-    r.fail("model format version " + std::to_string(version) + "; this stray reads version " +
+  if (version < 1 || version > kFleetModelVersion) {
+    r.fail("model format version " + std::to_string(version) + "; this stray reads versions 1 to " +
            std::to_string(kFleetModelVersion));
   }
   constexpr unsigned long long kMaxPayload = 1ull << 36;
@@ -566,7 +619,7 @@ FleetModel read_fleet_model(std::istream& in, const std::string& source_name) {
   } catch (const nlohmann::json::exception& e) {
     r.fail(std::string("payload is not valid JSON: ") + e.what());
   }
-  return model_of(j, r);
+  return model_of(j, r, version);
 }
 
 FleetModel load_fleet_model(const std::filesystem::path& path) {

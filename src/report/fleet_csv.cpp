@@ -28,12 +28,21 @@ void write_scores_csv(std::ostream& out, const FleetResult& result) {
                     " but entity_names=", result.features.entity_names.size(),
                     ", labels=", result.labels.size(), ", scores=", result.scores.size(),
                     ", is_outlier=", result.outliers.is_outlier.size());
-  out << "entity,cluster,score,outlier\n";
-  char buf[64];
+  // "score" is what the findings are ranked by; with LOF the two scores
+  // behind it follow.
+  const bool lof = result.lof.size() == n;
+  const bool ranked = result.outlier_scores.size() == n;
+  out << (lof ? "entity,cluster,score,outlier,distance,lof\n" : "entity,cluster,score,outlier\n");
+  char buf[96];
   for (std::size_t i = 0; i < n; ++i) {
-    std::snprintf(buf, sizeof buf, ",%d,%.9g,%d\n", result.labels[i],
-                  static_cast<double>(result.scores[i]), result.outliers.is_outlier[i] ? 1 : 0);
-    out << csv_field(result.features.entity_names[i]) << buf;
+    const double score = ranked ? result.outlier_scores[i] : result.scores[i];
+    int len = std::snprintf(buf, sizeof buf, ",%d,%.9g,%d", result.labels[i], score,
+                            result.outliers.is_outlier[i] ? 1 : 0);
+    if (lof) {
+      len += std::snprintf(buf + len, sizeof buf - static_cast<std::size_t>(len), ",%.9g,%.9g",
+                           static_cast<double>(result.scores[i]), result.lof[i]);
+    }
+    out << csv_field(result.features.entity_names[i]) << buf << '\n';
   }
 }
 

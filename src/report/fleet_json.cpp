@@ -1,5 +1,6 @@
 // The findings as one JSON object, for scripts and other tools. nlohmann-json
 // stays inside the library: the public header hands out text only.
+#include <cmath>
 #include <sstream>
 #include <string>
 
@@ -18,6 +19,8 @@ Json finding_json(const Finding& f) {
   fj["cluster"] = f.cluster;
   fj["reference_cluster"] = f.reference_cluster;
   fj["score"] = f.score;
+  fj["distance"] = f.distance;
+  if (!std::isnan(f.lof)) fj["lof"] = f.lof;
   fj["rank"] = f.rank;
   fj["cluster_size"] = f.cluster_size;
   Json rules = Json::array();
@@ -48,6 +51,13 @@ Json model_json(const FleetResult& r, std::string_view backend) {
   double kept = 0.0;
   for (double x : m.pca.explained_variance_ratio) kept += x;
   j["pca_explained_variance_ratio"] = m.use_pca ? kept : 0.0;
+  j["clustering"] = to_string(m.clustering);
+  if (m.clustering == Clustering::agglomerative) j["linkage"] = to_string(m.linkage);
+  j["detector"] = to_string(m.detector);
+  if (m.detector != Detector::centroid) {
+    j["lof_neighbors"] = m.lof.n_neighbors;
+    j["lof_threshold"] = -m.lof.offset;
+  }
   j["score_space"] = to_string(m.score.space);
   j["percentile"] = m.outliers.percentile;
   j["small_cluster_size"] = m.outliers.small_cluster_size;

@@ -58,11 +58,23 @@ std::string pipeline_summary(const FleetResult& result) {
   } else {
     os << " -> no PCA";
   }
-  os << " -> k-means k=" << m.n_clusters() << " -> " << to_string(m.score.space)
-     << " scores -> ";
+  if (m.clustering == Clustering::agglomerative) {
+    os << " -> agglomerative (" << to_string(m.linkage) << ") k=" << m.n_clusters();
+  } else {
+    os << " -> k-means k=" << m.n_clusters();
+  }
+  if (m.detector == Detector::lof) {
+    os << " -> LOF (" << m.lof.n_neighbors << " neighbours) beyond " << -m.lof.offset;
+    return os.str();
+  }
+  os << " -> " << to_string(m.score.space) << " scores -> ";
   if (m.outliers.percentile > 0.0) os << "beyond the " << m.outliers.percentile << "th percentile";
   if (m.outliers.small_cluster_size > 0)
     os << ", clusters of <= " << m.outliers.small_cluster_size << " whole";
+  if (m.detector == Detector::both) {
+    os << "; or LOF (" << m.lof.n_neighbors << " neighbours) beyond " << -m.lof.offset
+       << " (score: the larger of each over its threshold)";
+  }
   return os.str();
 }
 
@@ -95,6 +107,14 @@ std::string differences_summary(const Finding& finding, std::size_t shown) {
   return s + ")";
 }
 
+namespace {
+// Which detector flagged a finding (detector both): "rules", "lof" or "both".
+std::string detected_by(uint32_t rules) {
+  const bool lof = (rules & kOutlierLof) != 0, others = (rules & ~uint32_t{kOutlierLof}) != 0;
+  return lof && others ? "both" : (lof ? "lof" : "rules");
+}
+}  // namespace
+
 void write_findings_table(std::ostream& out, const FleetResult& result, int64_t limit,
                           std::size_t max_features) {
   const auto n = static_cast<int64_t>(result.findings.size());
@@ -107,16 +127,21 @@ void write_findings_table(std::ostream& out, const FleetResult& result, int64_t 
     width = std::max(width, display_width(names[i]));
     any_small |= (result.findings[i].rules & kOutlierSmallCluster) != 0;
   }
+  // With LOF the scores are LOFs or ratios to a threshold, near 1: more digits.
+  const bool near_one = result.model.detector != Detector::centroid;
+  const bool both = result.model.detector == Detector::both;
   char buf[96];
-  std::snprintf(buf, sizeof buf, " %7s %12s  ", "cluster", "score");
+  std::snprintf(buf, sizeof buf, " %7s %12s%s  ", "cluster", "score", both ? "  by   " : "");
   out << "  " << pad_right("entity", width) << buf << "top features (value - peers' mean)\n";
   for (std::size_t i = 0; i < shown; ++i) {
     const Finding& f = result.findings[i];
     std::string cluster = std::to_string(f.cluster);
     if (f.rules & kOutlierSmallCluster) cluster += "*";
-    std::snprintf(buf, sizeof buf, " %7s %12.1f  ", cluster.c_str(), f.score);
-    out << "  " << pad_right(names[i], width) << buf << features_text(f, max_features)
-        << differences_summary(f, max_features) << '\n';
+    std::snprintf(buf, sizeof buf, near_one ? " %7s %12.2f" : " %7s %12.1f", cluster.c_str(),
+                  f.score);
+    out << "  " << pad_right(names[i], width) << buf;
+    if (both) out << "  " << pad_right(detected_by(f.rules), 5);
+    out << "  " << features_text(f, max_features) << differences_summary(f, max_features) << '\n';
   }
   if (static_cast<int64_t>(shown) < n) {
     out << "  ... and " << n - static_cast<int64_t>(shown) << " more\n";

@@ -33,6 +33,9 @@ enum OutlierRuleBits : uint32_t {
   kOutlierTopFraction = 1u << 1,
   kOutlierPercentile = 1u << 2,
   kOutlierSmallCluster = 1u << 3,
+  /// Not one of the rules here: the fleet pipeline's Local Outlier Factor
+  /// detector (FleetPipelineParams::detector) sets it on what it flags.
+  kOutlierLof = 1u << 4,
 };
 
 /// "top_n,percentile" etc. for a mask of OutlierRuleBits ("" for 0).

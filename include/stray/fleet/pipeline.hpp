@@ -60,11 +60,13 @@
 #include "stray/fleet/cluster_profile.hpp"
 #include "stray/fleet/explain.hpp"
 #include "stray/features/features.hpp"
+#include "stray/cluster/agglomerative.hpp"
 #include "stray/cluster/choose_k.hpp"
 #include "stray/cluster/kmeans.hpp"
 #include "stray/core/matrix.hpp"
 #include "stray/fleet/outliers.hpp"
 #include "stray/decomposition/pca.hpp"
+#include "stray/neighbors/lof.hpp"
 
 namespace stray {
 
@@ -89,6 +91,34 @@ enum class ScoreSpace {
 const char* to_string(ScoreSpace space);
 /// Parses the names above; throws ErrorCode::invalid_argument otherwise.
 ScoreSpace parse_score_space(const std::string& name);
+
+/// How the fleet's entities are grouped into clusters of peers.
+enum class Clustering {
+  kmeans,         // k-means (Lloyd, k-means++), centres by iteration (default)
+  agglomerative,  // one merge tree (FleetPipelineParams::linkage), cut at k
+};
+/// "kmeans" | "agglomerative".
+const char* to_string(Clustering clustering);
+/// Parses the names above; throws ErrorCode::invalid_argument otherwise.
+Clustering parse_clustering(const std::string& name);
+
+/// What flags an entity (docs/pipeline.md, "Detectors").
+enum class Detector {
+  /// Distance to its cluster's peers (ScoreParams) with the outlier rules:
+  /// what a host has or lacks against its role.
+  centroid,
+  /// Local Outlier Factor in the clustering space: an entity in a sparser
+  /// place than its nearest neighbours. Catches what repeats — a dozen
+  /// near-identical exploit traces form their own tight cluster, close to
+  /// its centre, but far from the rest of the fleet's density.
+  lof,
+  /// Either: a finding when one of the two flags it (its rules say which).
+  both,
+};
+/// "centroid" | "lof" | "both".
+const char* to_string(Detector detector);
+/// Parses the names above; throws ErrorCode::invalid_argument otherwise.
+Detector parse_detector(const std::string& name);
 
 struct ScoreParams {
   ScoreSpace space = ScoreSpace::standardized;
@@ -128,6 +158,19 @@ struct FleetPipelineParams {
     p.n_clusters = 0;
     return p;
   }();
+  /// k-means (kmeans's parameters) or agglomerative clustering (`linkage`;
+  /// the number of clusters is kmeans.n_clusters, or chosen from the data
+  /// by the same rule over the tree's cuts). Either way a cluster's centre
+  /// is its members' mean, and a later snapshot's entities join the nearest
+  /// centre. Agglomerative clustering grows as O(n²·r) in time (r: the
+  /// clustering space's dimensions); complete and average linkage also keep
+  /// n² / 2 distances (AgglomerativeParams::memory_budget_bytes).
+  Clustering clustering = Clustering::kmeans;
+  Linkage linkage = Linkage::ward;
+  /// Agglomerative clustering of more entities than this is refused
+  /// (ErrorCode::invalid_argument) before any work: its O(n²) scans would
+  /// run for hours where k-means takes seconds. Raise it knowingly.
+  int64_t agglomerative_max_entities = 100000;
   int64_t max_clusters = 50;
   int64_t cluster_choice_sample = 2000;
   double cluster_choice_tolerance = ChooseKParams{}.tolerance;
@@ -141,6 +184,12 @@ struct FleetPipelineParams {
   /// 0 = off (a singleton cluster's member is still scored against the
   /// nearest other cluster, having no peers of its own).
   int64_t small_cluster_size = -1;
+  /// What flags an entity. `lof` and `both` run Local Outlier Factor
+  /// (`lof`: n_neighbors, contamination) on the clustering space's rows,
+  /// keeping them in the model so later snapshots are scored against them
+  /// (scikit-learn's novelty scoring).
+  Detector detector = Detector::centroid;
+  LofParams lof;
   /// Explanations: mode (config / behavior) and features kept. Leave-one-out
   /// is always on for an entity's own cluster (a peer is someone else).
   ExplainParams explain = [] {
@@ -176,6 +225,13 @@ struct FleetModel {
   std::vector<double> thresholds;
   ScoreParams score;
   OutlierParams outliers;        // small_cluster_size resolved
+  Clustering clustering = Clustering::kmeans;  // how the clusters were found
+  Linkage linkage = Linkage::ward;             // agglomerative only
+  Detector detector = Detector::centroid;
+  /// lof / both: the fitted LOF with the baseline's rows in the clustering
+  /// space (LofModel::reference, n x r floats), their k-distances and
+  /// densities; empty for the centroid detector.
+  LofModel lof;
   ExplainParams explain;
   int64_t n_entities = 0;        // of the baseline
 
@@ -199,10 +255,13 @@ struct Finding {
   std::string entity_name;
   int32_t cluster = 0;
   int32_t reference_cluster = 0;   // whose members it was compared with
+  /// What the findings are ranked by (FleetResult::outlier_scores).
   double score = 0.0;
+  double distance = 0.0;           // its distance score (FleetResult::scores)
+  double lof = 0.0;                // its Local Outlier Factor; NaN without LOF
   int64_t rank = 0;                // within its cluster, 0 = highest score
   int64_t cluster_size = 0;        // members in the scored snapshot
-  uint32_t rules = 0;              // OutlierRuleBits
+  uint32_t rules = 0;              // OutlierRuleBits; kOutlierLof: LOF flagged it
   std::vector<FindingFeature> features;  // most telling first
   /// Features where it differs from its peers' mean by at least 0.5
   /// (Explanation::n_differing); `unique`: it has it and no peer does
@@ -233,15 +292,29 @@ struct FleetResult {
   Matrix<float> reduced;
   /// Fitting: the model fitted here; scoring: the model applied.
   FleetModel model;
-  /// Fitting only: the k-means fit (centres, inertia, iterations).
+  /// Fitting only: the k-means fit (centres, inertia, iterations); with
+  /// agglomerative clustering its centres, labels and inertia (members'
+  /// means; no iterations).
   KMeansResult kmeans;
+  /// Fitting with agglomerative clustering: the merge tree, scipy's linkage
+  /// matrix [(n − 1) x 4] (cluster/agglomerative.hpp). Empty otherwise.
+  Matrix<double> linkage_matrix;
   /// Fitting with n_clusters = 0: every k tried and its silhouette.
   std::vector<ClusterChoice> cluster_choice;
   /// Each of the model's clusters: its baseline size and the features that
   /// set its members apart from the rest of the fleet (cluster_profile.hpp).
   std::vector<ClusterProfile> clusters;
   std::vector<int32_t> labels;  // [n]
-  std::vector<float> scores;    // [n] in ScoreParams::space
+  std::vector<float> scores;    // [n] distance to the peers, in ScoreParams::space
+  /// [n] Local Outlier Factor in the clustering space (about 1 inside a
+  /// crowd, larger where sparser than the neighbours); empty for the
+  /// centroid detector.
+  std::vector<double> lof;
+  /// [n] what findings are ranked by: `scores` for the centroid detector,
+  /// `lof` for lof; for both, the larger of each score over its own
+  /// threshold (the cluster's percentile threshold; LOF's offset), so 1 is
+  /// the edge of either rule and 2 twice past it.
+  std::vector<double> outlier_scores;
   OutlierResult outliers;       // rules per cluster, in cluster order
   /// The outliers with explanations, highest score first (ties: lower row).
   std::vector<Finding> findings;
@@ -301,7 +374,9 @@ void write_fleet_model(std::ostream& out, const FleetModel& model);
 FleetModel load_fleet_model(const std::filesystem::path& path);
 FleetModel read_fleet_model(std::istream& in, const std::string& source_name = "model");
 
-/// The current model file version.
-inline constexpr int kFleetModelVersion = 1;
+/// The current model file version (2: the clustering method and the
+/// detector with its LOF model). Version 1 files still load: k-means and
+/// the centroid detector, which was all they could hold.
+inline constexpr int kFleetModelVersion = 2;
 
 }  // namespace stray
