@@ -1,4 +1,8 @@
 // stray — umbrella header: everything a product linking stray needs.
+//
+// Thread safety: each header says. In short, the library has no global
+// state: functions may run concurrently, each thread with its own Backend
+// and its own builders and accumulators.
 #pragma once
 
 #include "stray/core/backend.hpp"

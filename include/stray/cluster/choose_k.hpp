@@ -8,6 +8,10 @@
 // container images: 0.268 at k = 3, 0.270 at k = 6), and the fewer, larger
 // clusters are the ones an analyst can name. The whole curve, with inertia,
 // is returned so a person can decide on the same numbers.
+//
+// Thread safety: choose_k keeps no state between calls and only reads X;
+// a Backend is used by one thread at a time (core/backend.hpp), so
+// concurrent calls each bring their own Backend.
 #pragma once
 
 #include <cstdint>

@@ -11,6 +11,10 @@
 // Differences: random draws come from stray's own generator (not numpy's), so
 // k-means++ centres differ from sklearn's for the same seed; data are float32
 // with float64 accumulation (sklearn keeps the input dtype).
+//
+// Thread safety: the functions keep no state between calls and only read
+// their inputs; a Backend is used by one thread at a time (core/backend.hpp), so
+// concurrent calls each bring their own Backend.
 #pragma once
 
 #include <cstdint>

@@ -3,6 +3,9 @@
 // The library never prints, aborts or exits: every failure reaches the caller
 // as a stray::Error carrying a code and a message that names the function and
 // the offending value, e.g. "kmeans_fit: n_samples=12 < n_clusters=16".
+//
+// Thread safety: an Error is an immutable value; error_code_name may be
+// called from any thread.
 #pragma once
 
 #include <stdexcept>

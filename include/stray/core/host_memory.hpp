@@ -9,6 +9,9 @@
 // get 64-byte alignment. Matrix stores its elements with it; arrays you
 // allocate yourself can do the same (madvise(MADV_HUGEPAGE) before first
 // touch) where the system's transparent_hugepage setting is "madvise".
+//
+// Thread safety: allocate_host_bytes and free_host_bytes may be called from
+// any thread, as malloc and free; HostAllocator holds no state.
 #pragma once
 
 #include <cstddef>

@@ -3,6 +3,10 @@
 // Row-major, entities × features, int64 extents. A view never owns its data;
 // `ld` (leading dimension) is the distance in elements between the starts of
 // two consecutive rows, so a view can describe a block of a larger matrix.
+//
+// Thread safety: Matrix and CsrMatrix are values, like std::vector: any
+// number of threads may read one, a write needs it to themselves. The free
+// functions keep no state.
 #pragma once
 
 #include <cstdint>

@@ -1,3 +1,6 @@
+// stray — the library's version.
+//
+// Thread safety: constants only.
 #pragma once
 
 namespace stray {

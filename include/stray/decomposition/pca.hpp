@@ -34,6 +34,12 @@
 // zero variance is whitened to 0 instead of inf/NaN; randomized draws come
 // from stray's own generator, so randomized results equal sklearn's only up
 // to the algorithm's accuracy.
+//
+// Thread safety: the functions keep no state between calls and only read
+// their inputs; a Backend is used by one thread at a time (core/backend.hpp), so
+// concurrent calls each bring their own Backend.
+// A PcaAccumulator is used by one thread at a time; merge() combines the
+// accumulators of several threads.
 #pragma once
 
 #include <cstdint>

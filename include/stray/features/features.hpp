@@ -42,6 +42,10 @@
 // Cost: events of one entity arriving together (as the generator and most
 // collectors write them) build each row in one pass; interleaved entities
 // work too and are merged at build().
+//
+// Thread safety: a FeatureBuilder is used by one thread at a time (one per
+// snapshot); vocabularies and matrices are values that any number of
+// threads may read. The free functions keep no state.
 #pragma once
 
 #include <cstdint>

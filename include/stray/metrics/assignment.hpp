@@ -10,6 +10,9 @@
 // (2016, "On implementing 2D rectangular assignment algorithms"), a
 // Jonker–Volgenant-style Hungarian method with dual variables, run on the
 // matrix or its transpose so that rows ≤ columns.
+//
+// Thread safety: linear_sum_assignment keeps no state and only reads the
+// cost matrix; concurrent calls are safe.
 #pragma once
 
 #include <cstdint>

@@ -19,6 +19,9 @@
 // nonzero cells) memory; then every score but adjusted MI works on the
 // table alone. Adjusted MI adds the expected MI under random labelings of
 // the same class sizes; see adjusted_mutual_info_score.
+//
+// Thread safety: every function keeps no state and only reads its inputs;
+// concurrent calls are safe.
 #pragma once
 
 #include <cstdint>

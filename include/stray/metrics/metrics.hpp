@@ -1,4 +1,6 @@
 // stray — agreement between two labelings (e.g. clusters vs image names).
+//
+// Thread safety: the functions keep no state; concurrent calls are safe.
 #pragma once
 
 #include <cstdint>

@@ -12,6 +12,10 @@
 // GEMM in row tiles sized from its workspace (never an n × n matrix), and
 // d = sqrt(max(0, ‖x‖² + ‖y‖² − 2 x·y)) is accumulated in float64. Exact
 // silhouette costs O(n² · d) time; for large n use the sampled score.
+//
+// Thread safety: the functions keep no state between calls and only read
+// their inputs; a Backend is used by one thread at a time (core/backend.hpp), so
+// concurrent calls each bring their own Backend.
 #pragma once
 
 #include <cstdint>

@@ -9,6 +9,10 @@
 // temporaries (within its workspace budget; the CPU's search trees add a
 // copy of the rows). Time: O(q·m·d) by brute force; the CPU backend's
 // pruned tiles do far less on clustered rows.
+//
+// Thread safety: knn keeps no state between calls and only reads its
+// inputs; a Backend is used by one thread at a time (core/backend.hpp), so
+// concurrent calls each bring their own Backend.
 #pragma once
 
 #include <cstdint>

@@ -24,6 +24,11 @@
 //
 // Memory: the neighbour lists (n × k × 16 bytes) and Backend::knn's
 // temporaries; time: Backend::knn's, then O(n·k).
+//
+// Thread safety: the functions keep no state between calls and only read
+// their inputs (a LofModel too); a Backend is used by one thread at a time (core/backend.hpp), so
+// concurrent calls each bring their own
+// Backend.
 #pragma once
 
 #include <cstdint>

@@ -15,6 +15,9 @@
 //          (`\u001b`, `\n`), and each invalid UTF-8 sequence becomes U+FFFD.
 //   CSV    the bytes as they are (a spreadsheet or script gets the real
 //          name), quoted per RFC 4180 where a comma, quote, CR or LF needs it.
+//
+// Thread safety: every function keeps no state and only reads the result;
+// concurrent calls are safe (each with its own ostream).
 #pragma once
 
 #include <cstddef>

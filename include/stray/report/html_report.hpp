@@ -21,6 +21,10 @@
 // max_finding_details findings get a chart, so the page grows with the
 // findings, not the fleet; bench/RESULTS.md has the size for a
 // 1,000,000-entity fleet.
+//
+// Thread safety: both functions keep no state and only read the result;
+// concurrent calls are safe, the file written atomically (the last rename
+// to a path wins).
 #pragma once
 
 #include <cstdint>

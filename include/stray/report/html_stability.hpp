@@ -6,6 +6,10 @@
 // outlined and their Jaccard index, the pairs' table, the entities that
 // changed cluster, and the drifted entities with a bar chart each of the
 // features that changed. docs/report.md shows it.
+//
+// Thread safety: both functions keep no state and only read the report;
+// concurrent calls are safe, the file written atomically (the last rename
+// to a path wins).
 #pragma once
 
 #include <string>

@@ -1,4 +1,7 @@
 // stray — small synthetic datasets for demos, tests and benchmarks.
+//
+// Thread safety: make_blobs keeps no state (its generator is seeded per
+// call); concurrent calls are safe.
 #pragma once
 
 #include <cstdint>

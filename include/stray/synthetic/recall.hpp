@@ -4,6 +4,9 @@
 //
 // A test and demo harness (docs/pipeline.md, "What found means"): products
 // that only run the pipeline need stray/fleet/pipeline.hpp, not this.
+//
+// Thread safety: evaluate_recall keeps no state and only reads its inputs;
+// concurrent calls are safe.
 #pragma once
 
 #include <cstdint>

@@ -34,6 +34,9 @@
 // on every run (stray's own random generator; no std:: distributions).
 // Streaming: events are generated one entity at a time into a sink, so a
 // fleet of millions never exists in memory as events.
+//
+// Thread safety: the functions keep no state (each generator is seeded per
+// call) and call the sink on the calling thread; concurrent calls are safe.
 #pragma once
 
 #include <cstdint>
