@@ -98,6 +98,22 @@ TEST_F(Cli, BadInputIsOneLineOnStderrAndNothingWritten) {
 // --no-tile-unit keeps the CPU backend in float32 (where the CPU has an AMX
 // tile unit, these shapes use it by default): the same clustering, and
 // inertia equal within rounding.
+// The line says what is wrong with the input, not which library function
+// noticed (the function's name is Error::where(), for bug reports).
+TEST_F(Cli, ErrorsNameTheInputNotTheLibraryFunction) {
+  {
+    std::ofstream bad(path("bad.csv"));
+    bad << "entity,group,feature,value\nweb-1,package,nginx,abc\n";
+  }
+  RunResult r = run_cli("fleet --events " + path("bad.csv"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.err, "stray: error: " + path("bad.csv") + " line 2: value 'abc' is not a number\n");
+  r = run_cli("kmeans -i " + path("bad.csv") + " -k 2");
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.err.find("read_npy"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not a .npy file"), std::string::npos) << r.err;
+}
+
 TEST_F(Cli, TileUnitCanBeTurnedOff) {
   const std::string blobs =
       "kmeans --samples 6000 --features 48 --blob-centers 20 -k 20 --seed 3 --backend cpu --json";

@@ -36,7 +36,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "stray: %s (see --help)\n", e.what());
     return 2;
   } catch (const stray::Error& e) {
-    std::fprintf(stderr, "stray: error: %s\n", e.what());
+    // What went wrong with the input or the flags, not which library
+    // function found it (e.where() is for logs and bug reports).
+    std::fprintf(stderr, "stray: error: %s\n", e.detail().c_str());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "stray: error: %s\n", e.what());

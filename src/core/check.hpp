@@ -19,9 +19,8 @@ namespace stray::internal {
 template <typename... Parts>
 [[noreturn]] void fail(ErrorCode code, const char* where, const Parts&... parts) {
   std::ostringstream os;
-  os << where << ": ";
   (os << ... << parts);
-  throw Error(code, os.str());
+  throw Error(code, where, os.str());
 }
 
 template <typename... Parts>

@@ -369,7 +369,7 @@ void read_group_params(const Json& f, const Reader& r, FeatureParams& params) {
     r.fail(std::string("features: ") + e.what());
   } catch (const Error& e) {
     if (e.code() == ErrorCode::parse_error) throw;
-    r.fail(std::string("features: ") + e.what());
+    r.fail(std::string("features: ") + e.detail());
   }
 }
 
@@ -404,7 +404,7 @@ void read_pca(const Json& j, const Reader& r, FleetModel& m) {
   try {
     p.solver = parse_pca_solver(r.get<std::string>(pj, "solver", pp));
   } catch (const Error& e) {
-    r.fail(std::string("pca.solver: ") + e.what());
+    r.fail(std::string("pca.solver: ") + e.detail());
   }
   p.whiten = r.get<bool>(pj, "whiten", pp);
   p.mean = r.numbers(pj, "mean", pp, d);
@@ -476,7 +476,7 @@ void read_scoring(const Json& j, const Reader& r, FleetModel& m) {
   try {
     m.score.space = parse_score_space(r.get<std::string>(sj, "space", "score."));
   } catch (const Error& e) {
-    r.fail(std::string("score.space: ") + e.what());
+    r.fail(std::string("score.space: ") + e.detail());
   }
   m.score.variance_floor = r.number(sj, "variance_floor", "score.");
   if (!(m.score.variance_floor > 0.0 && m.score.variance_floor <= 1.0)) {
@@ -497,7 +497,7 @@ void read_scoring(const Json& j, const Reader& r, FleetModel& m) {
   try {
     m.explain.mode = parse_explain_mode(r.get<std::string>(ej, "mode", "explain."));
   } catch (const Error& e) {
-    r.fail(std::string("explain.mode: ") + e.what());
+    r.fail(std::string("explain.mode: ") + e.detail());
   }
   m.explain.top_features = r.count(ej, "top_features", "explain.", 1);
   m.explain.leave_one_out = true;
@@ -514,7 +514,7 @@ void read_detection(const Json& j, const Reader& r, FleetModel& m) {
     m.detector = parse_detector(r.get<std::string>(j, "detector", ""));
   } catch (const Error& e) {
     if (e.code() == ErrorCode::parse_error) throw;
-    r.fail(std::string("clustering or detector: ") + e.what());
+    r.fail(std::string("clustering or detector: ") + e.detail());
   }
   const Json& lj = r.at(j, "lof", "");
   if (m.detector == Detector::centroid) {
