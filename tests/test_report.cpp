@@ -130,20 +130,32 @@ TEST(FindingsTable, ExactLayout) {
   r.findings.push_back(finding("runner-0003", 7, 998.24, kOutlierSmallCluster,
                                {feature("package:make", -1.0f)}));
   r.findings.push_back(finding("db-1", 0, 5.0, kOutlierTopN, {}));
+  r.findings[0].threshold_ratio = 3.24;
+  r.findings[1].threshold_ratio = std::numeric_limits<double>::quiet_NaN();  // no threshold
+  r.findings[2].threshold_ratio = 0.5;
   const std::string minus = "\xe2\x88\x92";
   EXPECT_EQ(table(r),
-            "  entity      cluster        score  top features (value - peers' mean)\n"
-            "  web-0042          3       1021.4  package:lua5.3 +1.000 (new), net.port:22 " + minus + "0.981\n"
-            "  runner-0003      7*        998.2  package:make " + minus + "1.000\n"
-            "  db-1              0          5.0  \n"
+            "  entity      cluster        score vs thr  top features (value - peers' mean)\n"
+            "  web-0042          3       1021.4   3.2x  package:lua5.3 +1.000 (new), net.port:22 " + minus + "0.981\n"
+            "  runner-0003      7*        998.2      -  package:make " + minus + "1.000\n"
+            "  db-1              0          5.0   0.5x  \n"
             "  (* a small cluster, flagged whole and compared with the nearest other)\n");
   // The first finding only: the rest counted, no small cluster shown.
   EXPECT_EQ(table(r, 1),
-            "  entity   cluster        score  top features (value - peers' mean)\n"
-            "  web-0042       3       1021.4  package:lua5.3 +1.000 (new), net.port:22 " + minus + "0.981\n"
+            "  entity   cluster        score vs thr  top features (value - peers' mean)\n"
+            "  web-0042       3       1021.4   3.2x  package:lua5.3 +1.000 (new), net.port:22 " + minus + "0.981\n"
             "  ... and 2 more\n");
   EXPECT_EQ(table(FleetResult{}),
-            "  entity cluster        score  top features (value - peers' mean)\n");
+            "  entity cluster        score vs thr  top features (value - peers' mean)\n");
+  // With LOF the score is near 1 (two decimals) and no ratio column;
+  // detector both says who flagged each finding.
+  r.model.detector = Detector::both;
+  r.findings[0].rules = kOutlierLof;
+  r.findings[0].score = 2.345;
+  EXPECT_EQ(table(r, 1),
+            "  entity   cluster        score  by     top features (value - peers' mean)\n"
+            "  web-0042       3         2.35  lof    package:lua5.3 +1.000 (new), net.port:22 " + minus + "0.981\n"
+            "  ... and 2 more\n");
 }
 
 TEST(FindingsTable, FourFeaturesAtMost) {
@@ -211,15 +223,17 @@ std::string cli_table_before(const FleetResult& r, int64_t limit) {
     width = std::max(width, r.findings[static_cast<std::size_t>(i)].entity_name.size());
     any_small |= (r.findings[static_cast<std::size_t>(i)].rules & kOutlierSmallCluster) != 0;
   }
-  std::snprintf(buf, sizeof buf, "  %-*s %7s %12s  %s\n", static_cast<int>(width), "entity",
+  // Since then: the distance over the cluster's threshold beside the score.
+  std::snprintf(buf, sizeof buf, "  %-*s %7s %12s vs thr  %s\n", static_cast<int>(width), "entity",
                 "cluster", "score", "top features (value - peers' mean)");
   out += buf;
   for (int64_t i = 0; i < shown; ++i) {
     const Finding& f = r.findings[static_cast<std::size_t>(i)];
     std::string cluster = std::to_string(f.cluster);
     if (f.rules & kOutlierSmallCluster) cluster += "*";
-    std::snprintf(buf, sizeof buf, "  %-*s %7s %12.1f  %s", static_cast<int>(width),
-                  f.entity_name.c_str(), cluster.c_str(), f.score, features(f).c_str());
+    const double ratio = f.distance / r.model.thresholds[static_cast<std::size_t>(f.cluster)];
+    std::snprintf(buf, sizeof buf, "  %-*s %7s %12.1f %5.1fx  %s", static_cast<int>(width),
+                  f.entity_name.c_str(), cluster.c_str(), f.score, ratio, features(f).c_str());
     out += buf;
     // Since then: what the four shown leave out.
     out += differences_summary(f, 4) + "\n";
@@ -294,6 +308,9 @@ TEST(FindingsJson, ShapeAndKeyOrder) {
   EXPECT_EQ(f["score"].get<double>(), r.findings[0].score);
   EXPECT_EQ(f["distance"].get<double>(), r.findings[0].distance);
   EXPECT_FALSE(f.contains("lof"));  // the centroid detector computes none
+  EXPECT_NEAR(f["threshold_ratio"].get<double>(),
+              r.findings[0].distance / r.model.thresholds[static_cast<std::size_t>(r.findings[0].cluster)],
+              1e-12 * f["threshold_ratio"].get<double>());
   EXPECT_EQ(j["detector"], "centroid");
   EXPECT_TRUE(f["rules"].is_array());
   EXPECT_EQ(f["features"][0]["feature"], r.findings[0].features[0].name);

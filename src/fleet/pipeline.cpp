@@ -250,6 +250,9 @@ std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& mo
     const auto e = static_cast<std::size_t>(o.entity);
     f.score = r.outlier_scores[e];
     f.distance = r.scores[e];
+    f.threshold_ratio = internal::distance_ratio(
+        f.distance, model.thresholds.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                             : model.thresholds[static_cast<std::size_t>(o.cluster)]);
     f.lof = r.lof.empty() ? std::numeric_limits<double>::quiet_NaN() : r.lof[e];
     if ((t + 1) % 1024 == 0 || t + 1 == n) {
       steps.report(static_cast<double>(t + 1) / static_cast<double>(n));

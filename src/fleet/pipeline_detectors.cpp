@@ -2,21 +2,13 @@
 // both, and the one score the findings are ranked by.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "fleet/pipeline_internal.hpp"
 
 namespace stray::internal {
 namespace {
-
-// A distance over its cluster's percentile threshold: 1 at the rule's edge.
-double distance_ratio(double distance, double threshold) {
-  if (!std::isfinite(threshold)) return 0.0;  // no rule for this cluster
-  if (threshold > 0.0) return distance / threshold;
-  // A zero threshold: most of the cluster is identical. Anything apart from
-  // them is past the edge, ordered by its distance.
-  return distance > 0.0 ? 1.0 + distance : 0.0;
-}
 
 std::vector<double> combined_scores(const std::vector<int32_t>& labels,
                                     const std::vector<float>& distances,
@@ -25,7 +17,8 @@ std::vector<double> combined_scores(const std::vector<int32_t>& labels,
   std::vector<double> out(labels.size());
   for (std::size_t i = 0; i < labels.size(); ++i) {
     const double d = distance_ratio(distances[i], thresholds[static_cast<std::size_t>(labels[i])]);
-    out[i] = std::max(d, lof[i] / lof_threshold);
+    // No percentile threshold for the cluster (an empty one): LOF alone.
+    out[i] = std::isnan(d) ? lof[i] / lof_threshold : std::max(d, lof[i] / lof_threshold);
   }
   return out;
 }
@@ -51,6 +44,14 @@ std::vector<int64_t> ranks_within_clusters(const std::vector<int32_t>& labels,
 }
 
 }  // namespace
+
+double distance_ratio(double distance, double threshold) {
+  if (!std::isfinite(threshold)) return std::numeric_limits<double>::quiet_NaN();  // no rule here
+  if (threshold > 0.0) return distance / threshold;
+  // A zero threshold: most of the cluster is identical. Anything apart from
+  // them is past the edge, ordered by its distance.
+  return distance > 0.0 ? 1.0 + distance : 0.0;
+}
 
 void apply_detector(Detector detector, const std::vector<int32_t>& labels,
                     const std::vector<float>& distances, const std::vector<double>& thresholds,

@@ -46,6 +46,11 @@ std::vector<float> feature_space_scores(Backend& backend, const DeviceCsr& X,
 /// what lies outside the vocabulary).
 void add_unseen_squares(std::vector<float>& scores, std::span<const UnseenFeature> unseen);
 
+/// A distance over its cluster's percentile threshold: 1 at the rule's
+/// edge. NaN where the cluster has no threshold (rule off, or empty); past
+/// a zero threshold (a cluster of duplicates), 1 + the distance.
+double distance_ratio(double distance, double threshold);
+
 /// The detector's say after the centroid rules (`outliers`, from the
 /// distances and the clusters' percentile `thresholds`): for the centroid
 /// detector, nothing changes and `outlier_scores` are the distances; for

@@ -20,6 +20,7 @@ Json finding_json(const Finding& f) {
   fj["reference_cluster"] = f.reference_cluster;
   fj["score"] = f.score;
   fj["distance"] = f.distance;
+  if (!std::isnan(f.threshold_ratio)) fj["threshold_ratio"] = f.threshold_ratio;
   if (!std::isnan(f.lof)) fj["lof"] = f.lof;
   fj["rank"] = f.rank;
   fj["cluster_size"] = f.cluster_size;

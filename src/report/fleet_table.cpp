@@ -113,6 +113,14 @@ std::string detected_by(uint32_t rules) {
   const bool lof = (rules & kOutlierLof) != 0, others = (rules & ~uint32_t{kOutlierLof}) != 0;
   return lof && others ? "both" : (lof ? "lof" : "rules");
 }
+
+// "3.2x" beside a raw score; "-" where the cluster has no threshold.
+std::string ratio_text(double r) {
+  if (std::isnan(r)) return "     -";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, r < 1000.0 ? "%5.1fx" : "%5.0ex", r);
+  return buf;
+}
 }  // namespace
 
 void write_findings_table(std::ostream& out, const FleetResult& result, int64_t limit,
@@ -131,7 +139,11 @@ void write_findings_table(std::ostream& out, const FleetResult& result, int64_t 
   const bool near_one = result.model.detector != Detector::centroid;
   const bool both = result.model.detector == Detector::both;
   char buf[96];
-  std::snprintf(buf, sizeof buf, " %7s %12s%s  ", "cluster", "score", both ? "  by   " : "");
+  // The centroid detector's raw distances run to 10^6; beside them, how far
+  // past the cluster's threshold (1.0x is the rule's edge).
+  const bool ratio = result.model.detector == Detector::centroid;
+  std::snprintf(buf, sizeof buf, " %7s %12s%s%s  ", "cluster", "score", ratio ? " vs thr" : "",
+                both ? "  by   " : "");
   out << "  " << pad_right("entity", width) << buf << "top features (value - peers' mean)\n";
   for (std::size_t i = 0; i < shown; ++i) {
     const Finding& f = result.findings[i];
@@ -140,6 +152,7 @@ void write_findings_table(std::ostream& out, const FleetResult& result, int64_t 
     std::snprintf(buf, sizeof buf, near_one ? " %7s %12.2f" : " %7s %12.1f", cluster.c_str(),
                   f.score);
     out << "  " << pad_right(names[i], width) << buf;
+    if (ratio) out << ' ' << ratio_text(f.threshold_ratio);
     if (both) out << "  " << pad_right(detected_by(f.rules), 5);
     out << "  " << features_text(f, max_features) << differences_summary(f, max_features) << '\n';
   }

@@ -258,6 +258,11 @@ struct Finding {
   /// What the findings are ranked by (FleetResult::outlier_scores).
   double score = 0.0;
   double distance = 0.0;           // its distance score (FleetResult::scores)
+  /// The distance over its cluster's percentile threshold (the baseline's
+  /// when scoring): 1 at the rule's edge, 3 three times as far — a scale a
+  /// person can read where raw distances run to 10^6. NaN where the cluster
+  /// has no threshold (the percentile rule off).
+  double threshold_ratio = 0.0;
   double lof = 0.0;                // its Local Outlier Factor; NaN without LOF
   int64_t rank = 0;                // within its cluster, 0 = highest score
   int64_t cluster_size = 0;        // members in the scored snapshot
