@@ -37,6 +37,11 @@
 //                         An OsqueryMapping turns (query, column) into
 //                         (group, feature); `hostIdentifier` is the entity.
 //   osquery-snapshot      the same reader; as an output format, snapshot lines.
+//   sbom                  one SBOM per input, read whole: SPDX 2.x JSON,
+//                         CycloneDX JSON or syft's own JSON (told by the
+//                         document). The document names one entity; each
+//                         package is the event (package.<type>, name, 1).
+//                         Reading only; docs/sbom.md has the mapping.
 //
 // Empty lines are skipped in every format. A missing value is 1; values
 // must be finite. Group names must not contain ':' (features are shown as
@@ -100,22 +105,26 @@ enum class EventFormat {
   jsonl,
   osquery,           // reading: any osquery format; writing: differential "added" lines
   osquery_snapshot,  // reading: same as osquery; writing: one snapshot line per host and query
+  sbom,              // reading only: an SPDX 2.x, CycloneDX or syft JSON document
 };
 
-/// "csv" | "jsonl" | "osquery" | "osquery-snapshot".
+/// "csv" | "jsonl" | "osquery" | "osquery-snapshot" | "sbom".
 const char* to_string(EventFormat format);
 /// Parses the names above; throws ErrorCode::invalid_argument otherwise.
 EventFormat parse_event_format(const std::string& name);
 /// Guesses the format from a file name: *.csv, *.jsonl / *.ndjson, *.log
-/// (osquery), also before a compression suffix (*.csv.gz, *.jsonl.zst,
+/// (osquery), *.spdx.json / *.cdx.json / *.cyclonedx.json / *.syft.json
+/// (sbom), also before a compression suffix (*.csv.gz, *.jsonl.zst,
 /// *.log.zstd); throws ErrorCode::invalid_argument when it cannot tell (as
 /// for "-", standard input).
 EventFormat event_format_from_path(const std::filesystem::path& path);
 /// Tells the format from the first line of an input's (decoded) bytes: a
 /// JSON object with "entity" and "feature" keys is jsonl, one with
 /// "columns", "diffResults" or "snapshot" osquery, and a CSV header naming
-/// `entity` and `feature` columns csv. A guess from one line (the reader
-/// still checks every line); nullopt when it cannot tell.
+/// `entity` and `feature` columns csv. An input that starts with '{' and
+/// has an "spdxVersion", "bomFormat" or "artifacts" key in `head` (not
+/// only its first line: SBOMs are usually indented) is sbom. A guess (the
+/// reader still checks everything); nullopt when it cannot tell.
 std::optional<EventFormat> sniff_event_format(std::string_view head);
 
 /// An input opened for the readers: a file, or standard input for "-",
@@ -210,10 +219,25 @@ struct EventReadOptions {
   /// kDefaultMaxLineBytes for CSV and JSON Lines, kDefaultMaxOsqueryLineBytes
   /// for osquery logs (a snapshot line carries a host's whole table).
   std::size_t max_line_bytes = 0;
+  /// sbom only: also emit (version, "name@version") for every package with
+  /// a version, so the same package at another version sets a host apart.
+  bool sbom_versions = false;
+  /// sbom only: name the entity after the file (its name without
+  /// directory, compression, ".json" and ".spdx"/".cdx"/".syft"-style
+  /// suffixes) even where the document names one — for fleets whose SBOMs
+  /// all carry the same name (a directory scan of "/" on every host).
+  bool sbom_entity_from_file_name = false;
+  /// sbom only: largest document read, in (decoded) bytes; a larger one is
+  /// a parse_error before more than about this much is held. 0 means
+  /// kDefaultMaxSbomBytes.
+  std::size_t max_sbom_bytes = 0;
 };
 
 inline constexpr std::size_t kDefaultMaxLineBytes = std::size_t{1} << 20;          // 1 MiB
 inline constexpr std::size_t kDefaultMaxOsqueryLineBytes = std::size_t{64} << 20;  // 64 MiB
+/// An SBOM is parsed whole; what is kept of it (packages' names, versions,
+/// types) is a small part, so memory stays near this bound.
+inline constexpr std::size_t kDefaultMaxSbomBytes = std::size_t{256} << 20;  // 256 MiB
 
 struct ReadStats {
   int64_t lines = 0;    // physical lines read
@@ -241,6 +265,24 @@ ReadStats read_events_osquery(std::istream& in, const EventSink& sink,
                               const EventReadOptions& options = {});
 ReadStats read_events_osquery(const std::filesystem::path& path, const EventSink& sink,
                               const EventReadOptions& options = {});
+/// One SBOM document (the whole input): SPDX 2.x JSON, CycloneDX JSON or
+/// syft JSON. Errors name the source and the JSON path
+/// ("a.spdx.json: $.packages[3].name: expected a string"); nesting deeper
+/// than kMaxSbomDepth, invalid UTF-8 and documents over max_sbom_bytes are
+/// parse_errors. ReadStats::records counts packages, skipped those that
+/// are no package of the entity (the image itself, files, duplicates).
+ReadStats read_events_sbom(std::istream& in, const EventSink& sink,
+                           const EventReadOptions& options = {});
+ReadStats read_events_sbom(const std::filesystem::path& path, const EventSink& sink,
+                           const EventReadOptions& options = {});
+/// The SBOM files of a directory, sorted: its regular files (not those of
+/// subdirectories) named *.json, optionally compressed (*.json.gz,
+/// *.json.zst). ErrorCode::io_error when `dir` cannot be listed.
+std::vector<std::filesystem::path> list_sbom_files(const std::filesystem::path& dir);
+
+/// Objects and arrays nested deeper than this in an SBOM are refused
+/// (real documents nest a few levels; CycloneDX components a few more).
+inline constexpr int kMaxSbomDepth = 64;
 /// Dispatches on `format`.
 ReadStats read_events(std::istream& in, EventFormat format, const EventSink& sink,
                       const EventReadOptions& options = {});
@@ -255,7 +297,7 @@ struct EventWriteOptions {
   int64_t osquery_unix_time = 1700000000;
 };
 
-/// Writes events in any reader format. CSV and JSON Lines keep every event
+/// Writes events in any reader format but sbom (invalid_argument). CSV and JSON Lines keep every event
 /// as it is; the osquery formats write round(value) rows per event (at least
 /// one; osquery logs carry no values, only rows) and throw
 /// ErrorCode::invalid_argument for a group no mapping rule produces.

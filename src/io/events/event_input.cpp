@@ -72,6 +72,11 @@ std::optional<EventFormat> sniff_event_format(std::string_view head) {
   if (line.empty()) return std::nullopt;
   if (line.front() == '{') {
     if (has_key(line, "entity") && has_key(line, "feature")) return EventFormat::jsonl;
+    // An SBOM is one document, usually indented: its telling keys may be
+    // lines further on (syft's "artifacts" comes first, SPDX's and
+    // CycloneDX's version keys near the top).
+    if (has_key(head, "spdxVersion") || has_key(head, "bomFormat") || has_key(head, "artifacts"))
+      return EventFormat::sbom;
     if (has_key(line, "columns") || has_key(line, "diffResults") || has_key(line, "snapshot"))
       return EventFormat::osquery;
     return std::nullopt;

@@ -17,6 +17,7 @@ const char* to_string(EventFormat format) {
     case EventFormat::jsonl: return "jsonl";
     case EventFormat::osquery: return "osquery";
     case EventFormat::osquery_snapshot: return "osquery-snapshot";
+    case EventFormat::sbom: return "sbom";
   }
   return "?";
 }
@@ -26,8 +27,9 @@ EventFormat parse_event_format(const std::string& name) {
   if (name == "jsonl" || name == "ndjson") return EventFormat::jsonl;
   if (name == "osquery") return EventFormat::osquery;
   if (name == "osquery-snapshot") return EventFormat::osquery_snapshot;
+  if (name == "sbom") return EventFormat::sbom;
   internal::fail(ErrorCode::invalid_argument, "parse_event_format", "unknown format '", name,
-                 "' (expected csv, jsonl, osquery or osquery-snapshot)");
+                 "' (expected csv, jsonl, osquery, osquery-snapshot or sbom)");
 }
 
 namespace {
@@ -49,15 +51,25 @@ EventFormat event_format_from_path(const std::filesystem::path& path) {
   }
   // A compression suffix says how the bytes are stored, the one before it
   // what they hold (the readers tell compression by the bytes themselves).
-  std::string ext = lower_extension(path);
-  if (ext == ".gz" || ext == ".zst" || ext == ".zstd") ext = lower_extension(path.stem());
+  std::filesystem::path name = path.filename();
+  std::string ext = lower_extension(name);
+  if (ext == ".gz" || ext == ".zst" || ext == ".zstd") {
+    name = name.stem();
+    ext = lower_extension(name);
+  }
   if (ext == ".csv") return EventFormat::csv;
   if (ext == ".jsonl" || ext == ".ndjson") return EventFormat::jsonl;
   if (ext == ".log") return EventFormat::osquery;
+  // A bare .json may hold anything; the SBOM tools' own suffixes say what.
+  if (ext == ".json") {
+    const std::string tool = lower_extension(name.stem());
+    if (tool == ".spdx" || tool == ".cdx" || tool == ".cyclonedx" || tool == ".syft")
+      return EventFormat::sbom;
+  }
   internal::fail(ErrorCode::invalid_argument, "event_format_from_path",
                  "cannot tell the event format of '", path.string(),
-                 "' (expected .csv, .jsonl, .ndjson or .log, optionally followed by .gz or "
-                 ".zst); name it explicitly");
+                 "' (expected .csv, .jsonl, .ndjson, .log, .spdx.json, .cdx.json or .syft.json, "
+                 "optionally followed by .gz or .zst); name it explicitly");
 }
 
 ReadStats read_events(std::istream& in, EventFormat format, const EventSink& sink,
@@ -67,6 +79,7 @@ ReadStats read_events(std::istream& in, EventFormat format, const EventSink& sin
     case EventFormat::jsonl: return read_events_jsonl(in, sink, options);
     case EventFormat::osquery:
     case EventFormat::osquery_snapshot: return read_events_osquery(in, sink, options);
+    case EventFormat::sbom: return read_events_sbom(in, sink, options);
   }
   internal::fail(ErrorCode::invalid_argument, "read_events", "unknown format");
 }
@@ -78,6 +91,7 @@ ReadStats read_events(const std::filesystem::path& path, EventFormat format,
     case EventFormat::jsonl: return read_events_jsonl(path, sink, options);
     case EventFormat::osquery:
     case EventFormat::osquery_snapshot: return read_events_osquery(path, sink, options);
+    case EventFormat::sbom: return read_events_sbom(path, sink, options);
   }
   internal::fail(ErrorCode::invalid_argument, "read_events", "unknown format");
 }
