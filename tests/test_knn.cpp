@@ -213,7 +213,8 @@ INSTANTIATE_TEST_SUITE_P(Backends, Knn, ::testing::ValuesIn(stray::testing::back
 // ---- the CPU's two methods ----------------------------------------------------
 
 Neighbours run_method(bool pruned, int threads, const Matrix<float>& R, const Matrix<float>* Q,
-                      int64_t k, std::size_t workspace = std::size_t{256} << 20) {
+                      int64_t k, std::size_t workspace = std::size_t{256} << 20,
+                      internal::KnnKernel kernel = internal::KnnKernel::automatic) {
   CpuOptions options;
   options.threads = threads;
   internal::CpuBackend be(workspace, options);
@@ -229,6 +230,7 @@ Neighbours run_method(bool pruned, int threads, const Matrix<float>& R, const Ma
   task.k = k;
   task.indices = out.indices.data();
   task.distances = out.distances.data();
+  task.kernel = kernel;
   if (pruned) {
     internal::knn_pruned(be, task);
   } else {
@@ -277,6 +279,100 @@ TEST(KnnCpuMethods, ClusteredRowsWithManyDuplicates) {
   const Neighbours pruned = run_method(true, 2, R, nullptr, 20);
   EXPECT_TRUE(same_bits(pruned, run_method(false, 2, R, nullptr, 20)));
   expect_matches_naive(pruned, naive(R, nullptr, 20), "fleet");
+}
+
+// ---- the tile kernels: GEMM tiles, and the fused kernel on AVX2 and AVX-512 ----
+
+using internal::KnnKernel;
+
+const KnnKernel kKernels[] = {KnnKernel::gemm, KnnKernel::avx2, KnnKernel::avx512};
+
+const char* kernel_name(KnnKernel k) {
+  return k == KnnKernel::gemm ? "gemm" : k == KnnKernel::avx2 ? "avx2" : "avx512";
+}
+
+/// Each kernel the CPU has, by each method, on `R` (and `Q`): the naive
+/// answer, and the same bits as GEMM tiles by brute force.
+void expect_every_kernel_matches(const Matrix<float>& R, const Matrix<float>* Q, int64_t k,
+                                 const std::string& what, int threads = 2) {
+  const Neighbours want = naive(R, Q, k);
+  const Neighbours reference = run_method(false, threads, R, Q, k, std::size_t{256} << 20, KnnKernel::gemm);
+  expect_matches_naive(reference, want, (what + " gemm brute").c_str());
+  for (const KnnKernel kernel : kKernels) {
+    if (internal::knn_kernel_for(R.cols(), kernel) != kernel) continue;  // not on this CPU
+    for (const bool pruned : {false, true}) {
+      const std::string name = what + " " + kernel_name(kernel) + (pruned ? " pruned" : " brute");
+      // Small workspaces: many small tiles and leaves, ragged last panels.
+      for (const std::size_t workspace : {std::size_t{256} << 20, std::size_t{16} << 10}) {
+        const Neighbours got = run_method(pruned, threads, R, Q, k, workspace, kernel);
+        EXPECT_TRUE(same_bits(got, reference)) << name << " workspace " << workspace;
+      }
+    }
+  }
+}
+
+TEST(KnnCpuKernels, FusedKernelIsUsedWhereTheCpuHasIt) {
+  EXPECT_EQ(internal::knn_kernel_for(16, KnnKernel::gemm), KnnKernel::gemm);
+  EXPECT_EQ(internal::knn_kernel_for(internal::kFusedMaxWidth + 1, KnnKernel::automatic),
+            KnnKernel::gemm);
+  const KnnKernel best = internal::knn_kernel_for(16, KnnKernel::automatic);
+  if (best == KnnKernel::gemm) GTEST_SKIP() << "this CPU has neither AVX2 + FMA nor AVX-512F";
+  EXPECT_EQ(internal::knn_kernel_for(internal::kFusedMaxWidth, KnnKernel::automatic), best);
+}
+
+TEST(KnnCpuKernels, SmallAndOddShapes) {
+  struct Case {
+    int64_t m, q, d, k;
+  };
+  // Fewer rows than a panel, than a register block (32), than a group of 8
+  // queries; widths 1, odd, one past a panel's 16, the widest fused one.
+  for (const Case c : {Case{2, 0, 1, 1}, Case{17, 0, 3, 16}, Case{33, 5, 17, 4}, Case{40, 0, 64, 39},
+                       Case{300, 7, 16, 20}, Case{1031, 9, 31, 5}, Case{1500, 0, 16, 1},
+                       Case{600, 13, 2, 50}}) {
+    const Matrix<float> R = gaussian(c.m, c.d, 53 + static_cast<uint32_t>(c.m));
+    const Matrix<float> Q = gaussian(c.q, c.d, 59 + static_cast<uint32_t>(c.d));
+    const std::string what = "m=" + std::to_string(c.m) + " q=" + std::to_string(c.q) +
+                             " d=" + std::to_string(c.d) + " k=" + std::to_string(c.k);
+    expect_every_kernel_matches(R, c.q > 0 ? &Q : nullptr, c.k, what);
+  }
+}
+
+TEST(KnnCpuKernels, TiesDuplicatesAndFarRows) {
+  // Integer rows: hundreds of exact ties, decided by the index alone.
+  for (const int64_t d : {3, 16, 40}) {
+    const Matrix<float> G = grid(1200, d, 61 + static_cast<uint32_t>(d), 3);
+    const Matrix<float> Q = grid(45, d, 67, 3);
+    expect_every_kernel_matches(G, nullptr, 15, "grid d=" + std::to_string(d));
+    expect_every_kernel_matches(G, &Q, 15, "grid queries d=" + std::to_string(d));
+  }
+  // Groups of identical rows (40, 25 copies), and every row the same.
+  Matrix<float> R = gaussian(1100, 8, 71);
+  for (int64_t i = 0; i < R.rows(); ++i) {
+    const int64_t copy_of = i % 27 == 0 ? 0 : (i % 44 == 1 ? 1 : -1);
+    if (copy_of >= 0 && i != copy_of) std::copy(R.row(copy_of), R.row(copy_of) + 8, R.row(i));
+  }
+  expect_every_kernel_matches(R, nullptr, 30, "groups");
+  Matrix<float> same(1050, 5);
+  for (auto& v : same.storage()) v = -7.25f;
+  expect_every_kernel_matches(same, nullptr, 6, "identical");
+  // Far from the origin; rows of scales 1e-3 to 1e3.
+  expect_every_kernel_matches(gaussian(1100, 16, 73, 1.0f, 1e4f), nullptr, 10, "far");
+  Matrix<float> scales = gaussian(1100, 12, 79);
+  for (int64_t i = 0; i < scales.rows(); ++i)
+    for (int64_t t = 0; t < 12; ++t) scales.row(i)[t] *= std::pow(10.0f, static_cast<float>(i % 7) - 3);
+  expect_every_kernel_matches(scales, nullptr, 10, "scales");
+}
+
+TEST(KnnCpuKernels, ThreadCountDoesNotMatter) {
+  const Matrix<float> R = gaussian(5000, 16, 83);
+  for (const KnnKernel kernel : kKernels) {
+    if (internal::knn_kernel_for(16, kernel) != kernel) continue;
+    for (const bool pruned : {false, true}) {
+      EXPECT_TRUE(same_bits(run_method(pruned, 1, R, nullptr, 20, std::size_t{256} << 20, kernel),
+                            run_method(pruned, 3, R, nullptr, 20, std::size_t{256} << 20, kernel)))
+          << kernel_name(kernel) << (pruned ? " pruned" : " brute");
+    }
+  }
 }
 
 }  // namespace

@@ -15,12 +15,14 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "core/check.hpp"
 #include "core/knn_check.hpp"
 #include "core/knn_exact.hpp"
 #include "cpu/cpu_backend.hpp"
+#include "cpu/cpu_knn_fused.hpp"
 
 namespace stray::internal {
 namespace {
@@ -81,9 +83,16 @@ std::vector<double> knn_column_means(const float* X, int64_t n, int64_t d) {
 
 bool knn_uses_pruning(int64_t m) {
   // Below a few leaves there is nothing to prune. Above, pruned tiles do
-  // less work on clustered rows of any width and at most ~1.3x brute
-  // force's on structureless Gaussian rows (bench/RESULTS.md, knn).
+  // less work on clustered rows of any width, and on structureless rows
+  // about brute force's (half of it for a self query, by pairs of leaves).
   return m >= 1024;
+}
+
+KnnKernel knn_task_kernel(const KnnTask& task, double sq_max_sum) {
+  // |e| ≤ ‖y'‖² + 2Σ|x'_t y'_t| ≤ 2N: far below FLT_MAX, no estimate
+  // overflows, and a kept row is exactly one whose estimate passes.
+  if (!(sq_max_sum < 1e37)) return KnnKernel::gemm;
+  return knn_kernel_for(task.d, task.kernel);
 }
 
 void knn_clear_lists(const CpuBackend& be, const KnnTask& task) {
@@ -118,34 +127,57 @@ void knn_brute(const CpuBackend& be, const KnnTask& task) {
     r.first = r.min_index = t * tile;
     r.count = std::min(tile, m - r.first);
     r.sq32 = rc.sq32.data() + r.first;
+    r.original = task.reference + r.first * d;
     for (int64_t b = r.first; b < r.first + r.count; ++b) {
       r.sq_max = std::max(r.sq_max, rc.sq[b]);
       r.root_max = std::max(r.root_max, rc.root[b]);
     }
   }
   const int64_t blocks = (q + kQueryBlock - 1) / kQueryBlock;
+  const double q_sq_max = qc.sq.empty() ? 0.0 : *std::max_element(qc.sq.begin(), qc.sq.end());
+  const KnnKernel kernel = knn_task_kernel(task, q_sq_max + *std::max_element(rc.sq.begin(), rc.sq.end()));
+  std::optional<KnnPanels> panels;
+  if (kernel != KnnKernel::gemm) {
+    require_memory(where, "the reference panels", {knn_panel_floats(m, tiles, d)}, sizeof(float),
+                   "float32");
+    std::vector<std::pair<int64_t, int64_t>> runs;
+    for (const TileRows& r : tile_rows) runs.emplace_back(r.first, r.first + r.count);
+    panels.emplace(rc.rows.data(), rc.sq.data(), d, runs);
+  }
   knn_clear_lists(be, task);
 
 #pragma omp parallel num_threads(be.threads()) if (blocks > 1)
   {
     RowMajorF products(kQueryBlock, tile);
     TileFilter filter(task, tile);
+    FusedFilter fused(task, kernel);
+    std::vector<TileQuery> queries(kQueryBlock);
+    std::vector<KnnList> lists(kQueryBlock, KnnList{nullptr, nullptr, task.k});
 #pragma omp for schedule(dynamic, 1)
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t q0 = b * kQueryBlock;
       const int64_t qrows = std::min(kQueryBlock, q - q0);
+      for (int64_t a = 0; a < qrows; ++a) {
+        const int64_t i = q0 + a;
+        lists[a] = KnnList{task.distances + i * task.k, task.indices + i * task.k, task.k};
+        queries[a] = TileQuery{(task.queries ? task.queries : task.reference) + i * d, i,
+                               task.queries == nullptr, qc.sq[i], qc.root[i]};
+      }
       const Eigen::Map<const RowMajorF> xs(qc.rows.data() + q0 * d, qrows, d);
-      for (const TileRows& r : tile_rows) {
+      for (int64_t t = 0; t < tiles; ++t) {
+        const TileRows& r = tile_rows[t];
+        const bool full = std::all_of(lists.begin(), lists.begin() + qrows,
+                                      [](const KnnList& l) { return l.full(); });
+        if (panels && full) {
+          fused.run(qc.rows.data() + q0 * d, queries.data(), lists.data(), qrows, r,
+                    panels->values(t), panels->starts(t), panels->panels(t));
+          continue;
+        }
         const Eigen::Map<const RowMajorF> ys(rc.rows.data() + r.first * d, r.count, d);
         Eigen::Map<RowMajorF> out(products.data(), qrows, r.count);
         out.noalias() = xs * ys.transpose();
-        for (int64_t a = 0; a < qrows; ++a) {
-          const int64_t i = q0 + a;
-          KnnList list{task.distances + i * task.k, task.indices + i * task.k, task.k};
-          const TileQuery query{(task.queries ? task.queries : task.reference) + i * d, i,
-                                task.queries == nullptr, qc.sq[i], qc.root[i]};
-          filter.run(query, r, products.data() + a * r.count, list);
-        }
+        for (int64_t a = 0; a < qrows; ++a)
+          filter.run(queries[a], r, products.data() + a * r.count, lists[a]);
       }
     }
   }

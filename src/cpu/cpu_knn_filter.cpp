@@ -18,27 +18,26 @@ constexpr float kFloatMax = std::numeric_limits<float>::max();
 /// them may be kept, and the kept ones are recomputed side by side.
 constexpr int64_t kChunk = 16;
 
-/// knn_exact_sq of x against reference rows rows[0..count) (count ≤
-/// kChunk) into out: independent sums side by side, each in feature order
-/// with fused multiply-adds — the same bits, without waiting on one chain
-/// of d dependent operations per row.
+/// knn_exact_sq of x against reference rows rows[0..count) (count ≤ kChunk).
 void exact_batch(const float* x, const float* reference, const int64_t* rows, int64_t count,
                  int64_t d, double* out) {
-  const float* y[kChunk];
+  const float* xs[kChunk];
+  const float* ys[kChunk];
   for (int64_t c = 0; c < count; ++c) {
-    y[c] = reference + rows[c] * d;
-    out[c] = 0.0;
+    xs[c] = x;
+    ys[c] = reference + rows[c] * d;
   }
-  for (int64_t t = 0; t < d; ++t) {
-    const double xt = x[t];
-    for (int64_t c = 0; c < count; ++c) {
-      const double diff = xt - static_cast<double>(y[c][t]);
-      out[c] = std::fma(diff, diff, out[c]);
-    }
-  }
+  knn_exact_pairs(xs, ys, count, d, out);
 }
 
 }  // namespace
+
+void knn_exact_pairs(const float* const* x, const float* const* y, int64_t count, int64_t d,
+                     double* out) {
+  // One chain per pair, as knn_exact_sq; the chains are independent, so
+  // the core overlaps them.
+  for (int64_t c = 0; c < count; ++c) out[c] = knn_exact_sq(x[c], y[c], d);
+}
 
 TileFilter::TileFilter(const KnnTask& task, int64_t max_rows)
     : task_(task),
