@@ -61,6 +61,10 @@ FleetPipelineParams fit_params(const nb::dict& d) {
   p.explain.mode = parse_explain_mode(get<std::string>(d, "mode", "config"));
   p.explain.top_features = get<int64_t>(d, "top_features", p.explain.top_features);
   p.score.space = parse_score_space(get<std::string>(d, "score_space", "standardized"));
+  p.clustering = parse_clustering(get<std::string>(d, "clustering", "kmeans"));
+  p.linkage = parse_linkage(get<std::string>(d, "linkage", "ward"));
+  p.detector = parse_detector(get<std::string>(d, "detector", "centroid"));
+  p.lof.n_neighbors = get<int64_t>(d, "lof_neighbors", p.lof.n_neighbors);
   if (d.contains("normalize") && !d["normalize"].is_none()) {
     for (auto [group, mode] : nb::cast<nb::dict>(d["normalize"])) {
       const auto g = nb::cast<std::string>(group);

@@ -18,13 +18,15 @@ nb::dict findings_columns(const FleetRun& run) {
   std::vector<std::string> entity, rules, features;
   std::vector<int64_t> row, rank, cluster_size, n_differing, n_unique, n_missing;
   std::vector<int32_t> cluster, reference;
-  std::vector<double> score;
+  std::vector<double> score, distance, lof;
   for (const Finding& f : findings) {
     entity.push_back(f.entity_name);
     row.push_back(f.entity);
     cluster.push_back(f.cluster);
     reference.push_back(f.reference_cluster);
     score.push_back(f.score);
+    distance.push_back(f.distance);
+    lof.push_back(f.lof);
     rank.push_back(f.rank);
     cluster_size.push_back(f.cluster_size);
     rules.push_back(outlier_rules_string(f.rules));
@@ -37,6 +39,8 @@ nb::dict findings_columns(const FleetRun& run) {
   d["entity"] = entity;
   d["cluster"] = to_numpy(std::move(cluster));
   d["score"] = to_numpy(std::move(score));
+  d["distance"] = to_numpy(std::move(distance));
+  d["lof"] = to_numpy(std::move(lof));
   d["rank"] = to_numpy(std::move(rank));
   d["cluster_size"] = to_numpy(std::move(cluster_size));
   d["reference_cluster"] = to_numpy(std::move(reference));

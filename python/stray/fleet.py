@@ -70,7 +70,8 @@ def _run(events, format, on_files, on_columns):
 
 def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, top_n=0,
         top_fraction=0.0, mode="config", score_space="standardized", max_clusters=50,
-        top_features=5, normalize=None, backend="auto", progress=None):
+        top_features=5, normalize=None, clustering="kmeans", linkage="ward",
+        detector="centroid", lof_neighbors=20, backend="auto", progress=None):
     """Fits the pipeline to one snapshot and reports its own outliers.
 
     pca: components (int) or a share of the variance (float in (0, 1)); 0
@@ -79,13 +80,18 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
     within each cluster. mode: "config" or "behavior" explanations.
     score_space: "standardized", "features" or "pca". normalize: a dict
     {group: "binary" | "log1p" | "fraction" | "none" | "auto"} ("*": every
-    group). progress: a callable (step, fraction), called on this thread;
+    group). clustering: "kmeans" or "agglomerative" (with linkage).
+    detector: "centroid" (distance to the cluster's peers), "lof" (Local
+    Outlier Factor with lof_neighbors) or "both". progress: a callable
+    (step, fraction), called on this thread;
     an exception it raises cancels the run and reaches the caller.
     """
     check_backend(backend)
     params = dict(pca=float(pca), n_clusters=n_clusters, seed=seed, percentile=percentile,
                   top_n=top_n, top_fraction=top_fraction, mode=mode, score_space=score_space,
-                  max_clusters=max_clusters, top_features=top_features, normalize=normalize)
+                  max_clusters=max_clusters, top_features=top_features, normalize=normalize,
+                  clustering=clustering, linkage=linkage, detector=detector,
+                  lof_neighbors=lof_neighbors)
     run = _run(
         events, format,
         lambda paths, fmt: _core.fleet_fit_files(paths, fmt, params, backend, progress),
@@ -161,8 +167,9 @@ class FleetModel:
 class FleetResult:
     """One fitted or scored snapshot.
 
-    findings: the outliers, highest score first (entity, cluster, score,
-    rank, rules, the top features as text, ...); explanations: one row per
+    findings: the outliers, highest score first (entity, cluster, score —
+    what they are ranked by —, distance, lof, rank, rules, the top features
+    as text, ...); explanations: one row per
     finding and feature (value, peers' center, difference, unseen);
     scores: every entity's cluster, score and outlier flag; clusters: each
     cluster's defining features; model: the FleetModel applied or fitted.

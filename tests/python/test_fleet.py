@@ -120,3 +120,17 @@ def test_the_notebook_example_runs(tmp_path):
     out = subprocess.run([sys.executable, str(script), "1200"], check=True, capture_output=True,
                          text=True, cwd=tmp_path).stdout
     assert "top features" in out and "recall:" in out
+
+
+def test_detectors_and_clusterings_of_the_cli_are_there(fleet):
+    r = stray.fleet.fit(fleet[0], seed=3, detector="both", clustering="agglomerative",
+                        backend="cpu")
+    findings = r.findings
+    # With both detectors every finding has its LOF, and the ranking score
+    # is no longer the plain distance.
+    assert findings["lof"].notna().all() and (findings["lof"] > 0).all()
+    assert (findings["score"] != findings["distance"]).any()
+    plain = stray.fleet.fit(fleet[0], seed=3, backend="cpu").findings
+    assert plain["lof"].isna().all()
+    with pytest.raises(ValueError, match="detector"):
+        stray.fleet.fit(fleet[0], detector="magic")
