@@ -141,26 +141,34 @@ void reduce_groups(const GramPlan& g, BlockPartial&& block_partial) {
 #pragma omp for ordered schedule(static, 1)
   for (int64_t grp = 0; grp < g.groups; ++grp) {
     const int64_t b0 = grp * g.nblocks / g.groups, b1 = (grp + 1) * g.nblocks / g.groups;
-    if (b1 - b0 == 1) {
-      const auto [p, ld, bs] = block_partial(b0);
-#pragma omp ordered
-      {
-        add_lower_to(d, g.out, p, ld);
-        if (g.sums) add_d(d, g.sums, bs);
+    // One ordered region per iteration, reached from both branches, and
+    // plain variables rather than a structured binding: clang before 16
+    // rejects two ordered directives in one loop body and cannot use a
+    // binding inside the region it outlines.
+    const float* p = nullptr;
+    int64_t ld = 0;
+    const double* bs = nullptr;
+    const bool single = b1 - b0 == 1;
+    if (single) {
+      std::tie(p, ld, bs) = block_partial(b0);
+    } else {
+      acc.resize(static_cast<std::size_t>(d * d));
+      if (g.sums) acc_sums.assign(static_cast<std::size_t>(d), 0.0);
+      for (int64_t b = b0; b < b1; ++b) {
+        std::tie(p, ld, bs) = block_partial(b);
+        if (b == b0) set_lower_to(d, acc.data(), p, ld); else add_lower_to(d, acc.data(), p, ld);
+        if (g.sums) add_d(d, acc_sums.data(), bs);
       }
-      continue;
-    }
-    acc.resize(static_cast<std::size_t>(d * d));
-    if (g.sums) acc_sums.assign(static_cast<std::size_t>(d), 0.0);
-    for (int64_t b = b0; b < b1; ++b) {
-      const auto [p, ld, bs] = block_partial(b);
-      if (b == b0) set_lower_to(d, acc.data(), p, ld); else add_lower_to(d, acc.data(), p, ld);
-      if (g.sums) add_d(d, acc_sums.data(), bs);
     }
 #pragma omp ordered
     {
-      add_lower_d(d, g.out, acc.data());
-      if (g.sums) add_d(d, g.sums, acc_sums.data());
+      if (single) {
+        add_lower_to(d, g.out, p, ld);
+        if (g.sums) add_d(d, g.sums, bs);
+      } else {
+        add_lower_d(d, g.out, acc.data());
+        if (g.sums) add_d(d, g.sums, acc_sums.data());
+      }
     }
   }
 }

@@ -429,9 +429,10 @@ class Generator {
     packages_.insert(packages_.end(), role.packages.begin(), role.packages.end());
     auto drift = [&](const Drift& d) {
       if (!rng.bernoulli(d.p * noise)) return;
-      for (const auto& [from, to] : d.replace) {
+      for (const auto& rename : d.replace) {  // not [from, to]: clang < 16 cannot capture bindings
+        const std::string_view from = rename.first;
         std::replace_if(packages_.begin(), packages_.end(),
-                        [&](const char* s) { return std::string_view(s) == from; }, to);
+                        [&](const char* s) { return std::string_view(s) == from; }, rename.second);
       }
     };
     for (const auto& d : kCommonDrift) drift(d);
@@ -530,9 +531,10 @@ class Generator {
   // Day two's package changes on top of day one's list.
   void change_packages(int role_index, HostChange& change) {
     if (change.shifted) {
-      for (const auto& [from, to] : kTrixieRenames) {
+      for (const auto& rename : kTrixieRenames) {  // not [from, to]: see above
+        const std::string_view from = rename.first;
         std::replace_if(packages_.begin(), packages_.end(),
-                        [&](const char* s) { return std::string_view(s) == from; }, to);
+                        [&](const char* s) { return std::string_view(s) == from; }, rename.second);
       }
     }
     if (change.adopted) {
