@@ -6,6 +6,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "run_outputs.hpp"
 #include "stray/cluster/agglomerative.hpp"
 #include "stray/io/npy.hpp"
 
@@ -22,7 +23,9 @@ struct AgglomerativeOptions {
 };
 
 void run_agglomerative(const AgglomerativeOptions& o) {
-  check_output_paths({o.labels_out, o.linkage_out});
+  RunOutputs out("agglomerative", {{"--labels", o.labels_out}, {"--linkage-matrix", o.linkage_out}},
+                 {o.input});
+  out.refuse_stdout_with(o.json, "--json");
   AgglomerativeParams params;
   params.linkage = parse_linkage(o.linkage);
   if ((o.k > 0) == o.threshold.has_value())
@@ -36,9 +39,13 @@ void run_agglomerative(const AgglomerativeOptions& o) {
 
   const AgglomerativeResult r = agglomerative_fit(params, X.view());
 
-  // Outputs are written only after the fit succeeded, each atomically.
-  if (!o.labels_out.empty()) write_npy(o.labels_out, r.labels);
-  if (!o.linkage_out.empty()) write_npy(o.linkage_out, r.linkage_matrix.view());
+  // Outputs are written only after the fit succeeded, all or none.
+  if (!o.labels_out.empty()) out.write(o.labels_out, [&](const std::string& p) { write_npy(p, r.labels); });
+  if (!o.linkage_out.empty()) {
+    out.write(o.linkage_out, [&](const std::string& p) { write_npy(p, r.linkage_matrix.view()); });
+  }
+  out.commit();
+  if (out.uses_stdout()) return;  // standard output carries the file
 
   const double top = r.linkage_matrix(r.linkage_matrix.rows() - 1, 2);
   if (o.json) {

@@ -1,5 +1,5 @@
 // Helpers shared by the subcommands: JSON printing, wall-clock timing,
-// backend selection (atomic output files come from stray/io/files.hpp).
+// backend selection (output files: run_outputs.hpp).
 #pragma once
 
 #include <chrono>
@@ -19,12 +19,6 @@ class App;
 }
 
 namespace stray::cli {
-
-/// Refuses, before any work is done, output paths that cannot be written:
-/// a missing or unwritable directory, or a path that names a directory.
-/// Commands with several outputs check them all first, so a bad path never
-/// leaves some outputs replaced and others not.
-void check_output_paths(const std::vector<std::string>& paths);
 
 /// Prints one JSON object on stdout (one line, for scripts).
 void print_json(const nlohmann::json& j);

@@ -8,6 +8,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "run_outputs.hpp"
 #include "progress_line.hpp"
 #include "stray/fleet/pipeline.hpp"
 #include "stray/report/fleet_report.hpp"
@@ -36,19 +37,15 @@ void run_demo(const DemoOptions& o) {
   if (o.entities < 2) {
     throw Error(ErrorCode::invalid_argument, "demo: --entities must be >= 2");
   }
-  check_output_paths({o.report_out});
+  RunOutputs out("demo", {{"--report", o.report_out}}, {});
+  out.refuse_stdout_with(o.json, "--json");
   SyntheticFleetParams sp;
   sp.n_entities = o.entities;
   sp.seed = o.seed;
   sp.hosts_per_anomaly = o.per_kind;
 
   FleetPipelineParams pp;
-  if (o.pca > 0.0 && o.pca < 1.0) {
-    pp.pca.n_components = 0;
-    pp.pca.variance_fraction = o.pca;
-  } else {
-    pp.pca.n_components = static_cast<int64_t>(o.pca);
-  }
+  set_pca_option(o.pca, pp.pca, "demo");  // --pca 1.5 is an error, not 1
   pp.kmeans.n_clusters = o.k;
   pp.kmeans.seed = o.seed;
   pp.pca.seed = o.seed;
@@ -86,8 +83,10 @@ void run_demo(const DemoOptions& o) {
                   std::to_string(truth.roles.size()) + " roles (seed " + std::to_string(o.seed) +
                   ") with " + std::to_string(truth.anomalies.size()) + " injected anomalies.";
     ho.backend = backend->name();
-    write_fleet_html_report(o.report_out, r, ho);
+    out.write(o.report_out, [&](const std::string& p) { write_fleet_html_report(p, r, ho); });
   }
+  out.commit();
+  if (out.uses_stdout()) return;  // standard output carries the page
 
   if (o.json) {
     nlohmann::ordered_json j = nlohmann::ordered_json::parse(findings_json(r, backend->name()));

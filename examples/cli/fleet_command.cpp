@@ -11,6 +11,7 @@
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "progress_line.hpp"
+#include "run_outputs.hpp"
 #include "stray/fleet/pipeline.hpp"
 #include "stray/io/events.hpp"
 #include "stray/report/fleet_report.hpp"
@@ -43,7 +44,6 @@ const CLI::Validator kFileOrStdin(
     "FILE or - (standard input)");
 
 void run_fleet(const FleetOptions& o) {
-  check_output_paths({o.model_out, o.out, o.scores_out, o.report_out});
   if (!o.model_in.empty() && !o.baseline.empty()) {
     throw Error(ErrorCode::invalid_argument, "fleet: --model and --baseline exclude each other");
   }
@@ -56,6 +56,13 @@ void run_fleet(const FleetOptions& o) {
   // when it is read); "-" at most once across --events and --baseline.
   std::vector<std::string> inputs = o.events;
   inputs.insert(inputs.end(), o.baseline.begin(), o.baseline.end());
+  std::vector<std::string> read = inputs;
+  read.push_back(o.model_in);  // no output may replace a file this run reads
+  RunOutputs out("fleet",
+                 {{"--save-model", o.model_out}, {"--out", o.out}, {"--scores", o.scores_out},
+                  {"--report", o.report_out}},
+                 read);
+  out.refuse_stdout_with(o.json, "--json");
   check_event_formats(inputs, o.format, "fleet");
 
   ExplainParams explain;
@@ -115,15 +122,20 @@ void run_fleet(const FleetOptions& o) {
   }
   progress.finish();
 
-  // Outputs only after everything succeeded, each written atomically.
-  if (!o.model_out.empty()) save_fleet_model(o.baseline.empty() ? r.model : fitted, o.model_out);
+  // Outputs only after everything succeeded, all or none.
+  if (!o.model_out.empty()) {
+    const FleetModel& m = o.baseline.empty() ? r.model : fitted;
+    out.write(o.model_out, [&](const std::string& p) { save_fleet_model(m, p); });
+  }
   nlohmann::ordered_json j;
   if (o.json || !o.out.empty()) {
     j = nlohmann::ordered_json::parse(findings_json(r, backend->name()));
     j["fitted_on"] = !o.model_in.empty() ? "model" : (o.baseline.empty() ? "events" : "baseline");
   }
-  if (!o.out.empty()) write_file_atomic(o.out, j.dump(2) + "\n");
-  if (!o.scores_out.empty()) write_file_atomic(o.scores_out, scores_csv(r));
+  if (!o.out.empty()) out.write(o.out, [&](const std::string& p) { write_file_atomic(p, j.dump(2) + "\n"); });
+  if (!o.scores_out.empty()) {
+    out.write(o.scores_out, [&](const std::string& p) { write_file_atomic(p, scores_csv(r)); });
+  }
   if (!o.report_out.empty()) {
     HtmlReportOptions ho;
     ho.title = "stray fleet";
@@ -132,8 +144,10 @@ void run_fleet(const FleetOptions& o) {
                                        : "Scored against the baseline.";
     ho.backend = backend->name();
     ho.lof = r.lof;  // LOF sizes the scatter's points where the detector ran it
-    write_fleet_html_report(o.report_out, r, ho);
+    out.write(o.report_out, [&](const std::string& p) { write_fleet_html_report(p, r, ho); });
   }
+  out.commit();
+  if (out.uses_stdout()) return;  // standard output carries the file
   if (o.json) {
     print_json(j);
     return;

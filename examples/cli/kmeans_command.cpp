@@ -4,6 +4,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "run_outputs.hpp"
 #include "stray/synthetic/datasets.hpp"
 #include "stray/cluster/kmeans.hpp"
 #include "stray/metrics/metrics.hpp"
@@ -25,7 +26,9 @@ struct KMeansOptions {
 };
 
 void run_kmeans(const KMeansOptions& o) {
-  check_output_paths({o.labels_out, o.centers_out});
+  RunOutputs out("kmeans", {{"--labels", o.labels_out}, {"--centers", o.centers_out}},
+                 {o.input, o.init_centers, o.weights});
+  out.refuse_stdout_with(o.json, "--json");
   Matrix<float> X;
   std::vector<int32_t> truth;
   if (!o.input.empty()) {
@@ -58,9 +61,13 @@ void run_kmeans(const KMeansOptions& o) {
   auto backend = open_backend(o.backend);
   const KMeansResult r = kmeans_fit(*backend, params, X.view(), o.weights.empty() ? nullptr : &weights);
 
-  // Outputs are written only after the fit succeeded, each atomically.
-  if (!o.labels_out.empty()) write_npy(o.labels_out, r.labels);
-  if (!o.centers_out.empty()) write_npy(o.centers_out, r.centers.view());
+  // Outputs are written only after the fit succeeded, all or none.
+  if (!o.labels_out.empty()) out.write(o.labels_out, [&](const std::string& p) { write_npy(p, r.labels); });
+  if (!o.centers_out.empty()) {
+    out.write(o.centers_out, [&](const std::string& p) { write_npy(p, r.centers.view()); });
+  }
+  out.commit();
+  if (out.uses_stdout()) return;  // standard output carries the file
 
   const double ari = truth.empty() ? 0.0 : adjusted_rand_score(truth, r.labels);
   if (o.json) {
@@ -123,8 +130,8 @@ void register_kmeans_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--seed", opts->seed, "Random seed (init, and synthetic blobs)")->capture_default_str();
   add_backend_options(cmd, &opts->backend);
-  cmd->add_option("--labels", opts->labels_out, "Write labels here (.npy int32)");
-  cmd->add_option("--centers", opts->centers_out, "Write centres here (.npy float32)");
+  cmd->add_option("--labels", opts->labels_out, "Write labels here (.npy int32; - for standard output)");
+  cmd->add_option("--centers", opts->centers_out, "Write centres here (.npy float32; - for standard output)");
   cmd->add_flag("--json", opts->json,
                 "Print one JSON object (inertia, n_iter, converged, seconds = the fit alone, backend)");
   cmd->add_option("--samples", opts->blobs.n_samples, "Synthetic blobs: rows")->capture_default_str();

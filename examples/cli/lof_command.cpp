@@ -6,6 +6,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "run_outputs.hpp"
 #include "stray/io/npy.hpp"
 #include "stray/neighbors/lof.hpp"
 
@@ -55,16 +56,21 @@ std::vector<int64_t> most_abnormal(const std::vector<double>& scores, std::size_
 }
 
 void run_lof(const LofOptions& o) {
-  check_output_paths({o.scores_out, o.labels_out});
+  RunOutputs out("lof", {{"--scores", o.scores_out}, {"--labels", o.labels_out}}, {o.input});
+  out.refuse_stdout_with(o.json, "--json");
   const LofParams params = params_from(o);
   const Matrix<float> X = read_npy_float(o.input);
   auto backend = open_backend(o.backend);
   const LofResult r = lof_fit(*backend, params, X.view());
   if (!r.warning.empty()) std::fprintf(stderr, "stray: warning: lof: %s\n", r.warning.c_str());
 
-  // Outputs are written only after the fit succeeded, each atomically.
-  if (!o.scores_out.empty()) write_npy(o.scores_out, r.negative_outlier_factor);
-  if (!o.labels_out.empty()) write_npy(o.labels_out, r.labels);
+  // Outputs are written only after the fit succeeded, all or none.
+  if (!o.scores_out.empty()) {
+    out.write(o.scores_out, [&](const std::string& p) { write_npy(p, r.negative_outlier_factor); });
+  }
+  if (!o.labels_out.empty()) out.write(o.labels_out, [&](const std::string& p) { write_npy(p, r.labels); });
+  out.commit();
+  if (out.uses_stdout()) return;  // standard output carries the file
 
   const std::vector<int64_t> top = most_abnormal(r.negative_outlier_factor, 10);
   if (o.json) {

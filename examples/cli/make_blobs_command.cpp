@@ -8,6 +8,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "run_outputs.hpp"
 #include "stray/synthetic/datasets.hpp"
 #include "stray/io/npy.hpp"
 
@@ -51,13 +52,15 @@ void register_make_blobs_command(CLI::App& app) {
   cmd->add_option("--blob-centers", o->blobs.n_centers, "Number of blobs")->capture_default_str();
   cmd->add_option("--std", o->blobs.cluster_std, "Standard deviation of each blob")->capture_default_str();
   cmd->add_option("--seed", o->blobs.seed, "Random seed")->capture_default_str();
-  cmd->add_option("-o,--out", o->out, "Output matrix (.npy float32)")->required();
+  cmd->add_option("-o,--out", o->out, "Output matrix (.npy float32; - for standard output)")->required();
   cmd->add_option("--labels", o->labels_out, "Also write the true blob of each row (.npy int32)");
   cmd->callback([o] {
+    RunOutputs out("make-blobs", {{"--out", o->out}, {"--labels", o->labels_out}}, {});
     check_blobs_fit_in_memory(o->blobs);
     const Blobs b = make_blobs(o->blobs);
-    write_npy(o->out, b.X.view());
-    if (!o->labels_out.empty()) write_npy(o->labels_out, b.labels);
+    out.write(o->out, [&](const std::string& p) { write_npy(p, b.X.view()); });
+    if (!o->labels_out.empty()) out.write(o->labels_out, [&](const std::string& p) { write_npy(p, b.labels); });
+    out.commit();
   });
 }
 

@@ -6,6 +6,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "run_outputs.hpp"
 #include "stray/io/npy.hpp"
 #include "stray/io/npz.hpp"
 #include "stray/decomposition/pca.hpp"
@@ -28,7 +29,9 @@ bool ends_with(const std::string& s, const std::string& tail) {
 }
 
 void run_pca(const PcaOptions& o) {
-  check_output_paths({o.transform_out, o.components_out});
+  RunOutputs out("pca", {{"--transform", o.transform_out}, {"--components", o.components_out}},
+                 {o.input});
+  out.refuse_stdout_with(o.json, "--json");
   // -c: a count (1, 2, ...) or a fraction of variance in (0, 1).
   PcaParams params;
   if (o.components > 0.0 && o.components < 1.0) {
@@ -63,9 +66,13 @@ void run_pca(const PcaOptions& o) {
   if (!o.transform_out.empty()) {
     const Matrix<float> T = sparse ? pca_transform(*backend, m, S.view())
                                    : pca_transform(*backend, m, X.view());
-    write_npy(o.transform_out, T.view());
+    out.write(o.transform_out, [&](const std::string& p) { write_npy(p, T.view()); });
   }
-  if (!o.components_out.empty()) write_npy(o.components_out, m.components.view());
+  if (!o.components_out.empty()) {
+    out.write(o.components_out, [&](const std::string& p) { write_npy(p, m.components.view()); });
+  }
+  out.commit();
+  if (out.uses_stdout()) return;  // standard output carries the file
 
   double kept = 0.0;
   for (double r : m.explained_variance_ratio) kept += r;

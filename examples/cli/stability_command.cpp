@@ -8,6 +8,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "run_outputs.hpp"
 #include "progress_line.hpp"
 #include "stray/fleet/stability.hpp"
 #include "stray/report/html_stability.hpp"
@@ -68,16 +69,18 @@ StabilityParams stability_params(const StabilityOptions& o) {
 }
 
 void run_stability(const StabilityOptions& o) {
+  std::vector<std::pair<std::string, std::string>> outputs = {{"--report", o.report_out}};
   if (!o.out.empty()) {
     std::error_code ec;
     if (!fs::is_directory(o.out, ec)) {
       throw Error(ErrorCode::io_error, "stability: --out '" + o.out + "' is not a directory");
     }
-    check_output_paths(output_paths(o.out));
+    for (const std::string& p : output_paths(o.out)) outputs.emplace_back("--out", p);
   }
-  check_output_paths({o.report_out});
   std::vector<std::string> inputs = o.day1;
   inputs.insert(inputs.end(), o.day2.begin(), o.day2.end());
+  RunOutputs out("stability", outputs, inputs);
+  out.refuse_stdout_with(o.json, "--json");
   check_event_formats(inputs, o.format, "stability");
   StabilityParams sp = stability_params(o);
 
@@ -89,17 +92,21 @@ void run_stability(const StabilityOptions& o) {
                    file_source(o.day2, o.format, sp.pipeline.progress, "stability"));
   progress.finish();
 
-  // Outputs only after everything succeeded, each written atomically.
+  // Outputs only after everything succeeded, all or none.
   if (!o.out.empty()) {
     const auto paths = output_paths(o.out);
-    for (std::size_t i = 0; i < paths.size(); ++i) write_file_atomic(paths[i], kOutputs[i].write(r));
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      out.write(paths[i], [&](const std::string& p) { write_file_atomic(p, kOutputs[i].write(r)); });
+    }
   }
   if (!o.report_out.empty()) {
     HtmlReportOptions ho;
     ho.title = "stray stability";
     ho.backend = backend->name();
-    write_stability_html_report(o.report_out, r, ho);
+    out.write(o.report_out, [&](const std::string& p) { write_stability_html_report(p, r, ho); });
   }
+  out.commit();
+  if (out.uses_stdout()) return;  // standard output carries the page
   if (o.json) {
     std::cout << stability_json(r) << std::endl;
     return;

@@ -10,6 +10,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "run_outputs.hpp"
 #include "stray/io/events.hpp"
 #include "stray/synthetic/synthetic_fleet.hpp"
 
@@ -73,13 +74,14 @@ void run_synth(const SynthOptions& o) {
   const fs::path events_path = fs::path(o.out) / (std::string("events.") + extension_of(format));
   const fs::path truth_path = fs::path(o.out) / "truth.json";
   // The events stream to a temporary file (a fleet can be far larger than
-  // memory), renamed into place only once complete, after the truth.
-  const fs::path tmp = events_path.string() + ".tmp-" + std::to_string(::getpid());
+  // memory); both files move into place only once both are complete.
+  RunOutputs outputs("synth", {{"--out", events_path.string()}, {"--out", truth_path.string()}}, {});
+  const std::string tmp = outputs.stage(events_path.string());
   GroundTruth truth;
   int64_t written = 0;
-  try {
+  {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(ErrorCode::io_error, "synth: cannot open '" + tmp.string() + "' for writing");
+    if (!out) throw Error(ErrorCode::io_error, "synth: cannot open '" + tmp + "' for writing");
     EventWriter writer(out, format);
     std::ostringstream t;
     if (o.day == 2) {  // the same fleet a day later (churn, a shifted role, drifting hosts)
@@ -94,12 +96,9 @@ void run_synth(const SynthOptions& o) {
     written = writer.events_written();
     out.close();
     if (!out) throw Error(ErrorCode::io_error, "synth: writing '" + events_path.string() + "' failed");
-    write_file_atomic(truth_path.string(), t.str());
-    fs::rename(tmp, events_path);
-  } catch (...) {
-    fs::remove(tmp, ec);
-    throw;
+    outputs.write(truth_path.string(), [&](const std::string& p) { write_file_atomic(p, t.str()); });
   }
+  outputs.commit();
   if (o.json) {
     print_json({{"events", events_path.string()},
                 {"truth", truth_path.string()},
