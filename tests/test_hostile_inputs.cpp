@@ -3,6 +3,26 @@
 // memory or a bare std::bad_alloc. The sanitizer build (scripts/sanitize)
 // runs these too, so an out-of-bounds read or undefined behaviour on the
 // way to the error fails them.
+//
+// Issue 15's cases and where each is checked (rows here unless named):
+//   CSV header quoted over lines (use-after-free)   row; HostileCorpus.EventsCsv
+//   all-zero CSR .npz (memcpy from null)            Npz.ReadsAnAllZeroMatrix (sanitizers)
+//   crafted model, overflowing sizes                HostileModel.ClusterSizesCannotOverflow,
+//                                                   HostileModel.IntegerFieldsReject...
+//   pca_fit of 10^12 columns, make-blobs 1e12       rows
+//   open quote over many lines, no line breaks,     rows; EventsCsv.OpenQuoteOverManyLines...
+//     /dev/zero as CSV, JSON Lines or osquery
+//   zip bomb .npz                                   HostileNpz.* (inflation bounded)
+//   --n-init, --power-iterations, synth             rows (AbsurdParametersAreRefused)
+//     --entities and --per-kind out of bounds
+//   names with bad UTF-8, escapes, NUL              HostileModel.NamesOfAnyBytesRoundTrip,
+//                                                   FindingsJson.HostileNamesGiveValidJson,
+//                                                   CliFleet.HostileNamesAreEscapedNotObeyed,
+//                                                   EventsCsv.NulBytesAreKeptInNames
+//   outputs all or none, input = output, devices,   rows; CliOutputs.* (test_cli_outputs.cpp)
+//     modes, SIGINT, "-"
+//   -k above the entities, demo --pca 1.5           rows
+//   raw bytes in error lines                        rows; HostileModel.HeaderBytesInErrors...
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -70,6 +90,12 @@ const std::vector<HostileCase>& cases() {
        },
        ErrorCode::parse_error,
        {"/dev/zero line 1: line longer than"}},
+      {"osquery from /dev/zero",
+       [](const TempDir&) {
+         read_events(std::filesystem::path("/dev/zero"), EventFormat::osquery, [](const Event&) {});
+       },
+       ErrorCode::parse_error,
+       {"/dev/zero line 1: line longer than"}},
       {"csv open quote over 300k lines",
        [](const TempDir&) { read_csv_text(many_lines("entity,feature\nh,\"x", 300000, "more")); },
        ErrorCode::parse_error,
@@ -134,6 +160,8 @@ TEST(HostileInputs, AbsurdParametersAreRefused) {
   const std::string out = dir.file("o");
   const std::string in = dir.file("in.npy");
   write_npy(in, std::vector<float>{1.0f, 2.0f, 3.0f, 4.0f});
+  const std::string two = dir.file("two.csv");
+  stray::testing::write_bytes(two, "entity,feature\na,x\nb,y\n");
   const std::vector<HostileCli> rows = {
       {"make-blobs --samples 1000000000000 -o " + out + ".npy", 1,
        "more than this machine's memory"},
@@ -145,6 +173,13 @@ TEST(HostileInputs, AbsurdParametersAreRefused) {
       {"synth --entities 0 --out " + out, 1, "--entities 0 is outside"},
       {"synth --entities 1000 --per-kind 1000000 --out " + out, 1, "--per-kind 1000000"},
       {"synth --entities 100000 --per-kind 10001 --out " + out, 1, "--per-kind 10001"},
+      // Parameters are never changed silently: an error says what to fix.
+      {"kmeans --samples 10 -k 20", 1, "n_clusters=20"},
+      {"fleet --events " + two + " -k 3", 1, "more than the 2 entities"},
+      {"demo --entities 200 --pca 1.5", 1, "--pca must be a whole count"},
+      // An output is never an input, and "-" (standard output) only once.
+      {"kmeans -i " + in + " -k 1 --labels " + in, 1, "is also an input"},
+      {"kmeans --samples 100 -k 2 --labels - --centers -", 1, "only one output"},
   };
   for (const HostileCli& row : rows) {
     SCOPED_TRACE(row.args);
