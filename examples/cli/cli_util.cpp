@@ -34,12 +34,13 @@ EventFormat input_format(EventInput& input, const std::string& format, const cha
   if (const auto f = input.guess_format()) return *f;
   throw Error(ErrorCode::invalid_argument,
               std::string(command) + ": cannot tell the event format of " + input.name() +
-                  " from its name or its first line; give --format csv, jsonl or osquery");
+                  " from its name or its first line; give --format csv, jsonl, osquery or sbom");
 }
 
 EventSource file_source(const std::vector<std::string>& paths, const std::string& format,
-                        const ProgressCallback& progress, const char* command) {
-  return [paths, format, progress, command](const EventSink& sink) {
+                        const ProgressCallback& progress, const char* command,
+                        const EventReadOptions& read) {
+  return [paths, format, progress, command, read](const EventSink& sink) {
     uint64_t total = 0, done = 0;
     for (const auto& p : paths) {
       std::error_code ec;
@@ -49,7 +50,7 @@ EventSource file_source(const std::vector<std::string>& paths, const std::string
     for (const auto& p : paths) {
       EventInput input(p, command);
       const EventFormat f = input_format(input, format, command);
-      EventReadOptions options;
+      EventReadOptions options = read;
       options.source_name = input.name();
       int64_t count = 0;
       const EventSink counted = [&](const Event& e) {

@@ -46,9 +46,11 @@ EventFormat input_format(EventInput& input, const std::string& format, const cha
 /// Reads every event file of `paths` ("-": standard input; gzip and zstd
 /// decoded) into the sink, in order, each in input_format's format;
 /// progress ("read") by the bytes taken from the files when a callback is
-/// given.
+/// given. `read` carries the readers' options (SBOM ones); its
+/// source_name is set per file.
 EventSource file_source(const std::vector<std::string>& paths, const std::string& format,
-                        const ProgressCallback& progress, const char* command);
+                        const ProgressCallback& progress, const char* command,
+                        const EventReadOptions& read = {});
 
 /// Checks, before any work, that each file's format is known (standard
 /// input is told when it is read) and that "-" appears at most once.

@@ -12,6 +12,7 @@
 #include "commands.hpp"
 #include "progress_line.hpp"
 #include "run_outputs.hpp"
+#include "sbom_inputs.hpp"
 #include "stray/fleet/pipeline.hpp"
 #include "stray/io/events.hpp"
 #include "stray/report/fleet_report.hpp"
@@ -28,6 +29,7 @@ struct FleetOptions {
   int64_t neighbors = 20;
   std::string report_out;  // --report: the HTML page
   BackendChoice backend;
+  SbomChoice sbom;  // --sbom: the inputs become --events, in the sbom format
   double pca = 32, percentile = 95.0, top_fraction = 0.0, variance_floor = 1e-3;
   double k_tolerance = ChooseKParams{}.tolerance;
   int64_t max_clusters = 50;
@@ -42,6 +44,23 @@ struct FleetOptions {
 const CLI::Validator kFileOrStdin(
     [](const std::string& p) { return p == "-" ? std::string() : CLI::ExistingFile(p); },
     "FILE or - (standard input)");
+
+// --sbom: its files (directories listed) become --events, read as SBOMs.
+void take_sbom_inputs(FleetOptions& o) {
+  if (o.sbom.paths.empty()) {
+    if (o.events.empty())
+      throw Error(ErrorCode::invalid_argument, "fleet: --events or --sbom is required");
+    return;
+  }
+  if (!o.events.empty())
+    throw Error(ErrorCode::invalid_argument, "fleet: --events and --sbom exclude each other");
+  if (!o.format.empty() && o.format != "sbom") {
+    throw Error(ErrorCode::invalid_argument,
+                "fleet: --sbom reads SBOMs; --format " + o.format + " does not apply");
+  }
+  o.events = sbom_input_files(o.sbom.paths, "fleet");
+  o.format = "sbom";
+}
 
 void run_fleet(const FleetOptions& o) {
   if (!o.model_in.empty() && !o.baseline.empty()) {
@@ -71,6 +90,8 @@ void run_fleet(const FleetOptions& o) {
   explain.top_features = o.features;
 
   auto backend = open_backend(o.backend);
+  EventReadOptions reading;
+  apply_sbom_options(o.sbom, reading);
   ProgressLine progress;
   const ProgressCallback cb = progress.callback();
 
@@ -101,7 +122,7 @@ void run_fleet(const FleetOptions& o) {
     pp.explain = explain;
     pp.progress = cb;
     const auto& fit_files = o.baseline.empty() ? o.events : o.baseline;
-    r = fit_fleet(*backend, pp, file_source(fit_files, o.format, cb, "fleet"));
+    r = fit_fleet(*backend, pp, file_source(fit_files, o.format, cb, "fleet", reading));
     if (!o.baseline.empty()) {
       char total[32];
       std::snprintf(total, sizeof total, "; total %.2f s", r.seconds);
@@ -109,7 +130,7 @@ void run_fleet(const FleetOptions& o) {
       fitted = std::move(r.model);
       FleetScoreParams sp = FleetScoreParams::from_model(fitted);
       sp.progress = cb;
-      r = score_fleet(*backend, fitted, file_source(o.events, o.format, cb, "fleet"), sp);
+      r = score_fleet(*backend, fitted, file_source(o.events, o.format, cb, "fleet", reading), sp);
     }
   } else {
     const FleetModel model = load_fleet_model(o.model_in);
@@ -118,7 +139,7 @@ void run_fleet(const FleetOptions& o) {
     sp.top_fraction = o.top_fraction;
     sp.explain = explain;
     sp.progress = cb;
-    r = score_fleet(*backend, model, file_source(o.events, o.format, cb, "fleet"), sp);
+    r = score_fleet(*backend, model, file_source(o.events, o.format, cb, "fleet", reading), sp);
   }
   progress.finish();
 
@@ -171,17 +192,18 @@ void register_fleet_command(CLI::App& app) {
   auto o = std::make_shared<FleetOptions>();
   CLI::App* cmd = app.add_subcommand(
       "fleet",
-      "Find the entities that stray from their peers in fleet events (CSV, JSON Lines or "
-      "osquery logs), with the features that set them apart. Fits on the events themselves, on a "
-      "--baseline snapshot, or scores with a --model saved earlier.");
+      "Find the entities that stray from their peers in fleet events (CSV, JSON Lines, "
+      "osquery logs or SBOMs), with the features that set them apart. Fits on the events "
+      "themselves, on a --baseline snapshot, or scores with a --model saved earlier.");
   cmd->add_option("--events", o->events,
                   "Event files of the snapshot to examine (gzip or zstd compressed or not; "
-                  "- reads standard input)")
-      ->required()
+                  "- reads standard input; or --sbom)")
       ->check(kFileOrStdin);
   cmd->add_option("--format", o->format,
-                  "csv, jsonl or osquery (default: from each file's extension, .csv, .jsonl or "
-                  ".log, also before .gz or .zst, else from its first line)");
+                  "csv, jsonl, osquery or sbom (default: from each file's extension, .csv, "
+                  ".jsonl, .log or .spdx.json/.cdx.json/.syft.json, also before .gz or .zst, "
+                  "else from its first bytes)");
+  add_sbom_options(cmd, &o->sbom);
   cmd->add_option("--baseline", o->baseline,
                   "Fit on these event files and score --events against them")
       ->check(kFileOrStdin);
@@ -263,6 +285,7 @@ void register_fleet_command(CLI::App& app) {
     for (const CLI::Option* opt : *fit_options) {
       if (opt->count() > 0) o->fit_options_given.push_back(opt->get_name());
     }
+    take_sbom_inputs(*o);
     run_fleet(*o);
   });
 }

@@ -35,6 +35,7 @@ const char* extension_of(EventFormat f) {
     case EventFormat::jsonl: return "jsonl";
     case EventFormat::osquery:
     case EventFormat::osquery_snapshot: return "log";
+    case EventFormat::sbom: break;  // refused by run_synth
   }
   return "txt";
 }
@@ -48,6 +49,11 @@ constexpr int64_t kAnomalyKinds = 6;
 
 void run_synth(const SynthOptions& o) {
   const EventFormat format = parse_event_format(o.format);
+  if (format == EventFormat::sbom) {
+    throw Error(ErrorCode::invalid_argument,
+                "synth: stray reads SBOMs but does not write them; give --format csv, jsonl, "
+                "osquery or osquery-snapshot");
+  }
   if (o.entities < 1 || o.entities > kMaxEntities) {
     throw Error(ErrorCode::invalid_argument, "synth: --entities " + std::to_string(o.entities) +
                                                  " is outside [1, " +
