@@ -89,6 +89,15 @@ TEST(HostileCorpus, EventsOsquery) {
                 });
 }
 
+TEST(HostileCorpus, Sbom) {
+  replay_events("sbom", [](std::istream& in, const EventSink& s, const EventReadOptions& o) {
+    EventReadOptions named = o;  // as the fuzz target
+    named.source_name = "fuzz.json";
+    named.sbom_versions = true;
+    return read_events_sbom(in, s, named);
+  });
+}
+
 TEST(HostileCorpus, Npy) {
   EXPECT_GT(replay("npy", [](const fs::path& p) { (void)read_npy(p.string()); }), 0);
   replay("npy", [](const fs::path& p) { (void)read_npy_float(p.string()); });
