@@ -18,6 +18,9 @@
 // whole fleet — |value − fleet mean| largest: for a package the entity
 // alone has, the rarest in the fleet; for one it lacks, the most common —
 // when fleet means are given, then to the lower feature index.
+//
+// Thread safety: pure functions of their arguments (inputs are only read);
+// safe to call from any number of threads.
 #pragma once
 
 #include <cstdint>

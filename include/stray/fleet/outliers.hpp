@@ -20,6 +20,9 @@
 // Distances are used as given: squared or not ranks alike, and the
 // percentile threshold is interpolated in whichever is passed. Ranking ties
 // go to the lower entity index, so results are deterministic.
+//
+// Thread safety: pure functions of their arguments; safe to call from any
+// number of threads.
 #pragma once
 
 #include <cstdint>

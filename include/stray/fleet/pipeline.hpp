@@ -45,6 +45,12 @@
 //  - explanations (explain_entity) against the peers' centre in the
 //    normalised features, leave-one-out; features never seen when fitting
 //    (applying a baseline) are merged in with centre 0.
+//
+// Thread safety: fit_fleet and score_fleet keep no state between calls; a
+// FleetModel is only read by score_fleet and the model-file functions, so
+// one model may score snapshots on several threads at once, each with its
+// own Backend (a Backend is used by one thread at a time, core/backend.hpp).
+// The progress callback is called on the calling thread.
 #pragma once
 
 #include <cstdint>
