@@ -10,6 +10,7 @@
 #include "io/events/event_io.hpp"
 #include "io/events/sbom_document.hpp"
 #include "io/events/sbom_formats.hpp"
+#include "io/events/sbom_parse.hpp"
 #include "stray/io/events.hpp"
 
 namespace stray {
@@ -41,49 +42,6 @@ std::string read_bounded(std::istream& in, std::size_t max_bytes, const std::str
   }
   if (in.bad()) internal::fail(ErrorCode::io_error, kWhere, source, ": read failed");
   return text;
-}
-
-// What is kept of the document while parsing: the top-level keys the
-// formats read, and at package level everything but the bulky parts no
-// event comes from (syft's per-package metadata and file lists, licenses,
-// hashes, properties). Only a memory saving: dropping nothing reads the same.
-bool keep_key(int depth, const std::string& key) {
-  static constexpr std::array<std::string_view, 10> kTopLevel{
-      "spdxVersion", "name", "packages", "bomFormat", "specVersion",
-      "metadata", "components", "artifacts", "source", "distro"};
-  static constexpr std::array<std::string_view, 16> kBulky{
-      "metadata", "files", "hasFiles", "locations", "licenses", "licenseConcluded",
-      "licenseDeclared", "licenseInfoFromFiles", "checksums", "hashes", "evidence",
-      "properties", "cpes", "description", "copyrightText", "annotations"};
-  if (depth == 1) return std::find(kTopLevel.begin(), kTopLevel.end(), key) != kTopLevel.end();
-  if (depth >= 3) return std::find(kBulky.begin(), kBulky.end(), key) == kBulky.end();
-  return true;
-}
-
-struct TooDeep {};
-
-Json parse_document(const std::string& text, const std::string& source) {
-  const Json::parser_callback_t filter = [](int depth, Json::parse_event_t event, Json& parsed) {
-    if ((event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start) &&
-        depth >= kMaxSbomDepth) {
-      throw TooDeep{};  // before the parser holds any deeper
-    }
-    if (event == Json::parse_event_t::key) return keep_key(depth, parsed.get_ref<const std::string&>());
-    return true;
-  };
-  try {
-    return Json::parse(text, filter);
-  } catch (const TooDeep&) {
-    internal::fail(ErrorCode::parse_error, kWhere, source, ": nested deeper than ", kMaxSbomDepth,
-                   " levels");
-  } catch (const Json::exception& e) {
-    // nlohmann's message quotes the input: made printable, one line.
-    std::string_view what = e.what();
-    if (const auto bracket = what.find("] "); bracket != std::string_view::npos)
-      what.remove_prefix(bracket + 2);
-    internal::fail(ErrorCode::parse_error, kWhere, source, ": invalid JSON: ",
-                   internal::printable(what));
-  }
 }
 
 // The entity of a document that names none: the file's name without its
@@ -129,7 +87,7 @@ ReadStats read_events_sbom(std::istream& raw, const EventSink& sink,
   const std::size_t max_bytes =
       options.max_sbom_bytes > 0 ? options.max_sbom_bytes : kDefaultMaxSbomBytes;
   const std::string text = read_bounded(decoded.stream(), max_bytes, source);
-  const Json document = parse_document(text, source);
+  const Json document = fleet::parse_sbom_json(text, source);
   fleet::SbomDocument doc(sink, options, source, entity_from_file_name(options.source_name));
   if (!document.is_object()) doc.fail("$", "expected an object (one SBOM document)");
   const auto kind = fleet::sbom_kind(document);
