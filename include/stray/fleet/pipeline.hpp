@@ -77,7 +77,8 @@
 namespace stray {
 
 /// Progress of a long step. `step` is one of "read", "features", "pca",
-/// "kmeans", "score", "outliers", "explain"; `fraction` in [0, 1]. Each
+/// "kmeans" (or "agglomerative"), "score", "outliers", "lof" (with that
+/// detector), "explain"; `fraction` in [0, 1]. Each
 /// step reports 0 when it starts and 1 when it ends, and may report in
 /// between. Called on the caller's thread. An exception it throws passes
 /// through and abandons the run (a way to cancel).
