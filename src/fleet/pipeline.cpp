@@ -129,26 +129,16 @@ int64_t choose_clusters(Backend& backend, const FleetPipelineParams& params,
 }
 
 // A clustering given by labels as a KMeansResult: centres the members'
-// means, inertia the members' squared distances to them (float64 sums).
+// means (cluster_means), inertia their squared distances to them in float64.
 KMeansResult member_means(MatrixView<const float> Y, const std::vector<int32_t>& labels,
                           int64_t k) {
-  const int64_t n = Y.rows(), r = Y.cols();
-  Matrix<double> sums(k, r, 0.0);
   KMeansResult out;
+  out.centers = cluster_means(Y, labels, k);
   out.cluster_sizes.assign(static_cast<std::size_t>(k), 0.0);
-  for (int64_t i = 0; i < n; ++i) {
+  for (int64_t i = 0; i < Y.rows(); ++i) {
     const int32_t c = labels[static_cast<std::size_t>(i)];
     out.cluster_sizes[static_cast<std::size_t>(c)] += 1.0;
-    for (int64_t j = 0; j < r; ++j) sums(c, j) += Y(i, j);
-  }
-  out.centers = Matrix<float>(k, r);
-  for (int64_t c = 0; c < k; ++c) {
-    const double size = std::max(out.cluster_sizes[static_cast<std::size_t>(c)], 1.0);
-    for (int64_t j = 0; j < r; ++j) out.centers(c, j) = static_cast<float>(sums(c, j) / size);
-  }
-  for (int64_t i = 0; i < n; ++i) {
-    const int32_t c = labels[static_cast<std::size_t>(i)];
-    for (int64_t j = 0; j < r; ++j) {
+    for (int64_t j = 0; j < Y.cols(); ++j) {
       const double diff = static_cast<double>(Y(i, j)) - out.centers(c, j);
       out.inertia += diff * diff;
     }
@@ -329,12 +319,12 @@ void fit_kmeans(Backend& backend, const FleetPipelineParams& params,
 
 // One merge tree over the reduced rows, cut at k (given, or chosen by the
 // silhouette rule over its cuts); centres are the members' means.
-void fit_agglomerative(Backend& backend, const FleetPipelineParams& params,
-                       const DeviceArray<float>& reduced, FleetResult& r) {
+void fit_agglomerative(Backend& backend, const FleetPipelineParams& params, FleetResult& r) {
   AgglomerativeParams ap;
   ap.linkage = params.linkage;
   ap.n_clusters = std::max<int64_t>(params.kmeans.n_clusters, 1);
-  AgglomerativeResult tree = agglomerative_fit(backend, ap, reduced);
+  // The host copy of the rows is already there: no second download.
+  AgglomerativeResult tree = agglomerative_fit(ap, r.reduced.view());
   int64_t k = params.kmeans.n_clusters;
   if (k == 0) {
     ChooseKParams cp = choice_params(params);
@@ -428,7 +418,7 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
   if (params.clustering == Clustering::kmeans) {
     fit_kmeans(backend, params, reduced, r);
   } else {
-    fit_agglomerative(backend, params, reduced, r);
+    fit_agglomerative(backend, params, r);
   }
   m.kmeans = r.kmeans;  // the fitted part of the result (a KMeansModel)
   r.labels = r.kmeans.labels;
