@@ -1,0 +1,266 @@
+// The fleet model file's exact bytes (docs/model-format.md): a model saved
+// by one stray must be the same file when saved by the next, so the writer
+// is pinned to a golden payload, and its output must be exactly the
+// compact JSON nlohmann writes (the form the format has always had), also
+// where arrays are long enough to be written in several pieces. Saving
+// streams to a temporary file: a save that fails half-way leaves neither a
+// partial file nor a temporary, and the old destination stays.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "stray/core/error.hpp"
+#include "stray/core/version.hpp"
+#include "stray/fleet/pipeline.hpp"
+#include "temp_dir.hpp"
+
+namespace stray {
+namespace {
+
+using stray::testing::TempDir;
+
+// A consistent model (it loads back) with a value of every kind the writer
+// meets: names that are not UTF-8 or hold NUL and escapes, a group map with
+// such a key (written as pairs), -0.0, denormals, 1e21, a NaN threshold,
+// float32 values, PCA, and the LOF detector's arrays.
+FleetModel golden_model() {
+  FleetModel m;
+  m.n_entities = 4;
+  FeatureVocabulary& v = m.vocabulary;
+  v.params.normalization = Normalization::binary;
+  v.params.group_normalization = {{"net.port", Normalization::log1p},
+                                  {"package", Normalization::binary}};
+  v.params.group_weights = {{"grp\xff", 0.5}, {"package", 2.0}};
+  v.params.max_df = 0.9;
+  v.params.min_df = 1;
+  v.params.idf = true;
+  v.n_entities = 4;
+  v.feature_names = {"package:libc6", "package:caf\xc3\xa9", "package:latin1-\xe9",
+                     std::string("package:nul\0x", 13), "net.port:esc\x1b[2J\"\\"};
+  v.document_frequency = {4, 2, 1, 3, 2};
+  v.dropped_names = {"package:rare", "grp\xff:x"};
+
+  m.use_pca = true;
+  PcaModel& p = m.pca;
+  p.n_samples = 4;
+  p.n_features = 5;
+  p.n_components = 2;
+  p.solver = PcaSolver::covariance;
+  p.mean = {0.1, 1.0 / 3.0, 0.0, -0.0, 1e-300};
+  p.components = Matrix<double>(2, 5);
+  const double comps[] = {1e21, 1e-7, 123456789.125, 0.30000000000000004, 5e-324,
+                          -2.5, 1.0, 1e15, 1e16, -1e-5};
+  std::copy(std::begin(comps), std::end(comps), p.components.data());
+  p.explained_variance = {2.5, 0.5};
+  p.explained_variance_ratio = {0.75, 0.15};
+  p.singular_values = {2.7386127875258306, 1.224744871391589};
+  p.noise_variance = 0.0;
+  p.total_variance = 10.0 / 3.0;
+
+  m.kmeans.centers = Matrix<float>(2, 2);
+  const float centers[] = {0.1f, -1.5f, 3.14159f, 1e-8f};
+  std::copy(std::begin(centers), std::end(centers), m.kmeans.centers.data());
+  m.cluster_sizes = {3, 1};
+  m.feature_means = Matrix<double>(2, 5, 0.25);
+  m.feature_means.data()[3] = 0.75;
+  m.feature_sq_means = Matrix<double>(2, 5, 0.125);
+  m.feature_scale = {1.0, 0.5, 2.0, 1e-3, 7.0};
+  m.reference = {0, 0};
+  m.thresholds = {2.25, std::numeric_limits<double>::quiet_NaN()};
+  m.score.variance_floor = 1e-3;
+  m.outliers.top_fraction = 0.05;
+  m.outliers.small_cluster_size = 1;
+  m.explain.mode = ExplainMode::behavior;
+  m.explain.top_features = 5;
+  m.clustering = Clustering::agglomerative;
+  m.linkage = Linkage::average;
+  m.detector = Detector::both;
+  m.lof.n_neighbors = 2;
+  m.lof.offset = -1.5;
+  m.lof.reference = Matrix<float>(4, 2);
+  const float rows[] = {0.0f, 1.0f, 0.5f, -0.25f, 1.0f / 3.0f, 2.0f, 1e10f, 0.1f};
+  std::copy(std::begin(rows), std::end(rows), m.lof.reference.data());
+  m.lof.k_distance = {0.5, 0.75, 1.0, 12.5};
+  m.lof.lrd = {2.0, 1.3333333333333333, 1.0, 0.08};
+  return m;
+}
+
+// golden_model()'s payload, as the writer has produced it since format
+// version 2, with @VERSION@ for the library version that wrote it.
+constexpr const char* kGoldenPayload =
+    "{\"format\":\"stray-fleet-model\",\"version\":2,\"library_version\":\"@VERSION@\","
+    "\"n_entities\":4,\"features\":{\"normalization\":\"binary\","
+    "\"group_normalization\":{\"net.port\":\"log1p\",\"package\":\"binary\"},"
+    "\"group_weights\":[[{\"hex\":\"677270ff\"},0.5],[\"package\",2.0]],\"max_df\":0.9,"
+    "\"min_df\":1,\"idf\":true,\"n_entities\":4,"
+    "\"names\":[\"package:libc6\",\"package:caf\xc3\xa9\","
+    "{\"hex\":\"7061636b6167653a6c6174696e312de9\"},"
+    "\"package:nul\\u0000x\",\"net.port:esc\\u001b[2J\\\"\\\\\"],"
+    "\"document_frequency\":[4,2,1,3,2],\"dropped\":[\"package:rare\",{\"hex\":\"677270ff3a78\"}]},"
+    "\"pca\":{\"n_samples\":4,\"n_features\":5,\"n_components\":2,\"solver\":\"covariance\","
+    "\"whiten\":false,\"mean\":[0.1,0.3333333333333333,0.0,-0.0,1e-300],"
+    "\"components\":[1e+21,1e-07,123456789.125,0.30000000000000004,5e-324,"
+    "-2.5,1.0,1e+15,1e+16,-1e-05],"
+    "\"explained_variance\":[2.5,0.5],\"explained_variance_ratio\":[0.75,0.15],"
+    "\"singular_values\":[2.7386127875258306,1.224744871391589],\"noise_variance\":0.0,"
+    "\"total_variance\":3.3333333333333335},\"kmeans\":{\"n_clusters\":2,"
+    "\"dimensions\":2,"
+    "\"centers\":[0.10000000149011612,-1.5,3.141590118408203,9.99999993922529e-09]},"
+    "\"clusters\":{\"sizes\":[3,1],\"reference\":[0,0],\"thresholds\":[2.25,null],"
+    "\"feature_means\":[0.25,0.25,0.25,0.75,0.25,0.25,0.25,0.25,0.25,0.25],"
+    "\"feature_sq_means\":[0.125,0.125,0.125,0.125,0.125,0.125,0.125,0.125,0.125,0.125],"
+    "\"feature_scale\":[1.0,0.5,2.0,0.001,7.0]},\"score\":{\"space\":\"standardized\","
+    "\"variance_floor\":0.001},\"outliers\":{\"percentile\":95.0,\"top_n\":0,"
+    "\"top_fraction\":0.05,\"small_cluster_size\":1},\"explain\":{\"mode\":\"behavior\","
+    "\"top_features\":5},\"clustering\":{\"method\":\"agglomerative\",\"linkage\":\"average\"},"
+    "\"detector\":\"both\",\"lof\":{\"n_neighbors\":2,\"offset\":-1.5,\"rows\":4,"
+    "\"reference\":[0.0,1.0,0.5,-0.25,0.3333333432674408,2.0,10000000000.0,0.10000000149011612],"
+    "\"k_distance\":[0.5,0.75,1.0,12.5],\"lrd\":[2.0,1.3333333333333333,1.0,0.08]}}";
+
+uint32_t crc32_of(const std::string& bytes) {
+  uint32_t crc = 0xffffffffu;
+  for (const unsigned char c : bytes) {
+    crc ^= c;
+    for (int b = 0; b < 8; ++b) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  return crc ^ 0xffffffffu;
+}
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+std::string file_of(const std::string& payload) {
+  char head[96];
+  std::snprintf(head, sizeof head, "stray-fleet-model 2 %zu %08x\n", payload.size(),
+                crc32_of(payload));
+  return head + payload;
+}
+
+std::string written(const FleetModel& m) {
+  std::ostringstream os;
+  write_fleet_model(os, m);
+  return os.str();
+}
+
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(ModelFormat, GoldenBytes) {
+  const std::string payload = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
+  EXPECT_EQ(written(golden_model()), file_of(payload));
+  TempDir dir;
+  save_fleet_model(golden_model(), dir.file("golden.model"));
+  EXPECT_EQ(read_all(dir.file("golden.model")), file_of(payload));
+}
+
+TEST(ModelFormat, GoldenModelLoadsBackToTheSameBytes) {
+  const std::string bytes = written(golden_model());
+  std::istringstream in(bytes);
+  EXPECT_EQ(written(read_fleet_model(in)), bytes);
+}
+
+// A model whose arrays and group maps are much longer than the writer's
+// pieces, with a name that is not UTF-8 among them (the maps then become
+// [name, value] pairs).
+FleetModel wide_model(int64_t d, int64_t n) {
+  FleetModel m = golden_model();
+  m.n_entities = n;
+  FeatureVocabulary& v = m.vocabulary;
+  v.n_entities = n;
+  v.feature_names.clear();
+  v.document_frequency.clear();
+  for (int64_t i = 0; i < d; ++i) {
+    v.feature_names.push_back("package:f" + std::to_string(i) + (i % 997 == 5 ? "\xfe" : ""));
+    v.document_frequency.push_back(1 + i % n);
+    if (i % 3 == 0) v.dropped_names.push_back("process:p" + std::to_string(i));
+  }
+  for (int64_t g = 0; g < 5000; ++g) {
+    v.params.group_normalization["g" + std::to_string(g)] = Normalization::log1p;
+    v.params.group_weights["g" + std::to_string(g)] = 1.0 + static_cast<double>(g) / 7.0;
+  }
+  const auto value = [](int64_t i) { return std::sin(static_cast<double>(i)) * 1e3; };
+  PcaModel& p = m.pca;
+  p.n_samples = n;
+  p.n_features = d;
+  p.mean.resize(static_cast<std::size_t>(d));
+  for (int64_t i = 0; i < d; ++i) p.mean[static_cast<std::size_t>(i)] = value(i);
+  p.components = Matrix<double>(2, d);
+  for (int64_t i = 0; i < 2 * d; ++i) p.components.data()[i] = value(i + 1) / 1e6;
+  m.cluster_sizes = {n - 1, 1};
+  m.feature_means = Matrix<double>(2, d, 1.0 / 3.0);
+  m.feature_sq_means = Matrix<double>(2, d, 0.1);
+  m.feature_scale.assign(static_cast<std::size_t>(d), 0.7);
+  m.lof.reference = Matrix<float>(n, 2);
+  for (int64_t i = 0; i < 2 * n; ++i) m.lof.reference.data()[i] = static_cast<float>(value(i));
+  m.lof.k_distance.assign(static_cast<std::size_t>(n), 0.5);
+  m.lof.lrd.assign(static_cast<std::size_t>(n), 2.0);
+  return m;
+}
+
+TEST(ModelFormat, LongArraysAreTheCompactJsonOfTheWholePayload) {
+  const FleetModel m = wide_model(20000, 9000);
+  const std::string bytes = written(m);
+  const std::string payload = bytes.substr(bytes.find('\n') + 1);
+  EXPECT_EQ(bytes, file_of(payload));
+  EXPECT_EQ(payload, nlohmann::ordered_json::parse(payload).dump() + "\n");
+  TempDir dir;
+  save_fleet_model(m, dir.file("wide.model"));
+  EXPECT_EQ(read_all(dir.file("wide.model")), bytes);
+  const FleetModel back = load_fleet_model(dir.file("wide.model"));
+  EXPECT_EQ(back.vocabulary.feature_names, m.vocabulary.feature_names);
+  EXPECT_EQ(written(back), bytes);
+}
+
+// The file size limit makes the write fail half-way through the payload,
+// in a child process so the limit stays there.
+TEST(ModelFormat, SaveFailingHalfWayLeavesTheOldFileAndNoTemporary) {
+  TempDir dir;
+  const std::string path = dir.file("m.model");
+  std::ofstream(path) << "the old model";
+  const FleetModel m = wide_model(20000, 100);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const rlimit limit{64 * 1024, 64 * 1024};
+    std::signal(SIGXFSZ, SIG_IGN);
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(3);
+    try {
+      save_fleet_model(m, path);
+    } catch (const Error& e) {
+      ::_exit(e.code() == ErrorCode::io_error ? 0 : 1);
+    }
+    ::_exit(2);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: another error, 2: no error, 3: no limit";
+  EXPECT_EQ(read_all(path), "the old model");
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    ++files;
+    EXPECT_EQ(entry.path().filename(), "m.model");
+  }
+  EXPECT_EQ(files, 1);
+}
+
+}  // namespace
+}  // namespace stray
