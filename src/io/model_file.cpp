@@ -5,8 +5,10 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <vector>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -28,15 +30,19 @@ using Json = nlohmann::ordered_json;
 constexpr const char* kMagic = "stray-fleet-model";
 constexpr std::size_t kMaxHeader = 128;
 
-uint32_t crc32_of(const std::string& bytes) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  std::size_t off = 0;
-  while (off < bytes.size()) {
-    const auto chunk = static_cast<uInt>(std::min<std::size_t>(bytes.size() - off, 1u << 30));
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + off), chunk);
-    off += chunk;
+// The running CRC-32 of a payload, `crc` from crc32(0, Z_NULL, 0).
+uLong crc32_add(uLong crc, const char* data, std::size_t bytes) {
+  while (bytes > 0) {
+    const auto chunk = static_cast<uInt>(std::min<std::size_t>(bytes, 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(data), chunk);
+    data += chunk;
+    bytes -= chunk;
   }
-  return static_cast<uint32_t>(crc);
+  return crc;
+}
+
+uint32_t crc32_of(const std::string& bytes) {
+  return static_cast<uint32_t>(crc32_add(crc32(0L, Z_NULL, 0), bytes.data(), bytes.size()));
 }
 
 // Names (features, groups) are bytes from the telemetry, not necessarily
@@ -58,6 +64,108 @@ bool hex_decode(const std::string& hex, std::string* out) {
 }
 
 // ------------------------------------------------------------------ writing
+//
+// The payload is never held whole: a 200,000-feature model is some 150 MB
+// of JSON text, and a JSON document of it several times that. It is
+// written value by value, long arrays in pieces of kPiece values, each
+// piece through nlohmann's own serializer so the bytes are exactly the
+// compact dump() the format has always had. The header, which comes first,
+// carries the payload's length and CRC, so the payload is written twice:
+// once only counted and checksummed, then to the file.
+
+constexpr std::size_t kPiece = 4096;
+
+// Where payload bytes go: counted and added to the CRC as they pass, then
+// handed to `write` (none when only measuring).
+class PayloadOut {
+ public:
+  using Write = std::function<void(const char*, std::size_t)>;
+  explicit PayloadOut(Write write) : write_(std::move(write)) {}
+
+  void put(std::string_view bytes) {
+    crc_ = crc32_add(crc_, bytes.data(), bytes.size());
+    size_ += bytes.size();
+    if (write_) write_(bytes.data(), bytes.size());
+  }
+  std::size_t size() const { return size_; }
+  uint32_t crc() const { return static_cast<uint32_t>(crc_); }
+
+ private:
+  Write write_;
+  uLong crc_ = crc32(0L, Z_NULL, 0);
+  std::size_t size_ = 0;
+};
+
+// One JSON array written in pieces: each piece of up to kPiece values is
+// dumped as an array and its brackets dropped, so the joined pieces are
+// the bytes of the whole array's dump().
+class ArrayOut {
+ public:
+  explicit ArrayOut(PayloadOut& out) : out_(out), piece_(Json::array()) { out_.put("["); }
+  void push(Json value) {
+    piece_.push_back(std::move(value));
+    if (piece_.size() == kPiece) flush();
+  }
+  void close() {
+    flush();
+    out_.put("]");
+  }
+
+ private:
+  void flush() {
+    if (piece_.empty()) return;
+    const std::string text = piece_.dump();
+    if (any_) out_.put(",");
+    out_.put(std::string_view(text).substr(1, text.size() - 2));
+    piece_.clear();  // keeps the array's capacity for the next piece
+    any_ = true;
+  }
+  PayloadOut& out_;
+  Json piece_;
+  bool any_ = false;
+};
+
+// Objects written member by member, in the order given (as ordered_json
+// dumps them): the payload and its sections.
+class ObjectOut {
+ public:
+  explicit ObjectOut(PayloadOut& out) : out_(out) {}
+  /// The payload itself (no key), or an object member.
+  void begin(std::optional<std::string_view> key = std::nullopt) {
+    if (key) name(*key);
+    out_.put("{");
+    first_.push_back(true);
+  }
+  void end() {
+    out_.put("}");
+    first_.pop_back();
+  }
+  /// A member whose value is small (a number, a name, a short object).
+  void field(std::string_view key, const Json& value) {
+    name(key);
+    out_.put(value.dump());
+  }
+  /// A member whose value is an array of `count` values, element(i) each.
+  template <typename F>
+  void array(const char* key, std::size_t count, F&& element) {
+    name(key);
+    ArrayOut a(out_);
+    for (std::size_t i = 0; i < count; ++i) a.push(element(i));
+    a.close();
+  }
+
+ private:
+  // Keys are names of any bytes too (group maps): a string_view, not a C
+  // string, so a NUL inside one stays.
+  void name(std::string_view key) {
+    if (!first_.back()) out_.put(",");
+    first_.back() = false;
+    out_.put(Json(std::string(key)).dump());
+    out_.put(":");
+  }
+  PayloadOut& out_;
+  std::vector<bool> first_;
+};
 
 Json name_json(const std::string& name) {
   if (internal::is_utf8(name)) return name;
@@ -72,139 +180,159 @@ Json name_json(const std::string& name) {
   return Json{{"hex", hex}};
 }
 
-Json names_json(const std::vector<std::string>& names) {
-  Json a = Json::array();
-  for (const std::string& n : names) a.push_back(name_json(n));
-  return a;
+void names(ObjectOut& o, const char* key, const std::vector<std::string>& names) {
+  o.array(key, names.size(), [&](std::size_t i) { return name_json(names[i]); });
 }
 
 // A name -> value map: an object, or when a name is not UTF-8 (it cannot be
-// an object key), an array of [name, value] pairs.
+// an object key), an array of [name, value] pairs. Object members are
+// written one by one: ordered_json would look each key up in a list.
 template <typename Map, typename F>
-Json map_json(const Map& map, F&& value_of) {
+void map(ObjectOut& o, const char* key, const Map& map, F&& value_of) {
   const bool plain = std::all_of(map.begin(), map.end(),
                                  [](const auto& entry) { return internal::is_utf8(entry.first); });
-  Json out = plain ? Json::object() : Json::array();
-  for (const auto& [name, value] : map) {
-    if (plain) {
-      out[name] = value_of(value);
-    } else {
-      out.push_back(Json::array({name_json(name), value_of(value)}));
-    }
+  if (!plain) {
+    auto entry = map.begin();
+    o.array(key, map.size(), [&](std::size_t) {
+      const auto& [name, value] = *entry++;
+      return Json::array({name_json(name), value_of(value)});
+    });
+    return;
   }
-  return out;
+  o.begin(key);
+  for (const auto& [name, value] : map) o.field(name, value_of(value));
+  o.end();
 }
 
-Json flat(const double* data, int64_t count) {
-  Json a = Json::array();
-  for (int64_t i = 0; i < count; ++i) a.push_back(data[i]);
-  return a;
-}
-Json flat(const float* data, int64_t count) {
-  Json a = Json::array();
-  for (int64_t i = 0; i < count; ++i) a.push_back(static_cast<double>(data[i]));
-  return a;
+// Numbers as doubles (float32 values as the double they convert to).
+template <typename T>
+void numbers(ObjectOut& o, const char* key, const T* data, int64_t count) {
+  o.array(key, static_cast<std::size_t>(count),
+          [&](std::size_t i) { return Json(static_cast<double>(data[i])); });
 }
 template <typename T>
-Json flat(const std::vector<T>& v) {
-  return flat(v.data(), static_cast<int64_t>(v.size()));
+void numbers(ObjectOut& o, const char* key, const std::vector<T>& v) {
+  numbers(o, key, v.data(), static_cast<int64_t>(v.size()));
 }
-Json with_nan_as_null(const std::vector<double>& v) {
-  Json a = Json::array();
-  for (double x : v) a.push_back(std::isnan(x) ? Json(nullptr) : Json(x));
-  return a;
+template <typename T>
+void integers(ObjectOut& o, const char* key, const std::vector<T>& v) {
+  o.array(key, v.size(), [&](std::size_t i) { return Json(v[i]); });
+}
+
+void write_features(ObjectOut& o, const FeatureVocabulary& v) {
+  o.begin("features");
+  o.field("normalization", to_string(v.params.normalization));
+  map(o, "group_normalization", v.params.group_normalization,
+      [](Normalization mode) { return Json(to_string(mode)); });
+  map(o, "group_weights", v.params.group_weights, [](double w) { return Json(w); });
+  o.field("max_df", v.params.max_df);
+  o.field("min_df", v.params.min_df);
+  o.field("idf", v.params.idf);
+  o.field("n_entities", v.n_entities);
+  names(o, "names", v.feature_names);
+  integers(o, "document_frequency", v.document_frequency);
+  names(o, "dropped", v.dropped_names);
+  o.end();
+}
+
+void write_pca(ObjectOut& o, const FleetModel& m) {
+  if (!m.use_pca) {
+    o.field("pca", nullptr);
+    return;
+  }
+  const PcaModel& p = m.pca;
+  o.begin("pca");
+  o.field("n_samples", p.n_samples);
+  o.field("n_features", p.n_features);
+  o.field("n_components", p.n_components);
+  o.field("solver", to_string(p.solver));
+  o.field("whiten", p.whiten);
+  numbers(o, "mean", p.mean);
+  numbers(o, "components", p.components.data(), p.components.size());
+  numbers(o, "explained_variance", p.explained_variance);
+  numbers(o, "explained_variance_ratio", p.explained_variance_ratio);
+  numbers(o, "singular_values", p.singular_values);
+  o.field("noise_variance", p.noise_variance);
+  o.field("total_variance", p.total_variance);
+  o.end();
+}
+
+void write_clusters(ObjectOut& o, const FleetModel& m) {
+  o.begin("kmeans");
+  o.field("n_clusters", m.kmeans.centers.rows());
+  o.field("dimensions", m.kmeans.centers.cols());
+  numbers(o, "centers", m.kmeans.centers.data(), m.kmeans.centers.size());
+  o.end();
+
+  o.begin("clusters");
+  integers(o, "sizes", m.cluster_sizes);
+  integers(o, "reference", m.reference);
+  o.array("thresholds", m.thresholds.size(), [&](std::size_t i) {
+    const double x = m.thresholds[i];
+    return std::isnan(x) ? Json(nullptr) : Json(x);
+  });
+  numbers(o, "feature_means", m.feature_means.data(), m.feature_means.size());
+  numbers(o, "feature_sq_means", m.feature_sq_means.data(), m.feature_sq_means.size());
+  numbers(o, "feature_scale", m.feature_scale);
+  o.end();
 }
 
 // The LOF detector's model: the baseline's rows in the clustering space,
 // their k-distances and densities. null for the centroid detector.
-Json lof_json(const FleetModel& m) {
-  if (m.detector == Detector::centroid) return nullptr;
-  const LofModel& l = m.lof;
-  Json lj;
-  lj["n_neighbors"] = l.n_neighbors;
-  lj["offset"] = l.offset;
-  lj["rows"] = l.reference.rows();
-  lj["reference"] = flat(l.reference.data(), l.reference.size());
-  lj["k_distance"] = flat(l.k_distance);
-  lj["lrd"] = flat(l.lrd);
-  return lj;
-}
-
-std::string payload_of(const FleetModel& m) {
-  Json j;
-  j["format"] = kMagic;
-  j["version"] = kFleetModelVersion;
-  j["library_version"] = version_string;
-  j["n_entities"] = m.n_entities;
-
-  const FeatureVocabulary& v = m.vocabulary;
-  Json f;
-  f["normalization"] = to_string(v.params.normalization);
-  f["group_normalization"] =
-      map_json(v.params.group_normalization, [](Normalization mode) { return to_string(mode); });
-  f["group_weights"] = map_json(v.params.group_weights, [](double w) { return w; });
-  f["max_df"] = v.params.max_df;
-  f["min_df"] = v.params.min_df;
-  f["idf"] = v.params.idf;
-  f["n_entities"] = v.n_entities;
-  f["names"] = names_json(v.feature_names);
-  f["document_frequency"] = v.document_frequency;
-  f["dropped"] = names_json(v.dropped_names);
-  j["features"] = f;
-
-  if (m.use_pca) {
-    const PcaModel& p = m.pca;
-    Json pj;
-    pj["n_samples"] = p.n_samples;
-    pj["n_features"] = p.n_features;
-    pj["n_components"] = p.n_components;
-    pj["solver"] = to_string(p.solver);
-    pj["whiten"] = p.whiten;
-    pj["mean"] = flat(p.mean);
-    pj["components"] = flat(p.components.data(), p.components.size());
-    pj["explained_variance"] = flat(p.explained_variance);
-    pj["explained_variance_ratio"] = flat(p.explained_variance_ratio);
-    pj["singular_values"] = flat(p.singular_values);
-    pj["noise_variance"] = p.noise_variance;
-    pj["total_variance"] = p.total_variance;
-    j["pca"] = pj;
-  } else {
-    j["pca"] = nullptr;
+void write_lof(ObjectOut& o, const FleetModel& m) {
+  if (m.detector == Detector::centroid) {
+    o.field("lof", nullptr);
+    return;
   }
-
-  Json kj;
-  kj["n_clusters"] = m.kmeans.centers.rows();
-  kj["dimensions"] = m.kmeans.centers.cols();
-  kj["centers"] = flat(m.kmeans.centers.data(), m.kmeans.centers.size());
-  j["kmeans"] = kj;
-
-  Json cj;
-  cj["sizes"] = m.cluster_sizes;
-  cj["reference"] = m.reference;
-  cj["thresholds"] = with_nan_as_null(m.thresholds);
-  cj["feature_means"] = flat(m.feature_means.data(), m.feature_means.size());
-  cj["feature_sq_means"] = flat(m.feature_sq_means.data(), m.feature_sq_means.size());
-  cj["feature_scale"] = flat(m.feature_scale);
-  j["clusters"] = cj;
-
-  j["score"] = {{"space", to_string(m.score.space)}, {"variance_floor", m.score.variance_floor}};
-  j["outliers"] = {{"percentile", m.outliers.percentile},
-                   {"top_n", m.outliers.top_n},
-                   {"top_fraction", m.outliers.top_fraction},
-                   {"small_cluster_size", m.outliers.small_cluster_size}};
-  j["explain"] = {{"mode", to_string(m.explain.mode)},
-                  {"top_features", m.explain.top_features}};
-  j["clustering"] = {{"method", to_string(m.clustering)}, {"linkage", to_string(m.linkage)}};
-  j["detector"] = to_string(m.detector);
-  j["lof"] = lof_json(m);
-  return j.dump() + "\n";
+  const LofModel& l = m.lof;
+  o.begin("lof");
+  o.field("n_neighbors", l.n_neighbors);
+  o.field("offset", l.offset);
+  o.field("rows", l.reference.rows());
+  numbers(o, "reference", l.reference.data(), l.reference.size());
+  numbers(o, "k_distance", l.k_distance);
+  numbers(o, "lrd", l.lrd);
+  o.end();
 }
 
-std::string header_of(const std::string& payload) {
-  char buf[kMaxHeader];
-  std::snprintf(buf, sizeof buf, "%s %d %zu %08x\n", kMagic, kFleetModelVersion, payload.size(),
-                crc32_of(payload));
-  return buf;
+void write_payload(PayloadOut& out, const FleetModel& m) {
+  ObjectOut o(out);
+  o.begin();
+  o.field("format", kMagic);
+  o.field("version", kFleetModelVersion);
+  o.field("library_version", version_string);
+  o.field("n_entities", m.n_entities);
+  write_features(o, m.vocabulary);
+  write_pca(o, m);
+  write_clusters(o, m);
+  o.field("score", {{"space", to_string(m.score.space)}, {"variance_floor", m.score.variance_floor}});
+  o.field("outliers", {{"percentile", m.outliers.percentile},
+                       {"top_n", m.outliers.top_n},
+                       {"top_fraction", m.outliers.top_fraction},
+                       {"small_cluster_size", m.outliers.small_cluster_size}});
+  o.field("explain", {{"mode", to_string(m.explain.mode)},
+                      {"top_features", m.explain.top_features}});
+  o.field("clustering", {{"method", to_string(m.clustering)}, {"linkage", to_string(m.linkage)}});
+  o.field("detector", to_string(m.detector));
+  write_lof(o, m);
+  o.end();
+  out.put("\n");
+}
+
+// Header and payload to `write`, the payload streamed (see above). The two
+// passes see the same model, so they must agree; if they do not (the model
+// changed meanwhile), the caller must not keep what was written.
+void write_model(const FleetModel& m, const PayloadOut::Write& write, const char* where) {
+  PayloadOut measure(nullptr);
+  write_payload(measure, m);
+  char header[kMaxHeader];
+  const int n = std::snprintf(header, sizeof header, "%s %d %zu %08x\n", kMagic, kFleetModelVersion,
+                              measure.size(), measure.crc());
+  write(header, static_cast<std::size_t>(n));
+  PayloadOut out(write);
+  write_payload(out, m);
+  internal::require(out.size() == measure.size() && out.crc() == measure.crc(), ErrorCode::io_error,
+                    where, "the model changed while it was being written");
 }
 
 // ------------------------------------------------------------------ reading
@@ -554,8 +682,9 @@ FleetModel model_of(const Json& j, const Reader& r, int version) {
 void write_fleet_model(std::ostream& out, const FleetModel& model) {
   internal::require(model.fitted(), ErrorCode::not_fitted, "write_fleet_model",
                     "the model is not fitted");
-  const std::string payload = payload_of(model);
-  out << header_of(payload) << payload;
+  write_model(
+      model, [&](const char* data, std::size_t n) { out.write(data, static_cast<std::streamsize>(n)); },
+      "write_fleet_model");
   out.flush();
   internal::require(static_cast<bool>(out), ErrorCode::io_error, "write_fleet_model",
                     "write failed");
@@ -564,11 +693,11 @@ void write_fleet_model(std::ostream& out, const FleetModel& model) {
 void save_fleet_model(const FleetModel& model, const std::filesystem::path& path) {
   internal::require(model.fitted(), ErrorCode::not_fitted, "save_fleet_model",
                     "the model is not fitted");
-  const std::string payload = payload_of(model);
-  const std::string header = header_of(payload);
+  // The temporary is removed unless commit() is reached: a failure in
+  // either pass leaves the destination as it was.
   internal::AtomicFile file(path.string(), "save_fleet_model");
-  file.write(header.data(), header.size());
-  file.write(payload.data(), payload.size());
+  write_model(
+      model, [&](const char* data, std::size_t n) { file.write(data, n); }, "save_fleet_model");
   file.commit();
 }
 
