@@ -177,6 +177,34 @@ TEST(ModelFormat, GoldenModelLoadsBackToTheSameBytes) {
   EXPECT_EQ(written(read_fleet_model(in)), bytes);
 }
 
+std::string load_error(const std::string& bytes) {
+  std::istringstream in(bytes);
+  try {
+    read_fleet_model(in, "m.model");
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::parse_error) << e.what();
+    return e.what();
+  }
+  return "no error";
+}
+
+// The loader parses the payload as it reads it, yet judges a file in the
+// documented order: length, trailing bytes, CRC, and only then the JSON.
+TEST(ModelFormat, LoaderChecksLengthAndCrcBeforeTheJson) {
+  const std::string bytes = written(golden_model());
+  const std::size_t start = bytes.find('\n') + 1;
+  std::string not_json = bytes;
+  not_json[start + 1] = '#';  // breaks the JSON and the CRC
+  EXPECT_NE(load_error(not_json).find("CRC-32"), std::string::npos);
+  EXPECT_NE(load_error(not_json.substr(0, start + 40)).find("truncated"), std::string::npos);
+  EXPECT_NE(load_error(not_json + "x").find("unexpected data"), std::string::npos);
+  const std::string payload = bytes.substr(start);
+  const std::string broken = replaced(payload, "{", "{#");
+  EXPECT_NE(load_error(file_of(broken)).find("not valid JSON"), std::string::npos);
+  EXPECT_NE(load_error(file_of(payload + "{}")).find("not valid JSON"), std::string::npos);
+  EXPECT_NE(load_error(file_of("")).find("not valid JSON"), std::string::npos);
+}
+
 // A model whose arrays and group maps are much longer than the writer's
 // pieces, with a name that is not UTF-8 among them (the maps then become
 // [name, value] pairs).

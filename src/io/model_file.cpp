@@ -12,6 +12,7 @@
 #include <vector>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <streambuf>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,10 +40,6 @@ uLong crc32_add(uLong crc, const char* data, std::size_t bytes) {
     bytes -= chunk;
   }
   return crc;
-}
-
-uint32_t crc32_of(const std::string& bytes) {
-  return static_cast<uint32_t>(crc32_add(crc32(0L, Z_NULL, 0), bytes.data(), bytes.size()));
 }
 
 // Names (features, groups) are bytes from the telemetry, not necessarily
@@ -192,7 +189,7 @@ void map(ObjectOut& o, const char* key, const Map& map, F&& value_of) {
   const bool plain = std::all_of(map.begin(), map.end(),
                                  [](const auto& entry) { return internal::is_utf8(entry.first); });
   if (!plain) {
-    auto entry = map.begin();
+    auto entry = map.begin();  // array() asks for the elements in order
     o.array(key, map.size(), [&](std::size_t) {
       const auto& [name, value] = *entry++;
       return Json::array({name_json(name), value_of(value)});
@@ -431,26 +428,38 @@ class Reader {
       f(name_of(pair[0], path + key), pair[1]);
     }
   }
-  std::vector<double> numbers(const Json& j, const char* key, const std::string& path,
-                              int64_t expected, bool nan_for_null = false) const {
+  /// The array at `key`, of `expected` entries (any number when < 0).
+  const Json& array(const Json& j, const char* key, const std::string& path,
+                    int64_t expected) const {
     const Json& v = at(j, key, path);
     if (!v.is_array()) fail("field '" + path + key + "' is not an array");
     if (expected >= 0 && static_cast<int64_t>(v.size()) != expected) {
       fail("field '" + path + key + "' has " + std::to_string(v.size()) + " values, expected " +
            std::to_string(expected));
     }
-    std::vector<double> out;
-    out.reserve(v.size());
+    return v;
+  }
+  /// The finite numbers of `v` (the array at `key`) into out[0, v.size()),
+  /// with NaN for null where nan_for_null.
+  template <typename T>
+  void numbers_into(const Json& v, const char* key, const std::string& path, T* out,
+                    bool nan_for_null = false) const {
     for (const Json& x : v) {
       if (nan_for_null && x.is_null()) {
-        out.push_back(std::numeric_limits<double>::quiet_NaN());
+        *out++ = std::numeric_limits<T>::quiet_NaN();
         continue;
       }
       if (!x.is_number()) fail("field '" + path + key + "' holds a non-number");
       const auto d = x.get<double>();
       if (!std::isfinite(d)) fail("field '" + path + key + "' holds a non-finite value");
-      out.push_back(d);
+      *out++ = static_cast<T>(d);
     }
+  }
+  std::vector<double> numbers(const Json& j, const char* key, const std::string& path,
+                              int64_t expected, bool nan_for_null = false) const {
+    const Json& v = array(j, key, path, expected);
+    std::vector<double> out(v.size());
+    numbers_into(v, key, path, out.data(), nan_for_null);
     return out;
   }
 
@@ -468,6 +477,19 @@ int64_t extent(const Reader& r, int64_t a, int64_t b, const char* what) {
     r.fail(std::string(what) + " overflows: " + std::to_string(a) + " x " + std::to_string(b));
   }
   return a * b;
+}
+
+// A rows x cols matrix, row-major in the array at `key`. The array's length
+// is checked before the matrix is allocated, and the values go straight
+// into it rather than through a vector copied in.
+template <typename T>
+Matrix<T> matrix(const Json& j, const Reader& r, const char* key, const std::string& path,
+                 int64_t rows, int64_t cols) {
+  const std::string field = path + key;
+  const Json& v = r.array(j, key, path, extent(r, rows, cols, field.c_str()));
+  Matrix<T> out(rows, cols);
+  r.numbers_into(v, key, path, out.data());
+  return out;
 }
 
 void read_identity(const Json& j, const Reader& r, int header_version, FleetModel& m) {
@@ -536,10 +558,7 @@ void read_pca(const Json& j, const Reader& r, FleetModel& m) {
   }
   p.whiten = r.get<bool>(pj, "whiten", pp);
   p.mean = r.numbers(pj, "mean", pp, d);
-  const std::vector<double> components =
-      r.numbers(pj, "components", pp, extent(r, p.n_components, d, "pca.components"));
-  p.components = Matrix<double>(p.n_components, d);
-  p.components.storage().assign(components.begin(), components.end());
+  p.components = matrix<double>(pj, r, "components", pp, p.n_components, d);
   p.explained_variance = r.numbers(pj, "explained_variance", pp, p.n_components);
   p.explained_variance_ratio = r.numbers(pj, "explained_variance_ratio", pp, p.n_components);
   p.singular_values = r.numbers(pj, "singular_values", pp, p.n_components);
@@ -558,10 +577,7 @@ void read_kmeans(const Json& j, const Reader& r, FleetModel& m) {
   if (r.count(kj, "dimensions", "kmeans.", 1) != dims) {
     r.fail("kmeans.dimensions does not match the clustering space (" + std::to_string(dims) + ")");
   }
-  const std::vector<double> c =
-      r.numbers(kj, "centers", "kmeans.", extent(r, k, dims, "kmeans.centers"));
-  m.kmeans.centers = Matrix<float>(k, dims);
-  for (std::size_t i = 0; i < c.size(); ++i) m.kmeans.centers.data()[i] = static_cast<float>(c[i]);
+  m.kmeans.centers = matrix<float>(kj, r, "centers", "kmeans.", k, dims);
 }
 
 void read_clusters(const Json& j, const Reader& r, FleetModel& m) {
@@ -586,13 +602,8 @@ void read_clusters(const Json& j, const Reader& r, FleetModel& m) {
   }
   if (total != m.n_entities) r.fail("clusters.sizes do not sum to n_entities");
   m.thresholds = r.numbers(cj, "thresholds", cp, k, true);
-  const int64_t kd = extent(r, k, d, "clusters.feature_means");
-  const std::vector<double> means = r.numbers(cj, "feature_means", cp, kd);
-  const std::vector<double> sq_means = r.numbers(cj, "feature_sq_means", cp, kd);
-  m.feature_means = Matrix<double>(k, d);
-  m.feature_means.storage().assign(means.begin(), means.end());
-  m.feature_sq_means = Matrix<double>(k, d);
-  m.feature_sq_means.storage().assign(sq_means.begin(), sq_means.end());
+  m.feature_means = matrix<double>(cj, r, "feature_means", cp, k, d);
+  m.feature_sq_means = matrix<double>(cj, r, "feature_sq_means", cp, k, d);
   m.feature_scale = r.numbers(cj, "feature_scale", cp, d);
   for (const double s : m.feature_scale) {
     if (!(s > 0.0)) r.fail("clusters.feature_scale holds a value <= 0");
@@ -657,13 +668,51 @@ void read_detection(const Json& j, const Reader& r, FleetModel& m) {
   if (l.n_neighbors >= n) r.fail("lof.n_neighbors is not below lof.rows");
   l.offset = r.number(lj, "offset", lp);
   if (!(l.offset < 0.0)) r.fail("lof.offset is not negative");
-  const std::vector<double> rows = r.numbers(lj, "reference", lp, extent(r, n, dims, "lof.reference"));
-  l.reference = Matrix<float>(n, dims);
-  for (std::size_t i = 0; i < rows.size(); ++i) l.reference.data()[i] = static_cast<float>(rows[i]);
+  l.reference = matrix<float>(lj, r, "reference", lp, n, dims);
   l.k_distance = r.numbers(lj, "k_distance", lp, n);
   l.lrd = r.numbers(lj, "lrd", lp, n);
   l.novelty = true;
 }
+
+// The payload as the JSON parser reads it: at most `bytes` bytes of `in`,
+// read through a small buffer, each piece added to the CRC as it arrives.
+class PayloadIn : public std::streambuf {
+ public:
+  PayloadIn(std::istream& in, unsigned long long bytes)
+      : in_(in), left_(bytes), buffer_(std::size_t{1} << 16) {}
+
+  /// Reads what the parser left (it stops at an error), so that the
+  /// length and the CRC are judged on the whole payload.
+  void drain() {
+    do {
+      setg(eback(), egptr(), egptr());
+    } while (underflow() != traits_type::eof());
+  }
+  unsigned long long got() const { return got_; }
+  uint32_t crc() const { return static_cast<uint32_t>(crc_); }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    if (left_ == 0 || !in_) return traits_type::eof();
+    in_.read(buffer_.data(),
+             static_cast<std::streamsize>(std::min<unsigned long long>(buffer_.size(), left_)));
+    const auto n = static_cast<std::size_t>(in_.gcount());
+    if (n == 0) return traits_type::eof();
+    crc_ = crc32_add(crc_, buffer_.data(), n);
+    got_ += n;
+    left_ -= n;
+    setg(buffer_.data(), buffer_.data(), buffer_.data() + n);
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  std::istream& in_;
+  unsigned long long left_;
+  unsigned long long got_ = 0;
+  uLong crc_ = crc32(0L, Z_NULL, 0);
+  std::vector<char> buffer_;
+};
 
 FleetModel model_of(const Json& j, const Reader& r, int version) {
   FleetModel m;
@@ -725,29 +774,27 @@ FleetModel read_fleet_model(std::istream& in, const std::string& source_name) {
   }
   constexpr unsigned long long kMaxPayload = 1ull << 36;
   if (bytes > kMaxPayload) r.fail("payload length " + std::to_string(bytes) + " is implausible");
-  // Read in pieces: memory follows the bytes actually there, so a header
-  // claiming a huge payload costs nothing before it is found truncated.
-  std::string payload;
-  std::vector<char> piece(std::size_t{1} << 20);
-  while (payload.size() < bytes && in) {
-    const auto want = static_cast<std::streamsize>(
-        std::min<unsigned long long>(piece.size(), bytes - payload.size()));
-    in.read(piece.data(), want);
-    payload.append(piece.data(), static_cast<std::size_t>(in.gcount()));
+  // The parser reads the payload straight from the stream, so memory
+  // follows the document built, with no copy of the text beside it; a
+  // header claiming a huge payload costs nothing before it is found
+  // truncated. The checks keep their order: length, CRC, then JSON.
+  PayloadIn payload(in, bytes);
+  std::istream text(&payload);
+  Json j;
+  std::string json_error;
+  try {
+    j = Json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    json_error = e.what();
   }
-  const auto got = static_cast<unsigned long long>(payload.size());
-  if (got != bytes) {
-    r.fail("truncated: the payload has " + std::to_string(got) + " of " + std::to_string(bytes) +
-           " bytes");
+  payload.drain();
+  if (payload.got() != bytes) {
+    r.fail("truncated: the payload has " + std::to_string(payload.got()) + " of " +
+           std::to_string(bytes) + " bytes");
   }
   if (in.peek() != std::char_traits<char>::eof()) r.fail("unexpected data after the payload");
-  if (crc32_of(payload) != crc) r.fail("corrupt: the payload's CRC-32 does not match the header");
-  Json j;
-  try {
-    j = Json::parse(payload);
-  } catch (const nlohmann::json::exception& e) {
-    r.fail(std::string("payload is not valid JSON: ") + e.what());
-  }
+  if (payload.crc() != crc) r.fail("corrupt: the payload's CRC-32 does not match the header");
+  if (!json_error.empty()) r.fail("payload is not valid JSON: " + json_error);
   return model_of(j, r, version);
 }
 
