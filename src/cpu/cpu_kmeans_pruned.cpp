@@ -4,8 +4,9 @@
 // Lloyd iteration after the first few), the bounds prove most labels
 // unchanged and those rows cost two comparisons instead of k dot products.
 // Rows that cannot be proven are gathered and computed against every
-// centre: by an Eigen GEMM, or on the AMX tile unit where the CPU has one
-// (cpu_kmeans_amx.hpp).
+// centre: on the AMX tile unit where the CPU has one (cpu_kmeans_amx.hpp),
+// else by the fused AVX-512 / AVX2 kernel (cpu_nearest_two.hpp), else by
+// an Eigen GEMM.
 //
 // The bounds are widened by the rounding error of the expanded distance
 // formula (and of the tile unit's products), so a row is skipped only when
@@ -15,11 +16,13 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "cpu/cpu_backend.hpp"
 #include "cpu/cpu_kmeans_amx.hpp"
 #include "cpu/cpu_kmeans_movers.hpp"
+#include "cpu/cpu_nearest_two.hpp"
 #include "core/check.hpp"
 
 namespace stray::internal {
@@ -239,6 +242,10 @@ struct TilePass {
   double relative_error;   // of the expanded formula
   double product_error;    // the same, plus the tile unit's where it is used
   bool fresh, use_amx;
+  // The fused float32 kernel where the tile unit is not used and the CPU
+  // has one (cpu_nearest_two.hpp); none: GEMM.
+  NearestTwoKernel fused;
+  const NearestTwoCentres* fused_c;
   bool retry;  // the own-centre retry pays, by the last counts
   const AmxCentres& amx_c;
   int64_t tile;  // rows per tile
@@ -249,8 +256,10 @@ struct TilePass {
 struct TileScratch {
   explicit TileScratch(const TilePass& p)
       : bound_failed(static_cast<std::size_t>(p.tile)),
-        gathered(p.use_amx ? 0 : p.tile, p.d),
-        products(p.use_amx ? 0 : static_cast<std::size_t>(p.k * p.tile)),
+        gathered(p.use_amx || p.fused != NearestTwoKernel::none ? 0 : p.tile, p.d),
+        products(p.use_amx || p.fused != NearestTwoKernel::none
+                     ? 0
+                     : static_cast<std::size_t>(p.k * p.tile)),
         best(static_cast<std::size_t>(p.tile)),
         second(best.size()),
         best_j(best.size()),
@@ -367,8 +376,8 @@ void retry_own_centre(const TilePass& p, TileScratch& s) {
 }
 
 // The nearest and second-nearest centre of the m rows in s.pending (the
-// tile's rows from `begin` when `consecutive`), on the tile unit or by an
-// Eigen GEMM, into s.best, s.second, s.best_j.
+// tile's rows from `begin` when `consecutive`), on the tile unit, by the
+// fused kernel or by an Eigen GEMM, into s.best, s.second, s.best_j.
 void nearest_two_of_pending(const TilePass& p, TileScratch& s, int64_t begin, int64_t m,
                             bool consecutive) {
   const int64_t d = p.d;
@@ -377,6 +386,11 @@ void nearest_two_of_pending(const TilePass& p, TileScratch& s, int64_t begin, in
                     consecutive ? nullptr : s.pending.data(), begin, m, s.amx_rows,
                     s.best.data(), s.second.data(), s.best_j.data(),
                     p.fresh_norms ? p.fresh_norms + begin : nullptr);
+    return;
+  }
+  if (p.fused != NearestTwoKernel::none) {
+    nearest_two_fused(p.fused, *p.fused_c, p.x, consecutive ? nullptr : s.pending.data(), begin,
+                      m, s.best.data(), s.second.data(), s.best_j.data());
     return;
   }
   Eigen::Map<RowMajorF> out(s.products.data(), p.k, m);
@@ -534,6 +548,11 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
                                : distance_tile_rows(d, k);
   const int64_t tiles = (n + tile - 1) / tile;
   const AmxCentres amx_c = use_amx ? amx_centres(C.data(), k, d) : AmxCentres{};
+  const NearestTwoKernel fused = use_amx ? NearestTwoKernel::none : nearest_two_kernel(k, d);
+  const std::optional<NearestTwoCentres> fused_c =
+      fused == NearestTwoKernel::none
+          ? std::nullopt
+          : std::optional<NearestTwoCentres>(std::in_place, C.data(), c_norms.norms.data(), k, d);
   // Each row's ‖x‖², once per X: on the tile unit's path the fresh pass
   // sums them as it converts the rows (every row is computed then).
   if (fresh && !use_amx) row_sq_norms_into(X.data(), n, d, threads_, bounds.row_norms.data());
@@ -571,7 +590,8 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
       .labels = labels.data(), .upper = bounds.upper.data(), .lower = bounds.lower.data(),
       .relative_error = relative_error,
       .product_error = relative_error + (use_amx ? amx_relative_error(d) : 0.0),
-      .fresh = fresh, .use_amx = use_amx,
+      .fresh = fresh, .use_amx = use_amx, .fused = fused,
+      .fused_c = fused_c ? &*fused_c : nullptr,
       .retry = movers.m == 0 && bounds.retried > 0 &&
                bounds.settled_by_retry * 8 >= bounds.retried * retry_pays_eighths,
       .amx_c = amx_c, .tile = tile};
