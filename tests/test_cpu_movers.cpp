@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cpu/amx.hpp"
+#include "core/work_team.hpp"
 #include "cpu/cpu_kmeans_movers.hpp"
 
 namespace stray::internal {
@@ -195,8 +196,9 @@ TEST(CpuMovers, PlanTakesOutTheCentresThatJumped) {
     // The sample's check runs in fixed chunks on the threads: the plan
     // must not depend on how many there are.
     for (const int threads : {2, 3}) {
+      WorkTeam team(threads);
       const MoverPlan again =
-          plan_movers(rows, {n, k, shift.data(), shift_up.data(), false, threads});
+          plan_movers(rows, {n, k, shift.data(), shift_up.data(), false, &team});
       EXPECT_EQ(again.m, plan.m) << threads << " threads";
       EXPECT_EQ(again.ids, plan.ids) << threads << " threads";
     }

@@ -125,7 +125,7 @@ void for_each_pair(Condensed& C, const LiveSlots& live, int64_t x, int64_t c, Vi
 // scipy's search: the first live cluster strictly nearer to x than `prev`
 // (−1: none), else prev; with the distance.
 std::pair<int64_t, double> nearest_cluster(Condensed& C, const LiveSlots& live, int64_t x,
-                                           int64_t prev, ScanTeam& team,
+                                           int64_t prev, WorkTeam& team,
                                            std::vector<ScanPart>& parts) {
   const double prev_value = prev >= 0 ? C.at(x, prev) : kInf;
   const double* D = C.D;
@@ -143,14 +143,14 @@ std::pair<int64_t, double> nearest_cluster(Condensed& C, const LiveSlots& live, 
 // Lance–Williams: the distances of every live cluster to x∪y, stored in y's
 // row and column; x's become +inf (it is gone).
 void update_distances(Condensed& C, const LiveSlots& live, Linkage linkage, int64_t x, int64_t y,
-                      double nx, double ny, ScanTeam& team) {
+                      double nx, double ny, WorkTeam& team) {
   const auto m = static_cast<int64_t>(live.slots.size());
   double* D = C.D;
   const int64_t* slots = live.slots.data();
   const int64_t* rows = C.row.data();
   const int64_t row_y = rows[y];
   const bool complete = linkage == Linkage::complete;
-  team.run((m + kScanChunk - 1) / kScanChunk, [&](int64_t c) {
+  team.run((m + kScanChunk - 1) / kScanChunk, [&](int64_t c, int) {
     for_each_pair(C, live, x, c, [&](int64_t t, int64_t index_x) {
       const int64_t i = slots[t];
       if (i == y) return;
@@ -205,7 +205,7 @@ std::vector<RawMerge> condensed_merges(MatrixView<const float> X, Linkage linkag
   for (int64_t i = 0; i < n; ++i) live.slots[static_cast<std::size_t>(i)] = i;
   std::vector<int64_t> chain;
   chain.reserve(static_cast<std::size_t>(n));
-  ScanTeam team(threads);
+  WorkTeam team(threads);
   std::vector<ScanPart> parts;
   std::vector<RawMerge> merges;
   merges.reserve(static_cast<std::size_t>(n - 1));

@@ -29,7 +29,7 @@
 #include <limits>
 #include <vector>
 
-#include "cluster/agglomerative_team.hpp"
+#include "core/work_team.hpp"
 #include "stray/core/matrix.hpp"
 
 namespace stray::internal {
@@ -136,11 +136,11 @@ inline constexpr int64_t kScanChunk = 4 * kScanBlock;
 /// first smallest value wins, so the result does not depend on which
 /// thread ran which chunk. `parts` is scratch space.
 template <typename Body>
-ScanPart team_scan(ScanTeam& team, int64_t len, double initial, std::vector<ScanPart>& parts,
+ScanPart team_scan(WorkTeam& team, int64_t len, double initial, std::vector<ScanPart>& parts,
                    Body&& body) {
   const int64_t chunks = (len + kScanChunk - 1) / kScanChunk;
   parts.assign(static_cast<std::size_t>(chunks), ScanPart{initial, -1});
-  team.run(chunks, [&](int64_t c) {
+  team.run(chunks, [&](int64_t c, int) {
     body(c * kScanChunk, std::min(len, (c + 1) * kScanChunk), parts[static_cast<std::size_t>(c)]);
   });
   ScanPart best{initial, -1};

@@ -25,7 +25,7 @@ std::vector<RawMerge> single_merges(MatrixView<const float> X, int threads) {
   // once reached).
   LivePoints pts(X, kInf);
   ScreenQuery query;
-  ScanTeam team(threads);
+  WorkTeam team(threads);
   std::vector<ScanPart> parts;
   std::vector<RawMerge> merges;
   merges.reserve(static_cast<std::size_t>(n - 1));

@@ -28,7 +28,7 @@ namespace {
 // (ward's distance squared over 2|x|) — preferring `prev` (−1: none) on a
 // tie, else the lowest slot. Screened, then exact (agglomerative_points.hpp).
 int64_t nearest_cluster(LivePoints& pts, int64_t x, int64_t prev, ScreenQuery& query,
-                        ScanTeam& team, std::vector<ScanPart>& parts) {
+                        WorkTeam& team, std::vector<ScanPart>& parts) {
   const double* q = pts.exact(x);
   pts.make_query(q, query);
   const double nx = pts.aux_of(x);
@@ -100,7 +100,7 @@ std::vector<RawMerge> ward_merges(MatrixView<const float> X, int threads) {
   chain.reserve(static_cast<std::size_t>(n));
   std::vector<double> work(static_cast<std::size_t>(d));
   ScreenQuery query;
-  ScanTeam team(threads);
+  WorkTeam team(threads);
   std::vector<ScanPart> parts;
   std::vector<RawMerge> merges;
   merges.reserve(static_cast<std::size_t>(n - 1));

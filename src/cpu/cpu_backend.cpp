@@ -20,21 +20,22 @@ namespace {
 // cost of an upload) are taken on all cores at once.
 constexpr std::size_t kParallelCopyBytes = std::size_t{4} << 20;
 
-void parallel_copy(void* dst, const void* src, std::size_t bytes, int threads) {
-  if (bytes < kParallelCopyBytes || threads < 2) {
+// Slices of 1 MiB: a helper that is not running leaves its share to the
+// others.
+constexpr std::size_t kCopySliceBytes = std::size_t{1} << 20;
+
+void parallel_copy(void* dst, const void* src, std::size_t bytes, WorkTeam& team) {
+  if (bytes < kParallelCopyBytes || team.threads() < 2) {
     std::memcpy(dst, src, bytes);
     return;
   }
-  const std::size_t slice = (bytes / static_cast<std::size_t>(threads) + 4095) / 4096 * 4096;
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int t = 0; t < threads; ++t) {
-    const std::size_t begin = std::min(bytes, static_cast<std::size_t>(t) * slice);
-    const std::size_t end = std::min(bytes, begin + slice);
-    if (end > begin) {
-      std::memcpy(static_cast<char*>(dst) + begin, static_cast<const char*>(src) + begin,
-                  end - begin);
-    }
-  }
+  const auto slices = static_cast<int64_t>((bytes + kCopySliceBytes - 1) / kCopySliceBytes);
+  team.run(slices, [&](int64_t t, int) {
+    const std::size_t begin = static_cast<std::size_t>(t) * kCopySliceBytes;
+    const std::size_t end = std::min(bytes, begin + kCopySliceBytes);
+    std::memcpy(static_cast<char*>(dst) + begin, static_cast<const char*>(src) + begin,
+                end - begin);
+  });
 }
 
 // 64-byte aligned host memory, so Eigen and the compiler can use aligned
@@ -83,18 +84,24 @@ constexpr int64_t kReductionChunkRows = 8192;
 CpuBackend::CpuBackend(std::size_t workspace_bytes, const CpuOptions& options)
     : workspace_bytes_(workspace_bytes),
       options_(options),
-      threads_(options.threads > 0 ? options.threads : omp_get_max_threads()) {
-  // The worker threads start here, as a CUDA backend makes its context when
-  // it is created: a process's first parallel region creates them, a cost
-  // that would otherwise fall on the first call (see RESULTS.md, 'k-means
-  // against scikit-learn'). Later backends find them running.
-#pragma omp parallel num_threads(threads_)
-  {
-  }
+      threads_(options.threads > 0 ? options.threads : omp_get_max_threads()),
+      // The team's threads start here, as a CUDA backend makes its context
+      // when it is created, so the first call does not pay for them (see
+      // RESULTS.md, 'k-means against scikit-learn').
+      team_(std::make_unique<WorkTeam>(threads_)) {}
+
+void CpuBackend::for_row_blocks(int64_t n, int64_t block_rows,
+                                const std::function<void(int64_t, int64_t, int)>& fn) const {
+  if (n <= 0) return;
+  block_rows = std::max<int64_t>(block_rows, 1);
+  team_->run((n + block_rows - 1) / block_rows, [&](int64_t b, int worker) {
+    const int64_t begin = b * block_rows;
+    fn(begin, std::min(n, begin + block_rows), worker);
+  });
 }
 
 std::string CpuBackend::device_description() const {
-  return std::to_string(threads_) + " OpenMP thread" + (threads_ == 1 ? "" : "s");
+  return std::to_string(threads_) + " thread" + (threads_ == 1 ? "" : "s");
 }
 
 std::unique_ptr<DeviceBuffer> CpuBackend::allocate_bytes(std::size_t bytes) {
@@ -105,14 +112,14 @@ void CpuBackend::copy_to_device(DeviceBuffer& dst, std::size_t dst_offset, const
                                 std::size_t bytes) {
   require_host("cpu backend copy_to_device", {&dst});
   check_range(dst, dst_offset, bytes, "cpu backend copy_to_device");
-  if (bytes) parallel_copy(static_cast<char*>(dst.data()) + dst_offset, src, bytes, threads_);
+  if (bytes) parallel_copy(static_cast<char*>(dst.data()) + dst_offset, src, bytes, *team_);
 }
 
 void CpuBackend::copy_to_host(void* dst, const DeviceBuffer& src, std::size_t src_offset,
                               std::size_t bytes) {
   require_host("cpu backend copy_to_host", {&src});
   check_range(src, src_offset, bytes, "cpu backend copy_to_host");
-  if (bytes) parallel_copy(dst, static_cast<const char*>(src.data()) + src_offset, bytes, threads_);
+  if (bytes) parallel_copy(dst, static_cast<const char*>(src.data()) + src_offset, bytes, *team_);
 }
 
 namespace {
@@ -175,60 +182,61 @@ void CpuBackend::column_stats(const DeviceArray<float>& X, const DeviceArray<flo
   // own mean, then its squared deviations from that mean, reading the chunk
   // again from cache (chunks of ~512 KiB). Chunks are merged in chunk order
   // by Chan, Golub and LeVeque's update, so the result does not depend on
-  // the thread count.
+  // the thread count. (The partials take 16·d bytes per chunk of at least
+  // 64 rows of d floats: a quarter of X at most.)
   const int64_t chunk_rows = std::clamp<int64_t>((int64_t{1} << 17) / std::max<int64_t>(d, 1), 64,
                                                  kReductionChunkRows);
   const int64_t chunks = (n + chunk_rows - 1) / chunk_rows;
+  // Each chunk's weight, mean and squared deviations, [chunks x (1 + 2d)].
+  const int64_t width = 1 + 2 * d;
+  std::vector<double> parts(static_cast<std::size_t>(chunks * width), 0.0);
+  team_->run(chunks, [&](int64_t c, int) {
+    const int64_t begin = c * chunk_rows, end = std::min(n, begin + chunk_rows);
+    double* part = parts.data() + c * width;
+    double *mu = part + 1, *m2 = part + 1 + d;
+    double weight = 0.0;
+    if (w) {
+      for (int64_t i = begin; i < end; ++i) {
+        const double wi = w[i];  // products in float64
+        const float* row = x + i * d;
+        weight += wi;
+        for (int64_t j = 0; j < d; ++j) mu[j] += wi * row[j];
+      }
+    } else {
+      weight = static_cast<double>(end - begin);
+      sum_rows(x + begin * d, end - begin, d, mu);
+    }
+    part[0] = weight;
+    if (weight <= 0.0) return;
+    for (int64_t j = 0; j < d; ++j) mu[j] /= weight;
+    if (w) {
+      for (int64_t i = begin; i < end; ++i) {
+        const double wi = w[i];
+        const float* row = x + i * d;
+        for (int64_t j = 0; j < d; ++j) {
+          const double dev = row[j] - mu[j];
+          m2[j] += wi * dev * dev;
+        }
+      }
+    } else {
+      sum_squared_deviations(x + begin * d, end - begin, d, mu, m2);
+    }
+  });
   std::vector<double> total_mean(static_cast<std::size_t>(d), 0.0);
   std::vector<double> total_m2(static_cast<std::size_t>(d), 0.0);
   double total_weight = 0.0;
-#pragma omp parallel num_threads(threads_) if (chunks > 1)
-  {
-    std::vector<double> mu(static_cast<std::size_t>(d)), m2(static_cast<std::size_t>(d));
-#pragma omp for ordered schedule(static, 1)
-    for (int64_t c = 0; c < chunks; ++c) {
-      const int64_t begin = c * chunk_rows, end = std::min(n, begin + chunk_rows);
-      std::fill(mu.begin(), mu.end(), 0.0);
-      std::fill(m2.begin(), m2.end(), 0.0);
-      double weight = 0.0;
-      if (w) {
-        for (int64_t i = begin; i < end; ++i) {
-          const double wi = w[i];  // products in float64
-          const float* row = x + i * d;
-          weight += wi;
-          for (int64_t j = 0; j < d; ++j) mu[j] += wi * row[j];
-        }
-      } else {
-        weight = static_cast<double>(end - begin);
-        sum_rows(x + begin * d, end - begin, d, mu.data());
-      }
-      if (weight > 0.0) {
-        for (int64_t j = 0; j < d; ++j) mu[j] /= weight;
-        if (w) {
-          for (int64_t i = begin; i < end; ++i) {
-            const double wi = w[i];
-            const float* row = x + i * d;
-            for (int64_t j = 0; j < d; ++j) {
-              const double dev = row[j] - mu[j];
-              m2[j] += wi * dev * dev;
-            }
-          }
-        } else {
-          sum_squared_deviations(x + begin * d, end - begin, d, mu.data(), m2.data());
-        }
-      }
-#pragma omp ordered
-      if (weight > 0.0) {
-        const double merged = total_weight + weight;
-        const double share = weight / merged;
-        for (int64_t j = 0; j < d; ++j) {
-          const double delta = mu[j] - total_mean[j];
-          total_mean[j] += delta * share;
-          total_m2[j] += m2[j] + delta * delta * total_weight * share;
-        }
-        total_weight = merged;
-      }
+  for (int64_t c = 0; c < chunks; ++c) {
+    const double* part = parts.data() + c * width;
+    const double weight = part[0];
+    if (weight <= 0.0) continue;
+    const double merged = total_weight + weight;
+    const double share = weight / merged;
+    for (int64_t j = 0; j < d; ++j) {
+      const double delta = part[1 + j] - total_mean[j];
+      total_mean[j] += delta * share;
+      total_m2[j] += part[1 + d + j] + delta * delta * total_weight * share;
     }
+    total_weight = merged;
   }
   require(total_weight > 0.0, ErrorCode::invalid_argument, "column_stats", "weights sum to 0");
   for (int64_t j = 0; j < d; ++j) {
@@ -242,11 +250,12 @@ void CpuBackend::subtract_row_vector(DeviceArray<float>& X, const double* shift)
   const int64_t n = X.rows(), d = X.cols();
   std::vector<float> s(shift, shift + d);
   float* x = X.data();
-#pragma omp parallel for schedule(static) num_threads(threads_) if (n * d > 65536)
-  for (int64_t i = 0; i < n; ++i) {
-    float* row = x + i * d;
-    for (int64_t j = 0; j < d; ++j) row[j] -= s[j];
-  }
+  for_row_blocks(n, elementwise_block_rows(d), [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) {
+      float* row = x + i * d;
+      for (int64_t j = 0; j < d; ++j) row[j] -= s[j];
+    }
+  });
 }
 
 // One pass instead of a copy and a subtraction: each row is read from the
@@ -257,12 +266,13 @@ DeviceArray<float> CpuBackend::upload_shifted(MatrixView<const float> host, cons
   DeviceArray<float> X = allocate<float>(n, d);
   std::vector<float> s(shift, shift + d);
   float* x = X.data();
-#pragma omp parallel for schedule(static) num_threads(threads_) if (n * d > 65536)
-  for (int64_t i = 0; i < n; ++i) {
-    const float* src = host.row(i);
-    float* row = x + i * d;
-    for (int64_t j = 0; j < d; ++j) row[j] = src[j] - s[j];
-  }
+  for_row_blocks(n, elementwise_block_rows(d), [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float* src = host.row(i);
+      float* row = x + i * d;
+      for (int64_t j = 0; j < d; ++j) row[j] = src[j] - s[j];
+    }
+  });
   return X;
 }
 

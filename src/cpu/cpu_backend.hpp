@@ -1,5 +1,7 @@
-// The CPU backend: Eigen for the arithmetic, OpenMP for threads, and the
-// AMX tile unit where the CPU has one. "Device" memory is ordinary host
+// The CPU backend: Eigen for the arithmetic, a team of threads of its own
+// for the k-means and PCA loops (core/work_team.hpp: they keep their speed
+// on a busy machine; OpenMP elsewhere), and the AMX tile unit where the CPU
+// has one. "Device" memory is ordinary host
 // memory, so upload/download are copies (and read-only host data can be
 // borrowed in place).
 //
@@ -12,10 +14,14 @@
 // and pruned tiles, cpu_knn.hpp).
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
 
+#include "core/work_team.hpp"
 #include "stray/core/backend.hpp"
 
 namespace stray::internal {
@@ -114,6 +120,19 @@ class CpuBackend final : public Backend {
 
   /// Worker threads used by parallel loops.
   int threads() const { return threads_; }
+  /// The backend's own threads (core/work_team.hpp). A backend is used by
+  /// one thread at a time, so its team is too.
+  WorkTeam& team() const { return *team_; }
+  /// fn(begin, end, worker) over [0, n) in blocks of `block_rows` rows
+  /// (chosen from the shape, never from the thread count), on the team.
+  void for_row_blocks(int64_t n, int64_t block_rows,
+                      const std::function<void(int64_t, int64_t, int)>& fn) const;
+  /// Rows per block of an element-wise pass over rows of d values: 64 Ki
+  /// values (256 KiB of floats), so a helper that is not running holds up
+  /// little and the team's hand-offs are few.
+  static int64_t elementwise_block_rows(int64_t d) {
+    return std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(d, 1));
+  }
   /// Whether the tile unit may be used (CpuOptions::tile_unit).
   bool tile_unit_allowed() const { return options_.tile_unit; }
   /// Throws invalid_argument unless every buffer given (null ones are
@@ -132,6 +151,7 @@ class CpuBackend final : public Backend {
   std::size_t workspace_bytes_;
   CpuOptions options_;
   int threads_ = 1;
+  std::unique_ptr<WorkTeam> team_;
 };
 
 }  // namespace stray::internal

@@ -4,6 +4,7 @@
 // min-update or potential sums), so no n×k matrix is ever stored.
 #include <Eigen/Core>
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -67,25 +68,27 @@ static void for_each_distance_tile(const CpuBackend& be, const DeviceArray<float
   const int64_t tile = be.distance_tile_rows(d, k);
   const int64_t tiles = (n + tile - 1) / tile;
   const Eigen::Map<const RowMajorF> centres(C.data(), k, d);
-#pragma omp parallel num_threads(be.threads()) if (tiles > 1)
-  {
-    RowMajorF products(k, tile);
-    std::vector<float> x_norms(static_cast<std::size_t>(tile));
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < tiles; ++t) {
-      const int64_t begin = t * tile;
-      const int64_t rows = std::min(tile, n - begin);
-      const Eigen::Map<const RowMajorF> xs(X.data() + begin * d, rows, d);
-      Eigen::Map<RowMajorF> out(products.data(), k, rows);
-      out.noalias() = centres * xs.transpose();
-      if (known_norms) {
-        fn(t, begin, rows, products.data(), known_norms + begin);
-        continue;
-      }
-      for (int64_t r = 0; r < rows; ++r) x_norms[r] = sq_norm(X.data() + (begin + r) * d, d);
-      fn(t, begin, rows, products.data(), x_norms.data());
+  struct Scratch {
+    RowMajorF products;
+    std::vector<float> x_norms;
+  };
+  PerWorker<Scratch> scratch(be.team(), [&] {
+    return Scratch{RowMajorF(k, tile), std::vector<float>(static_cast<std::size_t>(tile))};
+  });
+  be.team().run(tiles, [&](int64_t t, int worker) {
+    Scratch& s = scratch[worker];
+    const int64_t begin = t * tile;
+    const int64_t rows = std::min(tile, n - begin);
+    const Eigen::Map<const RowMajorF> xs(X.data() + begin * d, rows, d);
+    Eigen::Map<RowMajorF> out(s.products.data(), k, rows);
+    out.noalias() = centres * xs.transpose();
+    if (known_norms) {
+      fn(t, begin, rows, s.products.data(), known_norms + begin);
+      return;
     }
-  }
+    for (int64_t r = 0; r < rows; ++r) s.x_norms[r] = sq_norm(X.data() + (begin + r) * d, d);
+    fn(t, begin, rows, s.products.data(), s.x_norms.data());
+  });
 }
 
 void CpuBackend::nearest_centroid(const DeviceArray<float>& X, const DeviceArray<float>& C,
@@ -234,8 +237,9 @@ void CpuBackend::row_sq_norms(const DeviceArray<float>& X, DeviceArray<float>& o
   float* o = out.data();
   // The same float32 sums as the distance tiles take, so either gives the
   // same bits.
-#pragma omp parallel for schedule(static) num_threads(threads_) if (n * d > 65536)
-  for (int64_t i = 0; i < n; ++i) o[i] = sq_norm(x + i * d, d);
+  for_row_blocks(n, elementwise_block_rows(d), [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) o[i] = sq_norm(x + i * d, d);
+  });
 }
 
 int64_t CpuBackend::kmeanspp_step(const DeviceArray<float>& X, const DeviceArray<float>* weights,
@@ -265,8 +269,10 @@ int64_t CpuBackend::kmeanspp_step(const DeviceArray<float>& X, const DeviceArray
     if (potentials[j] < potentials[best]) best = j;
   float* near = closest.data();
   const float* chosen = dist + best * n;
-#pragma omp parallel for simd schedule(static) num_threads(threads_) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) near[i] = std::min(near[i], chosen[i]);
+  for_row_blocks(n, elementwise_block_rows(1), [&](int64_t begin, int64_t end, int) {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) near[i] = std::min(near[i], chosen[i]);
+  });
   return best;
 }
 
@@ -293,32 +299,25 @@ void CpuBackend::accumulate_centroids(const DeviceArray<float>& X,
   const int64_t chunks = (n + chunk_rows - 1) / chunk_rows;
   std::fill(sums, sums + kd, 0.0);
   std::fill(counts, counts + k, 0.0);
-  // One parallel region: each thread sums its chunks into its own partial,
-  // then adds it in chunk order (an ordered section), so memory stays
-  // threads × k × d and the threads meet once per chunk, not per wave.
-#pragma omp parallel num_threads(threads_) if (chunks > 1)
-  {
-    std::vector<double> ps(static_cast<std::size_t>(kd)), pc(static_cast<std::size_t>(k));
-#pragma omp for ordered schedule(static, 1)
-    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-      std::fill(ps.begin(), ps.end(), 0.0);
-      std::fill(pc.begin(), pc.end(), 0.0);
-      const int64_t begin = chunk * chunk_rows;
-      const int64_t end = std::min(n, begin + chunk_rows);
-      for (int64_t i = begin; i < end; ++i) {
-        const double wi = w ? w[i] : 1.0;
-        double* acc = ps.data() + static_cast<int64_t>(lab[i]) * d;
-        const float* row = x + i * d;
-        for (int64_t j = 0; j < d; ++j) acc[j] += wi * row[j];
-        pc[lab[i]] += wi;
-      }
-#pragma omp ordered
-      {
-        for (int64_t e = 0; e < kd; ++e) sums[e] += ps[e];
-        for (int64_t c = 0; c < k; ++c) counts[c] += pc[c];
-      }
+  // Each chunk's part: its sums [k x d], then its counts [k].
+  const auto part_size = static_cast<std::size_t>(kd + k);
+  const auto fit = static_cast<int64_t>(workspace_bytes_ / (part_size * sizeof(double)));
+  run_ordered(*team_, chunks, part_size, std::min<int64_t>(fit, 4 * threads_),
+              [&](int64_t chunk, double* part, int) {
+    double* pc = part + kd;
+    const int64_t begin = chunk * chunk_rows;
+    const int64_t end = std::min(n, begin + chunk_rows);
+    for (int64_t i = begin; i < end; ++i) {
+      const double wi = w ? w[i] : 1.0;
+      double* acc = part + static_cast<int64_t>(lab[i]) * d;
+      const float* row = x + i * d;
+      for (int64_t j = 0; j < d; ++j) acc[j] += wi * row[j];
+      pc[lab[i]] += wi;
     }
-  }
+  }, [&](int64_t, const double* part) {
+    for (int64_t e = 0; e < kd; ++e) sums[e] += part[e];
+    for (int64_t c = 0; c < k; ++c) counts[c] += part[kd + c];
+  });
 }
 
 void CpuBackend::update_centroid_sums(const DeviceArray<float>& X,
@@ -408,11 +407,10 @@ void CpuBackend::update_centroid_sums(const DeviceArray<float>& X,
   const int64_t kd = k * d;
   std::vector<double> delta(static_cast<std::size_t>(kParts * kd), 0.0);
   std::vector<double> delta_counts(static_cast<std::size_t>(kParts * k), 0.0);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
-  for (int64_t part = 0; part < kParts; ++part) {
+  team_->run(kParts, [&](int64_t part, int) {
     move_rows(changed * part / kParts, changed * (part + 1) / kParts, delta.data() + part * kd,
               delta_counts.data() + part * k);
-  }
+  });
   for (int64_t part = 0; part < kParts; ++part) {
     for (int64_t e = 0; e < kd; ++e) sums[e] += delta[part * kd + e];
     for (int64_t c = 0; c < k; ++c) counts[c] += delta_counts[part * k + c];
@@ -450,14 +448,17 @@ int64_t CpuBackend::count_label_changes(const DeviceArray<int32_t>& current,
           n, " labels, previous ", previous.size());
   const int32_t* now = current.data();
   int32_t* before = previous.data();
-  int64_t changed = 0;
-#pragma omp parallel for simd schedule(static) num_threads(threads_) reduction(+ : changed) \
-    if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) {
-    changed += now[i] != before[i];
-    before[i] = now[i];
-  }
-  return changed;
+  std::atomic<int64_t> changed{0};
+  for_row_blocks(n, elementwise_block_rows(1), [&](int64_t begin, int64_t end, int) {
+    int64_t count = 0;
+#pragma omp simd reduction(+ : count)
+    for (int64_t i = begin; i < end; ++i) {
+      count += now[i] != before[i];
+      before[i] = now[i];
+    }
+    changed.fetch_add(count, std::memory_order_relaxed);
+  });
+  return changed.load();
 }
 
 void CpuBackend::assigned_sq_distances(const DeviceArray<float>& X, const DeviceArray<float>& C,
@@ -472,16 +473,17 @@ void CpuBackend::assigned_sq_distances(const DeviceArray<float>& X, const Device
   const float* x = X.data();
   const float* c = C.data();
   float* o = out.data();
-  bool bad_label = false;
-#pragma omp parallel for schedule(static) num_threads(threads_) if (n * d > 65536) reduction(|| : bad_label)
-  for (int64_t i = 0; i < n; ++i) {
-    if (lab[i] < 0 || lab[i] >= k) {
-      bad_label = true;
-      continue;
+  std::atomic<bool> bad_label{false};
+  for_row_blocks(n, elementwise_block_rows(d), [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) {
+      if (lab[i] < 0 || lab[i] >= k) {
+        bad_label.store(true, std::memory_order_relaxed);
+        continue;
+      }
+      o[i] = static_cast<float>(assigned_sq_distance(x + i * d, c + static_cast<int64_t>(lab[i]) * d, d));
     }
-    o[i] = static_cast<float>(assigned_sq_distance(x + i * d, c + static_cast<int64_t>(lab[i]) * d, d));
-  }
-  require(!bad_label, ErrorCode::invalid_argument, "assigned_sq_distances",
+  });
+  require(!bad_label.load(), ErrorCode::invalid_argument, "assigned_sq_distances",
           "a label is outside [0, ", k, ")");
 }
 
@@ -503,21 +505,20 @@ double CpuBackend::assigned_inertia(const DeviceArray<float>& X, const DeviceArr
   // sums into its own float64 partial, and the partials add in chunk order.
   const int64_t chunks = (n + kInertiaChunkRows - 1) / kInertiaChunkRows;
   std::vector<double> partial(static_cast<std::size_t>(chunks), 0.0);
-  bool bad_label = false;
-#pragma omp parallel for schedule(static) num_threads(threads_) if (n * d > 65536) reduction(|| : bad_label)
-  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+  std::atomic<bool> bad_label{false};
+  team_->run(chunks, [&](int64_t chunk, int) {
     const int64_t end = std::min(n, (chunk + 1) * kInertiaChunkRows);
     double sum = 0.0;
     for (int64_t i = chunk * kInertiaChunkRows; i < end; ++i) {
       if (lab[i] < 0 || lab[i] >= k) {
-        bad_label = true;
+        bad_label.store(true, std::memory_order_relaxed);
         continue;
       }
       const double s = assigned_sq_distance(x + i * d, c + static_cast<int64_t>(lab[i]) * d, d);
       sum += w ? w[i] * s : s;
     }
     partial[chunk] = sum;
-  }
+  });
   require(!bad_label, ErrorCode::invalid_argument, "assigned_inertia", "a label is outside [0, ",
           k, ")");
   double total = 0.0;

@@ -157,17 +157,21 @@ void count_settled_in_chunk(const MoverRows& in, const ShiftOrder& by_shift,
 std::vector<int64_t> settled_per_candidate(const MoverRows& in, const ShiftOrder& by_shift,
                                            const RowMajorF& movers,
                                            const std::vector<int64_t>& candidates,
-                                           const std::vector<int64_t>& failing, int threads) {
+                                           const std::vector<int64_t>& failing, WorkTeam* team) {
   const int64_t tried = static_cast<int64_t>(failing.size());
   const int64_t n_candidates = static_cast<int64_t>(candidates.size());
   const int64_t chunks = (tried + kSampleChunkRows - 1) / kSampleChunkRows;
   std::vector<int64_t> chunk_settled(static_cast<std::size_t>(chunks * n_candidates), 0);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (chunks > 1)
-  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+  const auto chunk_fn = [&](int64_t chunk, int) {
     const int64_t first = chunk * kSampleChunkRows;
     count_settled_in_chunk(in, by_shift, movers, candidates, failing.data() + first,
                            std::min(kSampleChunkRows, tried - first),
                            chunk_settled.data() + chunk * n_candidates);
+  };
+  if (team) {
+    team->run(chunks, chunk_fn);
+  } else {
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) chunk_fn(chunk, 0);
   }
   std::vector<int64_t> settled(candidates.size(), 0);
   for (int64_t chunk = 0; chunk < chunks; ++chunk) {
@@ -223,7 +227,7 @@ MoverPlan plan_movers(const MoverRows& in, const MoverShifts& shifts) {
   for (int64_t m = 1; m < most; m *= 2) candidates.push_back(m);
   candidates.push_back(most);
   const std::vector<int64_t> settled =
-      settled_per_candidate(in, by_shift, movers, candidates, failing, shifts.threads);
+      settled_per_candidate(in, by_shift, movers, candidates, failing, shifts.team);
   const int64_t best_m = cheapest_movers(candidates, settled, tried, k, d, shifts.tile_unit);
   if (best_m == 0) return plan;
 

@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/work_team.hpp"
+
 namespace stray::internal {
 
 struct MoverPlan {
@@ -55,7 +57,7 @@ struct MoverShifts {
   const double* center_shift;  // [k]
   const float* shift_up;       // [k] the shifts rounded up to float
   bool tile_unit;              // full passes use the tile unit (their cost, for the model)
-  int threads = 1;             // the backend's threads, for the sample's work
+  WorkTeam* team = nullptr;    // the backend's threads, for the sample's work (null: this one)
 };
 
 /// The movers to take out of this call's bounds (m = 0 where plain

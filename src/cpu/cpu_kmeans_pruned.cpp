@@ -100,7 +100,7 @@ void finish_rows(int64_t count, const int32_t* __restrict best_j, const float* _
 // the threads (the bits do not depend on the thread count); small ones
 // stay on one, where a parallel region cost more than it saved (see
 // RESULTS.md, 'k-means against scikit-learn', the half gaps).
-std::vector<float> half_gaps(const float* c, int64_t k, int64_t d, int threads) {
+std::vector<float> half_gaps(const float* c, int64_t k, int64_t d, WorkTeam& team) {
   std::vector<float> gap(static_cast<std::size_t>(k), std::numeric_limits<float>::infinity());
   if (k < 2) return gap;
   const RowMajorD centres = Eigen::Map<const RowMajorF>(c, k, d).cast<double>();
@@ -108,9 +108,7 @@ std::vector<float> half_gaps(const float* c, int64_t k, int64_t d, int threads) 
   for (int64_t a = 0; a < k; ++a) sq_norms[a] = centres.row(a).squaredNorm();
   constexpr int64_t kBand = 32;
   const int64_t bands = (k + kBand - 1) / kBand;
-#pragma omp parallel for schedule(dynamic, 1) \
-    num_threads(threads) if (bands > 1 && k * k * d > (1 << 22))
-  for (int64_t band = 0; band < bands; ++band) {
+  const auto band_fn = [&](int64_t band, int) {
     const int64_t first = band * kBand, rows = std::min(kBand, k - first);
     const RowMajorD dots = centres.middleRows(first, rows) * centres.transpose();
     for (int64_t r = 0; r < rows; ++r) {
@@ -121,6 +119,11 @@ std::vector<float> half_gaps(const float* c, int64_t k, int64_t d, int threads) 
       }
       gap[a] = static_cast<float>(0.5 * std::sqrt(std::max(0.0, nearest)) * (1.0 - 1e-7));
     }
+  };
+  if (bands > 1 && k * k * d > (1 << 22)) {
+    team.run(bands, band_fn);
+  } else {
+    for (int64_t band = 0; band < bands; ++band) band_fn(band, 0);
   }
   return gap;
 }
@@ -211,15 +214,16 @@ CentreShifts centre_shifts(const double* center_shift, int64_t k, bool fresh) {
 }
 
 // Each row's ‖x‖² in float32, into norms [n].
-void row_sq_norms_into(const float* x, int64_t n, int64_t d, int threads, float* norms) {
-#pragma omp parallel for schedule(static) num_threads(threads) if (n * d > (1 << 18))
-  for (int64_t i = 0; i < n; ++i) {
-    const float* row = x + i * d;
-    float s = 0.0f;
+void row_sq_norms_into(const CpuBackend& be, const float* x, int64_t n, int64_t d, float* norms) {
+  be.for_row_blocks(n, CpuBackend::elementwise_block_rows(d), [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float* row = x + i * d;
+      float s = 0.0f;
 #pragma omp simd reduction(+ : s)
-    for (int64_t j = 0; j < d; ++j) s += row[j] * row[j];
-    norms[i] = s;
-  }
+      for (int64_t j = 0; j < d; ++j) s += row[j] * row[j];
+      norms[i] = s;
+    }
+  });
 }
 
 // What every tile of one call reads and writes, fixed before the tiles
@@ -534,7 +538,7 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   HamerlyState& bounds = prepared_bounds(*this, state, n, fresh);
 
   const CentreNorms c_norms = centre_norms(C.data(), k, d);
-  const std::vector<float> gap = half_gaps(C.data(), k, d, threads_);
+  const std::vector<float> gap = half_gaps(C.data(), k, d, *team_);
   const double relative_error = expanded_relative_error(d);
   const CentreShifts shifts = centre_shifts(center_shift, k, fresh);
   // Products on the tile unit where there is one (see cpu_kmeans_amx.hpp):
@@ -555,7 +559,7 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
           : std::optional<NearestTwoCentres>(std::in_place, C.data(), c_norms.norms.data(), k, d);
   // Each row's ‖x‖², once per X: on the tile unit's path the fresh pass
   // sums them as it converts the rows (every row is computed then).
-  if (fresh && !use_amx) row_sq_norms_into(X.data(), n, d, threads_, bounds.row_norms.data());
+  if (fresh && !use_amx) row_sq_norms_into(*this, X.data(), n, d, bounds.row_norms.data());
   // A row whose bounds fail gets the exact distance to its own centre, which
   // may settle it without the k products. That read of the row and its d
   // products cost about 3/8 of the row's k products on the tile unit at
@@ -580,7 +584,7 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
                              .upper = bounds.upper.data(), .lower = bounds.lower.data()};
   const MoverPlan movers =
       fresh ? MoverPlan{}
-            : plan_movers(mover_rows, {n, k, center_shift, shifts.up.data(), use_amx, threads_});
+            : plan_movers(mover_rows, {n, k, center_shift, shifts.up.data(), use_amx, team_.get()});
   const TilePass pass{
       .x = X.data(), .n = n, .d = d, .k = k, .c = C.data(),
       .centres = Eigen::Map<const RowMajorF>(C.data(), k, d), .c_norms = c_norms,
@@ -596,23 +600,21 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
                bounds.settled_by_retry * 8 >= bounds.retried * retry_pays_eighths,
       .amx_c = amx_c, .tile = tile};
 
-  int64_t retried = 0, settled_by_retry = 0;
-#pragma omp parallel num_threads(threads_) if (tiles > 1)
-  {
+  PerWorker<TileScratch> scratch(*team_, [&] { return TileScratch(pass); });
+  team_->run(tiles, [&](int64_t t, int worker) {
 #ifdef STRAY_AMX_POSSIBLE
-    if (use_amx) amx_begin();
+    if (use_amx) amx_begin();  // the tile state is per thread, and cheap to set
 #endif
-    TileScratch scratch(pass);
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t t = 0; t < tiles; ++t) assign_tile(pass, scratch, t);
+    assign_tile(pass, scratch[worker], t);
 #ifdef STRAY_AMX_POSSIBLE
     if (use_amx) amx_end();
 #endif
-#pragma omp atomic
-    retried += scratch.retried;
-#pragma omp atomic
-    settled_by_retry += scratch.settled;
-  }
+  });
+  int64_t retried = 0, settled_by_retry = 0;
+  scratch.for_each([&](const TileScratch& s) {
+    retried += s.retried;
+    settled_by_retry += s.settled;
+  });
   if (retried > 0 || fresh) {  // a call with no failed bounds keeps the last counts
     bounds.retried = retried;
     bounds.settled_by_retry = settled_by_retry;

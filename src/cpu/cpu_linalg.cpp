@@ -10,11 +10,13 @@
 
 #include <Eigen/Dense>
 #include <algorithm>
-#include <tuple>
-#include <type_traits>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/amx.hpp"
@@ -128,95 +130,89 @@ void add_d(int64_t d, double* dst, const double* src) {
   for (int64_t j = 0; j < d; ++j) dst[j] += src[j];
 }
 
-// Group g covers blocks [g·nblocks/groups, (g+1)·nblocks/groups). A
-// one-block group is added to `out` straight from the block's float32
-// partial; a longer one goes through a float64 partial first. A block's
-// column sums (float64 [d], when `sums` is set) take the same route.
-// `block_partial(b)` returns {ptr, ld, block sums}. Call from every thread
-// of a parallel region: the groups are shared out among them.
-template <typename BlockPartial>
-void reduce_groups(const GramPlan& g, BlockPartial&& block_partial) {
+// Group g covers blocks [g·nblocks/groups, (g+1)·nblocks/groups); its
+// blocks' float32 partials are added into a float64 part of its own, and
+// the parts into `out` in group order, so the bits depend on the shape
+// alone. A block's column sums (float64 [d], when `sums` is set) take the
+// same route. `block_partial(state, b)` returns {ptr, ld, block sums},
+// with `state` the worker's own (made by `make_state`). Parts are held a
+// few per thread at a time, within `budget` bytes where it allows.
+template <typename State, typename BlockPartial>
+void reduce_groups(const GramPlan& g, WorkTeam& team, std::size_t budget,
+                   std::function<State()> make_state, BlockPartial&& block_partial) {
   const int64_t d = g.d;
-  std::vector<double> acc, acc_sums;
-#pragma omp for ordered schedule(static, 1)
-  for (int64_t grp = 0; grp < g.groups; ++grp) {
-    const int64_t b0 = grp * g.nblocks / g.groups, b1 = (grp + 1) * g.nblocks / g.groups;
-    // One ordered region per iteration, reached from both branches, and
-    // plain variables rather than a structured binding: clang before 16
-    // rejects two ordered directives in one loop body and cannot use a
-    // binding inside the region it outlines.
-    const float* p = nullptr;
-    int64_t ld = 0;
-    const double* bs = nullptr;
-    const bool single = b1 - b0 == 1;
-    if (single) {
-      std::tie(p, ld, bs) = block_partial(b0);
-    } else {
-      acc.resize(static_cast<std::size_t>(d * d));
-      if (g.sums) acc_sums.assign(static_cast<std::size_t>(d), 0.0);
-      for (int64_t b = b0; b < b1; ++b) {
-        std::tie(p, ld, bs) = block_partial(b);
-        if (b == b0) set_lower_to(d, acc.data(), p, ld); else add_lower_to(d, acc.data(), p, ld);
-        if (g.sums) add_d(d, acc_sums.data(), bs);
-      }
-    }
-#pragma omp ordered
-    {
-      if (single) {
-        add_lower_to(d, g.out, p, ld);
-        if (g.sums) add_d(d, g.sums, bs);
-      } else {
-        add_lower_d(d, g.out, acc.data());
-        if (g.sums) add_d(d, g.sums, acc_sums.data());
-      }
-    }
-  }
+  const auto part_size = static_cast<std::size_t>(d * d + d);
+  const auto fit = static_cast<int64_t>(budget / (part_size * sizeof(double)));
+  const int64_t wave = std::clamp<int64_t>(fit, 1, 4 * team.threads());
+  PerWorker<State> states(team, std::move(make_state));
+  run_ordered(
+      team, g.groups, part_size, wave,
+      [&](int64_t grp, double* part, int worker) {
+        State& state = states[worker];
+        const int64_t b0 = grp * g.nblocks / g.groups, b1 = (grp + 1) * g.nblocks / g.groups;
+        for (int64_t b = b0; b < b1; ++b) {
+          const auto [p, ld, bs] = block_partial(state, b);
+          add_lower_to(d, part, p, ld);
+          if (g.sums) add_d(d, part + d * d, bs);
+        }
+      },
+      [&](int64_t, const double* part) {
+        add_lower_d(d, g.out, part);
+        if (g.sums) add_d(d, g.sums, part + d * d);
+      });
 }
+
+using BlockResult = std::tuple<const float*, int64_t, const double*>;
 
 #ifdef STRAY_AMX_POSSIBLE
 // Each block's partial from the tile unit (AmxGram).
-void gram_on_tile_unit(const GramPlan& g, int threads) {
-#pragma omp parallel num_threads(threads)
-  {
-    AmxGram tiles(g.d, g.shift);
-    amx_begin();
-    reduce_groups(g, [&](int64_t b) {
-      const int64_t r0 = b * g.block_rows, rows = std::min(g.block_rows, g.n - r0);
-      tiles.block(g.x, g.w, r0, rows, g.sums != nullptr);
-      return std::tuple<const float*, int64_t, const double*>(tiles.acc(), tiles.ld(),
-                                                              tiles.block_sums());
-    });
+void gram_on_tile_unit(const GramPlan& g, WorkTeam& team, std::size_t budget) {
+  reduce_groups<AmxGram>(g, team, budget, [&] { return AmxGram(g.d, g.shift); },
+                         [&](AmxGram& tiles, int64_t b) {
+    const int64_t r0 = b * g.block_rows, rows = std::min(g.block_rows, g.n - r0);
+    amx_begin();  // the tile state is per thread, and cheap to set
+    tiles.block(g.x, g.w, r0, rows, g.sums != nullptr);
     amx_end();
-  }
+    return BlockResult(tiles.acc(), tiles.ld(), tiles.block_sums());
+  });
 }
 #endif
 
+// One worker's buffers for float32 block partials.
+struct Float32Block {
+  std::vector<float> buf;
+  std::vector<double> sums;
+  RowMatF g32;  // row-major: its lower triangle is read row by row
+};
+
 // Each block's partial from a float32 rank update of its shifted rows.
-void gram_float32(const GramPlan& g, int threads) {
+void gram_float32(const GramPlan& g, WorkTeam& team, std::size_t budget) {
   const int64_t d = g.d;
-#pragma omp parallel num_threads(threads)
-  {
-    std::vector<float> buf(static_cast<std::size_t>(std::min(g.block_rows, g.n) * d));
-    std::vector<double> bs(g.sums ? static_cast<std::size_t>(d) : 0);
-    RowMatF g32(d, d);  // row-major: its lower triangle is read row by row
-    reduce_groups(g, [&](int64_t b) {
-      const int64_t r0 = b * g.block_rows, rows = std::min(g.block_rows, g.n - r0);
-      shifted_block(g.x, g.w, g.shift, d, r0, rows, buf.data());
-      if (g.sums) {
-        std::fill(bs.begin(), bs.end(), 0.0);
-        add_column_sums(buf.data(), rows, d, bs.data());
-      }
-      CMapF B(buf.data(), rows, d);
-      g32.triangularView<Eigen::Lower>().setZero();
-      g32.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
-      return std::tuple<const float*, int64_t, const double*>(g32.data(), d, bs.data());
-    });
-  }
+  reduce_groups<Float32Block>(
+      g, team, budget,
+      [&] {
+        return Float32Block{
+            std::vector<float>(static_cast<std::size_t>(std::min(g.block_rows, g.n) * d)),
+            std::vector<double>(g.sums ? static_cast<std::size_t>(d) : 0), RowMatF(d, d)};
+      },
+      [&](Float32Block& s, int64_t b) {
+        const int64_t r0 = b * g.block_rows, rows = std::min(g.block_rows, g.n - r0);
+        shifted_block(g.x, g.w, g.shift, d, r0, rows, s.buf.data());
+        if (g.sums) {
+          std::fill(s.sums.begin(), s.sums.end(), 0.0);
+          add_column_sums(s.buf.data(), rows, d, s.sums.data());
+        }
+        CMapF B(s.buf.data(), rows, d);
+        s.g32.triangularView<Eigen::Lower>().setZero();
+        s.g32.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
+        return BlockResult(s.g32.data(), d, s.sums.data());
+      });
 }
 
-// Very wide d (per-thread d x d partials would exceed the budget):
-// parallelise inside each block over lower-triangular output tiles.
-void gram_wide(const GramPlan& g, int threads) {
+// Very wide d (a float32 partial and a float64 part would exceed the
+// budget): parallelise inside each block over lower-triangular output
+// tiles, each added straight into the result (one tile, one task).
+void gram_wide(const GramPlan& g, WorkTeam& team) {
   const int64_t d = g.d;
   std::vector<float> buf(static_cast<std::size_t>(g.block_rows * d));
   const int64_t nt = ceil_div(d, kGramTile);
@@ -225,28 +221,24 @@ void gram_wide(const GramPlan& g, int threads) {
     for (int64_t tj = 0; tj <= ti; ++tj) tiles.emplace_back(ti, tj);
   const int64_t ntiles = static_cast<int64_t>(tiles.size());
   MapD G(g.out, d, d);
-#pragma omp parallel num_threads(threads)
-  {
-    RowMatF tile(kGramTile, kGramTile);
-    for (int64_t b = 0; b < g.nblocks; ++b) {
-      const int64_t r0 = b * g.block_rows, rows = std::min(g.block_rows, g.n - r0);
-#pragma omp for schedule(static)
-      for (int64_t r = 0; r < rows; ++r) shifted_block(g.x, g.w, g.shift, d, r0 + r, 1, buf.data() + r * d);
-      if (g.sums) {  // blocks in order, on one thread (d·rows adds against the tiles' d²·rows)
-#pragma omp single
-        add_column_sums(buf.data(), rows, d, g.sums);
-      }
-      CMapF B(buf.data(), rows, d);
-#pragma omp for schedule(dynamic, 1)
-      for (int64_t t = 0; t < ntiles; ++t) {
-        const auto [ti, tj] = tiles[static_cast<std::size_t>(t)];
-        const int64_t i0 = ti * kGramTile, j0 = tj * kGramTile;
-        const int64_t ni = std::min(kGramTile, d - i0), nj = std::min(kGramTile, d - j0);
-        auto T = tile.topLeftCorner(ni, nj);
-        T.noalias() = B.middleCols(i0, ni).transpose() * B.middleCols(j0, nj);
-        G.block(i0, j0, ni, nj) += T.cast<double>();
-      }
-    }
+  PerWorker<RowMatF> tile_buf(team, [] { return RowMatF(kGramTile, kGramTile); });
+  for (int64_t b = 0; b < g.nblocks; ++b) {
+    const int64_t r0 = b * g.block_rows, rows = std::min(g.block_rows, g.n - r0);
+    team.run(ceil_div(rows, 64), [&](int64_t part, int) {
+      const int64_t first = part * 64, count = std::min<int64_t>(64, rows - first);
+      shifted_block(g.x, g.w, g.shift, d, r0 + first, count, buf.data() + first * d);
+    });
+    // Blocks in order, on one thread (d·rows adds against the tiles' d²·rows).
+    if (g.sums) add_column_sums(buf.data(), rows, d, g.sums);
+    CMapF B(buf.data(), rows, d);
+    team.run(ntiles, [&](int64_t t, int worker) {
+      const auto [ti, tj] = tiles[static_cast<std::size_t>(t)];
+      const int64_t i0 = ti * kGramTile, j0 = tj * kGramTile;
+      const int64_t ni = std::min(kGramTile, d - i0), nj = std::min(kGramTile, d - j0);
+      auto T = tile_buf[worker].topLeftCorner(ni, nj);
+      T.noalias() = B.middleCols(i0, ni).transpose() * B.middleCols(j0, nj);
+      G.block(i0, j0, ni, nj) += T.cast<double>();
+    });
   }
 }
 
@@ -302,20 +294,23 @@ void CpuBackend::gram_kernel(const DeviceArray<float>& X, const float* w, const 
   const GramPlan plan{.x = X.data(), .w = w, .shift = shift, .n = n, .d = d,
                       .block_rows = block_rows, .nblocks = nblocks,
                       .groups = std::min(nblocks, kGramGroups), .out = out, .sums = sums};
-  const bool wide = static_cast<std::size_t>(d) * d * (sizeof(float) + sizeof(double)) * threads_ >
-                    workspace_bytes_;
+  // Wide: a float32 partial and a float64 part per worker, for four,
+  // would not fit the budget (by the shape alone, so that the path, and
+  // the bits, are the same for any thread count).
+  const bool wide =
+      static_cast<std::size_t>(d) * d * (sizeof(float) + sizeof(double)) * 4 > workspace_bytes_;
 #ifdef STRAY_AMX_POSSIBLE
   // The tile unit pays off from a few thousand rows and 64 features up;
   // smaller problems keep the float32 path (the choice depends on the
   // shape only).
   if (options_.tile_unit && !wide && n >= 2048 && d >= 64 && amx_available()) {
-    gram_on_tile_unit(plan, threads_);
+    gram_on_tile_unit(plan, *team_, workspace_bytes_);
   } else
 #endif
   if (!wide) {
-    gram_float32(plan, threads_);
+    gram_float32(plan, *team_, workspace_bytes_);
   } else {
-    gram_wide(plan, threads_);
+    gram_wide(plan, *team_);
   }
   mirror_lower(out, d);
 }
@@ -370,30 +365,26 @@ void CpuBackend::gemm(bool transpose_a, bool transpose_b, float alpha, const Dev
   // under which two threads would otherwise idle.)
   if (tiles >= kGemmSplitBelowTiles || chunks == 1) {
     // Independent output tiles, each with the full inner dimension.
-#pragma omp parallel num_threads(threads_)
-    {
-      RowMatF tmp;
-#pragma omp for schedule(dynamic, 1)
-      for (int64_t t = 0; t < tiles; ++t) {
-        const int64_t r0 = (t / tc) * kGemmTileRows, c0 = (t % tc) * kGemmTileCols;
-        const int64_t nr = std::min(kGemmTileRows, m - r0), nc = std::min(kGemmTileCols, n - c0);
-        tmp.resize(nr, nc);
-        product(r0, nr, c0, nc, 0, k, tmp);
-        finish(Cm.block(r0, c0, nr, nc), tmp);
-      }
-    }
+    PerWorker<RowMatF> tmp(*team_, [] { return RowMatF(); });
+    team_->run(tiles, [&](int64_t t, int worker) {
+      const int64_t r0 = (t / tc) * kGemmTileRows, c0 = (t % tc) * kGemmTileCols;
+      const int64_t nr = std::min(kGemmTileRows, m - r0), nc = std::min(kGemmTileCols, n - c0);
+      RowMatF& out = tmp[worker];
+      out.resize(nr, nc);
+      product(r0, nr, c0, nc, 0, k, out);
+      finish(Cm.block(r0, c0, nr, nc), out);
+    });
     return;
   }
   // A small output with a long inner dimension (e.g. Qᵀ·X): fixed inner
   // chunks, partial products summed in chunk order.
   std::vector<RowMatF> partial(static_cast<std::size_t>(chunks));
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
-  for (int64_t c = 0; c < chunks; ++c) {
+  team_->run(chunks, [&](int64_t c, int) {
     const int64_t k0 = c * kGemmReduceChunk, nk = std::min(kGemmReduceChunk, k - k0);
     RowMatF& P = partial[static_cast<std::size_t>(c)];
     P.resize(m, n);
     product(0, m, 0, n, k0, nk, P);
-  }
+  });
   for (int64_t c = 1; c < chunks; ++c) partial[0] += partial[static_cast<std::size_t>(c)];
   finish(Cm, partial[0]);
 }
@@ -448,17 +439,13 @@ void CpuBackend::orthonormalize_columns(DeviceArray<float>& A) {
       // re-allocated by several threads at once are slow to get back.
       const int64_t rows_per = std::max<int64_t>(16, (int64_t{16} << 10) / l);
       const int64_t blocks = ceil_div(n, rows_per);
-#pragma omp parallel num_threads(threads_)
-      {
-        RowMatF tmp(rows_per, l);
-#pragma omp for schedule(static)
-        for (int64_t b = 0; b < blocks; ++b) {
-          const int64_t r0 = b * rows_per, rows = std::min(rows_per, n - r0);
-          auto t = tmp.topRows(rows);
-          t.noalias() = Am.middleRows(r0, rows) * Rinv;  // R⁻¹ is upper triangular
-          Am.middleRows(r0, rows) = t;
-        }
-      }
+      PerWorker<RowMatF> tmp(*team_, [&] { return RowMatF(rows_per, l); });
+      team_->run(blocks, [&](int64_t b, int worker) {
+        const int64_t r0 = b * rows_per, rows = std::min(rows_per, n - r0);
+        auto t = tmp[worker].topRows(rows);
+        t.noalias() = Am.middleRows(r0, rows) * Rinv;  // R⁻¹ is upper triangular
+        Am.middleRows(r0, rows) = t;
+      });
     }
     if (ok) return;
     // A may be partly transformed: still the same column space, so the
@@ -525,8 +512,7 @@ void CpuBackend::csr_column_stats(const DeviceCsr& A, double* mean, double* var)
   auto reduce = [&](bool squares) {
     std::fill(partial.begin(), partial.end(), 0.0);
     if (squares) std::fill(count_partial.begin(), count_partial.end(), 0);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
-    for (int64_t c = 0; c < chunks; ++c) {
+    team_->run(chunks, [&](int64_t c, int) {
       double* acc = partial.data() + c * d;
       int64_t* cnt = count_partial.data() + c * d;
       const int64_t end = std::min(n, (c + 1) * rows_per);
@@ -542,7 +528,7 @@ void CpuBackend::csr_column_stats(const DeviceCsr& A, double* mean, double* var)
           }
         }
       }
-    }
+    });
   };
   reduce(false);
   for (int64_t j = 0; j < d; ++j) {
@@ -694,20 +680,23 @@ void scatter_rows(const int64_t* first, const int64_t* last, const int32_t* ix, 
 // starts[(s+1)·m + i])). False, with starts unspecified, when a row is out
 // of order.
 bool column_slice_starts(const int64_t* ip, const int32_t* ix, int64_t m, int64_t n,
-                         int64_t slices, int threads, int64_t* starts) {
-  bool ordered = true;
-#pragma omp parallel for schedule(static) num_threads(threads) reduction(&& : ordered)
-  for (int64_t i = 0; i < m; ++i) {
-    int64_t p = ip[i];
-    const int64_t end = ip[i + 1];
-    for (int64_t e = p + 1; e < end; ++e) ordered = ordered && ix[e - 1] < ix[e];
-    for (int64_t s = 0; s <= slices; ++s) {
-      const int64_t bound = s * n / slices;
-      while (p < end && ix[p] < bound) ++p;
-      starts[s * m + i] = p;
+                         int64_t slices, const CpuBackend& be, int64_t* starts) {
+  std::atomic<bool> ordered{true};
+  be.for_row_blocks(m, kSparseChunkRows, [&](int64_t first, int64_t last, int) {
+    bool ok = true;
+    for (int64_t i = first; i < last; ++i) {
+      int64_t p = ip[i];
+      const int64_t end = ip[i + 1];
+      for (int64_t e = p + 1; e < end; ++e) ok = ok && ix[e - 1] < ix[e];
+      for (int64_t s = 0; s <= slices; ++s) {
+        const int64_t bound = s * n / slices;
+        while (p < end && ix[p] < bound) ++p;
+        starts[s * m + i] = p;
+      }
     }
-  }
-  return ordered;
+    if (!ok) ordered.store(false, std::memory_order_relaxed);
+  });
+  return ordered.load();
 }
 
 }  // namespace
@@ -733,10 +722,9 @@ void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<fl
     // Row-parallel gathers: each output row is a sum over its row's entries.
     constexpr int64_t kRows = 64;
     const int64_t blocks = ceil_div(m, kRows);
-#pragma omp parallel for schedule(dynamic, 4) num_threads(threads_)
-    for (int64_t blk = 0; blk < blocks; ++blk) {
+    team_->run(blocks, [&](int64_t blk, int) {
       gather_rows(ip, ix, v, b, k, c, blk * kRows, std::min(m, (blk + 1) * kRows));
-    }
+    });
     return;
   }
 
@@ -757,13 +745,12 @@ void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<fl
     if (slices <= kMaxScatterSlices && starts_bytes <= workspace_bytes_) {
       starts.resize(static_cast<std::size_t>((slices + 1) * m));
     }
-    if (!starts.empty() && column_slice_starts(ip, ix, m, n, slices, threads_, starts.data())) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
-      for (int64_t s = 0; s < slices; ++s) {
+    if (!starts.empty() && column_slice_starts(ip, ix, m, n, slices, *this, starts.data())) {
+      team_->run(slices, [&](int64_t s, int) {
         const int64_t j0 = s * n / slices, j1 = (s + 1) * n / slices;
         std::fill(c + j0 * k, c + j1 * k, 0.0f);
         scatter_rows(starts.data() + s * m, starts.data() + (s + 1) * m, ix, v, b, k, c, 0, m);
-      }
+      });
       return;
     }
   }
@@ -781,8 +768,7 @@ void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<fl
   chunks = std::clamp<int64_t>(chunks, 1, std::min<int64_t>(by_memory, 4));
   const int64_t rows_per = ceil_div(m, chunks);
   std::vector<std::vector<float>> partial(static_cast<std::size_t>(chunks > 1 ? chunks - 1 : 0));
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
-  for (int64_t ch = 0; ch < chunks; ++ch) {
+  team_->run(chunks, [&](int64_t ch, int) {
     float* acc;
     if (ch == 0) {
       acc = c;
@@ -793,18 +779,19 @@ void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<fl
     }
     std::fill(acc, acc + n * k, 0.0f);
     scatter_rows(ip, ip + 1, ix, v, b, k, acc, ch * rows_per, std::min(m, (ch + 1) * rows_per));
-  }
+  });
   // Sum partials in chunk order, parallel over output rows.
   if (chunks > 1) {
-#pragma omp parallel for schedule(static) num_threads(threads_)
-    for (int64_t j = 0; j < n; ++j) {
-      float* cj = c + j * k;
-      for (int64_t ch = 1; ch < chunks; ++ch) {
-        const float* pj = partial[static_cast<std::size_t>(ch - 1)].data() + j * k;
+    for_row_blocks(n, elementwise_block_rows(k), [&](int64_t first, int64_t last, int) {
+      for (int64_t j = first; j < last; ++j) {
+        float* cj = c + j * k;
+        for (int64_t ch = 1; ch < chunks; ++ch) {
+          const float* pj = partial[static_cast<std::size_t>(ch - 1)].data() + j * k;
 #pragma omp simd
-        for (int64_t t = 0; t < k; ++t) cj[t] += pj[t];
+          for (int64_t t = 0; t < k; ++t) cj[t] += pj[t];
+        }
       }
-    }
+    });
   }
 }
 

@@ -122,7 +122,7 @@ class Backend {
 
   /// "cpu" or "cuda".
   virtual std::string name() const = 0;
-  /// Human-readable device, e.g. "2 OpenMP threads" or "NVIDIA H100 (sm_90)".
+  /// Human-readable device, e.g. "2 threads" (CPU) or "NVIDIA H100 (sm_90)".
   virtual std::string device_description() const = 0;
   /// The budget for temporary tiles (BackendOptions::workspace_bytes).
   virtual std::size_t workspace_bytes() const = 0;
