@@ -16,6 +16,16 @@ namespace stray::testing {
 
 inline std::vector<std::string> backend_names() { return compiled_backends(); }
 
+/// The options the backend suites run with: the tile unit on (where the
+/// CPU has one), unless STRAY_TEST_TILE_UNIT=off. scripts/test runs the
+/// backend suites both ways on CPUs with a tile unit.
+inline BackendOptions suite_options() {
+  BackendOptions options;
+  const char* v = std::getenv("STRAY_TEST_TILE_UNIT");
+  options.cpu.tile_unit = v == nullptr || std::string(v) != "off";
+  return options;
+}
+
 inline bool cuda_required() {
   const char* v = std::getenv("STRAY_REQUIRE_CUDA");
   return v != nullptr && std::string(v) == "1";
@@ -24,7 +34,7 @@ inline bool cuda_required() {
 /// Makes the named backend, or returns null after GTEST_SKIP-ing (the
 /// caller must `return` on null; use STRAY_BACKEND_OR_SKIP).
 inline std::unique_ptr<Backend> backend_or_skip_reason(const std::string& name, std::string* reason,
-                                                       const BackendOptions& options = {}) {
+                                                       const BackendOptions& options = suite_options()) {
   if (name == "cuda") {
     *reason = cuda_unavailable_reason();
     if (!reason->empty()) return nullptr;

@@ -10,9 +10,48 @@
 #include <vector>
 
 #include "cpu/cpu_kmeans_amx.hpp"
+#include "stray/stray.hpp"
+
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace stray::internal {
 namespace {
+
+#if defined(__x86_64__) && defined(__linux__)
+// Whether Linux has granted this process the tile state
+// (ARCH_GET_XCOMP_PERM, bit XFEATURE_XTILEDATA).
+bool tile_state_granted() {
+  constexpr long kGetXcompPerm = 0x1022, kXtileData = 18;
+  unsigned long features = 0;
+  if (syscall(SYS_arch_prctl, kGetXcompPerm, &features) != 0) return false;
+  return (features >> kXtileData) & 1u;
+}
+
+// The library changes no process-wide state unless asked: a backend made
+// with default options fits k-means and PCA without the tile state being
+// requested. In a child process, since other tests opt in.
+TEST(CpuAmxDeathTest, DefaultOptionsNeverRequestTheTileState) {
+  EXPECT_EXIT(
+      {
+        std::mt19937 rng(1);
+        std::normal_distribution<float> g;
+        Matrix<float> X(4096, 64);
+        for (int64_t i = 0; i < X.size(); ++i) X.data()[i] = g(rng);
+        auto backend = make_backend("cpu");
+        KMeansParams km;
+        km.n_clusters = 32;
+        (void)kmeans_fit(*backend, km, X.view());
+        PcaParams pca;
+        pca.n_components = 8;
+        (void)pca_fit(*backend, pca, X.view());
+        std::exit(tile_state_granted() ? 1 : 0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+#endif
 
 // Tile loads are fast only on whole cache lines: the buffers must start on one.
 TEST(CpuAmx, TileBuffersStartOnCacheLines) {

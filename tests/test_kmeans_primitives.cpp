@@ -89,7 +89,7 @@ TEST_P(KMeansPrimitives, NearestCentroidMatchesNaive) {
 TEST_P(KMeansPrimitives, PrunedAssignmentFollowsMovingCentres) {
   for (const bool tile_unit : {true, false}) {
     SCOPED_TRACE(tile_unit ? "tile unit allowed" : "tile unit off");
-    BackendOptions options;
+    BackendOptions options = stray::testing::suite_options();
     options.cpu.tile_unit = tile_unit;
     STRAY_BACKEND_OR_SKIP(backend, GetParam(), options);
     for (const Shape s : {Shape{3000, 8, 5}, Shape{2500, 64, 40}, Shape{1999, 33, 17}}) {
@@ -157,7 +157,7 @@ TEST_P(KMeansPrimitives, PrunedAssignmentFollowsMovingCentres) {
 TEST_P(KMeansPrimitives, PrunedAssignmentSurvivesCentresThatJump) {
   for (const bool tile_unit : {true, false}) {
     SCOPED_TRACE(tile_unit ? "tile unit allowed" : "tile unit off");
-    BackendOptions options;
+    BackendOptions options = stray::testing::suite_options();
     options.cpu.tile_unit = tile_unit;
     STRAY_BACKEND_OR_SKIP(backend, GetParam(), options);
     for (const Shape s : {Shape{20000, 64, 40}, Shape{20000, 8, 24}}) {

@@ -106,7 +106,7 @@ bool same_bits(const Neighbours& a, const Neighbours& b) {
 class Knn : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Knn, MatchesNaiveOnRandomRows) {
-  BackendOptions small;
+  BackendOptions small = stray::testing::suite_options();
   small.workspace_bytes = 64 << 10;  // many tiles, ragged last ones
   STRAY_BACKEND_OR_SKIP(backend, GetParam(), small);
   struct Case {

@@ -257,7 +257,7 @@ TEST_P(Pca, StreamingAndMergingGiveTheOneShotModel) {
 
 TEST_P(Pca, SmallBlocksStreamTheSameModel) {
   // A tiny workspace forces many row blocks through the host streaming path.
-  stray::BackendOptions opts;
+  stray::BackendOptions opts = stray::testing::suite_options();
   opts.workspace_bytes = 64 << 10;  // the minimum: blocks of ~68 rows (~270 read in place)
   STRAY_BACKEND_OR_SKIP(small, GetParam(), opts);
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
@@ -278,7 +278,7 @@ TEST_P(Pca, DriftingRowsKeepTheScatterAccurate) {
   // it found), and consecutive host blocks have different means. Mean and
   // scatter must match a float64 two-pass reference as closely as
   // centring on each block's own mean does.
-  stray::BackendOptions small_opts;
+  stray::BackendOptions small_opts = stray::testing::suite_options();
   small_opts.workspace_bytes = 4 << 20;  // host blocks of ~1,900 rows (~7,500 read in place)
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   STRAY_BACKEND_OR_SKIP(small, GetParam(), small_opts);

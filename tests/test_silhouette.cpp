@@ -65,7 +65,7 @@ TEST_P(Silhouette, MatchesScikitLearn) {
 }
 
 TEST_P(Silhouette, SmallWorkspaceGivesTheSameValues) {
-  stray::BackendOptions tiny;
+  stray::BackendOptions tiny = stray::testing::suite_options();
   tiny.workspace_bytes = std::size_t{1} << 16;  // the minimum: 68 of 120 rows per tile
   STRAY_BACKEND_OR_SKIP(backend, GetParam(), tiny);
   STRAY_BACKEND_OR_SKIP(roomy, GetParam());

@@ -18,11 +18,14 @@ void add_backend_options(CLI::App* cmd, BackendChoice* choice) {
   cmd->add_option("--backend", choice->name, "auto, cpu or cuda")->capture_default_str();
   cmd->add_flag("--no-tile-unit", choice->no_tile_unit,
                 "CPU backend: keep every product in float32 instead of using the AMX tile unit "
-                "of recent Intel CPUs (slower there; the same bits on every x86 CPU)");
+                "of recent Intel CPUs (slower there; the same bits on every x86 CPU; the process "
+                "never asks Linux for the tile state)");
 }
 
 std::unique_ptr<Backend> open_backend(const BackendChoice& choice) {
   BackendOptions options;
+  // The tool owns its process, so it takes the library's opt-in
+  // (backend_options.hpp) unless told not to.
   options.cpu.tile_unit = !choice.no_tile_unit;
   return make_backend(choice.name, options);
 }

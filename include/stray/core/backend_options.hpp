@@ -17,7 +17,15 @@ struct CpuOptions {
   /// matrices and k-means distance products. Results agree with the float32
   /// path within rounding (near ties are re-checked in float32), not bit for
   /// bit: false gives the same bits on every x86 CPU.
-  bool tile_unit = true;
+  ///
+  /// Opt-in because it changes the whole process: the first backend that
+  /// uses it asks Linux for the tile state (arch_prctl ARCH_REQ_XCOMP_PERM),
+  /// which is granted to the process, not the call; from then on every
+  /// thread's signal frames are larger, and sigaltstack() refuses stacks
+  /// below the larger minimum. A host that runs its own signal stacks, or
+  /// wants none of this, leaves it false; the command-line tool, which owns
+  /// its process, turns it on (--no-tile-unit turns it off).
+  bool tile_unit = false;
 };
 
 /// Settings of the CUDA backend.
