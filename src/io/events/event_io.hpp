@@ -88,12 +88,16 @@ inline bool next_line(LineReader& lines, std::string_view* line, const EventRead
                " bytes (EventReadOptions::max_line_bytes; is this a text file of the format?)");
 }
 
-/// Strips a trailing '\r' (CRLF files) and, on the first line, a UTF-8 BOM.
-inline std::string_view clean_line(std::string_view line, int64_t line_no) {
+/// Strips a trailing '\r' (CRLF files) and, on the input's first line, a
+/// UTF-8 BOM.
+inline std::string_view clean_line(std::string_view line, bool first_line) {
   std::string_view v(line);
   if (!v.empty() && v.back() == '\r') v.remove_suffix(1);
-  if (line_no == 1 && v.size() >= 3 && v.substr(0, 3) == "\xEF\xBB\xBF") v.remove_prefix(3);
+  if (first_line && v.size() >= 3 && v.substr(0, 3) == "\xEF\xBB\xBF") v.remove_prefix(3);
   return v;
+}
+inline std::string_view clean_line(std::string_view line, int64_t line_no) {
+  return clean_line(line, line_no == 1);
 }
 
 inline bool is_blank(std::string_view v) {

@@ -1,8 +1,10 @@
-// JSON Lines events: {"entity": .., "group": .., "feature": .., "value": ..}.
-#include <deque>
+// JSON Lines events: {"entity": .., "group": .., "feature": .., "value": ..},
+// parsed in blocks on several threads (event_blocks.hpp).
 #include <istream>
 #include <string>
 
+#include "io/events/block_lines.hpp"
+#include "io/events/event_blocks.hpp"
 #include "io/events/event_io.hpp"
 #include "io/events/json_scan.hpp"
 #include "stray/io/events.hpp"
@@ -12,88 +14,118 @@ namespace {
 
 constexpr const char* kWhere = "read_events_jsonl";
 
+class JsonlFormat final : public fleet::BlockFormat {
+ public:
+  JsonlFormat(const EventReadOptions& options, std::size_t max_bytes)
+      : options_(options), max_bytes_(max_bytes) {}
+
+  // Every line break ends a record.
+  void find_record_ends(std::string_view text, fleet::RecordScan& scan) const override {
+    const std::size_t nl = text.substr(scan.scanned).rfind('\n');
+    if (nl != std::string_view::npos) scan.end = scan.scanned + nl + 1;
+    scan.scanned = text.size();
+  }
+  bool concurrent() const override { return true; }
+  void parse(const fleet::Block& block, fleet::ParsedBlock& out) override;
+
+ private:
+  Event to_event(std::string_view text, int64_t line_no, fleet::ParsedBlock& out) const;
+
+  const EventReadOptions& options_;
+  const std::size_t max_bytes_;
+};
+
+void JsonlFormat::parse(const fleet::Block& block, fleet::ParsedBlock& out) {
+  fleet::BlockLines lines(block, max_bytes_);
+  std::string_view line;
+  while (lines.next(&line)) {
+    const int64_t line_no = lines.line_number();
+    const std::string_view text = fleet::clean_line(line, block.first && line_no == 1);
+    if (fleet::is_blank(text)) continue;
+    ++out.records;
+    out.events.push_back(to_event(text, line_no, out));
+  }
+  out.lines = lines.line_number();
+}
+
+// Strings with escapes are decoded into out.owned, which outlives the parse.
+Event JsonlFormat::to_event(std::string_view text, int64_t line_no,
+                            fleet::ParsedBlock& out) const {
+  fleet::JsonScanner scan(text, &out.owned);
+  if (scan.first() != '{') {
+    fleet::fail_in_block(ErrorCode::parse_error, line_no, "expected a JSON object");
+  }
+  fleet::JsonValue entity, group, feature, value;
+  const bool ok = scan.object([&](std::string_view key, const fleet::JsonValue& v) {
+    if (key == "entity") {
+      entity = v;
+    } else if (key == "feature") {
+      feature = v;
+    } else if (key == "group") {
+      group = v;
+    } else if (key == "value") {
+      value = v;
+    }
+    return true;
+  });
+  if (!ok) {
+    fleet::fail_in_block(ErrorCode::parse_error, line_no, "invalid JSON (", scan.error(), ")");
+  }
+  Event e;
+  if (entity.type != fleet::JsonType::string || entity.text.empty()) {
+    fleet::fail_in_block(ErrorCode::parse_error, line_no,
+                         "'entity' is missing, empty or not a string");
+  }
+  e.entity = entity.text;
+  // Ports and ids may come as integers; their literal is the feature.
+  if (feature.type == fleet::JsonType::string || feature.is_integer_literal()) {
+    e.feature = feature.text;
+  }
+  if (e.feature.empty()) {
+    fleet::fail_in_block(ErrorCode::parse_error, line_no,
+                         "'feature' is missing, empty or neither a string nor an integer");
+  }
+  if (group.type == fleet::JsonType::string) {
+    e.group = group.text;
+  } else if (group.type != fleet::JsonType::null) {
+    fleet::fail_in_block(ErrorCode::parse_error, line_no, "'group' is not a string");
+  }
+  if (e.group.empty()) e.group = options_.default_group;
+  if (e.group.find(':') != std::string_view::npos) {
+    fleet::fail_in_block(ErrorCode::parse_error, line_no, "group ", fleet::quoted(e.group),
+                         " contains ':'");
+  }
+  if (value.type == fleet::JsonType::number) {
+    if (!value.to_double(&e.value)) {
+      fleet::fail_in_block(ErrorCode::non_finite_input, line_no, "'value' ", value.text,
+                           " is not a finite double");
+    }
+  } else if (value.type != fleet::JsonType::null) {
+    fleet::fail_in_block(ErrorCode::parse_error, line_no, "'value' is not a number: ",
+                         fleet::quoted(value.text));
+  }
+  return e;
+}
+
 }  // namespace
 
-ReadStats read_events_jsonl(std::istream& raw, const EventSink& sink,
+namespace fleet {
+
+ReadStats read_events_jsonl_blocks(std::istream& raw, const EventSink& sink,
+                                   const EventReadOptions& options, std::size_t block_bytes) {
+  // gzip or zstd input is decoded (told by its first bytes) on this thread.
+  DecodedInput decoded(raw, options.source_name, kWhere);
+  const std::size_t max_bytes = max_line_bytes(options, kDefaultMaxLineBytes);
+  JsonlFormat format(options, max_bytes);
+  return read_in_blocks(decoded.stream(), format, sink, options,
+                        BlockReadSettings{kWhere, max_bytes, block_bytes});
+}
+
+}  // namespace fleet
+
+ReadStats read_events_jsonl(std::istream& in, const EventSink& sink,
                             const EventReadOptions& options) {
-  // gzip or zstd input is decoded (told by its first bytes).
-  fleet::DecodedInput decoded(raw, options.source_name, kWhere);
-  std::istream& in = decoded.stream();
-  ReadStats stats;
-  const std::size_t max_bytes = fleet::max_line_bytes(options, kDefaultMaxLineBytes);
-  fleet::LineReader lines(in, max_bytes);
-  std::string_view line;
-  std::deque<std::string> escaped;  // decoded strings with escapes, per line
-  while (fleet::next_line(lines, &line, options, max_bytes, kWhere)) {
-    const int64_t line_no = lines.line_number();
-    const std::string_view text = fleet::clean_line(line, line_no);
-    if (fleet::is_blank(text)) continue;
-    ++stats.records;
-    escaped.clear();
-    fleet::JsonScanner scan(text, &escaped);
-    if (scan.first() != '{') {
-      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
-                          "expected a JSON object");
-    }
-    fleet::JsonValue entity, group, feature, value;
-    const bool ok = scan.object([&](std::string_view key, const fleet::JsonValue& v) {
-      if (key == "entity") {
-        entity = v;
-      } else if (key == "feature") {
-        feature = v;
-      } else if (key == "group") {
-        group = v;
-      } else if (key == "value") {
-        value = v;
-      }
-      return true;
-    });
-    if (!ok) {
-      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no, "invalid JSON (",
-                          scan.error(), ")");
-    }
-    Event e;
-    if (entity.type != fleet::JsonType::string || entity.text.empty()) {
-      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
-                          "'entity' is missing, empty or not a string");
-    }
-    e.entity = entity.text;
-    // Ports and ids may come as integers; their literal is the feature.
-    if (feature.type == fleet::JsonType::string || feature.is_integer_literal()) {
-      e.feature = feature.text;
-    }
-    if (e.feature.empty()) {
-      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
-                          "'feature' is missing, empty or neither a string nor an integer");
-    }
-    if (group.type == fleet::JsonType::string) {
-      e.group = group.text;
-    } else if (group.type != fleet::JsonType::null) {
-      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
-                          "'group' is not a string");
-    }
-    if (e.group.empty()) e.group = options.default_group;
-    if (e.group.find(':') != std::string_view::npos) {
-      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no, "group ",
-                          fleet::quoted(e.group), " contains ':'");
-    }
-    if (value.type == fleet::JsonType::number) {
-      if (!value.to_double(&e.value)) {
-        fleet::fail_at_line(ErrorCode::non_finite_input, kWhere, options, line_no, "'value' ",
-                            value.text, " is not a finite double");
-      }
-    } else if (value.type != fleet::JsonType::null) {
-      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no,
-                          "'value' is not a number: ", fleet::quoted(value.text));
-    }
-    sink(e);
-    ++stats.events;
-  }
-  if (in.bad()) {
-    internal::fail(ErrorCode::io_error, kWhere, "read failed after line ", lines.line_number());
-  }
-  stats.lines = lines.line_number();
-  return stats;
+  return fleet::read_events_jsonl_blocks(in, sink, options, fleet::kBlockBytes);
 }
 
 ReadStats read_events_jsonl(const std::filesystem::path& path, const EventSink& sink,
