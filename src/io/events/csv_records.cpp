@@ -1,6 +1,7 @@
 #include "io/events/csv_records.hpp"
 
 #include "core/check.hpp"
+#include "io/events/byte_scan.hpp"
 
 namespace stray::fleet {
 
@@ -128,12 +129,10 @@ Split split_csv_record(std::string_view text, std::string& scratch,
 void split_unquoted(std::string_view text, std::vector<std::string_view>& fields) {
   fields.clear();
   std::size_t start = 0;
-  for (std::size_t k = 0; k < text.size(); ++k) {
-    if (text[k] == ',') {
-      fields.push_back(trim_blanks(text.substr(start, k - start)));
-      start = k + 1;
-    }
-  }
+  for_each_comma(text, [&](std::size_t k) {
+    fields.push_back(trim_blanks(text.substr(start, k - start)));
+    start = k + 1;
+  });
   fields.push_back(trim_blanks(text.substr(start)));
 }
 

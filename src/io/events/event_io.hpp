@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/check.hpp"
+#include "io/events/byte_scan.hpp"
 #include "io/events/decompress.hpp"
 #include "io/events/line_reader.hpp"
 #include "stray/io/events.hpp"
@@ -31,6 +32,7 @@ template <typename... Parts>
 /// nan/inf spellings.
 inline bool parse_number(std::string_view text, double* out, bool* non_finite) {
   *non_finite = false;
+  if (parse_digits(text, out)) return true;
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   if (text.empty()) return false;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "io/events/block_lines.hpp"
+#include "io/events/byte_scan.hpp"
 #include "io/events/csv_records.hpp"
 #include "io/events/event_blocks.hpp"
 #include "io/events/event_io.hpp"
@@ -186,7 +187,7 @@ Event CsvFormat::to_event(const std::vector<std::string_view>& fields, int64_t l
   if (e.group.empty()) e.group = options_.default_group;
   if (e.entity.empty()) fleet::fail_in_block(ErrorCode::parse_error, line, "empty entity");
   if (e.feature.empty()) fleet::fail_in_block(ErrorCode::parse_error, line, "empty feature");
-  if (e.group.find(':') != std::string_view::npos) {
+  if (fleet::contains_byte(e.group, ':')) {
     fleet::fail_in_block(ErrorCode::parse_error, line, "group ", fleet::quoted(e.group),
                          " contains ':'");
   }

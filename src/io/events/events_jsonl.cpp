@@ -4,6 +4,7 @@
 #include <string>
 
 #include "io/events/block_lines.hpp"
+#include "io/events/byte_scan.hpp"
 #include "io/events/event_blocks.hpp"
 #include "io/events/event_io.hpp"
 #include "io/events/json_scan.hpp"
@@ -91,7 +92,7 @@ Event JsonlFormat::to_event(std::string_view text, int64_t line_no,
     fleet::fail_in_block(ErrorCode::parse_error, line_no, "'group' is not a string");
   }
   if (e.group.empty()) e.group = options_.default_group;
-  if (e.group.find(':') != std::string_view::npos) {
+  if (fleet::contains_byte(e.group, ':')) {
     fleet::fail_in_block(ErrorCode::parse_error, line_no, "group ", fleet::quoted(e.group),
                          " contains ':'");
   }

@@ -1,5 +1,7 @@
 #include "io/events/json_scan.hpp"
 
+#include "io/events/byte_scan.hpp"
+
 namespace stray::fleet {
 
 const char* JsonValue::type_name() const {
@@ -19,6 +21,7 @@ bool JsonValue::is_integer_literal() const {
 }
 
 bool JsonValue::to_double(double* out) const {
+  if (parse_digits(text, out)) return true;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
   return ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(*out);
 }
@@ -145,18 +148,14 @@ bool JsonScanner::string(std::string_view* out) {
   ++pos_;  // the opening quote
   const std::size_t start = pos_;
   // Fast path: no escapes, the view points into the text.
-  while (pos_ < text_.size()) {
-    const auto c = static_cast<unsigned char>(text_[pos_]);
-    if (c == '"') {
-      *out = text_.substr(start, pos_ - start);
-      ++pos_;
-      return true;
-    }
-    if (c == '\\') break;
-    if (c < 0x20) return fail("control character in a string");
-    ++pos_;
-  }
+  pos_ += plain_json_string_bytes(text_, pos_);
   if (pos_ >= text_.size()) return fail("string not closed");
+  if (text_[pos_] == '"') {
+    *out = text_.substr(start, pos_ - start);
+    ++pos_;
+    return true;
+  }
+  if (text_[pos_] != '\\') return fail("control character in a string");
   std::string& decoded = escaped_->emplace_back(text_.substr(start, pos_ - start));
   auto read_hex4 = [&](uint32_t* cp) {
     if (pos_ + 4 > text_.size()) return false;
