@@ -6,7 +6,6 @@
 // combined in block order; Eigen runs single-threaded inside our own OpenMP
 // loops. So results are bit-identical for any `threads` setting.
 
-#include <omp.h>
 
 #include <Eigen/Dense>
 #include <algorithm>
@@ -21,6 +20,7 @@
 
 #include "cpu/amx.hpp"
 #include "cpu/cpu_backend.hpp"
+#include "cpu/cpu_blas.hpp"
 #include "cpu/cpu_gram_amx.hpp"
 #include "core/check.hpp"
 
@@ -185,8 +185,9 @@ struct Float32Block {
   RowMatF g32;  // row-major: its lower triangle is read row by row
 };
 
-// Each block's partial from a float32 rank update of its shifted rows.
-void gram_float32(const GramPlan& g, WorkTeam& team, std::size_t budget) {
+// Each block's partial from a float32 rank update of its shifted rows: by
+// OpenBLAS's SYRK when `syrk` is set, else by Eigen.
+void gram_float32(const GramPlan& g, WorkTeam& team, std::size_t budget, SyrkFn syrk) {
   const int64_t d = g.d;
   reduce_groups<Float32Block>(
       g, team, budget,
@@ -202,9 +203,13 @@ void gram_float32(const GramPlan& g, WorkTeam& team, std::size_t budget) {
           std::fill(s.sums.begin(), s.sums.end(), 0.0);
           add_column_sums(s.buf.data(), rows, d, s.sums.data());
         }
-        CMapF B(s.buf.data(), rows, d);
-        s.g32.triangularView<Eigen::Lower>().setZero();
-        s.g32.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
+        if (syrk) {
+          syrk(static_cast<int>(d), static_cast<int>(rows), s.buf.data(), s.g32.data());
+        } else {
+          CMapF B(s.buf.data(), rows, d);
+          s.g32.triangularView<Eigen::Lower>().setZero();
+          s.g32.selfadjointView<Eigen::Lower>().rankUpdate(B.transpose());
+        }
         return BlockResult(s.g32.data(), d, s.sums.data());
       });
 }
@@ -308,7 +313,8 @@ void CpuBackend::gram_kernel(const DeviceArray<float>& X, const float* w, const 
   } else
 #endif
   if (!wide) {
-    gram_float32(plan, *team_, workspace_bytes_);
+    // SYRK takes int sizes: d and the block's rows are far below 2^31.
+    gram_float32(plan, *team_, workspace_bytes_, options_.openblas ? openblas_syrk() : nullptr);
   } else {
     gram_wide(plan, *team_);
   }

@@ -26,6 +26,13 @@ struct CpuOptions {
   /// wants none of this, leaves it false; the command-line tool, which owns
   /// its process, turns it on (--no-tile-unit turns it off).
   bool tile_unit = false;
+  /// Form the Gram matrix's float32 blocks (PCA's covariance) with a
+  /// single-threaded OpenBLAS where one is installed (Debian's
+  /// libopenblas0-serial, loaded at run time; faster than Eigen on CPUs
+  /// without a tile unit). Results do not depend on the thread count
+  /// either way, but differ in the last bits between machines with and
+  /// without it: false keeps Eigen everywhere.
+  bool openblas = true;
 };
 
 /// Settings of the CUDA backend.
