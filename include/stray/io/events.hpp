@@ -236,7 +236,8 @@ struct EventReadOptions {
   /// CSV and JSON Lines: threads parsing blocks of the input (the calling
   /// thread among them); 1 parses on the calling thread alone. 0 means
   /// OpenMP's default, as for the backends: OMP_NUM_THREADS, else the
-  /// cores. Negative is an ErrorCode::invalid_argument.
+  /// cores. At most 256 are used; negative is an
+  /// ErrorCode::invalid_argument.
   int threads = 0;
   /// sbom only: also emit (version, "name@version") for every package with
   /// a version, so the same package at another version sets a host apart.

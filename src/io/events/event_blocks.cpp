@@ -11,6 +11,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "core/check.hpp"
@@ -29,7 +30,8 @@ void ParsedBlock::clear() {
 int reader_threads(const EventReadOptions& options, const char* where) {
   internal::require(options.threads >= 0, ErrorCode::invalid_argument, where,
                     "threads=", options.threads, " is negative (0: OpenMP's default)");
-  return options.threads > 0 ? options.threads : std::max(1, omp_get_max_threads());
+  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  return std::clamp(threads, 1, kMaxReaderThreads);
 }
 
 namespace {
@@ -218,9 +220,14 @@ void BlockReader::enqueue(Slot& s) {
     queue_.push_back(&s);
   }
   work_.notify_one();
-  // Helpers start with the first block that is not the whole input.
+  // Helpers start with the first block that is not the whole input. A
+  // system out of threads gets fewer: the calling thread parses too, and
+  // nothing read depends on how many there are.
   if (helpers_.empty() && threads_ > 1 && !s.block.last) {
-    for (int i = 1; i < threads_; ++i) helpers_.emplace_back([this] { helper_loop(); });
+    try {
+      for (int i = 1; i < threads_; ++i) helpers_.emplace_back([this] { helper_loop(); });
+    } catch (const std::system_error&) {
+    }
   }
 }
 

@@ -117,9 +117,13 @@ struct BlockReadSettings {
   std::size_t block_bytes = kBlockBytes;
 };
 
+/// More threads than this parse no faster: the calling thread, which
+/// reads the input and calls the sink, is the limit long before.
+inline constexpr int kMaxReaderThreads = 256;
+
 /// The threads a reader uses: EventReadOptions::threads, or OpenMP's
-/// default (OMP_NUM_THREADS, else the cores) for 0. invalid_argument for
-/// a negative count.
+/// default (OMP_NUM_THREADS, else the cores) for 0, at most
+/// kMaxReaderThreads. invalid_argument for a negative count.
 int reader_threads(const EventReadOptions& options, const char* where);
 
 /// Reads `in` (decoded already) to its end in blocks, parsing them on
