@@ -119,6 +119,26 @@ TEST_F(FleetSbom, EntityFromFileNameAndVersions) {
   ASSERT_EQ(r.status, 0) << r.err;
 }
 
+TEST_F(FleetSbom, SizeLimitIsAFlag) {
+  // A 1.2 MiB document: within the default limit, over a 1 MiB one.
+  std::vector<std::string> many;
+  for (int i = 0; i < 6000; ++i) many.push_back("package-with-a-long-name-" + std::to_string(i));
+  write("big.spdx.json", spdx("big", many));
+  ASSERT_GT(std::filesystem::file_size(dir.file("big.spdx.json")), std::size_t{1} << 20);
+  const std::string inputs = " --sbom " + dir.file("sboms") + " --sbom " + dir.file("big.spdx.json");
+  EXPECT_FALSE(scores(inputs).empty());
+  auto r = run_cli("fleet" + inputs + " --sbom-max-mib 1 -k 2");
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(lines_of(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("big.spdx.json"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--sbom-max-mib"), std::string::npos) << r.err;
+  for (const char* bad : {"0", "-3", "5000", "x"}) {
+    r = run_cli("fleet" + inputs + " --sbom-max-mib " + bad);
+    EXPECT_NE(r.status, 0) << bad;
+    EXPECT_EQ(lines_of(r.err), 1) << bad << ": " << r.err;
+  }
+}
+
 TEST_F(FleetSbom, ErrorsAreOneLineNamingFileAndPath) {
   write("sboms/zz-broken.spdx.json",
         R"({"spdxVersion": "SPDX-2.3", "name": "b", "packages": [{"name": "a"}, {"name": ["x"]}]})");

@@ -224,7 +224,7 @@ TEST(EventsSbom, SizeLimit) {
   doc += "]}";
   ASSERT_GT(doc.size(), 300u);
   EXPECT_HAS(error_of([&] { read_text(doc, opt); }),
-             "big.cdx.json: larger than 300 bytes (EventReadOptions::max_sbom_bytes");
+             "big.cdx.json: larger than 300 bytes, the SBOM size limit (EventReadOptions::max_sbom_bytes");
   opt.max_sbom_bytes = doc.size();
   EXPECT_EQ(read_text(doc, opt).size(), 20u);
 }

@@ -21,6 +21,12 @@ void add_sbom_options(CLI::App* cmd, SbomChoice* choice) {
                   "where it gives none) or always the file name (file)")
       ->check(CLI::IsMember({"document", "file"}))
       ->capture_default_str();
+  // An SBOM is parsed whole (docs/sbom.md): the limit bounds the memory a
+  // hostile or mistaken file can take; 4 GiB is as far as it goes.
+  cmd->add_option("--sbom-max-mib", choice->max_mib,
+                  "SBOMs: the largest document read, in MiB of decoded JSON (default " +
+                      std::to_string(kDefaultMaxSbomBytes >> 20) + "); a larger one is an error")
+      ->check(CLI::Range(int64_t{1}, int64_t{4096}));
 }
 
 std::vector<std::string> sbom_input_files(const std::vector<std::string>& paths,
@@ -49,6 +55,7 @@ std::vector<std::string> sbom_input_files(const std::vector<std::string>& paths,
 void apply_sbom_options(const SbomChoice& choice, EventReadOptions& options) {
   options.sbom_versions = choice.versions;
   options.sbom_entity_from_file_name = choice.entity == "file";
+  if (choice.max_mib > 0) options.max_sbom_bytes = static_cast<std::size_t>(choice.max_mib) << 20;
 }
 
 }  // namespace stray::cli

@@ -2,6 +2,7 @@
 // reads in the sbom format.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,9 +21,10 @@ struct SbomChoice {
   std::vector<std::string> paths;     // --sbom
   bool versions = false;              // --sbom-versions
   std::string entity = "document";    // --sbom-entity document|file
+  int64_t max_mib = 0;                // --sbom-max-mib (0: the library's default)
 };
 
-/// Adds --sbom, --sbom-versions and --sbom-entity to `cmd`.
+/// Adds --sbom, --sbom-versions, --sbom-entity and --sbom-max-mib to `cmd`.
 void add_sbom_options(CLI::App* cmd, SbomChoice* choice);
 
 /// The files of --sbom: files as given, directories as their SBOM files

@@ -36,7 +36,8 @@ std::string read_bounded(std::istream& in, std::size_t max_bytes, const std::str
     const auto got = static_cast<std::size_t>(in.gcount());
     if (got > max_bytes - std::min(max_bytes, text.size())) {
       internal::fail(ErrorCode::parse_error, kWhere, source, ": larger than ", max_bytes,
-                     " bytes (EventReadOptions::max_sbom_bytes; is this one SBOM document?)");
+                     " bytes, the SBOM size limit (EventReadOptions::max_sbom_bytes; the tool's "
+                     "--sbom-max-mib); is this one SBOM document?");
     }
     text.append(buf.data(), got);
   }
