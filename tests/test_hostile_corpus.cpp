@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "../fuzz/fuzz_blocks.hpp"
 #include "stray/core/error.hpp"
 #include "stray/fleet/pipeline.hpp"
 #include "stray/io/events.hpp"
@@ -80,6 +81,22 @@ TEST(HostileCorpus, EventsJsonl) {
   replay_events("events_jsonl", [](std::istream& in, const EventSink& s, const EventReadOptions& o) {
     return read_events_jsonl(in, s, o);
   });
+}
+
+// The CSV and JSON Lines targets also read each input in small blocks on
+// two threads, which must read as one block does.
+TEST(HostileCorpus, EventsInSmallBlocksReadAsInOne) {
+  for (const std::string target : {"events_csv", "events_jsonl"}) {
+    for (const fs::path& p : files_of(target)) {
+      SCOPED_TRACE(p.string());
+      const std::string bytes = bytes_of(p);
+      const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+      EXPECT_TRUE(target == "events_csv"
+                      ? fuzz::blocks_read_alike(data, bytes.size(), fleet::read_events_csv_blocks)
+                      : fuzz::blocks_read_alike(data, bytes.size(),
+                                                fleet::read_events_jsonl_blocks));
+    }
+  }
 }
 
 TEST(HostileCorpus, EventsOsquery) {
