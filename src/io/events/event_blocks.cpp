@@ -171,6 +171,8 @@ void BlockReader::read_ahead() {
     } else {
       parse(s);
       s.state = SlotState::parsed;
+      // Its error ends the reading: nothing after it is read or parsed.
+      if (s.parsed.error || s.parsed.failure) input_done_ = true;
     }
   }
 }

@@ -149,15 +149,16 @@ std::string_view CsvFormat::join_lines(const fleet::Block& block, fleet::BlockLi
   return s.record;
 }
 
+// The columns change only once the whole header is known good.
 void CsvFormat::read_header(const CsvScratch& s, std::string_view text, int64_t line) {
   const std::vector<std::string_view>& fields = s.fields;
-  n_columns_ = fields.size();
+  int entity = -1, group = -1, feature = -1, value = -1;
   for (std::size_t c = 0; c < fields.size(); ++c) {
     const std::string name = lower(fields[c]);
-    int* slot = name == "entity"    ? &entity_col_
-                : name == "group"   ? &group_col_
-                : name == "feature" ? &feature_col_
-                : name == "value"   ? &value_col_
+    int* slot = name == "entity"    ? &entity
+                : name == "group"   ? &group
+                : name == "feature" ? &feature
+                : name == "value"   ? &value
                                     : nullptr;
     if (slot == nullptr) continue;  // extra columns (timestamps, ...) are ignored
     if (*slot >= 0) {
@@ -166,12 +167,17 @@ void CsvFormat::read_header(const CsvScratch& s, std::string_view text, int64_t 
     }
     *slot = static_cast<int>(c);
   }
-  if (entity_col_ < 0 || feature_col_ < 0) {
+  if (entity < 0 || feature < 0) {
     fleet::fail_in_block(ErrorCode::parse_error, line,
                          "the header must name the columns 'entity' and 'feature' "
                          "(and optionally 'group', 'value'); got ",
                          fleet::quoted(text));
   }
+  n_columns_ = fields.size();
+  entity_col_ = entity;
+  group_col_ = group;
+  feature_col_ = feature;
+  value_col_ = value;
   have_header_ = true;
 }
 
