@@ -1,0 +1,104 @@
+// Reading events: a synthetic fleet's CSV and JSON Lines files (stray synth's
+// events, written once and kept), read whole on 1 and 2 threads.
+//
+//   build/bench/bench_event_read --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+//
+// ReadEvents/<format>/<threads>: the reader alone, into a sink that only
+// looks at each event (format 0 CSV, 1 JSON Lines). bytes_per_second is the
+// file's size over the wall time; the page cache holds the file after the
+// first run, so it measures parsing, not the disk.
+// ReadIntoFeatures/<format>/<threads>: into a FeatureBuilder, the sink of
+// `stray fleet` (the builder runs on the calling thread).
+//
+// Environment: STRAY_BENCH_ENTITIES hosts (default 100000: a 642 MB CSV and
+// a 1.45 GB JSON Lines file); STRAY_BENCH_EVENTS_DIR, where the files are
+// kept (default: the temporary directory).
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "stray/features/features.hpp"
+#include "stray/io/events.hpp"
+#include "stray/synthetic/synthetic_fleet.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+int64_t env_int(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::atoll(v) : fallback;
+}
+
+// The fleet's events in `format`, written on first use.
+fs::path events_file(stray::EventFormat format) {
+  const int64_t hosts = env_int("STRAY_BENCH_ENTITIES", 100000);
+  const char* dir = std::getenv("STRAY_BENCH_EVENTS_DIR");
+  const fs::path base = dir != nullptr && *dir != '\0' ? fs::path(dir) : fs::temp_directory_path();
+  const fs::path path = base / ("stray-bench-events-" + std::to_string(hosts) + "." +
+                                (format == stray::EventFormat::csv ? "csv" : "jsonl"));
+  if (!fs::exists(path)) {
+    const fs::path tmp = path.string() + ".partial";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      stray::EventWriter writer(out, format);
+      stray::SyntheticFleetParams params;
+      params.n_entities = hosts;
+      stray::generate_synthetic_fleet(params, writer.sink());
+      writer.finish();
+    }
+    fs::rename(tmp, path);
+  }
+  return path;
+}
+
+stray::EventFormat format_of(const benchmark::State& state) {
+  return state.range(0) == 0 ? stray::EventFormat::csv : stray::EventFormat::jsonl;
+}
+
+void ReadEvents(benchmark::State& state) {
+  const fs::path path = events_file(format_of(state));
+  stray::EventReadOptions options;
+  options.threads = static_cast<int>(state.range(1));
+  int64_t events = 0;
+  for (auto _ : state) {
+    uint64_t bytes = 0;
+    const stray::ReadStats s = stray::read_events(
+        path, format_of(state),
+        [&](const stray::Event& e) { bytes += e.entity.size() + e.feature.size(); }, options);
+    benchmark::DoNotOptimize(bytes);
+    events = s.events;
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(fs::file_size(path)));
+  state.counters["events"] = static_cast<double>(events);
+}
+BENCHMARK(ReadEvents)
+    ->ArgsProduct({{0, 1}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
+
+void ReadIntoFeatures(benchmark::State& state) {
+  const fs::path path = events_file(format_of(state));
+  stray::EventReadOptions options;
+  options.threads = static_cast<int>(state.range(1));
+  for (auto _ : state) {
+    stray::FeatureBuilder builder;
+    stray::read_events(path, format_of(state), builder.sink(), options);
+    benchmark::DoNotOptimize(builder.n_events());
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(fs::file_size(path)));
+}
+BENCHMARK(ReadIntoFeatures)
+    ->ArgsProduct({{0, 1}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
