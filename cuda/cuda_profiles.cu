@@ -117,8 +117,12 @@ void CudaBackend::csr_profile_scores(const DeviceCsr& A, const ClusterProfiles& 
   }
   if (n == 0) return;
   // The zero sums on the host, with the host term: the same numbers as the CPU's.
-  const ProfileTerm host_term{profiles.mean, profiles.sq_mean,     profiles.scale,
-                              profiles.sizes, d, profiles.standardized, profiles.variance_floor};
+  require(profiles.shrinkage == 0.0 || profiles.prior_variance != nullptr,
+          ErrorCode::invalid_argument, where, "shrinkage ", profiles.shrinkage,
+          " without a prior variance");
+  const ProfileTerm host_term{profiles.mean,           profiles.sq_mean, profiles.scale,
+                              profiles.sizes,          d,                profiles.standardized,
+                              profiles.variance_floor, profiles.prior_variance, profiles.shrinkage};
   std::vector<double> zero_plain(static_cast<std::size_t>(k)), zero_loo(zero_plain.size());
   profile_zero_sums(host_term, k, zero_plain.data(), zero_loo.data());
 
@@ -133,9 +137,20 @@ void CudaBackend::csr_profile_scores(const DeviceCsr& A, const ClusterProfiles& 
   cuda::ScratchBuffer ref = upload_scratch(reference, static_cast<std::size_t>(n) * sizeof(int32_t));
   cuda::ScratchBuffer leave;
   if (leave_out != nullptr) leave = upload_scratch(leave_out, static_cast<std::size_t>(n));
+  cuda::ScratchBuffer prior;
+  if (profiles.shrinkage > 0.0) {
+    prior = upload_scratch(profiles.prior_variance, static_cast<std::size_t>(d) * sizeof(double));
+  }
   cuda::ScratchBuffer scores = scratch<float>(n);
-  const ProfileTerm term{mean.as<double>(), sq_mean.as<double>(), scale.as<double>(),
-                         sizes.as<int64_t>(), d, profiles.standardized, profiles.variance_floor};
+  const ProfileTerm term{mean.as<double>(),
+                         sq_mean.as<double>(),
+                         scale.as<double>(),
+                         sizes.as<int64_t>(),
+                         d,
+                         profiles.standardized,
+                         profiles.variance_floor,
+                         profiles.shrinkage > 0.0 ? prior.as<double>() : nullptr,
+                         profiles.shrinkage};
   cuda::profile_scores_kernel<<<blocks_for(n, cuda::kBlockThreads), cuda::kBlockThreads, 0,
                                 stream_>>>(
       ptr(A.indptr, where), ptr(A.indices, where), ptr(A.values, where), n, term,

@@ -142,7 +142,7 @@ TEST_F(CliFleet, BaselineSaveModelAndScoreGiveTheSameScores) {
     }
   }
   EXPECT_TRUE(unseen_first);
-  EXPECT_EQ(slurp(path("m.model")).rfind("stray-fleet-model 2 ", 0), 0u);
+  EXPECT_EQ(slurp(path("m.model")).rfind("stray-fleet-model 3 ", 0), 0u);
 
   r = run_cli("fleet --model " + path("m.model") + " --events " + path("new/events.csv") +
               " --backend cpu --scores " + path("b.csv"));
@@ -156,6 +156,43 @@ TEST_F(CliFleet, BaselineSaveModelAndScoreGiveTheSameScores) {
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("--pca"), std::string::npos) << r.err;
   EXPECT_EQ(lines_of(r.err), 1);
+}
+
+// --shrinkage shapes the fit: it is in the JSON's parameters and in the
+// model, so scoring with the saved model gives the fit's scores again.
+TEST_F(CliFleet, ShrinkageIsKeptInTheModel) {
+  ASSERT_EQ(run_cli("synth --entities 800 --seed 1 --per-kind 0 --out " + path("base")).status, 0);
+  ASSERT_EQ(run_cli("synth --entities 800 --seed 2 --per-kind 1 --out " + path("new")).status, 0);
+  const std::string events = " --events " + path("new/events.csv") + " --backend cpu";
+  RunResult r = run_cli("fleet --baseline " + path("base/events.csv") + events +
+                        " --shrinkage 5 --save-model " + path("m.model") + " --scores " +
+                        path("a.csv") + " --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["shrinkage"], 5.0);
+  r = run_cli("fleet --model " + path("m.model") + events + " --scores " + path("b.csv"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(slurp(path("a.csv")), slurp(path("b.csv")));
+  // Without shrinkage the scores differ: the option reached the score.
+  r = run_cli("fleet --baseline " + path("base/events.csv") + events + " --scores " +
+              path("c.csv"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(slurp(path("a.csv")), slurp(path("c.csv")));
+  // It cannot change with --model.
+  r = run_cli("fleet --model " + path("m.model") + events + " --shrinkage 1");
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(lines_of(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("--shrinkage"), std::string::npos) << r.err;
+}
+
+TEST_F(CliFleet, BadShrinkageIsOneLine) {
+  ASSERT_EQ(run_cli("synth --entities 200 --seed 1 --out " + path("f")).status, 0);
+  for (const char* bad : {"-1", "nan", "inf", "abc", "2x", ""}) {
+    const RunResult r = run_cli("fleet --events " + path("f/events.csv") + " --shrinkage '" +
+                                bad + "'");
+    EXPECT_NE(r.status, 0) << bad;
+    EXPECT_EQ(lines_of(r.err), 1) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("shrinkage"), std::string::npos) << bad << ": " << r.err;
+  }
 }
 
 TEST_F(CliFleet, DemoFindsEveryInjectedAnomaly) {

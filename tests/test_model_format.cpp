@@ -81,6 +81,7 @@ FleetModel golden_model() {
   m.reference = {0, 0};
   m.thresholds = {2.25, std::numeric_limits<double>::quiet_NaN()};
   m.score.variance_floor = 1e-3;
+  m.score.shrinkage = 2.5;
   m.outliers.top_fraction = 0.05;
   m.outliers.small_cluster_size = 1;
   m.explain.mode = ExplainMode::behavior;
@@ -99,9 +100,9 @@ FleetModel golden_model() {
 }
 
 // golden_model()'s payload, as the writer has produced it since format
-// version 2, with @VERSION@ for the library version that wrote it.
+// version 3, with @VERSION@ for the library version that wrote it.
 constexpr const char* kGoldenPayload =
-    "{\"format\":\"stray-fleet-model\",\"version\":2,\"library_version\":\"@VERSION@\","
+    "{\"format\":\"stray-fleet-model\",\"version\":3,\"library_version\":\"@VERSION@\","
     "\"n_entities\":4,\"features\":{\"normalization\":\"binary\","
     "\"group_normalization\":{\"net.port\":\"log1p\",\"package\":\"binary\"},"
     "\"group_weights\":[[{\"hex\":\"677270ff\"},0.5],[\"package\",2.0]],\"max_df\":0.9,"
@@ -123,7 +124,7 @@ constexpr const char* kGoldenPayload =
     "\"feature_means\":[0.25,0.25,0.25,0.75,0.25,0.25,0.25,0.25,0.25,0.25],"
     "\"feature_sq_means\":[0.125,0.125,0.125,0.125,0.125,0.125,0.125,0.125,0.125,0.125],"
     "\"feature_scale\":[1.0,0.5,2.0,0.001,7.0]},\"score\":{\"space\":\"standardized\","
-    "\"variance_floor\":0.001},\"outliers\":{\"percentile\":95.0,\"top_n\":0,"
+    "\"variance_floor\":0.001,\"shrinkage\":2.5},\"outliers\":{\"percentile\":95.0,\"top_n\":0,"
     "\"top_fraction\":0.05,\"small_cluster_size\":1},\"explain\":{\"mode\":\"behavior\","
     "\"top_features\":5},\"clustering\":{\"method\":\"agglomerative\",\"linkage\":\"average\"},"
     "\"detector\":\"both\",\"lof\":{\"n_neighbors\":2,\"offset\":-1.5,\"rows\":4,"
@@ -145,9 +146,9 @@ std::string replaced(std::string text, const std::string& from, const std::strin
   return text;
 }
 
-std::string file_of(const std::string& payload) {
+std::string file_of(const std::string& payload, int version = 3) {
   char head[96];
-  std::snprintf(head, sizeof head, "stray-fleet-model 2 %zu %08x\n", payload.size(),
+  std::snprintf(head, sizeof head, "stray-fleet-model %d %zu %08x\n", version, payload.size(),
                 crc32_of(payload));
   return head + payload;
 }
@@ -186,6 +187,26 @@ std::string load_error(const std::string& bytes) {
     return e.what();
   }
   return "no error";
+}
+
+// Version 2 had no shrinkage: its files load as shrinkage 0 and are
+// otherwise the same model; version 3 must say it.
+TEST(ModelFormat, VersionTwoFilesLoadWithoutShrinkage) {
+  const std::string v3 = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
+  const std::string v2 = replaced(replaced(v3, "\"version\":3", "\"version\":2"),
+                                  ",\"shrinkage\":2.5", "");
+  ASSERT_NE(v2, v3);
+  std::istringstream in(file_of(v2, 2));
+  const FleetModel loaded = read_fleet_model(in);
+  EXPECT_EQ(loaded.score.shrinkage, 0.0);
+  FleetModel expected = golden_model();
+  expected.score.shrinkage = 0.0;
+  EXPECT_EQ(written(loaded), written(expected));
+  EXPECT_NE(load_error(file_of(replaced(v3, ",\"shrinkage\":2.5", ""))).find("shrinkage"),
+            std::string::npos);
+  EXPECT_NE(load_error(file_of(replaced(v3, "\"shrinkage\":2.5", "\"shrinkage\":-1")))
+                .find("shrinkage"),
+            std::string::npos);
 }
 
 // The loader parses the payload as it reads it, yet judges a file in the

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/profile_term.hpp"
 #include "stray/core/error.hpp"
 #include "stray/fleet/pipeline.hpp"
 #include "stray/synthetic/recall.hpp"
@@ -173,6 +174,139 @@ TEST(Pipeline, StandardizedScoreByHand) {
   });
   EXPECT_NEAR(f.scores[3], 1.0, 1e-6);
   EXPECT_NEAR(f.scores[0], 1.0 / 9.0, 1e-6);
+}
+
+// Shrinkage 0 is the score as it was before shrinkage existed, bit for bit:
+// the term takes no other path (the old formula, copied here).
+TEST(Pipeline, ShrinkageZeroIsTheUnshrunkTermBitForBit) {
+  const double mean[] = {0.25, 1.0 / 3.0, 0.0, 0.7, 0.125, 0.9};
+  const double sq[] = {0.2, 1.0 / 3.0, 0.0, 0.6, 0.5, 0.81};
+  const double scale[] = {1.0, 0.3, 2.0};
+  const int64_t sizes[] = {7, 3};
+  const internal::ProfileTerm term{mean, sq, scale, sizes, 3, true, 1e-3};
+  const double prior[] = {0.5, 0.5, 0.5};
+  const internal::ProfileTerm zero{mean, sq, scale, sizes, 3, true, 1e-3, prior, 0.0};
+  for (int64_t c = 0; c < 2; ++c) {
+    for (int64_t j = 0; j < 3; ++j) {
+      for (const double x : {0.0, 1.0, 0.37, -2.5}) {
+        for (const bool loo : {false, true}) {
+          double mu = mean[c * 3 + j], m2 = sq[c * 3 + j];
+          if (loo) {
+            const auto n = static_cast<double>(sizes[c]);
+            mu = (n * mu - x) / (n - 1.0);
+            m2 = (n * m2 - x * x) / (n - 1.0);
+          }
+          const double diff = x - mu, spread = m2 - mu * mu;
+          const double old = diff * diff / ((spread < 0.0 ? 0.0 : spread) + 1e-3 * scale[j]);
+          EXPECT_EQ(term(x, c, j, loo), old);
+          EXPECT_EQ(zero(x, c, j, loo), old);
+        }
+      }
+    }
+  }
+}
+
+// Two clusters of unequal size with counts, scored with shrinkage m:
+// each feature's peer variance σ²_c over n peers (the entity left out when
+// fitting, every member when scoring later) becomes (n·σ²_c + m·σ²_fleet)
+// / (n + m), σ²_fleet over the whole baseline. Checked against a naive
+// float64 loop over the rows.
+std::vector<double> naive_shrunk_scores(const std::vector<std::vector<double>>& base,
+                                        const std::vector<int32_t>& labels,
+                                        const std::vector<std::vector<double>>& rows,
+                                        const std::vector<int32_t>& row_labels, bool members,
+                                        double m, double tau) {
+  const std::size_t d = base[0].size(), n = base.size();
+  std::vector<double> fleet_var(d), scale(d);
+  for (std::size_t j = 0; j < d; ++j) {
+    double s1 = 0, s2 = 0, stored = 0;
+    for (const auto& r : base) {
+      s1 += r[j];
+      s2 += r[j] * r[j];
+      stored += r[j] != 0.0;
+    }
+    fleet_var[j] = s2 / n - (s1 / n) * (s1 / n);
+    scale[j] = stored > 0 ? s2 / stored : 1.0;
+  }
+  std::vector<double> out;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    double score = 0;
+    for (std::size_t j = 0; j < d; ++j) {
+      double s1 = 0, s2 = 0, peers = 0;
+      for (std::size_t p = 0; p < n; ++p) {
+        if (labels[p] != row_labels[i] || (members && p == i)) continue;
+        s1 += base[p][j];
+        s2 += base[p][j] * base[p][j];
+        peers += 1;
+      }
+      const double mu = s1 / peers, var = std::max(0.0, s2 / peers - mu * mu);
+      const double shrunk = (peers * var + m * fleet_var[j]) / (peers + m);
+      score += (rows[i][j] - mu) * (rows[i][j] - mu) / (shrunk + tau * scale[j]);
+    }
+    out.push_back(score);
+  }
+  return out;
+}
+
+FeatureMatrix dense_features(const std::vector<std::vector<double>>& rows,
+                             const FeatureVocabulary* vocabulary) {
+  FeatureParams fp;
+  fp.normalization = Normalization::none;
+  FeatureBuilder b = vocabulary != nullptr ? FeatureBuilder(*vocabulary) : FeatureBuilder(fp);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    for (std::size_t j = 0; j < rows[i].size(); ++j) {
+      if (rows[i][j] != 0.0) {
+        b.add("e" + std::to_string(i), "g", "f" + std::to_string(j), rows[i][j]);
+      }
+    }
+  }
+  return b.build();
+}
+
+TEST(Pipeline, ShrunkScoresMatchANaiveLoop) {
+  // Cluster 0: rows 0-5 near 0; cluster 1: rows 6-8 near 10 (3 members:
+  // the case shrinkage is for). Every row has every feature, in order.
+  const std::vector<std::vector<double>> base = {
+      {1, 2, 1}, {2, 1, 1}, {1, 1, 2}, {3, 1, 1}, {1, 3, 1}, {2, 2, 1},
+      {10, 11, 12}, {11, 10, 12}, {10, 10, 15}};
+  auto backend = cpu();
+  FleetPipelineParams params;
+  params.pca.n_components = 0;
+  params.kmeans.n_clusters = 2;
+  params.small_cluster_size = 0;
+  params.features.normalization = Normalization::none;
+  const double tau = params.score.variance_floor;
+  for (const double m : {0.5, 5.0}) {
+    params.score.shrinkage = m;
+    const FleetResult fit = fit_fleet(*backend, params, dense_features(base, nullptr));
+    ASSERT_EQ(fit.labels[0], fit.labels[5]);
+    ASSERT_EQ(fit.labels[6], fit.labels[8]);
+    ASSERT_NE(fit.labels[0], fit.labels[6]);
+    const std::vector<double> want = naive_shrunk_scores(base, fit.labels, base, fit.labels,
+                                                         true, m, tau);
+    for (std::size_t i = 0; i < base.size(); ++i) {
+      EXPECT_NEAR(fit.scores[i], want[i], 1e-5 * want[i]) << "m=" << m << " row " << i;
+    }
+    // A later snapshot against the saved model: every member is a peer.
+    std::stringstream file;
+    write_fleet_model(file, fit.model);
+    const FleetModel loaded = read_fleet_model(file);
+    EXPECT_EQ(loaded.score.shrinkage, m);
+    const std::vector<std::vector<double>> later = {{2, 1, 3}, {12, 10, 11}};
+    const FleetResult r = score_fleet(*backend, loaded, dense_features(later, &loaded.vocabulary),
+                                      FleetScoreParams::from_model(loaded));
+    ASSERT_EQ(r.labels[0], fit.labels[0]);
+    ASSERT_EQ(r.labels[1], fit.labels[6]);
+    const std::vector<double> again = naive_shrunk_scores(base, fit.labels, later, r.labels,
+                                                          false, m, tau);
+    for (std::size_t i = 0; i < later.size(); ++i) {
+      EXPECT_NEAR(r.scores[i], again[i], 1e-5 * again[i]) << "m=" << m << " later row " << i;
+    }
+  }
+  params.score.shrinkage = -1.0;
+  EXPECT_THROW(fit_fleet(*backend, params, dense_features(base, nullptr)), Error);
+  params.score.shrinkage = std::nan("");
+  EXPECT_THROW(fit_fleet(*backend, params, dense_features(base, nullptr)), Error);
 }
 
 // Identical sessions (counts as fractions that do not round exactly) score

@@ -295,8 +295,8 @@ TEST(FindingsJson, ShapeAndKeyOrder) {
   for (const auto& item : j.items()) keys.push_back(item.key());
   const std::vector<std::string> expected = {
       "entities", "features", "unseen_features", "clusters", "pca_components",
-      "pca_explained_variance_ratio", "clustering", "detector", "score_space", "percentile",
-      "small_cluster_size",
+      "pca_explained_variance_ratio", "clustering", "detector", "score_space", "shrinkage",
+      "percentile", "small_cluster_size",
       "backend", "cluster_choice", "cluster_profiles", "n_findings", "findings", "steps", "seconds"};
   EXPECT_EQ(keys, expected);
   EXPECT_EQ(j["entities"], 600);

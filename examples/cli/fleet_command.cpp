@@ -1,6 +1,7 @@
 // `stray fleet`: events in, outliers with explanations out — fitted on the
 // snapshot itself, on a baseline snapshot, or scored with a saved model.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -30,7 +31,8 @@ struct FleetOptions {
   std::string report_out;  // --report: the HTML page
   BackendChoice backend;
   SbomChoice sbom;  // --sbom: the inputs become --events, in the sbom format
-  double pca = 32, percentile = 95.0, top_fraction = 0.0, variance_floor = 1e-3;
+  double pca = 32, percentile = 95.0, top_fraction = 0.0, variance_floor = 1e-3,
+         shrinkage = 0.0;
   double k_tolerance = ChooseKParams{}.tolerance;
   int64_t max_clusters = 50;
   int64_t k = 0, top = 0, small = -1, features = 5, limit = 0;
@@ -39,6 +41,22 @@ struct FleetOptions {
   // Options that shape a fit (not allowed with --model), by name, when given.
   std::vector<std::string> fit_options_given;
 };
+
+// --shrinkage: a pseudo-count; NaN and infinity would poison every score.
+const CLI::Validator kFiniteNonNegative(
+    [](const std::string& text) {
+      double v = 0.0;
+      try {
+        std::size_t used = 0;
+        v = std::stod(text, &used);
+        if (used != text.size()) return std::string("not a number: ") + text;
+      } catch (const std::exception&) {
+        return std::string("not a number: ") + text;
+      }
+      return std::isfinite(v) && v >= 0.0 ? std::string()
+                                         : std::string("expected a finite number >= 0, got ") + text;
+    },
+    "NUMBER >= 0");
 
 // A path for --events and --baseline: an existing file, or "-" for standard input.
 const CLI::Validator kFileOrStdin(
@@ -115,6 +133,7 @@ void run_fleet(const FleetOptions& o) {
     pp.kmeans.seed = o.seed;
     pp.score.space = parse_score_space(o.space);
     pp.score.variance_floor = o.variance_floor;
+    pp.score.shrinkage = o.shrinkage;
     pp.outliers.percentile = o.percentile;
     pp.outliers.top_n = o.top;
     pp.outliers.top_fraction = o.top_fraction;
@@ -261,6 +280,11 @@ void register_fleet_command(CLI::App& app) {
           ->capture_default_str());
   fit(cmd->add_option("--variance-floor", o->variance_floor,
                       "standardized: peer share below which a feature counts as unseen")
+          ->capture_default_str());
+  fit(cmd->add_option("--shrinkage", o->shrinkage,
+                      "standardized: pull each cluster's variances toward the fleet's, as if "
+                      "this many peers with the fleet's variance joined it (0 = off)")
+          ->check(kFiniteNonNegative)
           ->capture_default_str());
   fit(cmd->add_option("--seed", o->seed, "Seed of k-means (and randomized PCA)")
           ->capture_default_str());

@@ -15,6 +15,9 @@ namespace stray::internal {
 /// x against the peers' mean and variance in feature j of cluster c; with
 /// `loo` the row itself (value x) is first taken out of the cluster's
 /// statistics. The arrays are ClusterProfiles' (host or device copies).
+/// With shrinkage m > 0 the peers' variance becomes (n·σ² + m·prior_j) /
+/// (n + m), n the peers counted: a few peers' variance is pulled toward
+/// the fleet's. m = 0 skips that arithmetic, so the scores stay bit for bit.
 struct ProfileTerm {
   const double* mean;     // [k x d]
   const double* sq_mean;  // [k x d]
@@ -23,6 +26,8 @@ struct ProfileTerm {
   int64_t d;
   bool standardized;
   double tau;
+  const double* prior = nullptr;  // [d] the fleet's variance; read only when shrinkage > 0
+  double shrinkage = 0.0;
 
   STRAY_HOST_DEVICE double operator()(double x, int64_t c, int64_t j, bool loo) const {
     double mu = mean[c * d + j];
@@ -35,7 +40,11 @@ struct ProfileTerm {
     const double diff = x - mu;
     if (!standardized) return diff * diff;
     const double spread = m2 - mu * mu;
-    const double var = spread < 0.0 ? 0.0 : spread;
+    double var = spread < 0.0 ? 0.0 : spread;
+    if (shrinkage > 0.0) {
+      const double peers = static_cast<double>(sizes[c]) - (loo ? 1.0 : 0.0);
+      var = (peers * var + shrinkage * prior[j]) / (peers + shrinkage);
+    }
     return diff * diff / (var + tau * scale[j]);
   }
 };

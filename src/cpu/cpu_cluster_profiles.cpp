@@ -48,8 +48,12 @@ void CpuBackend::csr_profile_scores(const DeviceCsr& A, const ClusterProfiles& p
           "csr_profile_scores", "profiles of ", profiles.k, " x ", profiles.d, " for a CSR with ",
           A.cols, " columns");
   const int64_t n = A.rows, k = profiles.k;
-  const ProfileTerm term{profiles.mean, profiles.sq_mean, profiles.scale,        profiles.sizes,
-                         profiles.d,    profiles.standardized, profiles.variance_floor};
+  require(profiles.shrinkage == 0.0 || profiles.prior_variance != nullptr,
+          ErrorCode::invalid_argument, "csr_profile_scores", "shrinkage ", profiles.shrinkage,
+          " without a prior variance");
+  const ProfileTerm term{profiles.mean,           profiles.sq_mean, profiles.scale,
+                         profiles.sizes,          profiles.d,       profiles.standardized,
+                         profiles.variance_floor, profiles.prior_variance, profiles.shrinkage};
   std::vector<double> zero_plain(static_cast<std::size_t>(k)), zero_loo(zero_plain.size());
   profile_zero_sums(term, k, zero_plain.data(), zero_loo.data());
   for (int64_t i = 0; i < n; ++i) {

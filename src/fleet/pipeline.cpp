@@ -161,6 +161,8 @@ void check_score(const ScoreParams& p, const char* where) {
   require(std::isfinite(p.variance_floor) && p.variance_floor > 0.0 && p.variance_floor <= 1.0,
           ErrorCode::invalid_argument, where, "score.variance_floor=", p.variance_floor,
           " outside (0, 1]");
+  require(std::isfinite(p.shrinkage) && p.shrinkage >= 0.0, ErrorCode::invalid_argument, where,
+          "score.shrinkage=", p.shrinkage, " (expected a finite number >= 0)");
 }
 
 // The explanation of one outlier: explain_entity against its reference

@@ -66,5 +66,10 @@ void apply_detector(Detector detector, const std::vector<int32_t>& labels,
 /// / n), from the per-cluster means: [d].
 std::vector<double> baseline_feature_means(const FleetModel& model);
 
+/// Each feature's variance over the model's whole baseline (E[x²] − E[x]²
+/// from the per-cluster means and mean squares, clamped at 0): [d]. The
+/// prior that ScoreParams::shrinkage pulls the clusters' variances toward.
+std::vector<double> baseline_feature_variances(const FleetModel& model);
+
 
 }  // namespace stray::internal

@@ -98,6 +98,13 @@ std::vector<float> feature_space_scores(Backend& backend, const DeviceCsr& X,
   profiles.sizes = model.cluster_sizes.data();
   profiles.standardized = standardized;
   profiles.variance_floor = model.score.variance_floor;
+  // The prior lives as long as the call; computed only where it is used.
+  std::vector<double> prior;
+  if (standardized && model.score.shrinkage > 0.0) {
+    prior = baseline_feature_variances(model);
+    profiles.shrinkage = model.score.shrinkage;
+    profiles.prior_variance = prior.data();
+  }
   // Each row against its cluster's reference (itself, or the nearest large
   // cluster for a small one), left out of its own cluster when fitting.
   std::vector<int32_t> reference(static_cast<std::size_t>(n));
@@ -117,6 +124,28 @@ std::vector<float> feature_space_scores(Backend& backend, const DeviceCsr& X,
     s = static_cast<float>(s + (standardized ? unseen_share : u.normalized * u.normalized));
   }
   return out;
+}
+
+std::vector<double> baseline_feature_variances(const FleetModel& model) {
+  const int64_t k = model.n_clusters(), d = model.n_features();
+  std::vector<double> m1(static_cast<std::size_t>(d), 0.0), m2(m1.size(), 0.0);
+  int64_t n = 0;
+  for (int64_t c = 0; c < k; ++c) {
+    const auto size = static_cast<double>(model.cluster_sizes[static_cast<std::size_t>(c)]);
+    n += model.cluster_sizes[static_cast<std::size_t>(c)];
+    const double* mean = model.feature_means.row(c);
+    const double* sq = model.feature_sq_means.row(c);
+    for (int64_t j = 0; j < d; ++j) {
+      m1[static_cast<std::size_t>(j)] += size * mean[j];
+      m2[static_cast<std::size_t>(j)] += size * sq[j];
+    }
+  }
+  const double inv = 1.0 / static_cast<double>(std::max<int64_t>(n, 1));
+  for (std::size_t j = 0; j < m1.size(); ++j) {
+    const double mean = m1[j] * inv;
+    m1[j] = std::max(0.0, m2[j] * inv - mean * mean);
+  }
+  return m1;
 }
 
 void add_unseen_squares(std::vector<float>& scores, std::span<const UnseenFeature> unseen) {

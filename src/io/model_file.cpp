@@ -302,7 +302,9 @@ void write_payload(PayloadOut& out, const FleetModel& m) {
   write_features(o, m.vocabulary);
   write_pca(o, m);
   write_clusters(o, m);
-  o.field("score", {{"space", to_string(m.score.space)}, {"variance_floor", m.score.variance_floor}});
+  o.field("score", {{"space", to_string(m.score.space)},
+                    {"variance_floor", m.score.variance_floor},
+                    {"shrinkage", m.score.shrinkage}});
   o.field("outliers", {{"percentile", m.outliers.percentile},
                        {"top_n", m.outliers.top_n},
                        {"top_fraction", m.outliers.top_fraction},
@@ -610,7 +612,7 @@ void read_clusters(const Json& j, const Reader& r, FleetModel& m) {
   }
 }
 
-void read_scoring(const Json& j, const Reader& r, FleetModel& m) {
+void read_scoring(const Json& j, const Reader& r, int version, FleetModel& m) {
   const Json& sj = r.at(j, "score", "");
   try {
     m.score.space = parse_score_space(r.get<std::string>(sj, "space", "score."));
@@ -620,6 +622,11 @@ void read_scoring(const Json& j, const Reader& r, FleetModel& m) {
   m.score.variance_floor = r.number(sj, "variance_floor", "score.");
   if (!(m.score.variance_floor > 0.0 && m.score.variance_floor <= 1.0)) {
     r.fail("score.variance_floor outside (0, 1]");
+  }
+  // Version 3 added the variance shrinkage; older files had none (0).
+  m.score.shrinkage = version >= 3 ? r.number(sj, "shrinkage", "score.") : 0.0;
+  if (!(std::isfinite(m.score.shrinkage) && m.score.shrinkage >= 0.0)) {
+    r.fail("score.shrinkage is not a finite number >= 0");
   }
 
   const Json& oj = r.at(j, "outliers", "");
@@ -721,7 +728,7 @@ FleetModel model_of(const Json& j, const Reader& r, int version) {
   read_pca(j, r, m);
   read_kmeans(j, r, m);
   read_clusters(j, r, m);
-  read_scoring(j, r, m);
+  read_scoring(j, r, version, m);
   if (version >= 2) read_detection(j, r, m);  // version 1: k-means, centroid
   return m;
 }

@@ -101,6 +101,10 @@ struct ClusterProfiles {
   /// variance_floor · scale[j]; false: plain squared differences.
   bool standardized = true;
   double variance_floor = 0.0;
+  /// Standardized only: with shrinkage m > 0 each cluster's variance over
+  /// its n peers becomes (n·σ² + m·prior_variance[j]) / (n + m); 0 = off.
+  double shrinkage = 0.0;
+  const double* prior_variance = nullptr;  // [d]; needed when shrinkage > 0
 };
 
 /// What a backend keeps between calls of nearest_centroid_pruned on the

@@ -32,7 +32,8 @@
 //
 //    μ_j, σ²_j: mean and variance of feature j over the entity's peers;
 //    s²_j: the feature's mean square over the entities having it (its
-//    scale); τ = ScoreParams::variance_floor. A feature no peer has, or
+//    scale); τ = ScoreParams::variance_floor; ScoreParams::shrinkage can
+//    pull σ²_j toward the feature's variance in the whole fleet. A feature no peer has, or
 //    one every peer has and the entity lacks, adds 1/τ whatever its units;
 //    one a share p of the peers have adds about (1 − p)/p. So a lone
 //    package and a missing pervasive one both stand out, while optional
@@ -133,6 +134,12 @@ struct ScoreParams {
   /// A feature present in fewer than about τ of the peers counts as "no
   /// peer has it" (contributes ≈ 1/τ). In (0, 1].
   double variance_floor = 1e-3;
+  /// standardized: m, a pseudo-count of peers carrying the fleet's variance.
+  /// Each cluster's variance over its n peers becomes (n·σ²_c + m·σ²_fleet)
+  /// / (n + m), σ²_fleet the feature's variance over the whole baseline, so
+  /// a few peers' variance leans on the fleet's. 0 (the default) = off,
+  /// today's score bit for bit; finite and ≥ 0 (docs/pipeline.md).
+  double shrinkage = 0.0;
 };
 
 /// The pipeline's feature defaults: Normalization::automatic (binary when a
@@ -386,9 +393,10 @@ void write_fleet_model(std::ostream& out, const FleetModel& model);
 FleetModel load_fleet_model(const std::filesystem::path& path);
 FleetModel read_fleet_model(std::istream& in, const std::string& source_name = "model");
 
-/// The current model file version (2: the clustering method and the
-/// detector with its LOF model). Version 1 files still load: k-means and
-/// the centroid detector, which was all they could hold.
-inline constexpr int kFleetModelVersion = 2;
+/// The current model file version (3: the score's variance shrinkage; 2:
+/// the clustering method and the detector with its LOF model). Older files
+/// still load: version 2 as shrinkage 0, version 1 also as k-means with the
+/// centroid detector, which was all they could hold.
+inline constexpr int kFleetModelVersion = 3;
 
 }  // namespace stray
