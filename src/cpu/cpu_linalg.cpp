@@ -112,15 +112,6 @@ void add_lower_to(int64_t d, double* dst, const float* src, int64_t ld) {
   }
 }
 
-// Sets the lower triangle of dst [d x d] from src (row stride ld).
-void set_lower_to(int64_t d, double* dst, const float* src, int64_t ld) {
-  for (int64_t i = 0; i < d; ++i) {
-    const float* s = src + i * ld;
-    double* t = dst + i * d;
-    for (int64_t j = 0; j <= i; ++j) t[j] = s[j];
-  }
-}
-
 void add_lower_d(int64_t d, double* dst, const double* src) {
   for (int64_t i = 0; i < d; ++i)
     for (int64_t j = 0; j <= i; ++j) dst[i * d + j] += src[i * d + j];
