@@ -65,6 +65,19 @@ TEST(WorkTeam, ALoopInsideABlockRunsOnThatBlocksThread) {
   EXPECT_FALSE(moved);
 }
 
+TEST(WorkTeam, TeamsInsideEachOthersBlocksKeepTheirNesting) {
+  WorkTeam outer(2), inner(2);
+  std::atomic<int64_t> runs{0};
+  outer.run(6, [&](int64_t, int worker) {
+    inner.run(4, [&](int64_t, int) { runs.fetch_add(1); });
+    // Back in the outer team's block: a loop on it still runs in place.
+    outer.run(3, [&](int64_t, int nested_worker) {
+      runs.fetch_add(nested_worker == worker ? 100 : 10000);
+    });
+  });
+  EXPECT_EQ(runs.load(), 6 * 4 + 6 * 3 * 100);
+}
+
 TEST(WorkTeam, OrderedReductionsDoNotDependOnTheTeamOrTheWave) {
   // Float sums whose value depends on the order of addition.
   const int64_t chunks = 37;

@@ -95,6 +95,10 @@ void WorkTeam::work(uint64_t generation, int worker) {
                                      std::memory_order_acquire))
       continue;
     if (!failed_.load(std::memory_order_acquire)) {  // after a failure, blocks are only counted
+      // Saved and restored: this block may itself run inside another
+      // team's block.
+      const WorkTeam* outer_team = t_team;
+      const int outer_worker = t_worker;
       t_team = this;
       t_worker = worker;
       try {
@@ -102,7 +106,8 @@ void WorkTeam::work(uint64_t generation, int worker) {
       } catch (...) {
         record(std::current_exception());
       }
-      t_team = nullptr;
+      t_team = outer_team;
+      t_worker = outer_worker;
     }
     done_.fetch_add(1, std::memory_order_release);
     v = next_.load(std::memory_order_acquire);
