@@ -1,7 +1,11 @@
 // Reading events: a synthetic fleet's CSV and JSON Lines files (stray synth's
 // events, written once and kept), read whole on 1 and 2 threads.
 //
-//   build/bench/bench_event_read --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+//   build/bench/bench_event_read --benchmark_filter='^ReadEvents/0/2/'
+//
+// (bench/RESULTS.md ran each configuration as its own process, alternating;
+// --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+// alternates them within one.)
 //
 // ReadEvents/<format>/<threads>: the reader alone, into a sink that only
 // looks at each event (format 0 CSV, 1 JSON Lines). bytes_per_second is the

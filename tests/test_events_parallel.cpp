@@ -42,10 +42,10 @@ Outcome read(Format format, const std::string& text, int threads, std::size_t bl
   std::istringstream in(text);
   Outcome o;
   try {
+    const EventSink sink = collect_events(o.events);
     o.stats = format == Format::csv
-                  ? fleet::read_events_csv_blocks(in, collect_events(o.events), options, block_bytes)
-                  : fleet::read_events_jsonl_blocks(in, collect_events(o.events), options,
-                                                    block_bytes);
+                  ? fleet::read_events_csv_blocks(in, sink, options, block_bytes)
+                  : fleet::read_events_jsonl_blocks(in, sink, options, block_bytes);
   } catch (const Error& e) {
     o.code = e.code();
     o.error = e.what();
@@ -121,7 +121,8 @@ Written random_csv(std::mt19937& rng, int records) {
     const auto& value = values[rng() % values.size()];
     if (entity_first) {
       const Field& group = groups[rng() % groups.size()];
-      w.text += entity.written + "," + group.written + "," + feature.written + "," + value.first + eol;
+      w.text += entity.written + "," + group.written + "," + feature.written + "," +
+                value.first + eol;
       w.events.emplace_back(entity.read, group.read, feature.read, value.second);
     } else {
       w.text += feature.written + ",t" + std::to_string(r) + "," + entity.written + "," +
@@ -181,7 +182,9 @@ TEST(EventsParallel, CsvFirstErrorWinsWhereverBlocksEnd) {
 
 TEST(EventsParallel, ErrorInALateBlockNamesItsLineInTheInput) {
   std::string text = "entity,feature,value\n";
-  for (int i = 0; i < 200000; ++i) text += "host-" + std::to_string(i % 997) + ",\"f\n" + std::to_string(i) + "\",1\n";
+  for (int i = 0; i < 200000; ++i) {
+    text += "host-" + std::to_string(i % 997) + ",\"f\n" + std::to_string(i) + "\",1\n";
+  }
   text += "h,f,abc\n";  // line 400002
   for (int i = 0; i < 1000; ++i) text += "h,f,1\n";
   for (const int threads : {1, 2, 4}) {
@@ -245,7 +248,8 @@ TEST(EventsParallel, JsonlMatchesOneThreadWhereverBlocksEnd) {
     } else {
       const std::size_t at = text.find('\n', text.size() / 2);
       text.insert(at == std::string::npos ? text.size() : at + 1,
-                  pick(rng, {"{\"entity\":\"h\"}\n", "[1]\n", "{\"entity\":\"h\",\"feature\":\"f\"\n",
+                  pick(rng, {"{\"entity\":\"h\"}\n", "[1]\n",
+                             "{\"entity\":\"h\",\"feature\":\"f\"\n",
                              "{\"entity\":\"h\",\"feature\":\"f\",\"value\":1e999}\n"}));
     }
     expect_same_everywhere(Format::jsonl, text);

@@ -26,7 +26,8 @@ class BlockLines {
     if (pos_ == n) return false;
     ++line_no_;
     const void* nl = std::memchr(text_.data() + pos_, '\n', n - pos_);
-    const std::size_t end = nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - text_.data()) : n;
+    const std::size_t end =
+        nl != nullptr ? static_cast<std::size_t>(static_cast<const char*>(nl) - text_.data()) : n;
     if (end - pos_ > max_) too_long();
     // Only the input's last line may lack a line break: other blocks end
     // at one, or hold a record already known to be too long (read_block).

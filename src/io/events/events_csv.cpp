@@ -88,7 +88,9 @@ void CsvFormat::parse(const fleet::Block& block, fleet::ParsedBlock& out) {
     ++out.records;
     if (quoted && s.fields.size() == n_columns_) {  // else to_event fails
       for (const int c : {entity_col_, group_col_, feature_col_}) {
-        if (c >= 0) s.fields[static_cast<std::size_t>(c)] = keep(s.fields[static_cast<std::size_t>(c)], block, out);
+        if (c < 0) continue;
+        std::string_view& field = s.fields[static_cast<std::size_t>(c)];
+        field = keep(field, block, out);
       }
     }
     out.events.push_back(to_event(s.fields, record_line));
