@@ -3,9 +3,9 @@
 //
 // Determinism: every reduction is split into blocks whose boundaries depend
 // on the shapes alone, never on the thread count, and block results are
-// combined in block order; Eigen runs single-threaded inside our own OpenMP
-// loops. So results are bit-identical for any `threads` setting.
-
+// combined in block order; Eigen (and OpenBLAS, single-threaded) runs
+// inside the backend's own loops (core/work_team.hpp). So results are
+// bit-identical for any `threads` setting.
 
 #include <Eigen/Dense>
 #include <algorithm>
