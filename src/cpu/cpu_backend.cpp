@@ -183,7 +183,7 @@ void CpuBackend::column_stats(const DeviceArray<float>& X, const DeviceArray<flo
   // again from cache (chunks of ~512 KiB). Chunks are merged in chunk order
   // by Chan, Golub and LeVeque's update, so the result does not depend on
   // the thread count. (The partials take 16·d bytes per chunk of at least
-  // 64 rows of d floats: a quarter of X at most.)
+  // 64 rows of d floats: a sixteenth of X at most.)
   const int64_t chunk_rows = std::clamp<int64_t>((int64_t{1} << 17) / std::max<int64_t>(d, 1), 64,
                                                  kReductionChunkRows);
   const int64_t chunks = (n + chunk_rows - 1) / chunk_rows;
