@@ -5,8 +5,12 @@
 // for any team size and wave size.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -66,16 +70,44 @@ TEST(WorkTeam, ALoopInsideABlockRunsOnThatBlocksThread) {
 }
 
 TEST(WorkTeam, TeamsInsideEachOthersBlocksKeepTheirNesting) {
-  WorkTeam outer(2), inner(2);
+  WorkTeam outer(2);
+  // A team takes one caller at a time: an inner team per outer worker.
+  std::vector<std::unique_ptr<WorkTeam>> inner;
+  for (int w = 0; w < outer.threads(); ++w) inner.push_back(std::make_unique<WorkTeam>(2));
   std::atomic<int64_t> runs{0};
   outer.run(6, [&](int64_t, int worker) {
-    inner.run(4, [&](int64_t, int) { runs.fetch_add(1); });
+    inner[static_cast<std::size_t>(worker)]->run(4, [&](int64_t, int) { runs.fetch_add(1); });
     // Back in the outer team's block: a loop on it still runs in place.
     outer.run(3, [&](int64_t, int nested_worker) {
       runs.fetch_add(nested_worker == worker ? 100 : 10000);
     });
   });
   EXPECT_EQ(runs.load(), 6 * 4 + 6 * 3 * 100);
+}
+
+// fork copies only the calling thread: in the child the helpers never claim
+// a block, so the loops run on it alone, and destroying the team returns
+// (the C library marks the parent's threads ended in the child; an alarm
+// turns a hang into a failure).
+TEST(WorkTeam, AForkedChildRunsLoopsAloneAndLetsTheHelpersGo) {
+  auto team = std::make_unique<WorkTeam>(3);
+  team->run(10, [](int64_t, int) {});
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    alarm(20);
+    int64_t sum = 0;
+    bool helper_ran = false;
+    team->run(100, [&](int64_t b, int worker) {
+      sum += b;
+      helper_ran = helper_ran || worker != 0;
+    });
+    team.reset();
+    _exit(sum == 99 * 100 / 2 && !helper_ran ? 0 : 2);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
 }
 
 TEST(WorkTeam, OrderedReductionsDoNotDependOnTheTeamOrTheWave) {

@@ -49,7 +49,8 @@ class WorkTeam {
 
   /// Runs fn(block, worker) once for every block in [0, blocks), on this
   /// thread and any helper that is free; `worker` in [0, threads()) names
-  /// the thread (0 is the caller), for per-thread scratch. Returns when
+  /// the thread (0 is the caller), for per-thread scratch. One caller at a
+  /// time: threads that may call run at once need a team each. Returns when
   /// every block has run. An exception from fn skips the blocks not yet
   /// started and is rethrown here (the first, if several) once the started
   /// ones have finished. A loop started by fn on this team runs on fn's
