@@ -38,6 +38,11 @@ bool avx512_available() {
   return ok;
 }
 
+bool avx2_fma_available() {
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return ok;
+}
+
 // Not inlined, and filled byte by byte: LDTILECFG faults on any stray bit in
 // the reserved fields, and the optimiser does not see it read the struct.
 __attribute__((noinline)) STRAY_AMX_TARGET void amx_begin() {
@@ -57,6 +62,7 @@ STRAY_AMX_TARGET void amx_end() { _tile_release(); }
 
 bool amx_available() { return false; }
 bool avx512_available() { return false; }
+bool avx2_fma_available() { return false; }
 
 #endif
 

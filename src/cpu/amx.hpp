@@ -19,6 +19,8 @@
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512bf16,amx-tile,amx-bf16")))
 // Plain AVX-512 code (no tile unit), run where avx512_available() says so.
 #define STRAY_AVX512_TARGET __attribute__((target("avx512f")))
+// AVX2 with FMA, run where avx2_fma_available() says so.
+#define STRAY_AVX2_TARGET __attribute__((target("avx2,fma")))
 #endif
 
 namespace stray::internal {
@@ -52,6 +54,9 @@ bool amx_available();
 
 /// True when the CPU and the kernel support AVX-512F. Checked once.
 bool avx512_available();
+
+/// True when the CPU supports AVX2 and FMA. Checked once.
+bool avx2_fma_available();
 
 #ifdef STRAY_AMX_POSSIBLE
 /// Configures this thread's eight tiles as 16 rows × 64 bytes (16 × 16

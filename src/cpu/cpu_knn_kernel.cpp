@@ -7,18 +7,12 @@
 
 #if defined(STRAY_AMX_POSSIBLE)
 #include <immintrin.h>
-#define STRAY_AVX2_TARGET __attribute__((target("avx2,fma")))
 #endif
 
 namespace stray::internal {
 namespace {
 
 #if defined(STRAY_AMX_POSSIBLE)
-
-bool avx2_fma_available() {
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return ok;
-}
 
 /// Appends the set lanes of `mask` (a panel's 16 rows from `row0`) as hits
 /// of query `query`, with their estimates.

@@ -11,7 +11,6 @@
 
 #if defined(STRAY_AMX_POSSIBLE)
 #include <immintrin.h>
-#define STRAY_AVX2_FMA_TARGET __attribute__((target("avx2,fma")))
 #endif
 
 namespace stray::internal {
@@ -97,11 +96,6 @@ void groups_scalar(const NearestTwoCentres& c, const float* x, const int64_t* ro
 
 #if defined(STRAY_AMX_POSSIBLE)
 
-bool avx2_fma_available() {
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return ok;
-}
-
 constexpr int kRowsAvx512 = 8;
 constexpr int kRowsAvx2 = 4;
 
@@ -151,7 +145,7 @@ STRAY_AVX512_TARGET inline void block_avx512(const float* const (&xr)[G], const 
 
 /// The same for one panel in AVX2 registers, as two halves of 8 lanes.
 template <int G>
-STRAY_AVX2_FMA_TARGET inline void block_avx2(const float* const (&xr)[G], const float* values,
+STRAY_AVX2_TARGET inline void block_avx2(const float* const (&xr)[G], const float* values,
                                              const float* norms, int64_t d, int32_t j0,
                                              LaneState* st) {
   __m256 acc[G][2];
@@ -229,7 +223,7 @@ STRAY_AVX512_TARGET void groups_avx512(const NearestTwoCentres& c, const float* 
   }
 }
 
-STRAY_AVX2_FMA_TARGET void groups_avx2(const NearestTwoCentres& c, const float* x,
+STRAY_AVX2_TARGET void groups_avx2(const NearestTwoCentres& c, const float* x,
                                        const int64_t* rows, int64_t begin, int64_t m, float* best,
                                        float* second, int32_t* best_j) {
   constexpr int G = kRowsAvx2;
