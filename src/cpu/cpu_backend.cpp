@@ -167,6 +167,41 @@ void sum_squared_deviations(const float* x, int64_t rows, int64_t d, const doubl
   }
 }
 
+// Rows [begin, end) of x [· x d] (weights w, or null): into part (zeroed,
+// [1 + 2d]) their total weight, their mean and their weighted squared
+// deviations from that mean.
+void chunk_moments(const float* x, const float* w, int64_t d, int64_t begin, int64_t end,
+                   double* part) {
+  double *mu = part + 1, *m2 = part + 1 + d;
+  double weight = 0.0;
+  if (w) {
+    for (int64_t i = begin; i < end; ++i) {
+      const double wi = w[i];  // products in float64
+      const float* row = x + i * d;
+      weight += wi;
+      for (int64_t j = 0; j < d; ++j) mu[j] += wi * row[j];
+    }
+  } else {
+    weight = static_cast<double>(end - begin);
+    sum_rows(x + begin * d, end - begin, d, mu);
+  }
+  part[0] = weight;
+  if (weight <= 0.0) return;
+  for (int64_t j = 0; j < d; ++j) mu[j] /= weight;
+  if (!w) {
+    sum_squared_deviations(x + begin * d, end - begin, d, mu, m2);
+    return;
+  }
+  for (int64_t i = begin; i < end; ++i) {
+    const double wi = w[i];
+    const float* row = x + i * d;
+    for (int64_t j = 0; j < d; ++j) {
+      const double dev = row[j] - mu[j];
+      m2[j] += wi * dev * dev;
+    }
+  }
+}
+
 }  // namespace
 
 void CpuBackend::column_stats(const DeviceArray<float>& X, const DeviceArray<float>* weights,
@@ -182,62 +217,31 @@ void CpuBackend::column_stats(const DeviceArray<float>& X, const DeviceArray<flo
   // own mean, then its squared deviations from that mean, reading the chunk
   // again from cache (chunks of ~512 KiB). Chunks are merged in chunk order
   // by Chan, Golub and LeVeque's update, so the result does not depend on
-  // the thread count. (The partials take 16·d bytes per chunk of at least
-  // 64 rows of d floats: a sixteenth of X at most.)
+  // the thread count.
   const int64_t chunk_rows = std::clamp<int64_t>((int64_t{1} << 17) / std::max<int64_t>(d, 1), 64,
                                                  kReductionChunkRows);
   const int64_t chunks = (n + chunk_rows - 1) / chunk_rows;
-  // Each chunk's weight, mean and squared deviations, [chunks x (1 + 2d)].
-  const int64_t width = 1 + 2 * d;
-  std::vector<double> parts(static_cast<std::size_t>(chunks * width), 0.0);
-  team_->run(chunks, [&](int64_t c, int) {
-    const int64_t begin = c * chunk_rows, end = std::min(n, begin + chunk_rows);
-    double* part = parts.data() + c * width;
-    double *mu = part + 1, *m2 = part + 1 + d;
-    double weight = 0.0;
-    if (w) {
-      for (int64_t i = begin; i < end; ++i) {
-        const double wi = w[i];  // products in float64
-        const float* row = x + i * d;
-        weight += wi;
-        for (int64_t j = 0; j < d; ++j) mu[j] += wi * row[j];
-      }
-    } else {
-      weight = static_cast<double>(end - begin);
-      sum_rows(x + begin * d, end - begin, d, mu);
-    }
-    part[0] = weight;
-    if (weight <= 0.0) return;
-    for (int64_t j = 0; j < d; ++j) mu[j] /= weight;
-    if (w) {
-      for (int64_t i = begin; i < end; ++i) {
-        const double wi = w[i];
-        const float* row = x + i * d;
-        for (int64_t j = 0; j < d; ++j) {
-          const double dev = row[j] - mu[j];
-          m2[j] += wi * dev * dev;
-        }
-      }
-    } else {
-      sum_squared_deviations(x + begin * d, end - begin, d, mu, m2);
-    }
-  });
   std::vector<double> total_mean(static_cast<std::size_t>(d), 0.0);
   std::vector<double> total_m2(static_cast<std::size_t>(d), 0.0);
   double total_weight = 0.0;
-  for (int64_t c = 0; c < chunks; ++c) {
-    const double* part = parts.data() + c * width;
-    const double weight = part[0];
-    if (weight <= 0.0) continue;
-    const double merged = total_weight + weight;
-    const double share = weight / merged;
-    for (int64_t j = 0; j < d; ++j) {
-      const double delta = part[1 + j] - total_mean[j];
-      total_mean[j] += delta * share;
-      total_m2[j] += part[1 + d + j] + delta * delta * total_weight * share;
-    }
-    total_weight = merged;
-  }
+  run_ordered(
+      *team_, chunks, static_cast<std::size_t>(1 + 2 * d), 4 * threads_,
+      [&](int64_t c, double* part, int) {
+        const int64_t begin = c * chunk_rows;
+        chunk_moments(x, w, d, begin, std::min(n, begin + chunk_rows), part);
+      },
+      [&](int64_t, const double* part) {
+        const double weight = part[0];
+        if (weight <= 0.0) return;
+        const double merged = total_weight + weight;
+        const double share = weight / merged;
+        for (int64_t j = 0; j < d; ++j) {
+          const double delta = part[1 + j] - total_mean[j];
+          total_mean[j] += delta * share;
+          total_m2[j] += part[1 + d + j] + delta * delta * total_weight * share;
+        }
+        total_weight = merged;
+      });
   require(total_weight > 0.0, ErrorCode::invalid_argument, "column_stats", "weights sum to 0");
   for (int64_t j = 0; j < d; ++j) {
     mean[j] = total_mean[j];
