@@ -112,6 +112,7 @@ class BlockReader {
   void enqueue(Slot& s);
   void parse(Slot& s);
   void wait_for(Slot& s);
+  void parse_next(std::unique_lock<std::mutex>& lock);
   void deliver(const Slot& s);
   void helper_loop();
 
@@ -253,14 +254,19 @@ void BlockReader::wait_for(Slot& s) {
       parsed_.wait(lock);
       continue;
     }
-    Slot* next = queue_.front();
-    queue_.pop_front();
-    next->state = SlotState::parsing;
-    lock.unlock();
-    parse(*next);
-    lock.lock();
-    next->state = SlotState::parsed;
+    parse_next(lock);
   }
+}
+
+// Takes the first queued block and parses it, `lock` released meanwhile.
+void BlockReader::parse_next(std::unique_lock<std::mutex>& lock) {
+  Slot* next = queue_.front();
+  queue_.pop_front();
+  next->state = SlotState::parsing;
+  lock.unlock();
+  parse(*next);
+  lock.lock();
+  next->state = SlotState::parsed;
 }
 
 void BlockReader::helper_loop() {
@@ -268,13 +274,7 @@ void BlockReader::helper_loop() {
   while (true) {
     work_.wait(lock, [this] { return stop_ || !queue_.empty(); });
     if (stop_) return;
-    Slot* next = queue_.front();
-    queue_.pop_front();
-    next->state = SlotState::parsing;
-    lock.unlock();
-    parse(*next);
-    lock.lock();
-    next->state = SlotState::parsed;
+    parse_next(lock);
     parsed_.notify_one();
   }
 }
