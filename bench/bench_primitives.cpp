@@ -109,6 +109,20 @@ const stray::Matrix<float>& blobs(int64_t n, int64_t d, int64_t centers, double 
   });
 }
 
+// Uniform values in [-1, 1) [n x d], for primitives whose time does not
+// depend on the values (dense arithmetic): at 1M x 256 they take a fraction
+// of the time of blobs to make, which keeps a short run short.
+const stray::Matrix<float>& uniform_rows(int64_t n, int64_t d) {
+  const std::string key = "uniform/" + std::to_string(n) + "/" + std::to_string(d);
+  return case_data<stray::Matrix<float>>(key, [&] {
+    stray::Matrix<float> X(n, d);
+    std::mt19937 rng(42);
+    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+    std::generate(X.data(), X.data() + X.size(), [&] { return uniform(rng); });
+    return X;
+  });
+}
+
 // A covariance-like d x d matrix: the Gram of 4d centred blob rows, over
 // the row count. Its spectrum is PCA's usual one (a few large eigenvalues
 // from the 9 centres, a bulk near the blobs' variance), which is what the
@@ -205,7 +219,7 @@ void warm_up_once(const std::string& primitive, const stray::Backend& backend,
 // n·d·(d+1). Bytes: X read once, n·d·4 (at d = 32 there are only ~8 FLOPs
 // a byte, so memory bandwidth may bind before the FMA units).
 void gram(benchmark::State& state, const std::string& backend_name, int64_t n, int64_t d) {
-  const stray::Matrix<float>& host = blobs(n, d, 9, 1.0);
+  const stray::Matrix<float>& host = uniform_rows(n, d);
   auto backend = stray::make_backend(backend_name);
   const stray::DeviceArray<float> X = backend->borrow_or_upload(host.view());
   std::vector<double> shift(static_cast<std::size_t>(d), 0.0), sums(shift);
