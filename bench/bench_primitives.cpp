@@ -17,13 +17,14 @@
 // may be the limit (the bytes each call must at least move). Data are made
 // once per case, uploaded once, and never timed.
 //
-// Rows are a ladder of 10x steps, so the slope of log time against log
+// Rows step by 10x (by ~3x for knn), so the slope of log time against log
 // rows is read off the table: ~1 for a pass over the rows, more where the
 // work grows faster (knn), less where fixed costs dominate the small end.
+// Figures and slopes: bench/RESULTS.md, "Backend primitives over fleet
+// sizes".
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -59,9 +60,9 @@ const std::vector<int64_t> kSpmmCols = {477, 5000};
 constexpr double kSpmmDensity = 0.05;
 constexpr int64_t kSpmmWidth = 32;
 // knn: LOF's default k and narrow widths (LOF's benchmark data, a fleet
-// after PCA). A self query's time grows faster than its rows (about 1.4 on
-// a log-log scale from 10k to 30k here), so the ladder stops at 100k, a few
-// seconds a call; 1M would take minutes.
+// after PCA). A self query's time grows faster than its rows (slope ~1.5
+// on a log-log scale on the CPU), so the ladder stops at 100k, a few
+// seconds a call; 1M would take about a minute.
 const std::vector<int64_t> kKnnRows = {10'000, 30'000, 100'000};
 const std::vector<int64_t> kKnnWidths = {16, 32};
 constexpr int64_t kKnnK = 20;
