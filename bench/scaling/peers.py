@@ -10,7 +10,8 @@ sparse fleet also TruncatedSVD, the usual sparse choice), KMeans (Lloyd,
 n_init=1, tol=0; on the dense ladder from the first k projected rows, as
 stray starts there; on the fleet by k-means++, as stray's pipeline), the
 same scores (distance to the nearest centre, the 95th percentile per
-cluster) and LocalOutlierFactor (20 neighbours) up to LOF_MAX_ROWS.
+cluster) and, on the dense ladder, LocalOutlierFactor (20 neighbours) up
+to LOF_MAX_ROWS.
 faiss-cpu: k-means on scikit-learn's projection from the same start (random
 rows on the fleet: faiss has no k-means++), every point used (faiss subsamples to 256 per centroid by default).
 """
@@ -123,7 +124,7 @@ def sklearn_steps(rows, X, kind, c, k, iters, lof_max):
         return percentile_flagged(labels, dist, k)
     _, t_sc = rows.timed(tool, "scores", scores, lambda f: ("flagged", f), 2 * n * k * c, "GFLOP/s")
     rows.print(tool, "pipeline", t_pca + t_km + t_sc)
-    if n <= lof_max:
+    if kind == "dense" and n <= lof_max:  # stray's fleet pipeline runs no LOF
         rows.timed(tool, "lof", lambda: LocalOutlierFactor(n_neighbors=20).fit(Z),
                    lambda m: ("flagged", (m.negative_outlier_factor_ < -1.5).sum()),
                    2.0 * n * n * c, "GFLOP/s")

@@ -114,6 +114,17 @@ class Ladder:
             self.run(f"peers {kind} {n} {threads}t", command, threads)
 
 
+def peers_missing():
+    """Why the peers cannot run in this Python ("" when they can)."""
+    try:
+        import numpy  # noqa: F401
+        import scipy  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError as e:
+        return f"{e.name} is not installed in {sys.executable}"
+    return ""
+
+
 def machine_line():
     model = platform.processor()
     try:
@@ -137,6 +148,10 @@ def machine_line():
 def main(argv):
     a = parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
+    missing = "" if a.no_peers else peers_missing()
+    if missing:  # stray's own rows still count; say why the peers' are absent
+        print(f"peers left out: {missing} (scripts/setup-python makes .venv with them)")
+        a.no_peers = True
     machine = machine_line()
     print(machine)
     ladder = Ladder(a)
