@@ -157,6 +157,50 @@ def ceiling_table(rows):
     return "\n".join(lines)
 
 
+# How far another backend's figure may be from the CPU's: float32 data with
+# float64 sums give PCA ratios to ~1e-6; k-means from the same start keeps
+# its objective within 1e-4 unless rows near a boundary move; the
+# percentile rule's count moves with them (0.1% of the rows, at least 2).
+TOLERANCE = {"explained_variance_ratio": ("abs", 1e-5), "inertia": ("rel", 1e-4),
+             "flagged": ("rows", 1e-3)}
+
+
+def agreement(rows):
+    """stray's figures on every backend and thread count against the CPU's at the
+    fewest threads: [(kind, size, step, who, reference, value, ok)]. The CPU's
+    results do not depend on the thread count, so there they must be equal."""
+    mine = [r for r in rows if r["tool"] == "stray" and r["kind"] != "ceilings"
+            and r["quality_name"] in TOLERANCE]
+    fewest = {}
+    for r in mine:
+        if r["backend"] == "cpu":
+            key = (r["kind"], r["rows"], r["step"])
+            if key not in fewest or int(r["threads"]) < int(fewest[key]["threads"]):
+                fewest[key] = r
+    out = []
+    for r in mine:
+        ref = fewest.get((r["kind"], r["rows"], r["step"]))
+        if ref is None or r is ref:
+            continue
+        a, b = float(ref["quality"]), float(r["quality"])
+        if r["backend"] == "cpu":
+            ok = a == b
+        else:
+            how, tol = TOLERANCE[r["quality_name"]]
+            limit = {"abs": tol, "rel": tol * abs(a), "rows": max(2.0, tol * int(r["rows"]))}[how]
+            ok = abs(a - b) <= limit
+        out.append((r["kind"], int(r["rows"]), r["step"], who(r), a, b, ok))
+    return out
+
+
+def agreement_table(rows):
+    lines = ["| kind | size | step | against the CPU's fewest threads | reference | value | agrees |",
+             "|---|---|---|---|---|---|---|"]
+    for kind, n, step, name, a, b, ok in agreement(rows):
+        lines.append(f"| {kind} | {n:,} | {step} | {name} | {a:.10g} | {b:.10g} | {'yes' if ok else '**no**'} |")
+    return "\n".join(lines)
+
+
 def summary(rows, machine, command):
     parts = [f"# Fleet-size scaling\n\n{machine}\n\nCommand: `{command}`\n"]
     for kind in [k for k in ("dense", "fleet") if any(r["kind"] == k for r in rows)]:
@@ -165,6 +209,7 @@ def summary(rows, machine, command):
                      f"What each produced:\n\n{quality_table(rows, kind)}\n")
     parts.append("## Slopes (log seconds over log fleet size; 1 is linear)\n\n" + slope_table(rows) + "\n")
     parts.append("## The backends' ceilings, and each step's share of them\n\n" + ceiling_table(rows) + "\n")
+    parts.append("## stray's figures across backends and thread counts\n\n" + agreement_table(rows) + "\n")
     return "\n".join(parts)
 
 

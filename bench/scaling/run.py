@@ -6,7 +6,10 @@ process of its own, then the peers (peers.py: scikit-learn, faiss-cpu) on
 the data the driver wrote, per thread count; the backends' ceilings once
 each. Writes OUT/scaling.csv (every row), OUT/scaling.svg (time against
 fleet size, log-log) and OUT/summary.md (tables, slopes, share of the
-ceilings), and prints the summary.
+ceilings, stray's figures on every backend and thread count against the
+CPU's), and prints the summary. Exits 1 when a process failed or a figure
+disagrees (report.TOLERANCE; on the CPU, any difference between thread
+counts).
 
     python run.py --driver build/bench/fleet_scaling --out bench/out/scaling
         [--sizes 10000,100000,1000000] [--kinds dense,fleet] [--backends cpu]
@@ -171,6 +174,11 @@ def main(argv):
     print(summary)
     print(f"written: {a.out / 'scaling.csv'}, {a.out / 'scaling.svg'}, {a.out / 'summary.md'}, "
           f"{a.out / 'scaling.log'}")
+    disagree = [f"{kind} {n} {step} {name}" for kind, n, step, name, _, _, ok in report.agreement(ladder.rows)
+                if not ok]
+    if disagree:
+        print(f"DISAGREE with the CPU: {', '.join(disagree)}", file=sys.stderr)
+        ladder.failures += disagree
     if ladder.failures:
         print(f"FAILED: {', '.join(ladder.failures)}", file=sys.stderr)
         return 1

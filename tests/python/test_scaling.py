@@ -133,3 +133,22 @@ def test_the_svg_is_well_formed_with_a_line_per_series_at_the_top_thread_count()
     lines = [e for e in root.iter("{http://www.w3.org/2000/svg}polyline")]
     assert sorted(e.get("data-series") for e in lines) == ["scikit-learn 2t pca", "stray 2t kmeans"]
     assert all(len(e.get("points").split()) == 3 for e in lines)
+
+
+def quality_row(backend, threads, name, value, step="kmeans", n=10000):
+    r = row("dense", n, "stray", threads, step, 1.0, backend=backend)
+    r.update(quality_name=name, quality=repr(value))
+    return r
+
+
+def test_agreement_is_exact_across_cpu_threads_and_within_tolerance_on_another_backend():
+    rows = [quality_row("cpu", 1, "inertia", 1000.0), quality_row("cpu", 2, "inertia", 1000.0),
+            quality_row("cuda", 16, "inertia", 1000.05),
+            quality_row("cpu", 1, "flagged", 500.0, "scores"), quality_row("cpu", 2, "flagged", 501.0, "scores"),
+            quality_row("cuda", 16, "flagged", 511.0, "scores")]
+    verdict = {(r[2], r[3]): r[6] for r in report.agreement(rows)}
+    assert verdict == {("kmeans", "stray 2t"): True, ("kmeans", "stray cuda 16t"): True,
+                       ("scores", "stray 2t"): False,  # the CPU must not depend on threads
+                       ("scores", "stray cuda 16t"): False}  # 11 rows > max(2, 0.1% of 10,000)
+    rows[2] = quality_row("cuda", 16, "inertia", 1000.2)  # 2e-4 relative: over 1e-4
+    assert not next(r for r in report.agreement(rows) if r[3] == "stray cuda 16t" and r[2] == "kmeans")[6]
