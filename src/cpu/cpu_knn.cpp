@@ -4,11 +4,10 @@
 // offset) are consumed at once by the TileFilter (cpu_knn_filter.cpp):
 // only rows the ExpandedBound cannot rule out against the query's current
 // k-th distance are recomputed exactly and offered to its list
-// (core/knn_exact.hpp). Threads take query blocks; each list belongs to one
-// thread, so the answer does not depend on the thread count.
+// (core/knn_exact.hpp). The backend's team (core/work_team.hpp) takes
+// query blocks; each list belongs to one block, so the answer does not
+// depend on the thread count.
 #include "cpu/cpu_knn.hpp"
-
-#include <omp.h>
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -22,6 +21,7 @@
 #include "core/knn_check.hpp"
 #include "core/knn_exact.hpp"
 #include "cpu/cpu_backend.hpp"
+#include "core/work_team.hpp"
 #include "cpu/cpu_knn_fused.hpp"
 
 namespace stray::internal {
@@ -48,18 +48,19 @@ CentredRows centre(const CpuBackend& be, const float* X, int64_t n, int64_t d,
   c.sq.resize(static_cast<std::size_t>(n));
   c.root.resize(static_cast<std::size_t>(n));
   c.sq32.resize(static_cast<std::size_t>(n));
-#pragma omp parallel for schedule(static) num_threads(be.threads()) if (n * d > 65536)
-  for (int64_t i = 0; i < n; ++i) {
-    double s = 0.0;
-    for (int64_t t = 0; t < d; ++t) {
-      const float v = static_cast<float>(static_cast<double>(X[i * d + t]) - mean[t]);
-      c.rows[i * d + t] = v;
-      s += static_cast<double>(v) * v;
+  be.for_row_blocks(n, CpuBackend::elementwise_block_rows(d), [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) {
+      double s = 0.0;
+      for (int64_t t = 0; t < d; ++t) {
+        const float v = static_cast<float>(static_cast<double>(X[i * d + t]) - mean[t]);
+        c.rows[i * d + t] = v;
+        s += static_cast<double>(v) * v;
+      }
+      c.sq[i] = s;
+      c.root[i] = std::sqrt(s);
+      c.sq32[i] = static_cast<float>(s);
     }
-    c.sq[i] = s;
-    c.root[i] = std::sqrt(s);
-    c.sq32[i] = static_cast<float>(s);
-  }
+  });
   return c;
 }
 
@@ -96,18 +97,19 @@ KnnKernel knn_task_kernel(const KnnTask& task, double sq_max_sum) {
 }
 
 void knn_clear_lists(const CpuBackend& be, const KnnTask& task) {
-  const int64_t total = task.q * task.k;
-#pragma omp parallel for schedule(static) num_threads(be.threads()) if (total > 65536)
-  for (int64_t p = 0; p < total; ++p) {
-    task.distances[p] = std::numeric_limits<double>::infinity();
-    task.indices[p] = -1;
-  }
+  const int64_t k = task.k;
+  be.for_row_blocks(task.q, CpuBackend::elementwise_block_rows(k), [&](int64_t begin, int64_t end, int) {
+    std::fill(task.distances + begin * k, task.distances + end * k,
+              std::numeric_limits<double>::infinity());
+    std::fill(task.indices + begin * k, task.indices + end * k, int64_t{-1});
+  });
 }
 
 void knn_take_roots(const CpuBackend& be, const KnnTask& task) {
-  const int64_t total = task.q * task.k;
-#pragma omp parallel for schedule(static) num_threads(be.threads()) if (total > 65536)
-  for (int64_t p = 0; p < total; ++p) task.distances[p] = std::sqrt(task.distances[p]);
+  const int64_t k = task.k;
+  be.for_row_blocks(task.q, CpuBackend::elementwise_block_rows(k), [&](int64_t begin, int64_t end, int) {
+    for (int64_t p = begin * k; p < end * k; ++p) task.distances[p] = std::sqrt(task.distances[p]);
+  });
 }
 
 void knn_brute(const CpuBackend& be, const KnnTask& task) {
@@ -146,41 +148,46 @@ void knn_brute(const CpuBackend& be, const KnnTask& task) {
   }
   knn_clear_lists(be, task);
 
-#pragma omp parallel num_threads(be.threads()) if (blocks > 1)
-  {
-    RowMajorF products(kQueryBlock, tile);
-    TileFilter filter(task, tile);
-    FusedFilter fused(task, kernel);
-    std::vector<TileQuery> queries(kQueryBlock);
-    std::vector<KnnList> lists(kQueryBlock, KnnList{nullptr, nullptr, task.k});
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t q0 = b * kQueryBlock;
-      const int64_t qrows = std::min(kQueryBlock, q - q0);
-      for (int64_t a = 0; a < qrows; ++a) {
-        const int64_t i = q0 + a;
-        lists[a] = KnnList{task.distances + i * task.k, task.indices + i * task.k, task.k};
-        queries[a] = TileQuery{(task.queries ? task.queries : task.reference) + i * d, i,
-                               task.queries == nullptr, qc.sq[i], qc.root[i]};
-      }
-      const Eigen::Map<const RowMajorF> xs(qc.rows.data() + q0 * d, qrows, d);
-      for (int64_t t = 0; t < tiles; ++t) {
-        const TileRows& r = tile_rows[t];
-        const bool full = std::all_of(lists.begin(), lists.begin() + qrows,
-                                      [](const KnnList& l) { return l.full(); });
-        if (panels && full) {
-          fused.run(qc.rows.data() + q0 * d, queries.data(), lists.data(), qrows, r,
-                    panels->values(t), panels->starts(t), panels->panels(t));
-          continue;
-        }
-        const Eigen::Map<const RowMajorF> ys(rc.rows.data() + r.first * d, r.count, d);
-        Eigen::Map<RowMajorF> out(products.data(), qrows, r.count);
-        out.noalias() = xs * ys.transpose();
-        for (int64_t a = 0; a < qrows; ++a)
-          filter.run(queries[a], r, products.data() + a * r.count, lists[a]);
-      }
+  // One thread's buffers, made on the first block it takes.
+  struct Scratch {
+    RowMajorF products;
+    TileFilter filter;
+    FusedFilter fused;
+    std::vector<TileQuery> queries;
+    std::vector<KnnList> lists;
+  };
+  PerWorker<Scratch> scratch(be.team(), [&] {
+    return Scratch{RowMajorF(kQueryBlock, tile), TileFilter(task, tile), FusedFilter(task, kernel),
+                   std::vector<TileQuery>(kQueryBlock),
+                   std::vector<KnnList>(kQueryBlock, KnnList{nullptr, nullptr, task.k})};
+  });
+  be.team().run(blocks, [&](int64_t b, int worker) {
+    auto& [products, filter, fused, queries, lists] = scratch[worker];
+    const int64_t q0 = b * kQueryBlock;
+    const int64_t qrows = std::min(kQueryBlock, q - q0);
+    for (int64_t a = 0; a < qrows; ++a) {
+      const int64_t i = q0 + a;
+      lists[a] = KnnList{task.distances + i * task.k, task.indices + i * task.k, task.k};
+      queries[a] = TileQuery{(task.queries ? task.queries : task.reference) + i * d, i,
+                             task.queries == nullptr, qc.sq[i], qc.root[i]};
     }
-  }
+    const Eigen::Map<const RowMajorF> xs(qc.rows.data() + q0 * d, qrows, d);
+    for (int64_t t = 0; t < tiles; ++t) {
+      const TileRows& r = tile_rows[t];
+      const bool full = std::all_of(lists.begin(), lists.begin() + qrows,
+                                    [](const KnnList& l) { return l.full(); });
+      if (panels && full) {
+        fused.run(qc.rows.data() + q0 * d, queries.data(), lists.data(), qrows, r,
+                  panels->values(t), panels->starts(t), panels->panels(t));
+        continue;
+      }
+      const Eigen::Map<const RowMajorF> ys(rc.rows.data() + r.first * d, r.count, d);
+      Eigen::Map<RowMajorF> out(products.data(), qrows, r.count);
+      out.noalias() = xs * ys.transpose();
+      for (int64_t a = 0; a < qrows; ++a)
+        filter.run(queries[a], r, products.data() + a * r.count, lists[a]);
+    }
+  });
   knn_take_roots(be, task);
 }
 

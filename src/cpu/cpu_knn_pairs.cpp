@@ -17,8 +17,6 @@
 // lists (core/knn_exact.hpp).
 #include "cpu/cpu_knn_pairs.hpp"
 
-#include <omp.h>
-
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -26,6 +24,9 @@
 #include <mutex>
 #include <utility>
 #include <vector>
+
+#include "core/work_team.hpp"
+#include "cpu/cpu_backend.hpp"
 
 namespace stray::internal {
 namespace {
@@ -151,37 +152,44 @@ void knn_leaf_pairs(const CpuBackend& be, const KnnTask& task, const KnnTree& tr
   const double pad = 4.0 * static_cast<double>(task.d + 4) * 1.1102230246251565e-16;
   int64_t widest = 0;
   for (const TileRows& t : st.tiles) widest = std::max(widest, t.count);
-#pragma omp parallel num_threads(be.threads()) if (leaves > 1)
-  {
-    RowMajorF products(widest, widest);
-    TileFilter filter(task, widest);
-    FusedFilter fused(task, kernel);
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t a = 0; a < leaves; ++a) {
-      seed_leaf(tree, st, a, products, filter);
+  // One thread's buffers, made on the first leaf it takes. The phases run
+  // one after another on the backend's team (core/work_team.hpp): every
+  // leaf is seeded before any pair is compared.
+  struct Scratch {
+    RowMajorF products;
+    TileFilter filter;
+    FusedFilter fused;
+  };
+  PerWorker<Scratch> scratch(be.team(), [&] {
+    return Scratch{RowMajorF(widest, widest), TileFilter(task, widest), FusedFilter(task, kernel)};
+  });
+  be.team().run(leaves, [&](int64_t a, int worker) {
+    Scratch& s = scratch[worker];
+    seed_leaf(tree, st, a, s.products, s.filter);
+    st.largest[a] = largest_bound(st, a);
+  });
+  be.team().run(leaves, [&](int64_t a, int worker) {
+    FusedFilter& fused = scratch[worker].fused;
+    for (const auto& [gap, b] : later_leaves(tree, st, a, pad)) {
+      const std::scoped_lock hold(locks[a], locks[b]);
+      const double largest = std::max(st.largest[a], st.largest[b]);
+      if (gap > 0.0 && gap * gap * (1.0 - pad) > largest) continue;
+      const int64_t t = leaf_tile[st.node[b]];
+      fused.run_pairs(tree.centred(st.tiles[a].first), st.side(a), st.side(b), panels.values(t),
+                      panels.starts(t), panels.panels(t));
       st.largest[a] = largest_bound(st, a);
+      st.largest[b] = largest_bound(st, b);
     }
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t a = 0; a < leaves; ++a) {
-      for (const auto& [gap, b] : later_leaves(tree, st, a, pad)) {
-        const std::scoped_lock hold(locks[a], locks[b]);
-        const double largest = std::max(st.largest[a], st.largest[b]);
-        if (gap > 0.0 && gap * gap * (1.0 - pad) > largest) continue;
-        const int64_t t = leaf_tile[st.node[b]];
-        fused.run_pairs(tree.centred(st.tiles[a].first), st.side(a), st.side(b), panels.values(t),
-                        panels.starts(t), panels.panels(t));
-        st.largest[a] = largest_bound(st, a);
-        st.largest[b] = largest_bound(st, b);
-      }
-    }
-    // The lists to the outputs, each row's to its place.
-#pragma omp for schedule(static)
-    for (int64_t p = 0; p < task.m; ++p) {
+  });
+  // The lists to the outputs, each row's to its place.
+  const int64_t k = task.k;
+  be.for_row_blocks(task.m, CpuBackend::elementwise_block_rows(k), [&](int64_t begin, int64_t end, int) {
+    for (int64_t p = begin; p < end; ++p) {
       const int64_t i = tree.row(p);
-      std::copy(st.sq.begin() + p * task.k, st.sq.begin() + (p + 1) * task.k, task.distances + i * task.k);
-      std::copy(st.index.begin() + p * task.k, st.index.begin() + (p + 1) * task.k, task.indices + i * task.k);
+      std::copy(st.sq.begin() + p * k, st.sq.begin() + (p + 1) * k, task.distances + i * k);
+      std::copy(st.index.begin() + p * k, st.index.begin() + (p + 1) * k, task.indices + i * k);
     }
-  }
+  });
 }
 
 }  // namespace stray::internal

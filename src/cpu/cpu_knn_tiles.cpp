@@ -19,8 +19,6 @@
 // lower index could enter, so the query leaves every node whose lowest index
 // is above its list's last; a fleet of identical hosts costs about what
 // distinct ones do.
-#include <omp.h>
-
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -31,6 +29,7 @@
 
 #include "core/check.hpp"
 #include "core/knn_exact.hpp"
+#include "core/work_team.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/cpu_knn.hpp"
 #include "cpu/cpu_knn_fused.hpp"
@@ -277,13 +276,13 @@ void knn_pruned(const CpuBackend& be, const KnnTask& task) {
     return;
   }
   const auto count = static_cast<int64_t>(leaves.size());
-#pragma omp parallel num_threads(be.threads()) if (count > 1)
-  {
-    BlockSearch search(task, queries, reference, leaf_rows, panels ? &*panels : nullptr,
+  // A search per thread, made on the first leaf it takes (its buffers and
+  // its measure of how much the ball tests prune).
+  PerWorker<BlockSearch> searches(be.team(), [&] {
+    return BlockSearch(task, queries, reference, leaf_rows, panels ? &*panels : nullptr,
                        leaf_tile, kernel);
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t l = 0; l < count; ++l) search.run(leaves[l]);
-  }
+  });
+  be.team().run(count, [&](int64_t l, int worker) { searches[worker].run(leaves[l]); });
   knn_take_roots(be, task);
 }
 
