@@ -17,13 +17,14 @@ void CpuBackend::csr_rows_to_dense(const DeviceCsr& A, int64_t begin, DeviceArra
   const int32_t* ix = A.indices.data();
   const float* v = A.values.data();
   float* dense = out.data();
-#pragma omp parallel for schedule(static) num_threads(threads_)
-  for (int64_t r = 0; r < count; ++r) {
-    const int64_t i = begin + r;
-    float* dst = dense + r * d;
-    std::fill(dst, dst + d, 0.0f);
-    for (int64_t p = ip[i]; p < ip[i + 1]; ++p) dst[ix[p]] += v[p];
-  }
+  for_row_blocks(count, elementwise_block_rows(d), [&](int64_t first, int64_t last, int) {
+    for (int64_t r = first; r < last; ++r) {
+      const int64_t i = begin + r;
+      float* dst = dense + r * d;
+      std::fill(dst, dst + d, 0.0f);
+      for (int64_t p = ip[i]; p < ip[i + 1]; ++p) dst[ix[p]] += v[p];
+    }
+  });
 }
 
 }  // namespace stray::internal
