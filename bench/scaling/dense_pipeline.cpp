@@ -53,7 +53,9 @@ void run_dense(const Options& o, stray::Backend& backend, RowPrinter& out) {
 
   stray::DeviceArray<float> dX, Z;
   // A view of X on the CPU (no copy), a copy in device memory on a GPU.
-  StepRow upload = timed_step("upload", backend, [&] { dX = backend.borrow_or_upload(stray::MatrixView<const float>(X.view())); });
+  StepRow upload = timed_step("upload", backend, [&] {
+    dX = backend.borrow_or_upload(stray::MatrixView<const float>(X.view()));
+  });
   if (!backend.shares_host_memory()) {
     upload.work = n * d * sizeof(float);
     upload.unit = "GB/s";

@@ -68,8 +68,10 @@ void run_fleet(const Options& o, stray::Backend& backend, RowPrinter& out) {
   stray::SyntheticFleetParams sp;
   sp.n_entities = o.rows;
   sp.seed = o.seed;
-  const stray::FleetResult r = stray::fit_fleet(
-      backend, params, [&](const stray::EventSink& sink) { stray::generate_synthetic_fleet(sp, sink); });
+  const stray::FleetResult r =
+      stray::fit_fleet(backend, params, [&](const stray::EventSink& sink) {
+        stray::generate_synthetic_fleet(sp, sink);
+      });
 
   out.set_cols(r.features.X.cols);
   StepRow total;

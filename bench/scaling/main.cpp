@@ -44,10 +44,12 @@ bool parse_flags(int argc, char** argv, scaling::Options& o) {
     else if (flag == "--cols") o.cols = parse_integer("--cols", value, 1);
     else if (flag == "--components") o.components = parse_integer("--components", value, 1);
     else if (flag == "--clusters") o.clusters = parse_integer("--clusters", value, 1);
-    else if (flag == "--iterations") o.iterations = static_cast<int>(parse_integer("--iterations", value, 1));
+    else if (flag == "--iterations")
+      o.iterations = static_cast<int>(parse_integer("--iterations", value, 1));
     else if (flag == "--lof-max-rows") o.lof_max_rows = parse_integer("--lof-max-rows", value, 0);
     else if (flag == "--backend") o.backend = value;
-    else if (flag == "--threads") o.threads = static_cast<int>(parse_integer("--threads", value, 0));
+    else if (flag == "--threads")
+      o.threads = static_cast<int>(parse_integer("--threads", value, 0));
     else if (flag == "--seed") o.seed = static_cast<uint64_t>(parse_integer("--seed", value, 0));
     else if (flag == "--write-data") o.write_data = value;
     else throw std::invalid_argument("unknown flag '" + flag + "'");
@@ -63,7 +65,8 @@ bool parse_flags(int argc, char** argv, scaling::Options& o) {
 int main(int argc, char** argv) {
   if (argc < 2 || (std::strcmp(argv[1], "dense") != 0 && std::strcmp(argv[1], "fleet") != 0 &&
                    std::strcmp(argv[1], "ceilings") != 0)) {
-    std::fprintf(stderr, "usage: %s dense|fleet|ceilings [flags] (see bench/scaling/README.md)\n", argv[0]);
+    std::fprintf(stderr, "usage: %s dense|fleet|ceilings [flags] (see bench/scaling/README.md)\n",
+                 argv[0]);
     return 2;
   }
   scaling::Options o;

@@ -19,7 +19,7 @@ struct Options {
   int64_t cols = 256;            // dense only: features
   int64_t components = 32;       // PCA components
   int64_t clusters = 100;        // k
-  int iterations = 20;           // at most this many Lloyd iterations (tol = 0: until no label moves)
+  int iterations = 20;           // Lloyd iterations at most (tol = 0: until no label moves)
   int64_t lof_max_rows = 100000; // LOF (20 neighbours) up to this many rows
   std::string backend = "cpu";
   int threads = 0;               // CPU threads; 0 = all cores
@@ -62,7 +62,8 @@ void reset_peak_memory();
 double peak_memory_mib();
 
 // Runs `fn`, waits for the backend, and fills seconds and peak_mib.
-StepRow timed_step(const std::string& name, stray::Backend& backend, const std::function<void()>& fn);
+StepRow timed_step(const std::string& name, stray::Backend& backend,
+                   const std::function<void()>& fn);
 
 void run_dense(const Options& options, stray::Backend& backend, RowPrinter& out);
 void run_fleet(const Options& options, stray::Backend& backend, RowPrinter& out);

@@ -69,7 +69,8 @@ void CpuBackend::csr_profile_scores(const DeviceCsr& A, const ClusterProfiles& p
     for (int64_t i = begin; i < end; ++i) {
       const int32_t r = reference[i];
       const bool loo = leave_out != nullptr && leave_out[i] != 0 && profiles.sizes[r] > 1;
-      double s = loo ? zero_loo[static_cast<std::size_t>(r)] : zero_plain[static_cast<std::size_t>(r)];
+      const auto c = static_cast<std::size_t>(r);
+      double s = loo ? zero_loo[c] : zero_plain[c];
       double magnitude = s;
       for (int64_t p = ip[i]; p < ip[i + 1]; ++p) {
         const int32_t j = ix[p];

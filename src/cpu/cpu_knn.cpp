@@ -98,7 +98,8 @@ KnnKernel knn_task_kernel(const KnnTask& task, double sq_max_sum) {
 
 void knn_clear_lists(const CpuBackend& be, const KnnTask& task) {
   const int64_t k = task.k;
-  be.for_row_blocks(task.q, CpuBackend::elementwise_block_rows(k), [&](int64_t begin, int64_t end, int) {
+  const int64_t rows = CpuBackend::elementwise_block_rows(k);
+  be.for_row_blocks(task.q, rows, [&](int64_t begin, int64_t end, int) {
     std::fill(task.distances + begin * k, task.distances + end * k,
               std::numeric_limits<double>::infinity());
     std::fill(task.indices + begin * k, task.indices + end * k, int64_t{-1});
@@ -107,7 +108,8 @@ void knn_clear_lists(const CpuBackend& be, const KnnTask& task) {
 
 void knn_take_roots(const CpuBackend& be, const KnnTask& task) {
   const int64_t k = task.k;
-  be.for_row_blocks(task.q, CpuBackend::elementwise_block_rows(k), [&](int64_t begin, int64_t end, int) {
+  const int64_t rows = CpuBackend::elementwise_block_rows(k);
+  be.for_row_blocks(task.q, rows, [&](int64_t begin, int64_t end, int) {
     for (int64_t p = begin * k; p < end * k; ++p) task.distances[p] = std::sqrt(task.distances[p]);
   });
 }

@@ -183,7 +183,8 @@ void knn_leaf_pairs(const CpuBackend& be, const KnnTask& task, const KnnTree& tr
   });
   // The lists to the outputs, each row's to its place.
   const int64_t k = task.k;
-  be.for_row_blocks(task.m, CpuBackend::elementwise_block_rows(k), [&](int64_t begin, int64_t end, int) {
+  const int64_t rows = CpuBackend::elementwise_block_rows(k);
+  be.for_row_blocks(task.m, rows, [&](int64_t begin, int64_t end, int) {
     for (int64_t p = begin; p < end; ++p) {
       const int64_t i = tree.row(p);
       std::copy(st.sq.begin() + p * k, st.sq.begin() + (p + 1) * k, task.distances + i * k);
