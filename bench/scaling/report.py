@@ -4,6 +4,7 @@ Reads the driver's and the peers' CSV rows (run.py collects them);
 `python report.py scaling.csv OUT_DIR` redraws summary.md and scaling.svg
 from a saved CSV.
 """
+
 import csv
 import math
 import sys
@@ -11,13 +12,45 @@ from collections import defaultdict
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-FIELDS = ["kind", "rows", "cols", "tool", "backend", "threads", "step", "seconds", "rate", "unit",
-          "peak_mib", "quality_name", "quality", "iterations", "device"]
+FIELDS = [
+    "kind",
+    "rows",
+    "cols",
+    "tool",
+    "backend",
+    "threads",
+    "step",
+    "seconds",
+    "rate",
+    "unit",
+    "peak_mib",
+    "quality_name",
+    "quality",
+    "iterations",
+    "device",
+]
 TOOLS = ["stray", "scikit-learn", "faiss"]
-STEPS = ["read", "features", "generate", "upload", "pca", "truncated_svd", "kmeans", "scores",
-         "outliers", "explain", "pipeline", "lof"]
-PLOTTED = {"pca": "#1f77b4", "kmeans": "#d62728", "scores": "#2ca02c", "pipeline": "#000000",
-           "lof": "#9467bd"}
+STEPS = [
+    "read",
+    "features",
+    "generate",
+    "upload",
+    "pca",
+    "truncated_svd",
+    "kmeans",
+    "scores",
+    "outliers",
+    "explain",
+    "pipeline",
+    "lof",
+]
+PLOTTED = {
+    "pca": "#1f77b4",
+    "kmeans": "#d62728",
+    "scores": "#2ca02c",
+    "pipeline": "#000000",
+    "lof": "#9467bd",
+}
 DASHES = {"stray": "", "scikit-learn": "6,3", "faiss": "2,2"}
 # Steps whose work is the same for every tool, so a ratio of times means
 # something: on the fleet stray's "scores" also builds per-cluster feature
@@ -68,15 +101,21 @@ def series(rows):
 
 def slopes(rows):
     """{(kind, who, step): slope} where a series has two sizes or more."""
-    return {key: slope([p[0] for p in pts], [p[1] for p in pts])
-            for key, pts in series(rows).items() if len({p[0] for p in pts}) >= 2}
+    return {
+        key: slope([p[0] for p in pts], [p[1] for p in pts])
+        for key, pts in series(rows).items()
+        if len({p[0] for p in pts}) >= 2
+    }
 
 
 def ceilings(rows):
     """{(backend, threads, unit): rate} of the backend's measured ceilings."""
     unit_of = {"ceiling_gemm": "GFLOP/s", "ceiling_stream": "GB/s"}
-    return {(r["backend"], r["threads"], unit_of[r["step"]]): float(r["rate"])
-            for r in rows if r["kind"] == "ceilings" and r["step"] in unit_of and r["rate"]}
+    return {
+        (r["backend"], r["threads"], unit_of[r["step"]]): float(r["rate"])
+        for r in rows
+        if r["kind"] == "ceilings" and r["step"] in unit_of and r["rate"]
+    }
 
 
 def ceiling_share(row, tops):
@@ -94,7 +133,9 @@ def time_table(rows, kind):
     times faster stray is than the fastest peer at the same thread count."""
     mine = [r for r in rows if r["kind"] == kind]
     columns = sorted({who(r) for r in mine}, key=order_key)
-    threads = sorted({r["threads"] for r in mine if r["tool"] == "stray" and r["backend"] == "cpu"}, key=int)
+    threads = sorted(
+        {r["threads"] for r in mine if r["tool"] == "stray" and r["backend"] == "cpu"}, key=int
+    )
     cell = {(int(r["rows"]), r["step"], who(r)): float(r["seconds"]) for r in mine}
     head = ["size", "step", *columns, *[f"best peer ÷ stray {t}t" for t in threads]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -103,8 +144,11 @@ def time_table(rows, kind):
             values = [fmt_seconds(cell.get((n, step, c))) for c in columns]
             for t in threads:
                 ours = cell.get((n, step, f"stray {t}t"))
-                peers = [cell[(n, step, c)] for c in columns
-                         if not c.startswith("stray") and c.endswith(f" {t}t") and (n, step, c) in cell]
+                peers = [
+                    cell[(n, step, c)]
+                    for c in columns
+                    if not c.startswith("stray") and c.endswith(f" {t}t") and (n, step, c) in cell
+                ]
                 same_work = step in COMPARABLE.get(kind, ())
                 values.append(f"{min(peers) / ours:.2f}×" if ours and peers and same_work else "")
             lines.append(f"| {n:,} | {step} | " + " | ".join(values) + " |")
@@ -116,7 +160,10 @@ def quality_table(rows, kind):
     mine = [r for r in rows if r["kind"] == kind and r["quality_name"]]
     columns = sorted({who(r) for r in mine}, key=order_key)
     cell = {(int(r["rows"]), r["step"], who(r)): r for r in mine}
-    lines = ["| size | step | figure | " + " | ".join(columns) + " |", "|" + "---|" * (3 + len(columns))]
+    lines = [
+        "| size | step | figure | " + " | ".join(columns) + " |",
+        "|" + "---|" * (3 + len(columns)),
+    ]
     for n in sorted({int(r["rows"]) for r in mine}):
         for step in [s for s in STEPS if any((n, s, c) in cell for c in columns)]:
             name = next(cell[(n, step, c)]["quality_name"] for c in columns if (n, step, c) in cell)
@@ -135,7 +182,9 @@ def slope_table(rows):
     lines = ["| kind | step | " + " | ".join(columns) + " |", "|" + "---|" * (2 + len(columns))]
     for kind in sorted({key[0] for key in found}):
         for step in [s for s in STEPS if any((kind, c, s) in found for c in columns)]:
-            values = [f"{found[(kind, c, step)]:.2f}" if (kind, c, step) in found else "" for c in columns]
+            values = [
+                f"{found[(kind, c, step)]:.2f}" if (kind, c, step) in found else "" for c in columns
+            ]
             lines.append(f"| {kind} | {step} | " + " | ".join(values) + " |")
     return "\n".join(lines)
 
@@ -147,13 +196,18 @@ def ceiling_table(rows):
         gemm = tops.get((backend, threads, "GFLOP/s"))
         stream = tops.get((backend, threads, "GB/s"))
         lines.append(f"| {backend} | {threads} | {gemm or 0:.1f} | {stream or 0:.1f} |")
-    lines += ["", "| kind | size | step | backend threads | rate | share of the ceiling |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| kind | size | step | backend threads | rate | share of the ceiling |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
         share = ceiling_share(r, tops) if r["tool"] == "stray" and r["kind"] != "ceilings" else None
         if share is not None:
-            lines.append(f"| {r['kind']} | {int(r['rows']):,} | {r['step']} | {r['backend']} {r['threads']}t "
-                         f"| {float(r['rate']):.1f} {r['unit']} | {100 * share:.0f}% |")
+            lines.append(
+                f"| {r['kind']} | {int(r['rows']):,} | {r['step']} | {r['backend']} {r['threads']}t "
+                f"| {float(r['rate']):.1f} {r['unit']} | {100 * share:.0f}% |"
+            )
     return "\n".join(lines)
 
 
@@ -161,16 +215,22 @@ def ceiling_table(rows):
 # float64 sums give PCA ratios to ~1e-6; k-means from the same start keeps
 # its objective within 1e-4 unless rows near a boundary move; the
 # percentile rule's count moves with them (0.1% of the rows, at least 2).
-TOLERANCE = {"explained_variance_ratio": ("abs", 1e-5), "inertia": ("rel", 1e-4),
-             "flagged": ("rows", 1e-3)}
+TOLERANCE = {
+    "explained_variance_ratio": ("abs", 1e-5),
+    "inertia": ("rel", 1e-4),
+    "flagged": ("rows", 1e-3),
+}
 
 
 def agreement(rows):
     """stray's figures on every backend and thread count against the CPU's at the
     fewest threads: [(kind, size, step, who, reference, value, ok)]. The CPU's
     results do not depend on the thread count, so there they must be equal."""
-    mine = [r for r in rows if r["tool"] == "stray" and r["kind"] != "ceilings"
-            and r["quality_name"] in TOLERANCE]
+    mine = [
+        r
+        for r in rows
+        if r["tool"] == "stray" and r["kind"] != "ceilings" and r["quality_name"] in TOLERANCE
+    ]
     fewest = {}
     for r in mine:
         if r["backend"] == "cpu":
@@ -194,10 +254,14 @@ def agreement(rows):
 
 
 def agreement_table(rows):
-    lines = ["| kind | size | step | against the CPU's fewest threads | reference | value | agrees |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| kind | size | step | against the CPU's fewest threads | reference | value | agrees |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for kind, n, step, name, a, b, ok in agreement(rows):
-        lines.append(f"| {kind} | {n:,} | {step} | {name} | {a:.10g} | {b:.10g} | {'yes' if ok else '**no**'} |")
+        lines.append(
+            f"| {kind} | {n:,} | {step} | {name} | {a:.10g} | {b:.10g} | {'yes' if ok else '**no**'} |"
+        )
     return "\n".join(lines)
 
 
@@ -205,11 +269,19 @@ def summary(rows, machine, command):
     parts = [f"# Fleet-size scaling\n\n{machine}\n\nCommand: `{command}`\n"]
     for kind in [k for k in ("dense", "fleet") if any(r["kind"] == k for r in rows)]:
         sample = next(r for r in rows if r["kind"] == kind)
-        parts.append(f"## {kind} ({sample['cols']} features)\n\nSeconds:\n\n{time_table(rows, kind)}\n\n"
-                     f"What each produced:\n\n{quality_table(rows, kind)}\n")
-    parts.append("## Slopes (log seconds over log fleet size; 1 is linear)\n\n" + slope_table(rows) + "\n")
-    parts.append("## The backends' ceilings, and each step's share of them\n\n" + ceiling_table(rows) + "\n")
-    parts.append("## stray's figures across backends and thread counts\n\n" + agreement_table(rows) + "\n")
+        parts.append(
+            f"## {kind} ({sample['cols']} features)\n\nSeconds:\n\n{time_table(rows, kind)}\n\n"
+            f"What each produced:\n\n{quality_table(rows, kind)}\n"
+        )
+    parts.append(
+        "## Slopes (log seconds over log fleet size; 1 is linear)\n\n" + slope_table(rows) + "\n"
+    )
+    parts.append(
+        "## The backends' ceilings, and each step's share of them\n\n" + ceiling_table(rows) + "\n"
+    )
+    parts.append(
+        "## stray's figures across backends and thread counts\n\n" + agreement_table(rows) + "\n"
+    )
     return "\n".join(parts)
 
 
@@ -244,22 +316,36 @@ def svg_panel(x0, kind, data, width=440, height=330):
         yd.append(yd[0] + 1)
     X = lambda v: left + (math.log10(v) - xd[0]) / (xd[-1] - xd[0]) * (right - left)  # noqa: E731
     Y = lambda v: bottom - (math.log10(v) - yd[0]) / (yd[-1] - yd[0]) * (bottom - top)  # noqa: E731
-    out = [f'<text x="{(left + right) / 2}" y="22" text-anchor="middle" font-weight="bold">{escape(kind)}</text>',
-           f'<rect x="{left}" y="{top}" width="{right - left}" height="{bottom - top}" fill="none" stroke="#888"/>']
+    out = [
+        f'<text x="{(left + right) / 2}" y="22" text-anchor="middle" font-weight="bold">{escape(kind)}</text>',
+        f'<rect x="{left}" y="{top}" width="{right - left}" height="{bottom - top}" fill="none" stroke="#888"/>',
+    ]
     for e in xd:
-        out.append(f'<line x1="{X(10 ** e):.1f}" y1="{top}" x2="{X(10 ** e):.1f}" y2="{bottom}" stroke="#ddd"/>')
-        out.append(f'<text x="{X(10 ** e):.1f}" y="{bottom + 16}" text-anchor="middle">1e{e}</text>')
+        out.append(
+            f'<line x1="{X(10 ** e):.1f}" y1="{top}" x2="{X(10 ** e):.1f}" y2="{bottom}" stroke="#ddd"/>'
+        )
+        out.append(
+            f'<text x="{X(10 ** e):.1f}" y="{bottom + 16}" text-anchor="middle">1e{e}</text>'
+        )
     for e in yd:
-        out.append(f'<line x1="{left}" y1="{Y(10 ** e):.1f}" x2="{right}" y2="{Y(10 ** e):.1f}" stroke="#ddd"/>')
-        out.append(f'<text x="{left - 6}" y="{Y(10 ** e) + 4:.1f}" text-anchor="end">1e{e} s</text>')
-    out.append(f'<text x="{(left + right) / 2}" y="{height - 6}" text-anchor="middle">entities</text>')
+        out.append(
+            f'<line x1="{left}" y1="{Y(10 ** e):.1f}" x2="{right}" y2="{Y(10 ** e):.1f}" stroke="#ddd"/>'
+        )
+        out.append(
+            f'<text x="{left - 6}" y="{Y(10 ** e) + 4:.1f}" text-anchor="end">1e{e} s</text>'
+        )
+    out.append(
+        f'<text x="{(left + right) / 2}" y="{height - 6}" text-anchor="middle">entities</text>'
+    )
     for (name, step), pts in sorted(data.items()):
         tool = name.split(" ")[0]
         path = " ".join(f"{X(n):.1f},{Y(t):.1f}" for n, t in pts)
         dash = f' stroke-dasharray="{DASHES[tool]}"' if DASHES.get(tool) else ""
         width_px = 3 if " cuda " in f" {name} " else 1.6
-        out.append(f'<polyline class="series" data-series="{escape(name)} {step}" points="{path}" fill="none" '
-                   f'stroke="{PLOTTED[step]}" stroke-width="{width_px}"{dash}/>')
+        out.append(
+            f'<polyline class="series" data-series="{escape(name)} {step}" points="{path}" fill="none" '
+            f'stroke="{PLOTTED[step]}" stroke-width="{width_px}"{dash}/>'
+        )
         for n, t in pts:
             out.append(f'<circle cx="{X(n):.1f}" cy="{Y(t):.1f}" r="2.5" fill="{PLOTTED[step]}"/>')
     return out
@@ -275,13 +361,20 @@ def svg(rows):
     for i, kind in enumerate(kinds):
         data = {(name, step): pts for (k, name, step), pts in chosen.items() if k == kind}
         body += svg_panel(440 * i, kind, data)
-    legend = [f'<text x="{10 + 90 * i}" y="{height - 30}" fill="{c}">■ {s}</text>'
-              for i, (s, c) in enumerate(PLOTTED.items())]
-    legend.append(f'<text x="10" y="{height - 12}">solid: stray · dashed: scikit-learn · dotted: faiss · '
-                  f'thick: GPU backend · each tool at its largest thread count</text>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'font-family="sans-serif" font-size="11">\n<rect width="100%" height="100%" fill="white"/>\n'
-            + "\n".join(body + legend) + "\n</svg>\n")
+    legend = [
+        f'<text x="{10 + 90 * i}" y="{height - 30}" fill="{c}">■ {s}</text>'
+        for i, (s, c) in enumerate(PLOTTED.items())
+    ]
+    legend.append(
+        f'<text x="10" y="{height - 12}">solid: stray · dashed: scikit-learn · dotted: faiss · '
+        f"thick: GPU backend · each tool at its largest thread count</text>"
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'font-family="sans-serif" font-size="11">\n<rect width="100%" height="100%" fill="white"/>\n'
+        + "\n".join(body + legend)
+        + "\n</svg>\n"
+    )
 
 
 if __name__ == "__main__":

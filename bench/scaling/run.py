@@ -17,6 +17,7 @@ counts).
         [--fleet-clusters 10] [--iterations 20] [--lof-max-rows 100000]
         [--no-peers] [--timeout 1800]
 """
+
 import argparse
 import csv
 import io
@@ -37,7 +38,9 @@ HERE = Path(__file__).resolve().parent
 def parse_args(argv):
     ints = lambda text: [int(v) for v in text.split(",") if v]  # noqa: E731
     names = lambda text: [v for v in text.split(",") if v]  # noqa: E731
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--driver", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--sizes", type=ints, default=[10000, 100000, 1000000])
@@ -58,7 +61,9 @@ def parse_args(argv):
         if kind not in ("dense", "fleet"):
             p.error(f"unknown kind '{kind}' (dense, fleet)")
     if not a.driver.is_file():
-        p.error(f"{a.driver} not found (build with scripts/build; the driver is build/bench/fleet_scaling)")
+        p.error(
+            f"{a.driver} not found (build with scripts/build; the driver is build/bench/fleet_scaling)"
+        )
     return a
 
 
@@ -70,13 +75,18 @@ class Ladder:
         self.log = open(args.out / "scaling.log", "w")
 
     def run(self, label, command, threads):
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-                   MKL_NUM_THREADS=str(threads))
+        env = dict(
+            os.environ,
+            OMP_NUM_THREADS=str(threads),
+            OPENBLAS_NUM_THREADS=str(threads),
+            MKL_NUM_THREADS=str(threads),
+        )
         start = time.time()
         print(f"  {label} ...", end="", flush=True)
         try:
-            done = subprocess.run(command, env=env, capture_output=True, text=True,
-                                  timeout=self.args.timeout)
+            done = subprocess.run(
+                command, env=env, capture_output=True, text=True, timeout=self.args.timeout
+            )
             ok, out, err = done.returncode == 0, done.stdout, done.stderr
             why = f"exit {done.returncode}"
         except subprocess.TimeoutExpired as e:
@@ -87,15 +97,33 @@ class Ladder:
         self.log.flush()
         lines = [line for line in out.splitlines() if line and not line.startswith("kind,")]
         self.rows += list(csv.DictReader(io.StringIO("\n".join(lines)), report.FIELDS))
-        print(f" {time.time() - start:.1f} s" + ("" if ok else f" FAILED ({why}): {err.strip()[-300:]}"))
+        print(
+            f" {time.time() - start:.1f} s"
+            + ("" if ok else f" FAILED ({why}): {err.strip()[-300:]}")
+        )
         if not ok:
             self.failures.append(label)
 
     def driver(self, kind, rows, backend, threads, extra):
         a = self.args
-        command = [str(a.driver), kind, "--rows", str(rows), "--backend", backend, "--threads",
-                   str(threads), "--components", str(a.components), "--iterations", str(a.iterations),
-                   "--lof-max-rows", str(a.lof_max_rows), "--no-header", *extra]
+        command = [
+            str(a.driver),
+            kind,
+            "--rows",
+            str(rows),
+            "--backend",
+            backend,
+            "--threads",
+            str(threads),
+            "--components",
+            str(a.components),
+            "--iterations",
+            str(a.iterations),
+            "--lof-max-rows",
+            str(a.lof_max_rows),
+            "--no-header",
+            *extra,
+        ]
         self.run(f"stray {kind} {rows} {backend} {threads}t", command, threads)
 
     def size(self, kind, n, data):
@@ -112,8 +140,17 @@ class Ladder:
             return
         path = data / ("X.npy" if kind == "dense" else "X.npz")
         for threads in a.threads:
-            command = [sys.executable, str(HERE / "peers.py"), str(path), kind, str(threads),
-                       str(a.components), str(k), str(a.iterations), str(a.lof_max_rows)]
+            command = [
+                sys.executable,
+                str(HERE / "peers.py"),
+                str(path),
+                kind,
+                str(threads),
+                str(a.components),
+                str(k),
+                str(a.iterations),
+                str(a.lof_max_rows),
+            ]
             self.run(f"peers {kind} {n} {threads}t", command, threads)
 
 
@@ -137,15 +174,21 @@ def machine_line():
                 break
     except OSError:
         pass
-    load = " ".join(open("/proc/loadavg").read().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+    load = (
+        " ".join(open("/proc/loadavg").read().split()[:3])
+        if Path("/proc/loadavg").exists()
+        else "?"
+    )
     versions = []
     for name in ("sklearn", "faiss", "numpy", "scipy"):
         try:
             versions.append(f"{name} {__import__(name).__version__}")
         except ImportError:
             pass
-    return (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores, {model}; "
-            f"load average at the start {load}; Python {platform.python_version()}, {', '.join(versions)}")
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores, {model}; "
+        f"load average at the start {load}; Python {platform.python_version()}, {', '.join(versions)}"
+    )
 
 
 def main(argv):
@@ -172,10 +215,15 @@ def main(argv):
     (a.out / "summary.md").write_text(summary)
     (a.out / "scaling.svg").write_text(report.svg(ladder.rows))
     print(summary)
-    print(f"written: {a.out / 'scaling.csv'}, {a.out / 'scaling.svg'}, {a.out / 'summary.md'}, "
-          f"{a.out / 'scaling.log'}")
-    disagree = [f"{kind} {n} {step} {name}" for kind, n, step, name, _, _, ok in report.agreement(ladder.rows)
-                if not ok]
+    print(
+        f"written: {a.out / 'scaling.csv'}, {a.out / 'scaling.svg'}, {a.out / 'summary.md'}, "
+        f"{a.out / 'scaling.log'}"
+    )
+    disagree = [
+        f"{kind} {n} {step} {name}"
+        for kind, n, step, name, _, _, ok in report.agreement(ladder.rows)
+        if not ok
+    ]
     if disagree:
         print(f"DISAGREE with the CPU: {', '.join(disagree)}", file=sys.stderr)
         ladder.failures += disagree

@@ -25,8 +25,9 @@ import report  # noqa: E402
 def driver():
     """build/bench/fleet_scaling beside the tool $STRAY_CLI names, else the default build's."""
     cli = os.environ.get("STRAY_CLI")
-    candidates = ([Path(cli).resolve().parents[1] / "bench" / "fleet_scaling"] if cli else []) + \
-        [ROOT / "build" / "bench" / "fleet_scaling"]
+    candidates = ([Path(cli).resolve().parents[1] / "bench" / "fleet_scaling"] if cli else []) + [
+        ROOT / "build" / "bench" / "fleet_scaling"
+    ]
     for c in candidates:
         if c.is_file() and os.access(c, os.X_OK):
             return str(c)
@@ -39,16 +40,33 @@ def run_driver(driver, *args):
 
 
 def test_dense_rows_match_scikit_learn_on_the_data_written(driver, tmp_path):
-    rows = run_driver(driver, "dense", "--rows", "3000", "--cols", "40", "--components", "8",
-                      "--clusters", "12", "--iterations", "10", "--threads", "1",
-                      "--write-data", str(tmp_path))
+    rows = run_driver(
+        driver,
+        "dense",
+        "--rows",
+        "3000",
+        "--cols",
+        "40",
+        "--components",
+        "8",
+        "--clusters",
+        "12",
+        "--iterations",
+        "10",
+        "--threads",
+        "1",
+        "--write-data",
+        str(tmp_path),
+    )
     assert set(rows) == {"generate", "upload", "pca", "kmeans", "scores", "pipeline", "lof"}
     assert all(float(r["seconds"]) > 0 for r in rows.values())
     X = np.load(tmp_path / "X.npy")
     assert X.shape == (3000, 40)
     pca = PCA(8, svd_solver="covariance_eigh").fit(X)
     # float32 data, float64 sums on both sides: the ratios agree to rounding.
-    assert float(rows["pca"]["quality"]) == pytest.approx(pca.explained_variance_ratio_.sum(), abs=1e-5)
+    assert float(rows["pca"]["quality"]) == pytest.approx(
+        pca.explained_variance_ratio_.sum(), abs=1e-5
+    )
     Z = pca.transform(X).astype(np.float32)
     km = KMeans(12, init=Z[:12], n_init=1, max_iter=10, tol=0.0, algorithm="lloyd").fit(Z)
     # The two projections differ in the last float32 bits, so a few rows
@@ -60,17 +78,42 @@ def test_dense_rows_match_scikit_learn_on_the_data_written(driver, tmp_path):
 
 
 def test_fleet_rows_are_the_pipelines_steps_and_its_matrix(driver, tmp_path):
-    rows = run_driver(driver, "fleet", "--rows", "400", "--clusters", "4", "--components", "6",
-                      "--iterations", "5", "--write-data", str(tmp_path))
-    assert list(rows) == ["read", "features", "pca", "kmeans", "scores", "outliers", "explain",
-                          "pipeline"]
+    rows = run_driver(
+        driver,
+        "fleet",
+        "--rows",
+        "400",
+        "--clusters",
+        "4",
+        "--components",
+        "6",
+        "--iterations",
+        "5",
+        "--write-data",
+        str(tmp_path),
+    )
+    assert list(rows) == [
+        "read",
+        "features",
+        "pca",
+        "kmeans",
+        "scores",
+        "outliers",
+        "explain",
+        "pipeline",
+    ]
     z = np.load(tmp_path / "X.npz")
     X = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
     assert X.shape == (400, int(rows["pca"]["cols"]))
     pca = PCA(6, svd_solver="covariance_eigh").fit(X)
-    assert float(rows["pca"]["quality"]) == pytest.approx(pca.explained_variance_ratio_.sum(), abs=1e-5)
-    assert math.isclose(float(rows["pipeline"]["seconds"]),
-                        sum(float(rows[s]["seconds"]) for s in list(rows)[:-1]), rel_tol=1e-4)
+    assert float(rows["pca"]["quality"]) == pytest.approx(
+        pca.explained_variance_ratio_.sum(), abs=1e-5
+    )
+    assert math.isclose(
+        float(rows["pipeline"]["seconds"]),
+        sum(float(rows[s]["seconds"]) for s in list(rows)[:-1]),
+        rel_tol=1e-4,
+    )
 
 
 def test_ceilings_have_rates(driver):
@@ -87,7 +130,7 @@ def test_a_bad_flag_is_one_line_and_status_2(driver):
 
 def test_slope_is_the_power_of_a_power_law_and_matches_polyfit():
     sizes = [1e4, 1e5, 1e6]
-    assert report.slope(sizes, [3e-6 * n ** 1.5 for n in sizes]) == pytest.approx(1.5)
+    assert report.slope(sizes, [3e-6 * n**1.5 for n in sizes]) == pytest.approx(1.5)
     noisy = [0.012, 0.09, 1.3]
     expected = np.polyfit(np.log(sizes), np.log(noisy), 1)[0]
     assert report.slope(sizes, noisy) == pytest.approx(expected)
@@ -95,15 +138,29 @@ def test_slope_is_the_power_of_a_power_law_and_matches_polyfit():
 
 def row(kind, n, tool, threads, step, seconds, rate="", unit="", backend="cpu"):
     r = dict.fromkeys(report.FIELDS, "")
-    r.update(kind=kind, rows=str(n), cols="8", tool=tool, backend=backend, threads=str(threads),
-             step=step, seconds=str(seconds), rate=rate, unit=unit)
+    r.update(
+        kind=kind,
+        rows=str(n),
+        cols="8",
+        tool=tool,
+        backend=backend,
+        threads=str(threads),
+        step=step,
+        seconds=str(seconds),
+        rate=rate,
+        unit=unit,
+    )
     return r
 
 
 def test_the_time_table_divides_by_the_fastest_peer_and_only_where_the_work_is_the_same():
-    rows = [row("fleet", 1000, "stray", 1, "kmeans", 0.5), row("fleet", 1000, "scikit-learn", 1, "kmeans", 2.0),
-            row("fleet", 1000, "faiss", 1, "kmeans", 1.0), row("fleet", 1000, "stray", 1, "scores", 0.5),
-            row("fleet", 1000, "scikit-learn", 1, "scores", 0.1)]
+    rows = [
+        row("fleet", 1000, "stray", 1, "kmeans", 0.5),
+        row("fleet", 1000, "scikit-learn", 1, "kmeans", 2.0),
+        row("fleet", 1000, "faiss", 1, "kmeans", 1.0),
+        row("fleet", 1000, "stray", 1, "scores", 0.5),
+        row("fleet", 1000, "scikit-learn", 1, "scores", 0.1),
+    ]
     table = report.time_table(rows, "fleet").splitlines()
     kmeans = next(line for line in table if "| kmeans |" in line)
     scores = next(line for line in table if "| scores |" in line)
@@ -112,14 +169,25 @@ def test_the_time_table_divides_by_the_fastest_peer_and_only_where_the_work_is_t
 
 
 def test_ceiling_share_uses_the_same_backend_threads_and_unit():
-    rows = [row("ceilings", 2, "stray", 1, "ceiling_gemm", 1, "80", "GFLOP/s"),
-            row("ceilings", 2, "stray", 1, "ceiling_stream", 1, "40", "GB/s"),
-            row("ceilings", 2, "stray", 2, "ceiling_gemm", 1, "160", "GFLOP/s")]
+    rows = [
+        row("ceilings", 2, "stray", 1, "ceiling_gemm", 1, "80", "GFLOP/s"),
+        row("ceilings", 2, "stray", 1, "ceiling_stream", 1, "40", "GB/s"),
+        row("ceilings", 2, "stray", 2, "ceiling_gemm", 1, "160", "GFLOP/s"),
+    ]
     tops = report.ceilings(rows)
-    assert report.ceiling_share(row("dense", 10, "stray", 1, "kmeans", 1, "60", "GFLOP/s"), tops) == pytest.approx(0.75)
-    assert report.ceiling_share(row("dense", 10, "stray", 2, "kmeans", 1, "60", "GFLOP/s"), tops) == pytest.approx(0.375)
-    assert report.ceiling_share(row("dense", 10, "stray", 1, "upload", 1, "10", "GB/s"), tops) == pytest.approx(0.25)
-    assert report.ceiling_share(row("dense", 10, "stray", 1, "upload", 1, "10", "GB/s", "cuda"), tops) is None
+    assert report.ceiling_share(
+        row("dense", 10, "stray", 1, "kmeans", 1, "60", "GFLOP/s"), tops
+    ) == pytest.approx(0.75)
+    assert report.ceiling_share(
+        row("dense", 10, "stray", 2, "kmeans", 1, "60", "GFLOP/s"), tops
+    ) == pytest.approx(0.375)
+    assert report.ceiling_share(
+        row("dense", 10, "stray", 1, "upload", 1, "10", "GB/s"), tops
+    ) == pytest.approx(0.25)
+    assert (
+        report.ceiling_share(row("dense", 10, "stray", 1, "upload", 1, "10", "GB/s", "cuda"), tops)
+        is None
+    )
 
 
 def test_the_svg_is_well_formed_with_a_line_per_series_at_the_top_thread_count():
@@ -142,13 +210,22 @@ def quality_row(backend, threads, name, value, step="kmeans", n=10000):
 
 
 def test_agreement_is_exact_across_cpu_threads_and_within_tolerance_on_another_backend():
-    rows = [quality_row("cpu", 1, "inertia", 1000.0), quality_row("cpu", 2, "inertia", 1000.0),
-            quality_row("cuda", 16, "inertia", 1000.05),
-            quality_row("cpu", 1, "flagged", 500.0, "scores"), quality_row("cpu", 2, "flagged", 501.0, "scores"),
-            quality_row("cuda", 16, "flagged", 511.0, "scores")]
+    rows = [
+        quality_row("cpu", 1, "inertia", 1000.0),
+        quality_row("cpu", 2, "inertia", 1000.0),
+        quality_row("cuda", 16, "inertia", 1000.05),
+        quality_row("cpu", 1, "flagged", 500.0, "scores"),
+        quality_row("cpu", 2, "flagged", 501.0, "scores"),
+        quality_row("cuda", 16, "flagged", 511.0, "scores"),
+    ]
     verdict = {(r[2], r[3]): r[6] for r in report.agreement(rows)}
-    assert verdict == {("kmeans", "stray 2t"): True, ("kmeans", "stray cuda 16t"): True,
-                       ("scores", "stray 2t"): False,  # the CPU must not depend on threads
-                       ("scores", "stray cuda 16t"): False}  # 11 rows > max(2, 0.1% of 10,000)
+    assert verdict == {
+        ("kmeans", "stray 2t"): True,
+        ("kmeans", "stray cuda 16t"): True,
+        ("scores", "stray 2t"): False,  # the CPU must not depend on threads
+        ("scores", "stray cuda 16t"): False,
+    }  # 11 rows > max(2, 0.1% of 10,000)
     rows[2] = quality_row("cuda", 16, "inertia", 1000.2)  # 2e-4 relative: over 1e-4
-    assert not next(r for r in report.agreement(rows) if r[3] == "stray cuda 16t" and r[2] == "kmeans")[6]
+    assert not next(
+        r for r in report.agreement(rows) if r[3] == "stray cuda 16t" and r[2] == "kmeans"
+    )[6]
