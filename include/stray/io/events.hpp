@@ -22,12 +22,16 @@
 // quotes) and parse the blocks on EventReadOptions::threads threads; the
 // sink still receives every event on the calling thread, in the order of
 // the input, and the first error in the input is the one thrown, so
-// nothing a reader returns or throws depends on the thread count. Memory
+// nothing a reader returns or throws depends on the thread count. A sink
+// made by block_sink() (FeatureBuilder::sink() is one) receives each block
+// whole instead, its names interned by the thread that parsed it
+// (EventBlock), so that the sink's own work per event is small. Memory
 // is a few blocks per thread, not the input: threads + 2 blocks with
 // their parsed events (under 1 MiB each for real records; 4 MiB for the
-// shortest CSV records) at most. Compressed input and standard input are
-// decoded and read on the calling thread and parsed on all of them. The
-// osquery and SBOM readers use the calling thread alone.
+// shortest CSV records, twice that with a block sink's names) at most.
+// Compressed input and standard input are decoded and read on the calling
+// thread and parsed on all of them. The osquery and SBOM readers use the
+// calling thread alone.
 //
 // Compressed input: every reader decodes gzip (.gz) and zstd (.zst) on the
 // fly, told by the input's first bytes rather than its name, in fixed
@@ -63,7 +67,8 @@
 // and may run concurrently on different streams (a stream, a sink and an
 // EventWriter are each used by one thread at a time). Sinks are called on
 // the reading thread (the one that called the reader), one event at a
-// time, whatever EventReadOptions::threads says.
+// time — or, for a sink made by block_sink(), one block at a time —
+// whatever EventReadOptions::threads says.
 #pragma once
 
 #include <cstddef>
@@ -73,6 +78,7 @@
 #include <iosfwd>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -112,6 +118,51 @@ using EventSink = std::function<void(const Event&)>;
 
 /// A sink that appends copies of the events to `out` (which must outlive it).
 EventSink collect_events(std::vector<EventRecord>& out);
+
+/// A (group, feature) pair of an EventBlock.
+struct EventBlockFeature {
+  std::string_view group;
+  std::string_view feature;
+};
+
+/// Consecutive events of an input as a CSV or JSON Lines reader parsed
+/// them, one block at a time, with their names interned on the thread that
+/// parsed the block: each distinct entity and each distinct (group,
+/// feature) pair of the block once, numbered in order of first appearance.
+/// A sink that keys state by name then looks each name up once a block
+/// (a block holds thousands of events but a few hundred distinct names in
+/// a fleet's telemetry) instead of once an event. All views are valid
+/// during the call that receives the block only.
+struct EventBlock {
+  std::span<const Event> events;
+  std::span<const uint32_t> entity_of;   // [events] each event's entity, an index into `entities`
+  std::span<const uint32_t> feature_of;  // [events] its (group, feature), an index into `features`
+  std::span<const std::string_view> entities;
+  std::span<const EventBlockFeature> features;
+};
+
+/// A sink that can take a whole block of events at once (FeatureBuilder's
+/// is one). Wrapped by block_sink(), it is an EventSink like any other:
+/// the CSV and JSON Lines readers call add_block(), everything else add().
+/// Both are called on the reading thread, in the order of the input, and
+/// add_block(b) must do exactly what add() on each of b.events in turn
+/// would (also throw the same error at the same event).
+class EventBlockSink {
+ public:
+  virtual ~EventBlockSink() = default;
+  virtual void add(const Event& event) = 0;
+  virtual void add_block(const EventBlock& block) = 0;
+};
+
+/// An EventSink calling `target.add()` for each event (`target` must
+/// outlive it); the CSV and JSON Lines readers recognise it and call
+/// `target.add_block()` instead. A sink wrapping it (a lambda calling it)
+/// hides the blocks: the events then arrive one at a time, with the same
+/// result.
+EventSink block_sink(EventBlockSink& target);
+/// The target of a sink made by block_sink() (or a copy of one), else
+/// nullptr.
+EventBlockSink* block_sink_target(const EventSink& sink);
 
 enum class EventFormat {
   csv,

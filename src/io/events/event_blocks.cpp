@@ -22,6 +22,7 @@ namespace stray::fleet {
 void ParsedBlock::clear() {
   events.clear();
   owned.clear();
+  names.clear();
   lines = records = 0;
   error.reset();
   failure = nullptr;
@@ -82,6 +83,7 @@ class BlockReader {
       : in_(in),
         format_(format),
         sink_(sink),
+        block_sink_(block_sink_target(sink)),
         options_(options),
         settings_(settings),
         threads_(reader_threads(options, settings.where)),
@@ -119,6 +121,7 @@ class BlockReader {
   std::istream& in_;
   BlockFormat& format_;
   const EventSink& sink_;
+  EventBlockSink* const block_sink_;  // the sink's, when it takes blocks
   const EventReadOptions& options_;
   const BlockReadSettings& settings_;
   const int threads_;
@@ -234,13 +237,18 @@ void BlockReader::enqueue(Slot& s) {
   }
 }
 
-// Never throws: what parsing throws is kept for delivery, in order.
+// Never throws: what parsing throws is kept for delivery, in order. For
+// a block sink, the names of the events parsed (those before an error
+// too) are interned here, on the parsing thread.
 void BlockReader::parse(Slot& s) {
   s.parsed.clear();
   try {
-    format_.parse(s.block, s.parsed);
-  } catch (BlockError& e) {
-    s.parsed.error = std::move(e);
+    try {
+      format_.parse(s.block, s.parsed);
+    } catch (BlockError& e) {
+      s.parsed.error = std::move(e);
+    }
+    if (block_sink_ != nullptr) s.parsed.names.intern(s.parsed.events);
   } catch (...) {
     s.parsed.failure = std::current_exception();
   }
@@ -281,7 +289,11 @@ void BlockReader::helper_loop() {
 
 void BlockReader::deliver(const Slot& s) {
   const ParsedBlock& p = s.parsed;
-  for (const Event& e : p.events) sink_(e);
+  if (block_sink_ != nullptr && p.names.covers(p.events)) {
+    if (!p.events.empty()) block_sink_->add_block(p.names.block(p.events));
+  } else {
+    for (const Event& e : p.events) sink_(e);
+  }
   if (p.error) {
     const BlockError& e = *p.error;
     if (e.second_line > 0) {

@@ -1,4 +1,4 @@
-// Event formats: names, dispatch, and the collecting sink.
+// Event formats: names, dispatch, the collecting sink and block sinks.
 #include <istream>
 #include <string>
 
@@ -9,6 +9,24 @@ namespace stray {
 
 EventSink collect_events(std::vector<EventRecord>& out) {
   return [&out](const Event& e) { out.emplace_back(e); };
+}
+
+namespace {
+
+// What block_sink() puts in the EventSink: a type of its own, so that
+// block_sink_target() can tell it from any other callable.
+struct BlockSinkCall {
+  EventBlockSink* target;
+  void operator()(const Event& e) const { target->add(e); }
+};
+
+}  // namespace
+
+EventSink block_sink(EventBlockSink& target) { return BlockSinkCall{&target}; }
+
+EventBlockSink* block_sink_target(const EventSink& sink) {
+  const BlockSinkCall* call = sink.target<BlockSinkCall>();
+  return call != nullptr ? call->target : nullptr;
 }
 
 const char* to_string(EventFormat format) {
