@@ -15,6 +15,7 @@
 #include "io/events/decompress.hpp"
 #include "io/events/event_blocks.hpp"
 #include "stray/core/error.hpp"
+#include "stray/features/features.hpp"
 #include "stray/io/events.hpp"
 
 namespace stray::fuzz {
@@ -30,6 +31,43 @@ struct BlockRead {
            error == o.error;
   }
 };
+
+/// Everything a feature matrix holds, as text (values as hex floats, so
+/// equal text is equal to the bit).
+inline std::string matrix_text(const FeatureMatrix& m) {
+  std::ostringstream os;
+  os << std::hexfloat << "X " << m.X.rows << "x" << m.X.cols << "\nindptr";
+  for (const int64_t p : m.X.indptr) os << ' ' << p;
+  os << "\nentries";
+  for (std::size_t k = 0; k < m.X.indices.size(); ++k) {
+    os << ' ' << m.X.indices[k] << '=' << m.X.values[k];
+  }
+  os << "\nentities";
+  for (const auto& e : m.entity_names) os << " [" << e << ']';
+  os << "\nfeatures";
+  for (std::size_t j = 0; j < m.feature_names.size(); ++j) {
+    os << " [" << m.feature_names[j] << '|' << m.feature_groups[j] << '|'
+       << m.document_frequency[j] << ']';
+  }
+  os << "\ndropped";
+  for (const auto& d : m.dropped) {
+    os << " [" << d.name << '|' << d.document_frequency << '|' << to_string(d.reason) << ']';
+  }
+  os << "\nunseen";
+  for (const auto& u : m.unseen) {
+    os << " [" << u.entity << '|' << u.name << '|' << u.value << '|' << u.normalized << ']';
+  }
+  const FeatureVocabulary& v = m.vocabulary;
+  os << "\nvocabulary " << v.n_entities << ' ' << to_string(v.params.normalization);
+  for (const auto& [g, n] : v.params.group_normalization) os << ' ' << g << '=' << to_string(n);
+  for (std::size_t j = 0; j < v.feature_names.size(); ++j) {
+    os << " [" << v.feature_names[j] << '|'
+       << (j < v.document_frequency.size() ? v.document_frequency[j] : -1) << ']';
+  }
+  for (const auto& d : v.dropped_names) os << " -" << d;
+  os << "\nevents " << m.n_events << '\n';
+  return os.str();
+}
 
 /// `read`: (stream, sink, options, block_bytes) -> ReadStats.
 template <typename Read>

@@ -171,7 +171,9 @@ class RowColumnSet {
 
 }  // namespace
 
-struct FeatureBuilder::Impl {
+// A block sink (events.hpp): the CSV and JSON Lines readers hand it their
+// blocks whole, names interned.
+struct FeatureBuilder::Impl final : EventBlockSink {
   static constexpr const char* kWhere = "FeatureBuilder";
 
   FeatureParams params;
@@ -195,6 +197,11 @@ struct FeatureBuilder::Impl {
   std::vector<int32_t> row_cols;
   std::vector<double> row_vals;
   std::vector<int32_t> slot;
+
+  // add_block: the row and the column of each of the block's entities and
+  // (group, feature) pairs, -1 until its first event.
+  std::vector<int64_t> block_rows;
+  std::vector<int32_t> block_cols;
 
   // Flushed row segments; one per entity when entities arrive in runs.
   std::vector<int64_t> seg_entity;
@@ -299,7 +306,13 @@ struct FeatureBuilder::Impl {
     current = e;
   }
 
-  void add(const Event& ev) {
+  // What add() refuses (it throws for exactly these).
+  static bool acceptable(const Event& ev) {
+    return !ev.entity.empty() && !ev.group.empty() && !ev.feature.empty() &&
+           std::isfinite(ev.value);
+  }
+
+  void add(const Event& ev) override {
     if (ev.entity.empty() || ev.group.empty() || ev.feature.empty()) {
       internal::fail(ErrorCode::invalid_argument, "FeatureBuilder::add",
                      ev.entity.empty() ? "empty entity" : (ev.group.empty() ? "empty group" : "empty feature"),
@@ -308,14 +321,44 @@ struct FeatureBuilder::Impl {
     internal::require(std::isfinite(ev.value), ErrorCode::non_finite_input, "FeatureBuilder::add",
                       "value of (", ev.entity, ", ", ev.group, ", ", ev.feature, ") is not finite");
     switch_to(intern_entity(ev.entity));
-    const int32_t col = intern_feature(intern_group(ev.group), ev.feature);
+    add_to_row(intern_feature(intern_group(ev.group), ev.feature), ev.value);
+  }
+
+  // The same as add() on each event in turn, with each of the block's
+  // distinct names looked up once (on its first event, so that everything
+  // happens in add()'s order, errors included) instead of once an event.
+  void add_block(const EventBlock& block) override {
+    block_rows.assign(block.entities.size(), -1);
+    block_cols.assign(block.features.size(), -1);
+    uint32_t entity = UINT32_MAX;  // the block's entity of the row being filled
+    for (std::size_t i = 0; i < block.events.size(); ++i) {
+      const Event& ev = block.events[i];
+      if (!acceptable(ev)) {
+        add(ev);  // throws add()'s error
+        entity = UINT32_MAX;
+        continue;
+      }
+      if (block.entity_of[i] != entity) {
+        entity = block.entity_of[i];
+        int64_t& row = block_rows[entity];
+        if (row < 0) row = intern_entity(ev.entity);
+        switch_to(row);
+      }
+      int32_t& col = block_cols[block.feature_of[i]];
+      if (col < 0) col = intern_feature(intern_group(ev.group), ev.feature);
+      add_to_row(col, ev.value);
+    }
+  }
+
+  // Adds `value` to column `col` of the row being filled.
+  void add_to_row(int32_t col, double value) {
     int32_t& s = slot[static_cast<std::size_t>(col)];
     if (s < 0) {
       s = static_cast<int32_t>(row_cols.size());
       row_cols.push_back(col);
-      row_vals.push_back(ev.value);
+      row_vals.push_back(value);
     } else {
-      row_vals[static_cast<std::size_t>(s)] += ev.value;
+      row_vals[static_cast<std::size_t>(s)] += value;
     }
     ++n_events;
   }
@@ -737,9 +780,9 @@ void FeatureBuilder::add_entity(std::string_view entity) {
   impl_->switch_to(impl_->intern_entity(entity));
 }
 
-EventSink FeatureBuilder::sink() {
-  return [impl = impl_.get()](const Event& e) { impl->add(e); };
-}
+void FeatureBuilder::add_block(const EventBlock& block) { impl_->add_block(block); }
+
+EventSink FeatureBuilder::sink() { return block_sink(*impl_); }
 
 bool FeatureBuilder::applying() const { return impl_->applying; }
 int64_t FeatureBuilder::n_entities() const {
