@@ -40,6 +40,45 @@ EventFormat input_format(EventInput& input, const std::string& format, const cha
                   " from its name or its first line; give --format csv, jsonl, osquery or sbom");
 }
 
+namespace {
+
+// Passes events on to `sink` and calls `report` after every 65536th. It
+// takes blocks and hands them on whole to a sink that takes blocks (a
+// FeatureBuilder's), so the progress line costs reading nothing.
+class ProgressSink final : public EventBlockSink {
+ public:
+  ProgressSink(const EventSink& sink, std::function<void()> report)
+      : sink_(sink), target_(block_sink_target(sink)), report_(std::move(report)) {}
+
+  void add(const Event& e) override {
+    sink_(e);
+    count(1);
+  }
+
+  void add_block(const EventBlock& block) override {
+    if (target_ != nullptr) {
+      target_->add_block(block);
+    } else {
+      for (const Event& e : block.events) sink_(e);
+    }
+    count(block.events.size());
+  }
+
+ private:
+  void count(std::size_t events) {
+    const uint64_t before = events_;
+    events_ += events;
+    if (before >> 16 != events_ >> 16) report_();
+  }
+
+  const EventSink& sink_;
+  EventBlockSink* const target_;
+  std::function<void()> report_;
+  uint64_t events_ = 0;
+};
+
+}  // namespace
+
 EventSource file_source(const std::vector<std::string>& paths, const std::string& format,
                         const ProgressCallback& progress, const char* command,
                         const EventReadOptions& read) {
@@ -55,15 +94,13 @@ EventSource file_source(const std::vector<std::string>& paths, const std::string
       const EventFormat f = input_format(input, format, command);
       EventReadOptions options = read;
       options.source_name = input.name();
-      int64_t count = 0;
-      const EventSink counted = [&](const Event& e) {
-        sink(e);
-        if (progress && (++count & 0xffff) == 0 && total > 0) {
+      ProgressSink counted(sink, [&] {
+        if (total > 0) {
           progress("read",
                    static_cast<double>(done + input.bytes_read()) / static_cast<double>(total));
         }
-      };
-      read_events(input.stream(), f, progress ? counted : sink, options);
+      });
+      read_events(input.stream(), f, progress ? block_sink(counted) : sink, options);
       done += input.size();
     }
   };
