@@ -3,7 +3,9 @@
 // (told by its first byte) on two threads, so block boundaries fall inside
 // quoted fields, between '\r' and '\n' and on every kind of line; any
 // difference from reading it as one block — events, statistics, the error
-// and its line — is a finding.
+// and its line — is a finding. So is any difference between a
+// FeatureBuilder fed those small blocks whole (its block sink, names
+// interned per block) and one fed the events one at a time.
 #pragma once
 
 #include <cstddef>
@@ -86,13 +88,38 @@ BlockRead read_in_blocks_of(const std::string& text, std::size_t block_bytes, in
   return r;
 }
 
-/// Whether the input (its first byte choosing the block size) reads alike
-/// in one block and in small blocks on two threads. The corpus replay
-/// (tests/test_hostile_corpus.cpp) asks it too. Compressed input is decoded
-/// on the calling thread and parsed a block behind: when it is corrupt and
-/// its text is broken too, which error comes first (and how many events
-/// went out before it) depends on where blocks end (docs/fleet-data.md),
-/// so there both readings must fail, not fail alike.
+/// The input read into a FeatureBuilder, through its block sink or (a
+/// lambda hiding the blocks) one event at a time: the error, then the
+/// matrix built from what the builder got. With an empty default group, a
+/// record without a group is the builder's own error.
+template <typename Read>
+std::string build_in_blocks_of(const std::string& text, std::size_t block_bytes, int threads,
+                               bool blocks, const std::string& default_group, Read&& read) {
+  EventReadOptions options;
+  options.max_line_bytes = 1 << 8;
+  options.threads = threads;
+  options.default_group = default_group;
+  std::istringstream in(text);
+  FeatureBuilder builder;
+  const EventSink sink = blocks ? builder.sink() : EventSink([&](const Event& e) { builder.add(e); });
+  std::string out;
+  try {
+    read(in, sink, options, block_bytes);
+  } catch (const Error& e) {
+    out = std::string(error_code_name(e.code())) + ": " + e.what() + "\n";
+  }
+  return out + matrix_text(builder.build());
+}
+
+/// Whether the input (its first byte choosing the block size, and whether
+/// the builders' default group is empty) reads alike in one block and in
+/// small blocks on two threads, and builds alike into a FeatureBuilder one
+/// event at a time and in those blocks whole. The corpus replay
+/// (tests/test_hostile_corpus.cpp) asks it too. Compressed
+/// input is decoded on the calling thread and parsed a block behind: when
+/// it is corrupt and its text is broken too, which error comes first (and
+/// how many events went out before it) depends on where blocks end
+/// (docs/fleet-data.md), so there both readings must fail, not fail alike.
 template <typename Read>
 bool blocks_read_alike(const uint8_t* data, std::size_t size, Read&& read) {
   if (size == 0) return true;
@@ -104,7 +131,10 @@ bool blocks_read_alike(const uint8_t* data, std::size_t size, Read&& read) {
       !blocks.error.empty()) {
     return true;
   }
-  return whole == blocks;
+  const std::string default_group = (data[0] & 0x40) != 0 ? "" : "feature";
+  return whole == blocks &&
+         build_in_blocks_of(text, text.size() + 1, 1, false, default_group, read) ==
+             build_in_blocks_of(text, block_bytes, 2, true, default_group, read);
 }
 
 template <typename Read>
