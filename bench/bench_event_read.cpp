@@ -11,8 +11,12 @@
 // looks at each event (format 0 CSV, 1 JSON Lines). bytes_per_second is the
 // file's size over the wall time; the page cache holds the file after the
 // first run, so it measures parsing, not the disk.
+// ReadBlocks/<format>/<threads>: the reader into a block sink that only
+// looks at each block: parsing plus interning each block's names (what a
+// FeatureBuilder's sink asks of the parsing threads).
 // ReadIntoFeatures/<format>/<threads>: into a FeatureBuilder, the sink of
-// `stray fleet` (the builder runs on the calling thread).
+// `stray fleet` (a block sink: the builder runs on the calling thread, one
+// block at a time).
 //
 // Environment: STRAY_BENCH_ENTITIES hosts (default 100000: a 642 MB CSV and
 // a 1.45 GB JSON Lines file); STRAY_BENCH_EVENTS_DIR, where the files are
@@ -81,6 +85,36 @@ void ReadEvents(benchmark::State& state) {
   state.counters["events"] = static_cast<double>(events);
 }
 BENCHMARK(ReadEvents)
+    ->ArgsProduct({{0, 1}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
+
+// Looks at each block as a sink keyed by name would: a name per event.
+class LookingBlockSink final : public stray::EventBlockSink {
+ public:
+  uint64_t bytes = 0;
+  void add(const stray::Event& e) override { bytes += e.entity.size() + e.feature.size(); }
+  void add_block(const stray::EventBlock& block) override {
+    for (std::size_t i = 0; i < block.events.size(); ++i) {
+      bytes += block.entity_of[i] + block.feature_of[i];
+    }
+    bytes += block.entities.size() + block.features.size();
+  }
+};
+
+void ReadBlocks(benchmark::State& state) {
+  const fs::path path = events_file(format_of(state));
+  stray::EventReadOptions options;
+  options.threads = static_cast<int>(state.range(1));
+  for (auto _ : state) {
+    LookingBlockSink sink;
+    stray::read_events(path, format_of(state), stray::block_sink(sink), options);
+    benchmark::DoNotOptimize(sink.bytes);
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(fs::file_size(path)));
+}
+BENCHMARK(ReadBlocks)
     ->ArgsProduct({{0, 1}, {1, 2}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
