@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "core/check.hpp"
+#include "features/entry_chunks.hpp"
 
 namespace stray {
 
@@ -204,8 +205,11 @@ struct FeatureBuilder::Impl final : EventBlockSink {
   std::vector<int32_t> block_cols;
 
   // Flushed row segments; one per entity when entities arrive in runs.
+  // Their entries are kept in chunks while events come, and in cols and
+  // vals from build() on.
   std::vector<int64_t> seg_entity;
   std::vector<int64_t> seg_end{};
+  internal::EntryChunks entries;
   std::vector<int32_t> cols;
   std::vector<float> vals;
   bool in_order = true;
@@ -289,12 +293,9 @@ struct FeatureBuilder::Impl final : EventBlockSink {
     if (current < 0) return;
     in_order = in_order && current == static_cast<int64_t>(seg_entity.size());
     seg_entity.push_back(current);
-    for (std::size_t k = 0; k < row_cols.size(); ++k) {
-      cols.push_back(row_cols[k]);
-      vals.push_back(static_cast<float>(row_vals[k]));
-      slot[static_cast<std::size_t>(row_cols[k])] = -1;
-    }
-    seg_end.push_back(static_cast<int64_t>(cols.size()));
+    entries.append(row_cols, row_vals);
+    for (const int32_t c : row_cols) slot[static_cast<std::size_t>(c)] = -1;
+    seg_end.push_back(entries.size());
     row_cols.clear();
     row_vals.clear();
     current = -1;
@@ -732,6 +733,7 @@ struct FeatureBuilder::Impl final : EventBlockSink {
 
   FeatureMatrix build() {
     flush();
+    entries.move_to(cols, vals);
     const int64_t n = static_cast<int64_t>(entity_name.size());
     if (!(in_order && static_cast<int64_t>(seg_entity.size()) == n)) merge_segments();
 
