@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "../fuzz/fuzz_blocks.hpp"
+#include "core/name_table.hpp"
 #include "io/events/event_blocks.hpp"
-#include "io/events/name_table.hpp"
 #include "stray/core/error.hpp"
 #include "stray/features/features.hpp"
 #include "stray/io/events.hpp"
@@ -433,7 +433,7 @@ TEST(FeatureBlocks, AddBlockByHand) {
 // probe): ids still go by the keys, in order of insertion, through growth
 // and clearing.
 TEST(FeatureBlocks, NameTableKeepsIdsThroughCollisions) {
-  fleet::NameTable table;
+  internal::NameTable table;
   std::vector<std::string> keys;
   const auto find_or_add = [&](const std::string& key, uint64_t hash) {
     const uint32_t id = table.find_or_add(hash, [&](uint32_t k) { return keys[k] == key; });
@@ -466,11 +466,11 @@ TEST(FeatureBlocks, NameHashTellsNamesApart) {
     for (std::size_t at = 0; at < n; ++at) {
       std::string other = base;
       other[at] = 'b';
-      EXPECT_NE(fleet::hash_name(base, 1), fleet::hash_name(other, 1)) << n << " " << at;
+      EXPECT_NE(internal::hash_name(base, 1), internal::hash_name(other, 1)) << n << " " << at;
     }
   }
-  EXPECT_NE(fleet::hash_name("", 1), fleet::hash_name(std::string(1, '\0'), 1));
-  EXPECT_NE(fleet::hash_name("abc", 1), fleet::hash_name("abc", 2));
+  EXPECT_NE(internal::hash_name("", 1), internal::hash_name(std::string(1, '\0'), 1));
+  EXPECT_NE(internal::hash_name("abc", 1), internal::hash_name("abc", 2));
 }
 
 }  // namespace

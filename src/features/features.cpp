@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "core/check.hpp"
+#include "core/name_table.hpp"
 #include "features/entry_chunks.hpp"
 
 namespace stray {
@@ -190,8 +191,12 @@ struct FeatureBuilder::Impl final : EventBlockSink {
   std::vector<int32_t> col_group;               // vocabulary column -> group
   std::vector<const std::string*> col_feature;  // vocabulary column -> feature (map key)
 
-  NameMap<int64_t> entity_index;
-  std::vector<const std::string*> entity_name;  // row -> name (map key)
+  // Entities by row. A fleet has many (100,000s): a flat table of their
+  // hashes, probed once per entity run, misses the cache far less than a
+  // map of nodes.
+  std::vector<std::string> entity_name;
+  internal::NameTable entity_index;
+  uint64_t entity_seed = internal::name_hash_seed();
 
   // The row being filled: its entries and, per column, its slot (or -1).
   int64_t current = -1;
@@ -280,12 +285,14 @@ struct FeatureBuilder::Impl final : EventBlockSink {
   }
 
   int64_t intern_entity(std::string_view name) {
-    if (current >= 0 && *entity_name[static_cast<std::size_t>(current)] == name) return current;
-    const auto it = entity_index.find(name);
-    if (it != entity_index.end()) return it->second;
-    const auto id = static_cast<int64_t>(entity_name.size());
-    const auto [pos, inserted] = entity_index.emplace(std::string(name), id);
-    entity_name.push_back(&pos->first);
+    if (current >= 0 && entity_name[static_cast<std::size_t>(current)] == name) return current;
+    internal::require(entity_name.size() < internal::NameTable::kMaxKeys,
+                      ErrorCode::invalid_argument, kWhere, "more than ",
+                      internal::NameTable::kMaxKeys, " entities");
+    const uint32_t id = entity_index.find_or_add(
+        internal::hash_name(name, entity_seed),
+        [&](uint32_t k) { return internal::same_name(entity_name[k], name); });
+    if (id == entity_name.size()) entity_name.emplace_back(name);
     return id;
   }
 
@@ -760,8 +767,7 @@ struct FeatureBuilder::Impl final : EventBlockSink {
         }
       }
     }
-    out.entity_names.reserve(static_cast<std::size_t>(n));
-    for (const std::string* s : entity_name) out.entity_names.push_back(*s);
+    out.entity_names = std::move(entity_name);
     return out;
   }
 };

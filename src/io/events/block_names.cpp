@@ -1,29 +1,12 @@
 // Interning a parsed block's names on the thread that parsed it.
 #include "io/events/block_names.hpp"
 
-#include <chrono>
-
 namespace stray::fleet {
 
-namespace {
+using internal::hash_name;
+using internal::same_name;
 
-// Differs between runs (the clock, and addresses that ASLR moves), so
-// that names chosen to collide in one run need not collide in the next.
-// Ids go by first appearance, never by hash: nothing read depends on it.
-uint64_t process_seed() {
-  static const uint64_t seed = [] {
-    const auto now = static_cast<uint64_t>(
-        std::chrono::steady_clock::now().time_since_epoch().count());
-    const auto here = static_cast<uint64_t>(reinterpret_cast<std::uintptr_t>(&now));
-    const auto code = static_cast<uint64_t>(reinterpret_cast<std::uintptr_t>(&process_seed));
-    return hash_name(std::string_view(), now ^ (here << 17) ^ (code << 29));
-  }();
-  return seed;
-}
-
-}  // namespace
-
-BlockNames::BlockNames() : seed_(process_seed()) {}
+BlockNames::BlockNames() : seed_(internal::name_hash_seed()) {}
 
 void BlockNames::clear() {
   complete_ = false;

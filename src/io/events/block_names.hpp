@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "io/events/name_table.hpp"
+#include "core/name_table.hpp"
 #include "stray/io/events.hpp"
 
 namespace stray::fleet {
@@ -45,7 +45,7 @@ class BlockNames {
   std::vector<EventBlockFeature> features_;
   std::vector<uint32_t> feature_group_;  // [features] index into groups_
   std::vector<uint32_t> next_;           // [features] the feature after it last time, or kNone
-  NameTable entity_table_, group_table_, feature_table_;
+  internal::NameTable entity_table_, group_table_, feature_table_;
 };
 
 }  // namespace stray::fleet

@@ -1,6 +1,7 @@
-// A hash table of names for interning a block's names (block_names.hpp):
-// short keys, looked up once per event on the parsing threads, so the
-// hash and the probe are both kept small.
+// A hash table of names: short keys (entity, group and feature names),
+// looked up once an event where a parsing thread interns a block's names
+// (io/events/block_names.hpp) and once an entity where a FeatureBuilder
+// gives entities their rows, so the hash and the probe are kept small.
 //
 // The table maps a key to its id, 0, 1, 2, ... in order of insertion; the
 // keys themselves stay with the caller (a vector indexed by id), which
@@ -16,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-namespace stray::fleet {
+namespace stray::internal {
 
 namespace name_hash_detail {
 
@@ -49,10 +50,16 @@ inline uint64_t finish(uint64_t h) {
 
 }  // namespace name_hash_detail
 
+/// A seed for hash_name that differs between runs (the clock, and
+/// addresses that ASLR moves), the same for the whole process.
+uint64_t name_hash_seed();
+
 /// A hash of `name` for NameTable: 8 bytes a step (the last step's 8
 /// overlapping the one before), names under 8 bytes in one step. `seed`
 /// varies it: names are read from hosts that may be compromised, and a
-/// seed they cannot know keeps them from choosing names that collide.
+/// seed they cannot know (name_hash_seed) keeps them from choosing names
+/// that collide. Users give ids by first appearance, never by hash, so
+/// nothing they compute depends on it.
 inline uint64_t hash_name(std::string_view name, uint64_t seed) {
   using namespace name_hash_detail;
   const char* p = name.data();
@@ -90,6 +97,9 @@ inline bool same_name(std::string_view a, std::string_view b) {
 
 class NameTable {
  public:
+  /// Keys a table holds at most (ids are 32 bits, and one is empty).
+  static constexpr std::size_t kMaxKeys = UINT32_MAX - 1;
+
   /// The id of the key hashed to `hash` for which same(id) is true, or,
   /// when there is none, size() before the call: the key is added with
   /// that id, and the caller stores it.
@@ -150,4 +160,4 @@ class NameTable {
   uint32_t size_ = 0;
 };
 
-}  // namespace stray::fleet
+}  // namespace stray::internal
