@@ -98,18 +98,22 @@ inline bool same_name(std::string_view a, std::string_view b) {
 class NameTable {
  public:
   /// Keys a table holds at most (ids are 32 bits, and one is empty).
-  static constexpr std::size_t kMaxKeys = UINT32_MAX - 1;
+  static constexpr uint32_t kMaxKeys = UINT32_MAX - 1;
+  /// find_or_add's answer for a new key when the table holds max_keys.
+  static constexpr uint32_t kFull = UINT32_MAX;
 
   /// The id of the key hashed to `hash` for which same(id) is true, or,
   /// when there is none, size() before the call: the key is added with
-  /// that id, and the caller stores it.
+  /// that id, and the caller stores it — unless the table holds max_keys
+  /// (at most kMaxKeys) already, which is kFull.
   template <typename Same>
-  uint32_t find_or_add(uint64_t hash, Same&& same) {
-    if (2 * (size_ + 1) > slots_.size()) grow();
+  uint32_t find_or_add(uint64_t hash, Same&& same, uint32_t max_keys = kMaxKeys) {
+    if (2 * (std::size_t{size_} + 1) > slots_.size()) grow();
     const auto tag = static_cast<uint32_t>(hash >> 32);
     for (std::size_t i = tag & mask_;; i = (i + 1) & mask_) {
       const uint64_t slot = slots_[i];
       if (slot == 0) {
+        if (size_ >= std::min(max_keys, kMaxKeys)) return kFull;
         slots_[i] = uint64_t{tag} << 32 | (size_ + 1);
         return size_++;
       }

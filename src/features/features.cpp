@@ -98,7 +98,6 @@ struct Group {
   std::string name;
   Normalization normalization = Normalization::fraction;
   double weight = 1.0;
-  NameMap<int32_t> features;  // feature -> vocabulary column
 };
 
 constexpr int32_t kDropped = -1;
@@ -188,15 +187,15 @@ struct FeatureBuilder::Impl final : EventBlockSink {
   NameMap<int32_t> group_index;
   int32_t last_group = -1;
 
-  std::vector<int32_t> col_group;               // vocabulary column -> group
-  std::vector<const std::string*> col_feature;  // vocabulary column -> feature (map key)
-
-  // Entities by row. A fleet has many (100,000s): a flat table of their
-  // hashes, probed once per entity run, misses the cache far less than a
-  // map of nodes.
-  std::vector<std::string> entity_name;
-  internal::NameTable entity_index;
-  uint64_t entity_seed = internal::name_hash_seed();
+  // Vocabulary columns and entities (rows), found by name through flat
+  // tables of hashes and ids: a fleet has 100,000s of entities, which a
+  // map of nodes made miss the cache at every lookup, insert and rehash.
+  std::vector<int32_t> col_group;        // vocabulary column -> group
+  std::vector<std::string> col_feature;  // vocabulary column -> feature
+  internal::NameTable feature_index;     // (group, feature) -> column
+  std::vector<std::string> entity_name;  // row -> entity
+  internal::NameTable entity_index;      // entity -> row
+  uint64_t name_seed = internal::name_hash_seed();
 
   // The row being filled: its entries and, per column, its slot (or -1).
   int64_t current = -1;
@@ -270,30 +269,31 @@ struct FeatureBuilder::Impl final : EventBlockSink {
     return last_group = id;
   }
 
+  // A feature is known by its name and its group.
   int32_t intern_feature(int32_t g, std::string_view feature) {
-    auto& features = groups[static_cast<std::size_t>(g)]->features;
-    const auto it = features.find(feature);
-    if (it != features.end()) return it->second;
-    internal::require(col_group.size() < static_cast<std::size_t>(INT32_MAX),
-                      ErrorCode::invalid_argument, kWhere, "more than 2^31 distinct features");
-    const auto col = static_cast<int32_t>(col_group.size());
-    const auto [pos, inserted] = features.emplace(std::string(feature), col);
-    col_group.push_back(g);
-    col_feature.push_back(&pos->first);
-    slot.push_back(-1);
-    return col;
+    const uint32_t col = feature_index.find_or_add(
+        internal::hash_name(feature, name_seed + static_cast<uint64_t>(g) * 0x9e3779b97f4a7c15ULL),
+        [&](uint32_t c) { return col_group[c] == g && internal::same_name(col_feature[c], feature); },
+        INT32_MAX);
+    internal::require(col != internal::NameTable::kFull, ErrorCode::invalid_argument, kWhere,
+                      "more than 2^31 distinct features");
+    if (col == col_group.size()) {
+      col_group.push_back(g);
+      col_feature.emplace_back(feature);
+      slot.push_back(-1);
+    }
+    return static_cast<int32_t>(col);
   }
 
   int64_t intern_entity(std::string_view name) {
     if (current >= 0 && entity_name[static_cast<std::size_t>(current)] == name) return current;
-    internal::require(entity_name.size() < internal::NameTable::kMaxKeys,
-                      ErrorCode::invalid_argument, kWhere, "more than ",
-                      internal::NameTable::kMaxKeys, " entities");
-    const uint32_t id = entity_index.find_or_add(
-        internal::hash_name(name, entity_seed),
-        [&](uint32_t k) { return internal::same_name(entity_name[k], name); });
-    if (id == entity_name.size()) entity_name.emplace_back(name);
-    return id;
+    const uint32_t row = entity_index.find_or_add(
+        internal::hash_name(name, name_seed),
+        [&](uint32_t r) { return internal::same_name(entity_name[r], name); });
+    internal::require(row != internal::NameTable::kFull, ErrorCode::invalid_argument, kWhere,
+                      "more than ", internal::NameTable::kMaxKeys, " entities");
+    if (row == entity_name.size()) entity_name.emplace_back(name);
+    return row;
   }
 
   void flush() {
@@ -424,10 +424,10 @@ struct FeatureBuilder::Impl final : EventBlockSink {
   std::string name_of(int32_t col) const {
     const auto& g = groups[static_cast<std::size_t>(col_group[static_cast<std::size_t>(col)])];
     std::string s;
-    s.reserve(g->name.size() + 1 + col_feature[static_cast<std::size_t>(col)]->size());
+    s.reserve(g->name.size() + 1 + col_feature[static_cast<std::size_t>(col)].size());
     s += g->name;
     s += ':';
-    s += *col_feature[static_cast<std::size_t>(col)];
+    s += col_feature[static_cast<std::size_t>(col)];
     return s;
   }
 
@@ -540,7 +540,7 @@ struct FeatureBuilder::Impl final : EventBlockSink {
       const auto& ga = group_name_of(a);
       const auto& gb = group_name_of(b);
       if (ga != gb) return ga < gb;
-      return *col_feature[static_cast<std::size_t>(a)] < *col_feature[static_cast<std::size_t>(b)];
+      return col_feature[static_cast<std::size_t>(a)] < col_feature[static_cast<std::size_t>(b)];
     });
     const double max_count = params.max_df * static_cast<double>(n);
     for (const int32_t c : sorted) {
