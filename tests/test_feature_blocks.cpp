@@ -459,6 +459,21 @@ TEST(FeatureBlocks, NameTableKeepsIdsThroughCollisions) {
   }
 }
 
+TEST(FeatureBlocks, NameTableAtItsLimitFindsButDoesNotAdd) {
+  internal::NameTable table;
+  std::vector<std::string> keys;
+  const auto find_or_add = [&](const std::string& key) {
+    const uint32_t id = table.find_or_add(
+        internal::hash_name(key, 3), [&](uint32_t k) { return keys[k] == key; }, 3);
+    if (id == keys.size()) keys.push_back(key);
+    return id;
+  };
+  for (uint32_t i = 0; i < 3; ++i) ASSERT_EQ(find_or_add(std::to_string(i)), i);
+  EXPECT_EQ(find_or_add("new"), internal::NameTable::kFull);
+  EXPECT_EQ(find_or_add("1"), 1u);
+  EXPECT_EQ(table.size(), 3u);
+}
+
 TEST(FeatureBlocks, NameHashTellsNamesApart) {
   // Names of each length the hash reads differently, one byte changed.
   for (std::size_t n = 1; n <= 24; ++n) {
