@@ -20,27 +20,10 @@ subsamples to 256 per centroid by default).
 """
 
 import csv
-import os
 import sys
 import time
 
-FIELDS = [
-    "kind",
-    "rows",
-    "cols",
-    "tool",
-    "backend",
-    "threads",
-    "step",
-    "seconds",
-    "rate",
-    "unit",
-    "peak_mib",
-    "quality_name",
-    "quality",
-    "iterations",
-    "device",
-]
+from report import FIELDS  # beside this file: the driver's CSV columns
 
 
 def reset_peak_memory():

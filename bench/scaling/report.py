@@ -290,14 +290,13 @@ def plotted_series(rows):
     top = defaultdict(int)
     for r in rows:
         top[(r["tool"], r["backend"])] = max(top[(r["tool"], r["backend"])], int(r["threads"]))
-    chosen = {}
-    for (kind, name, step), pts in series(rows).items():
-        tool, rest = name.split(" ", 1)
-        backend = rest.split(" ")[0] if rest.count(" ") else "cpu"
-        threads = int(rest.split(" ")[-1][:-1])
-        if step in PLOTTED and threads == top[(tool, backend)]:
-            chosen[(kind, name, step)] = pts
-    return chosen
+    return series(
+        [
+            r
+            for r in rows
+            if r["step"] in PLOTTED and int(r["threads"]) == top[(r["tool"], r["backend"])]
+        ]
+    )
 
 
 def decades(lo, hi):
