@@ -305,17 +305,25 @@ def case_logs_baseline(stray: Stray, data: Path) -> dict:
 def tabular_events(npz: Path, out: Path) -> tuple[Path, dict]:
     """Writes a tabular set's standardised columns as events; returns the path and labels.
 
-    A standardised value of exactly 0 is written as no event, which
-    `--normalize '*=none'` reads as 0; constant columns are dropped."""
+    Events are amounts: a feature whose values sum to 0 or less is absent
+    (docs/fleet-data.md), so a standardised column's negative half would be
+    lost. Each column is shifted to a minimum of exactly 0 instead — PCA,
+    k-means and every distance are unchanged by a shift — and its 0 is
+    written as no event, which `--normalize '*=none'` reads as 0. A row at
+    every column's minimum would then have no events and no entity, so each
+    row also gets a constant feature (`row:present` = 1), which adds 0 to
+    every distance. Constant columns are dropped."""
     z = np.load(npz, allow_pickle=False)
     X, y = z["X"].astype(np.float64), z["y"].astype(int)
     sd = X.std(axis=0)
     keep = sd > 0
     Z = (X[:, keep] - X[:, keep].mean(axis=0)) / sd[keep]
+    Z -= Z.min(axis=0)
     names = [f"r{i}" for i in range(Z.shape[0])]
     path = out / (npz.stem + ".csv")
     with open(path, "w") as f:
         f.write("entity,group,feature,value\n")
+        f.write("".join(f"{name},row,present,1\n" for name in names))
         for j in range(Z.shape[1]):
             col = Z[:, j]
             nz = np.flatnonzero(col)
