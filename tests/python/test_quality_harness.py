@@ -1,0 +1,51 @@
+"""The quality benchmark (bench/quality.py) feeds `stray fleet` the numeric
+outlier sets whole: every signed value and every row reaches the scores.
+
+With one cluster and the plain distance, each score is the squared distance
+to the mean of the other rows, computed here in float64 from the standardised
+columns themselves — so a lost negative half or a lost row shows."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+import quality  # noqa: E402
+
+
+def signed_set(tmp_path):
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(300, 5)) * [1.0, 3.0, 0.5, 2.0, 1.0]
+    X[:40] -= 10.0          # rows below every column's mean: no positive value after centring
+    X[:, 4] = 2.5           # a constant column, dropped
+    path = tmp_path / "signed.npz"
+    np.savez(path, X=X, y=(np.arange(300) % 50 == 0).astype(int))
+    return path, X
+
+
+def leave_one_out_sq_distances(Z):
+    n = Z.shape[0]
+    others = (Z.sum(axis=0) - Z) / (n - 1)
+    return ((Z - others) ** 2).sum(axis=1)
+
+
+def test_tabular_events_reach_the_scores_whole(tmp_path, stray_cli):
+    npz, X = signed_set(tmp_path)
+    events, labels = quality.tabular_events(npz, tmp_path)
+    scores = tmp_path / "scores.csv"
+    subprocess.run([stray_cli, "fleet", "--events", str(events), "--normalize", "*=none",
+                    "-k", "1", "--score-space", "features", "--pca", "2",
+                    "--scores", str(scores)], check=True, capture_output=True)
+    rows = {r["entity"]: float(r["score"]) for r in csv.DictReader(open(scores))}
+    assert set(rows) == set(labels)  # every row is an entity
+
+    Z = (X[:, :4] - X[:, :4].mean(axis=0)) / X[:, :4].std(axis=0)
+    expected = leave_one_out_sq_distances(Z)
+    got = np.array([rows[f"r{i}"] for i in range(X.shape[0])])
+    # Values travel as 7 significant digits and scores come back as float32.
+    assert got == pytest.approx(expected, rel=1e-5, abs=1e-5)
