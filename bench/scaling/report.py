@@ -29,7 +29,7 @@ FIELDS = [
     "iterations",
     "device",
 ]
-TOOLS = ["stray", "scikit-learn", "faiss"]
+TOOLS = ["stray", "scikit-learn", "faiss", "pytorch", "cupy"]
 STEPS = [
     "read",
     "features",
@@ -51,7 +51,7 @@ PLOTTED = {
     "pipeline": "#000000",
     "lof": "#9467bd",
 }
-DASHES = {"stray": "", "scikit-learn": "6,3", "faiss": "2,2"}
+DASHES = {"stray": "", "scikit-learn": "6,3", "faiss": "2,2", "pytorch": "8,2,2,2", "cupy": "1,3"}
 # Steps whose work is the same for every tool, so a ratio of times means
 # something: on the fleet stray's "scores" also builds per-cluster feature
 # statistics and its "pipeline" reads events, which the peers do not.
@@ -130,26 +130,31 @@ def fmt_seconds(t):
 
 def time_table(rows, kind):
     """Markdown: seconds per step and size, a column per tool/backend/threads, then how many
-    times faster stray is than the fastest peer at the same thread count."""
+    times faster stray is than the fastest peer on the same hardware: on the CPU at the same
+    thread count, on the GPU (PyTorch, CuPy) against stray's CUDA backend."""
     mine = [r for r in rows if r["kind"] == kind]
-    columns = sorted({who(r) for r in mine}, key=order_key)
+    place = {who(r): (r["tool"], r["backend"], r["threads"]) for r in mine}
+    columns = sorted(place, key=order_key)
     threads = sorted(
         {r["threads"] for r in mine if r["tool"] == "stray" and r["backend"] == "cpu"}, key=int
     )
+    # (heading, stray's column, which peers count) per ratio column
+    ratios = [(f"best peer ÷ stray {t}t", f"stray {t}t",
+               lambda p, t=t: p[1] == "cpu" and p[2] == t) for t in threads]
+    for c in columns:
+        if place[c][0] == "stray" and place[c][1] != "cpu":
+            ratios.append((f"best GPU peer ÷ {c}", c, lambda p, b=place[c][1]: p[1] == b))
     cell = {(int(r["rows"]), r["step"], who(r)): float(r["seconds"]) for r in mine}
-    head = ["size", "step", *columns, *[f"best peer ÷ stray {t}t" for t in threads]]
+    head = ["size", "step", *columns, *[h for h, _, _ in ratios]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for n in sorted({int(r["rows"]) for r in mine}):
         for step in [s for s in STEPS if any((n, s, c) in cell for c in columns)]:
             values = [fmt_seconds(cell.get((n, step, c))) for c in columns]
-            for t in threads:
-                ours = cell.get((n, step, f"stray {t}t"))
-                peers = [
-                    cell[(n, step, c)]
-                    for c in columns
-                    if not c.startswith("stray") and c.endswith(f" {t}t") and (n, step, c) in cell
-                ]
-                same_work = step in COMPARABLE.get(kind, ())
+            same_work = step in COMPARABLE.get(kind, ())
+            for _, ours_column, counts in ratios:
+                ours = cell.get((n, step, ours_column))
+                peers = [cell[(n, step, c)] for c in columns
+                         if place[c][0] != "stray" and counts(place[c]) and (n, step, c) in cell]
                 values.append(f"{min(peers) / ours:.2f}×" if ours and peers and same_work else "")
             lines.append(f"| {n:,} | {step} | " + " | ".join(values) + " |")
     return "\n".join(lines)

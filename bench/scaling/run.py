@@ -3,7 +3,9 @@
 For each kind (dense blobs, the synthetic fleet) and fleet size, runs the
 driver (build/bench/fleet_scaling) per backend and thread count, each in a
 process of its own, then the peers (peers.py: scikit-learn, faiss-cpu) on
-the data the driver wrote, per thread count; the backends' ceilings once
+the data the driver wrote, per thread count, and with the CUDA backend the
+GPU peers (gpu_peers.py: PyTorch, CuPy) on the dense data; the backends'
+ceilings once
 each. Writes OUT/scaling.csv (every row), OUT/scaling.svg (time against
 fleet size, log-log) and OUT/summary.md (tables, slopes, share of the
 ceilings, stray's figures on every backend and thread count against the
@@ -152,6 +154,11 @@ class Ladder:
                 str(a.lof_max_rows),
             ]
             self.run(f"peers {kind} {n} {threads}t", command, threads)
+        if kind == "dense" and "cuda" in a.backends:
+            # PyTorch and CuPy on the GPU, where the machine's Python has them.
+            command = [sys.executable, str(HERE / "gpu_peers.py"), str(path), str(a.threads[-1]),
+                       str(a.components), str(k), str(a.iterations)]
+            self.run(f"GPU peers {kind} {n}", command, a.threads[-1])
 
 
 def peers_missing():

@@ -168,6 +168,64 @@ def test_the_time_table_divides_by_the_fastest_peer_and_only_where_the_work_is_t
     assert scores.rstrip().endswith("|  |")  # stray's fleet scores do more work: no ratio
 
 
+def test_gpu_peers_are_compared_with_stray_on_the_gpu_only():
+    rows = [
+        row("dense", 1000, "stray", 16, "kmeans", 0.5),
+        row("dense", 1000, "scikit-learn", 16, "kmeans", 1.0),
+        row("dense", 1000, "stray", 16, "kmeans", 0.02, backend="cuda"),
+        row("dense", 1000, "pytorch", 16, "kmeans", 0.01, backend="cuda"),
+        row("dense", 1000, "cupy", 16, "kmeans", 0.04, backend="cuda"),
+    ]
+    table = report.time_table(rows, "dense").splitlines()
+    assert table[0].endswith("| best peer ÷ stray 16t | best GPU peer ÷ stray cuda 16t |")
+    kmeans = next(line for line in table if "| kmeans |" in line)
+    # the CPU ratio sees scikit-learn only (1.0 / 0.5), the GPU's PyTorch (0.01 / 0.02)
+    assert kmeans.rstrip().endswith("| 2.00× | 0.50× |")
+
+
+def write_blobs(path, n=3000, d=24, seed=5):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=8.0, size=(12, d))
+    X = (centres[rng.integers(0, 12, n)] + rng.normal(size=(n, d))).astype(np.float32)
+    np.save(path, X)
+    return X
+
+
+def test_gpu_peers_run_the_ladders_steps_as_scikit_learn_does(tmp_path):
+    """gpu_peers.py on the host (NumPy standing in for CuPy; PyTorch where
+    installed): the same explained variance, Lloyd from the same start and the
+    same flagged count as scikit-learn on the same data."""
+    X = write_blobs(tmp_path / "X.npy")
+    c, k, iters = 6, 10, 30
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "scaling" / "gpu_peers.py"),
+                           str(tmp_path / "X.npy"), "2", str(c), str(k), str(iters), "cpu"],
+                          capture_output=True, text=True, check=True)
+    got = [r for r in csv.DictReader(io.StringIO(done.stdout), fieldnames=report.FIELDS)]
+    assert {r["tool"] for r in got} >= {"cupy"}
+    p = PCA(c, svd_solver="covariance_eigh").fit(X)
+    Z = p.transform(X).astype(np.float32)
+    km = KMeans(k, init=Z[:k], n_init=1, max_iter=iters, tol=0.0, algorithm="lloyd").fit(Z)
+    flagged = flagged_by_rule(Z, km.cluster_centers_, k)
+    for tool in {r["tool"] for r in got}:
+        steps = {r["step"]: r for r in got if r["tool"] == tool}
+        assert set(steps) == {"upload", "pca", "kmeans", "scores", "pipeline"}
+        assert all(r["backend"] == "cuda" and r["threads"] == "2" for r in steps.values())
+        assert float(steps["pca"]["quality"]) == pytest.approx(
+            p.explained_variance_ratio_.sum(), abs=1e-5)
+        assert float(steps["kmeans"]["quality"]) == pytest.approx(km.inertia_, rel=1e-4)
+        assert int(steps["kmeans"]["iterations"]) == km.n_iter_
+        assert float(steps["scores"]["quality"]) == flagged
+
+
+def flagged_by_rule(Z, centres, k):
+    """The 95th-percentile rule per cluster on scikit-learn's nearest centres."""
+    from sklearn.metrics import pairwise_distances_argmin_min
+
+    labels, dist = pairwise_distances_argmin_min(Z, centres)
+    return sum(int((dist[labels == c] > np.percentile(dist[labels == c], 95)).sum())
+               for c in range(k) if (labels == c).any())
+
+
 def test_ceiling_share_uses_the_same_backend_threads_and_unit():
     rows = [
         row("ceilings", 2, "stray", 1, "ceiling_gemm", 1, "80", "GFLOP/s"),
