@@ -1,5 +1,6 @@
 // A tuned BLAS where the machine has one: the CPU backend's float32 Gram
-// blocks through OpenBLAS's SYRK, single-threaded build.
+// blocks through OpenBLAS's SYRK, and its whole symmetric eigenproblems
+// through the LAPACK built into it (dsyevd), single-threaded build.
 //
 // Eigen's rank update reaches about two thirds of the float32 rate of an
 // AVX-512 core that has no tile unit; OpenBLAS's SYRK runs near it (see
@@ -23,6 +24,16 @@ using SyrkFn = void (*)(int n, int k, const float* a, float* c);
 /// OpenBLAS's SYRK when a single-threaded OpenBLAS could be loaded, else
 /// null. Loaded once per process; safe to call from any thread.
 SyrkFn openblas_syrk();
+
+/// LAPACK's dsyevd (divide and conquer) on the symmetric A [n x n], lower
+/// triangle read, column-major (the same array as row-major for a
+/// symmetric matrix): eigenvalues ascending into w [n], A overwritten by the
+/// unit eigenvectors as its columns (column-major). Returns LAPACK's info
+/// (0: done). Its workspace, 1 + 6n + 2n² doubles, must fit an int.
+using SyevdFn = int (*)(int n, double* a, double* w);
+
+/// dsyevd from the same single-threaded OpenBLAS, else null.
+SyevdFn openblas_syevd();
 
 /// Where openblas_syrk looks, for messages and documentation.
 const char* openblas_serial_path();
