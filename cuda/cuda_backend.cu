@@ -2,6 +2,7 @@
 // statistics.
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <limits>
@@ -132,41 +133,62 @@ void launch_segment_totals(CudaBackend& be, const int64_t* chunk_first, int64_t 
 // Called through the module's C entry points (cuda_module.cpp): the library
 // reaches them only by loading this module (src/core/cuda_loader.cpp).
 
-std::string cuda_device_probe() {
-  // Any failure means "no usable CUDA device": "auto" then falls back to
-  // the CPU quietly. Never throws.
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
+namespace cuda {
+namespace {
+
+// Why `device` (in range) cannot run this build's kernels, "" when it can:
+// it must accept a context and have its architecture among
+// CMAKE_CUDA_ARCHITECTURES (or newer, through the embedded PTX). Querying a
+// kernel's attributes on it checks both. Never throws.
+std::string device_unusable_reason(int device) {
+  DeviceGuard guard(device);
+  cudaFuncAttributes attributes{};
+  const cudaError_t k = cudaFuncGetAttributes(&attributes, probe_kernel);
+  if (k == cudaSuccess) return "";
+  (void)cudaGetLastError();
+  std::string what = "CUDA device " + std::to_string(device);
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, device) == cudaSuccess) {
+    what += " (" + std::string(prop.name) + ", sm_" + std::to_string(prop.major) +
+            std::to_string(prop.minor) + ")";
+  } else {
+    (void)cudaGetLastError();
+  }
+  const bool no_image = k == cudaErrorNoKernelImageForDevice || k == cudaErrorInvalidDeviceFunction;
+  return what + " is not usable: " + status_text(k) +
+         (no_image ? "; rebuild with CMAKE_CUDA_ARCHITECTURES including it" : "");
+}
+
+// The number of devices, or the reason there is none usable ("" and the
+// count when there are some). Never throws.
+std::string device_count(int* count) {
+  *count = 0;
+  const cudaError_t e = cudaGetDeviceCount(count);
   if (e != cudaSuccess) {
     (void)cudaGetLastError();
-    return "cudaGetDeviceCount failed: " + cuda::status_text(e);
+    *count = 0;
+    return "cudaGetDeviceCount failed: " + status_text(e);
   }
-  if (count <= 0) return "no CUDA device found";
-  // The device must accept a context and run this build's kernels: its
-  // architecture among CMAKE_CUDA_ARCHITECTURES (or newer, through the
-  // embedded PTX). Querying a kernel's attributes checks both.
+  return *count > 0 ? "" : "no CUDA device found";
+}
+
+}  // namespace
+}  // namespace cuda
+
+std::string cuda_device_probe() {
+  // Any failure means "no usable CUDA device": "auto" then falls back to
+  // the CPU quietly. Never throws. The probe has no options, so it checks
+  // the calling thread's current device; the constructor checks the device
+  // asked for (CudaOptions::device) the same way.
+  int count = 0;
+  const std::string none = cuda::device_count(&count);
+  if (!none.empty()) return none;
   int device = 0;
   if (cudaGetDevice(&device) != cudaSuccess) {
     (void)cudaGetLastError();
     device = 0;
   }
-  cudaFuncAttributes attributes{};
-  const cudaError_t k = cudaFuncGetAttributes(&attributes, cuda::probe_kernel);
-  if (k != cudaSuccess) {
-    (void)cudaGetLastError();
-    std::string what = "CUDA device " + std::to_string(device);
-    cudaDeviceProp prop{};
-    if (cudaGetDeviceProperties(&prop, device) == cudaSuccess) {
-      what += " (" + std::string(prop.name) + ", sm_" + std::to_string(prop.major) +
-              std::to_string(prop.minor) + ")";
-    } else {
-      (void)cudaGetLastError();
-    }
-    const bool no_image = k == cudaErrorNoKernelImageForDevice || k == cudaErrorInvalidDeviceFunction;
-    return what + " is not usable: " + cuda::status_text(k) +
-           (no_image ? "; rebuild with CMAKE_CUDA_ARCHITECTURES including it" : "");
-  }
-  return "";
+  return cuda::device_unusable_reason(device);
 }
 
 std::unique_ptr<Backend> new_cuda_backend(std::size_t workspace_bytes, const CudaOptions& options) {
@@ -179,12 +201,32 @@ std::unique_ptr<Backend> CudaBackend::make_serial() const {
 
 // ---- construction -------------------------------------------------------------
 
+namespace {
+// Two pinned chunks of 1/64 of the workspace budget each (4 MiB at the
+// default budget): large enough that each transfer runs near the link's
+// rate, small enough to pin little. The floor keeps the smallest budgets
+// (tests) at many chunks per copy.
+std::size_t staging_chunk_bytes(std::size_t workspace_bytes) {
+  return std::clamp<std::size_t>(workspace_bytes / 64, std::size_t{4} << 10, std::size_t{4} << 20);
+}
+}  // namespace
+
 CudaBackend::CudaBackend(std::size_t workspace_bytes, const CudaOptions& options)
-    : workspace_bytes_(workspace_bytes), options_(options), device_(options.device) {
+    : workspace_bytes_(workspace_bytes),
+      options_(options),
+      device_(options.device),
+      staging_(staging_chunk_bytes(workspace_bytes)) {
+  // The device asked for, not just the one the probe saw: it must exist
+  // and run this build's kernels, else there is no usable device.
   int count = 0;
-  STRAY_CUDA_CHECK_AT("make_backend", cudaGetDeviceCount(&count));
-  require(device_ >= 0 && device_ < count, ErrorCode::invalid_argument, "make_backend",
-          "device=", device_, " but this machine has ", count, " CUDA device(s)");
+  const std::string none = cuda::device_count(&count);
+  require(none.empty(), ErrorCode::backend_unavailable, "make_backend", "cuda unavailable: ", none);
+  require(device_ >= 0 && device_ < count, ErrorCode::backend_unavailable, "make_backend",
+          "cuda unavailable: cuda.device=", device_, " but this machine has ", count,
+          " CUDA device(s), numbered from 0");
+  const std::string unusable = cuda::device_unusable_reason(device_);
+  require(unusable.empty(), ErrorCode::backend_unavailable, "make_backend", "cuda unavailable: ",
+          unusable);
   cuda::DeviceGuard guard(device_);
   try {
     cudaDeviceProp prop{};
@@ -203,6 +245,7 @@ CudaBackend::CudaBackend(std::size_t workspace_bytes, const CudaOptions& options
     STRAY_CUDA_CHECK_AT("make_backend", cusolverDnSetStream(cusolver_, stream_));
     STRAY_CUDA_CHECK_AT("make_backend",
                         cusolverDnSetDeterministicMode(cusolver_, CUSOLVER_DETERMINISTIC_RESULTS));
+    STRAY_CUDA_CHECK_AT("make_backend", cusolverDnCreateParams(&solver_params_));
     STRAY_CUDA_CHECK_AT("make_backend", cusparseCreate(&cusparse_));
     STRAY_CUDA_CHECK_AT("make_backend", cusparseSetStream(cusparse_, stream_));
 
@@ -239,13 +282,16 @@ void CudaBackend::release() noexcept {
   if (stream_ != nullptr && cudaStreamSynchronize(stream_) != cudaSuccess) {
     (void)cudaGetLastError();
   }
+  staging_.release();
   if (cusparse_ != nullptr) cusparseDestroy(cusparse_);
+  if (solver_params_ != nullptr) cusolverDnDestroyParams(solver_params_);
   if (cusolver_ != nullptr) cusolverDnDestroy(cusolver_);
   if (cublas_ != nullptr) cublasDestroy(cublas_);
   // Scratch is always returned before a method exits, so the pool is empty.
   if (pool_ != nullptr && cudaMemPoolDestroy(pool_) != cudaSuccess) (void)cudaGetLastError();
   if (stream_ != nullptr && cudaStreamDestroy(stream_) != cudaSuccess) (void)cudaGetLastError();
   cusparse_ = nullptr;
+  solver_params_ = nullptr;
   cusolver_ = nullptr;
   cublas_ = nullptr;
   pool_ = nullptr;
@@ -294,17 +340,36 @@ void CudaBackend::release_scratch(void* p) noexcept {
 cuda::ScratchBuffer CudaBackend::upload_scratch(const void* host, std::size_t bytes) {
   cuda::ScratchBuffer buf = scratch_bytes(bytes);
   if (bytes == 0) return buf;
-  STRAY_CUDA_CHECK_AT("cuda backend upload",
-                      cudaMemcpyAsync(buf.as<void>(), host, bytes, cudaMemcpyHostToDevice, stream_));
-  // The host memory may be pageable and short-lived: wait for the copy.
-  sync_stream();
+  host_to_device(buf.as<void>(), host, bytes, "cuda backend upload");
   return buf;
 }
 
 void CudaBackend::download_sync(void* host, const void* device_ptr, std::size_t bytes) {
+  device_to_host(host, device_ptr, bytes, "cuda backend download");
+}
+
+void CudaBackend::host_to_device(void* device_ptr, const void* host, std::size_t bytes,
+                                 const char* where) {
   if (bytes == 0) return;
-  STRAY_CUDA_CHECK_AT("cuda backend download", cudaMemcpyAsync(host, device_ptr, bytes,
-                                                               cudaMemcpyDeviceToHost, stream_));
+  if (staging_.worth_staging(bytes)) {
+    staging_.to_device(device_ptr, host, bytes, stream_, where);
+    return;
+  }
+  STRAY_CUDA_CHECK_AT(where,
+                      cudaMemcpyAsync(device_ptr, host, bytes, cudaMemcpyHostToDevice, stream_));
+  // The host memory may be pageable and short-lived: wait for the copy.
+  sync_stream();
+}
+
+void CudaBackend::device_to_host(void* host, const void* device_ptr, std::size_t bytes,
+                                 const char* where) {
+  if (bytes == 0) return;
+  if (staging_.worth_staging(bytes)) {
+    staging_.to_host(host, device_ptr, bytes, stream_, where);
+    return;
+  }
+  STRAY_CUDA_CHECK_AT(where,
+                      cudaMemcpyAsync(host, device_ptr, bytes, cudaMemcpyDeviceToHost, stream_));
   sync_stream();
 }
 
@@ -379,10 +444,8 @@ void CudaBackend::copy_to_device(DeviceBuffer& dst, std::size_t dst_offset, cons
   require(src != nullptr, ErrorCode::invalid_argument, "copy_to_device", "source is null");
   cuda::DeviceGuard guard(device_);
   void* base = const_cast<void*>(checked_data(&dst, dst.bytes(), "copy_to_device"));
-  STRAY_CUDA_CHECK(cudaMemcpyAsync(static_cast<char*>(base) + dst_offset, src, bytes,
-                                   cudaMemcpyHostToDevice, stream_));
   // Returns only when `src` has been read, whatever kind of host memory it is.
-  sync_stream();
+  host_to_device(static_cast<char*>(base) + dst_offset, src, bytes, "copy_to_device");
 }
 
 void CudaBackend::copy_to_host(void* dst, const DeviceBuffer& src, std::size_t src_offset,
@@ -392,9 +455,7 @@ void CudaBackend::copy_to_host(void* dst, const DeviceBuffer& src, std::size_t s
   require(dst != nullptr, ErrorCode::invalid_argument, "copy_to_host", "destination is null");
   cuda::DeviceGuard guard(device_);
   const void* base = checked_data(&src, src.bytes(), "copy_to_host");
-  STRAY_CUDA_CHECK(cudaMemcpyAsync(dst, static_cast<const char*>(base) + src_offset, bytes,
-                                   cudaMemcpyDeviceToHost, stream_));
-  sync_stream();
+  device_to_host(dst, static_cast<const char*>(base) + src_offset, bytes, "copy_to_host");
 }
 
 void CudaBackend::synchronize() {

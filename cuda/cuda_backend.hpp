@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cuda_check.hpp"
+#include "cuda_staging.hpp"
 #include "stray/core/backend.hpp"
 
 namespace stray::internal {
@@ -174,6 +175,8 @@ class CudaBackend final : public Backend {
   cudaStream_t stream() const { return stream_; }
   cublasHandle_t cublas() const { return cublas_; }
   cusolverDnHandle_t cusolver() const { return cusolver_; }
+  /// Settings of the 64-bit cuSOLVER calls (cusolverDnX*): the defaults.
+  cusolverDnParams_t solver_params() const { return solver_params_; }
   cusparseHandle_t cusparse() const { return cusparse_; }
 
   /// Stream-ordered temporary memory (nullptr for 0 bytes).
@@ -192,6 +195,11 @@ class CudaBackend final : public Backend {
   /// Queues a device-to-host copy and waits for the stream (and so for all
   /// work queued before it).
   void download_sync(void* host, const void* device_ptr, std::size_t bytes);
+  /// Host to device; returns once `host` has been read. Large copies go
+  /// through the pinned staging buffers, small ones are direct.
+  void host_to_device(void* device_ptr, const void* host, std::size_t bytes, const char* where);
+  /// Device to host, after all work queued before; returns with `host` filled.
+  void device_to_host(void* host, const void* device_ptr, std::size_t bytes, const char* where);
   /// Waits for the stream, reporting asynchronous kernel faults.
   void sync_stream();
   /// Frees scratch in stream order (used by ScratchBuffer; never throws).
@@ -227,8 +235,10 @@ class CudaBackend final : public Backend {
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   cusolverDnHandle_t cusolver_ = nullptr;
+  cusolverDnParams_t solver_params_ = nullptr;
   cusparseHandle_t cusparse_ = nullptr;
   cudaMemPool_t pool_ = nullptr;  // null: the device has no memory pools; use cudaMalloc
+  cuda::PinnedStaging staging_;
 };
 
 }  // namespace stray::internal

@@ -1,7 +1,14 @@
 // Backend memory helpers: borrow_or_upload reads host data in place only
-// where backend memory is host memory, and copies everything else.
+// where backend memory is host memory, and copies everything else; large
+// copies (staged through pinned chunks on CUDA) land byte for byte.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "backend_params.hpp"
@@ -73,6 +80,82 @@ TEST_P(BackendMemory, BorrowOrUploadCsrViewsHostArraysOrCopiesThem) {
   } catch (const stray::Error& e) {
     EXPECT_EQ(e.code(), stray::ErrorCode::invalid_argument);
   }
+}
+
+// Bytes 0, 1, ... scrambled so that a chunk copied to the wrong place, or
+// twice, shows.
+std::vector<unsigned char> pattern(std::size_t bytes, unsigned seed) {
+  std::vector<unsigned char> v(bytes);
+  uint32_t x = 2463534242u ^ seed;
+  for (auto& b : v) {
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    b = static_cast<unsigned char>(x >> 24);
+  }
+  return v;
+}
+
+// Large copies at odd sizes and offsets, both ways. With the smallest
+// workspace the CUDA backend stages through 4 KiB chunks, so every copy here
+// takes many chunks and ends on a partial one; with the default budget the
+// big copy takes a few 4 MiB chunks and the small ones go direct. The host
+// source is overwritten as soon as each copy returns: the backend must have
+// read it by then.
+TEST_P(BackendMemory, LargeCopiesAtOddSizesAndOffsetsRoundTrip) {
+  for (const std::size_t workspace : {std::size_t{64} << 10, std::size_t{256} << 20}) {
+    SCOPED_TRACE("workspace " + std::to_string(workspace));
+    stray::BackendOptions options = stray::testing::suite_options();
+    options.workspace_bytes = workspace;
+    STRAY_BACKEND_OR_SKIP(backend, GetParam(), options);
+    const std::size_t total = (std::size_t{9} << 20) + 4099;
+    auto buffer = backend->allocate_bytes(total);
+    const std::vector<unsigned char> want = pattern(total, 1);
+    // Pieces of odd sizes at odd offsets cover the buffer exactly.
+    const std::size_t cuts[] = {0, 7, 8199, 8200, 3u << 20, (3u << 20) + 12289, total};
+    for (std::size_t p = 0; p + 1 < std::size(cuts); ++p) {
+      const std::size_t off = cuts[p], bytes = cuts[p + 1] - cuts[p];
+      std::vector<unsigned char> src(want.begin() + off, want.begin() + off + bytes);
+      backend->copy_to_device(*buffer, off, src.data(), bytes);
+      std::fill(src.begin(), src.end(), 0xA5);  // reused at once
+    }
+    std::vector<unsigned char> got(total, 0);
+    backend->copy_to_host(got.data(), *buffer, 0, total);
+    ASSERT_TRUE(got == want) << "whole buffer";
+    // Downloads of odd pieces at odd offsets, into an offset destination.
+    for (const auto [off, bytes] : {std::pair<std::size_t, std::size_t>{3, total - 3},
+                                    {8191, 40961}, {total - 5, 5}, {1, (5u << 20) + 1}}) {
+      std::vector<unsigned char> part(bytes + 2, 0x5A);
+      backend->copy_to_host(part.data() + 1, *buffer, off, bytes);
+      ASSERT_EQ(part.front(), 0x5A);
+      ASSERT_EQ(part.back(), 0x5A) << "wrote past the end at offset " << off;
+      ASSERT_EQ(std::memcmp(part.data() + 1, want.data() + off, bytes), 0)
+          << "offset " << off << ", " << bytes << " bytes";
+    }
+    // Alternating directions: an upload right after a download (and the
+    // other way round) must not see the staging buffers' old contents.
+    const std::vector<unsigned char> second = pattern(total, 2);
+    backend->copy_to_device(*buffer, 0, second.data(), total);
+    backend->copy_to_host(got.data(), *buffer, 0, total);
+    ASSERT_TRUE(got == second) << "after a second upload";
+  }
+}
+
+// A device index that does not exist is no usable device: "cuda" refuses it
+// with backend_unavailable naming the index, and "auto" falls back to the
+// CPU. On a machine without a GPU (or without the CUDA module) the probe
+// already answers so; with one, the backend's own check of the index must.
+TEST(BackendDeviceIndex, AbsentDeviceIsUnavailable) {
+  stray::BackendOptions options;
+  options.cuda.device = 4096;
+  try {
+    (void)stray::make_backend("cuda", options);
+    FAIL() << "device 4096 was accepted";
+  } catch (const stray::Error& e) {
+    EXPECT_EQ(e.code(), stray::ErrorCode::backend_unavailable) << e.what();
+    if (stray::cuda_unavailable_reason().empty()) {
+      EXPECT_NE(std::string(e.what()).find("cuda.device=4096"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(stray::make_backend("auto", options)->name(), "cpu");
 }
 
 TEST(CpuBackendMemory, SharesHostMemory) {

@@ -32,7 +32,16 @@ std::unique_ptr<Backend> make_backend(std::string_view name, const BackendOption
   }
   if (name == "auto") {
     // Any failure to find a device means "no GPU here": fall back quietly.
-    if (internal::cuda_probe().empty()) return cuda();
+    // That includes a device index the probe could not see (it checks the
+    // current device): the backend refuses one that is absent or unusable
+    // with backend_unavailable.
+    if (internal::cuda_probe().empty()) {
+      try {
+        return cuda();
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::backend_unavailable) throw;
+      }
+    }
     return cpu();
   }
   internal::fail(ErrorCode::invalid_argument, "make_backend", "unknown backend '", name,
