@@ -3,8 +3,10 @@
 // fused distance epilogues and the fixed-order float64 reductions.
 //
 // Methods are split by concept: cuda_backend.cu (probe, construction,
-// memory, column statistics), cuda_kmeans.cu (distance tiles, centroid
-// sums), cuda_linalg.cu (Gram, GEMM, QR, eigensolver), cuda_sparse.cu (CSR),
+// memory, column statistics), cuda_staging.cu (pinned staging of host
+// copies), cuda_kmeans.cu (distance tiles, centroid sums), cuda_linalg.cu
+// (Gram, GEMM), cuda_qr.cu (thin QR), cuda_eigen.cu (symmetric
+// eigensolvers), cuda_sparse.cu (CSR),
 // cuda_sort.cu (the CUB radix sort behind the deterministic reductions),
 // cuda_knn.cu (k nearest neighbours: GEMM tiles, selection on the device).
 //
@@ -155,6 +157,8 @@ class CudaBackend final : public Backend {
   void orthonormalize_columns(DeviceArray<float>& A) override;
   void symmetric_eigen(int64_t d, const double* A, double* eigenvalues,
                        double* eigenvectors) override;
+  bool symmetric_eigen_largest(int64_t d, const double* A, int64_t k, double* values,
+                               double* vectors) override;
 
   DeviceCsr upload_csr(const CsrView& host) override;
   void csr_column_stats(const DeviceCsr& A, double* mean, double* var) override;
@@ -216,6 +220,13 @@ class CudaBackend final : public Backend {
     return static_cast<T*>(const_cast<void*>(checked_data(a.buffer(), a.bytes(), where)));
   }
 
+  /// G += Σ_i w_i (x_i − s)(x_i − s)ᵀ over the rows of x [n x d] (device,
+  /// float32, row-major), in float64 into the lower triangle of G (device,
+  /// column-major [d x d]). `shift` (device [d]) and `w` (device [n]) may be
+  /// null (zero shift, unit weights). Row tiles within the workspace budget.
+  void gram_lower(const float* x, int64_t n, int64_t d, const double* shift, const float* w,
+                  double* G, const char* where);
+
   /// Rows per distance tile against `k` centres: the float tile of x·c
   /// products (rows × k) fits the workspace budget.
   int64_t distance_tile_rows(int64_t n, int64_t k) const;
@@ -226,6 +237,10 @@ class CudaBackend final : public Backend {
  private:
   const void* checked_data(const DeviceBuffer* buffer, std::size_t bytes, const char* where) const;
   void release() noexcept;
+  // Thin QR (cuda_qr.cu): one CholeskyQR pass on A [n x l] in place, or
+  // false (A untouched) where its rule rejects A; the Householder path.
+  bool cholesky_qr_pass(float* a, int64_t n, int64_t l, bool first, const char* where);
+  void householder_orthonormalize(float* a, int64_t n, int64_t l, const char* where);
 
   std::size_t workspace_bytes_;
   CudaOptions options_;

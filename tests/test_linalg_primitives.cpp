@@ -353,6 +353,91 @@ TEST_P(LinalgPrimitives, SymmetricEigenTopMatchesTheFullSolver) {
   }
 }
 
+// symmetric_eigen_largest on every backend: where it answers, the k largest
+// pairs, descending, match the backend's full solver and the CPU's (values;
+// vectors up to sign where the eigenvalue is simple); an orthonormal basis
+// for a repeated top eigenvalue; nothing written where it declines. The
+// CUDA backend (cusolverDnXsyevdx, an index range) must answer every shape
+// it does not decline by rule (tiny d, k = 0, k = d).
+TEST_P(LinalgPrimitives, SymmetricEigenLargestMatchesTheFullSolvers) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  auto cpu = stray::make_backend("cpu");
+  struct Case {
+    std::string name;
+    std::vector<double> lambda;
+    int64_t k;
+  };
+  std::vector<double> decaying(300), indefinite(200), clustered(120, 0.0);
+  for (int64_t j = 0; j < 300; ++j) decaying[j] = 50.0 * std::pow(0.9, double(j));
+  for (int64_t j = 0; j < 200; ++j) indefinite[j] = 3.0 - 0.03 * double(j);  // down to −3
+  for (int64_t j = 0; j < 4; ++j) clustered[j] = 7.0;  // a repeated top eigenvalue
+  for (int64_t j = 4; j < 60; ++j) clustered[j] = 1.0 / double(j);
+  const std::vector<Case> cases = {{"decaying", decaying, 10},
+                                   {"indefinite", indefinite, 25},
+                                   {"repeated top", clustered, 6},
+                                   {"one of many", decaying, 1},
+                                   {"all but one", std::vector<double>(decaying.begin(),
+                                                                       decaying.begin() + 40),
+                                    39}};
+  for (const Case& tc : cases) {
+    SCOPED_TRACE(tc.name);
+    const int64_t d = static_cast<int64_t>(tc.lambda.size()), k = tc.k;
+    const std::vector<double> A = with_spectrum(tc.lambda, 40 + d);
+    std::vector<double> values(static_cast<std::size_t>(k), -1.0),
+        vectors(static_cast<std::size_t>(k * d), -1.0);
+    const bool answered = backend->symmetric_eigen_largest(d, A.data(), k, values.data(),
+                                                           vectors.data());
+    if (GetParam() == "cuda") ASSERT_TRUE(answered);
+    if (!answered) {
+      EXPECT_TRUE(std::all_of(values.begin(), values.end(), [](double v) { return v == -1.0; }));
+      continue;
+    }
+    std::vector<double> all(static_cast<std::size_t>(d)), top(static_cast<std::size_t>(k * d));
+    backend->symmetric_eigen_top(d, A.data(), k, all.data(), top.data());
+    std::vector<double> cpu_all(static_cast<std::size_t>(d)), cpu_vecs(A.size());
+    cpu->symmetric_eigen(d, A.data(), cpu_all.data(), cpu_vecs.data());
+    const double scale = std::max(std::abs(all[0]), std::abs(all[d - 1]));
+    for (int64_t c = 0; c < k; ++c) {
+      EXPECT_NEAR(values[c], all[d - 1 - c], 1e-10 * scale) << c;
+      EXPECT_NEAR(values[c], cpu_all[d - 1 - c], 1e-10 * scale) << c;
+      if (c > 0) EXPECT_GE(values[c - 1], values[c]) << "not descending at " << c;
+      const double* v = vectors.data() + c * d;
+      double resid = 0.0;
+      for (int64_t a = 0; a < d; ++a) {
+        double av = 0.0;
+        for (int64_t b = 0; b < d; ++b) av += A[a * d + b] * v[b];
+        resid += (av - values[c] * v[a]) * (av - values[c] * v[a]);
+      }
+      EXPECT_LE(std::sqrt(resid), 1e-10 * scale) << "pair " << c;
+      for (int64_t c2 = 0; c2 <= c; ++c2) {
+        double dot = 0.0;
+        for (int64_t a = 0; a < d; ++a) dot += v[a] * vectors[c2 * d + a];
+        EXPECT_NEAR(dot, c == c2 ? 1.0 : 0.0, 1e-9) << c << "," << c2;
+      }
+      const double gap = std::min(c > 0 ? all[d - c] - all[d - 1 - c] : 1e300,
+                                  all[d - 1 - c] - all[d - 2 - c]);
+      if (gap > 1e-3 * scale) {
+        double dot = 0.0, cpu_dot = 0.0;
+        for (int64_t a = 0; a < d; ++a) {
+          dot += v[a] * top[c * d + a];
+          cpu_dot += v[a] * cpu_vecs[a * d + (d - 1 - c)];
+        }
+        EXPECT_NEAR(std::abs(dot), 1.0, 1e-8) << "vector " << c;
+        EXPECT_NEAR(std::abs(cpu_dot), 1.0, 1e-8) << "vector " << c << " against the CPU";
+      }
+    }
+  }
+  // Declined by rule: nothing written.
+  for (const auto [d, k] : {std::pair<int64_t, int64_t>{5, 2}, {50, 0}, {50, 50}}) {
+    const std::vector<double> A = with_spectrum(std::vector<double>(d, 1.0), 3);
+    std::vector<double> values(static_cast<std::size_t>(k) + 1, -1.0),
+        vectors(static_cast<std::size_t>(k * d) + 1, -1.0);
+    EXPECT_FALSE(backend->symmetric_eigen_largest(d, A.data(), k, values.data(), vectors.data()))
+        << "d=" << d << " k=" << k;
+    EXPECT_TRUE(std::all_of(vectors.begin(), vectors.end(), [](double v) { return v == -1.0; }));
+  }
+}
+
 TEST_P(LinalgPrimitives, CsrColumnStatsMatchDense) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   CsrMatrix S = random_csr(9000, 53, 0.05, 4);
