@@ -129,8 +129,19 @@ void PcaAccumulator::add(Backend& backend, MatrixView<const float> batch) {
   // see RESULTS.md, 'Figures moved from source comments (2026-12-05)')
   // that 16,384-row blocks paid 13 times in a 200,000-row fit. Each block
   // still gets its own mean guess.
+  // Blocks copied to a device bring back a d x d float64 scatter each: past
+  // a few hundred features that download (and its merge on the host)
+  // outweighs the block's own upload unless the block has many rows. There
+  // the block grows to 16·d rows (an upload of 8x the scatter's bytes),
+  // within the whole workspace budget; the backend's gram tiles it again
+  // and merges the tiles on the device.
   const bool in_place = backend.shares_host_memory();
-  const int64_t copy_block = internal::pca_block_rows(backend, d_);
+  int64_t copy_block = internal::pca_block_rows(backend, d_);
+  if (!in_place) {
+    const int64_t budget_rows = std::max<int64_t>(
+        1, static_cast<int64_t>(backend.workspace_bytes() / (sizeof(float) * d_)));
+    copy_block = std::max(copy_block, std::min(16 * d_, budget_rows));
+  }
   const int64_t block = std::min(n, in_place ? 4 * copy_block : copy_block);
   DeviceArray<float> buf;
   if (!in_place) buf = backend.allocate<float>(block, d_);
