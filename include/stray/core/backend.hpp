@@ -394,7 +394,7 @@ class Backend {
   virtual void orthonormalize_columns(DeviceArray<float>& A) = 0;
   /// Symmetric eigendecomposition of host A [d x d] (float64): eigenvalues
   /// ascending into `eigenvalues` [d], unit eigenvectors as the columns of
-  /// `eigenvectors` [d x d] (row-major). CUDA: d ≤ 32767.
+  /// `eigenvectors` [d x d] (row-major).
   virtual void symmetric_eigen(int64_t d, const double* A, double* eigenvalues,
                                double* eigenvectors) = 0;
   /// The k largest eigenvalues of host A [d x d] (symmetric, float64, such
