@@ -566,6 +566,55 @@ TEST_P(KMeansPrimitives, UploadShiftedEqualsUploadThenSubtract) {
   }
 }
 
+// k-means++'s sampling primitives by their definition: the running sums
+// are within float64 rounding of the sequential ones (bit for bit on a
+// backend that keeps the default, the CPU), never decrease, repeat exactly
+// at rows without mass, and the draws are upper_bound on them (lower_bound
+// of the total when rounding leaves none above the target).
+TEST_P(KMeansPrimitives, CumulativeMassAndDrawsFollowTheirDefinition) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const int64_t n = 4099;
+  std::vector<float> mass(n), w(n);
+  std::mt19937 gen(19);
+  std::uniform_real_distribution<float> value(0.5f, 3.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    mass[i] = (i % 7 == 0 || i % 1024 < 2) ? 0.0f : value(gen);
+    w[i] = static_cast<float>(1 + i % 4);
+  }
+  std::vector<double> sequential(n);
+  double running = 0.0;
+  for (int64_t i = 0; i < n; ++i) sequential[i] = running += static_cast<double>(w[i]) * mass[i];
+  auto dm = backend->upload(mass);
+  auto dw = backend->upload(w);
+  auto cum = backend->allocate<double>(n);
+  const double total = backend->cumulative_mass(dm, &dw, cum);
+  const std::vector<double> got = backend->download_vector(cum);
+  EXPECT_EQ(total, got.back());
+  for (int64_t i = 0; i < n; ++i) {
+    if (GetParam() == "cpu") ASSERT_EQ(got[i], sequential[i]) << i;
+    ASSERT_NEAR(got[i], sequential[i], 1e-12 * running) << i;
+    if (mass[i] == 0.0f) ASSERT_EQ(got[i], i == 0 ? 0.0 : got[i - 1]) << i;
+    if (mass[i] != 0.0f) ASSERT_GT(got[i], got[i - 1]) << i;
+  }
+  std::vector<double> targets = {0.0, total, std::nextafter(total, 0.0), sequential[6],
+                                 sequential[1000]};
+  for (int t = 1; t < 40; ++t) targets.push_back(total * t / 40.0);
+  std::vector<int64_t> rows(targets.size());
+  backend->draw_from_cumulative(cum, targets.data(), static_cast<int64_t>(targets.size()),
+                                rows.data());
+  for (std::size_t t = 0; t < targets.size(); ++t) {
+    auto it = std::upper_bound(got.begin(), got.end(), targets[t]);
+    if (it == got.end()) it = std::lower_bound(got.begin(), got.end(), total);
+    EXPECT_EQ(rows[t], it - got.begin()) << "target " << targets[t];
+    EXPECT_GT(mass[rows[t]], 0.0f) << "target " << targets[t];
+  }
+  // Rows 1023..1025 around a run of zeros: the target at row 1023's sum
+  // skips the massless 1024 and 1025.
+  const double at = got[1023];
+  backend->draw_from_cumulative(cum, &at, 1, rows.data());
+  EXPECT_EQ(rows[0], 1026);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, KMeansPrimitives,
                          ::testing::ValuesIn(stray::testing::backend_names()),
                          stray::testing::param_name);

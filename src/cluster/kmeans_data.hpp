@@ -61,10 +61,9 @@ struct KMeansData {
 bool needs_centring(const std::vector<double>& mean, const std::vector<double>& variance);
 
 /// Running float64 sums of weight × mass[i] (mass null = 1) over the rows,
-/// for inverse-CDF sampling with draw_index.
+/// for inverse-CDF sampling with draw_index (Backend::cumulative_mass is
+/// the same sum for mass on the backend, as k-means++ steps use it).
 std::vector<double> cumulative_mass(const KMeansData& data, const float* mass);
-/// The same into `cumulative`, resized to n (a buffer reused across calls).
-void cumulative_mass(const KMeansData& data, const float* mass, std::vector<double>& cumulative);
 /// A row drawn with probability proportional to its share of the running
 /// sum; rows with no mass are never drawn.
 int64_t draw_index(const std::vector<double>& cumulative, Rng& rng);

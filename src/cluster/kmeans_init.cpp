@@ -1,6 +1,6 @@
 // k-means initialisations: greedy k-means++, random rows, and k-means||.
-// All draws are on the host from internal::Rng; distance passes run on the
-// backend.
+// Random numbers come from internal::Rng on the host; distance passes, and
+// k-means++'s running sums and searches, run on the backend.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -92,18 +92,13 @@ DeviceArray<float> KMeansData::gather_shifted(const std::vector<int64_t>& ids) {
   return backend.upload(rows.view());
 }
 
-void cumulative_mass(const KMeansData& data, const float* mass, std::vector<double>& cumulative) {
-  cumulative.resize(static_cast<std::size_t>(data.n()));
+std::vector<double> cumulative_mass(const KMeansData& data, const float* mass) {
+  std::vector<double> cumulative(static_cast<std::size_t>(data.n()));
   double running = 0.0;
   for (int64_t i = 0; i < data.n(); ++i) {
     running += data.weight(i) * (mass ? mass[i] : 1.0);
     cumulative[i] = running;
   }
-}
-
-std::vector<double> cumulative_mass(const KMeansData& data, const float* mass) {
-  std::vector<double> cumulative;
-  cumulative_mass(data, mass, cumulative);
   return cumulative;
 }
 
@@ -130,21 +125,25 @@ Matrix<float> init_kmeans_plus_plus(KMeansData& data, int64_t k, Rng& rng) {
   DeviceArray<float> centre0 = data.backend.upload(MatrixView<const float>(centres.row(0), 1, d));
   data.backend.update_closest(data.X(), centre0, closest);
 
-  std::vector<float> host_closest(static_cast<std::size_t>(n));
   std::vector<int64_t> candidate_ids(static_cast<std::size_t>(trials));
   std::vector<double> potentials(static_cast<std::size_t>(trials));
-  std::vector<double> cumulative;  // one buffer for every step: no fresh pages each time
+  std::vector<double> targets(static_cast<std::size_t>(trials));
+  // The running sums stay on the backend (one buffer for every step): a
+  // step brings back their total and the drawn rows, not n distances.
+  DeviceArray<double> cumulative = data.backend.allocate<double>(n);
   // The rows' squared norms, once for all ~k steps.
   DeviceArray<float> x_sq_norms = data.backend.allocate<float>(n);
   data.backend.row_sq_norms(data.X(), x_sq_norms);
   for (int64_t c = 1; c < k; ++c) {
-    data.backend.download(closest, host_closest.data());
     // D² sampling of `trials` candidates; keep the one that lowers the
-    // potential most (sklearn's greedy variant).
-    cumulative_mass(data, host_closest.data(), cumulative);
-    for (int t = 0; t < trials; ++t) {
-      candidate_ids[t] = cumulative.back() > 0.0 ? draw_index(cumulative, rng)
-                                                 : static_cast<int64_t>(rng.below(n));
+    // potential most (sklearn's greedy variant). The draws are made in the
+    // order draw_index makes them, so every backend consumes rng alike.
+    const double total = data.backend.cumulative_mass(closest, data.w(), cumulative);
+    if (total > 0.0) {
+      for (double& target : targets) target = rng.uniform() * total;
+      data.backend.draw_from_cumulative(cumulative, targets.data(), trials, candidate_ids.data());
+    } else {
+      for (int64_t& id : candidate_ids) id = static_cast<int64_t>(rng.below(n));
     }
     DeviceArray<float> candidates = data.gather_shifted(candidate_ids);
     const int64_t best =

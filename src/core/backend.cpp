@@ -51,6 +51,85 @@ int64_t Backend::count_label_changes(const DeviceArray<int32_t>& current,
   return changed;
 }
 
+namespace {
+
+// `a` readable on the host: the backend's memory itself where it is host
+// memory, else a downloaded copy in `copy`.
+template <typename T>
+const T* host_readable(Backend& be, const DeviceArray<T>& a, std::vector<T>& copy) {
+  if (be.shares_host_memory() || a.empty()) return a.data();
+  copy = be.download_vector(a);
+  return copy.data();
+}
+
+// The first i in [0, n) with above(i) true (n if none), for a predicate
+// that is false then true along i: std::upper_bound/lower_bound's answer.
+template <typename Above>
+int64_t first_true(int64_t n, Above above) {
+  int64_t lo = 0, hi = n;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (above(mid)) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+}  // namespace
+
+// The k-means++ initialisation's own loop, moved behind the interface: the
+// same products and the same order of additions, so results do not change.
+double Backend::cumulative_mass(const DeviceArray<float>& mass, const DeviceArray<float>* weights,
+                                DeviceArray<double>& cumulative) {
+  const int64_t n = mass.size();
+  internal::require(cumulative.size() == n && (weights == nullptr || weights->size() == n),
+                    ErrorCode::shape_mismatch, "cumulative_mass", "mass has ", n,
+                    " entries, cumulative ", cumulative.size(), ", weights ",
+                    weights ? weights->size() : n);
+  std::vector<float> mass_copy, weight_copy;
+  const float* m = host_readable(*this, mass, mass_copy);
+  const float* w = weights ? host_readable(*this, *weights, weight_copy) : nullptr;
+  std::vector<double> own;
+  double* out = cumulative.data();
+  if (!shares_host_memory()) {
+    own.resize(static_cast<std::size_t>(n));
+    out = own.data();
+  }
+  double running = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    running += (w ? static_cast<double>(w[i]) : 1.0) * m[i];
+    out[i] = running;
+  }
+  if (!own.empty()) copy_to_device(*cumulative.buffer(), 0, own.data(), own.size() * sizeof(double));
+  return running;
+}
+
+void Backend::draw_from_cumulative(const DeviceArray<double>& cumulative, const double* targets,
+                                   int64_t count, int64_t* rows) {
+  const int64_t n = cumulative.size();
+  internal::require(count <= 0 || n > 0, ErrorCode::invalid_argument, "draw_from_cumulative",
+                    "no rows to draw from");
+  const auto at = [&](int64_t i) {
+    double v = 0.0;
+    copy_to_host(&v, *cumulative.buffer(), static_cast<std::size_t>(i) * sizeof(double),
+                 sizeof(double));
+    return v;
+  };
+  for (int64_t t = 0; t < count; ++t) {
+    const double target = targets[t];
+    int64_t row = first_true(n, [&](int64_t i) { return at(i) > target; });
+    if (row == n) {
+      // Rounding left target >= total: take the first row that reaches it.
+      const double total = at(n - 1);
+      row = first_true(n, [&](int64_t i) { return at(i) >= total; });
+    }
+    rows[t] = row;
+  }
+}
+
 // Via the eigenvectors W of the small Gram ZᵀZ [l x l] (U = Z·W·Σ⁻¹),
 // exact enough while the kept singular values are within 1e-4 of the
 // largest (squaring costs (σ1/σk)² in relative accuracy: ≤ 1e-8 here);

@@ -347,6 +347,24 @@ class Backend {
     update_closest(X, upload(MatrixView<const float>(row.data(), 1, d)), closest);
     return best;
   }
+  /// Inverse-CDF (D²) sampling for k-means++, in two calls so that the
+  /// random draws stay with the caller's generator. First the running
+  /// float64 sums cumulative[i] = Σ_{r ≤ i} w_r·mass_r over `mass` [n]
+  /// (`weights` [n] may be null: all 1), into `cumulative` (backend
+  /// [n]); returns the total, cumulative[n−1] (0 for n = 0). The sums are
+  /// non-decreasing, and a row with w·mass = 0 repeats its predecessor's
+  /// sum exactly (a row of mass 0 at the start has sum 0), so such a row is
+  /// never drawn. The default sums on the host in row order; a backend may
+  /// add in another order fixed by n alone.
+  virtual double cumulative_mass(const DeviceArray<float>& mass, const DeviceArray<float>* weights,
+                                 DeviceArray<double>& cumulative);
+  /// Then, for each of `count` host targets (0 ≤ target ≤ total): the
+  /// first row whose running sum exceeds it, or, where rounding left none,
+  /// the first row that reaches the total; into `rows` (host [count]).
+  /// Requires a non-empty `cumulative` when count > 0. The default reads
+  /// the ~log n entries its binary search needs.
+  virtual void draw_from_cumulative(const DeviceArray<double>& cumulative, const double* targets,
+                                    int64_t count, int64_t* rows);
 
   // ---- per-cluster profiles of sparse rows (fleet scores) -----------------
   /// For A [n x d] and host labels [n] in [0, k): per cluster and feature,
