@@ -1,13 +1,14 @@
 // CUDA backend: the k-means primitives.
 //
-// Distances to many centres use the expanded form ‖x‖² + ‖c‖² − 2 x·c: the
-// x·c products of a row tile come from one cuBLAS SGEMM into a tile buffer
-// sized from the workspace budget, and an epilogue kernel consumes the tile
-// at once (argmin, running minimum, or potential sums), so no n×k matrix is
-// ever stored. The epilogues use the CPU backend's expressions (float32
-// distances, ties to the lower index), but row norms are summed in float64
-// here and in float32 SIMD order on the CPU, so near-ties may break
-// differently between the backends.
+// Distances to many centres use the expanded form ‖x‖² + ‖c‖² − 2 x·c with
+// the CPU backend's expressions (float32 distances, ties to the lower
+// index); ‖c‖² is computed once per call. Rows up to kFusedMaxDim wide go
+// through the fused kernel of cuda_nearest.cu, which never stores x·c.
+// Wider rows take per-tile cuBLAS SGEMMs into a tile buffer sized from the
+// workspace budget, consumed at once by an epilogue kernel (argmin, running
+// minimum, or potential sums), so no n×k matrix is ever stored either way.
+// Row norms are summed in float64 here and in float32 SIMD order on the
+// CPU, so near-ties may break differently between the backends.
 //
 // Centroid sums are deterministic without atomics: a stable CUB radix sort
 // groups row indices by label (rows of a cluster stay in increasing order),
@@ -24,6 +25,7 @@
 #include "cuda_backend.hpp"
 #include "cuda_check.hpp"
 #include "cuda_kernels.cuh"
+#include "cuda_nearest.hpp"
 #include "cuda_sort.hpp"
 #include "core/check.hpp"
 
@@ -243,6 +245,14 @@ void tiled_min_distances(CudaBackend& be, const float* X, int64_t n, int64_t d, 
                          int64_t k, int32_t* labels, float* dist, const char* where) {
   ScratchBuffer c_norms = be.scratch<float>(k);
   launch_row_sq_norms(be, C, k, d, c_norms.as<float>(), where);
+  if (fused_distances_fit(d)) {
+    if (kAssign) {
+      fused_nearest(be, X, n, d, C, k, c_norms.as<float>(), labels, dist, where);
+    } else {
+      fused_closest(be, X, n, d, C, k, c_norms.as<float>(), dist, where);
+    }
+    return;
+  }
   const int64_t tile = be.distance_tile_rows(n, k);
   ScratchBuffer dots = be.scratch<float>(tile * k);
   for (int64_t r0 = 0; r0 < n; r0 += tile) {
@@ -253,6 +263,29 @@ void tiled_min_distances(CudaBackend& be, const float* X, int64_t n, int64_t d, 
                                                  c_norms.as<float>(),
                                                  kAssign ? labels + r0 : nullptr, dist + r0);
     check_launch(where, "tile_argmin_kernel");
+  }
+}
+
+// candidate_potentials through GEMM tiles (rows too wide for the fused
+// kernel): per tile a fixed-order float64 sum per candidate; tiles are
+// added in tile order on the host into `potentials` (zeroed by the caller).
+void tiled_potentials(CudaBackend& be, const float* x, int64_t n, int64_t d, const float* c,
+                      int64_t t, const float* c_norms, const float* near, const float* w,
+                      double* potentials, const char* where) {
+  const int64_t tile = be.distance_tile_rows(n, t);
+  ScratchBuffer dots = be.scratch<float>(tile * t);
+  ScratchBuffer x_norms = be.scratch<float>(tile);
+  ScratchBuffer tile_sums = be.scratch<double>(t);
+  std::vector<double> host(static_cast<std::size_t>(t));
+  for (int64_t r0 = 0; r0 < n; r0 += tile) {
+    const int64_t rows = std::min(tile, n - r0);
+    tile_products(be, x, r0, rows, d, c, t, dots.as<float>(), where);
+    launch_row_sq_norms(be, x + r0 * d, rows, d, x_norms.as<float>(), where);
+    const PotentialLoad load{dots.as<float>(), t,         x_norms.as<float>(),
+                             c_norms,          near + r0, w != nullptr ? w + r0 : nullptr};
+    segment_sums(be, {0, rows}, t, load, tile_sums.as<double>());
+    be.download_sync(host.data(), tile_sums.as<double>(), host.size() * sizeof(double));
+    for (int64_t j = 0; j < t; ++j) potentials[j] += host[static_cast<std::size_t>(j)];
   }
 }
 
@@ -304,23 +337,14 @@ void CudaBackend::candidate_potentials(const DeviceArray<float>& X,
 
   cuda::ScratchBuffer c_norms = scratch<float>(t);
   cuda::launch_row_sq_norms(*this, c, t, d, c_norms.as<float>(), where);
-  const int64_t tile = distance_tile_rows(n, t);
-  cuda::ScratchBuffer dots = scratch<float>(tile * t);
-  cuda::ScratchBuffer x_norms = scratch<float>(tile);
-  cuda::ScratchBuffer tile_sums = scratch<double>(t);
-  std::vector<double> host(static_cast<std::size_t>(t));
-  // Per tile: a fixed-order float64 sum per candidate; tiles are added in
-  // tile order on the host.
-  for (int64_t r0 = 0; r0 < n; r0 += tile) {
-    const int64_t rows = std::min(tile, n - r0);
-    cuda::tile_products(*this, x, r0, rows, d, c, t, dots.as<float>(), where);
-    cuda::launch_row_sq_norms(*this, x + r0 * d, rows, d, x_norms.as<float>(), where);
-    const cuda::PotentialLoad load{dots.as<float>(), t,        x_norms.as<float>(),
-                                   c_norms.as<float>(), near + r0, w != nullptr ? w + r0 : nullptr};
-    cuda::segment_sums(*this, {0, rows}, t, load, tile_sums.as<double>());
-    download_sync(host.data(), tile_sums.as<double>(), host.size() * sizeof(double));
-    for (int64_t j = 0; j < t; ++j) potentials[j] += host[static_cast<std::size_t>(j)];
+  if (cuda::fused_distances_fit(d)) {
+    cuda::ScratchBuffer sums = scratch<double>(t);
+    cuda::fused_potentials(*this, x, n, d, c, t, c_norms.as<float>(), near, w, sums.as<double>(),
+                           where);
+    download_sync(potentials, sums.as<double>(), static_cast<std::size_t>(t) * sizeof(double));
+    return;
   }
+  cuda::tiled_potentials(*this, x, n, d, c, t, c_norms.as<float>(), near, w, potentials, where);
 }
 
 void CudaBackend::accumulate_centroids(const DeviceArray<float>& X,
