@@ -149,6 +149,10 @@ class CudaBackend final : public Backend {
   void candidate_potentials(const DeviceArray<float>& X, const DeviceArray<float>* weights,
                             const DeviceArray<float>& closest, const DeviceArray<float>& C,
                             double* potentials) override;
+  double cumulative_mass(const DeviceArray<float>& mass, const DeviceArray<float>* weights,
+                         DeviceArray<double>& cumulative) override;
+  void draw_from_cumulative(const DeviceArray<double>& cumulative, const double* targets,
+                            int64_t count, int64_t* rows) override;
 
   void gram(const DeviceArray<float>& X, const DeviceArray<float>* weights, const double* shift,
             double* out) override;
