@@ -4,9 +4,11 @@
 //
 // Methods are split by concept: cuda_backend.cu (probe, construction,
 // memory, column statistics), cuda_staging.cu (pinned staging of host
-// copies), cuda_kmeans.cu (distance tiles, centroid sums), cuda_linalg.cu
-// (Gram, GEMM), cuda_qr.cu (thin QR), cuda_eigen.cu (symmetric
-// eigensolvers), cuda_sparse.cu (CSR),
+// copies), cuda_kmeans.cu (nearest centres: the fused kernel or GEMM
+// tiles; centroid sums), cuda_nearest.cu (the fused distance kernel),
+// cuda_sample.cu (k-means++ sampling), cuda_linalg.cu (Gram, GEMM),
+// cuda_qr.cu (thin QR), cuda_eigen.cu (symmetric eigensolvers),
+// cuda_sparse.cu (CSR),
 // cuda_sort.cu (the CUB radix sort behind the deterministic reductions),
 // cuda_knn.cu (k nearest neighbours: GEMM tiles, selection on the device).
 //
