@@ -6,7 +6,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "cpu/cpu_blas.hpp"
@@ -58,6 +60,46 @@ TEST(CpuBlas, PcaAgreesWithAndWithoutOpenBlas) {
   for (int64_t c = 0; c < params.n_components; ++c) {
     EXPECT_NEAR(a.explained_variance[c], b.explained_variance[c],
                 1e-5 * b.explained_variance[0]) << c;
+  }
+}
+
+// Independent fits on a caller's threads, each with its own backend, give
+// the bits a lone fit gives: the OpenBLAS the backends share is called from
+// all of them at once (SYRK for the Gram, LAPACK for the eigenproblem).
+TEST(CpuBlas, PcaFitsOnManyThreadsAtOnceMatchLoneFits) {
+  constexpr int kThreads = 4;
+  auto data = [](int t) {
+    std::mt19937 rng(40 + t);
+    std::normal_distribution<float> g;
+    Matrix<float> X(4000, 16);
+    for (int64_t i = 0; i < X.rows(); ++i)
+      for (int64_t j = 0; j < X.cols(); ++j) X(i, j) = g(rng);
+    return X;
+  };
+  // As a caller's threads would: other fits between the PCAs.
+  auto fit = [&](int t) {
+    const Matrix<float> X = data(t);
+    auto backend = make_backend("cpu");
+    KMeansParams km;
+    km.n_clusters = 6;
+    km.seed = static_cast<uint64_t>(t);
+    (void)kmeans_fit(*backend, km, X.view());
+    PcaParams params;
+    params.n_components = 4;
+    return pca_fit(*backend, params, X.view()).components;
+  };
+  std::vector<Matrix<double>> alone;
+  for (int t = 0; t < kThreads; ++t) alone.push_back(fit(t));
+  for (int round = 0; round < 30; ++round) {
+    std::vector<Matrix<double>> together(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) threads.emplace_back([&, t] { together[t] = fit(t); });
+    for (auto& th : threads) th.join();
+    for (int t = 0; t < kThreads; ++t) {
+      ASSERT_TRUE(std::equal(alone[t].data(), alone[t].data() + alone[t].size(),
+                             together[t].data()))
+          << "round " << round << ", thread " << t;
+    }
   }
 }
 

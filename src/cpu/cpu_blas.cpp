@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <cstddef>
+#include <mutex>
 #include <vector>
 
 namespace stray::internal {
@@ -32,7 +33,14 @@ void syrk(int n, int k, const float* a, float* c) {
 }
 
 // Workspace query, then the solve; `a` is overwritten by the eigenvectors.
+// One call at a time in the process: the single-threaded build's LAPACK is
+// Fortran compiled without recursion, so its routines' local arrays can be
+// shared between calls, and two threads solving at once (independent
+// estimators on a caller's threads) corrupted each other's eigenvectors.
+// SYRK, OpenBLAS's own C, is called from several threads at once safely.
 int syevd(int n, double* a, double* w) {
+  static std::mutex one_at_a_time;
+  const std::lock_guard<std::mutex> lock(one_at_a_time);
   int lwork = -1, liwork = -1, info = 0, iwork_size = 0;
   double work_size = 0.0;
   g_dsyevd("V", "L", &n, a, &n, w, &work_size, &lwork, &iwork_size, &liwork, &info, 1, 1);

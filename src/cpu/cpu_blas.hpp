@@ -29,7 +29,8 @@ SyrkFn openblas_syrk();
 /// triangle read, column-major (the same array as row-major for a
 /// symmetric matrix): eigenvalues ascending into w [n], A overwritten by the
 /// unit eigenvectors as its columns (column-major). Returns LAPACK's info
-/// (0: done). Its workspace, 1 + 6n + 2n² doubles, must fit an int.
+/// (0: done). Its workspace, 1 + 6n + 2n² doubles, must fit an int. Calls
+/// from several threads run one at a time.
 using SyevdFn = int (*)(int n, double* a, double* w);
 
 /// dsyevd from the same single-threaded OpenBLAS, else null.
