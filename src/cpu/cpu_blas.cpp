@@ -34,10 +34,10 @@ void syrk(int n, int k, const float* a, float* c) {
 
 // Workspace query, then the solve; `a` is overwritten by the eigenvectors.
 // One call at a time in the process: the single-threaded build's LAPACK is
-// Fortran compiled without recursion, so its routines' local arrays can be
-// shared between calls, and two threads solving at once (independent
-// estimators on a caller's threads) corrupted each other's eigenvectors.
-// SYRK, OpenBLAS's own C, is called from several threads at once safely.
+// not reentrant — fits on several of a caller's threads at once got one
+// another's eigenvectors (tests/test_cpu_blas.cpp), most likely through
+// state its Fortran routines keep between calls. SYRK, OpenBLAS's own C,
+// is called from several threads at once safely.
 int syevd(int n, double* a, double* w) {
   static std::mutex one_at_a_time;
   const std::lock_guard<std::mutex> lock(one_at_a_time);
