@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "backend_params.hpp"
+#include "test_data.hpp"
 #include "stray/synthetic/datasets.hpp"
 #include "stray/cluster/kmeans.hpp"
 #include "stray/metrics/metrics.hpp"
@@ -15,13 +16,7 @@
 namespace stray {
 namespace {
 
-std::vector<std::string> accelerator_names() {
-  std::vector<std::string> names;
-  for (const auto& n : stray::testing::backend_names()) {
-    if (n != "cpu") names.push_back(n);
-  }
-  return names;
-}
+using stray::testing::accelerator_names;
 
 class BackendAgreement : public ::testing::TestWithParam<std::string> {};
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(BackendAgreement);

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "backend_params.hpp"
+#include "test_data.hpp"
 #include "stray/cluster/kmeans.hpp"
 #include "stray/core/backend.hpp"
 #include "stray/metrics/metrics.hpp"
@@ -22,13 +23,9 @@
 namespace stray {
 namespace {
 
-std::vector<std::string> accelerator_names() {
-  std::vector<std::string> names;
-  for (const auto& n : stray::testing::backend_names()) {
-    if (n != "cpu") names.push_back(n);
-  }
-  return names;
-}
+using stray::testing::accelerator_names;
+using stray::testing::naive_sq_dist;
+using stray::testing::normal_matrix;
 
 /// The smallest workspace make_backend accepts: GEMM tiles of few rows.
 BackendOptions tiny_workspace() {
@@ -46,23 +43,6 @@ struct Shape {
 const Shape kFusedShapes[] = {{1, 1, 1},     {130, 5, 1},     {1000, 7, 3},
                               {2049, 33, 65}, {777, 256, 130}, {300, 100, 1000}};
 const Shape kGemmShapes[] = {{513, 257, 70}, {400, 300, 1}, {200, 301, 129}};
-
-Matrix<float> random_matrix(int64_t rows, int64_t cols, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  Matrix<float> m(rows, cols);
-  for (auto& v : m.storage()) v = normal(gen);
-  return m;
-}
-
-double naive_sq_dist(const float* a, const float* b, int64_t d) {
-  double s = 0.0;
-  for (int64_t j = 0; j < d; ++j) {
-    const double diff = static_cast<double>(a[j]) - b[j];
-    s += diff * diff;
-  }
-  return s;
-}
 
 // Float64 distances from row i to every centre.
 std::vector<double> distances(const Matrix<float>& X, const Matrix<float>& C, int64_t i) {
@@ -90,8 +70,8 @@ Assignment assign(Backend& be, const Matrix<float>& X, const Matrix<float>& C) {
 // must match float64.
 void expect_assignment_agrees(Backend& device, Backend& cpu, const Shape& s) {
   SCOPED_TRACE(::testing::Message() << "n=" << s.n << " d=" << s.d << " k=" << s.k);
-  const Matrix<float> X = random_matrix(s.n, s.d, 100 + static_cast<uint32_t>(s.d));
-  const Matrix<float> C = random_matrix(s.k, s.d, 200 + static_cast<uint32_t>(s.k));
+  const Matrix<float> X = normal_matrix(s.n, s.d, 100 + static_cast<uint32_t>(s.d));
+  const Matrix<float> C = normal_matrix(s.k, s.d, 200 + static_cast<uint32_t>(s.k));
   const Assignment got = assign(device, X, C), want = assign(cpu, X, C);
   for (int64_t i = 0; i < s.n; ++i) {
     std::vector<double> dist = distances(X, C, i);
@@ -153,9 +133,9 @@ TEST_P(DeviceKMeans, ClosestAndPotentialsAgreeWithTheCpu) {
   for (const Shape& s : {Shape{1, 3, 1}, Shape{1001, 33, 7}, Shape{700, 256, 70},
                          Shape{600, 290, 130}}) {
     SCOPED_TRACE(::testing::Message() << "n=" << s.n << " d=" << s.d << " t=" << s.k);
-    const Matrix<float> X = random_matrix(s.n, s.d, 7);
-    const Matrix<float> first = random_matrix(1, s.d, 8);
-    const Matrix<float> C = random_matrix(s.k, s.d, 9);
+    const Matrix<float> X = normal_matrix(s.n, s.d, 7);
+    const Matrix<float> first = normal_matrix(1, s.d, 8);
+    const Matrix<float> C = normal_matrix(s.k, s.d, 9);
     std::vector<float> w(static_cast<std::size_t>(s.n));
     for (int64_t i = 0; i < s.n; ++i) w[i] = 0.5f + static_cast<float>(i % 3);
     std::vector<double> pots(static_cast<std::size_t>(s.k)), cpu_pots(pots);

@@ -9,31 +9,18 @@
 #include <random>
 
 #include "backend_params.hpp"
+#include "test_data.hpp"
 #include "stray/core/backend.hpp"
 
 namespace stray {
 namespace {
 
+using stray::testing::naive_sq_dist;
+using stray::testing::normal_matrix;
+
 struct Shape {
   int64_t n, d, k;
 };
-
-Matrix<float> random_matrix(int64_t rows, int64_t cols, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  Matrix<float> m(rows, cols);
-  for (auto& v : m.storage()) v = normal(gen);
-  return m;
-}
-
-double naive_sq_dist(const float* a, const float* b, int64_t d) {
-  double s = 0.0;
-  for (int64_t j = 0; j < d; ++j) {
-    const double diff = static_cast<double>(a[j]) - b[j];
-    s += diff * diff;
-  }
-  return s;
-}
 
 // Rows whose label is not a nearest centre in float64; float32 rounding
 // may pick either of two centres within ~1e-6 (relative), so those pass.
@@ -56,8 +43,8 @@ TEST_P(KMeansPrimitives, NearestCentroidMatchesNaive) {
   // Small workspace forces many tiles, with a ragged last tile.
   for (const Shape s : {Shape{1, 1, 1}, Shape{1000, 1, 3}, Shape{1037, 7, 1}, Shape{2049, 33, 17},
                         Shape{513, 64, 300}}) {
-    const Matrix<float> X = random_matrix(s.n, s.d, 1 + static_cast<uint32_t>(s.n));
-    const Matrix<float> C = random_matrix(s.k, s.d, 2 + static_cast<uint32_t>(s.k));
+    const Matrix<float> X = normal_matrix(s.n, s.d, 1 + static_cast<uint32_t>(s.n));
+    const Matrix<float> C = normal_matrix(s.k, s.d, 2 + static_cast<uint32_t>(s.k));
     auto dx = backend->upload(X.view());
     auto dc = backend->upload(C.view());
     auto labels = backend->allocate<int32_t>(s.n);
@@ -93,8 +80,8 @@ TEST_P(KMeansPrimitives, PrunedAssignmentFollowsMovingCentres) {
     options.cpu.tile_unit = tile_unit;
     STRAY_BACKEND_OR_SKIP(backend, GetParam(), options);
     for (const Shape s : {Shape{3000, 8, 5}, Shape{2500, 64, 40}, Shape{1999, 33, 17}}) {
-      Matrix<float> X = random_matrix(s.n, s.d, 11 + static_cast<uint32_t>(s.d));
-      Matrix<float> C = random_matrix(s.k, s.d, 12 + static_cast<uint32_t>(s.k));
+      Matrix<float> X = normal_matrix(s.n, s.d, 11 + static_cast<uint32_t>(s.d));
+      Matrix<float> C = normal_matrix(s.k, s.d, 12 + static_cast<uint32_t>(s.k));
       // The last 500 rows sit by the bisector of two centres, nearer to one
       // by 3e-6 to 3e-5 of the squared distance: within the tile unit's
       // error, so on that path only the float32 re-check orders them right
@@ -213,7 +200,7 @@ TEST_P(KMeansPrimitives, TiesGoToTheLowerIndex) {
 TEST_P(KMeansPrimitives, AccumulateCentroidsMatchesNaiveAndIsDeterministic) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   const int64_t n = 20011, d = 5, k = 7;
-  const Matrix<float> X = random_matrix(n, d, 3);
+  const Matrix<float> X = normal_matrix(n, d, 3);
   std::vector<int32_t> labels(n);
   std::vector<float> weights(n);
   std::mt19937 gen(4);
@@ -253,7 +240,7 @@ TEST_P(KMeansPrimitives, AccumulateCentroidsMatchesNaiveAndIsDeterministic) {
 TEST_P(KMeansPrimitives, UpdateCentroidSumsEqualsSummingAfresh) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   const int64_t n = 60013, d = 6, k = 9;
-  const Matrix<float> X = random_matrix(n, d, 30);
+  const Matrix<float> X = normal_matrix(n, d, 30);
   std::vector<float> weights(n);
   std::vector<int32_t> before(n);
   std::mt19937 gen(31);
@@ -320,7 +307,7 @@ TEST_P(KMeansPrimitives, AssignedDistancesAreDirect) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   // Far from the origin the expanded formula loses digits; the direct one must not.
   const int64_t n = 300, d = 3, k = 2;
-  Matrix<float> X = random_matrix(n, d, 5, 0.01f);
+  Matrix<float> X = normal_matrix(n, d, 5, 0.01f);
   for (auto& v : X.storage()) v += 1000.0f;
   Matrix<float> C(k, d, 1000.0f);
   C(1, 0) = 1000.5f;
@@ -344,9 +331,9 @@ TEST_P(KMeansPrimitives, AssignedDistancesAreDirect) {
 TEST_P(KMeansPrimitives, AssignedInertiaMatchesNaive) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   const int64_t n = 20001, d = 7, k = 5;
-  Matrix<float> X = random_matrix(n, d, 31);
+  Matrix<float> X = normal_matrix(n, d, 31);
   for (auto& v : X.storage()) v += 300.0f;
-  Matrix<float> C = random_matrix(k, d, 32);
+  Matrix<float> C = normal_matrix(k, d, 32);
   for (auto& v : C.storage()) v += 300.0f;
   std::vector<int32_t> labels(n);
   std::vector<float> weights(n);
@@ -391,9 +378,9 @@ TEST_P(KMeansPrimitives, AssignedInertiaMatchesNaive) {
 TEST_P(KMeansPrimitives, UpdateClosestAndCandidatePotentials) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   const int64_t n = 4099, d = 6, t = 5;
-  const Matrix<float> X = random_matrix(n, d, 6);
-  const Matrix<float> first = random_matrix(1, d, 7);
-  const Matrix<float> candidates = random_matrix(t, d, 8);
+  const Matrix<float> X = normal_matrix(n, d, 6);
+  const Matrix<float> first = normal_matrix(1, d, 7);
+  const Matrix<float> candidates = normal_matrix(t, d, 8);
   std::vector<float> weights(n);
   for (int64_t i = 0; i < n; ++i) weights[i] = 1.0f + static_cast<float>(i % 3);
   auto dx = backend->upload(X.view());
@@ -416,7 +403,7 @@ TEST_P(KMeansPrimitives, UpdateClosestAndCandidatePotentials) {
     EXPECT_NEAR(got_closest[i], ref, 1e-4 * (1 + ref));
   }
   // Many centres at once (k-means|| rounds) tile correctly too.
-  const Matrix<float> many = random_matrix(301, d, 9);
+  const Matrix<float> many = normal_matrix(301, d, 9);
   backend->update_closest(dx, backend->upload(many.view()), closest);
   const auto after = backend->download_vector(closest);
   for (int64_t i = 0; i < n; i += 37) {
@@ -437,7 +424,7 @@ TEST_P(KMeansPrimitives, ColumnStatsMatchNaive) {
   };
   for (const Shape shape : {Shape{17000, 4, 1e4f}, Shape{9001, 64, 1e5f}, Shape{5000, 300, 1e6f}}) {
     const int64_t n = shape.n, d = shape.d;
-    Matrix<float> X = random_matrix(n, d, 10);
+    Matrix<float> X = normal_matrix(n, d, 10);
     for (int64_t i = 0; i < n; ++i) X(i, 2) += shape.offset;
     std::vector<float> w(n);
     for (int64_t i = 0; i < n; ++i) {
@@ -481,9 +468,9 @@ TEST_P(KMeansPrimitives, ColumnStatsMatchNaive) {
 TEST_P(KMeansPrimitives, KMeansPlusPlusStepMatchesItsDefinition) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   const int64_t n = 5003, d = 7, t = 6;
-  const Matrix<float> X = random_matrix(n, d, 16);
-  const Matrix<float> first = random_matrix(1, d, 17);
-  Matrix<float> candidates = random_matrix(t, d, 18);
+  const Matrix<float> X = normal_matrix(n, d, 16);
+  const Matrix<float> first = normal_matrix(1, d, 17);
+  Matrix<float> candidates = normal_matrix(t, d, 18);
   for (int64_t j = 0; j < d; ++j) candidates(3, j) = X(42, j);  // a data row: the best by far
   std::vector<float> weights(n);
   for (int64_t i = 0; i < n; ++i) weights[i] = 1.0f + static_cast<float>(i % 4);
@@ -529,7 +516,7 @@ TEST_P(KMeansPrimitives, KMeansPlusPlusStepMatchesItsDefinition) {
 TEST_P(KMeansPrimitives, RowSquaredNormsMatchNaive) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   const int64_t n = 70001, d = 9;  // large enough for the CPU's parallel loop
-  Matrix<float> X = random_matrix(n, d, 21);
+  Matrix<float> X = normal_matrix(n, d, 21);
   for (int64_t j = 0; j < d; ++j) X(7, j) = 0.0f;
   auto dx = backend->upload(X.view());
   auto out = backend->allocate<float>(n);
@@ -549,7 +536,7 @@ TEST_P(KMeansPrimitives, UploadShiftedEqualsUploadThenSubtract) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   // Large enough for the CPU's parallel pass; a view with a row stride too.
   const int64_t n = 3001, d = 37;
-  Matrix<float> X = random_matrix(n, d, 14);
+  Matrix<float> X = normal_matrix(n, d, 14);
   std::vector<double> shift(d);
   for (int64_t j = 0; j < d; ++j) shift[j] = 1e3 * j + 1.0 / 3.0;
   for (const MatrixView<const float> host :
