@@ -37,8 +37,28 @@ import numpy as np
 from peers import Rows, percentile_flagged  # beside this file
 
 
-class ArrayModule:
-    """The few operations the steps need, for CuPy or NumPy (the same API)."""
+class Lloyd:
+    """Lloyd's iterations, written once over the few operations each library
+    names its own way (the subclasses): nearest, centroid_sums, farthest_first."""
+
+    def kmeans(self, Z, k, iters):
+        C = Z[:k] * 1.0  # a copy, in either library
+        z_sq = (Z * Z).sum(1)
+        previous, done = None, 0
+        for done in range(1, iters + 1):
+            labels, dist = self.nearest(Z, C, z_sq)
+            sums, counts = self.centroid_sums(Z, labels, k)
+            if bool((counts == 0).any()):
+                relocate(self.host, self.farthest_first(dist), labels, Z, sums, counts)
+            C = sums / counts[:, None]
+            if previous is not None and bool((labels == previous).all()):
+                break
+            previous = labels
+        return C, done
+
+
+class ArrayModule(Lloyd):
+    """The steps in CuPy, or NumPy (the same API)."""
 
     def __init__(self, xp, name, sync, scatter_add):
         self.xp, self.name, self.sync, self.scatter_add = xp, name, sync, scatter_add
@@ -63,26 +83,16 @@ class ArrayModule:
         d2 = z_sq[:, None] - 2.0 * (Z @ C.T) + (C * C).sum(axis=1)[None, :]
         return d2.argmin(axis=1), self.xp.maximum(d2.min(axis=1), 0.0)
 
-    def kmeans(self, Z, k, iters):
-        xp = self.xp
-        C = Z[:k].copy()
-        z_sq = (Z * Z).sum(axis=1)
-        previous, done = None, 0
-        for done in range(1, iters + 1):
-            labels, dist = self.nearest(Z, C, z_sq)
-            sums = xp.zeros((k, Z.shape[1]), dtype=xp.float32)
-            self.scatter_add(sums, labels, Z)
-            counts = xp.bincount(labels, minlength=k).astype(xp.float32)
-            if bool((counts == 0).any()):
-                relocate(self.host, xp.argsort(-dist), labels, Z, sums, counts)
-            C = sums / counts[:, None]
-            if previous is not None and bool((labels == previous).all()):
-                break
-            previous = labels
-        return C, done
+    def centroid_sums(self, Z, labels, k):
+        sums = self.xp.zeros((k, Z.shape[1]), dtype=self.xp.float32)
+        self.scatter_add(sums, labels, Z)
+        return sums, self.xp.bincount(labels, minlength=k).astype(self.xp.float32)
+
+    def farthest_first(self, dist):
+        return self.xp.argsort(-dist)
 
 
-class TorchModule:
+class TorchModule(Lloyd):
     """The same steps in PyTorch."""
 
     def __init__(self, torch, device):
@@ -114,23 +124,14 @@ class TorchModule:
         values, labels = d2.min(dim=1)
         return labels, values.clamp_min(0.0)
 
-    def kmeans(self, Z, k, iters):
+    def centroid_sums(self, Z, labels, k):
         torch = self.torch
-        C = Z[:k].clone()
-        z_sq = (Z * Z).sum(dim=1)
-        previous, done = None, 0
-        for done in range(1, iters + 1):
-            labels, dist = self.nearest(Z, C, z_sq)
-            sums = torch.zeros((k, Z.shape[1]), dtype=torch.float32, device=self.device)
-            sums.index_add_(0, labels, Z)
-            counts = torch.bincount(labels, minlength=k).to(torch.float32)
-            if bool((counts == 0).any()):
-                relocate(self.host, torch.argsort(dist, descending=True), labels, Z, sums, counts)
-            C = sums / counts[:, None]
-            if previous is not None and bool((labels == previous).all()):
-                break
-            previous = labels
-        return C, done
+        sums = torch.zeros((k, Z.shape[1]), dtype=torch.float32, device=self.device)
+        sums.index_add_(0, labels, Z)
+        return sums, torch.bincount(labels, minlength=k).to(torch.float32)
+
+    def farthest_first(self, dist):
+        return self.torch.argsort(dist, descending=True)
 
 
 def relocate(host, farthest, labels, Z, sums, counts):
