@@ -106,20 +106,25 @@ SYNTH_ARGS = ["--entities", "2000", "--per-kind", "2", "--seed", "1"]
 
 # ---------------------------------------------------------------- metrics
 
+def mean_ranks(s: np.ndarray) -> np.ndarray:
+    """1-based ranks of the scores, a run of equal scores sharing the mean of
+    the ranks it spans."""
+    order = np.argsort(s, kind="mergesort")
+    ss = s[order]
+    ranks = np.empty(len(s), dtype=np.float64)
+    starts = np.r_[0, np.flatnonzero(np.diff(ss)) + 1]
+    ends = np.r_[starts[1:], len(ss)]
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
+
+
 def roc_auc(y: np.ndarray, s: np.ndarray) -> float | None:
     """ROC-AUC as the Mann-Whitney statistic, tied scores sharing their mean rank."""
     y = y.astype(bool)
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     if n_pos == 0 or n_neg == 0:
         return None
-    order = np.argsort(s, kind="mergesort")
-    ss = s[order]
-    ranks = np.empty(len(s), dtype=np.float64)
-    # Runs of equal scores get the mean of the ranks they span (1-based).
-    starts = np.r_[0, np.flatnonzero(np.diff(ss)) + 1]
-    ends = np.r_[starts[1:], len(ss)]
-    mean_rank = (starts + ends + 1) / 2.0
-    ranks[order] = np.repeat(mean_rank, ends - starts)
+    ranks = mean_ranks(s)
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 

@@ -31,20 +31,6 @@ SKIPPED = {"containers/images", "containers/history", "windows/hosts",
            "logs/baseline"}  # no per-entity outlier labels in the form summarise takes
 
 
-def percentile_ranks(s: np.ndarray) -> np.ndarray:
-    """Each score's mean rank among the set's (ties share it), over n."""
-    order = np.argsort(s, kind="stable")
-    ranks = np.empty(len(s))
-    ranks[order] = np.arange(1, len(s) + 1)
-    sorted_s = s[order]
-    start = 0
-    for end in range(1, len(s) + 1):
-        if end == len(s) or sorted_s[end] != sorted_s[start]:
-            ranks[order[start:end]] = (start + 1 + end) / 2.0
-            start = end
-    return ranks / len(s)
-
-
 def scored_runs(exe: Path, data: Path, extra: list[str]) -> dict:
     """{set: (entities, scores, labels)} for each labelled set, one configuration."""
     out, current = {}, [None]
@@ -86,7 +72,7 @@ def main(argv: list[str]) -> int:
         where = {e: i for i, e in enumerate(eb)}
         sb = sb[[where[e] for e in entities]]
         y = np.array([int(label[e]) for e in entities])
-        ra, rb = percentile_ranks(sa), percentile_ranks(sb)
+        ra, rb = quality.mean_ranks(sa) / len(sa), quality.mean_ranks(sb) / len(sb)
         row = [quality.roc_auc(y, s) for s in (sa, sb, (ra + rb) / 2, np.maximum(ra, rb))]
         columns.append(row)
         print(f"{name:22s} " + " ".join(f"{v:>8.3f}" if i < 2 else f"{v:>9.3f}"
