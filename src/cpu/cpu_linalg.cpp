@@ -456,23 +456,23 @@ void CpuBackend::orthonormalize_columns(DeviceArray<float>& A) {
 
 // LAPACK's divide and conquer (dsyevd) where the single-threaded OpenBLAS
 // is loaded: the whole decomposition in about a fifth of the tridiagonal QR's
-// time at d = 2,000 (bench/RESULTS.md). S is symmetric, so its column-major
-// and row-major arrays are the same; S is overwritten. False, writing
-// nothing, where it is off, absent, too large for LAPACK's int workspace, or
-// fails (then the Eigen solver runs).
+// time at d = 2,000 (bench/RESULTS.md). It solves in the caller's arrays:
+// S is symmetric, so its array is the same row-major or column-major, and
+// LAPACK's column-major eigenvectors are then transposed in place. False
+// where it is off, absent, too large for LAPACK's int workspace, or fails;
+// S is left intact for the Eigen solver, which then rewrites both arrays.
 namespace {
 
-bool lapack_symmetric_eigen(bool use_openblas, int64_t d, Eigen::MatrixXd& S, double* eigenvalues,
-                            double* eigenvectors) {
+bool lapack_symmetric_eigen(bool use_openblas, int64_t d, const Eigen::MatrixXd& S,
+                            double* eigenvalues, double* eigenvectors) {
   const SyevdFn syevd = use_openblas ? openblas_syevd() : nullptr;
   const double workspace = 1.0 + 6.0 * static_cast<double>(d) + 2.0 * static_cast<double>(d * d);
   if (syevd == nullptr || workspace > static_cast<double>(std::numeric_limits<int>::max())) {
     return false;
   }
-  std::vector<double> values(static_cast<std::size_t>(d));
-  if (syevd(static_cast<int>(d), S.data(), values.data()) != 0) return false;
-  std::copy(values.begin(), values.end(), eigenvalues);
-  MapD(eigenvectors, d, d) = S;  // column j of S is eigenvector j
+  std::copy(S.data(), S.data() + d * d, eigenvectors);
+  if (syevd(static_cast<int>(d), eigenvectors, eigenvalues) != 0) return false;
+  MapD(eigenvectors, d, d).transposeInPlace();  // column j: eigenvector j
   return true;
 }
 
