@@ -455,8 +455,9 @@ void CpuBackend::orthonormalize_columns(DeviceArray<float>& A) {
 // ---- symmetric eigensolver --------------------------------------------------
 
 // LAPACK's divide and conquer (dsyevd) where the single-threaded OpenBLAS
-// is loaded: the whole decomposition in about a fifth of the tridiagonal QR's
-// time at d = 2,000 (bench/RESULTS.md). It solves in the caller's arrays:
+// is loaded: blocked reduction and merges by matrix products, where Eigen's
+// tridiagonal QR accumulates rotations one by one (figures in
+// bench/RESULTS.md). It solves in the caller's arrays:
 // S is symmetric, so its array is the same row-major or column-major, and
 // LAPACK's column-major eigenvectors are then transposed in place. False
 // where it is off, absent, too large for LAPACK's int workspace, or fails;
