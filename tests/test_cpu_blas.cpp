@@ -1,6 +1,7 @@
-// The run-time loaded OpenBLAS SYRK (cpu/cpu_blas.hpp) against a float64
-// loop, and the CPU backend's Gram with and without it. Where no
-// single-threaded OpenBLAS is installed the first test says so and skips
+// The run-time loaded SYRK (cpu/cpu_blas.hpp: BLIS's, else OpenBLAS's)
+// against a float64 loop, and the CPU backend's Gram with and without it.
+// Where neither single-threaded library is installed the first test says
+// so and skips
 // (the Gram then runs on Eigen alone, which the other suites cover).
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <random>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cpu/cpu_blas.hpp"
@@ -18,28 +20,72 @@ namespace stray::internal {
 namespace {
 
 TEST(CpuBlas, SyrkMatchesFloat64) {
-  const SyrkFn syrk = openblas_syrk();
-  if (syrk == nullptr) {
-    GTEST_SKIP() << "no single-threaded OpenBLAS at " << openblas_serial_path()
-                 << " (Debian's libopenblas0-serial; scripts/install-deps)";
+  if (tuned_syrk() == nullptr) {
+    GTEST_SKIP() << "no single-threaded BLIS at " << blis_serial_path() << " or OpenBLAS at "
+                 << openblas_serial_path()
+                 << " (Debian's libblis4-serial, libopenblas0-serial; scripts/install-deps)";
   }
   const int n = 37, k = 301;
   std::mt19937 rng(3);
   std::normal_distribution<float> g;
   std::vector<float> a(static_cast<std::size_t>(k * n));
   for (float& v : a) v = g(rng);
-  std::vector<float> c(static_cast<std::size_t>(n * n), -7.0f);
-  syrk(n, k, a.data(), c.data());
-  for (int i = 0; i < n; ++i) {
-    for (int j = 0; j <= i; ++j) {
-      double want = 0.0, scale = 0.0;
-      for (int r = 0; r < k; ++r) {
-        want += double(a[r * n + i]) * a[r * n + j];
-        scale += std::abs(double(a[r * n + i]) * a[r * n + j]);
+  for (const auto& [library, syrk] : {std::pair{"BLIS", blis_syrk()},
+                                      std::pair{"OpenBLAS", openblas_syrk()}}) {
+    if (syrk == nullptr) continue;
+    SCOPED_TRACE(library);
+    std::vector<float> c(static_cast<std::size_t>(n * n), -7.0f);
+    syrk(n, k, a.data(), c.data());
+    for (int i = 0; i < n; ++i) {
+      for (int j = 0; j <= i; ++j) {
+        double want = 0.0, scale = 0.0;
+        for (int r = 0; r < k; ++r) {
+          want += double(a[r * n + i]) * a[r * n + j];
+          scale += std::abs(double(a[r * n + i]) * a[r * n + j]);
+        }
+        // A float32 dot product of length k: within k·2⁻²⁴ of its scale.
+        EXPECT_NEAR(c[i * n + j], want, k * std::ldexp(1.0, -24) * scale) << i << " " << j;
       }
-      // A float32 dot product of length k: within k·2⁻²⁴ of its scale.
-      EXPECT_NEAR(c[i * n + j], want, k * std::ldexp(1.0, -24) * scale) << i << " " << j;
     }
+  }
+}
+
+// SYRK called from several threads at once gives each the bits it gives
+// alone, whichever library serves it. Debian's single-threaded OpenBLAS
+// has no locks around its shared work buffers: unserialised, two threads
+// were handed one buffer within a few hundred concurrent calls of this size
+// and computed with each other's data.
+TEST(CpuBlas, SyrkFromManyThreadsAtOnceGivesTheLoneResult) {
+  if (tuned_syrk() == nullptr) GTEST_SKIP() << "no tuned SYRK (see SyrkMatchesFloat64)";
+  for (const auto& [library, syrk] : {std::pair{"BLIS", blis_syrk()},
+                                      std::pair{"OpenBLAS", openblas_syrk()}}) {
+    if (syrk == nullptr) continue;
+    SCOPED_TRACE(library);
+    constexpr int kThreads = 4, kCalls = 3000, n = 20, k = 100;
+    std::vector<std::vector<float>> a(kThreads), alone(kThreads);
+    for (int t = 0; t < kThreads; ++t) {
+      std::mt19937 rng(60 + t);
+      std::normal_distribution<float> g;
+      a[t].resize(static_cast<std::size_t>(k * n));
+      for (float& v : a[t]) v = g(rng);
+      alone[t].assign(static_cast<std::size_t>(n * n), 0.0f);
+      syrk(n, k, a[t].data(), alone[t].data());
+    }
+    std::vector<int> wrong(kThreads, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t, syrk = syrk] {
+        std::vector<float> c(static_cast<std::size_t>(n * n));
+        for (int call = 0; call < kCalls; ++call) {
+          std::fill(c.begin(), c.end(), 0.0f);
+          syrk(n, k, a[t].data(), c.data());
+          for (int i = 0; i < n; ++i)
+            for (int j = 0; j <= i; ++j) wrong[t] += c[i * n + j] != alone[t][i * n + j];
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    for (int t = 0; t < kThreads; ++t) EXPECT_EQ(wrong[t], 0) << "thread " << t;
   }
 }
 
@@ -54,7 +100,7 @@ TEST(CpuBlas, PcaAgreesWithAndWithoutOpenBlas) {
   params.n_components = 5;
   params.solver = PcaSolver::covariance;
   BackendOptions with, without;
-  without.cpu.openblas = false;
+  without.cpu.tuned_blas = false;
   const PcaModel a = pca_fit(*make_backend("cpu", with), params, X.view());
   const PcaModel b = pca_fit(*make_backend("cpu", without), params, X.view());
   for (int64_t c = 0; c < params.n_components; ++c) {

@@ -12,6 +12,9 @@ namespace {
 #ifndef STRAY_OPENBLAS_SERIAL_PATH
 #define STRAY_OPENBLAS_SERIAL_PATH ""
 #endif
+#ifndef STRAY_BLIS_SERIAL_PATH
+#define STRAY_BLIS_SERIAL_PATH ""
+#endif
 
 // CBLAS's enumerations (cblas.h): declared here, so building needs no BLAS.
 constexpr int kCblasRowMajor = 101, kCblasTrans = 112, kCblasLower = 122;
@@ -25,22 +28,35 @@ using LapackDsyevd = void (*)(const char* jobz, const char* uplo, const int* n, 
                               int* iwork, const int* liwork, int* info, std::size_t jobz_len,
                               std::size_t uplo_len);
 
-CblasSsyrk g_ssyrk = nullptr;
+CblasSsyrk g_openblas_ssyrk = nullptr, g_blis_ssyrk = nullptr;
 LapackDsyevd g_dsyevd = nullptr;
 
-void syrk(int n, int k, const float* a, float* c) {
-  g_ssyrk(kCblasRowMajor, kCblasLower, kCblasTrans, n, k, 1.0f, a, n, 0.0f, c, n);
+// One call into OpenBLAS at a time in the process. Debian builds the
+// single-threaded OpenBLAS without its locks (USE_LOCKING): every level-3
+// call takes a work buffer from one shared pool, unguarded, so two threads
+// calling at once can be handed the same buffer and compute with each
+// other's data. Concurrent SYRKs returned wrong Grams now and then, and
+// fits on several of a caller's threads at once got one another's
+// eigenvectors (tests/test_cpu_blas.cpp). Only the call is serialised: the
+// backend's threads still pack their blocks and merge the results in
+// parallel.
+std::mutex& library_lock() {
+  static std::mutex one_at_a_time;
+  return one_at_a_time;
+}
+
+void openblas_syrk(int n, int k, const float* a, float* c) {
+  const std::lock_guard<std::mutex> lock(library_lock());
+  g_openblas_ssyrk(kCblasRowMajor, kCblasLower, kCblasTrans, n, k, 1.0f, a, n, 0.0f, c, n);
+}
+
+void blis_syrk(int n, int k, const float* a, float* c) {
+  g_blis_ssyrk(kCblasRowMajor, kCblasLower, kCblasTrans, n, k, 1.0f, a, n, 0.0f, c, n);
 }
 
 // Workspace query, then the solve; `a` is overwritten by the eigenvectors.
-// One call at a time in the process: the single-threaded build's LAPACK is
-// not reentrant — fits on several of a caller's threads at once got one
-// another's eigenvectors (tests/test_cpu_blas.cpp), most likely through
-// state its Fortran routines keep between calls. SYRK, OpenBLAS's own C,
-// is called from several threads at once safely.
 int syevd(int n, double* a, double* w) {
-  static std::mutex one_at_a_time;
-  const std::lock_guard<std::mutex> lock(one_at_a_time);
+  const std::lock_guard<std::mutex> lock(library_lock());
   int lwork = -1, liwork = -1, info = 0, iwork_size = 0;
   double work_size = 0.0;
   g_dsyevd("V", "L", &n, a, &n, w, &work_size, &lwork, &iwork_size, &liwork, &info, 1, 1);
@@ -54,32 +70,55 @@ int syevd(int n, double* a, double* w) {
 }
 
 struct Loaded {
-  SyrkFn syrk = nullptr;
+  SyrkFn blis_syrk = nullptr, openblas_syrk = nullptr;
   SyevdFn syevd = nullptr;
 };
 
-// The single-threaded build only: a threaded one would start threads of its
-// own under the backend's, and its settings belong to whoever else uses it.
-// Debian builds LAPACK into the same library.
-Loaded load() {
+// The single-threaded builds only: a threaded one would start threads of
+// its own under the backend's, and its settings belong to whoever else uses
+// it. Debian builds LAPACK into OpenBLAS. A library's handle stays open for
+// the process's lifetime.
+void load_openblas(Loaded& out) {
   const char* path = STRAY_OPENBLAS_SERIAL_PATH;
-  if (path[0] == '\0') return {};
-  void* handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) return {};
+  void* handle = path[0] == '\0' ? nullptr : dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) return;
   using GetParallel = int (*)();
   const auto parallel = reinterpret_cast<GetParallel>(dlsym(handle, "openblas_get_parallel"));
-  if (parallel == nullptr || parallel() != 0) {
-    dlclose(handle);
-    return {};
-  }
-  g_ssyrk = reinterpret_cast<CblasSsyrk>(dlsym(handle, "cblas_ssyrk"));
+  g_openblas_ssyrk = reinterpret_cast<CblasSsyrk>(dlsym(handle, "cblas_ssyrk"));
   g_dsyevd = reinterpret_cast<LapackDsyevd>(dlsym(handle, "dsyevd_"));
-  if (g_ssyrk == nullptr && g_dsyevd == nullptr) {
+  if (parallel == nullptr || parallel() != 0 ||
+      (g_openblas_ssyrk == nullptr && g_dsyevd == nullptr)) {
+    g_openblas_ssyrk = nullptr;
+    g_dsyevd = nullptr;
     dlclose(handle);
-    return {};
+    return;
   }
-  // The handle stays open for the process's lifetime.
-  return {g_ssyrk ? &syrk : nullptr, g_dsyevd ? &syevd : nullptr};
+  if (g_openblas_ssyrk != nullptr) out.openblas_syrk = &openblas_syrk;
+  if (g_dsyevd != nullptr) out.syevd = &syevd;
+}
+
+void load_blis(Loaded& out) {
+  const char* path = STRAY_BLIS_SERIAL_PATH;
+  void* handle = path[0] == '\0' ? nullptr : dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) return;
+  using Flag = int (*)();
+  const auto openmp = reinterpret_cast<Flag>(dlsym(handle, "bli_info_get_enable_openmp"));
+  const auto pthreads = reinterpret_cast<Flag>(dlsym(handle, "bli_info_get_enable_pthreads"));
+  g_blis_ssyrk = reinterpret_cast<CblasSsyrk>(dlsym(handle, "cblas_ssyrk"));
+  if (openmp == nullptr || pthreads == nullptr || openmp() != 0 || pthreads() != 0 ||
+      g_blis_ssyrk == nullptr) {
+    g_blis_ssyrk = nullptr;
+    dlclose(handle);
+    return;
+  }
+  out.blis_syrk = &blis_syrk;
+}
+
+Loaded load() {
+  Loaded out;
+  load_openblas(out);
+  load_blis(out);
+  return out;
 }
 
 const Loaded& loaded() {
@@ -89,10 +128,19 @@ const Loaded& loaded() {
 
 }  // namespace
 
-SyrkFn openblas_syrk() { return loaded().syrk; }
+SyrkFn tuned_syrk() {
+  const Loaded& l = loaded();
+  return l.blis_syrk != nullptr ? l.blis_syrk : l.openblas_syrk;
+}
+
+SyrkFn blis_syrk() { return loaded().blis_syrk; }
+
+SyrkFn openblas_syrk() { return loaded().openblas_syrk; }
 
 SyevdFn openblas_syevd() { return loaded().syevd; }
 
 const char* openblas_serial_path() { return STRAY_OPENBLAS_SERIAL_PATH; }
+
+const char* blis_serial_path() { return STRAY_BLIS_SERIAL_PATH; }
 
 }  // namespace stray::internal

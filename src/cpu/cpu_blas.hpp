@@ -1,17 +1,22 @@
-// A tuned BLAS where the machine has one: the CPU backend's float32 Gram
-// blocks through OpenBLAS's SYRK, and its whole symmetric eigenproblems
-// through the LAPACK built into it (dsyevd), single-threaded build.
+// Tuned BLAS where the machine has one: the CPU backend's float32 Gram
+// blocks through a SYRK, and its whole symmetric eigenproblems through
+// LAPACK's dsyevd, from single-threaded builds loaded at run time.
 //
 // Eigen's rank update reaches about two thirds of the float32 rate of an
-// AVX-512 core that has no tile unit; OpenBLAS's SYRK runs near it (see
+// AVX-512 core that has no tile unit; a tuned SYRK runs near it (see
 // bench/RESULTS.md, 'PCA against scikit-learn' on AMD). The library loads
-// Debian's single-threaded OpenBLAS (libopenblas0-serial) by its path, at
-// run time, on first use: nothing to link, so programs and the installed
-// package need no BLAS, and the threaded OpenBLAS a host may also load (or
-// the system's default BLAS) is never touched, so its thread settings stay
-// the host's. Where it is not installed the Gram uses Eigen. Calls come
-// from the backend's own threads, one block each: the serial build keeps
-// its buffers per thread.
+// Debian's single-threaded BLIS (libblis4-serial) and OpenBLAS
+// (libopenblas0-serial) by their paths, on first use: nothing to link, so
+// programs and the installed package need no BLAS, and the threaded BLAS a
+// host may also load (or the system's default BLAS) is never touched, so
+// its thread settings stay the host's.
+//
+// The backend's threads call SYRK at once, one block each. BLIS guards its
+// shared buffers with locks in every build, so its SYRK runs on all of
+// them in parallel. Debian's single-threaded OpenBLAS has no such locks:
+// its calls run one at a time in the process, and it serves the SYRK only
+// where BLIS is missing. Its LAPACK (BLIS has none) solves the
+// eigenproblems, one at a time too. Where neither is installed, Eigen.
 #pragma once
 
 namespace stray::internal {
@@ -21,9 +26,10 @@ namespace stray::internal {
 /// Lower, Trans, n, k, 1, A, n, 0, C, n).
 using SyrkFn = void (*)(int n, int k, const float* a, float* c);
 
-/// OpenBLAS's SYRK when a single-threaded OpenBLAS could be loaded, else
-/// null. Loaded once per process; safe to call from any thread.
-SyrkFn openblas_syrk();
+/// BLIS's SYRK where the single-threaded BLIS could be loaded, else
+/// OpenBLAS's, else null. Loaded once per process; safe to call from any
+/// thread.
+SyrkFn tuned_syrk();
 
 /// LAPACK's dsyevd (divide and conquer) on the symmetric A [n x n], lower
 /// triangle read, column-major (the same array as row-major for a
@@ -33,10 +39,16 @@ SyrkFn openblas_syrk();
 /// from several threads run one at a time.
 using SyevdFn = int (*)(int n, double* a, double* w);
 
-/// dsyevd from the same single-threaded OpenBLAS, else null.
+/// dsyevd from the single-threaded OpenBLAS, else null.
 SyevdFn openblas_syevd();
 
-/// Where openblas_syrk looks, for messages and documentation.
+/// Each library's SYRK alone (null where it is not loaded), for tests and
+/// benchmarks; OpenBLAS's runs one call at a time.
+SyrkFn blis_syrk();
+SyrkFn openblas_syrk();
+
+/// Where the libraries are looked for, for messages and documentation.
+const char* blis_serial_path();
 const char* openblas_serial_path();
 
 }  // namespace stray::internal

@@ -3,8 +3,8 @@
 //
 // Determinism: every reduction is split into blocks whose boundaries depend
 // on the shapes alone, never on the thread count, and block results are
-// combined in block order; Eigen (and OpenBLAS, single-threaded) runs
-// inside the backend's own loops (core/work_team.hpp). So results are
+// combined in block order; Eigen (and a single-threaded BLIS or OpenBLAS)
+// runs inside the backend's own loops (core/work_team.hpp). So results are
 // bit-identical for any `threads` setting.
 
 #include <Eigen/Dense>
@@ -178,7 +178,7 @@ struct Float32Block {
 };
 
 // Each block's partial from a float32 rank update of its shifted rows: by
-// OpenBLAS's SYRK when `syrk` is set, else by Eigen.
+// the tuned SYRK when `syrk` is set (cpu/cpu_blas.hpp), else by Eigen.
 void gram_float32(const GramPlan& g, WorkTeam& team, std::size_t budget, SyrkFn syrk) {
   const int64_t d = g.d;
   reduce_groups<Float32Block>(
@@ -306,7 +306,7 @@ void CpuBackend::gram_kernel(const DeviceArray<float>& X, const float* w, const 
 #endif
   if (!wide) {
     // SYRK takes int sizes: d and the block's rows are far below 2^31.
-    gram_float32(plan, *team_, workspace_bytes_, options_.openblas ? openblas_syrk() : nullptr);
+    gram_float32(plan, *team_, workspace_bytes_, options_.tuned_blas ? tuned_syrk() : nullptr);
   } else {
     gram_wide(plan, *team_);
   }
@@ -464,9 +464,9 @@ void CpuBackend::orthonormalize_columns(DeviceArray<float>& A) {
 // S is left intact for the Eigen solver, which then rewrites both arrays.
 namespace {
 
-bool lapack_symmetric_eigen(bool use_openblas, int64_t d, const Eigen::MatrixXd& S,
+bool lapack_symmetric_eigen(bool tuned_blas, int64_t d, const Eigen::MatrixXd& S,
                             double* eigenvalues, double* eigenvectors) {
-  const SyevdFn syevd = use_openblas ? openblas_syevd() : nullptr;
+  const SyevdFn syevd = tuned_blas ? openblas_syevd() : nullptr;
   const double workspace = 1.0 + 6.0 * static_cast<double>(d) + 2.0 * static_cast<double>(d * d);
   if (syevd == nullptr || workspace > static_cast<double>(std::numeric_limits<int>::max())) {
     return false;
@@ -489,7 +489,7 @@ void CpuBackend::symmetric_eigen(int64_t d, const double* A, double* eigenvalues
   CMapD Am(A, d, d);
   // Symmetrise explicitly: the solver reads one triangle only.
   Eigen::MatrixXd S = 0.5 * (Am + Am.transpose());
-  if (lapack_symmetric_eigen(options_.openblas, d, S, eigenvalues, eigenvectors)) return;
+  if (lapack_symmetric_eigen(options_.tuned_blas, d, S, eigenvalues, eigenvectors)) return;
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(S, Eigen::ComputeEigenvectors);
   require(es.info() == Eigen::Success, ErrorCode::device_error, "symmetric_eigen",
           "eigensolver did not converge (d=", d, ")");

@@ -27,12 +27,13 @@ struct CpuOptions {
   /// its process, turns it on (--no-tile-unit turns it off).
   bool tile_unit = false;
   /// Form the Gram matrix's float32 blocks (PCA's covariance) with a
-  /// single-threaded OpenBLAS where one is installed (Debian's
-  /// libopenblas0-serial, loaded at run time; faster than Eigen on CPUs
-  /// without a tile unit). Results do not depend on the thread count
-  /// either way, but differ in the last bits between machines with and
-  /// without it: false keeps Eigen everywhere.
-  bool openblas = true;
+  /// single-threaded BLIS, or OpenBLAS, and solve whole symmetric
+  /// eigenproblems with OpenBLAS's LAPACK, where they are installed
+  /// (Debian's libblis4-serial and libopenblas0-serial, loaded at run time;
+  /// faster than Eigen on CPUs without a tile unit). Results do not depend
+  /// on the thread count either way, but differ in the last bits between
+  /// machines with and without them: false keeps Eigen everywhere.
+  bool tuned_blas = true;
 };
 
 /// Settings of the CUDA backend.
