@@ -80,6 +80,7 @@ FleetModel golden_model() {
   m.feature_scale = {1.0, 0.5, 2.0, 1e-3, 7.0};
   m.reference = {0, 0};
   m.thresholds = {2.25, std::numeric_limits<double>::quiet_NaN()};
+  m.score.space = ScoreSpace::standardized;  // as fit_fleet decides it
   m.score.variance_floor = 1e-3;
   m.score.shrinkage = 2.5;
   m.outliers.top_fraction = 0.05;

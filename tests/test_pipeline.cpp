@@ -275,6 +275,7 @@ TEST(Pipeline, ShrunkScoresMatchANaiveLoop) {
   params.kmeans.n_clusters = 2;
   params.small_cluster_size = 0;
   params.features.normalization = Normalization::none;
+  params.score.space = ScoreSpace::standardized;  // raw amounts would take the plain distance
   const double tau = params.score.variance_floor;
   for (const double m : {0.5, 5.0}) {
     params.score.shrinkage = m;
@@ -420,6 +421,56 @@ TEST(Pipeline, ScoringRejectsAMismatchedOrUnfittedModel) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::shape_mismatch);
   }
+}
+
+// The default score space is decided from the features: the plain distance
+// where every group holds raw amounts (normalisation none), the standardised
+// score where any group is presence or shares; the model keeps the choice,
+// and its scores are those of naming that space.
+TEST(Pipeline, AutoScoreSpaceIsPlainForRawAmountsOnly) {
+  auto backend = cpu();
+  auto amounts = [](const EventSink& sink) {
+    for (int h = 0; h < 40; ++h) {
+      const std::string host = "h" + std::to_string(h);
+      sink({host, "m", "cpu", 1.0 + 0.1 * (h % 7) + (h == 39 ? 3.0 : 0.0)});
+      sink({host, "m", "rss", 2.0 + 0.3 * (h % 5)});
+      sink({host, "n", "ports", 1.0 + (h % 3)});
+    }
+  };
+  auto fit = [&](ScoreSpace space, Normalization m, Normalization n) {
+    FleetPipelineParams params;
+    params.pca.n_components = 2;
+    params.kmeans.n_clusters = 2;
+    params.score.space = space;
+    params.features.normalization = m;
+    params.features.group_normalization["n"] = n;
+    return fit_fleet(*backend, params, amounts);
+  };
+  const Normalization none = Normalization::none, binary = Normalization::binary;
+  const FleetResult raw = fit(ScoreSpace::automatic, none, none);
+  EXPECT_EQ(raw.model.score.space, ScoreSpace::features);
+  EXPECT_EQ(raw.scores, fit(ScoreSpace::features, none, none).scores);
+  // One group of presence: standardised, for every group.
+  const FleetResult mixed = fit(ScoreSpace::automatic, none, binary);
+  EXPECT_EQ(mixed.model.score.space, ScoreSpace::standardized);
+  EXPECT_EQ(mixed.scores, fit(ScoreSpace::standardized, none, binary).scores);
+  // Named spaces are kept as they are.
+  EXPECT_EQ(fit(ScoreSpace::pca, none, none).model.score.space, ScoreSpace::pca);
+  // The default features (auto normalisation) of an inventory: standardised.
+  EXPECT_EQ(fit_fleet(*backend, {}, synthetic(300, 1, 0)).model.score.space,
+            ScoreSpace::standardized);
+  // A model whose space was never decided is refused, not scored as a guess.
+  FleetModel undecided = raw.model;
+  undecided.score.space = ScoreSpace::automatic;
+  try {
+    score_fleet(*backend, undecided, amounts, {});
+    FAIL() << "expected invalid_argument";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("auto"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(parse_score_space("auto"), ScoreSpace::automatic);
+  EXPECT_STREQ(to_string(ScoreSpace::automatic), "auto");
 }
 
 TEST(Pipeline, BadParametersAndTinyFleets) {
@@ -611,6 +662,10 @@ TEST_F(ModelFile, InconsistentPayloadNamesTheField) {
   broken.replace(broken.find("\"variance_floor\":"), 17, "\"variance_floor_\":");
   e = error_of(with_payload(broken));
   EXPECT_NE(e.find("score.variance_floor"), std::string::npos) << e;
+  broken = payload;  // a fitted model names the space it scored in
+  broken.replace(broken.find("\"space\":\""), 9, "\"space\":\"auto\",\"was\":\"");
+  e = error_of(with_payload(broken));
+  EXPECT_NE(e.find("score.space"), std::string::npos) << e;
   e = error_of(with_payload("[1, 2, 3]\n"));
   EXPECT_NE(e.find("format"), std::string::npos) << e;
   e = error_of(with_payload("{not json\n"));

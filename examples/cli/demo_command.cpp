@@ -27,7 +27,7 @@ struct DemoOptions {
   int64_t k = 0;
   double pca = 32;
   double percentile = 95.0;
-  std::string mode = "config", space = "standardized";
+  std::string mode = "config", space = "auto";
   std::string report_out;  // --report: the HTML page
   BackendChoice backend;
   bool json = false;
@@ -169,7 +169,7 @@ void register_demo_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--mode", o->mode, "Explanations: config (both signs) or behavior (positive)")
       ->capture_default_str();
-  cmd->add_option("--score-space", o->space, "standardized, features or pca")->capture_default_str();
+  cmd->add_option("--score-space", o->space, "auto, standardized, features or pca")->capture_default_str();
   add_backend_options(cmd, &o->backend);
   cmd->add_flag("--json", o->json, "Print one JSON object (findings and recall) instead of text");
   cmd->add_option("--report", o->report_out,

@@ -25,7 +25,7 @@ namespace {
 struct FleetOptions {
   std::vector<std::string> events, baseline, normalize;
   std::string format, model_in, model_out, out, scores_out, mode = "config",
-                                                space = "standardized";
+                                                space = "auto";
   std::string cluster = "kmeans", linkage = "ward", detector = "centroid";
   int64_t neighbors = 20;
   std::string report_out;  // --report: the HTML page
@@ -275,8 +275,10 @@ void register_fleet_command(CLI::App& app) {
                       "Flag clusters of at most this many members whole (-1 = auto, 0 = off)")
           ->capture_default_str());
   fit(cmd->add_option("--score-space", o->space,
-                      "standardized (per-cluster standardised distance in the features), features "
-                      "(plain distance in the features) or pca (distance in the reduced space)")
+                      "auto (features where every group is raw amounts, --normalize '*=none'; "
+                      "standardized otherwise), standardized (per-cluster standardised distance in "
+                      "the features), features (plain distance in the features) or pca (distance "
+                      "in the reduced space)")
           ->capture_default_str());
   fit(cmd->add_option("--variance-floor", o->variance_floor,
                       "standardized: peer share below which a feature counts as unseen")

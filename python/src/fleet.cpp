@@ -60,7 +60,7 @@ FleetPipelineParams fit_params(const nb::dict& d) {
   p.outliers.top_fraction = get<double>(d, "top_fraction", 0.0);
   p.explain.mode = parse_explain_mode(get<std::string>(d, "mode", "config"));
   p.explain.top_features = get<int64_t>(d, "top_features", p.explain.top_features);
-  p.score.space = parse_score_space(get<std::string>(d, "score_space", "standardized"));
+  p.score.space = parse_score_space(get<std::string>(d, "score_space", "auto"));
   p.clustering = parse_clustering(get<std::string>(d, "clustering", "kmeans"));
   p.linkage = parse_linkage(get<std::string>(d, "linkage", "ward"));
   p.detector = parse_detector(get<std::string>(d, "detector", "centroid"));

@@ -69,7 +69,7 @@ def _run(events, format, on_files, on_columns):
 
 
 def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, top_n=0,
-        top_fraction=0.0, mode="config", score_space="standardized", max_clusters=50,
+        top_fraction=0.0, mode="config", score_space="auto", max_clusters=50,
         top_features=5, normalize=None, clustering="kmeans", linkage="ward",
         detector="centroid", lof_neighbors=20, backend="auto", progress=None):
     """Fits the pipeline to one snapshot and reports its own outliers.
@@ -78,7 +78,9 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
     clusters the features themselves. n_clusters: 0 chooses k from the data
     (up to max_clusters). percentile, top_n, top_fraction: the outlier rules
     within each cluster. mode: "config" or "behavior" explanations.
-    score_space: "standardized", "features" or "pca". normalize: a dict
+    score_space: "auto" (the plain distance, "features", where every group
+    holds raw amounts; "standardized" otherwise), "standardized",
+    "features" or "pca". normalize: a dict
     {group: "binary" | "log1p" | "fraction" | "none" | "auto"} ("*": every
     group). clustering: "kmeans" or "agglomerative" (with linkage).
     detector: "centroid" (distance to the cluster's peers), "lof" (Local

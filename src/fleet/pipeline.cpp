@@ -19,6 +19,7 @@ using internal::require;
 
 const char* to_string(ScoreSpace space) {
   switch (space) {
+    case ScoreSpace::automatic: return "auto";
     case ScoreSpace::standardized: return "standardized";
     case ScoreSpace::features: return "features";
     case ScoreSpace::pca: return "pca";
@@ -27,11 +28,31 @@ const char* to_string(ScoreSpace space) {
 }
 
 ScoreSpace parse_score_space(const std::string& name) {
+  if (name == "auto") return ScoreSpace::automatic;
   if (name == "standardized" || name == "standardised") return ScoreSpace::standardized;
   if (name == "features") return ScoreSpace::features;
   if (name == "pca") return ScoreSpace::pca;
   internal::fail(ErrorCode::invalid_argument, "parse_score_space", "unknown score space '", name,
-                 "' (expected standardized, features or pca)");
+                 "' (expected auto, standardized, features or pca)");
+}
+
+ScoreSpace resolve_score_space(ScoreSpace space, const FeatureVocabulary& vocabulary,
+                               const std::vector<std::string>& feature_groups) {
+  if (space != ScoreSpace::automatic) return space;
+  // The standardised score weighs a feature by how rare it is among the
+  // peers (its variance, floored at a share of its scale): the meaning of
+  // presence and of shares of an entity's events. Raw measurements have no
+  // such meaning, and per-feature variances in a cluster overweight the
+  // quiet columns; the plain distance ranks them better on every real
+  // tabular set but two (bench/RESULTS.md, "The score space decided from
+  // the features").
+  const FeatureParams& fp = vocabulary.params;
+  for (const std::string& group : feature_groups) {
+    const auto named = fp.group_normalization.find(group);
+    const Normalization n = named != fp.group_normalization.end() ? named->second : fp.normalization;
+    if (n != Normalization::none) return ScoreSpace::standardized;
+  }
+  return feature_groups.empty() ? ScoreSpace::standardized : ScoreSpace::features;
 }
 
 const char* to_string(Clustering clustering) {
@@ -397,6 +418,8 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
   m.vocabulary = features.vocabulary;
   m.n_entities = features.n_entities();
   m.score = params.score;
+  m.score.space = resolve_score_space(params.score.space, features.vocabulary,
+                                      features.feature_groups);
   m.explain = params.explain;
   m.explain.leave_one_out = true;
   m.clustering = params.clustering;
@@ -481,6 +504,8 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, const EventSo
 FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix features,
                         const FleetScoreParams& params) {
   require(model.fitted(), ErrorCode::not_fitted, kScore, "the model is not fitted");
+  require(model.score.space != ScoreSpace::automatic, ErrorCode::invalid_argument, kScore,
+          "the model's score space is 'auto': fit_fleet decides it (resolve_score_space)");
   check_explain(params.explain, kScore);
   require(params.top_n >= 0, ErrorCode::invalid_argument, kScore, "top_n=", params.top_n, " < 0");
   require(params.top_fraction >= 0.0 && params.top_fraction <= 1.0, ErrorCode::invalid_argument,

@@ -619,6 +619,8 @@ void read_scoring(const Json& j, const Reader& r, int version, FleetModel& m) {
   } catch (const Error& e) {
     r.fail(std::string("score.space: ") + e.detail());
   }
+  // A fitted model holds the space its scores were measured in.
+  if (m.score.space == ScoreSpace::automatic) r.fail("score.space is 'auto', not a fitted choice");
   m.score.variance_floor = r.number(sj, "variance_floor", "score.");
   if (!(m.score.variance_floor > 0.0 && m.score.variance_floor <= 1.0)) {
     r.fail("score.variance_floor outside (0, 1]");

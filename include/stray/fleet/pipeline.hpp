@@ -91,14 +91,24 @@ using EventSource = std::function<void(const EventSink& sink)>;
 
 /// Where an entity's distance to its cluster is measured.
 enum class ScoreSpace {
-  standardized,  // per-cluster standardised distance in the normalised features (default)
+  /// Decided when fitting, from the features (docs/pipeline.md, "Score
+  /// space"): `features` where every group holds raw amounts
+  /// (Normalization::none: measurements, not presence or shares),
+  /// `standardized` otherwise. The default; a fitted model holds the choice.
+  automatic,
+  standardized,  // per-cluster standardised distance in the normalised features
   features,      // squared Euclidean distance in the normalised features
   pca,           // squared Euclidean distance in the space k-means clustered (the reduced one)
 };
-/// "standardized" | "features" | "pca".
+/// "auto" | "standardized" | "features" | "pca".
 const char* to_string(ScoreSpace space);
 /// Parses the names above; throws ErrorCode::invalid_argument otherwise.
 ScoreSpace parse_score_space(const std::string& name);
+/// The space ScoreSpace::automatic stands for on features of this
+/// vocabulary (a fitted one: its groups' normalisations resolved); any
+/// other space is returned as it is.
+ScoreSpace resolve_score_space(ScoreSpace space, const FeatureVocabulary& vocabulary,
+                               const std::vector<std::string>& feature_groups);
 
 /// How the fleet's entities are grouped into clusters of peers.
 enum class Clustering {
@@ -129,7 +139,7 @@ const char* to_string(Detector detector);
 Detector parse_detector(const std::string& name);
 
 struct ScoreParams {
-  ScoreSpace space = ScoreSpace::standardized;
+  ScoreSpace space = ScoreSpace::automatic;
   /// standardized: τ, the variance floor as a share of the feature's scale.
   /// A feature present in fewer than about τ of the peers counts as "no
   /// peer has it" (contributes ≈ 1/τ). In (0, 1].
