@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <Eigen/Dense>
+
 #include "cpu/cpu_blas.hpp"
 #include "stray/stray.hpp"
 
@@ -106,6 +108,36 @@ TEST(CpuBlas, PcaAgreesWithAndWithoutOpenBlas) {
   for (int64_t c = 0; c < params.n_components; ++c) {
     EXPECT_NEAR(a.explained_variance[c], b.explained_variance[c],
                 1e-5 * b.explained_variance[0]) << c;
+  }
+}
+
+// The top-k eigensolver through LAPACK (dsytrd, dsterf) and through the
+// library's own reduction and Eigen's values: the same eigenvalues to
+// rounding, the same top vectors up to sign (a Wishart matrix: simple
+// eigenvalues).
+TEST(CpuBlas, EigenTopAgreesWithAndWithoutLapack) {
+  if (openblas_sytrd() == nullptr) GTEST_SKIP() << "no OpenBLAS LAPACK at " << openblas_serial_path();
+  const int64_t d = 300, k = 12;
+  std::mt19937 rng(8);
+  std::normal_distribution<double> g;
+  Eigen::MatrixXd X(d + 50, d);
+  for (int64_t i = 0; i < X.size(); ++i) X.data()[i] = g(rng);
+  const Eigen::MatrixXd A = X.transpose() * X;  // symmetric: row- and column-major alike
+  BackendOptions with, without;
+  without.cpu.tuned_blas = false;
+  std::vector<double> values[2], vectors[2];
+  for (int t = 0; t < 2; ++t) {
+    values[t].resize(static_cast<std::size_t>(d));
+    vectors[t].resize(static_cast<std::size_t>(k * d));
+    make_backend("cpu", t == 0 ? with : without)
+        ->symmetric_eigen_top(d, A.data(), k, values[t].data(), vectors[t].data());
+  }
+  const double norm = values[1][d - 1];
+  for (int64_t i = 0; i < d; ++i) EXPECT_NEAR(values[0][i], values[1][i], 1e-12 * norm * d) << i;
+  for (int64_t c = 0; c < k; ++c) {
+    double dot = 0.0;
+    for (int64_t j = 0; j < d; ++j) dot += vectors[0][c * d + j] * vectors[1][c * d + j];
+    EXPECT_NEAR(std::abs(dot), 1.0, 1e-9) << "vector " << c;
   }
 }
 

@@ -601,38 +601,39 @@ INSTANTIATE_TEST_SUITE_P(Backends, LinalgPrimitives,
 
 namespace {
 
-// The iterative top-k: where a backend returns true, every pair meets the
-// stated residual and matches the full solver; a fast-decaying spectrum at
-// d = 800 must succeed on the CPU; a flat one may be refused, not wrong.
 // The blocked tridiagonalisation (CPU): Q·T·Qᵀ gives S back, Q is
 // orthogonal, and T has S's eigenvalues; sizes on both sides of the
-// blocked path's threshold (128), with one and several panels.
+// blocked path's threshold (128), with one and several panels; the code
+// here and LAPACK's dsytrd (where the single-threaded OpenBLAS is loaded).
 TEST(LinalgTridiagonal, ReconstructsTheMatrix) {
+  const stray::internal::SytrdFn reductions[] = {nullptr, stray::internal::openblas_sytrd()};
   for (const int64_t d : {1, 2, 7, 128, 129, 200, 300}) {
-    SCOPED_TRACE(d);
-    stray::internal::Rng rng(static_cast<uint64_t>(d));
-    Eigen::MatrixXd G(d, d);
-    for (int64_t i = 0; i < d * d; ++i) G.data()[i] = rng.normal();
-    const Eigen::MatrixXd S = G + G.transpose();  // symmetric, indefinite
-    const stray::internal::Tridiagonal t = stray::internal::tridiagonalize(S);
-    ASSERT_EQ(t.diag.size(), d);
-    ASSERT_EQ(t.sub.size(), d - 1);
-    Eigen::MatrixXd T = Eigen::MatrixXd::Zero(d, d);
-    T.diagonal() = t.diag;
-    if (d > 1) {
-      T.diagonal(1) = t.sub;
-      T.diagonal(-1) = t.sub;
+    for (const stray::internal::SytrdFn sytrd : reductions) {
+      SCOPED_TRACE(std::to_string(d) + (sytrd ? " LAPACK" : " own"));
+      stray::internal::Rng rng(static_cast<uint64_t>(d));
+      Eigen::MatrixXd G(d, d);
+      for (int64_t i = 0; i < d * d; ++i) G.data()[i] = rng.normal();
+      const Eigen::MatrixXd S = G + G.transpose();  // symmetric, indefinite
+      const stray::internal::Tridiagonal t = stray::internal::tridiagonalize(S, sytrd);
+      ASSERT_EQ(t.diag.size(), d);
+      ASSERT_EQ(t.sub.size(), d - 1);
+      Eigen::MatrixXd T = Eigen::MatrixXd::Zero(d, d);
+      T.diagonal() = t.diag;
+      if (d > 1) {
+        T.diagonal(1) = t.sub;
+        T.diagonal(-1) = t.sub;
+      }
+      const Eigen::MatrixXd Q = t.apply_q(Eigen::MatrixXd::Identity(d, d));
+      const double size = S.cwiseAbs().maxCoeff();
+      EXPECT_LE((Q * T * Q.transpose() - S).cwiseAbs().maxCoeff(), 1e-13 * size * d);
+      EXPECT_LE((Q.transpose() * Q - Eigen::MatrixXd::Identity(d, d)).cwiseAbs().maxCoeff(),
+                1e-13 * d);
+      const Eigen::VectorXd want =
+          Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(S, false).eigenvalues();
+      const Eigen::VectorXd got =
+          Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(T, false).eigenvalues();
+      EXPECT_LE((want - got).cwiseAbs().maxCoeff(), 1e-12 * size * d);
     }
-    const Eigen::MatrixXd Q = t.apply_q(Eigen::MatrixXd::Identity(d, d));
-    const double size = S.cwiseAbs().maxCoeff();
-    EXPECT_LE((Q * T * Q.transpose() - S).cwiseAbs().maxCoeff(), 1e-13 * size * d);
-    EXPECT_LE((Q.transpose() * Q - Eigen::MatrixXd::Identity(d, d)).cwiseAbs().maxCoeff(),
-              1e-13 * d);
-    const Eigen::VectorXd want =
-        Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(S, false).eigenvalues();
-    const Eigen::VectorXd got =
-        Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(T, false).eigenvalues();
-    EXPECT_LE((want - got).cwiseAbs().maxCoeff(), 1e-12 * size * d);
   }
 }
 

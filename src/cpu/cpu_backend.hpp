@@ -22,6 +22,7 @@
 #include <string>
 
 #include "core/work_team.hpp"
+#include "cpu/cpu_blas.hpp"
 #include "stray/core/backend.hpp"
 
 namespace stray::internal {
@@ -135,6 +136,10 @@ class CpuBackend final : public Backend {
   }
   /// Whether the tile unit may be used (CpuOptions::tile_unit).
   bool tile_unit_allowed() const { return options_.tile_unit; }
+  /// LAPACK's tridiagonal reduction and eigenvalues where the tuned
+  /// libraries are on and loaded, else null (cpu/cpu_blas.hpp).
+  SytrdFn sytrd() const { return options_.tuned_blas ? openblas_sytrd() : nullptr; }
+  SterfFn sterf() const { return options_.tuned_blas ? openblas_sterf() : nullptr; }
   /// Throws invalid_argument unless every buffer given (null ones are
   /// skipped) is host memory: an array of another backend (a device
   /// pointer) must never be read here.

@@ -28,8 +28,16 @@ using LapackDsyevd = void (*)(const char* jobz, const char* uplo, const int* n, 
                               int* iwork, const int* liwork, int* info, std::size_t jobz_len,
                               std::size_t uplo_len);
 
+using LapackDsytrd = void (*)(const char* uplo, const int* n, double* a, const int* lda, double* d,
+                              double* e, double* tau, double* work, const int* lwork, int* info,
+                              std::size_t uplo_len);
+
+using LapackDsterf = void (*)(const int* n, double* d, double* e, int* info);
+
 CblasSsyrk g_openblas_ssyrk = nullptr, g_blis_ssyrk = nullptr;
 LapackDsyevd g_dsyevd = nullptr;
+LapackDsytrd g_dsytrd = nullptr;
+LapackDsterf g_dsterf = nullptr;
 
 // One call into OpenBLAS at a time in the process. Debian builds the
 // single-threaded OpenBLAS without its locks (USE_LOCKING): every level-3
@@ -69,9 +77,31 @@ int syevd(int n, double* a, double* w) {
   return info;
 }
 
+// Workspace query, then the reduction.
+int sytrd(int n, double* a, double* d, double* e, double* tau) {
+  const std::lock_guard<std::mutex> lock(library_lock());
+  int lwork = -1, info = 0;
+  double work_size = 0.0;
+  g_dsytrd("L", &n, a, &n, d, e, tau, &work_size, &lwork, &info, 1);
+  if (info != 0) return info;
+  lwork = static_cast<int>(work_size);
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  g_dsytrd("L", &n, a, &n, d, e, tau, work.data(), &lwork, &info, 1);
+  return info;
+}
+
+int sterf(int n, double* d, double* e) {
+  const std::lock_guard<std::mutex> lock(library_lock());
+  int info = 0;
+  g_dsterf(&n, d, e, &info);
+  return info;
+}
+
 struct Loaded {
   SyrkFn blis_syrk = nullptr, openblas_syrk = nullptr;
   SyevdFn syevd = nullptr;
+  SytrdFn sytrd = nullptr;
+  SterfFn sterf = nullptr;
 };
 
 // The single-threaded builds only: a threaded one would start threads of
@@ -86,15 +116,22 @@ void load_openblas(Loaded& out) {
   const auto parallel = reinterpret_cast<GetParallel>(dlsym(handle, "openblas_get_parallel"));
   g_openblas_ssyrk = reinterpret_cast<CblasSsyrk>(dlsym(handle, "cblas_ssyrk"));
   g_dsyevd = reinterpret_cast<LapackDsyevd>(dlsym(handle, "dsyevd_"));
+  g_dsytrd = reinterpret_cast<LapackDsytrd>(dlsym(handle, "dsytrd_"));
+  g_dsterf = reinterpret_cast<LapackDsterf>(dlsym(handle, "dsterf_"));
   if (parallel == nullptr || parallel() != 0 ||
-      (g_openblas_ssyrk == nullptr && g_dsyevd == nullptr)) {
+      (g_openblas_ssyrk == nullptr && g_dsyevd == nullptr && g_dsytrd == nullptr &&
+       g_dsterf == nullptr)) {
     g_openblas_ssyrk = nullptr;
     g_dsyevd = nullptr;
+    g_dsytrd = nullptr;
+    g_dsterf = nullptr;
     dlclose(handle);
     return;
   }
   if (g_openblas_ssyrk != nullptr) out.openblas_syrk = &openblas_syrk;
   if (g_dsyevd != nullptr) out.syevd = &syevd;
+  if (g_dsytrd != nullptr) out.sytrd = &sytrd;
+  if (g_dsterf != nullptr) out.sterf = &sterf;
 }
 
 void load_blis(Loaded& out) {
@@ -138,6 +175,10 @@ SyrkFn blis_syrk() { return loaded().blis_syrk; }
 SyrkFn openblas_syrk() { return loaded().openblas_syrk; }
 
 SyevdFn openblas_syevd() { return loaded().syevd; }
+
+SytrdFn openblas_sytrd() { return loaded().sytrd; }
+
+SterfFn openblas_sterf() { return loaded().sterf; }
 
 const char* openblas_serial_path() { return STRAY_OPENBLAS_SERIAL_PATH; }
 

@@ -42,6 +42,26 @@ using SyevdFn = int (*)(int n, double* a, double* w);
 /// dsyevd from the single-threaded OpenBLAS, else null.
 SyevdFn openblas_syevd();
 
+/// LAPACK's dsytrd (blocked Householder tridiagonalisation) on the
+/// symmetric A [n x n] (column-major, lower triangle): the diagonal into d
+/// [n], the subdiagonal into e [n − 1], the reflectors' factors into tau
+/// [n − 1], the reflectors below A's subdiagonal (Eigen's Tridiagonalization
+/// storage). Returns LAPACK's info (0: done); n² must fit an int. Calls from
+/// several threads run one at a time.
+using SytrdFn = int (*)(int n, double* a, double* d, double* e, double* tau);
+
+/// dsytrd from the single-threaded OpenBLAS, else null.
+SytrdFn openblas_sytrd();
+
+/// LAPACK's dsterf: every eigenvalue of the symmetric tridiagonal matrix
+/// with diagonal d [n] and subdiagonal e [n − 1], ascending, into d (e is
+/// destroyed), by a root-free QL/QR without vectors. Returns LAPACK's info
+/// (0: done). Calls from several threads run one at a time.
+using SterfFn = int (*)(int n, double* d, double* e);
+
+/// dsterf from the single-threaded OpenBLAS, else null.
+SterfFn openblas_sterf();
+
 /// Each library's SYRK alone (null where it is not loaded), for tests and
 /// benchmarks; OpenBLAS's runs one call at a time.
 SyrkFn blis_syrk();

@@ -279,9 +279,9 @@ bool subspace_iteration_largest(const Eigen::MatrixXd& S, int64_t k, double scal
 // tridiagonal form: eigenvalues by bisection, vectors by inverse iteration,
 // then V = Q·Z for those k only. False when a vector fails its checks.
 bool tridiagonal_largest(Eigen::MatrixXd S, int64_t k, double scale, double* values,
-                         double* vectors) {
+                         double* vectors, SytrdFn sytrd) {
   const int64_t d = S.rows();
-  const Tridiagonal tri = tridiagonalize(std::move(S));
+  const Tridiagonal tri = tridiagonalize(std::move(S), sytrd);
   std::vector<double> a(tri.diag.data(), tri.diag.data() + d),
       b(tri.sub.data(), tri.sub.data() + d - 1);
   const std::vector<double> wanted = largest_tridiagonal_eigenvalues(a, b, k);
@@ -290,6 +290,23 @@ bool tridiagonal_largest(Eigen::MatrixXd S, int64_t k, double scale, double* val
   const Eigen::MatrixXd V = tri.apply_q(Z);  // [d x k]
   for (int64_t c = 0; c < k; ++c) values[c] = wanted[c] * scale;
   Eigen::Map<RowMatD>(vectors, k, d) = V.transpose();
+  return true;
+}
+
+// Every eigenvalue of the tridiagonal form, ascending: LAPACK's root-free
+// QR (dsterf) where given, else Eigen's implicit QR without vectors, which
+// took as long as the reduction itself at d = 1,000 (bench/RESULTS.md).
+bool tridiagonal_eigenvalues(const Tridiagonal& tri, SterfFn sterf, Eigen::VectorXd& ev) {
+  const Eigen::Index d = tri.diag.size();
+  if (sterf != nullptr && d >= 2) {
+    ev = tri.diag;
+    Eigen::VectorXd e = tri.sub;
+    if (sterf(static_cast<int>(d), ev.data(), e.data()) == 0) return true;
+  }
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> values;
+  values.computeFromTridiagonal(tri.diag, tri.sub, Eigen::EigenvaluesOnly);
+  if (values.info() != Eigen::Success) return false;
+  ev = values.eigenvalues();
   return true;
 }
 
@@ -305,13 +322,11 @@ void CpuBackend::symmetric_eigen_top(int64_t d, const double* A, int64_t k, doub
   double scale = 0.0;
   Eigen::MatrixXd S = symmetrised_unit_scale(d, A, "symmetric_eigen_top", scale);
   if (!(scale > 0.0)) return full();
-  const Tridiagonal tri = tridiagonalize(std::move(S));  // S is not needed after
+  const Tridiagonal tri = tridiagonalize(std::move(S), sytrd());  // S is not needed after
   const Eigen::VectorXd& diag = tri.diag;
   const Eigen::VectorXd& sub = tri.sub;
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> values;
-  values.computeFromTridiagonal(diag, sub, Eigen::EigenvaluesOnly);
-  if (values.info() != Eigen::Success) return full();
-  const Eigen::VectorXd& ev = values.eigenvalues();  // ascending
+  Eigen::VectorXd ev;  // ascending
+  if (!tridiagonal_eigenvalues(tri, sterf(), ev)) return full();
   for (int64_t i = 0; i < d; ++i) eigenvalues[i] = ev[i] * scale;
   if (k == 0) return;  // eigenvalues only
   std::vector<double> a(diag.data(), diag.data() + d), b(sub.data(), sub.data() + d - 1);
@@ -338,7 +353,7 @@ bool CpuBackend::symmetric_eigen_largest(int64_t d, const double* A, int64_t k, 
   if (d >= kMinIterativeDim && k * kMaxBlockShare <= d &&
       subspace_iteration_largest(S, k, scale, values, vectors))
     return true;
-  return tridiagonal_largest(std::move(S), k, scale, values, vectors);  // S is not needed after
+  return tridiagonal_largest(std::move(S), k, scale, values, vectors, sytrd());  // S not needed after
 }
 
 namespace {

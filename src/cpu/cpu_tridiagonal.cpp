@@ -1,6 +1,7 @@
 #include "cpu/cpu_tridiagonal.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace stray::internal {
 namespace {
@@ -50,12 +51,31 @@ void reduce_panel(Block P, Eigen::Ref<Eigen::VectorXd> tau, Eigen::Ref<Eigen::Ve
   }
 }
 
+// LAPACK's reduction, where given: the same storage, and its symmetric
+// products run at BLAS-2 speed where the code below is Eigen's (figures in
+// bench/RESULTS.md). False, S untouched, where it is not to be used.
+bool lapack_tridiagonalize(Eigen::MatrixXd& S, SytrdFn sytrd, Tridiagonal& out) {
+  const Eigen::Index n = S.rows();
+  if (sytrd == nullptr || n < 2 || static_cast<double>(n) * static_cast<double>(n) >
+                                       static_cast<double>(std::numeric_limits<int>::max())) {
+    return false;
+  }
+  Eigen::MatrixXd A = S;  // a copy: S stays for the fallback if LAPACK fails
+  Eigen::VectorXd e(n - 1), tau(n - 1);
+  if (sytrd(static_cast<int>(n), A.data(), out.diag.data(), e.data(), tau.data()) != 0) return false;
+  out.sub = std::move(e);
+  out.tau = std::move(tau);
+  out.reflectors = std::move(A);
+  return true;
+}
+
 }  // namespace
 
-Tridiagonal tridiagonalize(Eigen::MatrixXd S) {
+Tridiagonal tridiagonalize(Eigen::MatrixXd S, SytrdFn sytrd) {
   const Eigen::Index n = S.rows();
   Tridiagonal out;
   out.diag.resize(n);
+  if (lapack_tridiagonalize(S, sytrd, out)) return out;
   out.sub.resize(std::max<Eigen::Index>(n - 1, 0));
   out.tau.resize(std::max<Eigen::Index>(n - 1, 0));
   Eigen::MatrixXd W;

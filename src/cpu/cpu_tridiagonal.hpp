@@ -9,6 +9,8 @@
 
 #include <Eigen/Dense>
 
+#include "cpu/cpu_blas.hpp"
+
 namespace stray::internal {
 
 struct Tridiagonal {
@@ -23,7 +25,8 @@ struct Tridiagonal {
   Eigen::VectorXd tau;
 };
 
-/// Tridiagonalises S (symmetric; its lower triangle is read).
-Tridiagonal tridiagonalize(Eigen::MatrixXd S);
+/// Tridiagonalises S (symmetric; its lower triangle is read): by LAPACK's
+/// dsytrd where `sytrd` is given (and succeeds), else by the code here.
+Tridiagonal tridiagonalize(Eigen::MatrixXd S, SytrdFn sytrd = nullptr);
 
 }  // namespace stray::internal
