@@ -53,17 +53,17 @@ std::mutex& library_lock() {
   return one_at_a_time;
 }
 
-void openblas_syrk(int n, int k, const float* a, float* c) {
+void call_openblas_syrk(int n, int k, const float* a, float* c) {
   const std::lock_guard<std::mutex> lock(library_lock());
   g_openblas_ssyrk(kCblasRowMajor, kCblasLower, kCblasTrans, n, k, 1.0f, a, n, 0.0f, c, n);
 }
 
-void blis_syrk(int n, int k, const float* a, float* c) {
+void call_blis_syrk(int n, int k, const float* a, float* c) {
   g_blis_ssyrk(kCblasRowMajor, kCblasLower, kCblasTrans, n, k, 1.0f, a, n, 0.0f, c, n);
 }
 
 // Workspace query, then the solve; `a` is overwritten by the eigenvectors.
-int syevd(int n, double* a, double* w) {
+int call_syevd(int n, double* a, double* w) {
   const std::lock_guard<std::mutex> lock(library_lock());
   int lwork = -1, liwork = -1, info = 0, iwork_size = 0;
   double work_size = 0.0;
@@ -78,7 +78,7 @@ int syevd(int n, double* a, double* w) {
 }
 
 // Workspace query, then the reduction.
-int sytrd(int n, double* a, double* d, double* e, double* tau) {
+int call_sytrd(int n, double* a, double* d, double* e, double* tau) {
   const std::lock_guard<std::mutex> lock(library_lock());
   int lwork = -1, info = 0;
   double work_size = 0.0;
@@ -90,7 +90,7 @@ int sytrd(int n, double* a, double* d, double* e, double* tau) {
   return info;
 }
 
-int sterf(int n, double* d, double* e) {
+int call_sterf(int n, double* d, double* e) {
   const std::lock_guard<std::mutex> lock(library_lock());
   int info = 0;
   g_dsterf(&n, d, e, &info);
@@ -128,10 +128,10 @@ void load_openblas(Loaded& out) {
     dlclose(handle);
     return;
   }
-  if (g_openblas_ssyrk != nullptr) out.openblas_syrk = &openblas_syrk;
-  if (g_dsyevd != nullptr) out.syevd = &syevd;
-  if (g_dsytrd != nullptr) out.sytrd = &sytrd;
-  if (g_dsterf != nullptr) out.sterf = &sterf;
+  if (g_openblas_ssyrk != nullptr) out.openblas_syrk = &call_openblas_syrk;
+  if (g_dsyevd != nullptr) out.syevd = &call_syevd;
+  if (g_dsytrd != nullptr) out.sytrd = &call_sytrd;
+  if (g_dsterf != nullptr) out.sterf = &call_sterf;
 }
 
 void load_blis(Loaded& out) {
@@ -148,7 +148,7 @@ void load_blis(Loaded& out) {
     dlclose(handle);
     return;
   }
-  out.blis_syrk = &blis_syrk;
+  out.blis_syrk = &call_blis_syrk;
 }
 
 Loaded load() {
