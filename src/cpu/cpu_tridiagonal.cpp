@@ -51,9 +51,10 @@ void reduce_panel(Block P, Eigen::Ref<Eigen::VectorXd> tau, Eigen::Ref<Eigen::Ve
   }
 }
 
-// LAPACK's reduction, where given: the same storage, and its symmetric
-// products run at BLAS-2 speed where the code below is Eigen's (figures in
-// bench/RESULTS.md). False, S untouched, where it is not to be used.
+// LAPACK's reduction, where given: the same storage, with OpenBLAS's tuned
+// symmetric products (dsymv, dsyr2k) where the code below uses Eigen's
+// (figures in bench/RESULTS.md). False, S untouched, where it is not to be
+// used.
 bool lapack_tridiagonalize(Eigen::MatrixXd& S, SytrdFn sytrd, Tridiagonal& out) {
   const Eigen::Index n = S.rows();
   if (sytrd == nullptr || n < 2 || static_cast<double>(n) * static_cast<double>(n) >

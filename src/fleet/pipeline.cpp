@@ -43,9 +43,9 @@ ScoreSpace resolve_score_space(ScoreSpace space, const FeatureVocabulary& vocabu
   // peers (its variance, floored at a share of its scale): the meaning of
   // presence and of shares of an entity's events. Raw measurements have no
   // such meaning, and per-feature variances in a cluster overweight the
-  // quiet columns; the plain distance ranks them better on every real
-  // tabular set but two (bench/RESULTS.md, "The score space decided from
-  // the features").
+  // quiet columns; the plain distance ranks the real numeric sets better
+  // as a whole (bench/RESULTS.md, "The score space decided from the
+  // features").
   const FeatureParams& fp = vocabulary.params;
   for (const std::string& group : feature_groups) {
     const auto named = fp.group_normalization.find(group);
