@@ -142,7 +142,7 @@ TEST_F(CliFleet, BaselineSaveModelAndScoreGiveTheSameScores) {
     }
   }
   EXPECT_TRUE(unseen_first);
-  EXPECT_EQ(slurp(path("m.model")).rfind("stray-fleet-model 3 ", 0), 0u);
+  EXPECT_EQ(slurp(path("m.model")).rfind("stray-fleet-model 4 ", 0), 0u);
 
   r = run_cli("fleet --model " + path("m.model") + " --events " + path("new/events.csv") +
               " --backend cpu --scores " + path("b.csv"));

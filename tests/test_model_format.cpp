@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "stray/core/error.hpp"
@@ -101,9 +103,9 @@ FleetModel golden_model() {
 }
 
 // golden_model()'s payload, as the writer has produced it since format
-// version 3, with @VERSION@ for the library version that wrote it.
+// version 4, with @VERSION@ for the library version that wrote it.
 constexpr const char* kGoldenPayload =
-    "{\"format\":\"stray-fleet-model\",\"version\":3,\"library_version\":\"@VERSION@\","
+    "{\"format\":\"stray-fleet-model\",\"version\":4,\"library_version\":\"@VERSION@\","
     "\"n_entities\":4,\"features\":{\"normalization\":\"binary\","
     "\"group_normalization\":{\"net.port\":\"log1p\",\"package\":\"binary\"},"
     "\"group_weights\":[[{\"hex\":\"677270ff\"},0.5],[\"package\",2.0]],\"max_df\":0.9,"
@@ -125,7 +127,7 @@ constexpr const char* kGoldenPayload =
     "\"feature_means\":[0.25,0.25,0.25,0.75,0.25,0.25,0.25,0.25,0.25,0.25],"
     "\"feature_sq_means\":[0.125,0.125,0.125,0.125,0.125,0.125,0.125,0.125,0.125,0.125],"
     "\"feature_scale\":[1.0,0.5,2.0,0.001,7.0]},\"score\":{\"space\":\"standardized\","
-    "\"variance_floor\":0.001,\"shrinkage\":2.5},\"outliers\":{\"percentile\":95.0,\"top_n\":0,"
+    "\"variance_floor\":0.001,\"shrinkage\":2.5},\"grains\":null,\"outliers\":{\"percentile\":95.0,\"top_n\":0,"
     "\"top_fraction\":0.05,\"small_cluster_size\":1},\"explain\":{\"mode\":\"behavior\","
     "\"top_features\":5},\"clustering\":{\"method\":\"agglomerative\",\"linkage\":\"average\"},"
     "\"detector\":\"both\",\"lof\":{\"n_neighbors\":2,\"offset\":-1.5,\"rows\":4,"
@@ -147,7 +149,7 @@ std::string replaced(std::string text, const std::string& from, const std::strin
   return text;
 }
 
-std::string file_of(const std::string& payload, int version = 3) {
+std::string file_of(const std::string& payload, int version = kFleetModelVersion) {
   char head[96];
   std::snprintf(head, sizeof head, "stray-fleet-model %d %zu %08x\n", version, payload.size(),
                 crc32_of(payload));
@@ -193,7 +195,9 @@ std::string load_error(const std::string& bytes) {
 // Version 2 had no shrinkage: its files load as shrinkage 0 and are
 // otherwise the same model; version 3 must say it.
 TEST(ModelFormat, VersionTwoFilesLoadWithoutShrinkage) {
-  const std::string v3 = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
+  const std::string v4 = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
+  const std::string v3 = replaced(replaced(v4, "\"version\":4", "\"version\":3"),
+                                  ",\"grains\":null", "");
   const std::string v2 = replaced(replaced(v3, "\"version\":3", "\"version\":2"),
                                   ",\"shrinkage\":2.5", "");
   ASSERT_NE(v2, v3);
@@ -203,11 +207,60 @@ TEST(ModelFormat, VersionTwoFilesLoadWithoutShrinkage) {
   FleetModel expected = golden_model();
   expected.score.shrinkage = 0.0;
   EXPECT_EQ(written(loaded), written(expected));
-  EXPECT_NE(load_error(file_of(replaced(v3, ",\"shrinkage\":2.5", ""))).find("shrinkage"),
+  EXPECT_NE(load_error(file_of(replaced(v3, ",\"shrinkage\":2.5", ""), 3)).find("shrinkage"),
             std::string::npos);
-  EXPECT_NE(load_error(file_of(replaced(v3, "\"shrinkage\":2.5", "\"shrinkage\":-1")))
+  EXPECT_NE(load_error(file_of(replaced(v3, "\"shrinkage\":2.5", "\"shrinkage\":-1"), 3))
                 .find("shrinkage"),
             std::string::npos);
+}
+
+// Version 3 had no grains: its files load without them; version 4 must
+// say whether it has any (null or the grains).
+TEST(ModelFormat, VersionThreeFilesLoadWithoutGrains) {
+  const std::string v4 = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
+  const std::string v3 = replaced(replaced(v4, "\"version\":4", "\"version\":3"),
+                                  ",\"grains\":null", "");
+  std::istringstream in(file_of(v3, 3));
+  const FleetModel loaded = read_fleet_model(in);
+  EXPECT_TRUE(loaded.grains.empty());
+  EXPECT_EQ(written(loaded), written(golden_model()));
+  EXPECT_NE(load_error(file_of(replaced(v4, ",\"grains\":null", ""))).find("grains"),
+            std::string::npos);
+}
+
+// A model with grains round-trips to the same bytes and the same grains;
+// grains that do not fit the clustering space are refused, by name.
+TEST(ModelFormat, GrainsRoundTripAndAreChecked) {
+  FleetModel m = golden_model();
+  m.score.grains = {2, 3};
+  m.peer_median = 0.75;
+  for (const int64_t k : m.score.grains) {
+    ScoreGrain g;
+    g.centers = Matrix<float>(k, m.kmeans.centers.cols());
+    for (int64_t i = 0; i < g.centers.size(); ++i) g.centers.data()[i] = 0.5f * float(i) - 1.0f;
+    g.median = 1.5 * double(k);
+    m.grains.push_back(std::move(g));
+  }
+  const std::string bytes = written(m);
+  std::istringstream in(bytes);
+  const FleetModel back = read_fleet_model(in);
+  EXPECT_EQ(back.score.grains, m.score.grains);
+  EXPECT_EQ(back.peer_median, 0.75);
+  ASSERT_EQ(back.grains.size(), 2u);
+  EXPECT_EQ(back.grains[1].median, 4.5);
+  EXPECT_TRUE(std::equal(back.grains[1].centers.data(),
+                         back.grains[1].centers.data() + back.grains[1].centers.size(),
+                         m.grains[1].centers.data()));
+  EXPECT_EQ(written(back), bytes);
+  const std::string payload = bytes.substr(bytes.find('\n') + 1);
+  for (const auto& [from, to, field] :
+       {std::tuple{"\"k\":[2,3]", "\"k\":[2,9]", "grains.k"},
+        std::tuple{"\"k\":[2,3]", "\"k\":[2,4]", "grains.centers"},
+        std::tuple{"\"peer_median\":0.75", "\"peer_median\":0.0", "grains.peer_median"},
+        std::tuple{"\"dimensions\":2,\"k\"", "\"dimensions\":3,\"k\"", "grains.dimensions"}}) {
+    const std::string e = load_error(file_of(replaced(payload, from, to)));
+    EXPECT_NE(e.find(field), std::string::npos) << from << " -> " << to << ": " << e;
+  }
 }
 
 // The loader parses the payload as it reads it, yet judges a file in the

@@ -9,12 +9,14 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/profile_term.hpp"
+#include "core/rng.hpp"
 #include "stray/core/error.hpp"
 #include "stray/fleet/pipeline.hpp"
 #include "stray/synthetic/recall.hpp"
@@ -308,6 +310,86 @@ TEST(Pipeline, ShrunkScoresMatchANaiveLoop) {
   EXPECT_THROW(fit_fleet(*backend, params, dense_features(base, nullptr)), Error);
   params.score.shrinkage = std::nan("");
   EXPECT_THROW(fit_fleet(*backend, params, dense_features(base, nullptr)), Error);
+}
+
+// The grained score against a naive float64 loop: each grain's squared
+// distance to its nearest centre (the model's), each distance over its
+// fleet median (the upper median, as the model keeps it), the largest of
+// them and the peers' distance over its median; the same model saved and
+// loaded scores a later snapshot the same way; bad grains are refused.
+TEST(Pipeline, GrainsScoreIsTheLargestDistanceOverItsMedian) {
+  stray::internal::Rng rng(17);
+  std::vector<std::vector<double>> base;
+  for (int i = 0; i < 120; ++i) {
+    const double cx = (i % 3) * 6.0, cy = (i % 2) * 4.0;
+    base.push_back({1.0 + cx + rng.normal(), 1.0 + cy + rng.normal(), 2.0 + 0.5 * rng.normal()});
+  }
+  auto backend = cpu();
+  FleetPipelineParams params;
+  params.pca.n_components = 2;
+  params.kmeans.n_clusters = 2;
+  params.features.normalization = Normalization::none;
+  const FleetResult plain = fit_fleet(*backend, params, dense_features(base, nullptr));
+  params.score.grains = {4, 7};
+  const FleetResult fit = fit_fleet(*backend, params, dense_features(base, nullptr));
+  ASSERT_EQ(fit.model.grains.size(), 2u);
+  EXPECT_EQ(fit.labels, plain.labels);  // grains leave the clusters as they were
+
+  auto median = [](std::vector<double> v) {
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+  };
+  auto nearest = [](const Matrix<float>& rows, const Matrix<float>& centers) {
+    std::vector<double> out;
+    for (int64_t i = 0; i < rows.rows(); ++i) {
+      double best = std::numeric_limits<double>::infinity();
+      for (int64_t c = 0; c < centers.rows(); ++c) {
+        double d = 0.0;
+        for (int64_t j = 0; j < rows.cols(); ++j) {
+          const double x = double(rows(i, j)) - double(centers(c, j));
+          d += x * x;
+        }
+        best = std::min(best, d);
+      }
+      out.push_back(best);
+    }
+    return out;
+  };
+  const std::vector<double> peers(plain.scores.begin(), plain.scores.end());
+  const double peer_median = median(peers);
+  EXPECT_NEAR(fit.model.peer_median, peer_median, 1e-6 * peer_median);
+  std::vector<double> want = peers;
+  for (double& w : want) w /= peer_median;
+  for (const ScoreGrain& g : fit.model.grains) {
+    const std::vector<double> d = nearest(fit.reduced, g.centers);
+    const double m = median(d);
+    EXPECT_NEAR(g.median, m, 1e-5 * m);
+    for (std::size_t i = 0; i < want.size(); ++i) want[i] = std::max(want[i], d[i] / m);
+  }
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_NEAR(fit.scores[i], want[i], 1e-4 * want[i] + 1e-6) << "row " << i;
+  }
+
+  // Saved and loaded: a later snapshot scores alike on both.
+  std::stringstream file;
+  write_fleet_model(file, fit.model);
+  const FleetModel loaded = read_fleet_model(file);
+  const std::vector<std::vector<double>> later = {{1.5, 1.2, 2.0}, {20.0, -3.0, 9.0}};
+  const FleetResult a = score_fleet(*backend, fit.model, dense_features(later, &fit.model.vocabulary),
+                                    FleetScoreParams::from_model(fit.model));
+  const FleetResult b = score_fleet(*backend, loaded, dense_features(later, &loaded.vocabulary),
+                                    FleetScoreParams::from_model(loaded));
+  EXPECT_EQ(a.scores, b.scores);
+  EXPECT_GT(a.scores[1], a.scores[0]);  // the far entity ranks first
+
+  params.score.grains = {1};
+  EXPECT_THROW(fit_fleet(*backend, params, dense_features(base, nullptr)), Error);
+  params.score.grains = {121};
+  EXPECT_THROW(fit_fleet(*backend, params, dense_features(base, nullptr)), Error);
+  FleetModel unfitted = fit.model;
+  unfitted.grains.pop_back();
+  EXPECT_THROW(score_fleet(*backend, unfitted, dense_features(later, &fit.model.vocabulary), {}),
+               Error);
 }
 
 // Identical sessions (counts as fractions that do not round exactly) score

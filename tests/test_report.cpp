@@ -295,7 +295,7 @@ TEST(FindingsJson, ShapeAndKeyOrder) {
   for (const auto& item : j.items()) keys.push_back(item.key());
   const std::vector<std::string> expected = {
       "entities", "features", "unseen_features", "clusters", "pca_components",
-      "pca_explained_variance_ratio", "clustering", "detector", "score_space", "shrinkage",
+      "pca_explained_variance_ratio", "clustering", "detector", "score_space", "shrinkage", "grains",
       "percentile", "small_cluster_size",
       "backend", "cluster_choice", "cluster_profiles", "n_findings", "findings", "steps", "seconds"};
   EXPECT_EQ(keys, expected);

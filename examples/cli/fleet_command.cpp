@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ namespace {
 
 struct FleetOptions {
   std::vector<std::string> events, baseline, normalize;
+  std::vector<int64_t> grains;
   std::string format, model_in, model_out, out, scores_out, mode = "config",
                                                 space = "auto";
   std::string cluster = "kmeans", linkage = "ward", detector = "centroid";
@@ -134,6 +136,7 @@ void run_fleet(const FleetOptions& o) {
     pp.score.space = parse_score_space(o.space);
     pp.score.variance_floor = o.variance_floor;
     pp.score.shrinkage = o.shrinkage;
+    pp.score.grains = o.grains;
     pp.outliers.percentile = o.percentile;
     pp.outliers.top_n = o.top;
     pp.outliers.top_fraction = o.top_fraction;
@@ -288,6 +291,12 @@ void register_fleet_command(CLI::App& app) {
                       "this many peers with the fleet's variance joined it (0 = off)")
           ->check(kFiniteNonNegative)
           ->capture_default_str());
+  fit(cmd->add_option("--grains", o->grains,
+                      "Also score each host's distance in finer k-means partitions of these k "
+                      "(e.g. 10,20), each over its fleet median, and keep the largest: for raw "
+                      "measurements (docs/pipeline.md, \"Grains\")")
+          ->delimiter(',')
+          ->check(CLI::Range(int64_t{2}, std::numeric_limits<int64_t>::max())));
   fit(cmd->add_option("--seed", o->seed, "Seed of k-means (and randomized PCA)")
           ->capture_default_str());
   cmd->add_option("--top", o->top, "Also flag the N highest scores of each cluster")

@@ -184,6 +184,10 @@ void check_score(const ScoreParams& p, const char* where) {
           " outside (0, 1]");
   require(std::isfinite(p.shrinkage) && p.shrinkage >= 0.0, ErrorCode::invalid_argument, where,
           "score.shrinkage=", p.shrinkage, " (expected a finite number >= 0)");
+  for (const int64_t k : p.grains) {
+    require(k >= 2, ErrorCode::invalid_argument, where, "score.grains holds ", k,
+            " (each grain is a partition into at least 2 clusters)");
+  }
 }
 
 // The explanation of one outlier: explain_entity against its reference
@@ -299,6 +303,10 @@ void check_fit_params(const FleetPipelineParams& params, const FeatureMatrix& fe
   // More clusters than entities is a mistake worth saying, not a silent clamp.
   require(params.kmeans.n_clusters <= n, ErrorCode::invalid_argument, kFit, "kmeans.n_clusters=",
           params.kmeans.n_clusters, " is more than the ", n, " entities (-k 0 chooses k)");
+  for (const int64_t k : params.score.grains) {
+    require(k <= n, ErrorCode::invalid_argument, kFit, "score.grains holds ", k,
+            ", more clusters than the ", n, " entities");
+  }
   require(params.clustering != Clustering::agglomerative || n <= params.agglomerative_max_entities,
           ErrorCode::invalid_argument, kFit, "agglomerative clustering of ", n,
           " entities takes O(n^2) time; the limit is agglomerative_max_entities=",
@@ -451,6 +459,9 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
 
   steps.begin("score");
   fit_scores(backend, params, resident, reduced, r);
+  KMeansParams grain_kmeans = params.kmeans;
+  if (grain_kmeans.n_init == 0) grain_kmeans.n_init = m.n_entities <= kRestartFleetSize ? 10 : 1;
+  internal::fit_grains(backend, grain_kmeans, reduced, m, r.scores);
   steps.end();
 
   steps.begin("outliers");
@@ -506,6 +517,14 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
   require(model.fitted(), ErrorCode::not_fitted, kScore, "the model is not fitted");
   require(model.score.space != ScoreSpace::automatic, ErrorCode::invalid_argument, kScore,
           "the model's score space is 'auto': fit_fleet decides it (resolve_score_space)");
+  require(model.grains.size() == model.score.grains.size() && model.peer_median > 0.0,
+          ErrorCode::invalid_argument, kScore, "the model's grains are not fitted (",
+          model.grains.size(), " partitions for ", model.score.grains.size(), " grains)");
+  for (const ScoreGrain& g : model.grains) {
+    require(g.centers.cols() == model.kmeans.centers.cols() && g.median > 0.0,
+            ErrorCode::invalid_argument, kScore, "a grain's centres have ", g.centers.cols(),
+            " columns, the clustering space ", model.kmeans.centers.cols());
+  }
   check_explain(params.explain, kScore);
   require(params.top_n >= 0, ErrorCode::invalid_argument, kScore, "top_n=", params.top_n, " < 0");
   require(params.top_fraction >= 0.0 && params.top_fraction <= 1.0, ErrorCode::invalid_argument,
@@ -541,6 +560,7 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
     r.scores = internal::feature_space_scores(backend, resident, r.labels, model, false,
                                               features.unseen);
   }
+  internal::apply_grains(backend, model, reduced, r.scores);
   steps.end();
 
   steps.begin("outliers");

@@ -46,6 +46,17 @@ std::vector<float> feature_space_scores(Backend& backend, const DeviceCsr& X,
 /// what lies outside the vocabulary).
 void add_unseen_squares(std::vector<float>& scores, std::span<const UnseenFeature> unseen);
 
+/// Fits model.grains (model.score.grains' partitions of the clustering
+/// space `reduced`, with `kmeans`' settings but k) and model.peer_median,
+/// and turns `scores`, the distances to the peers, into the grained score
+/// (pipeline_grains.cpp). Nothing without grains.
+void fit_grains(Backend& backend, const KMeansParams& kmeans, const DeviceArray<float>& reduced,
+                FleetModel& model, std::vector<float>& scores);
+
+/// The same with a fitted model's grains, on a snapshot's distances.
+void apply_grains(Backend& backend, const FleetModel& model, const DeviceArray<float>& reduced,
+                  std::vector<float>& scores);
+
 /// A distance over its cluster's percentile threshold: 1 at the rule's
 /// edge. NaN where the cluster has no threshold (rule off, or empty); past
 /// a zero threshold (a cluster of duplicates), 1 + the distance.

@@ -292,6 +292,24 @@ void write_lof(ObjectOut& o, const FleetModel& m) {
   o.end();
 }
 
+// The score's grains (version 4): each partition's k and median, the peers'
+// median, and every grain's centres, one after the other. null without.
+void write_grains(ObjectOut& o, const FleetModel& m) {
+  if (m.grains.empty()) {
+    o.field("grains", nullptr);
+    return;
+  }
+  o.begin("grains");
+  o.field("peer_median", m.peer_median);
+  o.field("dimensions", m.kmeans.centers.cols());
+  integers(o, "k", m.score.grains);
+  o.array("medians", m.grains.size(), [&](std::size_t g) { return Json(m.grains[g].median); });
+  std::vector<float> centers;
+  for (const ScoreGrain& g : m.grains) centers.insert(centers.end(), g.centers.data(), g.centers.data() + g.centers.size());
+  numbers(o, "centers", centers.data(), centers.size());
+  o.end();
+}
+
 void write_payload(PayloadOut& out, const FleetModel& m) {
   ObjectOut o(out);
   o.begin();
@@ -305,6 +323,7 @@ void write_payload(PayloadOut& out, const FleetModel& m) {
   o.field("score", {{"space", to_string(m.score.space)},
                     {"variance_floor", m.score.variance_floor},
                     {"shrinkage", m.score.shrinkage}});
+  write_grains(o, m);
   o.field("outliers", {{"percentile", m.outliers.percentile},
                        {"top_n", m.outliers.top_n},
                        {"top_fraction", m.outliers.top_fraction},
@@ -723,6 +742,40 @@ class PayloadIn : public std::streambuf {
   std::vector<char> buffer_;
 };
 
+// Version 4's grains, checked against the clustering space; older files
+// have none.
+void read_grains(const Json& j, const Reader& r, int version, FleetModel& m) {
+  if (version < 4) return;
+  const Json& gj = r.at(j, "grains", "");
+  if (gj.is_null()) return;
+  const std::string gp = "grains.";
+  m.peer_median = r.number(gj, "peer_median", gp);
+  if (!(m.peer_median > 0.0)) r.fail("grains.peer_median is not positive");
+  const int64_t dims = r.count(gj, "dimensions", gp, 1);
+  if (dims != m.kmeans.centers.cols()) r.fail("grains.dimensions does not match kmeans.dimensions");
+  m.score.grains = r.integers<int64_t>(gj, "k", gp, r.array(gj, "k", gp, -1).size());
+  const auto count = static_cast<int64_t>(m.score.grains.size());
+  if (count == 0) r.fail("grains.k is empty (a model without grains has grains: null)");
+  const std::vector<double> medians = r.numbers(gj, "medians", gp, count);
+  int64_t rows = 0;
+  for (const int64_t k : m.score.grains) {
+    if (k < 2 || k > m.n_entities) r.fail("grains.k holds " + std::to_string(k) + ", outside [2, n_entities]");
+    rows += k;
+  }
+  const Matrix<float> all = matrix<float>(gj, r, "centers", gp, rows, dims);
+  int64_t at = 0;
+  for (int64_t g = 0; g < count; ++g) {
+    ScoreGrain grain;
+    grain.median = medians[static_cast<std::size_t>(g)];
+    if (!(grain.median > 0.0)) r.fail("grains.medians holds a value <= 0");
+    const int64_t k = m.score.grains[static_cast<std::size_t>(g)];
+    grain.centers = Matrix<float>(k, dims);
+    std::copy(all.data() + at * dims, all.data() + (at + k) * dims, grain.centers.data());
+    at += k;
+    m.grains.push_back(std::move(grain));
+  }
+}
+
 FleetModel model_of(const Json& j, const Reader& r, int version) {
   FleetModel m;
   read_identity(j, r, version, m);
@@ -731,6 +784,7 @@ FleetModel model_of(const Json& j, const Reader& r, int version) {
   read_kmeans(j, r, m);
   read_clusters(j, r, m);
   read_scoring(j, r, version, m);
+  read_grains(j, r, version, m);
   if (version >= 2) read_detection(j, r, m);  // version 1: k-means, centroid
   return m;
 }

@@ -61,6 +61,7 @@ Json model_json(const FleetResult& r, std::string_view backend) {
   }
   j["score_space"] = to_string(m.score.space);
   j["shrinkage"] = m.score.shrinkage;
+  j["grains"] = m.score.grains;
   j["percentile"] = m.outliers.percentile;
   j["small_cluster_size"] = m.outliers.small_cluster_size;
   j["backend"] = std::string(backend);

@@ -150,6 +150,20 @@ struct ScoreParams {
   /// a few peers' variance leans on the fleet's. 0 (the default) = off,
   /// today's score bit for bit; finite and ≥ 0 (docs/pipeline.md).
   double shrinkage = 0.0;
+  /// Finer grains of peers (docs/pipeline.md, "Grains"): for each k here,
+  /// a k-means partition of the clustering space, and each entity's squared
+  /// distance to its own centre there. With any, an entity's score is the
+  /// largest of its distance to its peers and each grain's distance, each
+  /// over the baseline's median of it: density at several scales, for raw
+  /// measurements whose outliers sit between the clusters' cores. Each k in
+  /// [2, n_entities]; empty (the default): off.
+  std::vector<int64_t> grains;
+};
+
+/// A finer partition of a fitted model (ScoreParams::grains).
+struct ScoreGrain {
+  Matrix<float> centers;  // [k x r] in the clustering space
+  double median = 1.0;    // the baseline's median squared distance to the own centre (> 0)
 };
 
 /// The pipeline's feature defaults: Normalization::automatic (binary when a
@@ -248,6 +262,11 @@ struct FleetModel {
   /// the rule is off or the cluster empty).
   std::vector<double> thresholds;
   ScoreParams score;
+  /// With grains (score.grains): the baseline's median distance to the
+  /// peers (> 0), and each grain's partition and median, in score.grains'
+  /// order. Empty grains: scores are the distances themselves.
+  double peer_median = 1.0;
+  std::vector<ScoreGrain> grains;
   OutlierParams outliers;        // small_cluster_size resolved
   Clustering clustering = Clustering::kmeans;  // how the clusters were found
   Linkage linkage = Linkage::ward;             // agglomerative only
@@ -334,7 +353,9 @@ struct FleetResult {
   /// set its members apart from the rest of the fleet (cluster_profile.hpp).
   std::vector<ClusterProfile> clusters;
   std::vector<int32_t> labels;  // [n]
-  std::vector<float> scores;    // [n] distance to the peers, in ScoreParams::space
+  /// [n] distance to the peers, in ScoreParams::space; with grains, the
+  /// largest of it and each grain's distance, each over its baseline median.
+  std::vector<float> scores;
   /// [n] Local Outlier Factor in the clustering space (about 1 inside a
   /// crowd, larger where sparser than the neighbours); empty for the
   /// centroid detector.
@@ -403,10 +424,11 @@ void write_fleet_model(std::ostream& out, const FleetModel& model);
 FleetModel load_fleet_model(const std::filesystem::path& path);
 FleetModel read_fleet_model(std::istream& in, const std::string& source_name = "model");
 
-/// The current model file version (3: the score's variance shrinkage; 2:
-/// the clustering method and the detector with its LOF model). Older files
-/// still load: version 2 as shrinkage 0, version 1 also as k-means with the
-/// centroid detector, which was all they could hold.
-inline constexpr int kFleetModelVersion = 3;
+/// The current model file version (4: the score's grains; 3: its variance
+/// shrinkage; 2: the clustering method and the detector with its LOF
+/// model). Older files still load: version 3 without grains, version 2 also
+/// as shrinkage 0, version 1 also as k-means with the centroid detector,
+/// which was all they could hold.
+inline constexpr int kFleetModelVersion = 4;
 
 }  // namespace stray
