@@ -134,3 +134,25 @@ def test_detectors_and_clusterings_of_the_cli_are_there(fleet):
     assert plain["lof"].isna().all()
     with pytest.raises(ValueError, match="detector"):
         stray.fleet.fit(fleet[0], detector="magic")
+
+
+def test_grains_change_the_score_and_reach_the_json_and_the_model(tmp_path):
+    # Raw measurements: two clusters of rows, and one row between them.
+    rng = np.random.default_rng(5)
+    rows = np.vstack([rng.normal(0, 1, (60, 3)), rng.normal(8, 1, (60, 3)), [[4, 4, 4]]]) + 20
+    events = pd.DataFrame([(f"e{i}", "m", f"f{j}", float(v)) for i, row in enumerate(rows)
+                           for j, v in enumerate(row)],
+                          columns=["entity", "group", "feature", "value"])
+    plain = stray.fleet.fit(events, n_clusters=2, pca=2, normalize={"*": "none"}, backend="cpu")
+    grained = stray.fleet.fit(events, n_clusters=2, pca=2, normalize={"*": "none"},
+                              grains=[4, 8], backend="cpu")
+    import json
+    assert json.loads(grained.to_json())["grains"] == [4, 8]
+    assert json.loads(plain.to_json())["grains"] == []
+    assert not np.allclose(plain.scores["score"], grained.scores["score"])
+    path = tmp_path / "g.model"
+    grained.model.save(path)
+    again = stray.fleet.load_model(path).score(events)
+    assert np.array_equal(again.scores["score"], grained.model.score(events).scores["score"])
+    with pytest.raises(ValueError, match="grains"):
+        stray.fleet.fit(events, n_clusters=2, grains=[1], backend="cpu")
