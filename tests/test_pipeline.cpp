@@ -329,7 +329,9 @@ TEST(Pipeline, GrainsScoreIsTheLargestDistanceOverItsMedian) {
   params.pca.n_components = 2;
   params.kmeans.n_clusters = 2;
   params.features.normalization = Normalization::none;
+  params.score.auto_grains = false;  // raw amounts would take grains of their own
   const FleetResult plain = fit_fleet(*backend, params, dense_features(base, nullptr));
+  EXPECT_TRUE(plain.model.grains.empty());
   params.score.grains = {4, 7};
   const FleetResult fit = fit_fleet(*backend, params, dense_features(base, nullptr));
   ASSERT_EQ(fit.model.grains.size(), 2u);
@@ -506,9 +508,10 @@ TEST(Pipeline, ScoringRejectsAMismatchedOrUnfittedModel) {
 }
 
 // The default score space is decided from the features: the plain distance
-// where every group holds raw amounts (normalisation none), the standardised
-// score where any group is presence or shares; the model keeps the choice,
-// and its scores are those of naming that space.
+// (with grains 10 and 20) where every group holds raw amounts
+// (normalisation none), the standardised score where any group is presence
+// or shares; the model keeps the choice, and its scores are those of naming
+// that space and those grains.
 TEST(Pipeline, AutoScoreSpaceIsPlainForRawAmountsOnly) {
   auto backend = cpu();
   auto amounts = [](const EventSink& sink) {
@@ -531,10 +534,23 @@ TEST(Pipeline, AutoScoreSpaceIsPlainForRawAmountsOnly) {
   const Normalization none = Normalization::none, binary = Normalization::binary;
   const FleetResult raw = fit(ScoreSpace::automatic, none, none);
   EXPECT_EQ(raw.model.score.space, ScoreSpace::features);
-  EXPECT_EQ(raw.scores, fit(ScoreSpace::features, none, none).scores);
+  // ... with the grains of raw measurements (40 entities: both fit).
+  EXPECT_EQ(raw.model.score.grains, (std::vector<int64_t>{10, 20}));
+  EXPECT_TRUE(fit(ScoreSpace::features, none, none).model.score.grains.empty());
+  {
+    FleetPipelineParams named;
+    named.pca.n_components = 2;
+    named.kmeans.n_clusters = 2;
+    named.score.space = ScoreSpace::features;
+    named.score.grains = {10, 20};
+    named.features.normalization = none;
+    named.features.group_normalization["n"] = none;
+    EXPECT_EQ(raw.scores, fit_fleet(*backend, named, amounts).scores);
+  }
   // One group of presence: standardised, for every group.
   const FleetResult mixed = fit(ScoreSpace::automatic, none, binary);
   EXPECT_EQ(mixed.model.score.space, ScoreSpace::standardized);
+  EXPECT_TRUE(mixed.model.score.grains.empty());
   EXPECT_EQ(mixed.scores, fit(ScoreSpace::standardized, none, binary).scores);
   // Named spaces are kept as they are.
   EXPECT_EQ(fit(ScoreSpace::pca, none, none).model.score.space, ScoreSpace::pca);

@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -25,7 +24,7 @@ namespace {
 
 struct FleetOptions {
   std::vector<std::string> events, baseline, normalize;
-  std::vector<int64_t> grains;
+  std::string grains = "auto";
   std::string format, model_in, model_out, out, scores_out, mode = "config",
                                                 space = "auto";
   std::string cluster = "kmeans", linkage = "ward", detector = "centroid";
@@ -43,6 +42,32 @@ struct FleetOptions {
   // Options that shape a fit (not allowed with --model), by name, when given.
   std::vector<std::string> fit_options_given;
 };
+
+// --grains: auto, none, or a comma-separated list of k (each >= 2).
+void set_grains(const std::string& text, ScoreParams& score) {
+  if (text == "auto") return;
+  score.auto_grains = false;
+  if (text == "none") return;
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', at), text.size());
+    const std::string item = text.substr(at, comma - at);
+    int64_t k = 0;
+    std::size_t used = 0;
+    try {
+      k = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || k < 2) {
+      throw Error(ErrorCode::invalid_argument,
+                  "fleet: --grains expects auto, none, or numbers >= 2 separated by commas, got '" +
+                      text + "'");
+    }
+    score.grains.push_back(k);
+    at = comma + 1;
+  }
+}
 
 // --shrinkage: a pseudo-count; NaN and infinity would poison every score.
 const CLI::Validator kFiniteNonNegative(
@@ -136,7 +161,7 @@ void run_fleet(const FleetOptions& o) {
     pp.score.space = parse_score_space(o.space);
     pp.score.variance_floor = o.variance_floor;
     pp.score.shrinkage = o.shrinkage;
-    pp.score.grains = o.grains;
+    set_grains(o.grains, pp.score);
     pp.outliers.percentile = o.percentile;
     pp.outliers.top_n = o.top;
     pp.outliers.top_fraction = o.top_fraction;
@@ -292,11 +317,11 @@ void register_fleet_command(CLI::App& app) {
           ->check(kFiniteNonNegative)
           ->capture_default_str());
   fit(cmd->add_option("--grains", o->grains,
-                      "Also score each host's distance in finer k-means partitions of these k "
-                      "(e.g. 10,20), each over its fleet median, and keep the largest: for raw "
-                      "measurements (docs/pipeline.md, \"Grains\")")
-          ->delimiter(',')
-          ->check(CLI::Range(int64_t{2}, std::numeric_limits<int64_t>::max())));
+                      "Finer k-means partitions whose distances, each over its fleet median, "
+                      "also score each host (the largest counts): auto ({10,20} where every group "
+                      "is raw amounts and the score space is auto), none, or k values (10,20) "
+                      "(docs/pipeline.md, \"Grains\")")
+          ->capture_default_str());
   fit(cmd->add_option("--seed", o->seed, "Seed of k-means (and randomized PCA)")
           ->capture_default_str());
   cmd->add_option("--top", o->top, "Also flag the N highest scores of each cluster")

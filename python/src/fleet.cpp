@@ -61,8 +61,14 @@ FleetPipelineParams fit_params(const nb::dict& d) {
   p.explain.mode = parse_explain_mode(get<std::string>(d, "mode", "config"));
   p.explain.top_features = get<int64_t>(d, "top_features", p.explain.top_features);
   p.score.space = parse_score_space(get<std::string>(d, "score_space", "auto"));
-  if (d.contains("grains") && !d["grains"].is_none()) {
-    for (auto k : nb::cast<nb::list>(d["grains"])) p.score.grains.push_back(nb::cast<int64_t>(k));
+  // grains: "auto" (the default), None (off) or a list of k.
+  if (d.contains("grains") && !nb::isinstance<nb::str>(d["grains"])) {
+    p.score.auto_grains = false;
+    if (!d["grains"].is_none()) {
+      for (auto k : nb::cast<nb::list>(d["grains"])) p.score.grains.push_back(nb::cast<int64_t>(k));
+    }
+  } else if (d.contains("grains") && nb::cast<std::string>(d["grains"]) != "auto") {
+    throw Error(ErrorCode::invalid_argument, "grains: expected \"auto\", None or a list of k");
   }
   p.clustering = parse_clustering(get<std::string>(d, "clustering", "kmeans"));
   p.linkage = parse_linkage(get<std::string>(d, "linkage", "ward"));

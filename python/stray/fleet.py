@@ -71,7 +71,7 @@ def _run(events, format, on_files, on_columns):
 def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, top_n=0,
         top_fraction=0.0, mode="config", score_space="auto", max_clusters=50,
         top_features=5, normalize=None, clustering="kmeans", linkage="ward",
-        detector="centroid", lof_neighbors=20, grains=None, backend="auto", progress=None):
+        detector="centroid", lof_neighbors=20, grains="auto", backend="auto", progress=None):
     """Fits the pipeline to one snapshot and reports its own outliers.
 
     pca: components (int) or a share of the variance (float in (0, 1)); 0
@@ -83,8 +83,10 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
     "features" or "pca". normalize: a dict
     {group: "binary" | "log1p" | "fraction" | "none" | "auto"} ("*": every
     group). clustering: "kmeans" or "agglomerative" (with linkage).
-    grains: a list of k (e.g. [10, 20]): finer partitions whose distances,
-    each over its fleet median, also score each entity (the largest counts).
+    grains: finer k-means partitions whose distances, each over its fleet
+    median, also score each entity (the largest counts): "auto" ([10, 20]
+    where every group holds raw amounts and score_space is "auto"), None
+    (off) or a list of k.
     detector: "centroid" (distance to the cluster's peers), "lof" (Local
     Outlier Factor with lof_neighbors) or "both". progress: a callable
     (step, fraction), called on this thread;
@@ -96,7 +98,8 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
                   max_clusters=max_clusters, top_features=top_features, normalize=normalize,
                   clustering=clustering, linkage=linkage, detector=detector,
                   lof_neighbors=lof_neighbors,
-                  grains=None if grains is None else [int(k) for k in grains])
+                  grains=grains if grains is None or isinstance(grains, str)
+                  else [int(k) for k in grains])
     run = _run(
         events, format,
         lambda paths, fmt: _core.fleet_fit_files(paths, fmt, params, backend, progress),

@@ -55,6 +55,21 @@ ScoreSpace resolve_score_space(ScoreSpace space, const FeatureVocabulary& vocabu
   return feature_groups.empty() ? ScoreSpace::standardized : ScoreSpace::features;
 }
 
+std::vector<int64_t> resolve_grains(const ScoreParams& score, ScoreSpace requested,
+                                    ScoreSpace decided, int64_t n_entities) {
+  if (!score.grains.empty() || !score.auto_grains) return score.grains;
+  if (requested != ScoreSpace::automatic || decided != ScoreSpace::features) return {};
+  // Raw measurements: two finer scales than the silhouette's few clusters
+  // (every pair and triple tried between 5 and 40 gained on the numeric
+  // sets; bench/RESULTS.md, "Grains in the library"), each with at least
+  // two entities a cluster on average.
+  std::vector<int64_t> out;
+  for (const int64_t k : {int64_t{10}, int64_t{20}}) {
+    if (2 * k <= n_entities) out.push_back(k);
+  }
+  return out;
+}
+
 const char* to_string(Clustering clustering) {
   return clustering == Clustering::agglomerative ? "agglomerative" : "kmeans";
 }
@@ -428,6 +443,7 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
   m.score = params.score;
   m.score.space = resolve_score_space(params.score.space, features.vocabulary,
                                       features.feature_groups);
+  m.score.grains = resolve_grains(params.score, params.score.space, m.score.space, m.n_entities);
   m.explain = params.explain;
   m.explain.leave_one_out = true;
   m.clustering = params.clustering;

@@ -143,7 +143,8 @@ def test_grains_change_the_score_and_reach_the_json_and_the_model(tmp_path):
     events = pd.DataFrame([(f"e{i}", "m", f"f{j}", float(v)) for i, row in enumerate(rows)
                            for j, v in enumerate(row)],
                           columns=["entity", "group", "feature", "value"])
-    plain = stray.fleet.fit(events, n_clusters=2, pca=2, normalize={"*": "none"}, backend="cpu")
+    plain = stray.fleet.fit(events, n_clusters=2, pca=2, normalize={"*": "none"}, grains=None,
+                            backend="cpu")
     grained = stray.fleet.fit(events, n_clusters=2, pca=2, normalize={"*": "none"},
                               grains=[4, 8], backend="cpu")
     import json
@@ -154,5 +155,10 @@ def test_grains_change_the_score_and_reach_the_json_and_the_model(tmp_path):
     grained.model.save(path)
     again = stray.fleet.load_model(path).score(events)
     assert np.array_equal(again.scores["score"], grained.model.score(events).scores["score"])
+    # Raw amounts take grains by default, when the fleet is large enough.
+    assert json.loads(stray.fleet.fit(events, n_clusters=2, pca=2, normalize={"*": "none"},
+                                      backend="cpu").to_json())["grains"] == [10, 20]
     with pytest.raises(ValueError, match="grains"):
         stray.fleet.fit(events, n_clusters=2, grains=[1], backend="cpu")
+    with pytest.raises(ValueError, match="grains"):
+        stray.fleet.fit(events, n_clusters=2, grains="many", backend="cpu")

@@ -156,9 +156,19 @@ struct ScoreParams {
   /// largest of its distance to its peers and each grain's distance, each
   /// over the baseline's median of it: density at several scales, for raw
   /// measurements whose outliers sit between the clusters' cores. Each k in
-  /// [2, n_entities]; empty (the default): off.
+  /// [2, n_entities]. Empty: see auto_grains.
   std::vector<int64_t> grains;
+  /// With `grains` empty: when the score space is decided (automatic) and
+  /// comes out as the plain distance for raw amounts, grains {10, 20} (those
+  /// k with 2k ≤ n_entities); otherwise none. false: none unless `grains`
+  /// names them. A fitted model's `grains` holds what was decided.
+  bool auto_grains = true;
 };
+
+/// The grains ScoreParams stands for on a fit of `n_entities` whose score
+/// space was `requested` and came out as `decided`.
+std::vector<int64_t> resolve_grains(const ScoreParams& score, ScoreSpace requested,
+                                    ScoreSpace decided, int64_t n_entities);
 
 /// A finer partition of a fitted model (ScoreParams::grains).
 struct ScoreGrain {
