@@ -116,7 +116,9 @@ TEST(CpuBlas, PcaAgreesWithAndWithoutOpenBlas) {
 // rounding, the same top vectors up to sign (a Wishart matrix: simple
 // eigenvalues).
 TEST(CpuBlas, EigenTopAgreesWithAndWithoutLapack) {
-  if (openblas_sytrd() == nullptr) GTEST_SKIP() << "no OpenBLAS LAPACK at " << openblas_serial_path();
+  if (openblas_sytrd() == nullptr) {
+    GTEST_SKIP() << "no OpenBLAS LAPACK at " << openblas_serial_path();
+  }
   const int64_t d = 300, k = 12;
   std::mt19937 rng(8);
   std::normal_distribution<double> g;

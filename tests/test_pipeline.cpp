@@ -377,7 +377,8 @@ TEST(Pipeline, GrainsScoreIsTheLargestDistanceOverItsMedian) {
   write_fleet_model(file, fit.model);
   const FleetModel loaded = read_fleet_model(file);
   const std::vector<std::vector<double>> later = {{1.5, 1.2, 2.0}, {20.0, -3.0, 9.0}};
-  const FleetResult a = score_fleet(*backend, fit.model, dense_features(later, &fit.model.vocabulary),
+  const FleetResult a = score_fleet(*backend, fit.model,
+                                    dense_features(later, &fit.model.vocabulary),
                                     FleetScoreParams::from_model(fit.model));
   const FleetResult b = score_fleet(*backend, loaded, dense_features(later, &loaded.vocabulary),
                                     FleetScoreParams::from_model(loaded));

@@ -169,7 +169,8 @@ void register_demo_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--mode", o->mode, "Explanations: config (both signs) or behavior (positive)")
       ->capture_default_str();
-  cmd->add_option("--score-space", o->space, "auto, standardized, features or pca")->capture_default_str();
+  cmd->add_option("--score-space", o->space, "auto, standardized, features or pca")
+      ->capture_default_str();
   add_backend_options(cmd, &o->backend);
   cmd->add_flag("--json", o->json, "Print one JSON object (findings and recall) instead of text");
   cmd->add_option("--report", o->report_out,

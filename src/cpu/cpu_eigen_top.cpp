@@ -353,7 +353,8 @@ bool CpuBackend::symmetric_eigen_largest(int64_t d, const double* A, int64_t k, 
   if (d >= kMinIterativeDim && k * kMaxBlockShare <= d &&
       subspace_iteration_largest(S, k, scale, values, vectors))
     return true;
-  return tridiagonal_largest(std::move(S), k, scale, values, vectors, sytrd());  // S not needed after
+  // S is not needed after.
+  return tridiagonal_largest(std::move(S), k, scale, values, vectors, sytrd());
 }
 
 namespace {

@@ -63,7 +63,9 @@ bool lapack_tridiagonalize(Eigen::MatrixXd& S, SytrdFn sytrd, Tridiagonal& out) 
   }
   Eigen::MatrixXd A = S;  // a copy: S stays for the fallback if LAPACK fails
   Eigen::VectorXd e(n - 1), tau(n - 1);
-  if (sytrd(static_cast<int>(n), A.data(), out.diag.data(), e.data(), tau.data()) != 0) return false;
+  if (sytrd(static_cast<int>(n), A.data(), out.diag.data(), e.data(), tau.data()) != 0) {
+    return false;
+  }
   out.sub = std::move(e);
   out.tau = std::move(tau);
   out.reflectors = std::move(A);

@@ -49,7 +49,8 @@ ScoreSpace resolve_score_space(ScoreSpace space, const FeatureVocabulary& vocabu
   const FeatureParams& fp = vocabulary.params;
   for (const std::string& group : feature_groups) {
     const auto named = fp.group_normalization.find(group);
-    const Normalization n = named != fp.group_normalization.end() ? named->second : fp.normalization;
+    const Normalization n =
+        named != fp.group_normalization.end() ? named->second : fp.normalization;
     if (n != Normalization::none) return ScoreSpace::standardized;
   }
   return feature_groups.empty() ? ScoreSpace::standardized : ScoreSpace::features;

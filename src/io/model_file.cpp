@@ -305,7 +305,9 @@ void write_grains(ObjectOut& o, const FleetModel& m) {
   integers(o, "k", m.score.grains);
   o.array("medians", m.grains.size(), [&](std::size_t g) { return Json(m.grains[g].median); });
   std::vector<float> centers;
-  for (const ScoreGrain& g : m.grains) centers.insert(centers.end(), g.centers.data(), g.centers.data() + g.centers.size());
+  for (const ScoreGrain& g : m.grains) {
+    centers.insert(centers.end(), g.centers.data(), g.centers.data() + g.centers.size());
+  }
   numbers(o, "centers", centers.data(), centers.size());
   o.end();
 }
@@ -759,7 +761,10 @@ void read_grains(const Json& j, const Reader& r, int version, FleetModel& m) {
   const std::vector<double> medians = r.numbers(gj, "medians", gp, count);
   int64_t rows = 0;
   for (const int64_t k : m.score.grains) {
-    if (k < 2 || k > m.n_entities) r.fail("grains.k holds " + std::to_string(k) + ", outside [2, n_entities]");
+    if (k < 2 || k > m.n_entities) {
+      r.fail("grains.k holds " + std::to_string(k) + ", outside [2, n_entities]");
+    }
+    if (rows > std::numeric_limits<int64_t>::max() - k) r.fail("grains.k sums past any size");
     rows += k;
   }
   const Matrix<float> all = matrix<float>(gj, r, "centers", gp, rows, dims);
