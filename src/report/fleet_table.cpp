@@ -67,7 +67,12 @@ std::string pipeline_summary(const FleetResult& result) {
     os << " -> LOF (" << m.lof.n_neighbors << " neighbours) beyond " << -m.lof.offset;
     return os.str();
   }
-  os << " -> " << to_string(m.score.space) << " scores -> ";
+  os << " -> " << to_string(m.score.space) << " scores";
+  for (std::size_t g = 0; g < m.score.grains.size(); ++g) {
+    os << (g == 0 ? " (grains k=" : ",") << m.score.grains[g]
+       << (g + 1 == m.score.grains.size() ? ")" : "");
+  }
+  os << " -> ";
   if (m.outliers.percentile > 0.0) os << "beyond the " << m.outliers.percentile << "th percentile";
   if (m.outliers.small_cluster_size > 0)
     os << ", clusters of <= " << m.outliers.small_cluster_size << " whole";

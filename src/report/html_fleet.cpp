@@ -110,6 +110,9 @@ std::string clusters_text(const FleetResult& r, const FleetFacts& f) {
 
 std::string rules_text(const FleetModel& m) {
   std::string s = xml_escape(to_string(m.score.space)) + " scores";
+  for (std::size_t g = 0; g < m.score.grains.size(); ++g) {
+    s += (g == 0 ? " at grains k = " : ", ") + std::to_string(m.score.grains[g]);
+  }
   if (m.outliers.percentile > 0.0) {
     s += "; flagged beyond the " + internal::svg_number(m.outliers.percentile, 2) +
          "th percentile of each cluster";

@@ -149,6 +149,7 @@ def test_grains_change_the_score_and_reach_the_json_and_the_model(tmp_path):
                               grains=[4, 8], backend="cpu")
     import json
     assert json.loads(grained.to_json())["grains"] == [4, 8]
+    assert "features scores (grains k=4,8)" in grained.summary()
     assert json.loads(plain.to_json())["grains"] == []
     assert not np.allclose(plain.scores["score"], grained.scores["score"])
     path = tmp_path / "g.model"
