@@ -4,6 +4,7 @@
 // files round-tripping to identical scores and refusing corrupt, foreign and
 // truncated input; a hand-computed standardised score.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -506,6 +507,29 @@ TEST(Pipeline, ScoringRejectsAMismatchedOrUnfittedModel) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::shape_mismatch);
   }
+}
+
+// A host that asks the CPU backend for one thread gets one in the
+// pipeline's OpenMP steps too (feature building, input checks), and its
+// own OpenMP count back afterwards.
+TEST(Pipeline, TheBackendsThreadCountHoldsForTheHostSteps) {
+  const int before = omp_get_max_threads();
+  if (before < 2) GTEST_SKIP() << "OpenMP offers one thread here: nothing to narrow";
+  BackendOptions one;
+  one.cpu.threads = 1;
+  auto backend = make_backend("cpu", one);
+  FleetPipelineParams params;
+  std::vector<int> seen;
+  params.progress = [&](std::string_view, double) { seen.push_back(omp_get_max_threads()); };
+  GroundTruth truth;
+  (void)fit_fleet(*backend, params, synthetic(300, 1, 0, &truth));
+  ASSERT_FALSE(seen.empty());
+  for (const int t : seen) EXPECT_EQ(t, 1);
+  EXPECT_EQ(omp_get_max_threads(), before);
+  // The default backend leaves OpenMP's count as it was.
+  seen.clear();
+  (void)fit_fleet(*cpu(), params, synthetic(300, 1, 0));
+  for (const int t : seen) EXPECT_EQ(t, before);
 }
 
 // The default score space is decided from the features: the plain distance

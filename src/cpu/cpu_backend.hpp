@@ -121,6 +121,7 @@ class CpuBackend final : public Backend {
 
   /// Worker threads used by parallel loops.
   int threads() const { return threads_; }
+  int host_threads() const override { return threads_; }
   /// The backend's own threads (core/work_team.hpp). A backend is used by
   /// one thread at a time, so its team is too.
   WorkTeam& team() const { return *team_; }

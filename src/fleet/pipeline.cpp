@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/host_threads.hpp"
 #include "fleet/pipeline_internal.hpp"
 #include "core/check.hpp"
 #include "core/rng.hpp"
@@ -416,6 +417,7 @@ void fit_scores(Backend& backend, const FleetPipelineParams& params, const Devic
 FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params,
                       const EventSource& events) {
   require(static_cast<bool>(events), ErrorCode::invalid_argument, kFit, "no event source");
+  const internal::ScopedHostThreads host_threads(backend.host_threads());
   const auto start = std::chrono::steady_clock::now();
   std::vector<PipelineStep> before;
   Steps steps(params.progress, before);
@@ -434,6 +436,7 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params,
 }
 
 FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, FeatureMatrix features) {
+  const internal::ScopedHostThreads host_threads(backend.host_threads());
   const auto start = std::chrono::steady_clock::now();
   check_fit_params(params, features);
   FleetResult r;
@@ -512,6 +515,7 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, const EventSo
                         const FleetScoreParams& params) {
   require(static_cast<bool>(events), ErrorCode::invalid_argument, kScore, "no event source");
   require(model.fitted(), ErrorCode::not_fitted, kScore, "the model is not fitted");
+  const internal::ScopedHostThreads host_threads(backend.host_threads());
   const auto start = std::chrono::steady_clock::now();
   std::vector<PipelineStep> before;
   Steps steps(params.progress, before);
@@ -550,6 +554,7 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
   require(features.n_features() == model.n_features(), ErrorCode::shape_mismatch, kScore,
           "the snapshot has ", features.n_features(), " features, the model ",
           model.n_features(), " (build it with FeatureBuilder(model.vocabulary))");
+  const internal::ScopedHostThreads host_threads(backend.host_threads());
   const auto start = std::chrono::steady_clock::now();
   FleetResult r;
   r.model = model;

@@ -151,6 +151,11 @@ class Backend {
   /// True when backend memory is ordinary host memory (the CPU backend), so
   /// host data can be read in place (see borrow_or_upload).
   virtual bool shares_host_memory() const { return false; }
+  /// Threads for the library's host steps that run beside this backend
+  /// (feature building, input checks: OpenMP loops) in the fleet pipeline:
+  /// the CPU backend's own count, so a host that asks it for one thread gets
+  /// one everywhere; 0 (the default) leaves OpenMP's count.
+  virtual int host_threads() const { return 0; }
 
   template <typename T>
   DeviceArray<T> allocate(int64_t rows, int64_t cols = 1) {
