@@ -57,10 +57,10 @@ ScoreSpace resolve_score_space(ScoreSpace space, const FeatureVocabulary& vocabu
   return feature_groups.empty() ? ScoreSpace::standardized : ScoreSpace::features;
 }
 
-std::vector<int64_t> resolve_grains(const ScoreParams& score, ScoreSpace requested,
-                                    ScoreSpace decided, int64_t n_entities) {
+std::vector<int64_t> resolve_grains(const ScoreParams& score, ScoreSpace decided,
+                                    int64_t n_entities) {
   if (!score.grains.empty() || !score.auto_grains) return score.grains;
-  if (requested != ScoreSpace::automatic || decided != ScoreSpace::features) return {};
+  if (score.space != ScoreSpace::automatic || decided != ScoreSpace::features) return {};
   // Raw measurements: two finer scales than the silhouette's few clusters
   // (every pair and triple tried between 5 and 40 gained on the numeric
   // sets; bench/RESULTS.md, "Grains in the library"), each with at least
@@ -352,14 +352,20 @@ void fit_pca(Backend& backend, const FleetPipelineParams& params, const FeatureM
   m.pca = pca_fit(backend, pp, resident);
 }
 
+// The pipeline's k-means settings for a fleet of n entities, n_init
+// resolved. n_init auto: restarts where they are cheap. A small fleet's
+// k-means is at the mercy of one seeding (41 real images at k = 3: ARI 0.79
+// or 0.93 against their OS by seed); a large one is not, and pays
+// n_init-fold.
+KMeansParams fleet_kmeans_params(const FleetPipelineParams& params, int64_t n) {
+  KMeansParams kp = params.kmeans;
+  if (kp.n_init == 0) kp.n_init = n <= kRestartFleetSize ? 10 : 1;
+  return kp;
+}
+
 void fit_kmeans(Backend& backend, const FleetPipelineParams& params,
                 const DeviceArray<float>& reduced, FleetResult& r) {
-  const int64_t n = r.reduced.rows();
-  KMeansParams kp = params.kmeans;
-  // n_init auto: restarts where they are cheap. A small fleet's k-means is
-  // at the mercy of one seeding (41 real images at k = 3: ARI 0.79 or 0.93
-  // against their OS by seed); a large one is not, and pays n_init-fold.
-  if (kp.n_init == 0) kp.n_init = n <= kRestartFleetSize ? 10 : 1;
+  KMeansParams kp = fleet_kmeans_params(params, r.reduced.rows());
   kp.n_clusters = kp.n_clusters == 0 ? choose_clusters(backend, params, r.reduced.view(), r.cluster_choice)
                                      : kp.n_clusters;
   r.kmeans = kmeans_fit(backend, kp, reduced);
@@ -447,7 +453,7 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
   m.score = params.score;
   m.score.space = resolve_score_space(params.score.space, features.vocabulary,
                                       features.feature_groups);
-  m.score.grains = resolve_grains(params.score, params.score.space, m.score.space, m.n_entities);
+  m.score.grains = resolve_grains(params.score, m.score.space, m.n_entities);
   m.explain = params.explain;
   m.explain.leave_one_out = true;
   m.clustering = params.clustering;
@@ -479,9 +485,7 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
 
   steps.begin("score");
   fit_scores(backend, params, resident, reduced, r);
-  KMeansParams grain_kmeans = params.kmeans;
-  if (grain_kmeans.n_init == 0) grain_kmeans.n_init = m.n_entities <= kRestartFleetSize ? 10 : 1;
-  internal::fit_grains(backend, grain_kmeans, reduced, m, r.scores);
+  internal::fit_grains(backend, fleet_kmeans_params(params, m.n_entities), reduced, m, r.scores);
   steps.end();
 
   steps.begin("outliers");

@@ -165,10 +165,10 @@ struct ScoreParams {
   bool auto_grains = true;
 };
 
-/// The grains ScoreParams stands for on a fit of `n_entities` whose score
-/// space was `requested` and came out as `decided`.
-std::vector<int64_t> resolve_grains(const ScoreParams& score, ScoreSpace requested,
-                                    ScoreSpace decided, int64_t n_entities);
+/// The grains `score` stands for on a fit of `n_entities` whose score
+/// space (score.space) came out as `decided`.
+std::vector<int64_t> resolve_grains(const ScoreParams& score, ScoreSpace decided,
+                                    int64_t n_entities);
 
 /// A finer partition of a fitted model (ScoreParams::grains).
 struct ScoreGrain {
