@@ -106,7 +106,7 @@ TEST_F(CliFleetDetectors, AgglomerativeClustersAndNamesItsLinkage) {
 
 TEST_F(CliFleetDetectors, WrongNamesAreOneLine) {
   for (const std::string& args : {"--detector density", "--cluster dbscan", "--linkage median",
-                                  "--detector both --percentile 0", "--neighbors 0"}) {
+                                  "--detector automatic", "--neighbors 0"}) {
     const auto r = run_cli("fleet --events " + path("f/events.csv") + " --backend cpu " + args +
                            " --out " + path("o.json"));
     EXPECT_NE(r.status, 0) << args;

@@ -22,6 +22,7 @@
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "stray/core/error.hpp"
@@ -99,13 +100,15 @@ FleetModel golden_model() {
   std::copy(std::begin(rows), std::end(rows), m.lof.reference.data());
   m.lof.k_distance = {0.5, 0.75, 1.0, 12.5};
   m.lof.lrd = {2.0, 1.3333333333333333, 1.0, 0.08};
+  m.calibration.scores = {0.0f, 0.5f, 2.25f, 7.5f};
+  m.calibration.lof = {0.875f, 1.0f, 1.25f, 3.5f};
   return m;
 }
 
 // golden_model()'s payload, as the writer has produced it since format
-// version 4, with @VERSION@ for the library version that wrote it.
+// version 5, with @VERSION@ for the library version that wrote it.
 constexpr const char* kGoldenPayload =
-    "{\"format\":\"stray-fleet-model\",\"version\":4,\"library_version\":\"@VERSION@\","
+    "{\"format\":\"stray-fleet-model\",\"version\":5,\"library_version\":\"@VERSION@\","
     "\"n_entities\":4,\"features\":{\"normalization\":\"binary\","
     "\"group_normalization\":{\"net.port\":\"log1p\",\"package\":\"binary\"},"
     "\"group_weights\":[[{\"hex\":\"677270ff\"},0.5],[\"package\",2.0]],\"max_df\":0.9,"
@@ -132,7 +135,8 @@ constexpr const char* kGoldenPayload =
     "\"top_features\":5},\"clustering\":{\"method\":\"agglomerative\",\"linkage\":\"average\"},"
     "\"detector\":\"both\",\"lof\":{\"n_neighbors\":2,\"offset\":-1.5,\"rows\":4,"
     "\"reference\":[0.0,1.0,0.5,-0.25,0.3333333432674408,2.0,10000000000.0,0.10000000149011612],"
-    "\"k_distance\":[0.5,0.75,1.0,12.5],\"lrd\":[2.0,1.3333333333333333,1.0,0.08]}}";
+    "\"k_distance\":[0.5,0.75,1.0,12.5],\"lrd\":[2.0,1.3333333333333333,1.0,0.08]},"
+    "\"calibration\":{\"scores\":[0.0,0.5,2.25,7.5],\"lof\":[0.875,1.0,1.25,3.5]}}";
 
 uint32_t crc32_of(const std::string& bytes) {
   uint32_t crc = 0xffffffffu;
@@ -147,6 +151,16 @@ std::string replaced(std::string text, const std::string& from, const std::strin
   const auto at = text.find(from);
   if (at != std::string::npos) text.replace(at, from.size(), to);
   return text;
+}
+
+constexpr const char* kGoldenCalibration =
+    ",\"calibration\":{\"scores\":[0.0,0.5,2.25,7.5],\"lof\":[0.875,1.0,1.25,3.5]}";
+
+// The golden payload as version 4 wrote it: no calibration.
+std::string golden_version_four() {
+  return replaced(replaced(replaced(kGoldenPayload, "@VERSION@", version_string) + "\n",
+                           "\"version\":5", "\"version\":4"),
+                  kGoldenCalibration, "");
 }
 
 std::string file_of(const std::string& payload, int version = kFleetModelVersion) {
@@ -195,7 +209,7 @@ std::string load_error(const std::string& bytes) {
 // Version 2 had no shrinkage: its files load as shrinkage 0 and are
 // otherwise the same model; version 3 must say it.
 TEST(ModelFormat, VersionTwoFilesLoadWithoutShrinkage) {
-  const std::string v4 = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
+  const std::string v4 = golden_version_four();
   const std::string v3 = replaced(replaced(v4, "\"version\":4", "\"version\":3"),
                                   ",\"grains\":null", "");
   const std::string v2 = replaced(replaced(v3, "\"version\":3", "\"version\":2"),
@@ -206,6 +220,7 @@ TEST(ModelFormat, VersionTwoFilesLoadWithoutShrinkage) {
   EXPECT_EQ(loaded.score.shrinkage, 0.0);
   FleetModel expected = golden_model();
   expected.score.shrinkage = 0.0;
+  expected.calibration = {};
   EXPECT_EQ(written(loaded), written(expected));
   EXPECT_NE(load_error(file_of(replaced(v3, ",\"shrinkage\":2.5", ""), 3)).find("shrinkage"),
             std::string::npos);
@@ -217,15 +232,44 @@ TEST(ModelFormat, VersionTwoFilesLoadWithoutShrinkage) {
 // Version 3 had no grains: its files load without them; version 4 must
 // say whether it has any (null or the grains).
 TEST(ModelFormat, VersionThreeFilesLoadWithoutGrains) {
-  const std::string v4 = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
+  const std::string v4 = golden_version_four();
   const std::string v3 = replaced(replaced(v4, "\"version\":4", "\"version\":3"),
                                   ",\"grains\":null", "");
   std::istringstream in(file_of(v3, 3));
   const FleetModel loaded = read_fleet_model(in);
   EXPECT_TRUE(loaded.grains.empty());
-  EXPECT_EQ(written(loaded), written(golden_model()));
-  EXPECT_NE(load_error(file_of(replaced(v4, ",\"grains\":null", ""))).find("grains"),
+  FleetModel expected = golden_model();
+  expected.calibration = {};
+  EXPECT_EQ(written(loaded), written(expected));
+  EXPECT_NE(load_error(file_of(replaced(v4, ",\"grains\":null", ""), 4)).find("grains"),
             std::string::npos);
+}
+
+// Version 4 had no calibration for detector both: its files load without
+// one (ranked as version 4 ranked); version 5 must say (null or the
+// calibration), and a calibration must be whole, finite, ascending and
+// belong to detector both.
+TEST(ModelFormat, VersionFourFilesLoadWithoutCalibration) {
+  std::istringstream in(file_of(golden_version_four(), 4));
+  const FleetModel loaded = read_fleet_model(in);
+  EXPECT_TRUE(loaded.calibration.empty());
+  FleetModel expected = golden_model();
+  expected.calibration = {};
+  EXPECT_EQ(written(loaded), written(expected));
+  const std::string v5 = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
+  EXPECT_NE(load_error(file_of(replaced(v5, kGoldenCalibration, ""))).find("calibration"),
+            std::string::npos);
+  for (const auto& [from, to] :
+       {std::pair{"\"lof\":[0.875,1.0,1.25,3.5]", "\"lof\":[0.875,1.0,1.25]"},
+        std::pair{"\"scores\":[0.0,0.5,2.25,7.5]", "\"scores\":[0.0,2.25,0.5,7.5]"},
+        std::pair{"\"scores\":[0.0,0.5,2.25,7.5]", "\"scores\":[0.0,0.5,2.25,null]"},
+        std::pair{"\"detector\":\"both\"", "\"detector\":\"lof\""},
+        std::pair{"\"detector\":\"both\"", "\"detector\":\"auto\""}}) {
+    const std::string error = load_error(file_of(replaced(v5, from, to)));
+    EXPECT_TRUE(error.find("calibration") != std::string::npos ||
+                error.find("detector") != std::string::npos)
+        << to << ": " << error;
+  }
 }
 
 // A model with grains round-trips to the same bytes and the same grains;
@@ -315,6 +359,12 @@ FleetModel wide_model(int64_t d, int64_t n) {
   for (int64_t i = 0; i < 2 * n; ++i) m.lof.reference.data()[i] = static_cast<float>(value(i));
   m.lof.k_distance.assign(static_cast<std::size_t>(n), 0.5);
   m.lof.lrd.assign(static_cast<std::size_t>(n), 2.0);
+  m.calibration.scores.resize(static_cast<std::size_t>(n));
+  m.calibration.lof.resize(static_cast<std::size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    m.calibration.scores[static_cast<std::size_t>(i)] = static_cast<float>(i) / 3.0f;
+    m.calibration.lof[static_cast<std::size_t>(i)] = 1.0f + static_cast<float>(i) / 7.0f;
+  }
   return m;
 }
 

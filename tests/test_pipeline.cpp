@@ -101,9 +101,11 @@ TEST(Pipeline, IntermediatesShapesAndProgress) {
     EXPECT_LE(f.features.size(), 5u);
     EXPECT_FALSE(f.features.empty());
   }
-  // Every step timed, and reported from 0 to 1 in order.
-  const std::vector<std::string> names = {"read",  "features", "pca",    "kmeans",
-                                          "score", "outliers", "explain"};
+  // Every step timed, and reported from 0 to 1 in order; the synthetic
+  // fleet is event telemetry, so the automatic detector runs LOF too.
+  EXPECT_EQ(r.model.detector, Detector::both);
+  const std::vector<std::string> names = {"read",     "features", "pca", "kmeans", "score",
+                                          "outliers", "lof",      "explain"};
   ASSERT_EQ(r.steps.size(), names.size());
   for (std::size_t s = 0; s < names.size(); ++s) EXPECT_EQ(r.steps[s].name, names[s]);
   std::vector<std::string> seen;

@@ -99,46 +99,111 @@ TEST(PipelineDetectors, LofFlagsWhatLocalOutlierFactorFlags) {
   EXPECT_EQ(r.model.lof.reference.rows(), r.reduced.rows());  // kept for scoring
 }
 
-TEST(PipelineDetectors, BothIsTheUnionRankedByEachScoreOverItsThreshold) {
+// The share of `values` at or above `value` (the value among them too),
+// counted naively at float precision: tail_fraction's definition.
+double naive_tail(const std::vector<double>& values, double value) {
+  const auto v = static_cast<float>(value);
+  double at_or_above = 0.0;
+  for (const double x : values) at_or_above += static_cast<float>(x) >= v;
+  return (at_or_above + 1.0) / (static_cast<double>(values.size()) + 1.0);
+}
+
+TEST(PipelineDetectors, BothIsTheUnionRankedByTheRarerScore) {
   auto backend = cpu();
   const FleetResult c = fit_fleet(*backend, params_with(Detector::centroid, 3), counts(600, 5));
   const FleetResult b = fit_fleet(*backend, params_with(Detector::both, 3), counts(600, 5));
   ASSERT_EQ(c.labels, b.labels);
   ASSERT_EQ(c.scores, b.scores);
-  std::set<int64_t> expected = flagged(c);
+  const std::vector<double> distances(b.scores.begin(), b.scores.end());
+  const std::set<int64_t> rules_alone = flagged(c);
+  std::set<int64_t> expected = rules_alone;
+  std::set<int64_t> by_offset;
   for (std::size_t i = 0; i < b.lof.size(); ++i) {
-    if (b.lof[i] > 1.5) expected.insert(static_cast<int64_t>(i));
-    const double thr = b.model.thresholds[static_cast<std::size_t>(b.labels[i])];
-    ASSERT_GT(thr, 0.0);
-    const double want = std::max(static_cast<double>(b.scores[i]) / thr, b.lof[i] / 1.5);
+    const double lof_tail = naive_tail(b.lof, b.lof[i]);
+    // LOF beside the rules: past its offset and in the top 5% of the fit's LOFs.
+    if (b.lof[i] > 1.5 && lof_tail <= 0.05) expected.insert(static_cast<int64_t>(i));
+    if (b.lof[i] > 1.5) by_offset.insert(static_cast<int64_t>(i));
+    const double want = 1.0 / std::min(naive_tail(distances, distances[i]), lof_tail);
     EXPECT_NEAR(b.outlier_scores[i], want, 1e-12 * want) << i;
   }
   EXPECT_EQ(flagged(b), expected);
-  EXPECT_GT(expected.size(), flagged(c).size());  // LOF adds some the rules did not flag
+  EXPECT_GT(expected.size(), rules_alone.size());  // LOF adds some the rules did not flag
+  EXPECT_GT(by_offset.size(), expected.size() - rules_alone.size());  // and not all past 1.5
   for (const Finding& f : b.findings) {
     const auto e = static_cast<std::size_t>(f.entity);
-    EXPECT_EQ((f.rules & kOutlierLof) != 0, b.lof[e] > 1.5) << f.entity_name;
+    // The rules' own findings keep their flags; the others are LOF's.
+    if (!rules_alone.count(f.entity)) EXPECT_NE(f.rules & kOutlierLof, 0u) << f.entity_name;
     EXPECT_EQ(f.score, b.outlier_scores[e]);
-    // Past either rule's edge is past 1 (a small cluster's members need not be).
-    if (f.rules & (kOutlierPercentile | kOutlierLof)) EXPECT_GT(f.score, 1.0) << f.entity_name;
+    EXPECT_GE(f.score, 1.0);
+    EXPECT_LE(f.score, (static_cast<double>(b.lof.size()) + 1.0) / 2.0);  // the fit's top: 2 / (n + 1)
   }
+  // The calibration is the fit's own values, sorted.
+  std::vector<float> sorted(b.scores);
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(b.model.calibration.scores, sorted);
+  EXPECT_EQ(b.model.calibration.lof.size(), b.lof.size());
+  EXPECT_TRUE(std::is_sorted(b.model.calibration.lof.begin(), b.model.calibration.lof.end()));
+  EXPECT_TRUE(c.model.calibration.empty());
 }
 
-TEST(PipelineDetectors, BothNeedsThePercentileRule) {
+TEST(PipelineDetectors, TailFractionCountsTheBaselineAndFallsPastIt) {
+  const std::vector<float> base = {0.0f, 0.0f, 1.0f, 2.0f, 4.0f};
+  EXPECT_EQ(tail_fraction(base, 0.0), 1.0);          // 5 of 5 at or above, (5 + 1) / 6
+  EXPECT_EQ(tail_fraction(base, 0.5), 4.0 / 6.0);    // 1, 2, 4
+  EXPECT_EQ(tail_fraction(base, 4.0), 2.0 / 6.0);    // the largest meets itself
+  EXPECT_EQ(tail_fraction(base, 8.0), 0.5 / 6.0);    // past it: 4 / 8 of 1 / 6
+  EXPECT_LT(tail_fraction(base, 16.0), tail_fraction(base, 8.0));
+  EXPECT_GT(tail_fraction(base, 1e300), 0.0);
+  EXPECT_EQ(tail_fraction({0.0f, 0.0f}, 1.0), 0.5 / 3.0);  // a baseline of zeros: 1 / (1 + v)
+  EXPECT_EQ(tail_fraction({}, 3.0), 1.0);
+  EXPECT_EQ(tail_fraction(base, std::nan("")), 1.0);
+}
+
+TEST(PipelineDetectors, BothWithoutThePercentileRuleFlagsByLofsOffset) {
   auto backend = cpu();
-  FleetPipelineParams p = params_with(Detector::both);
+  FleetPipelineParams p = params_with(Detector::both, 3);
   p.outliers.percentile = 0.0;
-  try {
-    fit_fleet(*backend, p, synthetic(200, 1));
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
-    EXPECT_NE(std::string(e.what()).find("percentile"), std::string::npos) << e.what();
+  p.small_cluster_size = 0;
+  const FleetResult r = fit_fleet(*backend, p, counts(600, 5));
+  std::set<int64_t> expected;
+  for (std::size_t i = 0; i < r.lof.size(); ++i) {
+    if (r.lof[i] > 1.5) expected.insert(static_cast<int64_t>(i));
   }
+  EXPECT_FALSE(expected.empty());
+  EXPECT_EQ(flagged(r), expected);
   EXPECT_THROW(parse_detector("density"), Error);
   EXPECT_THROW(parse_clustering("dbscan"), Error);
-  EXPECT_EQ(parse_detector(to_string(Detector::both)), Detector::both);
+  for (const Detector d : {Detector::centroid, Detector::lof, Detector::both, Detector::automatic}) {
+    EXPECT_EQ(parse_detector(to_string(d)), d);
+  }
   EXPECT_EQ(parse_clustering(to_string(Clustering::agglomerative)), Clustering::agglomerative);
+}
+
+// The default detector: both for event telemetry (shares, presence) up to
+// lof_auto_max_entities, centroid for raw measurements and past the limit.
+TEST(PipelineDetectors, TheAutomaticDetectorFollowsTheData) {
+  auto backend = cpu();
+  FleetPipelineParams p;
+  EXPECT_EQ(p.detector, Detector::automatic);
+  p.kmeans.n_clusters = 3;
+  const FleetResult events = fit_fleet(*backend, p, counts(300, 2));
+  EXPECT_EQ(events.model.detector, Detector::both);
+  EXPECT_FALSE(events.model.calibration.empty());
+  EXPECT_EQ(events.lof.size(), 300u);
+  p.features.group_normalization["syscall"] = Normalization::none;  // raw amounts
+  EXPECT_EQ(fit_fleet(*backend, p, counts(300, 2)).model.detector, Detector::centroid);
+  p.features.group_normalization.clear();
+  p.lof_auto_max_entities = 299;
+  const FleetResult large = fit_fleet(*backend, p, counts(300, 2));
+  EXPECT_EQ(large.model.detector, Detector::centroid);
+  EXPECT_TRUE(large.lof.empty());
+  EXPECT_EQ(resolve_detector(Detector::lof, ScoreSpace::features, 10, 0), Detector::lof);
+  EXPECT_EQ(resolve_detector(Detector::automatic, ScoreSpace::standardized, 10, 10),
+            Detector::both);
+  EXPECT_EQ(resolve_detector(Detector::automatic, ScoreSpace::features, 10, 10),
+            Detector::centroid);
+  p.lof_auto_max_entities = -1;
+  EXPECT_THROW(fit_fleet(*backend, p, counts(300, 2)), Error);
 }
 
 TEST(PipelineDetectors, ModelFilesCarryTheLofModelAndScoreAlike) {
@@ -153,8 +218,16 @@ TEST(PipelineDetectors, ModelFilesCarryTheLofModelAndScoreAlike) {
   const FleetResult a = score_fleet(*backend, base.model, synthetic(400, 8), {});
   const FleetResult b = score_fleet(*backend, loaded, synthetic(400, 8), {});
   EXPECT_EQ(a.lof, b.lof);
+  EXPECT_EQ(loaded.calibration.scores, base.model.calibration.scores);
+  EXPECT_EQ(loaded.calibration.lof, base.model.calibration.lof);
   EXPECT_EQ(a.outlier_scores, b.outlier_scores);
   EXPECT_EQ(flagged(a), flagged(b));
+  // A later snapshot ranks against the baseline's calibration.
+  for (std::size_t i = 0; i < a.outlier_scores.size(); ++i) {
+    const double want = 1.0 / std::min(tail_fraction(base.model.calibration.scores, a.scores[i]),
+                                       tail_fraction(base.model.calibration.lof, a.lof[i]));
+    EXPECT_EQ(a.outlier_scores[i], want) << i;
+  }
   // A new snapshot's LOF is novelty scoring against the baseline's rows.
   const std::vector<double> s = lof_score_samples(*backend, base.model.lof, a.reduced.view());
   ASSERT_EQ(s.size(), a.lof.size());

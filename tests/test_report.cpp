@@ -247,6 +247,7 @@ FleetResult synthetic_fit() {
   auto backend = make_backend("cpu");
   FleetPipelineParams params;
   params.kmeans.seed = 1;
+  params.detector = Detector::centroid;  // the table's distance columns (both has its own tests)
   return fit_fleet(*backend, params, [](const EventSink& sink) {
     SyntheticFleetParams p;
     p.n_entities = 600;

@@ -23,6 +23,9 @@ stray::FleetPipelineParams fleet_params(const Options& o) {
   p.kmeans.max_iter = o.iterations;
   p.kmeans.tol = 0.0;
   p.kmeans.seed = o.seed;
+  // The same steps at every size: the automatic detector adds LOF (exact
+  // neighbours, n²) up to 100,000 entities only; the dense rows time LOF.
+  p.detector = stray::Detector::centroid;
   return p;
 }
 

@@ -27,7 +27,7 @@ struct FleetOptions {
   std::string grains = "auto";
   std::string format, model_in, model_out, out, scores_out, mode = "config",
                                                 space = "auto";
-  std::string cluster = "kmeans", linkage = "ward", detector = "centroid";
+  std::string cluster = "kmeans", linkage = "ward", detector = "auto";
   int64_t neighbors = 20;
   std::string report_out;  // --report: the HTML page
   BackendChoice backend;
@@ -283,8 +283,10 @@ void register_fleet_command(CLI::App& app) {
           ->capture_default_str());
   fit(cmd->add_option("--detector", o->detector,
                       "centroid (distance to the cluster's peers, with the outlier rules), lof "
-                      "(Local Outlier Factor in the reduced space: catches what repeats) or both "
-                      "(a finding when either flags)")
+                      "(Local Outlier Factor in the reduced space: catches what repeats), both "
+                      "(a finding when either flags; ranked by the rarer score against the "
+                      "baseline) or auto (both for event telemetry of up to 100,000 entities, "
+                      "centroid otherwise)")
           ->capture_default_str());
   fit(cmd->add_option("--neighbors", o->neighbors, "LOF's neighbours (--detector lof or both)")
           ->check(CLI::Range(int64_t{1}, int64_t{10000}))

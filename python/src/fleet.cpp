@@ -72,7 +72,7 @@ FleetPipelineParams fit_params(const nb::dict& d) {
   }
   p.clustering = parse_clustering(get<std::string>(d, "clustering", "kmeans"));
   p.linkage = parse_linkage(get<std::string>(d, "linkage", "ward"));
-  p.detector = parse_detector(get<std::string>(d, "detector", "centroid"));
+  p.detector = parse_detector(get<std::string>(d, "detector", "auto"));
   p.lof.n_neighbors = get<int64_t>(d, "lof_neighbors", p.lof.n_neighbors);
   if (d.contains("normalize") && !d["normalize"].is_none()) {
     for (auto [group, mode] : nb::cast<nb::dict>(d["normalize"])) {

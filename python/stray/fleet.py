@@ -71,7 +71,7 @@ def _run(events, format, on_files, on_columns):
 def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, top_n=0,
         top_fraction=0.0, mode="config", score_space="auto", max_clusters=50,
         top_features=5, normalize=None, clustering="kmeans", linkage="ward",
-        detector="centroid", lof_neighbors=20, grains="auto", backend="auto", progress=None):
+        detector="auto", lof_neighbors=20, grains="auto", backend="auto", progress=None):
     """Fits the pipeline to one snapshot and reports its own outliers.
 
     pca: components (int) or a share of the variance (float in (0, 1)); 0
@@ -88,7 +88,9 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
     where every group holds raw amounts and score_space is "auto"), None
     (off) or a list of k.
     detector: "centroid" (distance to the cluster's peers), "lof" (Local
-    Outlier Factor with lof_neighbors) or "both". progress: a callable
+    Outlier Factor with lof_neighbors), "both" (either flags; ranked by the
+    rarer of the two against the baseline) or "auto" ("both" for event
+    telemetry of up to 100,000 entities, "centroid" otherwise). progress: a callable
     (step, fraction), called on this thread;
     an exception it raises cancels the run and reaches the caller.
     """

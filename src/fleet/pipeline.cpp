@@ -88,6 +88,7 @@ const char* to_string(Detector detector) {
     case Detector::centroid: return "centroid";
     case Detector::lof: return "lof";
     case Detector::both: return "both";
+    case Detector::automatic: return "auto";
   }
   return "?";
 }
@@ -96,8 +97,21 @@ Detector parse_detector(const std::string& name) {
   if (name == "centroid") return Detector::centroid;
   if (name == "lof") return Detector::lof;
   if (name == "both") return Detector::both;
+  if (name == "auto") return Detector::automatic;
   internal::fail(ErrorCode::invalid_argument, "parse_detector", "unknown detector '", name,
-                 "' (expected centroid, lof or both)");
+                 "' (expected centroid, lof, both or auto)");
+}
+
+Detector resolve_detector(Detector requested, ScoreSpace data_space, int64_t n_entities,
+                          int64_t lof_auto_max_entities) {
+  if (requested != Detector::automatic) return requested;
+  // Event telemetry (presence, shares): LOF beside the peers finds what
+  // repeats and what sits between roles — the log sessions' floor is LOF's,
+  // and the syscall exploits form their own cluster. Raw measurements have
+  // the grains instead; LOF there cost more sets than it won (bench/RESULTS.md,
+  // "LOF beside the peers for event telemetry").
+  const bool events = data_space == ScoreSpace::standardized;
+  return events && n_entities <= lof_auto_max_entities ? Detector::both : Detector::centroid;
 }
 
 FeatureParams default_fleet_feature_params() {
@@ -328,11 +342,8 @@ void check_fit_params(const FleetPipelineParams& params, const FeatureMatrix& fe
           ErrorCode::invalid_argument, kFit, "agglomerative clustering of ", n,
           " entities takes O(n^2) time; the limit is agglomerative_max_entities=",
           params.agglomerative_max_entities, " (use k-means, or raise the limit)");
-  // Both detectors' scores meet on one scale: each over its own threshold.
-  require(params.detector != Detector::both || params.outliers.percentile > 0.0,
-          ErrorCode::invalid_argument, kFit,
-          "detector both ranks each score over its threshold: it needs the percentile rule "
-          "(outliers.percentile > 0)");
+  require(params.lof_auto_max_entities >= 0, ErrorCode::invalid_argument, kFit,
+          "lof_auto_max_entities=", params.lof_auto_max_entities, " < 0");
 }
 
 void fit_pca(Backend& backend, const FleetPipelineParams& params, const FeatureMatrix& features,
@@ -458,7 +469,10 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
   m.explain.leave_one_out = true;
   m.clustering = params.clustering;
   m.linkage = params.linkage;
-  m.detector = params.detector;
+  m.detector = resolve_detector(
+      params.detector,
+      resolve_score_space(ScoreSpace::automatic, features.vocabulary, features.feature_groups),
+      m.n_entities, params.lof_auto_max_entities);
 
   // PCA: the fleet's common structure, for clustering. The features go to
   // the backend once (read in place on the CPU), for the fit, the
@@ -502,8 +516,8 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
     m.lof = static_cast<LofModel&&>(std::move(lr));
     steps.end();
   }
-  internal::apply_detector(m.detector, r.labels, r.scores, m.thresholds, r.lof, -m.lof.offset,
-                           r.outliers, r.outlier_scores);
+  if (m.detector == Detector::both) m.calibration = internal::calibrate(r.scores, r.lof);
+  internal::apply_detector(m, r.labels, r.scores, r.lof, r.outliers, r.outlier_scores);
 
   steps.begin("explain");
   r.findings = make_findings(features, m, r, m.explain, true, steps);
@@ -542,6 +556,13 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
   require(model.fitted(), ErrorCode::not_fitted, kScore, "the model is not fitted");
   require(model.score.space != ScoreSpace::automatic, ErrorCode::invalid_argument, kScore,
           "the model's score space is 'auto': fit_fleet decides it (resolve_score_space)");
+  require(model.detector != Detector::automatic, ErrorCode::invalid_argument, kScore,
+          "the model's detector is 'auto': fit_fleet decides it (resolve_detector)");
+  require(model.calibration.scores.size() == model.calibration.lof.size() &&
+              (model.calibration.empty() || model.detector == Detector::both),
+          ErrorCode::invalid_argument, kScore, "the model's calibration holds ",
+          model.calibration.scores.size(), " scores and ", model.calibration.lof.size(),
+          " LOFs for detector ", to_string(model.detector));
   require(model.grains.size() == model.score.grains.size() && model.peer_median > 0.0,
           ErrorCode::invalid_argument, kScore, "the model's grains are not fitted (",
           model.grains.size(), " partitions for ", model.score.grains.size(), " grains)");
@@ -565,7 +586,6 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
   Steps steps(params.progress, r.steps);
 
   steps.begin("pca");
-  validate_csr(features.X.view(), kFit);
   validate_csr(features.X.view(), kScore);
   const DeviceCsr resident = backend.borrow_or_upload_csr(features.X.view());
   const DeviceArray<float> reduced = reduce(backend, model, features.X, resident);
@@ -600,8 +620,7 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
     for (double& v : r.lof) v = -v;
     steps.end();
   }
-  internal::apply_detector(model.detector, r.labels, r.scores, model.thresholds, r.lof,
-                           -model.lof.offset, r.outliers, r.outlier_scores);
+  internal::apply_detector(model, r.labels, r.scores, r.lof, r.outliers, r.outlier_scores);
 
   steps.begin("explain");
   r.findings = make_findings(features, model, r, params.explain, false, steps);

@@ -1,5 +1,11 @@
 // The fleet pipeline's detectors: the centroid rules' outliers, LOF's, or
-// both, and the one score the findings are ranked by.
+// both, and the one score the findings are ranked by. Both's two scores
+// live on unrelated scales (a standardized distance runs to 10^6, a LOF
+// near 1), so each is read as the share of the baseline scoring as high,
+// and a finding is as rare as the rarer of the two says: percentile ranks
+// combined by their maximum kept each detector's wins across the quality
+// table where ratios to thresholds let the heavier-tailed one decide
+// (bench/RESULTS.md, "LOF beside the peers for event telemetry").
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -7,10 +13,41 @@
 
 #include "fleet/pipeline_internal.hpp"
 
+namespace stray {
+
+double tail_fraction(const std::vector<float>& sorted, double value) {
+  const double n = static_cast<double>(sorted.size());
+  if (sorted.empty() || std::isnan(value)) return 1.0;
+  // Compared at the calibration's precision, so a baseline value meets itself.
+  const auto v = static_cast<float>(value);
+  const auto at_or_above = static_cast<double>(
+      sorted.end() - std::lower_bound(sorted.begin(), sorted.end(), v));
+  if (at_or_above > 0.0) return (at_or_above + 1.0) / (n + 1.0);
+  const double top = sorted.back();
+  const double beyond = top > 0.0 ? top / static_cast<double>(v) : 1.0 / (1.0 + static_cast<double>(v));
+  return std::max(beyond / (n + 1.0), std::numeric_limits<double>::min());
+}
+
+}  // namespace stray
+
 namespace stray::internal {
 namespace {
 
-std::vector<double> combined_scores(const std::vector<int32_t>& labels,
+// Detector both, calibrated: 1 / the rarer of the two tail fractions.
+std::vector<double> rarity_scores(const DetectorCalibration& calibration,
+                                  const std::vector<float>& distances,
+                                  const std::vector<double>& lof) {
+  std::vector<double> out(distances.size());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] = 1.0 / std::min(tail_fraction(calibration.scores, distances[i]),
+                            tail_fraction(calibration.lof, lof[i]));
+  }
+  return out;
+}
+
+// Detector both without calibration (model files of version 4 and older):
+// each score over its own threshold.
+std::vector<double> ratio_scores(const std::vector<int32_t>& labels,
                                     const std::vector<float>& distances,
                                     const std::vector<double>& thresholds,
                                     const std::vector<double>& lof, double lof_threshold) {
@@ -53,24 +90,44 @@ double distance_ratio(double distance, double threshold) {
   return distance > 0.0 ? 1.0 + distance : 0.0;
 }
 
-void apply_detector(Detector detector, const std::vector<int32_t>& labels,
-                    const std::vector<float>& distances, const std::vector<double>& thresholds,
-                    const std::vector<double>& lof, double lof_threshold,
+DetectorCalibration calibrate(const std::vector<float>& scores, const std::vector<double>& lof) {
+  DetectorCalibration c;
+  c.scores = scores;
+  c.lof.assign(lof.begin(), lof.end());
+  std::sort(c.scores.begin(), c.scores.end());
+  std::sort(c.lof.begin(), c.lof.end());
+  return c;
+}
+
+void apply_detector(const FleetModel& model, const std::vector<int32_t>& labels,
+                    const std::vector<float>& distances, const std::vector<double>& lof,
                     OutlierResult& outliers, std::vector<double>& outlier_scores) {
-  if (detector == Detector::centroid) {
+  if (model.detector == Detector::centroid) {
     outlier_scores.assign(distances.begin(), distances.end());
     return;
   }
-  outlier_scores = detector == Detector::lof
-                       ? lof
-                       : combined_scores(labels, distances, thresholds, lof, lof_threshold);
+  const double lof_threshold = -model.lof.offset;
+  const bool both = model.detector == Detector::both;
+  const bool calibrated = both && !model.calibration.empty();
+  if (!both) {
+    outlier_scores = lof;
+  } else if (calibrated) {
+    outlier_scores = rarity_scores(model.calibration, distances, lof);
+  } else {
+    outlier_scores = ratio_scores(labels, distances, model.thresholds, lof, lof_threshold);
+  }
+  // Beside the rules, LOF flags only the baseline's top 100 − p % of LOFs:
+  // its offset alone flagged 12-15% of some event sets (bench/RESULTS.md).
+  const double tail =
+      calibrated && model.outliers.percentile > 0.0 ? 1.0 - model.outliers.percentile / 100.0 : 1.0;
   // The rules' flags (both) or none (lof), then LOF's.
   std::vector<uint32_t> rules(labels.size(), 0);
-  if (detector == Detector::both) {
+  if (both) {
     for (const Outlier& o : outliers.outliers) rules[static_cast<std::size_t>(o.entity)] = o.rules;
   }
   for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (lof[i] > lof_threshold) rules[i] |= kOutlierLof;
+    const bool rare = tail >= 1.0 || tail_fraction(model.calibration.lof, lof[i]) <= tail;
+    if (lof[i] > lof_threshold && rare) rules[i] |= kOutlierLof;
   }
   const std::vector<int64_t> rank = ranks_within_clusters(labels, outlier_scores);
   outliers.outliers.clear();

@@ -63,15 +63,19 @@ void apply_grains(Backend& backend, const FleetModel& model, const DeviceArray<f
 double distance_ratio(double distance, double threshold);
 
 /// The detector's say after the centroid rules (`outliers`, from the
-/// distances and the clusters' percentile `thresholds`): for the centroid
-/// detector, nothing changes and `outlier_scores` are the distances; for
-/// lof, the outliers become the rows whose `lof` exceeds `lof_threshold`;
-/// for both, those are added to the rules' outliers (kOutlierLof marks
-/// them). Ranks within each cluster follow `outlier_scores` (fleet/pipeline.hpp).
-void apply_detector(Detector detector, const std::vector<int32_t>& labels,
-                    const std::vector<float>& distances, const std::vector<double>& thresholds,
-                    const std::vector<double>& lof, double lof_threshold,
+/// distances and the model's clusters' percentile thresholds): for the
+/// centroid detector, nothing changes and `outlier_scores` are the
+/// distances; for lof, the outliers become the rows whose `lof` exceeds
+/// the model's LOF threshold; for both, those (in the baseline's top
+/// 100 − p % of LOFs, with the percentile rule) are added to the rules'
+/// outliers (kOutlierLof marks them). Ranks within each cluster follow
+/// `outlier_scores` (fleet/pipeline.hpp).
+void apply_detector(const FleetModel& model, const std::vector<int32_t>& labels,
+                    const std::vector<float>& distances, const std::vector<double>& lof,
                     OutlierResult& outliers, std::vector<double>& outlier_scores);
+
+/// Detector both's calibration from a fit's own scores and LOFs.
+DetectorCalibration calibrate(const std::vector<float>& scores, const std::vector<double>& lof);
 
 /// Each feature's mean over the model's whole baseline (Σ_c size_c · mean_cj
 /// / n), from the per-cluster means: [d].

@@ -312,6 +312,19 @@ void write_grains(ObjectOut& o, const FleetModel& m) {
   o.end();
 }
 
+// Detector both's calibration (version 5): the baseline's sorted scores
+// and LOFs. null for the other detectors.
+void write_calibration(ObjectOut& o, const FleetModel& m) {
+  if (m.calibration.empty()) {
+    o.field("calibration", nullptr);
+    return;
+  }
+  o.begin("calibration");
+  numbers(o, "scores", m.calibration.scores);
+  numbers(o, "lof", m.calibration.lof);
+  o.end();
+}
+
 void write_payload(PayloadOut& out, const FleetModel& m) {
   ObjectOut o(out);
   o.begin();
@@ -335,6 +348,7 @@ void write_payload(PayloadOut& out, const FleetModel& m) {
   o.field("clustering", {{"method", to_string(m.clustering)}, {"linkage", to_string(m.linkage)}});
   o.field("detector", to_string(m.detector));
   write_lof(o, m);
+  write_calibration(o, m);
   o.end();
   out.put("\n");
 }
@@ -685,6 +699,7 @@ void read_detection(const Json& j, const Reader& r, FleetModel& m) {
     if (e.code() == ErrorCode::parse_error) throw;
     r.fail(std::string("clustering or detector: ") + e.detail());
   }
+  if (m.detector == Detector::automatic) r.fail("detector is 'auto', not a fitted choice");
   const Json& lj = r.at(j, "lof", "");
   if (m.detector == Detector::centroid) {
     if (!lj.is_null()) r.fail("lof is set for the centroid detector");
@@ -781,6 +796,25 @@ void read_grains(const Json& j, const Reader& r, int version, FleetModel& m) {
   }
 }
 
+// Version 5's calibration of detector both: n_entities finite values per
+// score, ascending (tail_fraction searches them). Older files have none.
+std::vector<float> sorted_values(const Json& cj, const Reader& r, const char* key, int64_t n) {
+  const std::vector<double> v = r.numbers(cj, key, "calibration.", n);
+  if (!std::is_sorted(v.begin(), v.end())) {
+    r.fail(std::string("calibration.") + key + " is not in ascending order");
+  }
+  return {v.begin(), v.end()};
+}
+
+void read_calibration(const Json& j, const Reader& r, int version, FleetModel& m) {
+  if (version < 5) return;
+  const Json& cj = r.at(j, "calibration", "");
+  if (cj.is_null()) return;
+  if (m.detector != Detector::both) r.fail("calibration is set for a detector other than both");
+  m.calibration.scores = sorted_values(cj, r, "scores", m.n_entities);
+  m.calibration.lof = sorted_values(cj, r, "lof", m.n_entities);
+}
+
 FleetModel model_of(const Json& j, const Reader& r, int version) {
   FleetModel m;
   read_identity(j, r, version, m);
@@ -791,6 +825,7 @@ FleetModel model_of(const Json& j, const Reader& r, int version) {
   read_scoring(j, r, version, m);
   read_grains(j, r, version, m);
   if (version >= 2) read_detection(j, r, m);  // version 1: k-means, centroid
+  read_calibration(j, r, version, m);
   return m;
 }
 

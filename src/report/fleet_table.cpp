@@ -77,8 +77,13 @@ std::string pipeline_summary(const FleetResult& result) {
   if (m.outliers.small_cluster_size > 0)
     os << ", clusters of <= " << m.outliers.small_cluster_size << " whole";
   if (m.detector == Detector::both) {
-    os << "; or LOF (" << m.lof.n_neighbors << " neighbours) beyond " << -m.lof.offset
-       << " (score: the larger of each over its threshold)";
+    os << "; or LOF (" << m.lof.n_neighbors << " neighbours) beyond " << -m.lof.offset;
+    if (m.calibration.empty()) {
+      os << " (score: the larger of each over its threshold)";
+    } else {
+      if (m.outliers.percentile > 0.0) os << " in the top " << 100.0 - m.outliers.percentile << "%";
+      os << " (score: one in N of the baseline, the rarer of the two)";
+    }
   }
   return os.str();
 }

@@ -4,6 +4,8 @@ callable (tqdm included)."""
 
 import pickle
 
+import json
+
 import numpy as np
 import pytest
 
@@ -130,8 +132,12 @@ def test_detectors_and_clusterings_of_the_cli_are_there(fleet):
     # is no longer the plain distance.
     assert findings["lof"].notna().all() and (findings["lof"] > 0).all()
     assert (findings["score"] != findings["distance"]).any()
-    plain = stray.fleet.fit(fleet[0], seed=3, backend="cpu").findings
+    plain = stray.fleet.fit(fleet[0], seed=3, detector="centroid", backend="cpu").findings
     assert plain["lof"].isna().all()
+    # The default on event telemetry is both: every finding has its LOF.
+    default = stray.fleet.fit(fleet[0], seed=3, backend="cpu")
+    assert json.loads(default.to_json())["detector"] == "both"
+    assert default.findings["lof"].notna().all()
     with pytest.raises(ValueError, match="detector"):
         stray.fleet.fit(fleet[0], detector="magic")
 

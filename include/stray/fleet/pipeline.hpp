@@ -130,13 +130,28 @@ enum class Detector {
   /// near-identical exploit traces form their own tight cluster, close to
   /// its centre, but far from the rest of the fleet's density.
   lof,
-  /// Either: a finding when one of the two flags it (its rules say which).
+  /// Either: a finding when the centroid's rules flag it or when LOF does
+  /// (LOF past its offset and, with the percentile rule, in the top
+  /// 100 − p % of the baseline's LOFs). Findings rank by the rarer of the
+  /// two scores against the baseline (DetectorCalibration).
   both,
+  /// Decided when fitting, from the data (docs/pipeline.md, "Detectors"):
+  /// `both` for event telemetry — every group presence or shares, the
+  /// features ScoreSpace::automatic scores standardized — of at most
+  /// FleetPipelineParams::lof_auto_max_entities entities (LOF's exact
+  /// neighbours cost n²); `centroid` otherwise (raw measurements have the
+  /// grains instead). The default; a fitted model holds the choice.
+  automatic,
 };
-/// "centroid" | "lof" | "both".
+/// "centroid" | "lof" | "both" | "auto".
 const char* to_string(Detector detector);
 /// Parses the names above; throws ErrorCode::invalid_argument otherwise.
 Detector parse_detector(const std::string& name);
+/// The detector `requested` stands for on a fit of `n_entities` whose
+/// features ScoreSpace::automatic would score in `data_space`; any detector
+/// but automatic is returned as it is.
+Detector resolve_detector(Detector requested, ScoreSpace data_space, int64_t n_entities,
+                          int64_t lof_auto_max_entities);
 
 struct ScoreParams {
   ScoreSpace space = ScoreSpace::automatic;
@@ -169,6 +184,22 @@ struct ScoreParams {
 /// space (score.space) came out as `decided`.
 std::vector<int64_t> resolve_grains(const ScoreParams& score, ScoreSpace decided,
                                     int64_t n_entities);
+
+/// Detector::both's scale: the baseline's own distance scores and LOFs,
+/// each sorted ascending. A score's tail fraction among them (how many of
+/// the baseline score as high) puts the two detectors on one scale.
+struct DetectorCalibration {
+  std::vector<float> scores;  // FleetResult::scores of the baseline's entities
+  std::vector<float> lof;     // their Local Outlier Factors
+  bool empty() const { return scores.empty(); }
+};
+
+/// The share of a baseline scoring at least `value`: (m + 1) / (n + 1) for
+/// m of the n sorted values at or above it (a conformal p-value: 1 for the
+/// baseline's least, 1 / (n + 1) past its largest). Past the largest v_max
+/// it keeps falling as v_max / value, so values beyond the whole baseline
+/// still rank among themselves.
+double tail_fraction(const std::vector<float>& sorted, double value);
 
 /// A finer partition of a fitted model (ScoreParams::grains).
 struct ScoreGrain {
@@ -235,9 +266,12 @@ struct FleetPipelineParams {
   /// What flags an entity. `lof` and `both` run Local Outlier Factor
   /// (`lof`: n_neighbors, contamination) on the clustering space's rows,
   /// keeping them in the model so later snapshots are scored against them
-  /// (scikit-learn's novelty scoring).
-  Detector detector = Detector::centroid;
+  /// (scikit-learn's novelty scoring). automatic (the default): see
+  /// Detector::automatic.
+  Detector detector = Detector::automatic;
   LofParams lof;
+  /// Detector::automatic runs LOF on fleets of at most this many entities.
+  int64_t lof_auto_max_entities = 100000;
   /// Explanations: mode (config / behavior) and features kept. Leave-one-out
   /// is always on for an entity's own cluster (a peer is someone else).
   ExplainParams explain = [] {
@@ -280,7 +314,10 @@ struct FleetModel {
   OutlierParams outliers;        // small_cluster_size resolved
   Clustering clustering = Clustering::kmeans;  // how the clusters were found
   Linkage linkage = Linkage::ward;             // agglomerative only
-  Detector detector = Detector::centroid;
+  Detector detector = Detector::centroid;  // resolved: never automatic
+  /// both: the baseline's scores and LOFs that rank a finding (empty in
+  /// models of format version 4 and older: see FleetResult::outlier_scores).
+  DetectorCalibration calibration;
   /// lof / both: the fitted LOF with the baseline's rows in the clustering
   /// space (LofModel::reference, n x r floats), their k-distances and
   /// densities; empty for the centroid detector.
@@ -371,9 +408,10 @@ struct FleetResult {
   /// centroid detector.
   std::vector<double> lof;
   /// [n] what findings are ranked by: `scores` for the centroid detector,
-  /// `lof` for lof; for both, the larger of each score over its own
-  /// threshold (the cluster's percentile threshold; LOF's offset), so 1 is
-  /// the edge of either rule and 2 twice past it.
+  /// `lof` for lof; for both, 1 / the smaller tail fraction of the two
+  /// against the baseline (DetectorCalibration): "as rare as one in N of
+  /// the baseline" — a model of version 4 or older, without calibration,
+  /// ranks by the larger of each score over its own threshold.
   std::vector<double> outlier_scores;
   OutlierResult outliers;       // rules per cluster, in cluster order
   /// The outliers with explanations, highest score first (ties: lower row).
@@ -434,11 +472,11 @@ void write_fleet_model(std::ostream& out, const FleetModel& model);
 FleetModel load_fleet_model(const std::filesystem::path& path);
 FleetModel read_fleet_model(std::istream& in, const std::string& source_name = "model");
 
-/// The current model file version (4: the score's grains; 3: its variance
+/// The current model file version (5: detector both's calibration; 4: the score's grains; 3: its variance
 /// shrinkage; 2: the clustering method and the detector with its LOF
-/// model). Older files still load: version 3 without grains, version 2 also
+/// model). Older files still load: version 4 without calibration, version 3 without grains, version 2 also
 /// as shrinkage 0, version 1 also as k-means with the centroid detector,
 /// which was all they could hold.
-inline constexpr int kFleetModelVersion = 4;
+inline constexpr int kFleetModelVersion = 5;
 
 }  // namespace stray
