@@ -313,6 +313,11 @@ TEST(Agglomerative, ResidentRowsGiveTheHostResult) {
   const AgglomerativeResult b = stray::agglomerative_fit(*backend, p, resident);
   EXPECT_EQ(a.labels, b.labels);
   EXPECT_EQ(a.linkage_matrix.storage(), b.linkage_matrix.storage());
+  // The scans take the backend's thread count where it sets one.
+  stray::BackendOptions one;
+  one.cpu.threads = 1;
+  auto single = stray::make_backend("cpu", one);
+  EXPECT_EQ(stray::agglomerative_fit(*single, p, single->upload(X)).threads, 1);
 }
 
 // ---- the checks at the door ----

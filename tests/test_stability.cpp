@@ -2,6 +2,7 @@
 // shifted role, drifting hosts) over several seeds, the figures against naive
 // float64 loops, the two input forms, the warnings and the refusals.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -83,6 +84,26 @@ TEST(Stability, IdenticalDaysGiveJaccardOneForEveryPairAndAdjustedRandOne) {
       }
     }
   }
+}
+
+// A backend asked for one thread keeps every host step of the comparison
+// on one (its OpenMP loops: reading, drift per entity), and puts OpenMP's
+// count back after.
+TEST(Stability, TheBackendsThreadCountHoldsForTheHostSteps) {
+  const int before = omp_get_max_threads();
+  if (before < 2) GTEST_SKIP() << "OpenMP offers one thread here: nothing to narrow";
+  BackendOptions one;
+  one.cpu.threads = 1;
+  auto backend = make_backend("cpu", one);
+  StabilityParams sp;
+  sp.pipeline.kmeans.n_clusters = 4;
+  std::vector<int> seen;
+  sp.pipeline.progress = [&](std::string_view, double) { seen.push_back(omp_get_max_threads()); };
+  const SyntheticFleetParams p = fleet(300, 2);
+  (void)compare_days(*backend, sp, day_one_source(p), day_one_source(p));
+  ASSERT_FALSE(seen.empty());
+  for (const int t : seen) EXPECT_EQ(t, 1);
+  EXPECT_EQ(omp_get_max_threads(), before);
 }
 
 // The acceptance test of the synthetic second day, over several seeds.

@@ -13,6 +13,7 @@
 
 #include "cluster/agglomerative_internal.hpp"
 #include "core/check.hpp"
+#include "core/host_threads.hpp"
 
 namespace stray {
 
@@ -122,6 +123,8 @@ AgglomerativeResult agglomerative_fit(const AgglomerativeParams& params,
 
 AgglomerativeResult agglomerative_fit(Backend& backend, const AgglomerativeParams& params,
                                       const DeviceArray<float>& X) {
+  // The scans run on host threads: as many as the backend's, where it has a count.
+  const internal::ScopedHostThreads host_threads(backend.host_threads());
   if (X.empty() || (backend.shares_host_memory() && X.buffer()->memory_space() == "host")) {
     return agglomerative_fit(params, MatrixView<const float>(X.data(), X.rows(), X.cols()));
   }

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/check.hpp"
+#include "core/host_threads.hpp"
 #include "fleet/stability_internal.hpp"
 #include "stray/decomposition/pca.hpp"
 #include "stray/metrics/assignment.hpp"
@@ -310,6 +311,8 @@ double DayOverlap::kept_share_day2() const {
 
 StabilityReport compare_days(Backend& backend, const StabilityParams& params,
                              const EventSource& day1, const EventSource& day2) {
+  // The host steps (reading, drift per entity) take the backend's count.
+  const internal::ScopedHostThreads host_threads(backend.host_threads());
   const auto start = Clock::now();
   check_params(params);
   progress(params, "read", 0.0);
@@ -321,6 +324,7 @@ StabilityReport compare_days(Backend& backend, const StabilityParams& params,
 
 StabilityReport compare_days(Backend& backend, const StabilityParams& params,
                              const FeatureMatrix& day1, const FeatureMatrix& day2) {
+  const internal::ScopedHostThreads host_threads(backend.host_threads());
   const auto start = Clock::now();
   check_params(params);
   return compare_shared(backend, params,

@@ -93,8 +93,9 @@ struct AgglomerativeParams {
   /// Over it is ErrorCode::out_of_memory before anything is allocated.
   /// Default 2 GiB: up to 23,170 rows.
   std::size_t memory_budget_bytes = std::size_t{2} << 30;
-  /// Host threads; 0 = OpenMP's default (OMP_NUM_THREADS, else the cores);
-  /// at most 64 are used. Results do not depend on it.
+  /// Host threads; 0 = OpenMP's default (OMP_NUM_THREADS, else the cores;
+  /// the CPU backend's count in the overload that takes a backend); at
+  /// most 64 are used. Results do not depend on it.
   int threads = 0;
 };
 
