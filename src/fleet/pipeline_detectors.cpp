@@ -91,9 +91,18 @@ double distance_ratio(double distance, double threshold) {
 }
 
 DetectorCalibration calibrate(const std::vector<float>& scores, const std::vector<double>& lof) {
+  // A score past float's range (a distance of extreme raw amounts) would be
+  // written as null and refused on loading, and a NaN would break the
+  // sort's ordering: both count as the largest value there is.
+  const auto finite = [](double v) {
+    constexpr float kLargest = std::numeric_limits<float>::max();
+    return std::isfinite(v) && v <= kLargest ? static_cast<float>(v) : kLargest;
+  };
   DetectorCalibration c;
-  c.scores = scores;
-  c.lof.assign(lof.begin(), lof.end());
+  c.scores.reserve(scores.size());
+  c.lof.reserve(lof.size());
+  for (const float v : scores) c.scores.push_back(finite(v));
+  for (const double v : lof) c.lof.push_back(finite(v));
   std::sort(c.scores.begin(), c.scores.end());
   std::sort(c.lof.begin(), c.lof.end());
   return c;
