@@ -228,6 +228,18 @@ TEST(PipelineDetectors, ModelFilesCarryTheLofModelAndScoreAlike) {
                                        tail_fraction(base.model.calibration.lof, a.lof[i]));
     EXPECT_EQ(a.outlier_scores[i], want) << i;
   }
+  // A model without calibration (format version 4) ranks as version 4 did:
+  // the larger of each score over its threshold, LOF's offset flagging.
+  FleetModel old = base.model;
+  old.calibration = {};
+  const FleetResult v4 = score_fleet(*backend, old, synthetic(400, 8), {});
+  for (std::size_t i = 0; i < v4.outlier_scores.size(); ++i) {
+    const double thr = old.thresholds[static_cast<std::size_t>(v4.labels[i])];
+    if (!(thr > 0.0)) continue;
+    const double want = std::max(static_cast<double>(v4.scores[i]) / thr, v4.lof[i] / 1.5);
+    EXPECT_NEAR(v4.outlier_scores[i], want, 1e-12 * want) << i;
+    if (v4.lof[i] > 1.5) EXPECT_TRUE(v4.outliers.is_outlier[i]) << i;
+  }
   // A new snapshot's LOF is novelty scoring against the baseline's rows.
   const std::vector<double> s = lof_score_samples(*backend, base.model.lof, a.reduced.view());
   ASSERT_EQ(s.size(), a.lof.size());

@@ -23,8 +23,8 @@ double tail_fraction(const std::vector<float>& sorted, double value) {
   const auto at_or_above = static_cast<double>(
       sorted.end() - std::lower_bound(sorted.begin(), sorted.end(), v));
   if (at_or_above > 0.0) return (at_or_above + 1.0) / (n + 1.0);
-  const double top = sorted.back();
-  const double beyond = top > 0.0 ? top / static_cast<double>(v) : 1.0 / (1.0 + static_cast<double>(v));
+  const double top = sorted.back(), x = v;
+  const double beyond = top > 0.0 ? top / x : 1.0 / (1.0 + x);
   return std::max(beyond / (n + 1.0), std::numeric_limits<double>::min());
 }
 
@@ -48,9 +48,9 @@ std::vector<double> rarity_scores(const DetectorCalibration& calibration,
 // Detector both without calibration (model files of version 4 and older):
 // each score over its own threshold.
 std::vector<double> ratio_scores(const std::vector<int32_t>& labels,
-                                    const std::vector<float>& distances,
-                                    const std::vector<double>& thresholds,
-                                    const std::vector<double>& lof, double lof_threshold) {
+                                 const std::vector<float>& distances,
+                                 const std::vector<double>& thresholds,
+                                 const std::vector<double>& lof, double lof_threshold) {
   std::vector<double> out(labels.size());
   for (std::size_t i = 0; i < labels.size(); ++i) {
     const double d = distance_ratio(distances[i], thresholds[static_cast<std::size_t>(labels[i])]);
@@ -126,7 +126,7 @@ void apply_detector(const FleetModel& model, const std::vector<int32_t>& labels,
     outlier_scores = ratio_scores(labels, distances, model.thresholds, lof, lof_threshold);
   }
   // Beside the rules, LOF flags only the baseline's top 100 − p % of LOFs:
-  // its offset alone flagged 12-15% of some event sets (bench/RESULTS.md).
+  // its offset alone flagged 12-17% of some event sets (bench/RESULTS.md).
   const double tail =
       calibrated && model.outliers.percentile > 0.0 ? 1.0 - model.outliers.percentile / 100.0 : 1.0;
   // The rules' flags (both) or none (lof), then LOF's.

@@ -43,6 +43,9 @@
 //    comparison.
 //  - outlier rules per cluster (find_outliers): beyond the cluster's p-th
 //    percentile (default 95), top n, top fraction, small clusters whole.
+//    On event telemetry of up to 100,000 entities the default detector
+//    (Detector::automatic) also runs LOF and ranks by the rarer of the two
+//    scores against the baseline.
 //  - explanations (explain_entity) against the peers' centre in the
 //    normalised features, leave-one-out; features never seen when fitting
 //    (applying a baseline) are merged in with centre 0.
@@ -472,11 +475,12 @@ void write_fleet_model(std::ostream& out, const FleetModel& model);
 FleetModel load_fleet_model(const std::filesystem::path& path);
 FleetModel read_fleet_model(std::istream& in, const std::string& source_name = "model");
 
-/// The current model file version (5: detector both's calibration; 4: the score's grains; 3: its variance
-/// shrinkage; 2: the clustering method and the detector with its LOF
-/// model). Older files still load: version 4 without calibration, version 3 without grains, version 2 also
-/// as shrinkage 0, version 1 also as k-means with the centroid detector,
-/// which was all they could hold.
+/// The current model file version (5: detector both's calibration; 4: the
+/// score's grains; 3: its variance shrinkage; 2: the clustering method and
+/// the detector with its LOF model). Older files still load: version 4
+/// without calibration (both ranks as it did), version 3 also without
+/// grains, version 2 also as shrinkage 0, version 1 also as k-means with
+/// the centroid detector, which was all they could hold.
 inline constexpr int kFleetModelVersion = 5;
 
 }  // namespace stray
