@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -134,23 +135,36 @@ uint32_t crc32_of(const std::string& bytes) {
   return crc ^ 0xffffffffu;
 }
 
+// As fuzz_model: the number after the payload's first "version": (1 where
+// there is none or it is out of range).
+int payload_version(const std::string& payload) {
+  const std::string key = "\"version\":";
+  const auto at = payload.find(key);
+  if (at == std::string::npos) return 1;
+  const long v = std::strtol(payload.c_str() + at + key.size(), nullptr, 10);
+  return v >= 1 && v <= kFleetModelVersion ? static_cast<int>(v) : 1;
+}
+
 // As fuzz_model: an odd first byte means "the rest is a payload; give it a
-// valid header".
+// valid header" of the version it names.
 TEST(HostileCorpus, Model) {
-  const int accepted = replay("model", [](const fs::path& p) {
+  int newest = 0;
+  const int accepted = replay("model", [&newest](const fs::path& p) {
     const std::string file = bytes_of(p);
     if (file.empty()) return;
     std::string bytes = file.substr(1);
     if (static_cast<unsigned char>(file[0]) & 1u) {
       char head[96];
-      std::snprintf(head, sizeof head, "stray-fleet-model 1 %zu %08x\n", bytes.size(),
-                    crc32_of(bytes));
+      std::snprintf(head, sizeof head, "stray-fleet-model %d %zu %08x\n",
+                    payload_version(bytes), bytes.size(), crc32_of(bytes));
       bytes.insert(0, head);
     }
     std::istringstream in(bytes);
-    (void)read_fleet_model(in, p.filename().string());
+    const FleetModel m = read_fleet_model(in, p.filename().string());
+    newest += !m.calibration.empty() && !m.grains.empty();
   });
   EXPECT_GT(accepted, 0);
+  EXPECT_GT(newest, 0) << "no seed reaches the current version's calibration and grains";
 }
 
 }  // namespace
