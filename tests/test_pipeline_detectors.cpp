@@ -99,13 +99,17 @@ TEST(PipelineDetectors, LofFlagsWhatLocalOutlierFactorFlags) {
   EXPECT_EQ(r.model.lof.reference.rows(), r.reduced.rows());  // kept for scoring
 }
 
-// The share of `values` at or above `value` (the value among them too),
-// counted naively at float precision: tail_fraction's definition.
+// The share of `values` above `value` plus half of those equal to it (the
+// value among them too), counted naively at float precision:
+// tail_fraction's definition.
 double naive_tail(const std::vector<double>& values, double value) {
   const auto v = static_cast<float>(value);
-  double at_or_above = 0.0;
-  for (const double x : values) at_or_above += static_cast<float>(x) >= v;
-  return (at_or_above + 1.0) / (static_cast<double>(values.size()) + 1.0);
+  double count = 0.0;
+  for (const double x : values) {
+    const auto f = static_cast<float>(x);
+    count += f > v ? 1.0 : (f == v ? 0.5 : 0.0);
+  }
+  return (count + 1.0) / (static_cast<double>(values.size()) + 1.0);
 }
 
 TEST(PipelineDetectors, BothIsTheUnionRankedByTheRarerScore) {
@@ -135,7 +139,7 @@ TEST(PipelineDetectors, BothIsTheUnionRankedByTheRarerScore) {
     if (!rules_alone.count(f.entity)) EXPECT_NE(f.rules & kOutlierLof, 0u) << f.entity_name;
     EXPECT_EQ(f.score, b.outlier_scores[e]);
     EXPECT_GE(f.score, 1.0);
-    EXPECT_LE(f.score, (static_cast<double>(b.lof.size()) + 1.0) / 2.0);  // the fit's top: 2 / (n + 1)
+    EXPECT_LE(f.score, (static_cast<double>(b.lof.size()) + 1.0) / 1.5);  // the fit's top: 1.5 / (n + 1)
   }
   // The calibration is the fit's own values, sorted.
   std::vector<float> sorted(b.scores);
@@ -148,9 +152,9 @@ TEST(PipelineDetectors, BothIsTheUnionRankedByTheRarerScore) {
 
 TEST(PipelineDetectors, TailFractionCountsTheBaselineAndFallsPastIt) {
   const std::vector<float> base = {0.0f, 0.0f, 1.0f, 2.0f, 4.0f};
-  EXPECT_EQ(tail_fraction(base, 0.0), 1.0);          // 5 of 5 at or above, (5 + 1) / 6
-  EXPECT_EQ(tail_fraction(base, 0.5), 4.0 / 6.0);    // 1, 2, 4
-  EXPECT_EQ(tail_fraction(base, 4.0), 2.0 / 6.0);    // the largest meets itself
+  EXPECT_EQ(tail_fraction(base, 0.0), 5.0 / 6.0);    // 3 above, 2 equal: (3 + 1 + 1) / 6
+  EXPECT_EQ(tail_fraction(base, 0.5), 4.0 / 6.0);    // 1, 2, 4 above
+  EXPECT_EQ(tail_fraction(base, 4.0), 1.5 / 6.0);    // the largest meets itself: half
   EXPECT_EQ(tail_fraction(base, 8.0), 0.5 / 6.0);    // past it: 4 / 8 of 1 / 6
   EXPECT_LT(tail_fraction(base, 16.0), tail_fraction(base, 8.0));
   EXPECT_GT(tail_fraction(base, 1e300), 0.0);

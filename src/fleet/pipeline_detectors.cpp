@@ -22,7 +22,12 @@ double tail_fraction(const std::vector<float>& sorted, double value) {
   const auto v = static_cast<float>(value);
   const auto at_or_above = static_cast<double>(
       sorted.end() - std::lower_bound(sorted.begin(), sorted.end(), v));
-  if (at_or_above > 0.0) return (at_or_above + 1.0) / (n + 1.0);
+  const auto above = static_cast<double>(
+      sorted.end() - std::upper_bound(sorted.begin(), sorted.end(), v));
+  // Ties count half (a mid-p value): counted whole, a group of identical
+  // entities shields its members, counted not at all, the baseline's many
+  // duplicates at 0 would look rare.
+  if (at_or_above > 0.0) return (above + 0.5 * (at_or_above - above) + 1.0) / (n + 1.0);
   const double top = sorted.back(), x = v;
   const double beyond = top > 0.0 ? top / x : 1.0 / (1.0 + x);
   return std::max(beyond / (n + 1.0), std::numeric_limits<double>::min());

@@ -197,11 +197,13 @@ struct DetectorCalibration {
   bool empty() const { return scores.empty(); }
 };
 
-/// The share of a baseline scoring at least `value`: (m + 1) / (n + 1) for
-/// m of the n sorted values at or above it (a conformal p-value: 1 for the
-/// baseline's least, 1 / (n + 1) past its largest). Past the largest v_max
-/// it keeps falling as v_max / value, so values beyond the whole baseline
-/// still rank among themselves.
+/// The share of a baseline scoring at least `value`: (a + t/2 + 1) / (n + 1)
+/// for a of the n sorted values above it and t equal to it (a conformal
+/// mid-p value: about 1 for the baseline's least, 1 / (n + 1) past its
+/// largest; ties count half, so a group of identical entities neither
+/// shields its members nor looks rare for being many). Past the largest
+/// v_max it keeps falling as v_max / value, so values beyond the whole
+/// baseline still rank among themselves.
 double tail_fraction(const std::vector<float>& sorted, double value);
 
 /// A finer partition of a fitted model (ScoreParams::grains).
