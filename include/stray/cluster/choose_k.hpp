@@ -32,7 +32,7 @@ struct ChooseKParams {
   /// sample's distance matrix is computed once: sample² floats of memory.
   int64_t sample_size = 2000;
   /// The smallest k whose silhouette ≥ best − tolerance wins. ≥ 0.
-  double tolerance = 0.01;
+  double tolerance = 0.015;
   /// Parameters of each fit; n_clusters is ignored. n_init = 0 means 10
   /// restarts for samples of up to 500 rows (a small sample's curve is flat
   /// and one fit's luck would decide k), 2 above; max_iter is capped at 30
