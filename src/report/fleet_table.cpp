@@ -20,6 +20,11 @@ std::string pad_right(const std::string& text, std::size_t width) {
   return shown >= width ? text : text + std::string(width - shown, ' ');
 }
 
+// "20 neighbours", "1 neighbour" (a tiny fleet clamps LOF's k).
+std::string neighbours_text(int64_t k) {
+  return std::to_string(k) + (k == 1 ? " neighbour" : " neighbours");
+}
+
 double kept_variance(const FleetModel& m) {
   double kept = 0.0;
   for (double x : m.pca.explained_variance_ratio) kept += x;
@@ -64,7 +69,7 @@ std::string pipeline_summary(const FleetResult& result) {
     os << " -> k-means k=" << m.n_clusters();
   }
   if (m.detector == Detector::lof) {
-    os << " -> LOF (" << m.lof.n_neighbors << " neighbours) beyond " << -m.lof.offset;
+    os << " -> LOF (" << neighbours_text(m.lof.n_neighbors) << ") beyond " << -m.lof.offset;
     return os.str();
   }
   os << " -> " << to_string(m.score.space) << " scores";
@@ -77,7 +82,7 @@ std::string pipeline_summary(const FleetResult& result) {
   if (m.outliers.small_cluster_size > 0)
     os << ", clusters of <= " << m.outliers.small_cluster_size << " whole";
   if (m.detector == Detector::both) {
-    os << "; or LOF (" << m.lof.n_neighbors << " neighbours) beyond " << -m.lof.offset;
+    os << "; or LOF (" << neighbours_text(m.lof.n_neighbors) << ") beyond " << -m.lof.offset;
     if (m.calibration.empty()) {
       os << " (score: the larger of each over its threshold)";
     } else {
