@@ -18,8 +18,10 @@ namespace stray {
 double tail_fraction(const std::vector<float>& sorted, double value) {
   const double n = static_cast<double>(sorted.size());
   if (sorted.empty() || std::isnan(value)) return 1.0;
-  // Compared at the calibration's precision, so a baseline value meets itself.
-  const auto v = static_cast<float>(value);
+  // Compared at the calibration's precision, so a baseline value meets
+  // itself; past float's range (a LOF of extreme raw amounts) as its largest.
+  constexpr double kLargest = std::numeric_limits<float>::max();
+  const auto v = static_cast<float>(std::clamp(value, -kLargest, kLargest));
   const auto at_or_above = static_cast<double>(
       sorted.end() - std::lower_bound(sorted.begin(), sorted.end(), v));
   const auto above = static_cast<double>(
