@@ -320,6 +320,29 @@ DeviceArray<float> reduce(Backend& backend, const FleetModel& model, const CsrMa
   return backend.upload(csr_to_dense(X.view()));
 }
 
+// A model score_fleet can apply: fitted, its automatic choices decided,
+// its calibration and grains whole.
+void check_scoring_model(const FleetModel& model) {
+  require(model.fitted(), ErrorCode::not_fitted, kScore, "the model is not fitted");
+  require(model.score.space != ScoreSpace::automatic, ErrorCode::invalid_argument, kScore,
+          "the model's score space is 'auto': fit_fleet decides it (resolve_score_space)");
+  require(model.detector != Detector::automatic, ErrorCode::invalid_argument, kScore,
+          "the model's detector is 'auto': fit_fleet decides it (resolve_detector)");
+  require(model.calibration.scores.size() == model.calibration.lof.size() &&
+              (model.calibration.empty() || model.detector == Detector::both),
+          ErrorCode::invalid_argument, kScore, "the model's calibration holds ",
+          model.calibration.scores.size(), " scores and ", model.calibration.lof.size(),
+          " LOFs for detector ", to_string(model.detector));
+  require(model.grains.size() == model.score.grains.size() && model.peer_median > 0.0,
+          ErrorCode::invalid_argument, kScore, "the model's grains are not fitted (",
+          model.grains.size(), " partitions for ", model.score.grains.size(), " grains)");
+  for (const ScoreGrain& g : model.grains) {
+    require(g.centers.cols() == model.kmeans.centers.cols() && g.median > 0.0,
+            ErrorCode::invalid_argument, kScore, "a grain's centres have ", g.centers.cols(),
+            " columns, the clustering space ", model.kmeans.centers.cols());
+  }
+}
+
 void check_fit_params(const FleetPipelineParams& params, const FeatureMatrix& features) {
   const int64_t n = features.n_entities(), d = features.n_features();
   require(n >= 2, ErrorCode::invalid_argument, kFit, "n_entities=", n,
@@ -553,24 +576,7 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, const EventSo
 
 FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix features,
                         const FleetScoreParams& params) {
-  require(model.fitted(), ErrorCode::not_fitted, kScore, "the model is not fitted");
-  require(model.score.space != ScoreSpace::automatic, ErrorCode::invalid_argument, kScore,
-          "the model's score space is 'auto': fit_fleet decides it (resolve_score_space)");
-  require(model.detector != Detector::automatic, ErrorCode::invalid_argument, kScore,
-          "the model's detector is 'auto': fit_fleet decides it (resolve_detector)");
-  require(model.calibration.scores.size() == model.calibration.lof.size() &&
-              (model.calibration.empty() || model.detector == Detector::both),
-          ErrorCode::invalid_argument, kScore, "the model's calibration holds ",
-          model.calibration.scores.size(), " scores and ", model.calibration.lof.size(),
-          " LOFs for detector ", to_string(model.detector));
-  require(model.grains.size() == model.score.grains.size() && model.peer_median > 0.0,
-          ErrorCode::invalid_argument, kScore, "the model's grains are not fitted (",
-          model.grains.size(), " partitions for ", model.score.grains.size(), " grains)");
-  for (const ScoreGrain& g : model.grains) {
-    require(g.centers.cols() == model.kmeans.centers.cols() && g.median > 0.0,
-            ErrorCode::invalid_argument, kScore, "a grain's centres have ", g.centers.cols(),
-            " columns, the clustering space ", model.kmeans.centers.cols());
-  }
+  check_scoring_model(model);
   check_explain(params.explain, kScore);
   require(params.top_n >= 0, ErrorCode::invalid_argument, kScore, "top_n=", params.top_n, " < 0");
   require(params.top_fraction >= 0.0 && params.top_fraction <= 1.0, ErrorCode::invalid_argument,
