@@ -263,6 +263,7 @@ TEST(ModelFormat, VersionFourFilesLoadWithoutCalibration) {
        {std::pair{"\"lof\":[0.875,1.0,1.25,3.5]", "\"lof\":[0.875,1.0,1.25]"},
         std::pair{"\"scores\":[0.0,0.5,2.25,7.5]", "\"scores\":[0.0,2.25,0.5,7.5]"},
         std::pair{"\"scores\":[0.0,0.5,2.25,7.5]", "\"scores\":[0.0,0.5,2.25,null]"},
+        std::pair{"\"scores\":[0.0,0.5,2.25,7.5]", "\"scores\":[0.0,0.5,2.25,1e300]"},
         std::pair{"\"detector\":\"both\"", "\"detector\":\"lof\""},
         std::pair{"\"detector\":\"both\"", "\"detector\":\"auto\""}}) {
     const std::string error = load_error(file_of(replaced(v5, from, to)));

@@ -803,6 +803,11 @@ std::vector<float> sorted_values(const Json& cj, const Reader& r, const char* ke
   if (!std::is_sorted(v.begin(), v.end())) {
     r.fail(std::string("calibration.") + key + " is not in ascending order");
   }
+  // The writer stores floats: a value past their range is no calibration of ours.
+  constexpr double kLargest = std::numeric_limits<float>::max();
+  if (!v.empty() && (v.front() < -kLargest || v.back() > kLargest)) {
+    r.fail(std::string("calibration.") + key + " holds a value past float's range");
+  }
   return {v.begin(), v.end()};
 }
 
