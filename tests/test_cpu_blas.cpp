@@ -111,15 +111,16 @@ TEST(CpuBlas, PcaAgreesWithAndWithoutOpenBlas) {
   }
 }
 
-// The top-k eigensolver through LAPACK (dsytrd, dsterf) and through the
-// library's own reduction and Eigen's values: the same eigenvalues to
-// rounding, the same top vectors up to sign (a Wishart matrix: simple
-// eigenvalues).
+// The top-k eigensolver through LAPACK (dsytrd, dsterf; dstedc where most
+// vectors are wanted) and through the library's own reduction, Eigen's
+// values and inverse iteration (or Eigen's whole solver): the same
+// eigenvalues to rounding, the same top vectors up to sign (a Wishart
+// matrix: simple eigenvalues).
 TEST(CpuBlas, EigenTopAgreesWithAndWithoutLapack) {
-  if (openblas_sytrd() == nullptr) {
+  if (openblas_sytrd() == nullptr || openblas_stedc() == nullptr) {
     GTEST_SKIP() << "no OpenBLAS LAPACK at " << openblas_serial_path();
   }
-  const int64_t d = 300, k = 12;
+  const int64_t d = 300;
   std::mt19937 rng(8);
   std::normal_distribution<double> g;
   Eigen::MatrixXd X(d + 50, d);
@@ -127,19 +128,23 @@ TEST(CpuBlas, EigenTopAgreesWithAndWithoutLapack) {
   const Eigen::MatrixXd A = X.transpose() * X;  // symmetric: row- and column-major alike
   BackendOptions with, without;
   without.cpu.tuned_blas = false;
-  std::vector<double> values[2], vectors[2];
-  for (int t = 0; t < 2; ++t) {
-    values[t].resize(static_cast<std::size_t>(d));
-    vectors[t].resize(static_cast<std::size_t>(k * d));
-    make_backend("cpu", t == 0 ? with : without)
-        ->symmetric_eigen_top(d, A.data(), k, values[t].data(), vectors[t].data());
-  }
-  const double norm = values[1][d - 1];
-  for (int64_t i = 0; i < d; ++i) EXPECT_NEAR(values[0][i], values[1][i], 1e-12 * norm * d) << i;
-  for (int64_t c = 0; c < k; ++c) {
-    double dot = 0.0;
-    for (int64_t j = 0; j < d; ++j) dot += vectors[0][c * d + j] * vectors[1][c * d + j];
-    EXPECT_NEAR(std::abs(dot), 1.0, 1e-9) << "vector " << c;
+  for (int64_t k : {int64_t{12}, int64_t{200}}) {
+    SCOPED_TRACE("k=" + std::to_string(k));
+    std::vector<double> values[2], vectors[2];
+    for (int t = 0; t < 2; ++t) {
+      values[t].resize(static_cast<std::size_t>(d));
+      vectors[t].resize(static_cast<std::size_t>(k * d));
+      make_backend("cpu", t == 0 ? with : without)
+          ->symmetric_eigen_top(d, A.data(), k, values[t].data(), vectors[t].data());
+    }
+    const double norm = values[1][d - 1];
+    for (int64_t i = 0; i < d; ++i)
+      EXPECT_NEAR(values[0][i], values[1][i], 1e-12 * norm * d) << i;
+    for (int64_t c = 0; c < k; ++c) {
+      double dot = 0.0;
+      for (int64_t j = 0; j < d; ++j) dot += vectors[0][c * d + j] * vectors[1][c * d + j];
+      EXPECT_NEAR(std::abs(dot), 1.0, 1e-9) << "vector " << c;
+    }
   }
 }
 

@@ -290,6 +290,39 @@ std::vector<double> with_spectrum(const std::vector<double>& lambda, uint64_t se
   return A;
 }
 
+// The k top pairs (`top`, largest first) of A [d x d] with all eigenvalues
+// `vals`, against the full solver's: the same eigenvalues, A·v = λ·v,
+// orthonormal, and for a simple, well separated eigenvalue the same vector
+// up to sign.
+void expect_top_pairs(const std::vector<double>& A, const std::vector<double>& full_vals,
+                      const std::vector<double>& full_vecs, const std::vector<double>& vals,
+                      const std::vector<double>& top, int64_t k) {
+  const int64_t d = static_cast<int64_t>(vals.size());
+  const double scale = std::max(max_abs(A), 1e-300);
+  for (int64_t i = 0; i < d; ++i) ASSERT_NEAR(vals[i], full_vals[i], 1e-12 * scale) << i;
+  for (int64_t c = 0; c < k; ++c) {
+    const double lambda = vals[d - 1 - c];
+    const double* v = top.data() + c * d;
+    for (int64_t a = 0; a < d; ++a) {  // A v = λ v
+      double av = 0.0;
+      for (int64_t b = 0; b < d; ++b) av += A[a * d + b] * v[b];
+      ASSERT_NEAR(av, lambda * v[a], 1e-9 * scale) << "vector " << c << " row " << a;
+    }
+    for (int64_t c2 = 0; c2 <= c; ++c2) {
+      double dot = 0.0;
+      for (int64_t a = 0; a < d; ++a) dot += v[a] * top[c2 * d + a];
+      ASSERT_NEAR(dot, c == c2 ? 1.0 : 0.0, 1e-9) << c << "," << c2;
+    }
+    const double gap = std::min(c > 0 ? vals[d - c] - lambda : 1e300,
+                                c + 1 < d ? lambda - vals[d - 2 - c] : 1e300);
+    if (gap > 1e-3 * scale) {
+      double dot = 0.0;
+      for (int64_t a = 0; a < d; ++a) dot += v[a] * full_vecs[a * d + (d - 1 - c)];
+      ASSERT_NEAR(std::abs(dot), 1.0, 1e-9) << "vector " << c;
+    }
+  }
+}
+
 TEST_P(LinalgPrimitives, SymmetricEigenTopMatchesTheFullSolver) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   struct Case {
@@ -320,36 +353,41 @@ TEST_P(LinalgPrimitives, SymmetricEigenTopMatchesTheFullSolver) {
     const int64_t d = static_cast<int64_t>(std::lround(std::sqrt(double(tc.A.size()))));
     std::vector<double> full_vals(static_cast<std::size_t>(d)), full_vecs(tc.A.size());
     backend->symmetric_eigen(d, tc.A.data(), full_vals.data(), full_vecs.data());
-    const double scale = std::max(max_abs(tc.A), 1e-300);
-    for (int64_t k : {int64_t{0}, int64_t{1}, int64_t{7}, d / 4, d}) {
+    // Past a quarter of the vectors the CPU takes all of them at once; the
+    // counted form decides k from the eigenvalues it is given.
+    for (int64_t k : {int64_t{0}, int64_t{1}, int64_t{7}, d / 4, d / 2 + 1, d}) {
       if (k > d) continue;
-      SCOPED_TRACE(tc.name + ", k=" + std::to_string(k));
-      std::vector<double> vals(static_cast<std::size_t>(d)), top(static_cast<std::size_t>(k * d));
-      backend->symmetric_eigen_top(d, tc.A.data(), k, vals.data(), top.data());
-      for (int64_t i = 0; i < d; ++i) ASSERT_NEAR(vals[i], full_vals[i], 1e-12 * scale) << i;
-      for (int64_t c = 0; c < k; ++c) {
-        const double lambda = vals[d - 1 - c];
-        const double* v = top.data() + c * d;
-        for (int64_t a = 0; a < d; ++a) {  // A v = λ v
-          double av = 0.0;
-          for (int64_t b = 0; b < d; ++b) av += tc.A[a * d + b] * v[b];
-          ASSERT_NEAR(av, lambda * v[a], 1e-9 * scale) << "vector " << c << " row " << a;
+      for (bool counted : {false, true}) {
+        SCOPED_TRACE(tc.name + ", k=" + std::to_string(k) + (counted ? ", counted" : ""));
+        std::vector<double> vals(static_cast<std::size_t>(d)), top(static_cast<std::size_t>(k * d));
+        if (counted) {
+          std::vector<double> seen;
+          const auto count = [&](const double* ascending) {
+            seen.assign(ascending, ascending + d);
+            return k;
+          };
+          ASSERT_EQ(backend->symmetric_eigen_counted(d, tc.A.data(), count, vals.data(), top), k);
+          ASSERT_EQ(top.size(), static_cast<std::size_t>(k * d));
+          EXPECT_EQ(seen, vals) << "the count saw other eigenvalues than those returned";
+        } else {
+          backend->symmetric_eigen_top(d, tc.A.data(), k, vals.data(), top.data());
         }
-        for (int64_t c2 = 0; c2 <= c; ++c2) {
-          double dot = 0.0;
-          for (int64_t a = 0; a < d; ++a) dot += v[a] * top[c2 * d + a];
-          ASSERT_NEAR(dot, c == c2 ? 1.0 : 0.0, 1e-9) << c << "," << c2;
-        }
-        // A simple, well separated eigenvalue: the same vector up to sign.
-        const double gap = std::min(c > 0 ? vals[d - c] - lambda : 1e300,
-                                    c + 1 < d ? lambda - vals[d - 2 - c] : 1e300);
-        if (gap > 1e-3 * scale) {
-          double dot = 0.0;
-          for (int64_t a = 0; a < d; ++a) dot += v[a] * full_vecs[a * d + (d - 1 - c)];
-          ASSERT_NEAR(std::abs(dot), 1.0, 1e-9) << "vector " << c;
-        }
+        ASSERT_NO_FATAL_FAILURE(expect_top_pairs(tc.A, full_vals, full_vecs, vals, top, k));
       }
     }
+  }
+}
+
+TEST_P(LinalgPrimitives, SymmetricEigenCountedRefusesACountOutOfRange) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const std::vector<double> A = with_spectrum(std::vector<double>(20, 1.5), 3);
+  std::vector<double> vals(20), top;
+  for (int64_t bad : {int64_t{-1}, int64_t{21}}) {
+    EXPECT_THROW(
+        backend->symmetric_eigen_counted(
+            20, A.data(), [bad](const double*) { return bad; }, vals.data(), top),
+        stray::Error)
+        << bad;
   }
 }
 

@@ -134,6 +134,21 @@ void Backend::draw_from_cumulative(const DeviceArray<double>& cumulative, const 
 // exact enough while the kept singular values are within 1e-4 of the
 // largest (squaring costs (σ1/σk)² in relative accuracy: ≤ 1e-8 here);
 // otherwise, and for degenerate data, a direct SVD of Z.
+int64_t Backend::symmetric_eigen_counted(int64_t d, const double* A,
+                                         const std::function<int64_t(const double*)>& count,
+                                         double* eigenvalues, std::vector<double>& top_vectors) {
+  internal::require(d >= 0, ErrorCode::invalid_argument, "symmetric_eigen_counted", "d=", d);
+  std::vector<double> all(static_cast<std::size_t>(d * d));
+  symmetric_eigen(d, A, eigenvalues, all.data());
+  const int64_t k = count(eigenvalues);
+  internal::require(k >= 0 && k <= d, ErrorCode::invalid_argument, "symmetric_eigen_counted",
+                    "the count must lie in [0, d=", d, "], got ", k);
+  top_vectors.resize(static_cast<std::size_t>(k * d));
+  for (int64_t c = 0; c < k; ++c)
+    for (int64_t j = 0; j < d; ++j) top_vectors[c * d + j] = all[j * d + (d - 1 - c)];
+  return k;
+}
+
 void Backend::thin_svd(const DeviceArray<float>& Z, int64_t k, double* values, double* vectors) {
   const char* where = "thin_svd";
   const int64_t m = Z.rows(), l = Z.cols();

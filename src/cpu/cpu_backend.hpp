@@ -105,6 +105,9 @@ class CpuBackend final : public Backend {
                                double* vectors) override;
   void symmetric_eigen_top(int64_t d, const double* A, int64_t k, double* eigenvalues,
                            double* top_vectors) override;
+  int64_t symmetric_eigen_counted(int64_t d, const double* A,
+                                  const std::function<int64_t(const double*)>& count,
+                                  double* eigenvalues, std::vector<double>& top_vectors) override;
 
   DeviceCsr upload_csr(const CsrView& host) override;
   void csr_column_stats(const DeviceCsr& A, double* mean, double* var) override;
@@ -137,10 +140,12 @@ class CpuBackend final : public Backend {
   }
   /// Whether the tile unit may be used (CpuOptions::tile_unit).
   bool tile_unit_allowed() const { return options_.tile_unit; }
-  /// LAPACK's tridiagonal reduction and eigenvalues where the tuned
-  /// libraries are on and loaded, else null (cpu/cpu_blas.hpp).
+  /// LAPACK's tridiagonal reduction, eigenvalues and divide and conquer
+  /// where the tuned libraries are on and loaded, else null
+  /// (cpu/cpu_blas.hpp).
   SytrdFn sytrd() const { return options_.tuned_blas ? openblas_sytrd() : nullptr; }
   SterfFn sterf() const { return options_.tuned_blas ? openblas_sterf() : nullptr; }
+  StedcFn stedc() const { return options_.tuned_blas ? openblas_stedc() : nullptr; }
   /// Throws invalid_argument unless every buffer given (null ones are
   /// skipped) is host memory: an array of another backend (a device
   /// pointer) must never be read here.

@@ -34,10 +34,15 @@ using LapackDsytrd = void (*)(const char* uplo, const int* n, double* a, const i
 
 using LapackDsterf = void (*)(const int* n, double* d, double* e, int* info);
 
+using LapackDstedc = void (*)(const char* compz, const int* n, double* d, double* e, double* z,
+                              const int* ldz, double* work, const int* lwork, int* iwork,
+                              const int* liwork, int* info, std::size_t compz_len);
+
 CblasSsyrk g_openblas_ssyrk = nullptr, g_blis_ssyrk = nullptr;
 LapackDsyevd g_dsyevd = nullptr;
 LapackDsytrd g_dsytrd = nullptr;
 LapackDsterf g_dsterf = nullptr;
+LapackDstedc g_dstedc = nullptr;
 
 // One call into OpenBLAS at a time in the process. Debian builds the
 // single-threaded OpenBLAS without its locks (USE_LOCKING): every level-3
@@ -97,11 +102,27 @@ int call_sterf(int n, double* d, double* e) {
   return info;
 }
 
+// Workspace query, then the solve ("I": the tridiagonal's own vectors).
+int call_stedc(int n, double* d, double* e, double* z) {
+  const std::lock_guard<std::mutex> lock(library_lock());
+  int lwork = -1, liwork = -1, info = 0, iwork_size = 0;
+  double work_size = 0.0;
+  g_dstedc("I", &n, d, e, z, &n, &work_size, &lwork, &iwork_size, &liwork, &info, 1);
+  if (info != 0) return info;
+  lwork = static_cast<int>(work_size);
+  liwork = iwork_size;
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  std::vector<int> iwork(static_cast<std::size_t>(liwork));
+  g_dstedc("I", &n, d, e, z, &n, work.data(), &lwork, iwork.data(), &liwork, &info, 1);
+  return info;
+}
+
 struct Loaded {
   SyrkFn blis_syrk = nullptr, openblas_syrk = nullptr;
   SyevdFn syevd = nullptr;
   SytrdFn sytrd = nullptr;
   SterfFn sterf = nullptr;
+  StedcFn stedc = nullptr;
 };
 
 // The single-threaded builds only: a threaded one would start threads of
@@ -118,13 +139,15 @@ void load_openblas(Loaded& out) {
   g_dsyevd = reinterpret_cast<LapackDsyevd>(dlsym(handle, "dsyevd_"));
   g_dsytrd = reinterpret_cast<LapackDsytrd>(dlsym(handle, "dsytrd_"));
   g_dsterf = reinterpret_cast<LapackDsterf>(dlsym(handle, "dsterf_"));
+  g_dstedc = reinterpret_cast<LapackDstedc>(dlsym(handle, "dstedc_"));
   if (parallel == nullptr || parallel() != 0 ||
       (g_openblas_ssyrk == nullptr && g_dsyevd == nullptr && g_dsytrd == nullptr &&
-       g_dsterf == nullptr)) {
+       g_dsterf == nullptr && g_dstedc == nullptr)) {
     g_openblas_ssyrk = nullptr;
     g_dsyevd = nullptr;
     g_dsytrd = nullptr;
     g_dsterf = nullptr;
+    g_dstedc = nullptr;
     dlclose(handle);
     return;
   }
@@ -132,6 +155,7 @@ void load_openblas(Loaded& out) {
   if (g_dsyevd != nullptr) out.syevd = &call_syevd;
   if (g_dsytrd != nullptr) out.sytrd = &call_sytrd;
   if (g_dsterf != nullptr) out.sterf = &call_sterf;
+  if (g_dstedc != nullptr) out.stedc = &call_stedc;
 }
 
 void load_blis(Loaded& out) {
@@ -179,6 +203,8 @@ SyevdFn openblas_syevd() { return loaded().syevd; }
 SytrdFn openblas_sytrd() { return loaded().sytrd; }
 
 SterfFn openblas_sterf() { return loaded().sterf; }
+
+StedcFn openblas_stedc() { return loaded().stedc; }
 
 const char* openblas_serial_path() { return STRAY_OPENBLAS_SERIAL_PATH; }
 

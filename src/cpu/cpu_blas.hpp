@@ -1,6 +1,6 @@
 // Tuned BLAS where the machine has one: the CPU backend's float32 Gram
 // blocks through a SYRK, and its whole symmetric eigenproblems through
-// LAPACK's dsyevd, from single-threaded builds loaded at run time.
+// LAPACK's eigensolvers, from single-threaded builds loaded at run time.
 //
 // Eigen's rank update reaches about two thirds of the float32 rate of an
 // AVX-512 core that has no tile unit; a tuned SYRK runs near it (see
@@ -61,6 +61,17 @@ using SterfFn = int (*)(int n, double* d, double* e);
 
 /// dsterf from the single-threaded OpenBLAS, else null.
 SterfFn openblas_sterf();
+
+/// LAPACK's dstedc (divide and conquer) with COMPZ = "I": every eigenvalue
+/// of the symmetric tridiagonal matrix with diagonal d [n] and subdiagonal
+/// e [n − 1], ascending, into d (e is destroyed), and the unit eigenvectors
+/// of that tridiagonal matrix as the columns of z [n x n] (column-major).
+/// Returns LAPACK's info (0: done). Its workspace, 1 + 4n + n² doubles,
+/// must fit an int. Calls from several threads run one at a time.
+using StedcFn = int (*)(int n, double* d, double* e, double* z);
+
+/// dstedc from the single-threaded OpenBLAS, else null.
+StedcFn openblas_stedc();
 
 /// Each library's SYRK alone (null where it is not loaded), for tests and
 /// benchmarks; OpenBLAS's runs one call at a time.

@@ -7,7 +7,9 @@
 // eigenvalues of T (all by QR without vectors, O(d²), for
 // symmetric_eigen_top; only the k largest by bisection, O(d) a step, for
 // symmetric_eigen_largest), the k wanted eigenvectors of T by inverse
-// iteration (O(d) per step), and V = Q·Z for those k only.
+// iteration (O(d) per step), and V = Q·Z for those k only. Where most
+// vectors are wanted (past a quarter), T's come all at once from LAPACK's
+// divide and conquer instead, still from the one reduction.
 // Eigenvalues closer than 10⁻³‖T‖ form a cluster whose vectors are
 // re-orthogonalised at every step (as LAPACK's stein does), so equal
 // eigenvalues get an orthonormal basis of their eigenspace. Every vector
@@ -17,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -28,8 +31,13 @@
 namespace stray::internal {
 namespace {
 
-// Tiny matrices, and all vectors wanted, go to the full solver.
+// Tiny matrices go to the full solver.
 constexpr int64_t kMinTopDim = 8;
+// Past a quarter of the vectors, all of the tridiagonal form's at once
+// (divide and conquer) beat finding them one by one (inverse iteration,
+// re-orthogonalised within clusters of close eigenvalues); see RESULTS.md,
+// "PCA on wide data (2026-12-06)".
+constexpr int64_t kWholeAbove = 4;
 // symmetric_eigen_largest's subspace iteration: below this dimension the
 // tridiagonal method is cheap enough that a slowly
 // converging spectrum, which pays for its iterations and then the
@@ -310,32 +318,73 @@ bool tridiagonal_eigenvalues(const Tridiagonal& tri, SterfFn sterf, Eigen::Vecto
   return true;
 }
 
+// The eigenvectors of T's k largest eigenvalues, largest first, as the
+// columns of Z [d x k], from LAPACK's divide and conquer over all of them
+// (dstedc); false where it is missing, declines the size or fails.
+bool tridiagonal_all_vectors(const Tridiagonal& tri, StedcFn stedc, int64_t k,
+                             Eigen::MatrixXd& Z) {
+  const int64_t d = tri.diag.size();
+  const double workspace = 1.0 + 4.0 * static_cast<double>(d) +
+                           static_cast<double>(d) * static_cast<double>(d);
+  if (stedc == nullptr || d < 2 ||
+      workspace > static_cast<double>(std::numeric_limits<int>::max()))
+    return false;
+  Eigen::VectorXd values = tri.diag, e = tri.sub;
+  Eigen::MatrixXd all(d, d);  // column-major, as LAPACK writes it
+  if (stedc(static_cast<int>(d), values.data(), e.data(), all.data()) != 0) return false;
+  Z = all.rightCols(k).rowwise().reverse();
+  return Z.allFinite();
+}
+
 }  // namespace
 
 void CpuBackend::symmetric_eigen_top(int64_t d, const double* A, int64_t k, double* eigenvalues,
                                      double* top_vectors) {
   require(d >= 0 && k >= 0 && k <= d, ErrorCode::invalid_argument, "symmetric_eigen_top", "d=",
           d, ", k=", k);
-  if (d == 0) return;
-  auto full = [&] { Backend::symmetric_eigen_top(d, A, k, eigenvalues, top_vectors); };
-  if (d < kMinTopDim || k == d) return full();
+  std::vector<double> top;
+  symmetric_eigen_counted(
+      d, A, [k](const double*) { return k; }, eigenvalues, top);
+  std::copy(top.begin(), top.end(), top_vectors);
+}
+
+int64_t CpuBackend::symmetric_eigen_counted(int64_t d, const double* A,
+                                            const std::function<int64_t(const double*)>& count,
+                                            double* eigenvalues, std::vector<double>& top_vectors) {
+  const char* where = "symmetric_eigen_counted";
+  require(d >= 0, ErrorCode::invalid_argument, where, "d=", d);
+  const auto full = [&] {
+    return Backend::symmetric_eigen_counted(d, A, count, eigenvalues, top_vectors);
+  };
+  if (d < kMinTopDim) return full();
   double scale = 0.0;
-  Eigen::MatrixXd S = symmetrised_unit_scale(d, A, "symmetric_eigen_top", scale);
+  Eigen::MatrixXd S = symmetrised_unit_scale(d, A, where, scale);
   if (!(scale > 0.0)) return full();
   const Tridiagonal tri = tridiagonalize(std::move(S), sytrd());  // S is not needed after
-  const Eigen::VectorXd& diag = tri.diag;
-  const Eigen::VectorXd& sub = tri.sub;
   Eigen::VectorXd ev;  // ascending
   if (!tridiagonal_eigenvalues(tri, sterf(), ev)) return full();
   for (int64_t i = 0; i < d; ++i) eigenvalues[i] = ev[i] * scale;
-  if (k == 0) return;  // eigenvalues only
-  std::vector<double> a(diag.data(), diag.data() + d), b(sub.data(), sub.data() + d - 1);
-  std::vector<double> wanted(static_cast<std::size_t>(k));
-  for (int64_t c = 0; c < k; ++c) wanted[c] = ev[d - 1 - c];
+  const int64_t k = count(eigenvalues);
+  require(k >= 0 && k <= d, ErrorCode::invalid_argument, where,
+          "the count must lie in [0, d=", d, "], got ", k);
+  top_vectors.assign(static_cast<std::size_t>(k * d), 0.0);
+  if (k == 0) return 0;  // eigenvalues only
   Eigen::MatrixXd Z;
-  if (!tridiagonal_vectors(a, b, wanted, Z)) return full();
+  if (k * kWholeAbove > d) {
+    // Most of the vectors: all of T's at once (divide and conquer), where
+    // LAPACK is at hand, beats finding them one by one; else the whole
+    // solver (which repeats the reduction).
+    if (!tridiagonal_all_vectors(tri, stedc(), k, Z)) return full();
+  } else {
+    std::vector<double> a(tri.diag.data(), tri.diag.data() + d),
+        b(tri.sub.data(), tri.sub.data() + d - 1);
+    std::vector<double> wanted(static_cast<std::size_t>(k));
+    for (int64_t c = 0; c < k; ++c) wanted[c] = ev[d - 1 - c];
+    if (!tridiagonal_vectors(a, b, wanted, Z)) return full();
+  }
   const Eigen::MatrixXd V = tri.apply_q(Z);  // [d x k]
-  Eigen::Map<RowMatD>(top_vectors, k, d) = V.transpose();
+  Eigen::Map<RowMatD>(top_vectors.data(), k, d) = V.transpose();
+  return k;
 }
 
 bool CpuBackend::symmetric_eigen_largest(int64_t d, const double* A, int64_t k, double* values,

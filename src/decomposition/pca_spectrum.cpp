@@ -13,15 +13,14 @@ namespace stray::internal {
 
 namespace {
 
-// The component count sklearn keeps for a variance fraction, from the
+// The component count sklearn keeps for a variance fraction, from the m
 // eigenvalues (ascending, as the solvers return them; negatives are
 // rounding and count as 0): searchsorted(cumsum(ratio), fraction,
 // side="right") + 1, at most rank_bound.
-int64_t components_for_fraction(const std::vector<double>& ascending, int64_t rank_bound,
+int64_t components_for_fraction(const double* ascending, int64_t m, int64_t rank_bound,
                                 double fraction) {
-  const int64_t m = static_cast<int64_t>(ascending.size());
   double total = 0.0;
-  for (double v : ascending) total += std::max(0.0, v);
+  for (int64_t i = 0; i < m; ++i) total += std::max(0.0, ascending[i]);
   double cum = 0.0;
   int64_t below = 0;
   for (int64_t i = 0; i < m; ++i) {
@@ -30,15 +29,6 @@ int64_t components_for_fraction(const std::vector<double>& ascending, int64_t ra
   }
   return std::min(below + 1, rank_bound);
 }
-
-// A variance fraction's first guess at the count: the vectors past the
-// count are wasted, a count past the guess costs a second solve.
-constexpr int64_t kFractionFirstGuess = 32;
-// Past a quarter of the vectors (a count past the first guess), the whole
-// eigendecomposition beats finding them one by one (inverse iteration,
-// re-orthogonalised within clusters of close eigenvalues); see RESULTS.md,
-// "PCA on wide data (2026-12-06)".
-constexpr int64_t kWholeAbove = 4;
 
 }  // namespace
 
@@ -66,24 +56,11 @@ Spectrum symmetric_spectrum(Backend& backend, const PcaParams& params, int64_t m
     }
   } else if (params.variance_fraction > 0.0) {
     // The count comes from the eigenvalues, and only that many vectors are
-    // needed: symmetric_eigen_top returns every eigenvalue with the vectors
-    // of a first guess; a count past it takes a second call.
-    const int64_t guess = std::min(rank_bound, std::max(kFractionFirstGuess, m / 8));
-    top.resize(static_cast<std::size_t>(guess * m));
-    backend.symmetric_eigen_top(m, S, guess, evals.data(), top.data());
-    const int64_t needed = components_for_fraction(evals, rank_bound, params.variance_fraction);
-    if (needed > guess && needed * kWholeAbove > m) {
-      // Most of the vectors: the whole decomposition is cheaper than
-      // finding that many one by one.
-      std::vector<double> evecs(static_cast<std::size_t>(m * m));
-      backend.symmetric_eigen(m, S, evals.data(), evecs.data());
-      top.resize(static_cast<std::size_t>(needed * m));
-      for (int64_t c = 0; c < needed; ++c)
-        for (int64_t j = 0; j < m; ++j) top[c * m + j] = evecs[j * m + (m - 1 - c)];
-    } else if (needed > guess) {
-      top.resize(static_cast<std::size_t>(needed * m));
-      backend.symmetric_eigen_top(m, S, needed, evals.data(), top.data());
-    }
+    // formed.
+    const auto count = [&](const double* ascending) {
+      return components_for_fraction(ascending, m, rank_bound, params.variance_fraction);
+    };
+    backend.symmetric_eigen_counted(m, S, count, evals.data(), top);
   } else {
     std::vector<double> evecs(static_cast<std::size_t>(m * m));
     backend.symmetric_eigen(m, S, evals.data(), evecs.data());
@@ -107,7 +84,7 @@ Spectrum symmetric_spectrum(Backend& backend, const PcaParams& params, int64_t m
 
   s.k = params.n_components == 0 ? rank_bound : params.n_components;
   if (params.variance_fraction > 0.0)
-    s.k = components_for_fraction(evals, rank_bound, params.variance_fraction);
+    s.k = components_for_fraction(evals.data(), m, rank_bound, params.variance_fraction);
   top.resize(static_cast<std::size_t>(s.k * m));
   s.vectors = std::move(top);
   return s;

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -448,6 +449,15 @@ class Backend {
     for (int64_t c = 0; c < k; ++c)
       for (int64_t j = 0; j < d; ++j) top_vectors[c * d + j] = all[j * d + (d - 1 - c)];
   }
+  /// As symmetric_eigen_top, with k decided by the spectrum: `count` is
+  /// given all d eigenvalues (ascending) and returns k (0 ≤ k ≤ d; anything
+  /// else throws invalid_argument); the vectors of the k largest go into
+  /// `top_vectors`, resized to [k x d]. Returns k. Made for PCA's variance
+  /// fraction, whose count is known only from the eigenvalues: the CPU
+  /// backend reduces A once for both. The default runs symmetric_eigen.
+  virtual int64_t symmetric_eigen_counted(int64_t d, const double* A,
+                                          const std::function<int64_t(const double*)>& count,
+                                          double* eigenvalues, std::vector<double>& top_vectors);
 
   /// The k largest singular values of Z [m x l] (m ≥ l ≥ k ≥ 1; float32
   /// data, float64 arithmetic), descending, into `values` [k], and their
