@@ -333,6 +333,35 @@ TEST(Features, RejectsBadInput) {
   EXPECT_THROW(FeatureBuilder{v}, Error);
 }
 
+// A builder's own thread count: the same matrix as OpenMP's count gives,
+// kept across build(), the caller's OpenMP count left as it was, and a
+// negative count refused.
+TEST(Features, SetThreadsGivesTheSameMatrixAndLeavesOpenMpAlone) {
+  SyntheticFleetParams sp;
+  sp.n_entities = 2000;
+  FeatureBuilder reference;
+  generate_synthetic_fleet(sp, reference.sink());
+  const FeatureMatrix expected = reference.build();
+  const int before = omp_get_max_threads();
+  for (int threads : {1, 3}) {
+    SCOPED_TRACE(threads);
+    FeatureBuilder b;
+    b.set_threads(threads);
+    for (int round = 0; round < 2; ++round) {  // build() keeps the count
+      generate_synthetic_fleet(sp, b.sink());
+      const FeatureMatrix m = b.build();
+      EXPECT_EQ(b.threads(), threads);
+      EXPECT_EQ(omp_get_max_threads(), before);
+      EXPECT_EQ(m.X.indptr, expected.X.indptr);
+      EXPECT_EQ(m.X.indices, expected.X.indices);
+      EXPECT_EQ(m.X.values, expected.X.values);
+    }
+  }
+  FeatureBuilder b;
+  EXPECT_THROW(b.set_threads(-1), Error);
+  EXPECT_EQ(b.threads(), 0);
+}
+
 // Rows are normalised in parallel blocks; the matrix must not depend on the
 // thread count.
 TEST(Features, SameMatrixForAnyThreadCount) {

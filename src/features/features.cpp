@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "core/check.hpp"
+#include "core/host_threads.hpp"
 #include "core/name_table.hpp"
 #include "features/entry_chunks.hpp"
 
@@ -798,8 +799,18 @@ int64_t FeatureBuilder::n_entities() const {
 }
 int64_t FeatureBuilder::n_events() const { return impl_->n_events; }
 
+void FeatureBuilder::set_threads(int threads) {
+  internal::require(threads >= 0, ErrorCode::invalid_argument, "FeatureBuilder::set_threads",
+                    "threads must be >= 0 (0: OpenMP's count), got ", threads);
+  threads_ = threads;
+}
+
 FeatureMatrix FeatureBuilder::build() {
-  FeatureMatrix m = impl_->build();
+  FeatureMatrix m;
+  {
+    const internal::ScopedHostThreads scoped(threads_);
+    m = impl_->build();
+  }
   impl_ = impl_->applying ? std::make_unique<Impl>(std::move(impl_->vocabulary))
                           : std::make_unique<Impl>(std::move(impl_->params));
   return m;

@@ -198,12 +198,22 @@ class FeatureBuilder {
   int64_t n_entities() const;
   int64_t n_events() const;
 
+  /// Threads for build()'s row normalisation: 0 (the default) takes
+  /// OpenMP's count on the calling thread; a host that runs the CPU backend
+  /// on T threads (BackendOptions::cpu.threads) passes T here too (fit_fleet
+  /// and score_fleet hold their backend's count for all their steps). The
+  /// matrix does not depend on it.
+  /// Kept across build(). Throws ErrorCode::invalid_argument when negative.
+  void set_threads(int threads);
+  int threads() const { return threads_; }
+
   /// Builds the matrix and resets the builder to its initial state.
   FeatureMatrix build();
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  int threads_ = 0;
 };
 
 }  // namespace stray
