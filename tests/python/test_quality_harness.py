@@ -49,3 +49,33 @@ def test_tabular_events_reach_the_scores_whole(tmp_path, stray_cli):
     got = np.array([rows[f"r{i}"] for i in range(X.shape[0])])
     # Values travel as 7 significant digits and scores come back as float32.
     assert got == pytest.approx(expected, rel=1e-5, abs=1e-5)
+
+
+def test_across_seeds_summarises_each_sets_headline_figure():
+    # ARI for a container set, AUC for the others; the floor is the better
+    # of the README's two, and "below" compares the mean with it.
+    by_seed = {
+        0: [{"set": "containers/images", "ari": 0.90, "auc": None},
+            {"set": "tabular/smtp", "auc": 0.95}],
+        1: [{"set": "containers/images", "ari": 0.96, "auc": None},
+            {"set": "tabular/smtp", "auc": 0.91}],
+        2: [{"set": "containers/images", "ari": 0.93, "auc": None},
+            {"set": "tabular/smtp", "auc": 0.90}],
+    }
+    images, smtp = quality.across_seeds(by_seed)
+    assert images["metric"] == "ARI" and smtp["metric"] == "AUC"
+    assert images["mean"] == pytest.approx(0.93)
+    assert (images["min"], images["max"]) == (0.90, 0.96)
+    assert images["floor"] == quality.FLOOR["containers/images"][1]
+    assert smtp["values"] == {0: 0.95, 1: 0.91, 2: 0.90}
+    assert smtp["floor"] == max(f for f in quality.FLOOR["tabular/smtp"][1:] if f is not None)
+    assert smtp["below_floor"] == (smtp["mean"] < smtp["floor"])
+    assert "tabular/smtp" in quality.seeds_table([images, smtp])
+
+
+@pytest.mark.parametrize("text", ["", "a", "1,1", "-1", "0,,x"])
+def test_bad_seed_lists_are_refused(text):
+    import argparse
+    with pytest.raises(argparse.ArgumentTypeError):
+        quality.parse_seeds(text)
+    assert quality.parse_seeds("2,0,1") == [2, 0, 1]
