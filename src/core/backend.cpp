@@ -130,10 +130,6 @@ void Backend::draw_from_cumulative(const DeviceArray<double>& cumulative, const 
   }
 }
 
-// Via the eigenvectors W of the small Gram ZᵀZ [l x l] (U = Z·W·Σ⁻¹),
-// exact enough while the kept singular values are within 1e-4 of the
-// largest (squaring costs (σ1/σk)² in relative accuracy: ≤ 1e-8 here);
-// otherwise, and for degenerate data, a direct SVD of Z.
 int64_t Backend::symmetric_eigen_counted(int64_t d, const double* A,
                                          const std::function<int64_t(const double*)>& count,
                                          double* eigenvalues, std::vector<double>& top_vectors) {
@@ -149,6 +145,10 @@ int64_t Backend::symmetric_eigen_counted(int64_t d, const double* A,
   return k;
 }
 
+// Via the eigenvectors W of the small Gram ZᵀZ [l x l] (U = Z·W·Σ⁻¹),
+// exact enough while the kept singular values are within 1e-4 of the
+// largest (squaring costs (σ1/σk)² in relative accuracy: ≤ 1e-8 here);
+// otherwise, and for degenerate data, a direct SVD of Z.
 void Backend::thin_svd(const DeviceArray<float>& Z, int64_t k, double* values, double* vectors) {
   const char* where = "thin_svd";
   const int64_t m = Z.rows(), l = Z.cols();
