@@ -437,8 +437,12 @@ def table(rows: list[dict]) -> str:
                       f"{r['seconds']:.2f}",
                       fmt(km, ".3f" if km is not None and metric == "ARI" else ".2f") + (unit if km is not None else ""),
                       fmt(lof, ".2f") + (unit if lof is not None else "")])
+    return render(head, lines, right={1, 2, 4, 5, 6, 8})
+
+
+def render(head: list[str], lines: list[list[str]], right=frozenset()) -> str:
+    """Columns padded to their widest cell (those in `right` right-aligned), under a rule."""
     widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(head)]
-    right = {1, 2, 4, 5, 6, 8}
     def line(cells):
         return "  ".join(c.rjust(w) if i in right else c.ljust(w)
                          for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
@@ -477,13 +481,10 @@ def seeds_table(summary: list[dict]) -> str:
         mark = "below" if r["below_floor"] else ""
         lines.append([r["set"], r["metric"], fmt(r["mean"]), fmt(r["min"]), fmt(r["max"]),
                       by_seed, fmt(r["floor"], ".2f"), mark])
-    widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(head)]
-    def line(cells):
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-    return "\n".join([line(head), line(["-" * w for w in widths])] + [line(l) for l in lines])
+    return render(head, lines)
 
 
-def run_table(args, todo, extra: list[str]) -> tuple[list[dict], object]:
+def run_table(args, todo, extra: list[str]) -> tuple[list[dict], Stray]:
     """Every selected set once with the given extra arguments; returns the rows and the runner."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="stray-quality-") as tmp:
@@ -525,7 +526,7 @@ def main() -> int:
                     help="run the table once per seed (e.g. 0,1,2) and summarise across them")
     ap.add_argument("--json", type=Path, help="write every figure here")
     args = ap.parse_args(argv)
-    if args.seeds and "--seed" in extra:
+    if args.seeds and any(a == "--seed" or a.startswith("--seed=") for a in extra):
         sys.exit("quality.py: pass --seeds or `-- --seed S`, not both")
     only = [t for o in args.only for t in o.split(",") if t]
 
