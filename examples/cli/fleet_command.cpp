@@ -272,7 +272,7 @@ void register_fleet_command(CLI::App& app) {
           ->capture_default_str());
   fit(cmd->add_option("-k,--clusters", o->k,
                       "k-means clusters (0 = auto: on a 2,000-row sample, the smallest k whose mean "
-                      "silhouette is within --k-tolerance of the best k up to --max-clusters)")
+                      "silhouette is near the best k's up to --max-clusters: --k-tolerance)")
           ->capture_default_str());
   fit(cmd->add_option("--cluster", o->cluster,
                       "kmeans, or agglomerative (one merge tree over the reduced rows, cut at k; "
@@ -295,7 +295,7 @@ void register_fleet_command(CLI::App& app) {
           ->check(CLI::Range(int64_t{2}, int64_t{100000}))
           ->capture_default_str());
   fit(cmd->add_option("--k-tolerance", o->k_tolerance,
-                      "-k 0: how far below the best silhouette the chosen k may score")
+                      "-k 0: how much more the chosen k may leave unexplained than the best k, relative (1 - silhouette at most (1 + this) times the best's)")
           ->check(CLI::Range(0.0, 1.0))
           ->capture_default_str());
   fit(cmd->add_option("--percentile", o->percentile,

@@ -105,8 +105,10 @@ void scan(const ChooseKParams& params, const Matrix<float>& D, int64_t k_max,
     }
   }
   out.best_silhouette = best;
+  // Relative to 1 − best (include/stray/cluster/choose_k.hpp says why).
+  const double floor = best - params.tolerance * (1.0 - best);
   for (const KCandidate& c : out.curve) {
-    if (c.silhouette >= best - params.tolerance) {
+    if (c.silhouette >= floor) {
       out.k = c.k;
       break;
     }

@@ -234,9 +234,10 @@ struct FleetPipelineParams {
   }();
   /// n_clusters = 0: chosen from the data (choose_k) — k-means on a sample
   /// of cluster_choice_sample rows for k in [2, max_clusters], keeping the
-  /// smallest k whose mean silhouette is within cluster_choice_tolerance of
-  /// the best. n_init = 0 (auto): 10 restarts for fleets of up to 10,000
-  /// entities, 1 above.
+  /// smallest k whose mean silhouette is near the best: 1 − silhouette at
+  /// most (1 + cluster_choice_tolerance) times the best k's
+  /// (ChooseKParams::tolerance). n_init = 0 (auto): 10 restarts for
+  /// fleets of up to 10,000 entities, 1 above.
   KMeansParams kmeans = [] {
     KMeansParams p;
     p.n_clusters = 0;
