@@ -153,7 +153,8 @@ void register_stability_command(CLI::App& app) {
       ->check(CLI::Range(int64_t{2}, int64_t{100000}))
       ->capture_default_str();
   cmd->add_option("--k-tolerance", o->k_tolerance,
-                  "-k 0: how much more the chosen k may leave unexplained than the best k, relative (1 - silhouette at most (1 + this) times the best's)")
+                  "-k 0: how much more the chosen k may leave unexplained than the best k, "
+                  "relative (1 - silhouette at most (1 + this) times the best's)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of k-means (and randomized PCA)")->capture_default_str();
