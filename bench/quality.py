@@ -40,7 +40,7 @@ The cases:
 
 Usage:
     python3 bench/quality.py [--stray PATH] [--data DIR] [--only SET,...]
-                             [--seeds S,S,...] [--json FILE]
+                             [--seeds S,S,...] [--fixed-k K,K,...] [--json FILE]
                              [-- EXTRA STRAY FLEET ARGS]
 
 Everything after `--` goes to every `stray fleet` run, so a proposed
@@ -53,6 +53,11 @@ clusters is chosen on): `--seeds 0,1,2` runs the whole table once per seed
 (`--seed S` to every run) and ends with the mean and range of each set's
 AUC (ARI for the container sets) across them, against the floors, whose
 own recipe is over seeds 0–2. Decide defaults on that summary.
+
+`--fixed-k 32,40,48,56` reruns the sets judged by ARI (the container sets)
+with each `-k K` (at each seed) and prints, per set and seed, the automatic
+k's ARI beside the best fixed k's and the gap between them (issue 16 asks
+for a gap of at most 0.05).
 
 The data folder defaults to ../shared/realdata beside the repository
 (environment variable STRAY_REALDATA, or --data). Event files are gzip'd;
@@ -509,6 +514,48 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def parse_ks(text: str) -> list[int]:
+    try:
+        ks = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--fixed-k takes integers separated by commas, got {text!r}")
+    if not ks or any(k < 1 for k in ks) or len(set(ks)) != len(ks):
+        raise argparse.ArgumentTypeError(f"--fixed-k takes distinct positive integers, got {text!r}")
+    return ks
+
+
+def fixed_k_gaps(auto_rows: list[dict], by_k: dict[int, list[dict]], seed) -> list[dict]:
+    """Per set of auto_rows: its ARI beside the best ARI over the fixed k, and the gap."""
+    out = []
+    for i, auto in enumerate(auto_rows):
+        fixed = {k: rows[i].get("ari") for k, rows in by_k.items()}
+        known = {k: v for k, v in fixed.items() if v is not None}
+        best_k = max(known, key=known.get, default=None)
+        best = known.get(best_k)
+        ari = auto.get("ari")
+        gap = None if best is None or ari is None else best - ari
+        out.append({"set": auto["set"], "seed": seed, "auto_k": auto.get("k"), "auto_ari": ari,
+                    "fixed": fixed, "best_k": best_k, "best_ari": best, "gap": gap})
+    return out
+
+
+def gaps_table(gaps: list[dict]) -> str:
+    head = ["set", "seed", "auto k", "ARI", "best fixed k", "ARI", "gap", "by k"]
+    lines = [[g["set"], "—" if g["seed"] is None else str(g["seed"]), str(g["auto_k"]),
+              fmt(g["auto_ari"]), str(g["best_k"]), fmt(g["best_ari"]), fmt(g["gap"]),
+              " ".join(f"{k}:{fmt(v)}" for k, v in g["fixed"].items())] for g in gaps]
+    return render(head, lines, right={1, 2, 3, 4, 5, 6})
+
+
+def sweep_fixed_k(args, todo, extra: list[str], ks: list[int], auto_rows: list[dict],
+                  seed) -> list[dict]:
+    """The ARI-judged sets of todo once per k in ks; their gaps to the automatic k."""
+    names = [n for n, _ in todo if FLOOR.get(n, ("AUC",))[0] == "ARI"]
+    sub = [(n, f) for n, f in todo if n in names]
+    by_k = {k: run_table(args, sub, extra + ["-k", str(k)])[0] for k in ks}
+    return fixed_k_gaps([r for r in auto_rows if r["set"] in names], by_k, seed)
+
+
 def main() -> int:
     argv = sys.argv[1:]
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
@@ -524,10 +571,16 @@ def main() -> int:
                     help="sets to run (comma-separated, repeatable): a name, folder or last part")
     ap.add_argument("--seeds", type=parse_seeds,
                     help="run the table once per seed (e.g. 0,1,2) and summarise across them")
+    ap.add_argument("--fixed-k", type=parse_ks,
+                    help="also run the ARI-judged sets at each of these k (e.g. 32,40,48,56) "
+                         "and print the automatic k's gap to the best of them")
     ap.add_argument("--json", type=Path, help="write every figure here")
     args = ap.parse_args(argv)
     if args.seeds and any(a == "--seed" or a.startswith("--seed=") for a in extra):
         sys.exit("quality.py: pass --seeds or `-- --seed S`, not both")
+    if args.fixed_k and any(a in ("-k", "--clusters") or a.startswith(("-k=", "--clusters="))
+                            for a in extra):
+        sys.exit("quality.py: pass --fixed-k or `-- -k K`, not both")
     only = [t for o in args.only for t in o.split(",") if t]
 
     if not args.stray.exists():
@@ -544,10 +597,13 @@ def main() -> int:
 
     t_all = time.perf_counter()
     by_seed: dict[int, list[dict]] = {}
+    gaps: list[dict] = []
     for seed in args.seeds or [None]:
         run_extra = extra + (["--seed", str(seed)] if seed is not None else [])
         rows, stray = run_table(args, todo, run_extra)
         by_seed[seed] = rows
+        if args.fixed_k:
+            gaps += sweep_fixed_k(args, todo, run_extra, args.fixed_k, rows, seed)
         print(f"stray fleet {version}, defaults" +
               (" + " + " ".join(run_extra) if run_extra else ""))
         print(table(rows))
@@ -563,6 +619,10 @@ def main() -> int:
         print(f"across seeds {','.join(map(str, args.seeds))}"
               " (floor: the better of the two; below: the mean is under it)")
         print(seeds_table(summary))
+    if args.fixed_k:
+        print("\nthe automatic k against fixed k (gap: the best fixed k's ARI minus the "
+              "automatic k's)")
+        print(gaps_table(gaps) if gaps else "(no set judged by ARI was run)")
 
     print(f"\nfloor: plain scikit-learn figures from the data folder's README (ARI for the "
           f"container sets, ROC-AUC otherwise); {total:.0f} s in all")
@@ -580,6 +640,8 @@ def main() -> int:
             doc["across_seeds"] = summary
         else:
             doc["sets"] = by_seed[None]
+        if args.fixed_k:
+            doc["fixed_k"] = gaps
         args.json.write_text(json.dumps(doc, indent=1) + "\n")
     rows_all = [r for rows in by_seed.values() for r in rows]
     return 1 if any("error" in r for r in rows_all) else 0

@@ -79,3 +79,29 @@ def test_bad_seed_lists_are_refused(text):
     with pytest.raises(argparse.ArgumentTypeError):
         quality.parse_seeds(text)
     assert quality.parse_seeds("2,0,1") == [2, 0, 1]
+
+
+def test_fixed_k_gaps_compare_the_automatic_k_with_the_best_fixed_one():
+    auto = [{"set": "containers/images", "k": 2, "ari": 0.90},
+            {"set": "containers/history", "k": 40, "ari": 0.87}]
+    by_k = {
+        40: [{"set": "containers/images", "ari": 0.50}, {"set": "containers/history", "ari": 0.87}],
+        48: [{"set": "containers/images", "ari": 0.40}, {"set": "containers/history", "ari": 0.93}],
+        2: [{"set": "containers/images", "ari": 0.90}, {"set": "containers/history", "error": "x"}],
+    }
+    images, history = quality.fixed_k_gaps(auto, by_k, 1)
+    assert (images["best_k"], images["best_ari"], images["gap"]) == (2, 0.90, 0.0)
+    assert (history["best_k"], history["best_ari"]) == (48, 0.93)
+    assert history["gap"] == pytest.approx(0.06)
+    assert history["fixed"] == {40: 0.87, 48: 0.93, 2: None}  # a failed run has no ARI
+    assert history["seed"] == 1 and history["auto_k"] == 40
+    table = quality.gaps_table([images, history])
+    assert "containers/history" in table and "48:0.930" in table
+
+
+@pytest.mark.parametrize("text", ["", "0", "4,4", "x", "-3"])
+def test_bad_k_lists_are_refused(text):
+    import argparse
+    with pytest.raises(argparse.ArgumentTypeError):
+        quality.parse_ks(text)
+    assert quality.parse_ks("48,40") == [48, 40]
