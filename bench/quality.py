@@ -504,24 +504,24 @@ def run_table(args, todo, extra: list[str]) -> tuple[list[dict], Stray]:
     return rows, stray
 
 
-def parse_seeds(text: str) -> list[int]:
+def parse_int_list(text: str, flag: str, positive: bool) -> list[int]:
+    """A --flag's value: distinct integers, separated by commas, > 0 or >= 0."""
     try:
-        seeds = [int(t) for t in text.split(",") if t.strip()]
+        values = [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--seeds takes integers separated by commas, got {text!r}")
-    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"--seeds takes distinct non-negative integers, got {text!r}")
-    return seeds
+        raise argparse.ArgumentTypeError(f"{flag} takes integers separated by commas, got {text!r}")
+    least, kind = (1, "positive") if positive else (0, "non-negative")
+    if not values or any(v < least for v in values) or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"{flag} takes distinct {kind} integers, got {text!r}")
+    return values
+
+
+def parse_seeds(text: str) -> list[int]:
+    return parse_int_list(text, "--seeds", positive=False)
 
 
 def parse_ks(text: str) -> list[int]:
-    try:
-        ks = [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--fixed-k takes integers separated by commas, got {text!r}")
-    if not ks or any(k < 1 for k in ks) or len(set(ks)) != len(ks):
-        raise argparse.ArgumentTypeError(f"--fixed-k takes distinct positive integers, got {text!r}")
-    return ks
+    return parse_int_list(text, "--fixed-k", positive=True)
 
 
 def fixed_k_gaps(auto_rows: list[dict], by_k: dict[int, list[dict]], seed) -> list[dict]:
