@@ -85,8 +85,8 @@ TEST_F(CliFleet, SynthThenFleetFindsTheGroundTruth) {
   }
   const std::string csv = slurp(path("scores.csv"));
   // The synthetic fleet is event telemetry: the automatic detector is
-  // both, whose two scores follow the one findings rank by.
-  EXPECT_EQ(csv.rfind("entity,cluster,score,outlier,distance,lof\n", 0), 0u);
+  // both, and rarity is on; the three scores follow the one findings rank by.
+  EXPECT_EQ(csv.rfind("entity,cluster,score,outlier,distance,lof,rarity\n", 0), 0u);
   EXPECT_EQ(lines_of(csv), 2001);
   int outliers = 0;
   std::istringstream lines(csv);
@@ -149,7 +149,7 @@ TEST_F(CliFleet, BaselineSaveModelAndScoreGiveTheSameScores) {
     }
   }
   EXPECT_TRUE(unseen_first);
-  EXPECT_EQ(slurp(path("m.model")).rfind("stray-fleet-model 5 ", 0), 0u);
+  EXPECT_EQ(slurp(path("m.model")).rfind("stray-fleet-model 6 ", 0), 0u);
 
   r = run_cli("fleet --model " + path("m.model") + " --events " + path("new/events.csv") +
               " --backend cpu --scores " + path("b.csv"));

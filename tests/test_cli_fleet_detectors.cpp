@@ -78,8 +78,11 @@ TEST_F(CliFleetDetectors, BothSaysWhichDetectorFlaggedEachFinding) {
   }
   EXPECT_TRUE(lof_rule);
   const std::string csv = slurp(path("s.csv"));
-  EXPECT_EQ(csv.rfind("entity,cluster,score,outlier,distance,lof\n", 0), 0u) << csv.substr(0, 80);
+  EXPECT_EQ(csv.rfind("entity,cluster,score,outlier,distance,lof,rarity\n", 0), 0u)
+      << csv.substr(0, 80);
   EXPECT_EQ(lines_of(csv), 501);
+  EXPECT_EQ(j["rarity"], true);
+  for (const auto& f : j["findings"]) EXPECT_GE(f["rarity"].get<double>(), 0.0);
 
   // The saved model scores with both detectors; the table has a "by" column.
   const auto t = run_cli("fleet --model " + path("m.model") + " --events " +
@@ -87,6 +90,25 @@ TEST_F(CliFleetDetectors, BothSaysWhichDetectorFlaggedEachFinding) {
   ASSERT_EQ(t.status, 0) << t.err;
   EXPECT_NE(t.out.find(" by "), std::string::npos) << t.out;
   EXPECT_NE(t.out.find("or LOF (15 neighbours)"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("or value rarity in the top 2.5%"), std::string::npos) << t.out;
+}
+
+// --rarity off: the distance and LOF alone, as before value rarity; the
+// scores file and the JSON say so.
+TEST_F(CliFleetDetectors, RarityOffLeavesTheTwoDetectors) {
+  write_counts(path("counts.csv"), 500);
+  const auto r = run_cli("fleet --events " + path("counts.csv") +
+                         " --backend cpu --detector both -k 3 --rarity off --json --scores " +
+                         path("s.csv"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["rarity"], false);
+  for (const auto& f : j["findings"]) {
+    EXPECT_FALSE(f.contains("rarity"));
+    for (const auto& rule : f["rules"]) EXPECT_NE(rule, "rarity");
+  }
+  const std::string csv = slurp(path("s.csv"));
+  EXPECT_EQ(csv.rfind("entity,cluster,score,outlier,distance,lof\n", 0), 0u) << csv.substr(0, 80);
 }
 
 TEST_F(CliFleetDetectors, AgglomerativeClustersAndNamesItsLinkage) {
@@ -106,7 +128,7 @@ TEST_F(CliFleetDetectors, AgglomerativeClustersAndNamesItsLinkage) {
 
 TEST_F(CliFleetDetectors, WrongNamesAreOneLine) {
   for (const std::string& args : {"--detector density", "--cluster dbscan", "--linkage median",
-                                  "--detector automatic", "--neighbors 0"}) {
+                                  "--detector automatic", "--neighbors 0", "--rarity yes"}) {
     const auto r = run_cli("fleet --events " + path("f/events.csv") + " --backend cpu " + args +
                            " --out " + path("o.json"));
     EXPECT_NE(r.status, 0) << args;

@@ -38,7 +38,7 @@ using stray::testing::TempDir;
 // A consistent model (it loads back) with a value of every kind the writer
 // meets: names that are not UTF-8 or hold NUL and escapes, a group map with
 // such a key (written as pairs), -0.0, denormals, 1e21, a NaN threshold,
-// float32 values, PCA, and the LOF detector's arrays.
+// float32 values, PCA, the LOF detector's arrays and value rarity.
 FleetModel golden_model() {
   FleetModel m;
   m.n_entities = 4;
@@ -102,13 +102,18 @@ FleetModel golden_model() {
   m.lof.lrd = {2.0, 1.3333333333333333, 1.0, 0.08};
   m.calibration.scores = {0.0f, 0.5f, 2.25f, 7.5f};
   m.calibration.lof = {0.875f, 1.0f, 1.25f, 3.5f};
+  m.calibration.rarity = {0.5f, 1.25f, 2.0f, 4.75f};
+  // Feature 3 has two values, feature 4 none (all four entities at 0).
+  m.rarity.n_entities = 4;
+  m.rarity.offsets = {0, 1, 2, 3, 5, 5};
+  m.rarity.knots = {{1.0f, 4, 0}, {1.0f, 2, 2}, {0.5f, 1, 3}, {0.25f, 1, 1}, {2.0f, 2, 2}};
   return m;
 }
 
 // golden_model()'s payload, as the writer has produced it since format
-// version 5, with @VERSION@ for the library version that wrote it.
+// version 6, with @VERSION@ for the library version that wrote it.
 constexpr const char* kGoldenPayload =
-    "{\"format\":\"stray-fleet-model\",\"version\":5,\"library_version\":\"@VERSION@\","
+    "{\"format\":\"stray-fleet-model\",\"version\":6,\"library_version\":\"@VERSION@\","
     "\"n_entities\":4,\"features\":{\"normalization\":\"binary\","
     "\"group_normalization\":{\"net.port\":\"log1p\",\"package\":\"binary\"},"
     "\"group_weights\":[[{\"hex\":\"677270ff\"},0.5],[\"package\",2.0]],\"max_df\":0.9,"
@@ -136,7 +141,10 @@ constexpr const char* kGoldenPayload =
     "\"detector\":\"both\",\"lof\":{\"n_neighbors\":2,\"offset\":-1.5,\"rows\":4,"
     "\"reference\":[0.0,1.0,0.5,-0.25,0.3333333432674408,2.0,10000000000.0,0.10000000149011612],"
     "\"k_distance\":[0.5,0.75,1.0,12.5],\"lrd\":[2.0,1.3333333333333333,1.0,0.08]},"
-    "\"calibration\":{\"scores\":[0.0,0.5,2.25,7.5],\"lof\":[0.875,1.0,1.25,3.5]}}";
+    "\"calibration\":{\"scores\":[0.0,0.5,2.25,7.5],\"lof\":[0.875,1.0,1.25,3.5],"
+    "\"rarity\":[0.5,1.25,2.0,4.75]},"
+    "\"rarity\":{\"entities\":4,\"offsets\":[0,1,2,3,5,5],\"values\":[1.0,1.0,0.5,0.25,2.0],"
+    "\"equal\":[4,2,1,1,2],\"below\":[0,2,3,1,2]}}";
 
 uint32_t crc32_of(const std::string& bytes) {
   uint32_t crc = 0xffffffffu;
@@ -155,12 +163,29 @@ std::string replaced(std::string text, const std::string& from, const std::strin
 
 constexpr const char* kGoldenCalibration =
     ",\"calibration\":{\"scores\":[0.0,0.5,2.25,7.5],\"lof\":[0.875,1.0,1.25,3.5]}";
+constexpr const char* kGoldenRarity =
+    ",\"rarity\":{\"entities\":4,\"offsets\":[0,1,2,3,5,5],\"values\":[1.0,1.0,0.5,0.25,2.0],"
+    "\"equal\":[4,2,1,1,2],\"below\":[0,2,3,1,2]}";
+
+// The golden payload as version 5 wrote it: no rarity.
+std::string golden_version_five() {
+  const std::string v6 = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
+  return replaced(replaced(replaced(v6, "\"version\":6", "\"version\":5"), kGoldenRarity, ""),
+                  ",\"rarity\":[0.5,1.25,2.0,4.75]", "");
+}
 
 // The golden payload as version 4 wrote it: no calibration.
 std::string golden_version_four() {
-  return replaced(replaced(replaced(kGoldenPayload, "@VERSION@", version_string) + "\n",
-                           "\"version\":5", "\"version\":4"),
+  return replaced(replaced(golden_version_five(), "\"version\":5", "\"version\":4"),
                   kGoldenCalibration, "");
+}
+
+// golden_model() as a file of a version before rarity: the same without it.
+FleetModel golden_without_rarity() {
+  FleetModel m = golden_model();
+  m.rarity = {};
+  m.calibration.rarity.clear();
+  return m;
 }
 
 std::string file_of(const std::string& payload, int version = kFleetModelVersion) {
@@ -218,7 +243,7 @@ TEST(ModelFormat, VersionTwoFilesLoadWithoutShrinkage) {
   std::istringstream in(file_of(v2, 2));
   const FleetModel loaded = read_fleet_model(in);
   EXPECT_EQ(loaded.score.shrinkage, 0.0);
-  FleetModel expected = golden_model();
+  FleetModel expected = golden_without_rarity();
   expected.score.shrinkage = 0.0;
   expected.calibration = {};
   EXPECT_EQ(written(loaded), written(expected));
@@ -238,7 +263,7 @@ TEST(ModelFormat, VersionThreeFilesLoadWithoutGrains) {
   std::istringstream in(file_of(v3, 3));
   const FleetModel loaded = read_fleet_model(in);
   EXPECT_TRUE(loaded.grains.empty());
-  FleetModel expected = golden_model();
+  FleetModel expected = golden_without_rarity();
   expected.calibration = {};
   EXPECT_EQ(written(loaded), written(expected));
   EXPECT_NE(load_error(file_of(replaced(v4, ",\"grains\":null", ""), 4)).find("grains"),
@@ -253,11 +278,11 @@ TEST(ModelFormat, VersionFourFilesLoadWithoutCalibration) {
   std::istringstream in(file_of(golden_version_four(), 4));
   const FleetModel loaded = read_fleet_model(in);
   EXPECT_TRUE(loaded.calibration.empty());
-  FleetModel expected = golden_model();
+  FleetModel expected = golden_without_rarity();
   expected.calibration = {};
   EXPECT_EQ(written(loaded), written(expected));
-  const std::string v5 = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
-  EXPECT_NE(load_error(file_of(replaced(v5, kGoldenCalibration, ""))).find("calibration"),
+  const std::string v5 = golden_version_five();
+  EXPECT_NE(load_error(file_of(replaced(v5, kGoldenCalibration, ""), 5)).find("calibration"),
             std::string::npos);
   for (const auto& [from, to] :
        {std::pair{"\"lof\":[0.875,1.0,1.25,3.5]", "\"lof\":[0.875,1.0,1.25]"},
@@ -266,11 +291,48 @@ TEST(ModelFormat, VersionFourFilesLoadWithoutCalibration) {
         std::pair{"\"scores\":[0.0,0.5,2.25,7.5]", "\"scores\":[0.0,0.5,2.25,1e300]"},
         std::pair{"\"detector\":\"both\"", "\"detector\":\"lof\""},
         std::pair{"\"detector\":\"both\"", "\"detector\":\"auto\""}}) {
-    const std::string error = load_error(file_of(replaced(v5, from, to)));
+    const std::string error = load_error(file_of(replaced(v5, from, to), 5));
     EXPECT_TRUE(error.find("calibration") != std::string::npos ||
                 error.find("detector") != std::string::npos)
         << to << ": " << error;
   }
+}
+
+// Version 5 had no value rarity: its files load without it (ranked as
+// version 5 ranked); version 6 must say (null or the rarity), and a rarity
+// must fit the features and the baseline and come with its calibration.
+TEST(ModelFormat, VersionFiveFilesLoadWithoutRarity) {
+  std::istringstream in(file_of(golden_version_five(), 5));
+  const FleetModel loaded = read_fleet_model(in);
+  EXPECT_TRUE(loaded.rarity.empty());
+  EXPECT_TRUE(loaded.calibration.rarity.empty());
+  EXPECT_EQ(written(loaded), written(golden_without_rarity()));
+  const std::string v6 = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
+  EXPECT_NE(load_error(file_of(replaced(v6, kGoldenRarity, ""))).find("rarity"),
+            std::string::npos);
+  for (const auto& [from, to] :
+       {std::pair{"\"offsets\":[0,1,2,3,5,5]", "\"offsets\":[0,1,2,3,5]"},
+        std::pair{"\"offsets\":[0,1,2,3,5,5]", "\"offsets\":[0,9,2,3,5,5]"},
+        std::pair{"\"offsets\":[0,1,2,3,5,5]", "\"offsets\":[0,2,1,3,5,5]"},
+        std::pair{"\"offsets\":[0,1,2,3,5,5]", "\"offsets\":[0,1,2,3,5,6]"},
+        std::pair{"\"values\":[1.0,1.0,0.5,0.25,2.0]", "\"values\":[1.0,1.0,0.5,2.0,0.25]"},
+        std::pair{"\"values\":[1.0,1.0,0.5,0.25,2.0]", "\"values\":[1.0,1.0,0.5,0.0,2.0]"},
+        std::pair{"\"values\":[1.0,1.0,0.5,0.25,2.0]", "\"values\":[1.0,1.0,0.5,0.25,1e300]"},
+        std::pair{"\"equal\":[4,2,1,1,2]", "\"equal\":[5,2,1,1,2]"},
+        std::pair{"\"equal\":[4,2,1,1,2]", "\"equal\":[4,2,1,0,2]"},
+        std::pair{"\"below\":[0,2,3,1,2]", "\"below\":[0,2,3,1,1]"},
+        std::pair{"\"below\":[0,2,3,1,2]", "\"below\":[0,2,3,-1,2]"},
+        std::pair{"\"entities\":4,\"offsets\"", "\"entities\":5,\"offsets\""},
+        std::pair{"\"rarity\":[0.5,1.25,2.0,4.75]", "\"rarity\":[0.5,1.25,2.0]"},
+        std::pair{"\"rarity\":[0.5,1.25,2.0,4.75]", "\"rarity\":[]"}}) {
+    const std::string error = load_error(file_of(replaced(v6, from, to)));
+    EXPECT_NE(error.find("rarity"), std::string::npos) << to << ": " << error;
+  }
+  // Rarity needs its calibration; without rarity, the calibration has none.
+  const std::string bare = replaced(v6, ",\"calibration\":{", ",\"calibration\":null,\"x\":{");
+  EXPECT_NE(load_error(file_of(bare)).find("calibration"), std::string::npos);
+  const std::string stray_rarity = replaced(v6, kGoldenRarity, ",\"rarity\":null");
+  EXPECT_NE(load_error(file_of(stray_rarity)).find("calibration.rarity"), std::string::npos);
 }
 
 // A model with grains round-trips to the same bytes and the same grains;
@@ -365,6 +427,16 @@ FleetModel wide_model(int64_t d, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     m.calibration.scores[static_cast<std::size_t>(i)] = static_cast<float>(i) / 3.0f;
     m.calibration.lof[static_cast<std::size_t>(i)] = 1.0f + static_cast<float>(i) / 7.0f;
+  }
+  m.calibration.rarity = m.calibration.lof;
+  // Every feature with one value, held by 1 to n of the entities.
+  m.rarity.n_entities = n;
+  m.rarity.offsets.assign(1, 0);
+  m.rarity.knots.clear();
+  for (int64_t i = 0; i < d; ++i) {
+    const int64_t having = 1 + i % n;
+    m.rarity.knots.push_back({0.5f + static_cast<float>(i % 5), having, n - having});
+    m.rarity.offsets.push_back(i + 1);
   }
   return m;
 }

@@ -102,10 +102,11 @@ TEST(Pipeline, IntermediatesShapesAndProgress) {
     EXPECT_FALSE(f.features.empty());
   }
   // Every step timed, and reported from 0 to 1 in order; the synthetic
-  // fleet is event telemetry, so the automatic detector runs LOF too.
+  // fleet is event telemetry, so the automatic detector runs LOF too, and
+  // value rarity is on by default.
   EXPECT_EQ(r.model.detector, Detector::both);
-  const std::vector<std::string> names = {"read",     "features", "pca", "kmeans", "score",
-                                          "outliers", "lof",      "explain"};
+  const std::vector<std::string> names = {"read",     "features", "pca",    "kmeans", "score",
+                                          "outliers", "lof",      "rarity", "explain"};
   ASSERT_EQ(r.steps.size(), names.size());
   for (std::size_t s = 0; s < names.size(); ++s) EXPECT_EQ(r.steps[s].name, names[s]);
   std::vector<std::string> seen;

@@ -63,6 +63,7 @@ FleetPipelineParams params_with(Detector detector, int64_t k = 6) {
   p.kmeans.n_clusters = k;
   p.kmeans.seed = 3;
   p.detector = detector;
+  p.rarity = false;  // the detectors alone; rarity beside them: test_pipeline_rarity.cpp
   return p;
 }
 

@@ -248,6 +248,7 @@ FleetResult synthetic_fit() {
   FleetPipelineParams params;
   params.kmeans.seed = 1;
   params.detector = Detector::centroid;  // the table's distance columns (both has its own tests)
+  params.rarity = false;                 // and rarity
   return fit_fleet(*backend, params, [](const EventSink& sink) {
     SyntheticFleetParams p;
     p.n_entities = 600;
@@ -296,7 +297,7 @@ TEST(FindingsJson, ShapeAndKeyOrder) {
   for (const auto& item : j.items()) keys.push_back(item.key());
   const std::vector<std::string> expected = {
       "entities", "features", "unseen_features", "clusters", "pca_components",
-      "pca_explained_variance_ratio", "clustering", "detector", "score_space", "shrinkage", "grains",
+      "pca_explained_variance_ratio", "clustering", "detector", "rarity", "score_space", "shrinkage", "grains",
       "percentile", "small_cluster_size",
       "backend", "cluster_choice", "cluster_profiles", "n_findings", "findings", "steps", "seconds"};
   EXPECT_EQ(keys, expected);

@@ -40,6 +40,7 @@ STEPS = [
     "kmeans",
     "scores",
     "outliers",
+    "rarity",
     "explain",
     "pipeline",
     "lof",

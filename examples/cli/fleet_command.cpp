@@ -27,7 +27,7 @@ struct FleetOptions {
   std::string grains = "auto";
   std::string format, model_in, model_out, out, scores_out, mode = "config",
                                                 space = "auto";
-  std::string cluster = "kmeans", linkage = "ward", detector = "auto";
+  std::string cluster = "kmeans", linkage = "ward", detector = "auto", rarity = "on";
   int64_t neighbors = 20;
   std::string report_out;  // --report: the HTML page
   BackendChoice backend;
@@ -154,6 +154,7 @@ void run_fleet(const FleetOptions& o) {
     pp.clustering = parse_clustering(o.cluster);
     pp.linkage = parse_linkage(o.linkage);
     pp.detector = parse_detector(o.detector);
+    pp.rarity = o.rarity == "on";
     pp.lof.n_neighbors = o.neighbors;
     pp.max_clusters = o.max_clusters;
     pp.cluster_choice_tolerance = o.k_tolerance;
@@ -287,6 +288,12 @@ void register_fleet_command(CLI::App& app) {
                       "(a finding when either flags; ranked by the rarer score against the "
                       "baseline) or auto (both for event telemetry of up to 100,000 entities, "
                       "centroid otherwise)")
+          ->capture_default_str());
+  fit(cmd->add_option("--rarity", o->rarity,
+                      "on: value rarity beside the detector (how rare each feature's value is "
+                      "in the fleet, summed; ranks with the other scores and flags the "
+                      "baseline's top (100 - percentile) / 2 %), or off")
+          ->check(CLI::IsMember({"on", "off"}))
           ->capture_default_str());
   fit(cmd->add_option("--neighbors", o->neighbors, "LOF's neighbours (--detector lof or both)")
           ->check(CLI::Range(int64_t{1}, int64_t{10000}))

@@ -74,6 +74,7 @@ FleetPipelineParams fit_params(const nb::dict& d) {
   p.linkage = parse_linkage(get<std::string>(d, "linkage", "ward"));
   p.detector = parse_detector(get<std::string>(d, "detector", "auto"));
   p.lof.n_neighbors = get<int64_t>(d, "lof_neighbors", p.lof.n_neighbors);
+  p.rarity = get<bool>(d, "rarity", p.rarity);
   if (d.contains("normalize") && !d["normalize"].is_none()) {
     for (auto [group, mode] : nb::cast<nb::dict>(d["normalize"])) {
       const auto g = nb::cast<std::string>(group);

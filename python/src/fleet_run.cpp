@@ -18,7 +18,7 @@ nb::dict findings_columns(const FleetRun& run) {
   std::vector<std::string> entity, rules, features;
   std::vector<int64_t> row, rank, cluster_size, n_differing, n_unique, n_missing;
   std::vector<int32_t> cluster, reference;
-  std::vector<double> score, distance, lof;
+  std::vector<double> score, distance, lof, rarity;
   for (const Finding& f : findings) {
     entity.push_back(f.entity_name);
     row.push_back(f.entity);
@@ -27,6 +27,7 @@ nb::dict findings_columns(const FleetRun& run) {
     score.push_back(f.score);
     distance.push_back(f.distance);
     lof.push_back(f.lof);
+    rarity.push_back(f.rarity);
     rank.push_back(f.rank);
     cluster_size.push_back(f.cluster_size);
     rules.push_back(outlier_rules_string(f.rules));
@@ -41,6 +42,7 @@ nb::dict findings_columns(const FleetRun& run) {
   d["score"] = to_numpy(std::move(score));
   d["distance"] = to_numpy(std::move(distance));
   d["lof"] = to_numpy(std::move(lof));
+  d["rarity"] = to_numpy(std::move(rarity));
   d["rank"] = to_numpy(std::move(rank));
   d["cluster_size"] = to_numpy(std::move(cluster_size));
   d["reference_cluster"] = to_numpy(std::move(reference));

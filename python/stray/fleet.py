@@ -71,7 +71,8 @@ def _run(events, format, on_files, on_columns):
 def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, top_n=0,
         top_fraction=0.0, mode="config", score_space="auto", max_clusters=50,
         top_features=5, normalize=None, clustering="kmeans", linkage="ward",
-        detector="auto", lof_neighbors=20, grains="auto", backend="auto", progress=None):
+        detector="auto", lof_neighbors=20, rarity=True, grains="auto", backend="auto",
+        progress=None):
     """Fits the pipeline to one snapshot and reports its own outliers.
 
     pca: components (int) or a share of the variance (float in (0, 1)); 0
@@ -90,7 +91,10 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
     detector: "centroid" (distance to the cluster's peers), "lof" (Local
     Outlier Factor with lof_neighbors), "both" (either flags; ranked by the
     rarer of the two against the baseline) or "auto" ("both" for event
-    telemetry of up to 100,000 entities, "centroid" otherwise). progress: a callable
+    telemetry of up to 100,000 entities, "centroid" otherwise). rarity:
+    value rarity beside the detector (how rare each feature's value is in
+    the fleet, summed; it ranks with the other scores and flags the top
+    (100 - percentile) / 2 %), or False for none. progress: a callable
     (step, fraction), called on this thread;
     an exception it raises cancels the run and reaches the caller.
     """
@@ -99,7 +103,7 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
                   top_n=top_n, top_fraction=top_fraction, mode=mode, score_space=score_space,
                   max_clusters=max_clusters, top_features=top_features, normalize=normalize,
                   clustering=clustering, linkage=linkage, detector=detector,
-                  lof_neighbors=lof_neighbors,
+                  lof_neighbors=lof_neighbors, rarity=bool(rarity),
                   grains=grains if grains is None or isinstance(grains, str)
                   else [int(k) for k in grains])
     run = _run(
@@ -178,7 +182,7 @@ class FleetResult:
     """One fitted or scored snapshot.
 
     findings: the outliers, highest score first (entity, cluster, score —
-    what they are ranked by —, distance, lof, rank, rules, the top features
+    what they are ranked by —, distance, lof, rarity, rank, rules, the top features
     as text, ...); explanations: one row per
     finding and feature (value, peers' center, difference, unseen);
     scores: every entity's cluster, score and outlier flag; clusters: each

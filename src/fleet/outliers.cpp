@@ -23,6 +23,7 @@ std::string outlier_rules_string(uint32_t rules) {
   add(kOutlierPercentile, "percentile");
   add(kOutlierSmallCluster, "small_cluster");
   add(kOutlierLof, "lof");
+  add(kOutlierRarity, "rarity");
   return s;
 }
 

@@ -302,6 +302,7 @@ std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& mo
         f.distance, model.thresholds.empty() ? std::numeric_limits<double>::quiet_NaN()
                                              : model.thresholds[static_cast<std::size_t>(o.cluster)]);
     f.lof = r.lof.empty() ? std::numeric_limits<double>::quiet_NaN() : r.lof[e];
+    f.rarity = r.rarity.empty() ? std::numeric_limits<double>::quiet_NaN() : r.rarity[e];
     if ((t + 1) % 1024 == 0 || t + 1 == n) {
       steps.report(static_cast<double>(t + 1) / static_cast<double>(n));
     }
@@ -320,6 +321,23 @@ DeviceArray<float> reduce(Backend& backend, const FleetModel& model, const CsrMa
   return backend.upload(csr_to_dense(X.view()));
 }
 
+// The calibration a model's detector and rarity need: none, or the
+// baseline's scores with as many LOFs (where LOF ran) and rarities (where
+// rarity is on); rarity needs it, and its distributions fit the columns.
+void check_calibration(const FleetModel& model) {
+  const DetectorCalibration& c = model.calibration;
+  const bool rare = !model.rarity.empty();
+  const std::size_t n = c.scores.size();
+  const bool fits = c.empty() ? !rare
+                              : (model.detector == Detector::both || rare) &&
+                                    c.lof.size() == (model.detector != Detector::centroid ? n : 0) &&
+                                    c.rarity.size() == (rare ? n : 0);
+  require(fits, ErrorCode::invalid_argument, kScore, "the model's calibration holds ", n,
+          " scores, ", c.lof.size(), " LOFs and ", c.rarity.size(), " rarities for detector ",
+          to_string(model.detector), rare ? " with" : " without", " rarity");
+  if (rare) validate_feature_rarity(model.rarity, model.n_features(), kScore);
+}
+
 // A model score_fleet can apply: fitted, its automatic choices decided,
 // its calibration and grains whole.
 void check_scoring_model(const FleetModel& model) {
@@ -328,11 +346,7 @@ void check_scoring_model(const FleetModel& model) {
           "the model's score space is 'auto': fit_fleet decides it (resolve_score_space)");
   require(model.detector != Detector::automatic, ErrorCode::invalid_argument, kScore,
           "the model's detector is 'auto': fit_fleet decides it (resolve_detector)");
-  require(model.calibration.scores.size() == model.calibration.lof.size() &&
-              (model.calibration.empty() || model.detector == Detector::both),
-          ErrorCode::invalid_argument, kScore, "the model's calibration holds ",
-          model.calibration.scores.size(), " scores and ", model.calibration.lof.size(),
-          " LOFs for detector ", to_string(model.detector));
+  check_calibration(model);
   require(model.grains.size() == model.score.grains.size() && model.peer_median > 0.0,
           ErrorCode::invalid_argument, kScore, "the model's grains are not fitted (",
           model.grains.size(), " partitions for ", model.score.grains.size(), " grains)");
@@ -539,8 +553,16 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
     m.lof = static_cast<LofModel&&>(std::move(lr));
     steps.end();
   }
-  if (m.detector == Detector::both) m.calibration = internal::calibrate(r.scores, r.lof);
-  internal::apply_detector(m, r.labels, r.scores, r.lof, r.outliers, r.outlier_scores);
+  if (params.rarity) {
+    steps.begin("rarity");
+    m.rarity = fit_feature_rarity(features.X.view());
+    r.rarity = rarity_scores(m.rarity, features.X.view());
+    steps.end();
+  }
+  if (m.detector == Detector::both || params.rarity) {
+    m.calibration = internal::calibrate(r.scores, r.lof, r.rarity);
+  }
+  internal::apply_detector(m, r.labels, r.scores, r.lof, r.rarity, r.outliers, r.outlier_scores);
 
   steps.begin("explain");
   r.findings = make_findings(features, m, r, m.explain, true, steps);
@@ -626,7 +648,13 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
     for (double& v : r.lof) v = -v;
     steps.end();
   }
-  internal::apply_detector(model, r.labels, r.scores, r.lof, r.outliers, r.outlier_scores);
+  if (!model.rarity.empty()) {
+    steps.begin("rarity");
+    r.rarity = rarity_scores(model.rarity, features.X.view(), features.unseen);
+    steps.end();
+  }
+  internal::apply_detector(model, r.labels, r.scores, r.lof, r.rarity, r.outliers,
+                           r.outlier_scores);
 
   steps.begin("explain");
   r.findings = make_findings(features, model, r, params.explain, false, steps);

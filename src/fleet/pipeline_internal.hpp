@@ -62,20 +62,27 @@ void apply_grains(Backend& backend, const FleetModel& model, const DeviceArray<f
 /// a zero threshold (a cluster of duplicates), 1 + the distance.
 double distance_ratio(double distance, double threshold);
 
-/// The detector's say after the centroid rules (`outliers`, from the
-/// distances and the model's clusters' percentile thresholds): for the
-/// centroid detector, nothing changes and `outlier_scores` are the
-/// distances; for lof, the outliers become the rows whose `lof` exceeds
-/// the model's LOF threshold; for both, those (in the baseline's top
-/// 100 − p % of LOFs, with the percentile rule) are added to the rules'
-/// outliers (kOutlierLof marks them). Ranks within each cluster follow
-/// `outlier_scores` (fleet/pipeline.hpp).
+/// The detectors' say after the centroid rules (`outliers`, from the
+/// distances and the model's clusters' percentile thresholds). Without
+/// calibration: for the centroid detector nothing changes and
+/// `outlier_scores` are the distances; for lof, the outliers become the
+/// rows whose `lof` exceeds the model's LOF threshold; for both (a model
+/// of version 4), those are added to the rules' outliers, ranked by each
+/// score over its threshold. With calibration (both, or rarity on), the
+/// scores are 1 / the smallest tail fraction (fleet/pipeline.hpp); LOF
+/// adds its flags (kOutlierLof; for both only in the baseline's top
+/// 100 − p % of LOFs) and rarity its (kOutlierRarity, the top (100 − p) /
+/// 2 % of rarities; none with the percentile rule off). `rarity` is empty
+/// when it is off. Ranks within each cluster follow `outlier_scores`.
 void apply_detector(const FleetModel& model, const std::vector<int32_t>& labels,
                     const std::vector<float>& distances, const std::vector<double>& lof,
-                    OutlierResult& outliers, std::vector<double>& outlier_scores);
+                    const std::vector<double>& rarity, OutlierResult& outliers,
+                    std::vector<double>& outlier_scores);
 
-/// Detector both's calibration from a fit's own scores and LOFs.
-DetectorCalibration calibrate(const std::vector<float>& scores, const std::vector<double>& lof);
+/// The calibration from a fit's own scores, LOFs and rarities (either of
+/// the last two empty where it did not run).
+DetectorCalibration calibrate(const std::vector<float>& scores, const std::vector<double>& lof,
+                              const std::vector<double>& rarity);
 
 /// Each feature's mean over the model's whole baseline (Σ_c size_c · mean_cj
 /// / n), from the per-cluster means: [d].

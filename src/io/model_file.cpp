@@ -312,8 +312,9 @@ void write_grains(ObjectOut& o, const FleetModel& m) {
   o.end();
 }
 
-// Detector both's calibration (version 5): the baseline's sorted scores
-// and LOFs. null for the other detectors.
+// The calibration of detector both (version 5) and of rarity (version 6):
+// the baseline's sorted scores, LOFs and rarities (an empty array for one
+// that did not run). null without either.
 void write_calibration(ObjectOut& o, const FleetModel& m) {
   if (m.calibration.empty()) {
     o.field("calibration", nullptr);
@@ -322,6 +323,31 @@ void write_calibration(ObjectOut& o, const FleetModel& m) {
   o.begin("calibration");
   numbers(o, "scores", m.calibration.scores);
   numbers(o, "lof", m.calibration.lof);
+  numbers(o, "rarity", m.calibration.rarity);
+  o.end();
+}
+
+// Value rarity (version 6): every feature's knots, as offsets into three
+// parallel arrays. null when rarity is off.
+void write_rarity(ObjectOut& o, const FleetModel& m) {
+  if (m.rarity.empty()) {
+    o.field("rarity", nullptr);
+    return;
+  }
+  const FeatureRarity& f = m.rarity;
+  std::vector<float> values;
+  std::vector<int64_t> equal, below;
+  for (const RarityKnot& k : f.knots) {
+    values.push_back(k.value);
+    equal.push_back(k.equal);
+    below.push_back(k.below);
+  }
+  o.begin("rarity");
+  o.field("entities", f.n_entities);
+  integers(o, "offsets", f.offsets);
+  numbers(o, "values", values);
+  integers(o, "equal", equal);
+  integers(o, "below", below);
   o.end();
 }
 
@@ -349,6 +375,7 @@ void write_payload(PayloadOut& out, const FleetModel& m) {
   o.field("detector", to_string(m.detector));
   write_lof(o, m);
   write_calibration(o, m);
+  write_rarity(o, m);
   o.end();
   out.put("\n");
 }
@@ -811,13 +838,49 @@ std::vector<float> sorted_values(const Json& cj, const Reader& r, const char* ke
   return {v.begin(), v.end()};
 }
 
+// Version 6's value rarity: offsets into the knots, each feature's knots
+// ascending with counts that fit the baseline (validate_feature_rarity).
+void read_rarity(const Json& j, const Reader& r, int version, FleetModel& m) {
+  if (version < 6) return;
+  const Json& rj = r.at(j, "rarity", "");
+  if (rj.is_null()) return;
+  const std::string rp = "rarity.";
+  FeatureRarity& f = m.rarity;
+  f.n_entities = r.count(rj, "entities", rp, 1);
+  if (f.n_entities != m.n_entities) r.fail("rarity.entities does not match n_entities");
+  f.offsets = r.integers<int64_t>(rj, "offsets", rp, m.n_features() + 1);
+  const auto knots = static_cast<int64_t>(r.array(rj, "values", rp, -1).size());
+  const std::vector<double> values = r.numbers(rj, "values", rp, knots);
+  const auto equal = r.integers<int64_t>(rj, "equal", rp, knots);
+  const auto below = r.integers<int64_t>(rj, "below", rp, knots);
+  f.knots.resize(static_cast<std::size_t>(knots));
+  constexpr double kLargest = std::numeric_limits<float>::max();
+  for (std::size_t t = 0; t < f.knots.size(); ++t) {
+    if (!(values[t] > 0.0 && values[t] <= kLargest)) r.fail("rarity.values holds a value outside (0, float's largest]");
+    f.knots[t] = {static_cast<float>(values[t]), equal[t], below[t]};
+  }
+  try {
+    validate_feature_rarity(f, m.n_features(), "rarity");
+  } catch (const Error& e) {
+    r.fail(e.detail());
+  }
+}
+
 void read_calibration(const Json& j, const Reader& r, int version, FleetModel& m) {
   if (version < 5) return;
   const Json& cj = r.at(j, "calibration", "");
-  if (cj.is_null()) return;
-  if (m.detector != Detector::both) r.fail("calibration is set for a detector other than both");
+  if (cj.is_null()) {
+    if (!m.rarity.empty()) r.fail("rarity is set without its calibration");
+    return;
+  }
+  const bool rare = !m.rarity.empty();
+  if (m.detector != Detector::both && !rare) {
+    r.fail("calibration is set for a detector other than both, without rarity");
+  }
   m.calibration.scores = sorted_values(cj, r, "scores", m.n_entities);
-  m.calibration.lof = sorted_values(cj, r, "lof", m.n_entities);
+  m.calibration.lof =
+      sorted_values(cj, r, "lof", m.detector != Detector::centroid ? m.n_entities : 0);
+  if (version >= 6) m.calibration.rarity = sorted_values(cj, r, "rarity", rare ? m.n_entities : 0);
 }
 
 FleetModel model_of(const Json& j, const Reader& r, int version) {
@@ -830,6 +893,7 @@ FleetModel model_of(const Json& j, const Reader& r, int version) {
   read_scoring(j, r, version, m);
   read_grains(j, r, version, m);
   if (version >= 2) read_detection(j, r, m);  // version 1: k-means, centroid
+  read_rarity(j, r, version, m);
   read_calibration(j, r, version, m);
   return m;
 }

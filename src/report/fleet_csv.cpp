@@ -28,20 +28,24 @@ void write_scores_csv(std::ostream& out, const FleetResult& result) {
                     " but entity_names=", result.features.entity_names.size(),
                     ", labels=", result.labels.size(), ", scores=", result.scores.size(),
                     ", is_outlier=", result.outliers.is_outlier.size());
-  // "score" is what the findings are ranked by; with LOF the two scores
-  // behind it follow.
+  // "score" is what the findings are ranked by; with LOF or rarity the
+  // scores behind it follow: the distance, then LOF, then rarity.
   const bool lof = result.lof.size() == n;
+  const bool rarity = result.rarity.size() == n;
   const bool ranked = result.outlier_scores.size() == n;
-  out << (lof ? "entity,cluster,score,outlier,distance,lof\n" : "entity,cluster,score,outlier\n");
-  char buf[96];
+  out << "entity,cluster,score,outlier" << (lof || rarity ? ",distance" : "") << (lof ? ",lof" : "")
+      << (rarity ? ",rarity" : "") << '\n';
+  char buf[128];
   for (std::size_t i = 0; i < n; ++i) {
     const double score = ranked ? result.outlier_scores[i] : result.scores[i];
     int len = std::snprintf(buf, sizeof buf, ",%d,%.9g,%d", result.labels[i], score,
                             result.outliers.is_outlier[i] ? 1 : 0);
-    if (lof) {
-      len += std::snprintf(buf + len, sizeof buf - static_cast<std::size_t>(len), ",%.9g,%.9g",
-                           static_cast<double>(result.scores[i]), result.lof[i]);
-    }
+    const auto more = [&](double v) {
+      len += std::snprintf(buf + len, sizeof buf - static_cast<std::size_t>(len), ",%.9g", v);
+    };
+    if (lof || rarity) more(static_cast<double>(result.scores[i]));
+    if (lof) more(result.lof[i]);
+    if (rarity) more(result.rarity[i]);
     out << csv_field(result.features.entity_names[i]) << buf << '\n';
   }
 }

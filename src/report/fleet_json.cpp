@@ -22,6 +22,7 @@ Json finding_json(const Finding& f) {
   fj["distance"] = f.distance;
   if (!std::isnan(f.threshold_ratio)) fj["threshold_ratio"] = f.threshold_ratio;
   if (!std::isnan(f.lof)) fj["lof"] = f.lof;
+  if (!std::isnan(f.rarity)) fj["rarity"] = f.rarity;
   fj["rank"] = f.rank;
   fj["cluster_size"] = f.cluster_size;
   Json rules = Json::array();
@@ -59,6 +60,7 @@ Json model_json(const FleetResult& r, std::string_view backend) {
     j["lof_neighbors"] = m.lof.n_neighbors;
     j["lof_threshold"] = -m.lof.offset;
   }
+  j["rarity"] = !m.rarity.empty();
   j["score_space"] = to_string(m.score.space);
   j["shrinkage"] = m.score.shrinkage;
   j["grains"] = m.score.grains;

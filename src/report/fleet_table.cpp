@@ -50,6 +50,18 @@ std::string features_text(const Finding& finding, std::size_t max_features, bool
   return s;
 }
 
+namespace {
+// Value rarity's part of the summary; "" when it is off.
+std::string rarity_text(const FleetModel& m) {
+  if (m.rarity.empty()) return "";
+  std::ostringstream os;
+  os << "; or value rarity";
+  if (m.outliers.percentile > 0.0) os << " in the top " << (100.0 - m.outliers.percentile) / 2.0 << "%";
+  os << " (score: one in N of the baseline, the rarest of the scores)";
+  return os.str();
+}
+}  // namespace
+
 std::string pipeline_summary(const FleetResult& result) {
   const FleetModel& m = result.model;
   std::ostringstream os;
@@ -69,7 +81,8 @@ std::string pipeline_summary(const FleetResult& result) {
     os << " -> k-means k=" << m.n_clusters();
   }
   if (m.detector == Detector::lof) {
-    os << " -> LOF (" << neighbours_text(m.lof.n_neighbors) << ") beyond " << -m.lof.offset;
+    os << " -> LOF (" << neighbours_text(m.lof.n_neighbors) << ") beyond " << -m.lof.offset
+       << rarity_text(m);
     return os.str();
   }
   os << " -> " << to_string(m.score.space) << " scores";
@@ -87,9 +100,10 @@ std::string pipeline_summary(const FleetResult& result) {
       os << " (score: the larger of each over its threshold)";
     } else {
       if (m.outliers.percentile > 0.0) os << " in the top " << 100.0 - m.outliers.percentile << "%";
-      os << " (score: one in N of the baseline, the rarer of the two)";
+      if (m.rarity.empty()) os << " (score: one in N of the baseline, the rarer of the two)";
     }
   }
+  os << rarity_text(m);
   return os.str();
 }
 
@@ -123,10 +137,16 @@ std::string differences_summary(const Finding& finding, std::size_t shown) {
 }
 
 namespace {
-// Which detector flagged a finding (detector both): "rules", "lof" or "both".
+// Which detectors flagged a finding: "rules", "lof", "rarity", or several
+// joined by '+' ("rules+rarity").
 std::string detected_by(uint32_t rules) {
-  const bool lof = (rules & kOutlierLof) != 0, others = (rules & ~uint32_t{kOutlierLof}) != 0;
-  return lof && others ? "both" : (lof ? "lof" : "rules");
+  constexpr uint32_t kDetectors = kOutlierLof | kOutlierRarity;
+  std::string s = (rules & ~kDetectors) != 0 ? "rules" : "";
+  for (const auto& [bit, name] : {std::pair{kOutlierLof, "lof"}, std::pair{kOutlierRarity, "rarity"}}) {
+    if ((rules & bit) == 0) continue;
+    s += s.empty() ? name : std::string("+") + name;
+  }
+  return s;
 }
 
 // "3.2x" beside a raw score; "-" where the cluster has no threshold.
@@ -150,16 +170,24 @@ void write_findings_table(std::ostream& out, const FleetResult& result, int64_t 
     width = std::max(width, display_width(names[i]));
     any_small |= (result.findings[i].rules & kOutlierSmallCluster) != 0;
   }
-  // With LOF the scores are LOFs or ratios to a threshold, near 1: more digits.
-  const bool near_one = result.model.detector != Detector::centroid;
-  const bool both = result.model.detector == Detector::both;
+  // With LOF or rarity the scores are LOFs, ratios to a threshold or "one
+  // in N of the baseline", not distances to 10^6: more digits.
+  const bool calibrated = !result.model.calibration.empty();
+  const bool near_one = result.model.detector != Detector::centroid || calibrated;
+  // Which detector flagged each finding, where more than one could.
+  const bool several = result.model.detector == Detector::both || !result.model.rarity.empty();
+  std::size_t by_width = 5;
+  for (std::size_t i = 0; several && i < shown; ++i) {
+    by_width = std::max(by_width, detected_by(result.findings[i].rules).size());
+  }
   char buf[96];
-  // The centroid detector's raw distances run to 10^6; beside them, how far
-  // past the cluster's threshold (1.0x is the rule's edge).
+  // The centroid detector's distances: beside the score, how far past the
+  // cluster's threshold (1.0x is the rule's edge).
   const bool ratio = result.model.detector == Detector::centroid;
-  std::snprintf(buf, sizeof buf, " %7s %12s%s%s  ", "cluster", "score", ratio ? " vs thr" : "",
-                both ? "  by   " : "");
-  out << "  " << pad_right("entity", width) << buf << "top features (value - peers' mean)\n";
+  std::snprintf(buf, sizeof buf, " %7s %12s%s  ", "cluster", "score", ratio ? " vs thr" : "");
+  out << "  " << pad_right("entity", width) << buf;
+  if (several) out << pad_right("by", by_width) << "  ";
+  out << "top features (value - peers' mean)\n";
   for (std::size_t i = 0; i < shown; ++i) {
     const Finding& f = result.findings[i];
     std::string cluster = std::to_string(f.cluster);
@@ -168,7 +196,7 @@ void write_findings_table(std::ostream& out, const FleetResult& result, int64_t 
                   f.score);
     out << "  " << pad_right(names[i], width) << buf;
     if (ratio) out << ' ' << ratio_text(f.threshold_ratio);
-    if (both) out << "  " << pad_right(detected_by(f.rules), 5);
+    if (several) out << "  " << pad_right(detected_by(f.rules), by_width);
     out << "  " << features_text(f, max_features) << differences_summary(f, max_features) << '\n';
   }
   if (static_cast<int64_t>(shown) < n) {

@@ -39,7 +39,7 @@ def test_tabular_events_reach_the_scores_whole(tmp_path, stray_cli):
     events, labels = quality.tabular_events(npz, tmp_path)
     scores = tmp_path / "scores.csv"
     subprocess.run([stray_cli, "fleet", "--events", str(events), "--normalize", "*=none",
-                    "-k", "1", "--score-space", "features", "--pca", "2",
+                    "-k", "1", "--score-space", "features", "--pca", "2", "--rarity", "off",
                     "--scores", str(scores)], check=True, capture_output=True)
     rows = {r["entity"]: float(r["score"]) for r in csv.DictReader(open(scores))}
     assert set(rows) == set(labels)  # every row is an entity

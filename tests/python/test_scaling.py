@@ -99,6 +99,7 @@ def test_fleet_rows_are_the_pipelines_steps_and_its_matrix(driver, tmp_path):
         "kmeans",
         "scores",
         "outliers",
+        "rarity",
         "explain",
         "pipeline",
     ]

@@ -39,6 +39,8 @@ enum OutlierRuleBits : uint32_t {
   /// Not one of the rules here: the fleet pipeline's Local Outlier Factor
   /// detector (FleetPipelineParams::detector) sets it on what it flags.
   kOutlierLof = 1u << 4,
+  /// Nor this: the fleet pipeline's value rarity (FleetPipelineParams::rarity).
+  kOutlierRarity = 1u << 5,
 };
 
 /// "top_n,percentile" etc. for a mask of OutlierRuleBits ("" for 0).

@@ -44,8 +44,10 @@
 //  - outlier rules per cluster (find_outliers): beyond the cluster's p-th
 //    percentile (default 95), top n, top fraction, small clusters whole.
 //    On event telemetry of up to 100,000 entities the default detector
-//    (Detector::automatic) also runs LOF and ranks by the rarer of the two
-//    scores against the baseline.
+//    (Detector::automatic) also runs LOF; value rarity (fleet/rarity.hpp:
+//    how rare each feature's value is in the fleet) runs beside every
+//    detector by default. Findings rank by the rarest of the scores
+//    against the baseline.
 //  - explanations (explain_entity) against the peers' centre in the
 //    normalised features, leave-one-out; features never seen when fitting
 //    (applying a baseline) are merged in with centre 0.
@@ -75,6 +77,7 @@
 #include "stray/cluster/kmeans.hpp"
 #include "stray/core/matrix.hpp"
 #include "stray/fleet/outliers.hpp"
+#include "stray/fleet/rarity.hpp"
 #include "stray/decomposition/pca.hpp"
 #include "stray/neighbors/lof.hpp"
 
@@ -82,7 +85,7 @@ namespace stray {
 
 /// Progress of a long step. `step` is one of "read", "features", "pca",
 /// "kmeans" (or "agglomerative"), "score", "outliers", "lof" (with that
-/// detector), "explain"; `fraction` in [0, 1]. Each
+/// detector), "rarity" (with value rarity), "explain"; `fraction` in [0, 1]. Each
 /// step reports 0 when it starts and 1 when it ends, and may report in
 /// between. Called on the caller's thread. An exception it throws passes
 /// through and abandons the run (a way to cancel).
@@ -188,12 +191,14 @@ struct ScoreParams {
 std::vector<int64_t> resolve_grains(const ScoreParams& score, ScoreSpace decided,
                                     int64_t n_entities);
 
-/// Detector::both's scale: the baseline's own distance scores and LOFs,
+/// The scale of Detector::both and of value rarity: the baseline's own
+/// distance scores, LOFs (where LOF ran) and rarities (where it is on),
 /// each sorted ascending. A score's tail fraction among them (how many of
-/// the baseline score as high) puts the two detectors on one scale.
+/// the baseline score as high) puts the detectors on one scale.
 struct DetectorCalibration {
   std::vector<float> scores;  // FleetResult::scores of the baseline's entities
-  std::vector<float> lof;     // their Local Outlier Factors
+  std::vector<float> lof;     // their Local Outlier Factors; empty without LOF
+  std::vector<float> rarity;  // their value rarities; empty without rarity
   bool empty() const { return scores.empty(); }
 };
 
@@ -275,6 +280,14 @@ struct FleetPipelineParams {
   /// (scikit-learn's novelty scoring). automatic (the default): see
   /// Detector::automatic.
   Detector detector = Detector::automatic;
+  /// Value rarity beside the detector (fleet/rarity.hpp): each entity's
+  /// values against every feature's distribution over the baseline. It
+  /// joins the ranking (findings rank by the rarest of the scores against
+  /// the baseline) and, with the percentile rule at p, flags the baseline's
+  /// top (100 − p) / 2 % of rarities (kOutlierRarity). It finds oddities
+  /// along a few original features that the peers' distance and LOF miss
+  /// (bench/RESULTS.md, "Value rarity"). On by default.
+  bool rarity = true;
   LofParams lof;
   /// Detector::automatic runs LOF on fleets of at most this many entities.
   int64_t lof_auto_max_entities = 100000;
@@ -321,9 +334,13 @@ struct FleetModel {
   Clustering clustering = Clustering::kmeans;  // how the clusters were found
   Linkage linkage = Linkage::ward;             // agglomerative only
   Detector detector = Detector::centroid;  // resolved: never automatic
-  /// both: the baseline's scores and LOFs that rank a finding (empty in
-  /// models of format version 4 and older: see FleetResult::outlier_scores).
+  /// both, or any detector with rarity: the baseline's scores, LOFs and
+  /// rarities that rank a finding (empty in models of format version 4 and
+  /// older: see FleetResult::outlier_scores).
   DetectorCalibration calibration;
+  /// Value rarity: every feature's distribution over the baseline; empty
+  /// when rarity is off (and in models of format version 5 and older).
+  FeatureRarity rarity;
   /// lof / both: the fitted LOF with the baseline's rows in the clustering
   /// space (LofModel::reference, n x r floats), their k-distances and
   /// densities; empty for the centroid detector.
@@ -360,9 +377,10 @@ struct Finding {
   /// has no threshold (the percentile rule off).
   double threshold_ratio = 0.0;
   double lof = 0.0;                // its Local Outlier Factor; NaN without LOF
+  double rarity = 0.0;             // its value rarity (fleet/rarity.hpp); NaN without
   int64_t rank = 0;                // within its cluster, 0 = highest score
   int64_t cluster_size = 0;        // members in the scored snapshot
-  uint32_t rules = 0;              // OutlierRuleBits; kOutlierLof: LOF flagged it
+  uint32_t rules = 0;              // OutlierRuleBits (kOutlierLof, kOutlierRarity: they flagged it)
   std::vector<FindingFeature> features;  // most telling first
   /// Features where it differs from its peers' mean by at least 0.5
   /// (Explanation::n_differing); `unique`: it has it and no peer does
@@ -413,11 +431,15 @@ struct FleetResult {
   /// crowd, larger where sparser than the neighbours); empty for the
   /// centroid detector.
   std::vector<double> lof;
-  /// [n] what findings are ranked by: `scores` for the centroid detector,
-  /// `lof` for lof; for both, 1 / the smaller tail fraction of the two
-  /// against the baseline (DetectorCalibration): "as rare as one in N of
-  /// the baseline" — a model of version 4 or older, without calibration,
-  /// ranks by the larger of each score over its own threshold.
+  /// [n] value rarity (fleet/rarity.hpp); empty when it is off.
+  std::vector<double> rarity;
+  /// [n] what findings are ranked by. With calibration (detector both, or
+  /// rarity on): 1 / the smallest tail fraction of the scores that ran —
+  /// the distance (but for lof), LOF (but for centroid), rarity — against
+  /// the baseline (DetectorCalibration): "as rare as one in N of the
+  /// baseline". Without: `scores` for the centroid detector, `lof` for
+  /// lof; a model of version 4 or older with detector both ranks by the
+  /// larger of each score over its own threshold.
   std::vector<double> outlier_scores;
   OutlierResult outliers;       // rules per cluster, in cluster order
   /// The outliers with explanations, highest score first (ties: lower row).
@@ -478,12 +500,14 @@ void write_fleet_model(std::ostream& out, const FleetModel& model);
 FleetModel load_fleet_model(const std::filesystem::path& path);
 FleetModel read_fleet_model(std::istream& in, const std::string& source_name = "model");
 
-/// The current model file version (5: detector both's calibration; 4: the
+/// The current model file version (6: value rarity and its calibration,
+/// beside any detector; 5: detector both's calibration; 4: the
 /// score's grains; 3: its variance shrinkage; 2: the clustering method and
-/// the detector with its LOF model). Older files still load: version 4
+/// the detector with its LOF model). Older files still load: version 5
+/// without rarity (ranked as before), version 4
 /// without calibration (both ranks as it did), version 3 also without
 /// grains, version 2 also as shrinkage 0, version 1 also as k-means with
 /// the centroid detector, which was all they could hold.
-inline constexpr int kFleetModelVersion = 5;
+inline constexpr int kFleetModelVersion = 6;
 
 }  // namespace stray

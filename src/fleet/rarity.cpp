@@ -1,0 +1,195 @@
+// Value rarity: each feature's baseline distribution as knots, and the
+// summed two-sided tail costs of an entity's values against them.
+#include "stray/fleet/rarity.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/check.hpp"
+
+namespace stray {
+namespace {
+
+using internal::require;
+
+// Each column's stored values, gathered column by column (a counting sort
+// by column): starts [d + 1], values [nnz].
+void gather_columns(const CsrView& X, std::vector<int64_t>& starts, std::vector<float>& values) {
+  const auto d = static_cast<std::size_t>(X.cols);
+  starts.assign(d + 1, 0);
+  const int64_t nnz = X.nnz();
+  for (int64_t t = 0; t < nnz; ++t) ++starts[static_cast<std::size_t>(X.indices[t]) + 1];
+  for (std::size_t j = 0; j < d; ++j) starts[j + 1] += starts[j];
+  std::vector<int64_t> next(starts.begin(), starts.end() - 1);
+  values.resize(static_cast<std::size_t>(nnz));
+  for (int64_t t = 0; t < nnz; ++t) {
+    values[static_cast<std::size_t>(next[static_cast<std::size_t>(X.indices[t])]++)] = X.values[t];
+  }
+}
+
+// One column's knots from its sorted stored values (zeros among them count
+// with the entities that have no stored value).
+std::vector<RarityKnot> column_knots(std::span<float> sorted, int64_t n, int64_t max_knots) {
+  std::vector<RarityKnot> all;
+  const auto zeros_stored = static_cast<int64_t>(
+      std::upper_bound(sorted.begin(), sorted.end(), 0.0f) - sorted.begin());
+  int64_t below = n - static_cast<int64_t>(sorted.size()) + zeros_stored;
+  for (std::size_t t = static_cast<std::size_t>(zeros_stored); t < sorted.size();) {
+    std::size_t u = t;
+    while (u < sorted.size() && sorted[u] == sorted[t]) ++u;
+    const auto equal = static_cast<int64_t>(u - t);
+    all.push_back({sorted[t], equal, below});
+    below += equal;
+    t = u;
+  }
+  const auto m = static_cast<int64_t>(all.size());
+  if (m <= max_knots) return all;
+  // The tails exactly (rarity lives there), evenly spaced values between.
+  const int64_t edge = max_knots / 4, middle = max_knots - 2 * edge;
+  std::vector<RarityKnot> kept(all.begin(), all.begin() + edge);
+  const int64_t first = edge, last = m - edge - 1;  // the middle's span of indices
+  for (int64_t s = 0; s < middle; ++s) {
+    const int64_t at = first + (s * (last - first)) / std::max<int64_t>(middle - 1, 1);
+    if (kept.back().value < all[static_cast<std::size_t>(at)].value) {
+      kept.push_back(all[static_cast<std::size_t>(at)]);
+    }
+  }
+  for (int64_t t = m - edge; t < m; ++t) {
+    if (kept.back().value < all[static_cast<std::size_t>(t)].value) {
+      kept.push_back(all[static_cast<std::size_t>(t)]);
+    }
+  }
+  return kept;
+}
+
+// −ln of the two-sided mid-p value of `below` and `equal` among n.
+double tail_cost(double below, double equal, double n) {
+  const double left = (below + 0.5 * equal + 1.0) / (n + 1.0);
+  const double right = (n - below - 0.5 * equal + 1.0) / (n + 1.0);
+  const double p = std::min(1.0, 2.0 * std::min(left, right));
+  return -std::log(p);
+}
+
+// −ln p of `value` against one feature's knots [begin, end) among n.
+double knots_cost(const RarityKnot* begin, const RarityKnot* end, double n, double value) {
+  const double zeros = begin == end ? n : static_cast<double>(begin->below);
+  if (!(value > 0.0)) return tail_cost(0.0, zeros, n);
+  const RarityKnot* at = std::lower_bound(
+      begin, end, value, [](const RarityKnot& k, double v) { return static_cast<double>(k.value) < v; });
+  if (at != end && static_cast<double>(at->value) == value) {
+    return tail_cost(static_cast<double>(at->below), static_cast<double>(at->equal), n);
+  }
+  if (at == begin) return tail_cost(zeros, 0.0, n);
+  if (at == end) return tail_cost(n, 0.0, n);
+  // Between two kept values: the entities between them spread evenly.
+  const RarityKnot& a = at[-1];
+  const double low = static_cast<double>(a.below + a.equal);
+  const double share = (value - a.value) / (static_cast<double>(at->value) - a.value);
+  return tail_cost(low + share * (static_cast<double>(at->below) - low), 0.0, n);
+}
+
+double feature_cost(const FeatureRarity& rarity, int64_t feature, double value) {
+  const RarityKnot* knots = rarity.knots.data();
+  return knots_cost(knots + rarity.offsets[static_cast<std::size_t>(feature)],
+                    knots + rarity.offsets[static_cast<std::size_t>(feature) + 1],
+                    static_cast<double>(rarity.n_entities), value);
+}
+
+}  // namespace
+
+FeatureRarity fit_feature_rarity(const CsrView& X, int64_t max_knots) {
+  constexpr const char* where = "fit_feature_rarity";
+  require(X.rows >= 1, ErrorCode::invalid_argument, where, "no entities to learn rarity from");
+  require(max_knots >= 8, ErrorCode::invalid_argument, where, "max_knots=", max_knots, " < 8");
+  std::vector<int64_t> starts;
+  std::vector<float> values;
+  gather_columns(X, starts, values);
+  for (const float v : values) {
+    require(v >= 0.0f, ErrorCode::invalid_argument, where, "a stored value ", v,
+            " is negative (rarity reads non-negative features)");
+  }
+  FeatureRarity out;
+  out.n_entities = X.rows;
+  out.offsets.assign(1, 0);
+  out.offsets.reserve(static_cast<std::size_t>(X.cols) + 1);
+  for (int64_t j = 0; j < X.cols; ++j) {
+    const auto b = static_cast<std::size_t>(starts[static_cast<std::size_t>(j)]);
+    const auto e = static_cast<std::size_t>(starts[static_cast<std::size_t>(j) + 1]);
+    std::span<float> column(values.data() + b, e - b);
+    std::sort(column.begin(), column.end());
+    const std::vector<RarityKnot> knots = column_knots(column, X.rows, max_knots);
+    out.knots.insert(out.knots.end(), knots.begin(), knots.end());
+    out.offsets.push_back(static_cast<int64_t>(out.knots.size()));
+  }
+  return out;
+}
+
+double value_rarity(const FeatureRarity& rarity, int64_t feature, double value) {
+  require(feature >= 0 && feature < rarity.n_features(), ErrorCode::invalid_argument,
+          "value_rarity", "feature ", feature, " outside the ", rarity.n_features(), " features");
+  require(!rarity.empty(), ErrorCode::not_fitted, "value_rarity", "the rarity is not fitted");
+  return feature_cost(rarity, feature, value);
+}
+
+std::vector<double> rarity_scores(const FeatureRarity& rarity, const CsrView& X,
+                                  std::span<const UnseenFeature> unseen) {
+  constexpr const char* where = "rarity_scores";
+  require(X.cols == rarity.n_features(), ErrorCode::shape_mismatch, where, "the matrix has ",
+          X.cols, " features, the rarity ", rarity.n_features());
+  require(!rarity.empty(), ErrorCode::not_fitted, where, "the rarity is not fitted");
+  // A row's sum: every feature at zero, corrected where the row has a value.
+  std::vector<double> zero_cost(static_cast<std::size_t>(X.cols));
+  double all_zero = 0.0;
+  for (int64_t j = 0; j < X.cols; ++j) {
+    zero_cost[static_cast<std::size_t>(j)] = feature_cost(rarity, j, 0.0);
+    all_zero += zero_cost[static_cast<std::size_t>(j)];
+  }
+  std::vector<double> out(static_cast<std::size_t>(X.rows));
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < X.rows; ++i) {
+    double s = all_zero;
+    for (int64_t t = X.indptr[i]; t < X.indptr[i + 1]; ++t) {
+      const int32_t j = X.indices[t];
+      s += feature_cost(rarity, j, X.values[t]) - zero_cost[static_cast<std::size_t>(j)];
+    }
+    out[static_cast<std::size_t>(i)] = s;
+  }
+  const double never_seen = std::log((static_cast<double>(rarity.n_entities) + 1.0) / 2.0);
+  for (const UnseenFeature& u : unseen) {
+    require(u.entity >= 0 && u.entity < X.rows, ErrorCode::invalid_argument, where,
+            "an unseen feature's entity ", u.entity, " is outside the ", X.rows, " rows");
+    if (u.normalized > 0.0) out[static_cast<std::size_t>(u.entity)] += never_seen;
+  }
+  return out;
+}
+
+void validate_feature_rarity(const FeatureRarity& rarity, int64_t n_features, const char* where) {
+  const int64_t n = rarity.n_entities;
+  require(n >= 1, ErrorCode::invalid_argument, where, "rarity.entities=", n, " < 1");
+  require(rarity.n_features() == n_features && rarity.offsets.front() == 0 &&
+              rarity.offsets.back() == static_cast<int64_t>(rarity.knots.size()),
+          ErrorCode::invalid_argument, where, "rarity holds ", rarity.n_features(),
+          " features' offsets for ", rarity.knots.size(), " knots; expected ", n_features,
+          " features");
+  for (int64_t j = 0; j < n_features; ++j) {
+    const int64_t b = rarity.offsets[static_cast<std::size_t>(j)];
+    const int64_t e = rarity.offsets[static_cast<std::size_t>(j) + 1];
+    require(b <= e && e <= static_cast<int64_t>(rarity.knots.size()), ErrorCode::invalid_argument,
+            where, "rarity offsets decrease or pass the knots at feature ", j);
+    int64_t seen = b < e ? rarity.knots[static_cast<std::size_t>(b)].below : n;
+    require(seen >= 0 && seen <= n, ErrorCode::invalid_argument, where, "rarity feature ", j,
+            " counts ", seen, " zeros among ", n, " entities");
+    for (int64_t t = b; t < e; ++t) {
+      const RarityKnot& k = rarity.knots[static_cast<std::size_t>(t)];
+      const bool ascending = t == b || rarity.knots[static_cast<std::size_t>(t) - 1].value < k.value;
+      require(std::isfinite(k.value) && k.value > 0.0f && ascending && k.equal >= 1 &&
+                  k.below >= seen && k.below <= n - k.equal,
+              ErrorCode::invalid_argument, where, "rarity feature ", j, "'s knot ", t - b,
+              " is out of order or its counts (", k.below, " below, ", k.equal,
+              " equal) do not fit ", n, " entities");
+      seen = k.below + k.equal;
+    }
+  }
+}
+
+}  // namespace stray

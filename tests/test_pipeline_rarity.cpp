@@ -1,0 +1,151 @@
+// Value rarity in the fleet pipeline: the score is the library's own
+// rarity_scores against the fit's features, it joins the ranking as the
+// documented combination of tail fractions (computed naively here), it
+// flags the baseline's top (100 − p) / 2 % beside the other detectors, and
+// a saved model scores later snapshots alike.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "stray/core/error.hpp"
+#include "stray/fleet/pipeline.hpp"
+#include "stray/synthetic/synthetic_fleet.hpp"
+
+namespace stray {
+namespace {
+
+std::unique_ptr<Backend> cpu() { return make_backend("cpu"); }
+
+EventSource synthetic(int64_t n, uint64_t seed, int64_t per_anomaly = 1) {
+  return [=](const EventSink& sink) {
+    SyntheticFleetParams p;
+    p.n_entities = n;
+    p.seed = seed;
+    p.hosts_per_anomaly = per_anomaly;
+    generate_synthetic_fleet(p, sink);
+  };
+}
+
+FleetPipelineParams params_with(Detector detector) {
+  FleetPipelineParams p;
+  p.kmeans.n_clusters = 6;
+  p.kmeans.seed = 3;
+  p.detector = detector;
+  return p;
+}
+
+// The share of `values` above `value` plus half of those equal to it,
+// counted naively at float precision: tail_fraction's definition.
+double naive_tail(const std::vector<double>& values, double value) {
+  const auto v = static_cast<float>(value);
+  double count = 0.0;
+  for (const double x : values) {
+    const auto f = static_cast<float>(x);
+    count += f > v ? 1.0 : (f == v ? 0.5 : 0.0);
+  }
+  return (count + 1.0) / (static_cast<double>(values.size()) + 1.0);
+}
+
+std::set<int64_t> flagged(const FleetResult& r) {
+  std::set<int64_t> s;
+  for (const Finding& f : r.findings) s.insert(f.entity);
+  return s;
+}
+
+TEST(PipelineRarity, RanksWithTheOtherScoresAndFlagsItsTail) {
+  auto backend = cpu();
+  const FleetResult r = fit_fleet(*backend, params_with(Detector::both), synthetic(600, 5));
+  FleetPipelineParams off = params_with(Detector::both);
+  off.rarity = false;
+  const FleetResult without = fit_fleet(*backend, off, synthetic(600, 5));
+  ASSERT_EQ(r.labels, without.labels);
+  // The library's rarity of the fit's own features.
+  const FeatureRarity fitted = fit_feature_rarity(r.features.X.view());
+  EXPECT_EQ(r.rarity, rarity_scores(fitted, r.features.X.view()));
+  EXPECT_EQ(r.model.calibration.rarity.size(), r.rarity.size());
+  const std::vector<double> distances(r.scores.begin(), r.scores.end());
+  std::set<int64_t> expected = flagged(without);  // the rules and LOF, as without rarity
+  int64_t by_rarity = 0;
+  for (std::size_t i = 0; i < r.rarity.size(); ++i) {
+    const double tail = std::min({naive_tail(distances, distances[i]), naive_tail(r.lof, r.lof[i]),
+                                  naive_tail(r.rarity, r.rarity[i])});
+    EXPECT_NEAR(r.outlier_scores[i], 1.0 / tail, 1e-12 / tail) << i;
+    if (naive_tail(r.rarity, r.rarity[i]) <= 0.025) {
+      expected.insert(static_cast<int64_t>(i));
+      ++by_rarity;
+    }
+  }
+  EXPECT_GT(by_rarity, 0);
+  EXPECT_EQ(flagged(r), expected);
+  bool rarity_alone = false;
+  for (const Finding& f : r.findings) {
+    EXPECT_EQ(f.rarity, r.rarity[static_cast<std::size_t>(f.entity)]);
+    rarity_alone |= f.rules == uint32_t{kOutlierRarity};
+  }
+  EXPECT_TRUE(rarity_alone);  // it finds some the other two did not
+}
+
+// Beside the centroid detector, rarity makes the ranking calibrated too;
+// with the percentile rule off it still ranks but flags nothing.
+TEST(PipelineRarity, BesideTheCentroidAndWithThePercentileOff) {
+  auto backend = cpu();
+  FleetPipelineParams p = params_with(Detector::centroid);
+  const FleetResult r = fit_fleet(*backend, p, synthetic(400, 6));
+  EXPECT_TRUE(r.lof.empty());
+  ASSERT_FALSE(r.model.calibration.empty());
+  EXPECT_TRUE(r.model.calibration.lof.empty());
+  const std::vector<double> distances(r.scores.begin(), r.scores.end());
+  for (std::size_t i = 0; i < r.rarity.size(); ++i) {
+    const double tail =
+        std::min(naive_tail(distances, distances[i]), naive_tail(r.rarity, r.rarity[i]));
+    EXPECT_NEAR(r.outlier_scores[i], 1.0 / tail, 1e-12 / tail) << i;
+  }
+  p.outliers.percentile = 0.0;
+  p.outliers.top_n = 2;
+  const FleetResult top = fit_fleet(*backend, p, synthetic(400, 6));
+  for (const Finding& f : top.findings) EXPECT_EQ(f.rules & kOutlierRarity, 0u) << f.entity_name;
+  EXPECT_FALSE(top.rarity.empty());
+}
+
+// A saved model scores a later snapshot as the fitted one does: rarity
+// against the baseline's distributions, unseen features included, ranked
+// against the baseline's calibration.
+TEST(PipelineRarity, ModelFilesCarryItAndScoreAlike) {
+  auto backend = cpu();
+  const FleetResult base = fit_fleet(*backend, params_with(Detector::both), synthetic(500, 7, 0));
+  std::stringstream ss;
+  write_fleet_model(ss, base.model);
+  const FleetModel loaded = read_fleet_model(ss);
+  EXPECT_EQ(loaded.rarity.offsets, base.model.rarity.offsets);
+  EXPECT_EQ(loaded.calibration.rarity, base.model.calibration.rarity);
+  const FleetResult a = score_fleet(*backend, base.model, synthetic(300, 8), {});
+  const FleetResult b = score_fleet(*backend, loaded, synthetic(300, 8), {});
+  EXPECT_EQ(a.rarity, b.rarity);
+  EXPECT_EQ(a.outlier_scores, b.outlier_scores);
+  EXPECT_EQ(flagged(a), flagged(b));
+  EXPECT_FALSE(a.features.unseen.empty());  // the injected anomalies bring new features
+  EXPECT_EQ(a.rarity, rarity_scores(base.model.rarity, a.features.X.view(), a.features.unseen));
+  for (std::size_t i = 0; i < a.outlier_scores.size(); ++i) {
+    const FleetModel& m = base.model;
+    const double tail = std::min({tail_fraction(m.calibration.scores, a.scores[i]),
+                                  tail_fraction(m.calibration.lof, a.lof[i]),
+                                  tail_fraction(m.calibration.rarity, a.rarity[i])});
+    EXPECT_EQ(a.outlier_scores[i], 1.0 / tail) << i;
+  }
+  // Rarity without its calibration, or a calibration that lacks it, is refused.
+  FleetModel broken = base.model;
+  broken.calibration.rarity.pop_back();
+  EXPECT_THROW(score_fleet(*backend, broken, synthetic(50, 9), {}), Error);
+  broken = base.model;
+  broken.calibration = {};
+  EXPECT_THROW(score_fleet(*backend, broken, synthetic(50, 9), {}), Error);
+}
+
+}  // namespace
+}  // namespace stray
