@@ -161,10 +161,10 @@ TEST(HostileCorpus, Model) {
     }
     std::istringstream in(bytes);
     const FleetModel m = read_fleet_model(in, p.filename().string());
-    newest += !m.calibration.empty() && !m.grains.empty();
+    newest += !m.calibration.empty() && !m.grains.empty() && !m.rarity.empty();
   });
   EXPECT_GT(accepted, 0);
-  EXPECT_GT(newest, 0) << "no seed reaches the current version's calibration and grains";
+  EXPECT_GT(newest, 0) << "no seed reaches the current version's calibration, grains and rarity";
 }
 
 }  // namespace

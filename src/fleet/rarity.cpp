@@ -12,18 +12,45 @@ namespace {
 
 using internal::require;
 
-// Each column's stored values, gathered column by column (a counting sort
-// by column): starts [d + 1], values [nnz].
-void gather_columns(const CsrView& X, std::vector<int64_t>& starts, std::vector<float>& values) {
-  const auto d = static_cast<std::size_t>(X.cols);
-  starts.assign(d + 1, 0);
+// Each column's stored values: how many, the least and the largest.
+struct ColumnSpan {
+  int64_t count = 0;
+  float low = 0.0f, high = 0.0f;
+};
+
+std::vector<ColumnSpan> column_spans(const CsrView& X, const char* where) {
+  std::vector<ColumnSpan> spans(static_cast<std::size_t>(X.cols));
   const int64_t nnz = X.nnz();
-  for (int64_t t = 0; t < nnz; ++t) ++starts[static_cast<std::size_t>(X.indices[t]) + 1];
-  for (std::size_t j = 0; j < d; ++j) starts[j + 1] += starts[j];
-  std::vector<int64_t> next(starts.begin(), starts.end() - 1);
-  values.resize(static_cast<std::size_t>(nnz));
   for (int64_t t = 0; t < nnz; ++t) {
-    values[static_cast<std::size_t>(next[static_cast<std::size_t>(X.indices[t])]++)] = X.values[t];
+    const float v = X.values[t];
+    require(std::isfinite(v) && v >= 0.0f, ErrorCode::invalid_argument, where, "a stored value ",
+            v, " is negative or not finite (rarity reads non-negative features)");
+    ColumnSpan& c = spans[static_cast<std::size_t>(X.indices[t])];
+    c.low = c.count == 0 ? v : std::min(c.low, v);
+    c.high = c.count == 0 ? v : std::max(c.high, v);
+    ++c.count;
+  }
+  return spans;
+}
+
+// The stored values of the columns with more than one value (`multi`),
+// gathered column by column (a counting sort by column): starts [m + 1]
+// by slot, values. Presence columns, one value each, need none of this.
+void gather_columns(const CsrView& X, const std::vector<int64_t>& slot_of,
+                    const std::vector<ColumnSpan>& spans, std::vector<int64_t>& starts,
+                    std::vector<float>& values) {
+  const int64_t slots = *std::max_element(slot_of.begin(), slot_of.end()) + 1;
+  starts.assign(static_cast<std::size_t>(slots) + 1, 0);
+  for (std::size_t j = 0; j < slot_of.size(); ++j) {
+    if (slot_of[j] >= 0) starts[static_cast<std::size_t>(slot_of[j]) + 1] = spans[j].count;
+  }
+  for (int64_t s = 0; s < slots; ++s) starts[static_cast<std::size_t>(s) + 1] += starts[static_cast<std::size_t>(s)];
+  std::vector<int64_t> next(starts.begin(), starts.end() - 1);
+  values.resize(static_cast<std::size_t>(starts.back()));
+  const int64_t nnz = X.nnz();
+  for (int64_t t = 0; t < nnz; ++t) {
+    const int64_t s = slot_of[static_cast<std::size_t>(X.indices[t])];
+    if (s >= 0) values[static_cast<std::size_t>(next[static_cast<std::size_t>(s)]++)] = X.values[t];
   }
 }
 
@@ -101,24 +128,30 @@ FeatureRarity fit_feature_rarity(const CsrView& X, int64_t max_knots) {
   constexpr const char* where = "fit_feature_rarity";
   require(X.rows >= 1, ErrorCode::invalid_argument, where, "no entities to learn rarity from");
   require(max_knots >= 8, ErrorCode::invalid_argument, where, "max_knots=", max_knots, " < 8");
+  const std::vector<ColumnSpan> spans = column_spans(X, where);
+  std::vector<int64_t> slot_of(spans.size(), -1);
+  int64_t slots = 0;
+  for (std::size_t j = 0; j < spans.size(); ++j) {
+    if (spans[j].low < spans[j].high) slot_of[j] = slots++;
+  }
   std::vector<int64_t> starts;
   std::vector<float> values;
-  gather_columns(X, starts, values);
-  for (const float v : values) {
-    require(v >= 0.0f, ErrorCode::invalid_argument, where, "a stored value ", v,
-            " is negative (rarity reads non-negative features)");
-  }
+  if (slots > 0) gather_columns(X, slot_of, spans, starts, values);
   FeatureRarity out;
   out.n_entities = X.rows;
   out.offsets.assign(1, 0);
-  out.offsets.reserve(static_cast<std::size_t>(X.cols) + 1);
-  for (int64_t j = 0; j < X.cols; ++j) {
-    const auto b = static_cast<std::size_t>(starts[static_cast<std::size_t>(j)]);
-    const auto e = static_cast<std::size_t>(starts[static_cast<std::size_t>(j) + 1]);
-    std::span<float> column(values.data() + b, e - b);
-    std::sort(column.begin(), column.end());
-    const std::vector<RarityKnot> knots = column_knots(column, X.rows, max_knots);
-    out.knots.insert(out.knots.end(), knots.begin(), knots.end());
+  out.offsets.reserve(spans.size() + 1);
+  for (std::size_t j = 0; j < spans.size(); ++j) {
+    const ColumnSpan& c = spans[j];
+    if (slot_of[j] >= 0) {
+      const auto s = static_cast<std::size_t>(slot_of[j]);
+      std::span<float> column(values.data() + starts[s], values.data() + starts[s + 1]);
+      std::sort(column.begin(), column.end());
+      const std::vector<RarityKnot> knots = column_knots(column, X.rows, max_knots);
+      out.knots.insert(out.knots.end(), knots.begin(), knots.end());
+    } else if (c.count > 0 && c.high > 0.0f) {  // one value: presence, typically
+      out.knots.push_back({c.high, c.count, X.rows - c.count});
+    }
     out.offsets.push_back(static_cast<int64_t>(out.knots.size()));
   }
   return out;
@@ -137,20 +170,38 @@ std::vector<double> rarity_scores(const FeatureRarity& rarity, const CsrView& X,
   require(X.cols == rarity.n_features(), ErrorCode::shape_mismatch, where, "the matrix has ",
           X.cols, " features, the rarity ", rarity.n_features());
   require(!rarity.empty(), ErrorCode::not_fitted, where, "the rarity is not fitted");
-  // A row's sum: every feature at zero, corrected where the row has a value.
+  // A row's sum: every feature at zero, corrected where the row has a
+  // value; a value equal to a kept one (every baseline value, but in a
+  // thinned feature) adds that knot's excess, computed once here.
+  const auto n = static_cast<double>(rarity.n_entities);
   std::vector<double> zero_cost(static_cast<std::size_t>(X.cols));
+  std::vector<double> excess(rarity.knots.size());
   double all_zero = 0.0;
   for (int64_t j = 0; j < X.cols; ++j) {
-    zero_cost[static_cast<std::size_t>(j)] = feature_cost(rarity, j, 0.0);
-    all_zero += zero_cost[static_cast<std::size_t>(j)];
+    const double z = feature_cost(rarity, j, 0.0);
+    zero_cost[static_cast<std::size_t>(j)] = z;
+    all_zero += z;
+    for (int64_t t = rarity.offsets[static_cast<std::size_t>(j)];
+         t < rarity.offsets[static_cast<std::size_t>(j) + 1]; ++t) {
+      const RarityKnot& k = rarity.knots[static_cast<std::size_t>(t)];
+      excess[static_cast<std::size_t>(t)] =
+          tail_cost(static_cast<double>(k.below), static_cast<double>(k.equal), n) - z;
+    }
   }
+  const RarityKnot* knots = rarity.knots.data();
   std::vector<double> out(static_cast<std::size_t>(X.rows));
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < X.rows; ++i) {
     double s = all_zero;
     for (int64_t t = X.indptr[i]; t < X.indptr[i + 1]; ++t) {
-      const int32_t j = X.indices[t];
-      s += feature_cost(rarity, j, X.values[t]) - zero_cost[static_cast<std::size_t>(j)];
+      const auto j = static_cast<std::size_t>(X.indices[t]);
+      const RarityKnot* b = knots + rarity.offsets[j];
+      const RarityKnot* e = knots + rarity.offsets[j + 1];
+      const float x = X.values[t];
+      const RarityKnot* at = std::lower_bound(
+          b, e, x, [](const RarityKnot& k, float v) { return k.value < v; });
+      s += at != e && at->value == x ? excess[static_cast<std::size_t>(at - knots)]
+                                     : knots_cost(b, e, n, x) - zero_cost[j];
     }
     out[static_cast<std::size_t>(i)] = s;
   }
