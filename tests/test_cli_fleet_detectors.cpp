@@ -82,7 +82,15 @@ TEST_F(CliFleetDetectors, BothSaysWhichDetectorFlaggedEachFinding) {
       << csv.substr(0, 80);
   EXPECT_EQ(lines_of(csv), 501);
   EXPECT_EQ(j["rarity"], true);
-  for (const auto& f : j["findings"]) EXPECT_GE(f["rarity"].get<double>(), 0.0);
+  for (const auto& f : j["findings"]) {
+    EXPECT_GE(f["rarity"].get<double>(), 0.0);
+    ASSERT_FALSE(f["rare_features"].empty());
+    for (const auto& x : f["rare_features"]) {
+      EXPECT_GT(x["fleet_share"].get<double>(), 0.0);
+      EXPECT_LE(x["fleet_share"].get<double>(), 0.5);
+      EXPECT_TRUE(x.contains("feature") && x.contains("value") && x.contains("unseen"));
+    }
+  }
 
   // The saved model scores with both detectors; the table has a "by" column.
   const auto t = run_cli("fleet --model " + path("m.model") + " --events " +
@@ -105,6 +113,7 @@ TEST_F(CliFleetDetectors, RarityOffLeavesTheTwoDetectors) {
   EXPECT_EQ(j["rarity"], false);
   for (const auto& f : j["findings"]) {
     EXPECT_FALSE(f.contains("rarity"));
+    EXPECT_FALSE(f.contains("rare_features"));
     for (const auto& rule : f["rules"]) EXPECT_NE(rule, "rarity");
   }
   const std::string csv = slurp(path("s.csv"));

@@ -89,6 +89,20 @@ TEST(PipelineRarity, RanksWithTheOtherScoresAndFlagsItsTail) {
     rarity_alone |= f.rules == uint32_t{kOutlierRarity};
   }
   EXPECT_TRUE(rarity_alone);  // it finds some the other two did not
+  // Each finding names what makes it rare: its rarest values, by name.
+  std::vector<int64_t> rows;
+  for (const Finding& f : r.findings) rows.push_back(f.entity);
+  const auto rare = rarest_values(fitted, r.features.X.view(), rows, 5);
+  for (std::size_t t = 0; t < r.findings.size(); ++t) {
+    const Finding& f = r.findings[t];
+    ASSERT_EQ(f.rare_features.size(), rare[t].size()) << f.entity_name;
+    for (std::size_t k = 0; k < rare[t].size(); ++k) {
+      EXPECT_EQ(f.rare_features[k].name,
+                r.features.feature_names[static_cast<std::size_t>(rare[t][k].feature)]);
+      EXPECT_EQ(f.rare_features[k].fleet_share, rare[t][k].fleet_share);
+      EXPECT_FALSE(f.rare_features[k].unseen);
+    }
+  }
 }
 
 // Beside the centroid detector, rarity makes the ranking calibrated too;
@@ -131,6 +145,17 @@ TEST(PipelineRarity, ModelFilesCarryItAndScoreAlike) {
   EXPECT_EQ(flagged(a), flagged(b));
   EXPECT_FALSE(a.features.unseen.empty());  // the injected anomalies bring new features
   EXPECT_EQ(a.rarity, rarity_scores(base.model.rarity, a.features.X.view(), a.features.unseen));
+  // Features the baseline never had come first among a finding's rare
+  // features, as rare as a value past every baseline entity's.
+  bool unseen_first = false;
+  for (const Finding& f : a.findings) {
+    if (a.features.unseen_of(f.entity).empty()) continue;
+    ASSERT_FALSE(f.rare_features.empty());
+    EXPECT_TRUE(f.rare_features[0].unseen) << f.entity_name;
+    EXPECT_EQ(f.rare_features[0].fleet_share, 1.0 / 501.0);
+    unseen_first = true;
+  }
+  EXPECT_TRUE(unseen_first);
   for (std::size_t i = 0; i < a.outlier_scores.size(); ++i) {
     const FleetModel& m = base.model;
     const double tail = std::min({tail_fraction(m.calibration.scores, a.scores[i]),

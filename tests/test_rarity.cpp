@@ -131,6 +131,48 @@ TEST(Rarity, ThinnedKnotsKeepTheTailsExact) {
   }
 }
 
+// The rarest values of a row are its largest terms of the naive sum, with
+// the one-sided share of the baseline as far out on the value's side.
+TEST(Rarity, RarestValuesAreTheLargestTerms) {
+  const Matrix<float> base = mixed(300, 1);
+  const CsrMatrix B = dense_to_csr(base.view());
+  const FeatureRarity r = fit_feature_rarity(B.view(), 1024);  // every value kept
+  const std::vector<int64_t> rows = {0, 17, 299};
+  const auto rare = rarest_values(r, B.view(), rows, 3);
+  ASSERT_EQ(rare.size(), rows.size());
+  for (std::size_t t = 0; t < rows.size(); ++t) {
+    std::vector<std::pair<double, int64_t>> terms;  // (−cost, feature): rarest first
+    for (int64_t j = 0; j < base.cols(); ++j) {
+      std::vector<double> column;
+      for (int64_t i = 0; i < base.rows(); ++i) column.push_back(base(i, j));
+      const double c = naive_cost(column, base(rows[t], j));
+      if (c > 0.0) terms.push_back({-c, j});
+    }
+    std::sort(terms.begin(), terms.end());
+    ASSERT_EQ(rare[t].size(), std::min<std::size_t>(3, terms.size()));
+    for (std::size_t k = 0; k < rare[t].size(); ++k) {
+      const RareValue& v = rare[t][k];
+      EXPECT_EQ(v.feature, terms[k].second) << t << " " << k;
+      EXPECT_NEAR(v.cost, -terms[k].first, 1e-12);
+      EXPECT_EQ(v.value, base(rows[t], v.feature));
+      // The share is the one-sided tail: 2 · share = p where p < 1.
+      EXPECT_NEAR(-std::log(std::min(1.0, 2.0 * v.fleet_share)), v.cost, 1e-12);
+    }
+  }
+  // Lacking what everyone but one has: the share of the fleet that lacks it.
+  Matrix<float> most(10, 1, 1.0f);
+  most(3, 0) = 0.0f;
+  const CsrMatrix M = dense_to_csr(most.view());
+  const FeatureRarity mr = fit_feature_rarity(M.view());
+  const std::vector<int64_t> three = {3};
+  const auto lone = rarest_values(mr, M.view(), three, 5);
+  ASSERT_EQ(lone[0].size(), 1u);
+  EXPECT_EQ(lone[0][0].value, 0.0);
+  EXPECT_NEAR(lone[0][0].fleet_share, 1.5 / 11.0, 1e-15);  // (0 + 1/2 + 1) / (n + 1)
+  EXPECT_THROW(rarest_values(mr, M.view(), std::vector<int64_t>{10}, 1), Error);
+  EXPECT_THROW(rarest_values(mr, M.view(), three, -1), Error);
+}
+
 TEST(Rarity, SameForAnyThreadCount) {
   const Matrix<float> base = mixed(5000, 3);
   const CsrMatrix B = dense_to_csr(base.view());

@@ -158,6 +158,28 @@ TEST(FindingsTable, ExactLayout) {
             "  ... and 2 more\n");
 }
 
+// With value rarity the "by" column names every detector that flagged a
+// finding, and one flagged by rarity alone shows its rare values instead
+// of its differences from its peers.
+TEST(FindingsTable, RarityFindingsShowTheirRareValues) {
+  FleetResult r;
+  r.model.detector = Detector::both;
+  r.model.rarity.n_entities = 1000;
+  r.findings.push_back(finding("web-0042", 3, 667.33, kOutlierPercentile | kOutlierRarity,
+                               {feature("package:lua5.3", 1.0f, true)}));
+  r.findings.push_back(finding("db-1", 0, 21.5, kOutlierRarity, {feature("package:make", -1.0f)}));
+  r.findings[1].rare_features = {{"package:tor", 1.0f, 0.0025, false},
+                                 {"package:make", 0.0f, 0.0015, false},
+                                 {"net.port:9001", 1.0f, 1.0 / 1001.0, true}};
+  EXPECT_EQ(table(r),
+            "  entity   cluster        score  by            top features (value - peers' mean)\n"
+            "  web-0042       3       667.33  rules+rarity  package:lua5.3 +1.000 (new)\n"
+            "  db-1           0        21.50  rarity        rare: package:tor=1 (0.25%), "
+            "package:make=0 (0.15%), net.port:9001=1 (0.1%) (new)\n");
+  EXPECT_EQ(rare_features_text(r.findings[1], 1), "package:tor=1 (0.25%)");
+  EXPECT_EQ(rare_features_text(r.findings[0], 3), "");
+}
+
 TEST(FindingsTable, FourFeaturesAtMost) {
   Finding f = finding("a", 0, 1.0, 0, {});
   for (const char* name : {"p:1", "p:2", "p:3", "p:4", "p:5"}) f.features.push_back(feature(name, 1.0f));
@@ -306,6 +328,7 @@ TEST(FindingsJson, ShapeAndKeyOrder) {
   EXPECT_EQ(j["n_findings"].get<std::size_t>(), r.findings.size());
   ASSERT_EQ(j["findings"].size(), r.findings.size());
   const auto& f = j["findings"][0];
+  EXPECT_FALSE(f.contains("rare_features"));  // rarity off in this fit
   EXPECT_EQ(f["entity"], r.findings[0].entity_name);
   EXPECT_EQ(f["score"].get<double>(), r.findings[0].score);
   EXPECT_EQ(f["distance"].get<double>(), r.findings[0].distance);

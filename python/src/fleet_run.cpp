@@ -15,7 +15,7 @@ const FleetResult& res(const FleetRun& run) { return *run.result; }
 
 nb::dict findings_columns(const FleetRun& run) {
   const auto& findings = res(run).findings;
-  std::vector<std::string> entity, rules, features;
+  std::vector<std::string> entity, rules, features, rare;
   std::vector<int64_t> row, rank, cluster_size, n_differing, n_unique, n_missing;
   std::vector<int32_t> cluster, reference;
   std::vector<double> score, distance, lof, rarity;
@@ -35,6 +35,7 @@ nb::dict findings_columns(const FleetRun& run) {
     n_unique.push_back(f.n_unique);
     n_missing.push_back(f.n_missing);
     features.push_back(features_text(f, 3));
+    rare.push_back(rare_features_text(f, 3));
   }
   nb::dict d;
   d["entity"] = entity;
@@ -51,6 +52,7 @@ nb::dict findings_columns(const FleetRun& run) {
   d["n_unique"] = to_numpy(std::move(n_unique));
   d["n_missing"] = to_numpy(std::move(n_missing));
   d["features"] = features;
+  d["rare_features"] = rare;
   d["row"] = to_numpy(std::move(row));
   return d;
 }

@@ -278,6 +278,33 @@ Finding explain_one(const FeatureMatrix& fm, MatrixView<const float> means,
   return f;
 }
 
+// Each finding's rarest values (with rarity): the model's terms of its
+// rarity by feature name, and the features the baseline never had — each
+// as rare as a value past every baseline entity's, first on a tie.
+void add_rare_features(const FeatureMatrix& fm, const FleetModel& model, int64_t top,
+                       std::vector<Finding>& findings) {
+  std::vector<int64_t> rows;
+  for (const Finding& f : findings) rows.push_back(f.entity);
+  const std::vector<std::vector<RareValue>> rare =
+      rarest_values(model.rarity, fm.X.view(), rows, top);
+  const double n = static_cast<double>(model.rarity.n_entities);
+  for (std::size_t t = 0; t < findings.size(); ++t) {
+    Finding& f = findings[t];
+    const auto room = [&] { return static_cast<int64_t>(f.rare_features.size()) < top; };
+    // No seen value costs more than ln((n + 1) / 2), what each of these costs.
+    for (const UnseenFeature& u : fm.unseen_of(f.entity)) {
+      if (u.normalized > 0.0 && room()) {
+        f.rare_features.push_back({u.name, static_cast<float>(u.normalized), 1.0 / (n + 1.0), true});
+      }
+    }
+    for (std::size_t v = 0; v < rare[t].size() && room(); ++v) {
+      const RareValue& x = rare[t][v];
+      f.rare_features.push_back({fm.feature_names[static_cast<std::size_t>(x.feature)],
+                                 static_cast<float>(x.value), x.fleet_share, false});
+    }
+  }
+}
+
 std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& model,
                                    const FleetResult& r, const ExplainParams& explain,
                                    bool members, Steps& steps) {
@@ -307,6 +334,7 @@ std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& mo
       steps.report(static_cast<double>(t + 1) / static_cast<double>(n));
     }
   }
+  if (!r.rarity.empty()) add_rare_features(fm, model, explain.top_features, out);
   std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {
     return a.score != b.score ? a.score > b.score : a.entity < b.entity;
   });

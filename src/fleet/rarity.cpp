@@ -89,30 +89,46 @@ std::vector<RarityKnot> column_knots(std::span<float> sorted, int64_t n, int64_t
   return kept;
 }
 
-// −ln of the two-sided mid-p value of `below` and `equal` among n.
-double tail_cost(double below, double equal, double n) {
+// The smaller one-sided mid-p tail of `below` and `equal` among n: the
+// share of the baseline as far out on the value's side.
+double one_sided(double below, double equal, double n) {
   const double left = (below + 0.5 * equal + 1.0) / (n + 1.0);
   const double right = (n - below - 0.5 * equal + 1.0) / (n + 1.0);
-  const double p = std::min(1.0, 2.0 * std::min(left, right));
-  return -std::log(p);
+  return std::min(left, right);
 }
 
-// −ln p of `value` against one feature's knots [begin, end) among n.
-double knots_cost(const RarityKnot* begin, const RarityKnot* end, double n, double value) {
+// −ln of the two-sided mid-p value of `below` and `equal` among n.
+double tail_cost(double below, double equal, double n) {
+  return -std::log(std::min(1.0, 2.0 * one_sided(below, equal, n)));
+}
+
+// How many of the n baseline values lie below `value` and how many equal
+// it, against one feature's knots [begin, end).
+struct Counts {
+  double below = 0.0, equal = 0.0;
+};
+
+Counts knots_counts(const RarityKnot* begin, const RarityKnot* end, double n, double value) {
   const double zeros = begin == end ? n : static_cast<double>(begin->below);
-  if (!(value > 0.0)) return tail_cost(0.0, zeros, n);
+  if (!(value > 0.0)) return {0.0, zeros};
   const RarityKnot* at = std::lower_bound(
       begin, end, value, [](const RarityKnot& k, double v) { return static_cast<double>(k.value) < v; });
   if (at != end && static_cast<double>(at->value) == value) {
-    return tail_cost(static_cast<double>(at->below), static_cast<double>(at->equal), n);
+    return {static_cast<double>(at->below), static_cast<double>(at->equal)};
   }
-  if (at == begin) return tail_cost(zeros, 0.0, n);
-  if (at == end) return tail_cost(n, 0.0, n);
+  if (at == begin) return {zeros, 0.0};
+  if (at == end) return {n, 0.0};
   // Between two kept values: the entities between them spread evenly.
   const RarityKnot& a = at[-1];
   const double low = static_cast<double>(a.below + a.equal);
   const double share = (value - a.value) / (static_cast<double>(at->value) - a.value);
-  return tail_cost(low + share * (static_cast<double>(at->below) - low), 0.0, n);
+  return {low + share * (static_cast<double>(at->below) - low), 0.0};
+}
+
+// −ln p of `value` against one feature's knots [begin, end) among n.
+double knots_cost(const RarityKnot* begin, const RarityKnot* end, double n, double value) {
+  const Counts c = knots_counts(begin, end, n, value);
+  return tail_cost(c.below, c.equal, n);
 }
 
 double feature_cost(const FeatureRarity& rarity, int64_t feature, double value) {
@@ -210,6 +226,44 @@ std::vector<double> rarity_scores(const FeatureRarity& rarity, const CsrView& X,
     require(u.entity >= 0 && u.entity < X.rows, ErrorCode::invalid_argument, where,
             "an unseen feature's entity ", u.entity, " is outside the ", X.rows, " rows");
     if (u.normalized > 0.0) out[static_cast<std::size_t>(u.entity)] += never_seen;
+  }
+  return out;
+}
+
+std::vector<std::vector<RareValue>> rarest_values(const FeatureRarity& rarity, const CsrView& X,
+                                                  std::span<const int64_t> rows, int64_t top) {
+  constexpr const char* where = "rarest_values";
+  require(X.cols == rarity.n_features(), ErrorCode::shape_mismatch, where, "the matrix has ",
+          X.cols, " features, the rarity ", rarity.n_features());
+  require(!rarity.empty(), ErrorCode::not_fitted, where, "the rarity is not fitted");
+  require(top >= 0, ErrorCode::invalid_argument, where, "top=", top, " < 0");
+  const auto n = static_cast<double>(rarity.n_entities);
+  const RarityKnot* knots = rarity.knots.data();
+  const auto value_of = [&](std::size_t j, double x) {
+    const Counts c = knots_counts(knots + rarity.offsets[j], knots + rarity.offsets[j + 1], n, x);
+    return RareValue{static_cast<int64_t>(j), x, tail_cost(c.below, c.equal, n),
+                     one_sided(c.below, c.equal, n)};
+  };
+  std::vector<RareValue> zeros(static_cast<std::size_t>(X.cols));
+  for (std::size_t j = 0; j < zeros.size(); ++j) zeros[j] = value_of(j, 0.0);
+  const auto rarer = [](const RareValue& a, const RareValue& b) {
+    return a.cost != b.cost ? a.cost > b.cost : a.feature < b.feature;
+  };
+  std::vector<std::vector<RareValue>> out;
+  out.reserve(rows.size());
+  std::vector<RareValue> terms;
+  for (const int64_t i : rows) {
+    require(i >= 0 && i < X.rows, ErrorCode::invalid_argument, where, "row ", i, " outside the ",
+            X.rows, " rows");
+    terms = zeros;
+    for (int64_t t = X.indptr[i]; t < X.indptr[i + 1]; ++t) {
+      const auto j = static_cast<std::size_t>(X.indices[t]);
+      terms[j] = value_of(j, X.values[t]);
+    }
+    std::erase_if(terms, [](const RareValue& v) { return !(v.cost > 0.0); });
+    const auto keep = std::min(terms.size(), static_cast<std::size_t>(top));
+    std::partial_sort(terms.begin(), terms.begin() + static_cast<std::ptrdiff_t>(keep), terms.end(), rarer);
+    out.emplace_back(terms.begin(), terms.begin() + static_cast<std::ptrdiff_t>(keep));
   }
   return out;
 }

@@ -38,6 +38,16 @@ Json finding_json(const Finding& f) {
                         {"unseen", x.unseen}});
   }
   fj["features"] = features;
+  if (!f.rare_features.empty()) {
+    Json rare = Json::array();
+    for (const RareFeature& x : f.rare_features) {
+      rare.push_back({{"feature", x.name},
+                      {"value", x.value},
+                      {"fleet_share", x.fleet_share},
+                      {"unseen", x.unseen}});
+    }
+    fj["rare_features"] = rare;
+  }
   return fj;
 }
 

@@ -62,6 +62,20 @@ std::string rarity_text(const FleetModel& m) {
 }
 }  // namespace
 
+std::string rare_features_text(const Finding& finding, std::size_t max_features) {
+  std::string s;
+  for (std::size_t i = 0; i < finding.rare_features.size() && i < max_features; ++i) {
+    const RareFeature& x = finding.rare_features[i];
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "=%.4g (%.2g%%)", static_cast<double>(x.value),
+                  100.0 * x.fleet_share);
+    if (!s.empty()) s += ", ";
+    s += display_text(x.name) + buf;
+    if (x.unseen) s += " (new)";
+  }
+  return s;
+}
+
 std::string pipeline_summary(const FleetResult& result) {
   const FleetModel& m = result.model;
   std::ostringstream os;
@@ -197,7 +211,11 @@ void write_findings_table(std::ostream& out, const FleetResult& result, int64_t 
     out << "  " << pad_right(names[i], width) << buf;
     if (ratio) out << ' ' << ratio_text(f.threshold_ratio);
     if (several) out << "  " << pad_right(detected_by(f.rules), by_width);
-    out << "  " << features_text(f, max_features) << differences_summary(f, max_features) << '\n';
+    if (f.rules == kOutlierRarity && !f.rare_features.empty()) {
+      out << "  rare: " << rare_features_text(f, max_features) << '\n';
+    } else {
+      out << "  " << features_text(f, max_features) << differences_summary(f, max_features) << '\n';
+    }
   }
   if (static_cast<int64_t>(shown) < n) {
     out << "  ... and " << n - static_cast<int64_t>(shown) << " more\n";

@@ -140,9 +140,11 @@ def test_detectors_and_clusterings_of_the_cli_are_there(fleet):
     assert default.findings["lof"].notna().all()
     # Value rarity is on by default, beside any detector; rarity=False leaves it out.
     assert default.findings["rarity"].notna().all() and (default.findings["rarity"] >= 0).all()
+    assert (default.findings["rare_features"] != "").all()
     assert json.loads(default.to_json())["rarity"] is True
     bare = stray.fleet.fit(fleet[0], seed=3, rarity=False, backend="cpu")
     assert bare.findings["rarity"].isna().all()
+    assert (bare.findings["rare_features"] == "").all()
     assert "rarity" not in ",".join(bare.findings["rules"])
     with pytest.raises(ValueError, match="detector"):
         stray.fleet.fit(fleet[0], detector="magic")

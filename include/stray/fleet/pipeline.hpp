@@ -362,6 +362,16 @@ struct FindingFeature {
   bool unseen = false;      // not in the model's vocabulary (never seen in the baseline)
 };
 
+/// One feature of what makes a finding rare in the fleet (value rarity).
+struct RareFeature {
+  std::string name;          // "group:feature"
+  float value = 0.0f;        // the entity's normalised value (0: it lacks it)
+  /// The share of the baseline as far out on the value's side
+  /// (RareValue::fleet_share): 0.0025 = a quarter of a percent of the fleet.
+  double fleet_share = 1.0;
+  bool unseen = false;       // not in the model's vocabulary (no baseline entity had it)
+};
+
 /// An outlier with its explanation.
 struct Finding {
   int64_t entity = 0;              // row
@@ -382,6 +392,10 @@ struct Finding {
   int64_t cluster_size = 0;        // members in the scored snapshot
   uint32_t rules = 0;              // OutlierRuleBits (kOutlierLof, kOutlierRarity: they flagged it)
   std::vector<FindingFeature> features;  // most telling first
+  /// With value rarity: the features that make it rare in the whole
+  /// fleet, rarest first (at most ExplainParams::top_features); empty
+  /// without rarity.
+  std::vector<RareFeature> rare_features;
   /// Features where it differs from its peers' mean by at least 0.5
   /// (Explanation::n_differing); `unique`: it has it and no peer does
   /// (unseen features included); `missing`: it lacks it and every peer has it.

@@ -60,6 +60,12 @@ std::string signed_difference(double difference);
 std::string features_text(const Finding& finding, std::size_t max_features,
                           bool mark_unseen = true);
 
+/// "package:lua5.3=1 (0.25%), package:make=0 (0.15%) (new)": the finding's
+/// first `max_features` rare features (value rarity), each with its value
+/// and the share of the fleet as far out on its side; " (new)" marks one
+/// the model never saw. "" without rarity.
+std::string rare_features_text(const Finding& finding, std::size_t max_features);
+
 /// One line saying what ran: "600 entities x 420 features -> PCA 32
 /// components (81.3% of the variance) -> k-means k=9 -> standardized scores
 /// -> beyond the 95th percentile, clusters of <= 1 whole".
@@ -71,8 +77,9 @@ std::string steps_text(const FleetResult& result);
 
 /// The findings table, highest score first: a header line, then one line
 /// per finding (entity, cluster, score with one decimal, its first
-/// `max_features` features and differences_summary of the rest), each line
-/// indented by two spaces and ended by '\n'.
+/// `max_features` features and differences_summary of the rest; a finding
+/// flagged by value rarity alone shows "rare: " and its rare features
+/// instead), each line indented by two spaces and ended by '\n'.
 ///
 ///     entity     cluster        score  top features (value - peers' mean)
 ///     web-0042         3       1021.4  package:lua5.3 +1.000
