@@ -146,6 +146,14 @@ TEST(HtmlReport, EveryFindingIsDrawnAndTheDetailedOnesNamed) {
     }
   }
   EXPECT_EQ(dots(svg_with_id(all, "scatter"), "9"), 0u);
+  // With value rarity (on by default) each says what makes it rare in the fleet.
+  for (std::size_t q = 0; q < n_findings; ++q) {
+    const Finding& f = r.findings[q];
+    ASSERT_FALSE(f.rare_features.empty()) << f.entity_name;
+    EXPECT_NE(all.find("Rarest in the whole fleet: " + f.rare_features[0].name + " = "),
+              std::string::npos)
+        << f.entity_name;
+  }
 }
 
 TEST(HtmlReport, BarsArePositiveAndNegativeInTheirOwnColours) {
@@ -292,6 +300,7 @@ FleetResult hostile_result(const std::vector<std::string>& names, const std::str
     f.reference_cluster = f.cluster;
     f.score = 10.0 - static_cast<double>(i);
     f.features = {{feature, 1.0f, 0.0f, 1.0f, true}};
+    f.rare_features = {{feature, 1.0f, 0.001, true}};
     r.findings.push_back(f);
   }
   return r;
@@ -315,6 +324,7 @@ TEST(HtmlReport, HostileNamesCannotAddMarkup) {
        {"&lt;script&gt;alert(1)&lt;/script&gt;", "a&quot;b&#39;c&amp;d", "web\\x1b[31m-1",
         "db-\\xff\\xfe", "evil\\u{202e}txt", "nul\\x00byte", "x\\u{fffe}y",
         "&lt;/svg&gt;&lt;/body&gt;&lt;img src=x&gt;", "package:&lt;b onload=alert(1)&gt; (new)",
+        "Rarest in the whole fleet: package:&lt;b onload=alert(1)&gt; = 1.00 (0.10% of the fleet",
         "&lt;i&gt;cpu&lt;/i&gt;"}) {
     EXPECT_NE(page.find(shown), std::string::npos) << shown;
   }

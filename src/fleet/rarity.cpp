@@ -33,9 +33,9 @@ std::vector<ColumnSpan> column_spans(const CsrView& X, const char* where) {
   return spans;
 }
 
-// The stored values of the columns with more than one value (`multi`),
-// gathered column by column (a counting sort by column): starts [m + 1]
-// by slot, values. Presence columns, one value each, need none of this.
+// The stored values of the columns with a slot (those with more than one
+// value), gathered column by column (a counting sort by column): starts
+// [slots + 1], values. Presence columns, one value each, need none of this.
 void gather_columns(const CsrView& X, const std::vector<int64_t>& slot_of,
                     const std::vector<ColumnSpan>& spans, std::vector<int64_t>& starts,
                     std::vector<float>& values) {
@@ -186,6 +186,7 @@ std::vector<double> rarity_scores(const FeatureRarity& rarity, const CsrView& X,
   require(X.cols == rarity.n_features(), ErrorCode::shape_mismatch, where, "the matrix has ",
           X.cols, " features, the rarity ", rarity.n_features());
   require(!rarity.empty(), ErrorCode::not_fitted, where, "the rarity is not fitted");
+  validate_feature_rarity(rarity, X.cols, where);  // O(knots): the pass is O(nnz)
   // A row's sum: every feature at zero, corrected where the row has a
   // value; a value equal to a kept one (every baseline value, but in a
   // thinned feature) adds that knot's excess, computed once here.
@@ -237,6 +238,7 @@ std::vector<std::vector<RareValue>> rarest_values(const FeatureRarity& rarity, c
           X.cols, " features, the rarity ", rarity.n_features());
   require(!rarity.empty(), ErrorCode::not_fitted, where, "the rarity is not fitted");
   require(top >= 0, ErrorCode::invalid_argument, where, "top=", top, " < 0");
+  validate_feature_rarity(rarity, X.cols, where);
   const auto n = static_cast<double>(rarity.n_entities);
   const RarityKnot* knots = rarity.knots.data();
   const auto value_of = [&](std::size_t j, double x) {

@@ -856,7 +856,9 @@ void read_rarity(const Json& j, const Reader& r, int version, FleetModel& m) {
   f.knots.resize(static_cast<std::size_t>(knots));
   constexpr double kLargest = std::numeric_limits<float>::max();
   for (std::size_t t = 0; t < f.knots.size(); ++t) {
-    if (!(values[t] > 0.0 && values[t] <= kLargest)) r.fail("rarity.values holds a value outside (0, float's largest]");
+    if (!(values[t] > 0.0 && values[t] <= kLargest)) {
+      r.fail("rarity.values holds a value outside (0, float's largest]");
+    }
     f.knots[t] = {static_cast<float>(values[t]), equal[t], below[t]};
   }
   try {

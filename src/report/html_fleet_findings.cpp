@@ -31,6 +31,15 @@ std::string facts_html(const Finding& x) {
          grouped(x.n_missing) + " every peer has and it lacks; the largest " +
          std::to_string(x.features.size()) + " are drawn.";
   }
+  if (!x.rare_features.empty()) {
+    s += "<br/>Rarest in the whole fleet:";
+    for (std::size_t i = 0; i < x.rare_features.size(); ++i) {
+      const RareFeature& v = x.rare_features[i];
+      s += std::string(i == 0 ? " " : "; ") + html_text(v.name, 80) + " = " + readable(v.value, 3) +
+           " (" + readable(100.0 * v.fleet_share, 2) + "% of the fleet as far out" +
+           (v.unseen ? ", a feature the model never saw" : "") + ")";
+    }
+  }
   return s;
 }
 

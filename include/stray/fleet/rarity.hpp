@@ -62,10 +62,13 @@ inline constexpr int64_t kRarityKnots = 256;
 /// Throws ErrorCode::invalid_argument for fewer than 1 row or max_knots < 8.
 FeatureRarity fit_feature_rarity(const CsrView& X, int64_t max_knots = kRarityKnots);
 
-/// −ln p_j(value) for one feature against the baseline (value ≥ 0).
+/// −ln p_j(value) for one feature against the baseline (value ≥ 0), for
+/// a rarity as fitted or validated (validate_feature_rarity: this call
+/// checks only the feature's index).
 double value_rarity(const FeatureRarity& rarity, int64_t feature, double value);
 
-/// The rarity of every row of X (columns: the baseline's features).
+/// The rarity of every row of X (columns: the baseline's features); the
+/// rarity is validated first (ErrorCode::invalid_argument if malformed).
 /// `unseen` (sorted by entity, as FeatureMatrix::unseen) are features the
 /// baseline never had: all zeros there, so each positive one adds
 /// ln((n + 1) / 2). O(nnz · log knots + d).
