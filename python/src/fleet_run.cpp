@@ -4,6 +4,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <limits>
 #include <sstream>
 
 #include "fleet_run.hpp"
@@ -85,16 +86,28 @@ nb::dict explanation_columns(const FleetRun& run) {
   return d;
 }
 
+// Every entity: "score" is what findings rank by (as `stray fleet
+// --scores` writes it), then the scores behind it (NaN where one did not run).
 nb::dict score_columns(const FleetRun& run) {
   const FleetResult& r = res(run);
+  const std::size_t n = r.labels.size();
+  const auto or_nan = [n](const std::vector<double>& v) {
+    return v.size() == n ? v : std::vector<double>(n, std::numeric_limits<double>::quiet_NaN());
+  };
   std::vector<uint8_t> outlier = r.outliers.is_outlier;
   std::vector<int32_t> labels = r.labels;
-  std::vector<float> scores = r.scores;
+  std::vector<double> ranked = r.outlier_scores.size() == n
+                                   ? r.outlier_scores
+                                   : std::vector<double>(r.scores.begin(), r.scores.end());
+  std::vector<float> distance = r.scores;
   nb::dict d;
   d["entity"] = r.features.entity_names;
   d["cluster"] = to_numpy(std::move(labels));
-  d["score"] = to_numpy(std::move(scores));
+  d["score"] = to_numpy(std::move(ranked));
   d["outlier"] = to_numpy(std::move(outlier));
+  d["distance"] = to_numpy(std::move(distance));
+  d["lof"] = to_numpy(or_nan(r.lof));
+  d["rarity"] = to_numpy(or_nan(r.rarity));
   return d;
 }
 

@@ -185,7 +185,9 @@ class FleetResult:
     what they are ranked by —, distance, lof, rarity, rank, rules, the top features
     as text, ...); explanations: one row per
     finding and feature (value, peers' center, difference, unseen);
-    scores: every entity's cluster, score and outlier flag; clusters: each
+    scores: every entity's cluster, score (what findings rank by, as
+    ``stray fleet --scores`` writes it), outlier flag, and the scores behind
+    it: distance, lof and rarity (NaN where one did not run); clusters: each
     cluster's defining features; model: the FleetModel applied or fitted.
     """
 

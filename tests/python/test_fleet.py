@@ -41,6 +41,11 @@ def test_tables_fit_together(fitted):
     scores, findings, explanations = fitted.scores, fitted.findings, fitted.explanations
     assert len(scores) == fitted.n_entities
     assert set(findings["entity"]) == set(scores.loc[scores["outlier"] == 1, "entity"])
+    # The scores' "score" is what the findings rank by; the distance is beside it.
+    by_entity = scores.set_index("entity")
+    np.testing.assert_array_equal(by_entity.loc[findings["entity"], "score"], findings["score"])
+    np.testing.assert_allclose(by_entity.loc[findings["entity"], "distance"], findings["distance"],
+                               rtol=1e-6)
     assert set(explanations["entity"]) <= set(findings["entity"])
     first = explanations[explanations["finding"] == 0]
     np.testing.assert_allclose(first["difference"], first["value"] - first["center"], atol=1e-6)
@@ -165,11 +170,12 @@ def test_grains_change_the_score_and_reach_the_json_and_the_model(tmp_path):
     assert json.loads(grained.to_json())["grains"] == [4, 8]
     assert "features scores (grains k=4,8)" in grained.summary()
     assert json.loads(plain.to_json())["grains"] == []
-    assert not np.allclose(plain.scores["score"], grained.scores["score"])
+    assert not np.allclose(plain.scores["distance"], grained.scores["distance"])
     path = tmp_path / "g.model"
     grained.model.save(path)
     again = stray.fleet.load_model(path).score(events)
     assert np.array_equal(again.scores["score"], grained.model.score(events).scores["score"])
+    assert np.array_equal(again.scores["distance"], grained.model.score(events).scores["distance"])
     # Raw amounts take grains by default, when the fleet is large enough.
     assert json.loads(stray.fleet.fit(events, n_clusters=2, pca=2, normalize={"*": "none"},
                                       backend="cpu").to_json())["grains"] == [10, 20]
