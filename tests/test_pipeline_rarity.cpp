@@ -89,6 +89,20 @@ TEST(PipelineRarity, RanksWithTheOtherScoresAndFlagsItsTail) {
     rarity_alone |= f.rules == uint32_t{kOutlierRarity};
   }
   EXPECT_TRUE(rarity_alone);  // it finds some the other two did not
+  // Equal scores (each score's top entities are equally rare on a fit) go
+  // by all the scores together: Σ −ln of the tail fractions, largest first.
+  const auto joint = [&](const Finding& f) {
+    const auto e = static_cast<std::size_t>(f.entity);
+    return -std::log(naive_tail(distances, distances[e])) - std::log(naive_tail(r.lof, r.lof[e])) -
+           std::log(naive_tail(r.rarity, r.rarity[e]));
+  };
+  int64_t ties = 0;
+  for (std::size_t t = 1; t < r.findings.size(); ++t) {
+    if (r.findings[t - 1].score != r.findings[t].score) continue;
+    ++ties;
+    EXPECT_GE(joint(r.findings[t - 1]) + 1e-12, joint(r.findings[t])) << t;
+  }
+  EXPECT_GT(ties, 0);
   // Each finding names what makes it rare: its rarest values, by name.
   std::vector<int64_t> rows;
   for (const Finding& f : r.findings) rows.push_back(f.entity);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include "core/host_threads.hpp"
 #include "fleet/pipeline_internal.hpp"
@@ -335,10 +336,26 @@ std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& mo
     }
   }
   if (!r.rarity.empty()) add_rare_features(fm, model, explain.top_features, out);
-  std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) {
-    return a.score != b.score ? a.score > b.score : a.entity < b.entity;
+  // Equal scores (a calibrated ranking ties each score's top entities): the
+  // one rarer on all the scores together first, then the row.
+  const bool calibrated = !model.calibration.empty();
+  std::vector<double> ties(out.size(), 0.0);
+  for (std::size_t t = 0; calibrated && t < out.size(); ++t) {
+    const auto e = static_cast<std::size_t>(out[t].entity);
+    ties[t] = internal::score_tails(model, r.scores[e], r.lof.empty() ? 0.0 : r.lof[e],
+                                    r.rarity.empty() ? 0.0 : r.rarity[e]).joint;
+  }
+  std::vector<std::size_t> order(out.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (out[a].score != out[b].score) return out[a].score > out[b].score;
+    if (ties[a] != ties[b]) return ties[a] > ties[b];
+    return out[a].entity < out[b].entity;
   });
-  return out;
+  std::vector<Finding> sorted;
+  sorted.reserve(out.size());
+  for (const std::size_t t : order) sorted.push_back(std::move(out[t]));
+  return sorted;
 }
 
 // The clustering space's rows, resident on the backend: PCA's output there,

@@ -47,16 +47,11 @@ namespace {
 std::vector<double> calibrated_scores(const FleetModel& model, const std::vector<float>& distances,
                                       const std::vector<double>& lof,
                                       const std::vector<double>& rarity) {
-  const DetectorCalibration& c = model.calibration;
-  const bool use_distance = model.detector != Detector::lof;
-  const bool use_lof = model.detector != Detector::centroid;
   std::vector<double> out(distances.size());
   for (std::size_t i = 0; i < out.size(); ++i) {
-    double tail = 1.0;
-    if (use_distance) tail = std::min(tail, tail_fraction(c.scores, distances[i]));
-    if (use_lof) tail = std::min(tail, tail_fraction(c.lof, lof[i]));
-    if (!rarity.empty()) tail = std::min(tail, tail_fraction(c.rarity, rarity[i]));
-    out[i] = 1.0 / tail;
+    const ScoreTails t = score_tails(model, distances[i], lof.empty() ? 0.0 : lof[i],
+                                     rarity.empty() ? 0.0 : rarity[i]);
+    out[i] = 1.0 / t.smallest;
   }
   return out;
 }
@@ -76,15 +71,18 @@ std::vector<double> ratio_scores(const std::vector<int32_t>& labels,
   return out;
 }
 
-// Rank of every row within its cluster by score, highest first (ties: lower row).
+// Rank of every row within its cluster by score, highest first (ties: the
+// larger tie key, then the lower row).
 std::vector<int64_t> ranks_within_clusters(const std::vector<int32_t>& labels,
-                                           const std::vector<double>& scores) {
+                                           const std::vector<double>& scores,
+                                           const std::vector<double>& ties) {
   std::vector<int64_t> order(labels.size());
   std::iota(order.begin(), order.end(), int64_t{0});
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
     const auto ua = static_cast<std::size_t>(a), ub = static_cast<std::size_t>(b);
     if (labels[ua] != labels[ub]) return labels[ua] < labels[ub];
-    return scores[ua] > scores[ub];
+    if (scores[ua] != scores[ub]) return scores[ua] > scores[ub];
+    return ties[ua] > ties[ub];
   });
   std::vector<int64_t> rank(labels.size());
   for (std::size_t t = 0; t < order.size(); ++t) {
@@ -97,6 +95,19 @@ std::vector<int64_t> ranks_within_clusters(const std::vector<int32_t>& labels,
 }
 
 }  // namespace
+
+ScoreTails score_tails(const FleetModel& model, double distance, double lof, double rarity) {
+  const DetectorCalibration& c = model.calibration;
+  ScoreTails t;
+  const auto add = [&t](double tail) {
+    t.smallest = std::min(t.smallest, tail);
+    t.joint -= std::log(tail);
+  };
+  if (model.detector != Detector::lof) add(tail_fraction(c.scores, distance));
+  if (model.detector != Detector::centroid) add(tail_fraction(c.lof, lof));
+  if (!c.rarity.empty()) add(tail_fraction(c.rarity, rarity));
+  return t;
+}
 
 double distance_ratio(double distance, double threshold) {
   if (!std::isfinite(threshold)) return std::numeric_limits<double>::quiet_NaN();  // no rule here
@@ -171,7 +182,14 @@ void apply_detector(const FleetModel& model, const std::vector<int32_t>& labels,
       rules[i] |= kOutlierRarity;
     }
   }
-  const std::vector<int64_t> rank = ranks_within_clusters(labels, outlier_scores);
+  // Ties (on a fit, each score's top entity is as rare as the others'):
+  // the one rarer on all the scores together first.
+  std::vector<double> ties(labels.size(), 0.0);
+  for (std::size_t i = 0; calibrated && i < ties.size(); ++i) {
+    ties[i] = score_tails(model, distances[i], lof.empty() ? 0.0 : lof[i],
+                          rarity.empty() ? 0.0 : rarity[i]).joint;
+  }
+  const std::vector<int64_t> rank = ranks_within_clusters(labels, outlier_scores, ties);
   outliers.outliers.clear();
   outliers.is_outlier.assign(labels.size(), 0);
   for (std::size_t i = 0; i < labels.size(); ++i) {

@@ -79,6 +79,16 @@ void apply_detector(const FleetModel& model, const std::vector<int32_t>& labels,
                     const std::vector<double>& rarity, OutlierResult& outliers,
                     std::vector<double>& outlier_scores);
 
+/// A calibrated model's reading of one entity's scores: the smallest tail
+/// fraction among those that ran (the ranking: 1 / smallest) and Σ −ln of
+/// them all, the key that orders entities the smallest ties (rarer on all
+/// of them together first). Scores that did not run are not read.
+struct ScoreTails {
+  double smallest = 1.0;
+  double joint = 0.0;
+};
+ScoreTails score_tails(const FleetModel& model, double distance, double lof, double rarity);
+
 /// The calibration from a fit's own scores, LOFs and rarities (either of
 /// the last two empty where it did not run).
 DetectorCalibration calibrate(const std::vector<float>& scores, const std::vector<double>& lof,
