@@ -81,8 +81,9 @@ void apply_detector(const FleetModel& model, const std::vector<int32_t>& labels,
 
 /// A calibrated model's reading of one entity's scores: the smallest tail
 /// fraction among those that ran (the ranking: 1 / smallest) and Σ −ln of
-/// them all, the key that orders entities the smallest ties (rarer on all
-/// of them together first). Scores that did not run are not read.
+/// them all, which orders entities whose smallest tail fractions are equal
+/// (rarer on all the scores together first). Scores that did not run are
+/// not read.
 struct ScoreTails {
   double smallest = 1.0;
   double joint = 0.0;
