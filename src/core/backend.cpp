@@ -159,6 +159,8 @@ void Backend::thin_svd(const DeviceArray<float>& Z, int64_t k, double* values, d
       Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
           host.data(), m, l)
           .cast<double>();
+  internal::require(z.allFinite(), ErrorCode::non_finite_input, where,
+                    "the projected matrix is not finite: ", internal::kProductsOverflow);
   Eigen::VectorXd S(l);
   Eigen::MatrixXd U;
   bool via_gram = false;

@@ -50,6 +50,14 @@ void require_memory(const char* where, const char* what,
                     std::initializer_list<int64_t> extents, std::size_t element_bytes,
                     const char* element_name);
 
+/// What a product of the data that came out NaN or Inf means once the data
+/// passed the door's finiteness checks: values too large for float32
+/// arithmetic (a square passes float's range from |x| ≈ 1.8e19). For the
+/// message of an ErrorCode::non_finite_input raised there.
+inline constexpr const char* kProductsOverflow =
+    "NaN or Inf in the data, or finite values too large for float32 products (|x| well "
+    "below 1e19 is needed; scale the data, e.g. by a logarithm)";
+
 /// At least one row and one column.
 void check_nonempty_matrix(MatrixView<const float> X, const char* where, const char* what = "X");
 /// Non-empty and all finite; names the first offending cell.

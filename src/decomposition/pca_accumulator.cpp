@@ -49,7 +49,7 @@ void batch_moments(Backend& backend, const DeviceArray<float>& X, std::vector<do
     for (int64_t j = 0; j < d; ++j) {
       const double g = scatter[j * d + j];
       require(std::isfinite(sums[j]) && std::isfinite(g), ErrorCode::non_finite_input, where,
-              "batch contains NaN or Inf in column ", j);
+              "column ", j, "'s sums are not finite: ", internal::kProductsOverflow);
       delta[j] = sums[j] / rows;
       const double var = std::max(0.0, g / rows - delta[j] * delta[j]);
       near = near && delta[j] * delta[j] <= kMaxGuessOffsetSq * var;

@@ -208,7 +208,7 @@ PcaModel gram_model(Backend& backend, const PcaParams& params, CenteredOperator&
   const int64_t n = op.rows(), d = op.cols();
   for (std::size_t i = 0; i < K.size(); ++i) {
     require(std::isfinite(K[i]), ErrorCode::non_finite_input, where,
-            "the data contain NaN or Inf (non-finite Gram entry ", i, ")");
+            "the Gram matrix is not finite (entry ", i, "): ", kProductsOverflow);
   }
   const int64_t rank_bound = std::min(n, d);
   const double dof = static_cast<double>(n - 1);

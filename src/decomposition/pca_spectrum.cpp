@@ -131,7 +131,7 @@ PcaModel pca_model_from_scatter(Backend& backend, const PcaParams& params, int64
           "or auto");
   for (std::size_t i = 0; i < scatter.size(); ++i) {
     require(std::isfinite(scatter[i]), ErrorCode::non_finite_input, where,
-            "the data contain NaN or Inf (non-finite scatter entry ", i, ")");
+            "the scatter matrix is not finite (entry ", i, "): ", kProductsOverflow);
   }
   // The covariance is scatter / (n − 1): the solvers take the scatter
   // itself (same vectors; no d x d copy) and the eigenvalues are divided.
