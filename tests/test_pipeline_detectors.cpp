@@ -19,20 +19,16 @@
 #include "stray/core/error.hpp"
 #include "stray/fleet/pipeline.hpp"
 #include "stray/synthetic/synthetic_fleet.hpp"
+#include "fleet_test_data.hpp"
 
 namespace stray {
 namespace {
 
+using testing::naive_tail;
+
 std::unique_ptr<Backend> cpu() { return make_backend("cpu"); }
 
-EventSource synthetic(int64_t n, uint64_t seed) {
-  return [=](const EventSink& sink) {
-    SyntheticFleetParams p;
-    p.n_entities = n;
-    p.seed = seed;
-    generate_synthetic_fleet(p, sink);
-  };
-}
+using testing::synthetic_events;
 
 // Count telemetry with density structure: three profiles of six "syscalls"
 // whose counts vary from entity to entity, so some entities sit in sparser
@@ -98,19 +94,6 @@ TEST(PipelineDetectors, LofFlagsWhatLocalOutlierFactorFlags) {
   }
   EXPECT_EQ(r.model.detector, Detector::lof);
   EXPECT_EQ(r.model.lof.reference.rows(), r.reduced.rows());  // kept for scoring
-}
-
-// The share of `values` above `value` plus half of those equal to it (the
-// value among them too), counted naively at float precision:
-// tail_fraction's definition.
-double naive_tail(const std::vector<double>& values, double value) {
-  const auto v = static_cast<float>(value);
-  double count = 0.0;
-  for (const double x : values) {
-    const auto f = static_cast<float>(x);
-    count += f > v ? 1.0 : (f == v ? 0.5 : 0.0);
-  }
-  return (count + 1.0) / (static_cast<double>(values.size()) + 1.0);
 }
 
 TEST(PipelineDetectors, BothIsTheUnionRankedByTheRarerScore) {
@@ -214,15 +197,15 @@ TEST(PipelineDetectors, TheAutomaticDetectorFollowsTheData) {
 
 TEST(PipelineDetectors, ModelFilesCarryTheLofModelAndScoreAlike) {
   auto backend = cpu();
-  const FleetResult base = fit_fleet(*backend, params_with(Detector::both), synthetic(500, 7));
+  const FleetResult base = fit_fleet(*backend, params_with(Detector::both), synthetic_events(500, 7));
   std::stringstream ss;
   write_fleet_model(ss, base.model);
   const FleetModel loaded = read_fleet_model(ss);
   EXPECT_EQ(loaded.detector, Detector::both);
   EXPECT_EQ(loaded.lof.reference.storage(), base.model.lof.reference.storage());
   EXPECT_EQ(loaded.lof.lrd, base.model.lof.lrd);
-  const FleetResult a = score_fleet(*backend, base.model, synthetic(400, 8), {});
-  const FleetResult b = score_fleet(*backend, loaded, synthetic(400, 8), {});
+  const FleetResult a = score_fleet(*backend, base.model, synthetic_events(400, 8), {});
+  const FleetResult b = score_fleet(*backend, loaded, synthetic_events(400, 8), {});
   EXPECT_EQ(a.lof, b.lof);
   EXPECT_EQ(loaded.calibration.scores, base.model.calibration.scores);
   EXPECT_EQ(loaded.calibration.lof, base.model.calibration.lof);
@@ -238,7 +221,7 @@ TEST(PipelineDetectors, ModelFilesCarryTheLofModelAndScoreAlike) {
   // the larger of each score over its threshold, LOF's offset flagging.
   FleetModel old = base.model;
   old.calibration = {};
-  const FleetResult v4 = score_fleet(*backend, old, synthetic(400, 8), {});
+  const FleetResult v4 = score_fleet(*backend, old, synthetic_events(400, 8), {});
   for (std::size_t i = 0; i < v4.outlier_scores.size(); ++i) {
     const double thr = old.thresholds[static_cast<std::size_t>(v4.labels[i])];
     if (!(thr > 0.0)) continue;
@@ -254,7 +237,7 @@ TEST(PipelineDetectors, ModelFilesCarryTheLofModelAndScoreAlike) {
 
 TEST(PipelineDetectors, VersionOneModelFilesStillLoad) {
   auto backend = cpu();
-  const FleetResult base = fit_fleet(*backend, params_with(Detector::centroid), synthetic(300, 2));
+  const FleetResult base = fit_fleet(*backend, params_with(Detector::centroid), synthetic_events(300, 2));
   std::ostringstream os;
   write_fleet_model(os, base.model);
   const std::string bytes = os.str();
@@ -278,8 +261,8 @@ TEST(PipelineDetectors, VersionOneModelFilesStillLoad) {
   const FleetModel old = read_fleet_model(in);
   EXPECT_EQ(old.detector, Detector::centroid);
   EXPECT_EQ(old.clustering, Clustering::kmeans);
-  EXPECT_EQ(score_fleet(*backend, old, synthetic(300, 4), {}).scores,
-            score_fleet(*backend, base.model, synthetic(300, 4), {}).scores);
+  EXPECT_EQ(score_fleet(*backend, old, synthetic_events(300, 4), {}).scores,
+            score_fleet(*backend, base.model, synthetic_events(300, 4), {}).scores);
 }
 
 TEST(PipelineDetectors, AgglomerativeAtAGivenKIsTheTreesCut) {
@@ -287,7 +270,7 @@ TEST(PipelineDetectors, AgglomerativeAtAGivenKIsTheTreesCut) {
   FleetPipelineParams p = params_with(Detector::centroid, 5);
   p.clustering = Clustering::agglomerative;
   p.linkage = Linkage::average;
-  const FleetResult r = fit_fleet(*backend, p, synthetic(400, 6));
+  const FleetResult r = fit_fleet(*backend, p, synthetic_events(400, 6));
   AgglomerativeParams ap;
   ap.n_clusters = 5;
   ap.linkage = Linkage::average;
@@ -318,7 +301,7 @@ TEST(PipelineDetectors, AgglomerativeChoosesKOverItsCutsAndHasALimit) {
   auto backend = cpu();
   FleetPipelineParams p = params_with(Detector::centroid, 0);
   p.clustering = Clustering::agglomerative;
-  const FleetResult r = fit_fleet(*backend, p, synthetic(500, 9));
+  const FleetResult r = fit_fleet(*backend, p, synthetic_events(500, 9));
   ASSERT_FALSE(r.cluster_choice.empty());
   AgglomerativeParams ap;
   ap.n_clusters = 1;
@@ -334,7 +317,7 @@ TEST(PipelineDetectors, AgglomerativeChoosesKOverItsCutsAndHasALimit) {
 
   p.agglomerative_max_entities = 100;
   try {
-    fit_fleet(*backend, p, synthetic(300, 9));
+    fit_fleet(*backend, p, synthetic_events(300, 9));
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::invalid_argument);

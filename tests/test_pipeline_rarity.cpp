@@ -16,21 +16,16 @@
 #include "stray/core/error.hpp"
 #include "stray/fleet/pipeline.hpp"
 #include "stray/synthetic/synthetic_fleet.hpp"
+#include "fleet_test_data.hpp"
 
 namespace stray {
 namespace {
 
+using testing::naive_tail;
+
 std::unique_ptr<Backend> cpu() { return make_backend("cpu"); }
 
-EventSource synthetic(int64_t n, uint64_t seed, int64_t per_anomaly = 1) {
-  return [=](const EventSink& sink) {
-    SyntheticFleetParams p;
-    p.n_entities = n;
-    p.seed = seed;
-    p.hosts_per_anomaly = per_anomaly;
-    generate_synthetic_fleet(p, sink);
-  };
-}
+using testing::synthetic_events;
 
 FleetPipelineParams params_with(Detector detector) {
   FleetPipelineParams p;
@@ -38,18 +33,6 @@ FleetPipelineParams params_with(Detector detector) {
   p.kmeans.seed = 3;
   p.detector = detector;
   return p;
-}
-
-// The share of `values` above `value` plus half of those equal to it,
-// counted naively at float precision: tail_fraction's definition.
-double naive_tail(const std::vector<double>& values, double value) {
-  const auto v = static_cast<float>(value);
-  double count = 0.0;
-  for (const double x : values) {
-    const auto f = static_cast<float>(x);
-    count += f > v ? 1.0 : (f == v ? 0.5 : 0.0);
-  }
-  return (count + 1.0) / (static_cast<double>(values.size()) + 1.0);
 }
 
 std::set<int64_t> flagged(const FleetResult& r) {
@@ -60,10 +43,10 @@ std::set<int64_t> flagged(const FleetResult& r) {
 
 TEST(PipelineRarity, RanksWithTheOtherScoresAndFlagsItsTail) {
   auto backend = cpu();
-  const FleetResult r = fit_fleet(*backend, params_with(Detector::both), synthetic(600, 5));
+  const FleetResult r = fit_fleet(*backend, params_with(Detector::both), synthetic_events(600, 5));
   FleetPipelineParams off = params_with(Detector::both);
   off.rarity = false;
-  const FleetResult without = fit_fleet(*backend, off, synthetic(600, 5));
+  const FleetResult without = fit_fleet(*backend, off, synthetic_events(600, 5));
   ASSERT_EQ(r.labels, without.labels);
   // The library's rarity of the fit's own features.
   const FeatureRarity fitted = fit_feature_rarity(r.features.X.view());
@@ -124,7 +107,7 @@ TEST(PipelineRarity, RanksWithTheOtherScoresAndFlagsItsTail) {
 TEST(PipelineRarity, BesideTheCentroidAndWithThePercentileOff) {
   auto backend = cpu();
   FleetPipelineParams p = params_with(Detector::centroid);
-  const FleetResult r = fit_fleet(*backend, p, synthetic(400, 6));
+  const FleetResult r = fit_fleet(*backend, p, synthetic_events(400, 6));
   EXPECT_TRUE(r.lof.empty());
   ASSERT_FALSE(r.model.calibration.empty());
   EXPECT_TRUE(r.model.calibration.lof.empty());
@@ -136,7 +119,7 @@ TEST(PipelineRarity, BesideTheCentroidAndWithThePercentileOff) {
   }
   p.outliers.percentile = 0.0;
   p.outliers.top_n = 2;
-  const FleetResult top = fit_fleet(*backend, p, synthetic(400, 6));
+  const FleetResult top = fit_fleet(*backend, p, synthetic_events(400, 6));
   for (const Finding& f : top.findings) EXPECT_EQ(f.rules & kOutlierRarity, 0u) << f.entity_name;
   EXPECT_FALSE(top.rarity.empty());
 }
@@ -146,14 +129,14 @@ TEST(PipelineRarity, BesideTheCentroidAndWithThePercentileOff) {
 // against the baseline's calibration.
 TEST(PipelineRarity, ModelFilesCarryItAndScoreAlike) {
   auto backend = cpu();
-  const FleetResult base = fit_fleet(*backend, params_with(Detector::both), synthetic(500, 7, 0));
+  const FleetResult base = fit_fleet(*backend, params_with(Detector::both), synthetic_events(500, 7, 0));
   std::stringstream ss;
   write_fleet_model(ss, base.model);
   const FleetModel loaded = read_fleet_model(ss);
   EXPECT_EQ(loaded.rarity.offsets, base.model.rarity.offsets);
   EXPECT_EQ(loaded.calibration.rarity, base.model.calibration.rarity);
-  const FleetResult a = score_fleet(*backend, base.model, synthetic(300, 8), {});
-  const FleetResult b = score_fleet(*backend, loaded, synthetic(300, 8), {});
+  const FleetResult a = score_fleet(*backend, base.model, synthetic_events(300, 8), {});
+  const FleetResult b = score_fleet(*backend, loaded, synthetic_events(300, 8), {});
   EXPECT_EQ(a.rarity, b.rarity);
   EXPECT_EQ(a.outlier_scores, b.outlier_scores);
   EXPECT_EQ(flagged(a), flagged(b));
@@ -180,10 +163,10 @@ TEST(PipelineRarity, ModelFilesCarryItAndScoreAlike) {
   // Rarity without its calibration, or a calibration that lacks it, is refused.
   FleetModel broken = base.model;
   broken.calibration.rarity.pop_back();
-  EXPECT_THROW(score_fleet(*backend, broken, synthetic(50, 9), {}), Error);
+  EXPECT_THROW(score_fleet(*backend, broken, synthetic_events(50, 9), {}), Error);
   broken = base.model;
   broken.calibration = {};
-  EXPECT_THROW(score_fleet(*backend, broken, synthetic(50, 9), {}), Error);
+  EXPECT_THROW(score_fleet(*backend, broken, synthetic_events(50, 9), {}), Error);
 }
 
 }  // namespace

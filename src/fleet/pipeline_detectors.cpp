@@ -43,15 +43,18 @@ namespace {
 
 // Calibrated: 1 / the smallest tail fraction of the scores that ran (the
 // distance unless the detector is LOF alone, LOF unless it is the
-// centroid, rarity where it is on).
+// centroid, rarity where it is on), and into `ties` the key that orders
+// equal scores (ScoreTails::joint), from one reading of each entity.
 std::vector<double> calibrated_scores(const FleetModel& model, const std::vector<float>& distances,
                                       const std::vector<double>& lof,
-                                      const std::vector<double>& rarity) {
+                                      const std::vector<double>& rarity,
+                                      std::vector<double>& ties) {
   std::vector<double> out(distances.size());
   for (std::size_t i = 0; i < out.size(); ++i) {
     const ScoreTails t = score_tails(model, distances[i], lof.empty() ? 0.0 : lof[i],
                                      rarity.empty() ? 0.0 : rarity[i]);
     out[i] = 1.0 / t.smallest;
+    ties[i] = t.joint;
   }
   return out;
 }
@@ -151,8 +154,11 @@ void apply_detector(const FleetModel& model, const std::vector<int32_t>& labels,
   const double lof_threshold = -model.lof.offset;
   const bool rules_flag = model.detector != Detector::lof;
   const bool lof_flags = model.detector != Detector::centroid;
+  // Ties (on a fit, each score's top entity is as rare as the others'):
+  // the one rarer on all the scores together first; by row without calibration.
+  std::vector<double> ties(labels.size(), 0.0);
   if (calibrated) {
-    outlier_scores = calibrated_scores(model, distances, lof, rarity);
+    outlier_scores = calibrated_scores(model, distances, lof, rarity, ties);
   } else if (model.detector == Detector::lof) {
     outlier_scores = lof;
   } else {
@@ -181,13 +187,6 @@ void apply_detector(const FleetModel& model, const std::vector<int32_t>& labels,
     if (rarity_flags && tail_fraction(model.calibration.rarity, rarity[i]) <= rarity_tail) {
       rules[i] |= kOutlierRarity;
     }
-  }
-  // Ties (on a fit, each score's top entity is as rare as the others'):
-  // the one rarer on all the scores together first.
-  std::vector<double> ties(labels.size(), 0.0);
-  for (std::size_t i = 0; calibrated && i < ties.size(); ++i) {
-    ties[i] = score_tails(model, distances[i], lof.empty() ? 0.0 : lof[i],
-                          rarity.empty() ? 0.0 : rarity[i]).joint;
   }
   const std::vector<int64_t> rank = ranks_within_clusters(labels, outlier_scores, ties);
   outliers.outliers.clear();
