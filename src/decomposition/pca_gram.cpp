@@ -166,7 +166,8 @@ Matrix<double> components_from_gram(Backend& backend, const PcaParams& params,
   DeviceArray<float> W = backend.allocate<float>(d, k);
   op.apply_transposed(backend.upload(U.view()), W);
 
-  if (std::find(null.begin(), null.end(), 1) != null.end()) {
+  const bool completed = std::find(null.begin(), null.end(), 1) != null.end();
+  if (completed) {
     // Directions of no variance: random columns, made orthogonal to the
     // others below.
     Matrix<float> host = backend.download(W);
@@ -176,15 +177,19 @@ Matrix<double> components_from_gram(Backend& backend, const PcaParams& params,
         for (int64_t j = 0; j < d; ++j) host(j, c) = static_cast<float>(rng.normal() / std::sqrt(double(d)));
     W = backend.upload(host.view());
   }
-  // Nearly orthonormal columns take a Newton–Schulz step, far ones (random
-  // completions) CholeskyQR; two steps at most, then the backend's robust
-  // thin QR.
+  // Nearly orthonormal columns take a Newton–Schulz step, far ones
+  // CholeskyQR; two steps at most, then the backend's robust thin QR. Random
+  // completions always take CholeskyQR first, however near they happen to
+  // be: Newton–Schulz moves every column towards the others, so a random
+  // one would pull the real components with it (by up to half of
+  // kNewtonSchulzBelow), differently for every seed.
   std::vector<double> G;
   for (int step = 0;; ++step) {
     const double error = orthonormality_error(backend, W, G);
     if (error <= kOrthonormalTolerance) break;
-    if (step == 2 || (error < kNewtonSchulzBelow ? (newton_schulz_step(backend, W, G), false)
-                                                  : !cholesky_orthonormalize(backend, W, G))) {
+    const bool symmetric_step = error < kNewtonSchulzBelow && !(completed && step == 0);
+    if (step == 2 || (symmetric_step ? (newton_schulz_step(backend, W, G), false)
+                                     : !cholesky_orthonormalize(backend, W, G))) {
       backend.orthonormalize_columns(W);
       break;
     }
