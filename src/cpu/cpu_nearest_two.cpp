@@ -96,8 +96,13 @@ void groups_scalar(const NearestTwoCentres& c, const float* x, const int64_t* ro
 
 #if defined(STRAY_AMX_POSSIBLE)
 
+// Rows per register block: AVX2 has 16 registers, so 6 rows x 16 centres
+// (12 accumulators, the panel's two halves, one broadcast), the classic
+// GEMM micro-kernel's shape. At 4 rows GCC folded the panel's loads into
+// every multiply-add, 12 loads per 8 of them, and a full pass took 1.33x
+// as long on an AVX2-only AMD EPYC (bench/RESULTS.md, "AVX2").
 constexpr int kRowsAvx512 = 8;
-constexpr int kRowsAvx2 = 4;
+constexpr int kRowsAvx2 = 6;
 
 /// R panels (R·16 centres from j0) against G rows, in AVX-512 registers,
 /// folded into the rows' lane states. The update is branch-free:
@@ -198,6 +203,55 @@ STRAY_AVX512_TARGET inline void finish_row_avx512(const LaneState& s, float* bes
   *best_j = first;
 }
 
+/// The smallest of 8 floats (no NaN: lane states never hold one) and of 8
+/// int32s, over the whole register.
+STRAY_AVX2_TARGET inline float min_across(__m256 v) {
+  v = _mm256_min_ps(v, _mm256_permute2f128_ps(v, v, 1));
+  v = _mm256_min_ps(v, _mm256_shuffle_ps(v, v, 0x4e));
+  v = _mm256_min_ps(v, _mm256_shuffle_ps(v, v, 0xb1));
+  return _mm256_cvtss_f32(v);
+}
+STRAY_AVX2_TARGET inline int32_t min_across(__m256i v) {
+  v = _mm256_min_epi32(v, _mm256_permute2x128_si256(v, v, 1));
+  v = _mm256_min_epi32(v, _mm256_shuffle_epi32(v, 0x4e));
+  v = _mm256_min_epi32(v, _mm256_shuffle_epi32(v, 0xb1));
+  return _mm256_cvtsi256_si32(v);
+}
+
+/// finish_row in AVX2 reductions, the same selection as the scalar loops
+/// (whose branches were a tenth of an AVX2 fit), as two halves of 8 lanes.
+STRAY_AVX2_TARGET inline void finish_row_avx2(const LaneState& s, float* best, float* second,
+                                              int32_t* best_j) {
+  const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  const __m256 b[2] = {_mm256_load_ps(s.best), _mm256_load_ps(s.best + 8)};
+  const __m256i j[2] = {_mm256_load_si256(reinterpret_cast<const __m256i*>(s.j)),
+                        _mm256_load_si256(reinterpret_cast<const __m256i*>(s.j + 8))};
+  const float smallest = min_across(_mm256_min_ps(b[0], b[1]));
+  // Among the lanes at the smallest, the lowest centre (all lanes +inf:
+  // every lane ties, and all hold centre 0).
+  __m256 ties[2];
+  __m256i tied_j[2];
+  for (int h = 0; h < 2; ++h) {
+    ties[h] = _mm256_cmp_ps(b[h], _mm256_set1_ps(smallest), _CMP_EQ_OQ);
+    tied_j[h] = _mm256_castps_si256(_mm256_blendv_ps(
+        _mm256_castsi256_ps(_mm256_set1_epi32(std::numeric_limits<int32_t>::max())),
+        _mm256_castsi256_ps(j[h]), ties[h]));
+  }
+  const int32_t first = min_across(_mm256_min_epi32(tied_j[0], tied_j[1]));
+  __m256 lane_second[2], others[2];
+  for (int h = 0; h < 2; ++h) {
+    const __m256 lane = _mm256_and_ps(
+        ties[h], _mm256_castsi256_ps(_mm256_cmpeq_epi32(j[h], _mm256_set1_epi32(first))));
+    const __m256 sec = _mm256_load_ps(s.second + 8 * h);
+    lane_second[h] = _mm256_blendv_ps(inf, sec, lane);
+    others[h] = _mm256_blendv_ps(b[h], inf, lane);
+  }
+  *best = smallest;
+  *second = std::min(min_across(_mm256_min_ps(lane_second[0], lane_second[1])),
+                     min_across(_mm256_min_ps(others[0], others[1])));
+  *best_j = first;
+}
+
 STRAY_AVX512_TARGET void groups_avx512(const NearestTwoCentres& c, const float* x,
                                        const int64_t* rows, int64_t begin, int64_t m, float* best,
                                        float* second, int32_t* best_j) {
@@ -237,7 +291,9 @@ STRAY_AVX2_TARGET void groups_avx2(const NearestTwoCentres& c, const float* x,
       block_avx2<G>(xr, c.values.data() + p * stride, c.norms.data() + p * kLanes, d,
                     static_cast<int32_t>(p * kLanes), st);
     }
-    for (int q = 0; q < count; ++q) finish_row(st[q], best + r0 + q, second + r0 + q, best_j + r0 + q);
+    for (int q = 0; q < count; ++q) {
+      finish_row_avx2(st[q], best + r0 + q, second + r0 + q, best_j + r0 + q);
+    }
   }
 }
 
