@@ -86,7 +86,7 @@ TEST_F(CliFleet, SynthThenFleetFindsTheGroundTruth) {
   const std::string csv = slurp(path("scores.csv"));
   // The synthetic fleet is event telemetry: the automatic detector is
   // both, and rarity is on; the three scores follow the one findings rank by.
-  EXPECT_EQ(csv.rfind("entity,cluster,score,outlier,distance,lof,rarity\n", 0), 0u);
+  EXPECT_EQ(csv.rfind("entity,cluster,score,outlier,fleet_rank,distance,lof,rarity\n", 0), 0u);
   EXPECT_EQ(lines_of(csv), 2001);
   int outliers = 0;
   std::istringstream lines(csv);

@@ -78,7 +78,7 @@ TEST_F(CliFleetDetectors, BothSaysWhichDetectorFlaggedEachFinding) {
   }
   EXPECT_TRUE(lof_rule);
   const std::string csv = slurp(path("s.csv"));
-  EXPECT_EQ(csv.rfind("entity,cluster,score,outlier,distance,lof,rarity\n", 0), 0u)
+  EXPECT_EQ(csv.rfind("entity,cluster,score,outlier,fleet_rank,distance,lof,rarity\n", 0), 0u)
       << csv.substr(0, 80);
   EXPECT_EQ(lines_of(csv), 501);
   EXPECT_EQ(j["rarity"], true);
@@ -117,7 +117,7 @@ TEST_F(CliFleetDetectors, RarityOffLeavesTheTwoDetectors) {
     for (const auto& rule : f["rules"]) EXPECT_NE(rule, "rarity");
   }
   const std::string csv = slurp(path("s.csv"));
-  EXPECT_EQ(csv.rfind("entity,cluster,score,outlier,distance,lof\n", 0), 0u) << csv.substr(0, 80);
+  EXPECT_EQ(csv.rfind("entity,cluster,score,outlier,fleet_rank,distance,lof\n", 0), 0u) << csv.substr(0, 80);
 }
 
 TEST_F(CliFleetDetectors, AgglomerativeClustersAndNamesItsLinkage) {

@@ -102,6 +102,53 @@ TEST(PipelineRarity, RanksWithTheOtherScoresAndFlagsItsTail) {
   }
 }
 
+// The fleet-wide rank orders every entity as the findings are: score,
+// then all the scores together (computed naively here), then row; the
+// findings come in its order, on a fit and when a model scores.
+TEST(PipelineRarity, FleetRankOrdersEveryEntityAsTheFindings) {
+  auto backend = cpu();
+  const FleetResult r = fit_fleet(*backend, params_with(Detector::both), synthetic_events(600, 5));
+  const std::size_t n = r.labels.size();
+  ASSERT_EQ(r.fleet_rank.size(), n);
+  const std::vector<double> distances(r.scores.begin(), r.scores.end());
+  const auto joint = [&](std::size_t e) {
+    return -std::log(naive_tail(distances, distances[e])) - std::log(naive_tail(r.lof, r.lof[e])) -
+           std::log(naive_tail(r.rarity, r.rarity[e]));
+  };
+  std::vector<std::size_t> by_rank(n, n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const int64_t k = r.fleet_rank[i];
+    ASSERT_TRUE(k >= 0 && k < static_cast<int64_t>(n)) << i;
+    ASSERT_EQ(by_rank[static_cast<std::size_t>(k)], n) << "rank " << k << " given twice";
+    by_rank[static_cast<std::size_t>(k)] = i;
+  }
+  int64_t ties = 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    const std::size_t a = by_rank[k - 1], b = by_rank[k];
+    ASSERT_GE(r.outlier_scores[a], r.outlier_scores[b]) << k;
+    if (r.outlier_scores[a] != r.outlier_scores[b]) continue;
+    ++ties;
+    // Σ −ln tails agree with the library's to rounding; exact equals by row.
+    ASSERT_GE(joint(a) + 1e-9, joint(b)) << k;
+    if (std::abs(joint(a) - joint(b)) <= 1e-12) EXPECT_LT(a, b) << k;
+  }
+  EXPECT_GT(ties, 0);
+  for (std::size_t t = 1; t < r.findings.size(); ++t) {
+    EXPECT_LT(r.fleet_rank[static_cast<std::size_t>(r.findings[t - 1].entity)],
+              r.fleet_rank[static_cast<std::size_t>(r.findings[t].entity)])
+        << t;
+  }
+  // Scoring a later snapshot with the model ranks its findings alike.
+  const FleetResult later = score_fleet(*backend, r.model, synthetic_events(300, 8), {});
+  ASSERT_EQ(later.fleet_rank.size(), later.labels.size());
+  ASSERT_GT(later.findings.size(), 1u);
+  for (std::size_t t = 1; t < later.findings.size(); ++t) {
+    EXPECT_LT(later.fleet_rank[static_cast<std::size_t>(later.findings[t - 1].entity)],
+              later.fleet_rank[static_cast<std::size_t>(later.findings[t].entity)])
+        << t;
+  }
+}
+
 // Beside the centroid detector, rarity makes the ranking calibrated too;
 // with the percentile rule off it still ranks but flags nothing.
 TEST(PipelineRarity, BesideTheCentroidAndWithThePercentileOff) {

@@ -389,6 +389,17 @@ TEST(ScoresCsv, EveryEntityInRowOrder) {
   EXPECT_EQ(os.str(), csv);
 }
 
+// The pipeline's fleet rank, where the result has one, follows the flag.
+TEST(ScoresCsv, FleetRankFollowsTheFlag) {
+  FleetResult r = small_result({"a", "b", "c"});
+  r.fleet_rank = {2, 1, 0};
+  EXPECT_EQ(scores_csv(r),
+            "entity,cluster,score,outlier,fleet_rank\n"
+            "a,0,0.25,0,2\n"
+            "b,1,10.25,1,1\n"
+            "c,0,20.25,1,0\n");
+}
+
 TEST(ScoresCsv, NineSignificantDigits) {
   FleetResult r = small_result({"a"});
   r.scores[0] = 1.0f / 3.0f;

@@ -348,7 +348,7 @@ void register_fleet_command(CLI::App& app) {
   add_backend_options(cmd, &o->backend);
   cmd->add_flag("--json", o->json, "Print one JSON object instead of the table");
   cmd->add_option("--out", o->out, "Write the findings as JSON here");
-  cmd->add_option("--scores", o->scores_out, "Write every entity's entity,cluster,score,outlier here");
+  cmd->add_option("--scores", o->scores_out, "Write every entity's entity,cluster,score,outlier,fleet_rank (and the scores behind the score) here");
   cmd->add_option("--report", o->report_out,
                   "Write a self-contained HTML report here (charts; opens offline)");
   cmd->callback([o, fit_options] {

@@ -86,8 +86,9 @@ nb::dict explanation_columns(const FleetRun& run) {
   return d;
 }
 
-// Every entity: "score" is what findings rank by (as `stray fleet
-// --scores` writes it), then the scores behind it (NaN where one did not run).
+// Every entity: "score" is what findings rank by and "fleet_rank" its
+// place in the fleet by it, 0 = the most unusual (as `stray fleet
+// --scores` writes them), then the scores behind it (NaN where one did not run).
 nb::dict score_columns(const FleetRun& run) {
   const FleetResult& r = res(run);
   const std::size_t n = r.labels.size();
@@ -100,11 +101,14 @@ nb::dict score_columns(const FleetRun& run) {
                                    ? r.outlier_scores
                                    : std::vector<double>(r.scores.begin(), r.scores.end());
   std::vector<float> distance = r.scores;
+  std::vector<int64_t> rank = r.fleet_rank;
+  rank.resize(n, -1);  // -1: not ranked (a result the pipeline did not make)
   nb::dict d;
   d["entity"] = r.features.entity_names;
   d["cluster"] = to_numpy(std::move(labels));
   d["score"] = to_numpy(std::move(ranked));
   d["outlier"] = to_numpy(std::move(outlier));
+  d["fleet_rank"] = to_numpy(std::move(rank));
   d["distance"] = to_numpy(std::move(distance));
   d["lof"] = to_numpy(or_nan(r.lof));
   d["rarity"] = to_numpy(or_nan(r.rarity));

@@ -186,8 +186,10 @@ class FleetResult:
     as text, ...); explanations: one row per
     finding and feature (value, peers' center, difference, unseen);
     scores: every entity's cluster, score (what findings rank by, as
-    ``stray fleet --scores`` writes it), outlier flag, and the scores behind
-    it: distance, lof and rarity (NaN where one did not run); clusters: each
+    ``stray fleet --scores`` writes it), outlier flag, fleet_rank (its place
+    in the fleet by score, 0 = the most unusual, equal scores in the
+    findings' order), and the scores behind it: distance, lof and rarity
+    (NaN where one did not run); clusters: each
     cluster's defining features; model: the FleetModel applied or fitted.
     """
 

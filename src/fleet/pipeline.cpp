@@ -336,22 +336,13 @@ std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& mo
     }
   }
   if (!r.rarity.empty()) add_rare_features(fm, model, explain.top_features, out);
-  // Equal scores (a calibrated ranking ties each score's top entities): the
-  // one rarer on all the scores together first, then the row.
-  const bool calibrated = !model.calibration.empty();
-  std::vector<double> ties(out.size(), 0.0);
-  for (std::size_t t = 0; calibrated && t < out.size(); ++t) {
-    const auto e = static_cast<std::size_t>(out[t].entity);
-    ties[t] = internal::score_tails(model, r.scores[e], r.lof.empty() ? 0.0 : r.lof[e],
-                                    r.rarity.empty() ? 0.0 : r.rarity[e]).joint;
-  }
+  // In the fleet's order (FleetResult::fleet_rank: score, equal scores by
+  // all the scores together, then row).
+  const auto rank = [&](const Finding& f) { return r.fleet_rank[static_cast<std::size_t>(f.entity)]; };
   std::vector<std::size_t> order(out.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    if (out[a].score != out[b].score) return out[a].score > out[b].score;
-    if (ties[a] != ties[b]) return ties[a] > ties[b];
-    return out[a].entity < out[b].entity;
-  });
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return rank(out[a]) < rank(out[b]); });
   std::vector<Finding> sorted;
   sorted.reserve(out.size());
   for (const std::size_t t : order) sorted.push_back(std::move(out[t]));
@@ -607,7 +598,8 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
   if (m.detector == Detector::both || params.rarity) {
     m.calibration = internal::calibrate(r.scores, r.lof, r.rarity);
   }
-  internal::apply_detector(m, r.labels, r.scores, r.lof, r.rarity, r.outliers, r.outlier_scores);
+  internal::apply_detector(m, r.labels, r.scores, r.lof, r.rarity, r.outliers, r.outlier_scores,
+                           r.fleet_rank);
 
   steps.begin("explain");
   r.findings = make_findings(features, m, r, m.explain, true, steps);
@@ -699,7 +691,7 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
     steps.end();
   }
   internal::apply_detector(model, r.labels, r.scores, r.lof, r.rarity, r.outliers,
-                           r.outlier_scores);
+                           r.outlier_scores, r.fleet_rank);
 
   steps.begin("explain");
   r.findings = make_findings(features, model, r, params.explain, false, steps);

@@ -76,6 +76,17 @@ std::vector<double> ratio_scores(const std::vector<int32_t>& labels,
 
 // Rank of every row within its cluster by score, highest first (ties: the
 // larger tie key, then the lower row).
+// True when entity a goes before entity b among equals of everything but
+// the score: higher score first, then the higher tie key; a NaN score (no
+// score at all) last, so the order stays strict. The caller's stable sort
+// keeps rows in order after that.
+bool ranks_before(const std::vector<double>& scores, const std::vector<double>& ties,
+                  std::size_t a, std::size_t b) {
+  const auto key = [](double v) { return std::isnan(v) ? -HUGE_VAL : v; };
+  if (key(scores[a]) != key(scores[b])) return key(scores[a]) > key(scores[b]);
+  return ties[a] > ties[b];
+}
+
 std::vector<int64_t> ranks_within_clusters(const std::vector<int32_t>& labels,
                                            const std::vector<double>& scores,
                                            const std::vector<double>& ties) {
@@ -84,8 +95,7 @@ std::vector<int64_t> ranks_within_clusters(const std::vector<int32_t>& labels,
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
     const auto ua = static_cast<std::size_t>(a), ub = static_cast<std::size_t>(b);
     if (labels[ua] != labels[ub]) return labels[ua] < labels[ub];
-    if (scores[ua] != scores[ub]) return scores[ua] > scores[ub];
-    return ties[ua] > ties[ub];
+    return ranks_before(scores, ties, ua, ub);
   });
   std::vector<int64_t> rank(labels.size());
   for (std::size_t t = 0; t < order.size(); ++t) {
@@ -94,6 +104,18 @@ std::vector<int64_t> ranks_within_clusters(const std::vector<int32_t>& labels,
     rank[static_cast<std::size_t>(order[t])] =
         first ? 0 : rank[static_cast<std::size_t>(order[t - 1])] + 1;
   }
+  return rank;
+}
+
+std::vector<int64_t> ranks_in_fleet(const std::vector<double>& scores,
+                                    const std::vector<double>& ties) {
+  std::vector<std::size_t> order(scores.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return ranks_before(scores, ties, a, b);
+  });
+  std::vector<int64_t> rank(scores.size());
+  for (std::size_t t = 0; t < order.size(); ++t) rank[order[t]] = static_cast<int64_t>(t);
   return rank;
 }
 
@@ -145,10 +167,11 @@ DetectorCalibration calibrate(const std::vector<float>& scores, const std::vecto
 void apply_detector(const FleetModel& model, const std::vector<int32_t>& labels,
                     const std::vector<float>& distances, const std::vector<double>& lof,
                     const std::vector<double>& rarity, OutlierResult& outliers,
-                    std::vector<double>& outlier_scores) {
+                    std::vector<double>& outlier_scores, std::vector<int64_t>& fleet_rank) {
   const bool calibrated = !model.calibration.empty();
   if (model.detector == Detector::centroid && !calibrated) {
     outlier_scores.assign(distances.begin(), distances.end());
+    fleet_rank = ranks_in_fleet(outlier_scores, std::vector<double>(labels.size(), 0.0));
     return;
   }
   const double lof_threshold = -model.lof.offset;
@@ -189,6 +212,7 @@ void apply_detector(const FleetModel& model, const std::vector<int32_t>& labels,
     }
   }
   const std::vector<int64_t> rank = ranks_within_clusters(labels, outlier_scores, ties);
+  fleet_rank = ranks_in_fleet(outlier_scores, ties);
   outliers.outliers.clear();
   outliers.is_outlier.assign(labels.size(), 0);
   for (std::size_t i = 0; i < labels.size(); ++i) {

@@ -73,11 +73,12 @@ double distance_ratio(double distance, double threshold);
 /// adds its flags (kOutlierLof; for both only in the baseline's top
 /// 100 − p % of LOFs) and rarity its (kOutlierRarity, the top (100 − p) /
 /// 2 % of rarities; none with the percentile rule off). `rarity` is empty
-/// when it is off. Ranks within each cluster follow `outlier_scores`.
+/// when it is off. Ranks within each cluster and across the fleet
+/// (`fleet_rank`, FleetResult::fleet_rank) follow `outlier_scores`.
 void apply_detector(const FleetModel& model, const std::vector<int32_t>& labels,
                     const std::vector<float>& distances, const std::vector<double>& lof,
                     const std::vector<double>& rarity, OutlierResult& outliers,
-                    std::vector<double>& outlier_scores);
+                    std::vector<double>& outlier_scores, std::vector<int64_t>& fleet_rank);
 
 /// A calibrated model's reading of one entity's scores: the smallest tail
 /// fraction among those that ran (the ranking: 1 / smallest) and Σ −ln of

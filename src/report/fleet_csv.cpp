@@ -28,18 +28,28 @@ void write_scores_csv(std::ostream& out, const FleetResult& result) {
                     " but entity_names=", result.features.entity_names.size(),
                     ", labels=", result.labels.size(), ", scores=", result.scores.size(),
                     ", is_outlier=", result.outliers.is_outlier.size());
-  // "score" is what the findings are ranked by; with LOF or rarity the
-  // scores behind it follow: the distance, then LOF, then rarity.
+  // "score" is what the findings are ranked by, and "fleet_rank" the
+  // entity's place in the fleet by it (0 = the most unusual, as a
+  // finding's rank in its cluster counts; equal scores ordered as the
+  // findings are), so sorting on it reads the file in the findings' order;
+  // with LOF or rarity the scores behind it follow: the distance,
+  // then LOF, then rarity.
   const bool lof = result.lof.size() == n;
   const bool rarity = result.rarity.size() == n;
   const bool ranked = result.outlier_scores.size() == n;
-  out << "entity,cluster,score,outlier" << (lof || rarity ? ",distance" : "") << (lof ? ",lof" : "")
-      << (rarity ? ",rarity" : "") << '\n';
-  char buf[128];
+  const bool rank = result.fleet_rank.size() == n;
+  out << "entity,cluster,score,outlier" << (rank ? ",fleet_rank" : "")
+      << (lof || rarity ? ",distance" : "") << (lof ? ",lof" : "") << (rarity ? ",rarity" : "")
+      << '\n';
+  char buf[160];
   for (std::size_t i = 0; i < n; ++i) {
     const double score = ranked ? result.outlier_scores[i] : result.scores[i];
     int len = std::snprintf(buf, sizeof buf, ",%d,%.9g,%d", result.labels[i], score,
                             result.outliers.is_outlier[i] ? 1 : 0);
+    if (rank) {
+      len += std::snprintf(buf + len, sizeof buf - static_cast<std::size_t>(len), ",%lld",
+                           static_cast<long long>(result.fleet_rank[i]));
+    }
     const auto more = [&](double v) {
       len += std::snprintf(buf + len, sizeof buf - static_cast<std::size_t>(len), ",%.9g", v);
     };

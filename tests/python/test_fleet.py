@@ -46,6 +46,11 @@ def test_tables_fit_together(fitted):
     np.testing.assert_array_equal(by_entity.loc[findings["entity"], "score"], findings["score"])
     np.testing.assert_allclose(by_entity.loc[findings["entity"], "distance"], findings["distance"],
                                rtol=1e-6)
+    # fleet_rank: a strict order of every entity, by score; the findings in its order.
+    assert sorted(scores["fleet_rank"]) == list(range(len(scores)))
+    ordered = scores.sort_values("fleet_rank")
+    assert (np.diff(ordered["score"].to_numpy()) <= 0).all()
+    assert (np.diff(by_entity.loc[findings["entity"], "fleet_rank"].to_numpy()) > 0).all()
     assert set(explanations["entity"]) <= set(findings["entity"])
     first = explanations[explanations["finding"] == 0]
     np.testing.assert_allclose(first["difference"], first["value"] - first["center"], atol=1e-6)

@@ -455,6 +455,12 @@ struct FleetResult {
   /// lof; a model of version 4 or older with detector both ranks by the
   /// larger of each score over its own threshold.
   std::vector<double> outlier_scores;
+  /// [n] each entity's place in the whole fleet by `outlier_scores`, 0 =
+  /// the most unusual. Equal scores (a calibrated ranking ties the top
+  /// entity of each score) are ordered as the findings are: the one rarer
+  /// on all the scores together first (Σ −ln of every tail fraction), then
+  /// the lower row. A strict order, for reading a scores file top down.
+  std::vector<int64_t> fleet_rank;
   OutlierResult outliers;       // rules per cluster, in cluster order
   /// The outliers with explanations, highest score first (ties: lower row).
   std::vector<Finding> findings;

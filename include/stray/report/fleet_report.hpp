@@ -142,14 +142,19 @@ std::string csv_field(std::string_view s);
 
 /// Every entity of the snapshot, in row order, after the header line:
 ///
-///   entity,cluster,score,outlier
-///   web-0001,3,12.0472136,0
-///   web-0042,3,1021.39551,1
+///   entity,cluster,score,outlier,fleet_rank,distance,lof,rarity
+///   web-0001,3,1.57894737,0,8211,12.0472136,1.02,48.7
+///   web-0042,3,10001,1,0,1021.39551,3.4,310.2
 ///
-/// cluster is the entity's label, score its score with nine significant
-/// digits (%.9g: enough to read a float back exactly), outlier 1 when a rule
-/// flagged it. Every line ends with '\n'. Throws ErrorCode::shape_mismatch
-/// when the labels, scores or outlier flags do not have one entry per entity.
+/// cluster is the entity's label; score what the findings rank by
+/// (FleetResult::outlier_scores, else the distance) with nine significant
+/// digits (%.9g: enough to read a float back exactly); outlier 1 when a
+/// rule flagged it; fleet_rank its place in the fleet by score, 0 = the
+/// most unusual, equal scores in the findings' order (where the result has
+/// one: FleetResult::fleet_rank). With LOF or rarity the scores behind the
+/// score follow: the distance, then lof and rarity where each ran. Every
+/// line ends with '\n'. Throws ErrorCode::shape_mismatch when the labels,
+/// scores or outlier flags do not have one entry per entity.
 void write_scores_csv(std::ostream& out, const FleetResult& result);
 /// The same as a string.
 std::string scores_csv(const FleetResult& result);
