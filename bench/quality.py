@@ -174,8 +174,8 @@ def adjusted_rand(a: list, b: list) -> float:
 class Stray:
     """Runs `stray fleet`; knows whether the tool reads .gz event files."""
 
-    def __init__(self, exe: Path, work: Path, extra: list[str]):
-        self.exe, self.work, self.extra = exe, work, extra
+    def __init__(self, exe: Path, work: Path, extra: list[str], order: str = "score"):
+        self.exe, self.work, self.extra, self.order = exe, work, extra, order
         self.reads_gzip: bool | None = None  # unknown until the first .gz run
         self.runs = 0
 
@@ -209,7 +209,7 @@ class Stray:
             p, sec = self._run(args_for(events, baseline))
             if p.returncode == 0:
                 self.reads_gzip = True
-                return self._result(p, sec, scores)
+                return self._result(p, sec, scores, self.order)
             if self.reads_gzip is True:
                 raise RuntimeError(p.stderr.strip() or f"exit status {p.returncode}")
         ev = self._plain(events) if events.name.endswith(".gz") else events
@@ -219,14 +219,17 @@ class Stray:
             raise RuntimeError(p.stderr.strip() or f"exit status {p.returncode}")
         if gz:
             self.reads_gzip = False  # the plain file worked where .gz did not: decompress from now on
-        return self._result(p, sec, scores)
+        return self._result(p, sec, scores, self.order)
 
     @staticmethod
-    def _result(p: subprocess.CompletedProcess, sec: float, scores: Path) -> dict:
+    def _result(p: subprocess.CompletedProcess, sec: float, scores: Path, order: str) -> dict:
         out = json.loads(p.stdout)
         rows = read_csv(scores)
-        score = np.array([float(r["score"]) for r in rows])
-        score = np.nan_to_num(score, nan=-np.inf)  # a NaN score ranks lowest
+        if order == "rank":  # the tool's strict order: equal scores as the findings order them
+            score = np.array([-float(r["fleet_rank"]) for r in rows])
+        else:
+            score = np.array([float(r["score"]) for r in rows])
+            score = np.nan_to_num(score, nan=-np.inf)  # a NaN score ranks lowest
         return {
             "json": out,
             "seconds": sec,
@@ -493,7 +496,7 @@ def run_table(args, todo, extra: list[str]) -> tuple[list[dict], Stray]:
     """Every selected set once with the given extra arguments; returns the rows and the runner."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="stray-quality-") as tmp:
-        stray = Stray(args.stray, Path(tmp), extra)
+        stray = Stray(args.stray, Path(tmp), extra, args.order)
         for name, run_case in todo:
             print(f"  {name} ...", file=sys.stderr, flush=True)
             try:
@@ -574,6 +577,10 @@ def main() -> int:
     ap.add_argument("--fixed-k", type=parse_ks,
                     help="also run the ARI-judged sets at each of these k (e.g. 32,40,48,56) "
                          "and print the automatic k's gap to the best of them")
+    ap.add_argument("--order", choices=("score", "rank"), default="score",
+                    help="what AUC and AP read: the score (equal scores tie; the default, as the "
+                         "floors were measured) or the scores file's fleet_rank (the findings' "
+                         "strict order, ties broken as the tool breaks them)")
     ap.add_argument("--json", type=Path, help="write every figure here")
     args = ap.parse_args(argv)
     if args.seeds and any(a == "--seed" or a.startswith("--seed=") for a in extra):
