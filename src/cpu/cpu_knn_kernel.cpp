@@ -119,6 +119,10 @@ STRAY_AVX512_TARGET int64_t fused_avx512(const FusedScreen& job, FusedHit* hits)
   return out - hits;
 }
 
+/// An empty statement that takes v in a vector register, so the compiler
+/// loads it once rather than folding the load into each use.
+STRAY_AVX2_TARGET inline void keep_in_register(__m256& v) { asm("" : "+x"(v)); }
+
 /// One panel (two 8-lane halves) against 4 queries from `q0`, in AVX2
 /// registers (16 of them: 8 sums, 2 panel halves, a broadcast).
 template <bool Pairs>
@@ -138,8 +142,12 @@ STRAY_AVX2_TARGET inline FusedHit* screen_avx2(const FusedScreen& job, int q0, i
     acc[q][1] = s1;
   }
   for (int64_t t = 0; t < d; ++t) {
-    const __m256 y0 = _mm256_loadu_ps(values + t * kPanelRows);
-    const __m256 y1 = _mm256_loadu_ps(values + t * kPanelRows + 8);
+    __m256 y0 = _mm256_loadu_ps(values + t * kPanelRows);
+    __m256 y1 = _mm256_loadu_ps(values + t * kPanelRows + 8);
+    // Held in registers: GCC would fold each load into every multiply-add
+    // (12 loads per 8 of them, where the load ports then bound the loop).
+    keep_in_register(y0);
+    keep_in_register(y1);
 #pragma GCC unroll 4
     for (int q = 0; q < kQ; ++q) {
       const __m256 x = _mm256_broadcast_ss(xs + (q0 + q) * d + t);
