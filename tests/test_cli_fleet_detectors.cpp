@@ -117,7 +117,8 @@ TEST_F(CliFleetDetectors, RarityOffLeavesTheTwoDetectors) {
     for (const auto& rule : f["rules"]) EXPECT_NE(rule, "rarity");
   }
   const std::string csv = slurp(path("s.csv"));
-  EXPECT_EQ(csv.rfind("entity,cluster,score,outlier,fleet_rank,distance,lof\n", 0), 0u) << csv.substr(0, 80);
+  EXPECT_EQ(csv.rfind("entity,cluster,score,outlier,fleet_rank,distance,lof\n", 0), 0u)
+      << csv.substr(0, 80);
 }
 
 TEST_F(CliFleetDetectors, AgglomerativeClustersAndNamesItsLinkage) {

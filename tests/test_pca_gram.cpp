@@ -167,22 +167,23 @@ TEST_P(PcaGram, TwoSamples) {
   for (int64_t j = 0; j < 7; ++j) X(0, j) = a[j], X(1, j) = b[j];
   double sq = 0.0;
   for (int64_t j = 0; j < 7; ++j) sq += double(a[j] - b[j]) * (a[j] - b[j]);
-  for (bool sparse : {false, true})
+  for (bool sparse : {false, true}) {
     for (uint64_t seed = 0; seed < 300; ++seed) {
-    SCOPED_TRACE(std::string(sparse ? "CSR" : "dense") + ", seed " + std::to_string(seed));
-    PcaParams p;  // all components: 2
-    p.seed = seed;
-    const PcaModel g = fit(*backend, p, PcaSolver::gram, X, sparse);
-    ASSERT_EQ(g.n_components, 2);
-    EXPECT_NEAR(g.explained_variance[0], sq / 2.0, 1e-5 * sq);  // ‖a − b‖²/2 over n − 1 = 1
-    EXPECT_NEAR(g.explained_variance[1], 0.0, 1e-6 * sq);
-    EXPECT_NEAR(g.explained_variance_ratio[0], 1.0, 1e-6);
-    // The first component is ±(a − b)/‖a − b‖, its largest entry positive
-    // (a − b = [1, −3, 0, −0.5, 4, −2, 0]: the 4).
-    for (int64_t j = 0; j < 7; ++j)
-      ASSERT_NEAR(g.components(0, j), (a[j] - b[j]) / std::sqrt(sq), 1e-6) << j;
-    expect_orthonormal(g, 1e-6);
-    if (seed == 0) expect_same_model(g, fit(*backend, p, PcaSolver::covariance, X, sparse), 1);
+      SCOPED_TRACE(std::string(sparse ? "CSR" : "dense") + ", seed " + std::to_string(seed));
+      PcaParams p;  // all components: 2
+      p.seed = seed;
+      const PcaModel g = fit(*backend, p, PcaSolver::gram, X, sparse);
+      ASSERT_EQ(g.n_components, 2);
+      EXPECT_NEAR(g.explained_variance[0], sq / 2.0, 1e-5 * sq);  // ‖a − b‖²/2 over n − 1 = 1
+      EXPECT_NEAR(g.explained_variance[1], 0.0, 1e-6 * sq);
+      EXPECT_NEAR(g.explained_variance_ratio[0], 1.0, 1e-6);
+      // The first component is ±(a − b)/‖a − b‖, its largest entry positive
+      // (a − b = [1, −3, 0, −0.5, 4, −2, 0]: the 4).
+      for (int64_t j = 0; j < 7; ++j)
+        ASSERT_NEAR(g.components(0, j), (a[j] - b[j]) / std::sqrt(sq), 1e-6) << j;
+      expect_orthonormal(g, 1e-6);
+      if (seed == 0) expect_same_model(g, fit(*backend, p, PcaSolver::covariance, X, sparse), 1);
+    }
   }
 }
 

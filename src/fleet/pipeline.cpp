@@ -338,7 +338,9 @@ std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& mo
   if (!r.rarity.empty()) add_rare_features(fm, model, explain.top_features, out);
   // In the fleet's order (FleetResult::fleet_rank: score, equal scores by
   // all the scores together, then row).
-  const auto rank = [&](const Finding& f) { return r.fleet_rank[static_cast<std::size_t>(f.entity)]; };
+  const auto rank = [&](const Finding& f) {
+    return r.fleet_rank[static_cast<std::size_t>(f.entity)];
+  };
   std::vector<std::size_t> order(out.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::sort(order.begin(), order.end(),

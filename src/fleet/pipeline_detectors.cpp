@@ -74,12 +74,10 @@ std::vector<double> ratio_scores(const std::vector<int32_t>& labels,
   return out;
 }
 
-// Rank of every row within its cluster by score, highest first (ties: the
-// larger tie key, then the lower row).
-// True when entity a goes before entity b among equals of everything but
-// the score: higher score first, then the higher tie key; a NaN score (no
-// score at all) last, so the order stays strict. The caller's stable sort
-// keeps rows in order after that.
+// True when entity a goes before entity b by score: the higher score
+// first, then the higher tie key; a NaN score (no score at all) last, so
+// the order stays strict. The callers' stable sorts keep rows in order
+// after that.
 bool ranks_before(const std::vector<double>& scores, const std::vector<double>& ties,
                   std::size_t a, std::size_t b) {
   const auto key = [](double v) { return std::isnan(v) ? -HUGE_VAL : v; };
@@ -87,6 +85,8 @@ bool ranks_before(const std::vector<double>& scores, const std::vector<double>& 
   return ties[a] > ties[b];
 }
 
+// Rank of every row within its cluster by score, highest first (ties: the
+// larger tie key, then the lower row).
 std::vector<int64_t> ranks_within_clusters(const std::vector<int32_t>& labels,
                                            const std::vector<double>& scores,
                                            const std::vector<double>& ties) {
@@ -107,6 +107,7 @@ std::vector<int64_t> ranks_within_clusters(const std::vector<int32_t>& labels,
   return rank;
 }
 
+// Rank of every row in the whole fleet, in the same order.
 std::vector<int64_t> ranks_in_fleet(const std::vector<double>& scores,
                                     const std::vector<double>& ties) {
   std::vector<std::size_t> order(scores.size());

@@ -462,7 +462,7 @@ struct FleetResult {
   /// the lower row. A strict order, for reading a scores file top down.
   std::vector<int64_t> fleet_rank;
   OutlierResult outliers;       // rules per cluster, in cluster order
-  /// The outliers with explanations, highest score first (ties: lower row).
+  /// The outliers with explanations, in `fleet_rank` order (highest score first).
   std::vector<Finding> findings;
   /// Wall time of each step, in order ("features", "pca", "kmeans", ...).
   std::vector<PipelineStep> steps;
