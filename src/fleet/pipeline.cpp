@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <numeric>
 
 #include "core/host_threads.hpp"
 #include "fleet/pipeline_internal.hpp"
@@ -341,14 +340,9 @@ std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& mo
   const auto rank = [&](const Finding& f) {
     return r.fleet_rank[static_cast<std::size_t>(f.entity)];
   };
-  std::vector<std::size_t> order(out.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::sort(order.begin(), order.end(),
-            [&](std::size_t a, std::size_t b) { return rank(out[a]) < rank(out[b]); });
-  std::vector<Finding> sorted;
-  sorted.reserve(out.size());
-  for (const std::size_t t : order) sorted.push_back(std::move(out[t]));
-  return sorted;
+  std::sort(out.begin(), out.end(),
+            [&](const Finding& a, const Finding& b) { return rank(a) < rank(b); });
+  return out;
 }
 
 // The clustering space's rows, resident on the backend: PCA's output there,

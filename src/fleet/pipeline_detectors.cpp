@@ -74,49 +74,37 @@ std::vector<double> ratio_scores(const std::vector<int32_t>& labels,
   return out;
 }
 
-// True when entity a goes before entity b by score: the higher score
-// first, then the higher tie key; a NaN score (no score at all) last, so
-// the order stays strict. The callers' stable sorts keep rows in order
-// after that.
-bool ranks_before(const std::vector<double>& scores, const std::vector<double>& ties,
-                  std::size_t a, std::size_t b) {
-  const auto key = [](double v) { return std::isnan(v) ? -HUGE_VAL : v; };
-  if (key(scores[a]) != key(scores[b])) return key(scores[a]) > key(scores[b]);
-  return ties[a] > ties[b];
-}
-
-// Rank of every row within its cluster by score, highest first (ties: the
-// larger tie key, then the lower row).
-std::vector<int64_t> ranks_within_clusters(const std::vector<int32_t>& labels,
-                                           const std::vector<double>& scores,
-                                           const std::vector<double>& ties) {
-  std::vector<int64_t> order(labels.size());
-  std::iota(order.begin(), order.end(), int64_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    const auto ua = static_cast<std::size_t>(a), ub = static_cast<std::size_t>(b);
-    if (labels[ua] != labels[ub]) return labels[ua] < labels[ub];
-    return ranks_before(scores, ties, ua, ub);
-  });
-  std::vector<int64_t> rank(labels.size());
-  for (std::size_t t = 0; t < order.size(); ++t) {
-    const bool first = t == 0 || labels[static_cast<std::size_t>(order[t - 1])] !=
-                                     labels[static_cast<std::size_t>(order[t])];
-    rank[static_cast<std::size_t>(order[t])] =
-        first ? 0 : rank[static_cast<std::size_t>(order[t - 1])] + 1;
-  }
-  return rank;
-}
-
-// Rank of every row in the whole fleet, in the same order.
+// Every row's place in the whole fleet: the higher score first, then the
+// higher tie key, then the lower row; a NaN score (no score at all) last,
+// so the order stays strict.
 std::vector<int64_t> ranks_in_fleet(const std::vector<double>& scores,
                                     const std::vector<double>& ties) {
+  const auto key = [&](std::size_t i) { return std::isnan(scores[i]) ? -HUGE_VAL : scores[i]; };
   std::vector<std::size_t> order(scores.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return ranks_before(scores, ties, a, b);
+    if (key(a) != key(b)) return key(a) > key(b);
+    return ties[a] > ties[b];
   });
   std::vector<int64_t> rank(scores.size());
   for (std::size_t t = 0; t < order.size(); ++t) rank[order[t]] = static_cast<int64_t>(t);
+  return rank;
+}
+
+// Every row's place within its cluster, in the fleet's order.
+std::vector<int64_t> ranks_within_clusters(const std::vector<int32_t>& labels,
+                                           const std::vector<int64_t>& fleet_rank) {
+  std::vector<std::size_t> by_rank(labels.size());
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    by_rank[static_cast<std::size_t>(fleet_rank[i])] = i;
+  }
+  std::vector<int64_t> seen;  // per cluster, members placed so far
+  std::vector<int64_t> rank(labels.size());
+  for (const std::size_t i : by_rank) {
+    const auto c = static_cast<std::size_t>(labels[i]);
+    if (c >= seen.size()) seen.resize(c + 1, 0);
+    rank[i] = seen[c]++;
+  }
   return rank;
 }
 
@@ -212,8 +200,8 @@ void apply_detector(const FleetModel& model, const std::vector<int32_t>& labels,
       rules[i] |= kOutlierRarity;
     }
   }
-  const std::vector<int64_t> rank = ranks_within_clusters(labels, outlier_scores, ties);
   fleet_rank = ranks_in_fleet(outlier_scores, ties);
+  const std::vector<int64_t> rank = ranks_within_clusters(labels, fleet_rank);
   outliers.outliers.clear();
   outliers.is_outlier.assign(labels.size(), 0);
   for (std::size_t i = 0; i < labels.size(); ++i) {
