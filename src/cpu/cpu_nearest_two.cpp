@@ -99,8 +99,8 @@ void groups_scalar(const NearestTwoCentres& c, const float* x, const int64_t* ro
 // Rows per register block: AVX2 has 16 registers, so 6 rows x 16 centres
 // (12 accumulators, the panel's two halves, one broadcast), the classic
 // GEMM micro-kernel's shape. At 4 rows GCC folded the panel's loads into
-// every multiply-add, 12 loads per 8 of them, and a full pass took 1.33x
-// as long on an AVX2-only AMD EPYC (bench/RESULTS.md, "AVX2").
+// every multiply-add, 12 loads per 8 of them, and the load ports bound the
+// loop (bench/RESULTS.md, "An AMD EPYC without AVX-512").
 constexpr int kRowsAvx512 = 8;
 constexpr int kRowsAvx2 = 6;
 
@@ -219,7 +219,8 @@ STRAY_AVX2_TARGET inline int32_t min_across(__m256i v) {
 }
 
 /// finish_row in AVX2 reductions, the same selection as the scalar loops
-/// (whose branches were a tenth of an AVX2 fit), as two halves of 8 lanes.
+/// (whose branches cost a visible share of an AVX2 fit), as two halves of
+/// 8 lanes.
 STRAY_AVX2_TARGET inline void finish_row_avx2(const LaneState& s, float* best, float* second,
                                               int32_t* best_j) {
   const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
