@@ -107,7 +107,8 @@ void take_sbom_inputs(FleetOptions& o) {
   o.format = "sbom";
 }
 
-void run_fleet(const FleetOptions& o) {
+// Refusals that need no input read: options that exclude each other.
+void check_fleet_options(const FleetOptions& o) {
   if (!o.model_in.empty() && !o.baseline.empty()) {
     throw Error(ErrorCode::invalid_argument, "fleet: --model and --baseline exclude each other");
   }
@@ -116,6 +117,136 @@ void run_fleet(const FleetOptions& o) {
                 "fleet: " + o.fit_options_given.front() +
                     " is part of a fitted model; it cannot change with --model (refit with --baseline)");
   }
+  if (o.features < 1) throw Error(ErrorCode::invalid_argument, "fleet: --features must be >= 1");
+}
+
+// The pipeline's parameters from the fit options.
+FleetPipelineParams pipeline_params(const FleetOptions& o, const ExplainParams& explain,
+                                    const ProgressCallback& cb) {
+  FleetPipelineParams pp;
+  parse_normalize(o.normalize, pp.features, "fleet");
+  pp.features.require_named_groups = true;  // a typo in --normalize is an error
+  pp.features.idf = o.idf;
+  set_pca_option(o.pca, pp.pca, "fleet");
+  pp.pca.seed = o.seed;
+  pp.kmeans.n_clusters = o.k;
+  pp.kmeans.seed = o.seed;
+  pp.clustering = parse_clustering(o.cluster);
+  pp.linkage = parse_linkage(o.linkage);
+  pp.detector = parse_detector(o.detector);
+  pp.rarity = o.rarity == "on";
+  pp.lof.n_neighbors = o.neighbors;
+  pp.max_clusters = o.max_clusters;
+  pp.cluster_choice_tolerance = o.k_tolerance;
+  pp.score.space = parse_score_space(o.space);
+  pp.score.variance_floor = o.variance_floor;
+  pp.score.shrinkage = o.shrinkage;
+  set_grains(o.grains, pp.score);
+  pp.outliers.percentile = o.percentile;
+  pp.outliers.top_n = o.top;
+  pp.outliers.top_fraction = o.top_fraction;
+  pp.small_cluster_size = o.small;
+  pp.explain = explain;
+  pp.progress = cb;
+  return pp;
+}
+
+// What a run found, and with --baseline the model it fitted and its times.
+struct FleetRun {
+  FleetResult result;
+  FleetModel fitted;     // with --baseline: the baseline's model
+  std::string fit_time;  // with --baseline: the fit's own steps
+};
+
+// Fits on the events, or on the baseline and scores the events against it,
+// or scores them with a saved model.
+FleetRun run_pipeline(const FleetOptions& o, Backend& backend, const ExplainParams& explain,
+                      const ProgressCallback& cb, const EventReadOptions& reading) {
+  FleetRun run;
+  if (!o.model_in.empty()) {
+    const FleetModel model = load_fleet_model(o.model_in);
+    FleetScoreParams sp = FleetScoreParams::from_model(model);
+    sp.top_n = o.top;
+    sp.top_fraction = o.top_fraction;
+    sp.explain = explain;
+    sp.progress = cb;
+    run.result =
+        score_fleet(backend, model, file_source(o.events, o.format, cb, "fleet", reading), sp);
+    return run;
+  }
+  const auto& fit_files = o.baseline.empty() ? o.events : o.baseline;
+  run.result = fit_fleet(backend, pipeline_params(o, explain, cb),
+                         file_source(fit_files, o.format, cb, "fleet", reading));
+  if (o.baseline.empty()) return run;
+  char total[32];
+  std::snprintf(total, sizeof total, "; total %.2f s", run.result.seconds);
+  run.fit_time = steps_text(run.result) + total;
+  run.fitted = std::move(run.result.model);
+  FleetScoreParams sp = FleetScoreParams::from_model(run.fitted);
+  sp.progress = cb;
+  run.result =
+      score_fleet(backend, run.fitted, file_source(o.events, o.format, cb, "fleet", reading), sp);
+  return run;
+}
+
+// How the findings were reached, in the words of the table and the report.
+const char* fitted_on(const FleetOptions& o) {
+  return !o.model_in.empty() ? "model" : (o.baseline.empty() ? "events" : "baseline");
+}
+
+// The files asked for (--save-model, --out, --scores, --report), all or
+// none; returns the JSON object of the findings where --json or --out
+// wants it.
+nlohmann::ordered_json write_outputs(const FleetOptions& o, const FleetRun& run,
+                                     const std::string& backend_name, RunOutputs& out) {
+  const FleetResult& r = run.result;
+  if (!o.model_out.empty()) {
+    const FleetModel& m = o.baseline.empty() ? r.model : run.fitted;
+    out.write(o.model_out, [&](const std::string& p) { save_fleet_model(m, p); });
+  }
+  nlohmann::ordered_json j;
+  if (o.json || !o.out.empty()) {
+    j = nlohmann::ordered_json::parse(findings_json(r, backend_name));
+    j["fitted_on"] = fitted_on(o);
+  }
+  if (!o.out.empty()) {
+    out.write(o.out, [&](const std::string& p) { write_file_atomic(p, j.dump(2) + "\n"); });
+  }
+  if (!o.scores_out.empty()) {
+    out.write(o.scores_out, [&](const std::string& p) { write_file_atomic(p, scores_csv(r)); });
+  }
+  if (!o.report_out.empty()) {
+    HtmlReportOptions ho;
+    ho.title = "stray fleet";
+    ho.subtitle = !o.model_in.empty() ? "Scored with a saved model."
+                  : o.baseline.empty() ? "Fitted on these events."
+                                       : "Scored against the baseline.";
+    ho.backend = backend_name;
+    ho.lof = r.lof;  // LOF sizes the scatter's points where the detector ran it
+    out.write(o.report_out, [&](const std::string& p) { write_fleet_html_report(p, r, ho); });
+  }
+  out.commit();
+  return j;
+}
+
+// The findings' table, the clusters' profiles and the times, on stdout.
+void print_findings(const FleetOptions& o, const FleetRun& run) {
+  const FleetResult& r = run.result;
+  const char* against = !o.model_in.empty() ? "scored with a saved model"
+                        : o.baseline.empty() ? "fitted on these events"
+                                             : "scored against the baseline";
+  std::printf("stray fleet: %s\n", against);
+  std::printf("pipeline: %s\n", pipeline_summary(r).c_str());
+  std::printf("%zu finding%s:\n\n", r.findings.size(), r.findings.size() == 1 ? "" : "s");
+  write_findings_table(std::cout, r, o.limit, static_cast<std::size_t>(o.features));
+  std::printf("\n%zu cluster%s:\n\n", r.clusters.size(), r.clusters.size() == 1 ? "" : "s");
+  write_cluster_profiles(std::cout, r);
+  if (!run.fit_time.empty()) std::printf("\nbaseline fit: %s", run.fit_time.c_str());
+  std::printf("\ntime: %s; total %.2f s\n", steps_text(r).c_str(), r.seconds);
+}
+
+void run_fleet(const FleetOptions& o) {
+  check_fleet_options(o);
   // Formats checked before any work (standard input, read once, is told
   // when it is read); "-" at most once across --events and --baseline.
   std::vector<std::string> inputs = o.events;
@@ -131,118 +262,26 @@ void run_fleet(const FleetOptions& o) {
 
   ExplainParams explain;
   explain.mode = parse_explain_mode(o.mode);
-  if (o.features < 1) throw Error(ErrorCode::invalid_argument, "fleet: --features must be >= 1");
   explain.top_features = o.features;
-
   auto backend = open_backend(o.backend);
   EventReadOptions reading;
   apply_sbom_options(o.sbom, reading);
   ProgressLine progress;
-  const ProgressCallback cb = progress.callback();
-
-  FleetResult r;
-  FleetModel fitted;
-  std::string fit_time;  // with --baseline: the fit's own steps
-  if (o.model_in.empty()) {
-    FleetPipelineParams pp;
-    parse_normalize(o.normalize, pp.features, "fleet");
-    pp.features.require_named_groups = true;  // a typo in --normalize is an error
-    pp.features.idf = o.idf;
-    set_pca_option(o.pca, pp.pca, "fleet");
-    pp.pca.seed = o.seed;
-    pp.kmeans.n_clusters = o.k;
-    pp.clustering = parse_clustering(o.cluster);
-    pp.linkage = parse_linkage(o.linkage);
-    pp.detector = parse_detector(o.detector);
-    pp.rarity = o.rarity == "on";
-    pp.lof.n_neighbors = o.neighbors;
-    pp.max_clusters = o.max_clusters;
-    pp.cluster_choice_tolerance = o.k_tolerance;
-    pp.kmeans.seed = o.seed;
-    pp.score.space = parse_score_space(o.space);
-    pp.score.variance_floor = o.variance_floor;
-    pp.score.shrinkage = o.shrinkage;
-    set_grains(o.grains, pp.score);
-    pp.outliers.percentile = o.percentile;
-    pp.outliers.top_n = o.top;
-    pp.outliers.top_fraction = o.top_fraction;
-    pp.small_cluster_size = o.small;
-    pp.explain = explain;
-    pp.progress = cb;
-    const auto& fit_files = o.baseline.empty() ? o.events : o.baseline;
-    r = fit_fleet(*backend, pp, file_source(fit_files, o.format, cb, "fleet", reading));
-    if (!o.baseline.empty()) {
-      char total[32];
-      std::snprintf(total, sizeof total, "; total %.2f s", r.seconds);
-      fit_time = steps_text(r) + total;
-      fitted = std::move(r.model);
-      FleetScoreParams sp = FleetScoreParams::from_model(fitted);
-      sp.progress = cb;
-      r = score_fleet(*backend, fitted, file_source(o.events, o.format, cb, "fleet", reading), sp);
-    }
-  } else {
-    const FleetModel model = load_fleet_model(o.model_in);
-    FleetScoreParams sp = FleetScoreParams::from_model(model);
-    sp.top_n = o.top;
-    sp.top_fraction = o.top_fraction;
-    sp.explain = explain;
-    sp.progress = cb;
-    r = score_fleet(*backend, model, file_source(o.events, o.format, cb, "fleet", reading), sp);
-  }
+  const FleetRun run = run_pipeline(o, *backend, explain, progress.callback(), reading);
   progress.finish();
 
   // Outputs only after everything succeeded, all or none.
-  if (!o.model_out.empty()) {
-    const FleetModel& m = o.baseline.empty() ? r.model : fitted;
-    out.write(o.model_out, [&](const std::string& p) { save_fleet_model(m, p); });
-  }
-  nlohmann::ordered_json j;
-  if (o.json || !o.out.empty()) {
-    j = nlohmann::ordered_json::parse(findings_json(r, backend->name()));
-    j["fitted_on"] = !o.model_in.empty() ? "model" : (o.baseline.empty() ? "events" : "baseline");
-  }
-  if (!o.out.empty()) out.write(o.out, [&](const std::string& p) { write_file_atomic(p, j.dump(2) + "\n"); });
-  if (!o.scores_out.empty()) {
-    out.write(o.scores_out, [&](const std::string& p) { write_file_atomic(p, scores_csv(r)); });
-  }
-  if (!o.report_out.empty()) {
-    HtmlReportOptions ho;
-    ho.title = "stray fleet";
-    ho.subtitle = !o.model_in.empty() ? "Scored with a saved model."
-                  : o.baseline.empty() ? "Fitted on these events."
-                                       : "Scored against the baseline.";
-    ho.backend = backend->name();
-    ho.lof = r.lof;  // LOF sizes the scatter's points where the detector ran it
-    out.write(o.report_out, [&](const std::string& p) { write_fleet_html_report(p, r, ho); });
-  }
-  out.commit();
+  const nlohmann::ordered_json j = write_outputs(o, run, backend->name(), out);
   if (out.uses_stdout()) return;  // standard output carries the file
   if (o.json) {
     print_json(j);
     return;
   }
-  const char* against = !o.model_in.empty() ? "scored with a saved model"
-                        : o.baseline.empty() ? "fitted on these events"
-                                             : "scored against the baseline";
-  std::printf("stray fleet: %s\n", against);
-  std::printf("pipeline: %s\n", pipeline_summary(r).c_str());
-  std::printf("%zu finding%s:\n\n", r.findings.size(), r.findings.size() == 1 ? "" : "s");
-  write_findings_table(std::cout, r, o.limit, static_cast<std::size_t>(o.features));
-  std::printf("\n%zu cluster%s:\n\n", r.clusters.size(), r.clusters.size() == 1 ? "" : "s");
-  write_cluster_profiles(std::cout, r);
-  if (!fit_time.empty()) std::printf("\nbaseline fit: %s", fit_time.c_str());
-  std::printf("\ntime: %s; total %.2f s\n", steps_text(r).c_str(), r.seconds);
+  print_findings(o, run);
 }
 
-}  // namespace
-
-void register_fleet_command(CLI::App& app) {
-  auto o = std::make_shared<FleetOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "fleet",
-      "Find the entities that stray from their peers in fleet events (CSV, JSON Lines, "
-      "osquery logs or SBOMs), with the features that set them apart. Fits on the events "
-      "themselves, on a --baseline snapshot, or scores with a --model saved earlier.");
+// Where the events, baseline and model come from, and where the model goes.
+void add_input_options(CLI::App* cmd, FleetOptions* o) {
   cmd->add_option("--events", o->events,
                   "Event files of the snapshot to examine (gzip or zstd compressed or not; "
                   "- reads standard input; or --sbom)")
@@ -258,9 +297,14 @@ void register_fleet_command(CLI::App& app) {
   cmd->add_option("--model", o->model_in, "Score with a model saved by --save-model")
       ->check(CLI::ExistingFile);
   cmd->add_option("--save-model", o->model_out, "Save the fitted model here");
-  auto fit_options = std::make_shared<std::vector<CLI::Option*>>();
-  auto fit = [fit_options](CLI::Option* opt) {
-    fit_options->push_back(opt);
+}
+
+// The options that shape a fit (refused with --model); returned so the
+// callback can name the first one given.
+std::vector<CLI::Option*> add_fit_options(CLI::App* cmd, FleetOptions* o) {
+  std::vector<CLI::Option*> fit_options;
+  auto fit = [&fit_options](CLI::Option* opt) {
+    fit_options.push_back(opt);
     return opt;
   };
   fit(cmd->add_option("--normalize", o->normalize,
@@ -334,6 +378,12 @@ void register_fleet_command(CLI::App& app) {
           ->capture_default_str());
   fit(cmd->add_option("--seed", o->seed, "Seed of k-means (and randomized PCA)")
           ->capture_default_str());
+  return fit_options;
+}
+
+// What is flagged beyond the fit's rules, how it is explained, and where
+// the findings go.
+void add_output_options(CLI::App* cmd, FleetOptions* o) {
   cmd->add_option("--top", o->top, "Also flag the N highest scores of each cluster")
       ->capture_default_str();
   cmd->add_option("--top-fraction", o->top_fraction,
@@ -351,6 +401,21 @@ void register_fleet_command(CLI::App& app) {
   cmd->add_option("--scores", o->scores_out, "Write every entity's entity,cluster,score,outlier,fleet_rank (and the scores behind the score) here");
   cmd->add_option("--report", o->report_out,
                   "Write a self-contained HTML report here (charts; opens offline)");
+}
+
+}  // namespace
+
+void register_fleet_command(CLI::App& app) {
+  auto o = std::make_shared<FleetOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "fleet",
+      "Find the entities that stray from their peers in fleet events (CSV, JSON Lines, "
+      "osquery logs or SBOMs), with the features that set them apart. Fits on the events "
+      "themselves, on a --baseline snapshot, or scores with a --model saved earlier.");
+  add_input_options(cmd, o.get());
+  auto fit_options =
+      std::make_shared<std::vector<CLI::Option*>>(add_fit_options(cmd, o.get()));
+  add_output_options(cmd, o.get());
   cmd->callback([o, fit_options] {
     for (const CLI::Option* opt : *fit_options) {
       if (opt->count() > 0) o->fit_options_given.push_back(opt->get_name());
