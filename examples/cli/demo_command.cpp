@@ -33,17 +33,7 @@ struct DemoOptions {
   bool json = false;
 };
 
-void run_demo(const DemoOptions& o) {
-  if (o.entities < 2) {
-    throw Error(ErrorCode::invalid_argument, "demo: --entities must be >= 2");
-  }
-  RunOutputs out("demo", {{"--report", o.report_out}}, {});
-  out.refuse_stdout_with(o.json, "--json");
-  SyntheticFleetParams sp;
-  sp.n_entities = o.entities;
-  sp.seed = o.seed;
-  sp.hosts_per_anomaly = o.per_kind;
-
+FleetPipelineParams demo_pipeline_params(const DemoOptions& o) {
   FleetPipelineParams pp;
   set_pca_option(o.pca, pp.pca, "demo");  // --pca 1.5 is an error, not 1
   pp.kmeans.n_clusters = o.k;
@@ -52,13 +42,15 @@ void run_demo(const DemoOptions& o) {
   pp.outliers.percentile = o.percentile;
   pp.explain.mode = parse_explain_mode(o.mode);
   pp.score.space = parse_score_space(o.space);
+  return pp;
+}
 
-  auto backend = open_backend(o.backend);
-  ProgressLine progress;
-  pp.progress = progress.callback();
-  GroundTruth truth;
+// The pipeline fitted on the synthetic fleet as it is generated; its
+// ground truth into `truth`.
+FleetResult fit_synthetic_fleet(Backend& backend, const FleetPipelineParams& pp,
+                                const SyntheticFleetParams& sp, GroundTruth& truth) {
   const ProgressCallback& report = pp.progress;
-  const FleetResult r = fit_fleet(*backend, pp, [&](const EventSink& sink) {
+  return fit_fleet(backend, pp, [&](const EventSink& sink) {
     if (!report) {
       truth = generate_synthetic_fleet(sp, sink);
       return;
@@ -69,57 +61,37 @@ void run_demo(const DemoOptions& o) {
     truth = generate_synthetic_fleet(sp, [&](const Event& e) {
       if (e.entity != last) {
         last.assign(e.entity);
-        if ((++hosts & 0xfff) == 0) report("read", static_cast<double>(hosts) / static_cast<double>(o.entities));
+        if ((++hosts & 0xfff) == 0) {
+          report("read", static_cast<double>(hosts) / static_cast<double>(sp.n_entities));
+        }
       }
       sink(e);
     });
   });
-  progress.finish();
-  const RecallReport rep = evaluate_recall(r, truth);
-  if (!o.report_out.empty()) {
-    HtmlReportOptions ho;
-    ho.title = "stray demo";
-    ho.subtitle = "A synthetic fleet of " + std::to_string(o.entities) + " hosts in " +
-                  std::to_string(truth.roles.size()) + " roles (seed " + std::to_string(o.seed) +
-                  ") with " + std::to_string(truth.anomalies.size()) + " injected anomalies.";
-    ho.backend = backend->name();
-    out.write(o.report_out, [&](const std::string& p) { write_fleet_html_report(p, r, ho); });
+}
+
+nlohmann::ordered_json recall_json(const RecallReport& rep) {
+  nlohmann::ordered_json anomalies = nlohmann::ordered_json::array();
+  for (const AnomalyRecall& a : rep.anomalies) {
+    anomalies.push_back({{"entity", a.anomaly.entity},
+                         {"kind", to_string(a.anomaly.kind)},
+                         {"flagged", a.finding >= 0},
+                         {"finding", a.finding},
+                         {"first_feature", a.first_feature},
+                         {"first_difference", a.first_difference},
+                         {"signature_first", a.signature_first}});
   }
-  out.commit();
-  if (out.uses_stdout()) return;  // standard output carries the page
+  nlohmann::ordered_json recall;
+  recall["injected"] = rep.anomalies.size();
+  recall["flagged"] = rep.flagged;
+  recall["signature_first"] = rep.signature_first;
+  recall["anomalies"] = anomalies;
+  return recall;
+}
 
-  if (o.json) {
-    nlohmann::ordered_json j = nlohmann::ordered_json::parse(findings_json(r, backend->name()));
-    nlohmann::ordered_json anomalies = nlohmann::ordered_json::array();
-    for (const AnomalyRecall& a : rep.anomalies) {
-      anomalies.push_back({{"entity", a.anomaly.entity},
-                           {"kind", to_string(a.anomaly.kind)},
-                           {"flagged", a.finding >= 0},
-                           {"finding", a.finding},
-                           {"first_feature", a.first_feature},
-                           {"first_difference", a.first_difference},
-                           {"signature_first", a.signature_first}});
-    }
-    nlohmann::ordered_json recall;
-    recall["injected"] = rep.anomalies.size();
-    recall["flagged"] = rep.flagged;
-    recall["signature_first"] = rep.signature_first;
-    recall["anomalies"] = anomalies;
-    j["recall"] = recall;
-    print_json(j);
-    return;
-  }
-
-  std::printf("stray demo: a synthetic fleet of %lld hosts in %zu roles, seed %llu, with %zu injected "
-              "anomalies\n",
-              static_cast<long long>(o.entities), truth.roles.size(),
-              static_cast<unsigned long long>(o.seed), truth.anomalies.size());
-  std::printf("pipeline: %s (backend %s)\n", pipeline_summary(r).c_str(), backend->name().c_str());
-  std::printf("\n%zu findings (%.1f%% of the fleet); the %lld highest scores:\n\n", r.findings.size(),
-              100.0 * static_cast<double>(r.findings.size()) / static_cast<double>(o.entities),
-              static_cast<long long>(std::min<int64_t>(o.show, static_cast<int64_t>(r.findings.size()))));
-  write_findings_table(std::cout, r, o.show);
-
+// Each injected anomaly: its position among the findings and whether its
+// signature came first in the explanation.
+void print_recall_table(const RecallReport& rep, const GroundTruth& truth) {
   std::printf("\ninjected anomalies (ground truth) and where the pipeline put them:\n\n");
   std::size_t width = 6;
   for (const AnomalyRecall& a : rep.anomalies) width = std::max(width, display_width(a.anomaly.entity));
@@ -138,11 +110,64 @@ void run_demo(const DemoOptions& o) {
     std::printf("  (%zu anomalies could not be injected: no eligible host in a fleet this small)\n",
                 truth.not_injected.size());
   }
+}
+
+void print_demo(const DemoOptions& o, const FleetResult& r, const RecallReport& rep,
+                const GroundTruth& truth, const std::string& backend_name) {
+  std::printf("stray demo: a synthetic fleet of %lld hosts in %zu roles, seed %llu, with %zu injected "
+              "anomalies\n",
+              static_cast<long long>(o.entities), truth.roles.size(),
+              static_cast<unsigned long long>(o.seed), truth.anomalies.size());
+  std::printf("pipeline: %s (backend %s)\n", pipeline_summary(r).c_str(), backend_name.c_str());
+  std::printf("\n%zu findings (%.1f%% of the fleet); the %lld highest scores:\n\n", r.findings.size(),
+              100.0 * static_cast<double>(r.findings.size()) / static_cast<double>(o.entities),
+              static_cast<long long>(std::min<int64_t>(o.show, static_cast<int64_t>(r.findings.size()))));
+  write_findings_table(std::cout, r, o.show);
+  print_recall_table(rep, truth);
   std::printf("\nrecall: %lld of %zu injected anomalies flagged, %lld of them explained by their "
               "signature first; %zu findings in all\n",
               static_cast<long long>(rep.flagged), rep.anomalies.size(),
               static_cast<long long>(rep.signature_first), r.findings.size());
   std::printf("time: %s; total %.2f s\n", steps_text(r).c_str(), r.seconds);
+}
+
+void run_demo(const DemoOptions& o) {
+  if (o.entities < 2) {
+    throw Error(ErrorCode::invalid_argument, "demo: --entities must be >= 2");
+  }
+  RunOutputs out("demo", {{"--report", o.report_out}}, {});
+  out.refuse_stdout_with(o.json, "--json");
+  SyntheticFleetParams sp;
+  sp.n_entities = o.entities;
+  sp.seed = o.seed;
+  sp.hosts_per_anomaly = o.per_kind;
+  FleetPipelineParams pp = demo_pipeline_params(o);
+
+  auto backend = open_backend(o.backend);
+  ProgressLine progress;
+  pp.progress = progress.callback();
+  GroundTruth truth;
+  const FleetResult r = fit_synthetic_fleet(*backend, pp, sp, truth);
+  progress.finish();
+  const RecallReport rep = evaluate_recall(r, truth);
+  if (!o.report_out.empty()) {
+    HtmlReportOptions ho;
+    ho.title = "stray demo";
+    ho.subtitle = "A synthetic fleet of " + std::to_string(o.entities) + " hosts in " +
+                  std::to_string(truth.roles.size()) + " roles (seed " + std::to_string(o.seed) +
+                  ") with " + std::to_string(truth.anomalies.size()) + " injected anomalies.";
+    ho.backend = backend->name();
+    out.write(o.report_out, [&](const std::string& p) { write_fleet_html_report(p, r, ho); });
+  }
+  out.commit();
+  if (out.uses_stdout()) return;  // standard output carries the page
+  if (o.json) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::parse(findings_json(r, backend->name()));
+    j["recall"] = recall_json(rep);
+    print_json(j);
+    return;
+  }
+  print_demo(o, r, rep, truth, backend->name());
 }
 
 }  // namespace
@@ -159,7 +184,8 @@ void register_demo_command(CLI::App& app) {
   cmd->add_option("--per-kind", o->per_kind, "Hosts per injected anomaly kind (six kinds)")
       ->capture_default_str();
   cmd->add_option("--show", o->show, "Findings printed (0 = all)")->capture_default_str();
-  cmd->add_option("-k,--clusters", o->k, "k-means clusters (0 = auto: the k in 2..50 with the best mean silhouette on a 2,000-row sample)")
+  cmd->add_option("-k,--clusters", o->k, "k-means clusters (0 = auto: on a 2,000-row sample, the smallest k in 2..50 whose "
+                  "mean silhouette is near the best k's)")
       ->capture_default_str();
   cmd->add_option("--pca", o->pca,
                   "PCA components (a count), a variance fraction in (0, 1), or 0 for none")
