@@ -320,6 +320,98 @@ void CpuBackend::accumulate_centroids(const DeviceArray<float>& X,
   });
 }
 
+namespace {
+
+// The rows whose label changed, in row order, or more than `most` of them
+// (the list stops one past `most`: in the first iterations most rows move,
+// and listing them all cost as much as the streaming pass that follows).
+// Late iterations move a few hundred of 200,000 rows: the labels are
+// compared a block at a time (vectorised), and only blocks that differ are
+// looked at row by row.
+std::vector<int64_t> changed_rows(const int32_t* previous, const int32_t* current, int64_t n,
+                                  int64_t most) {
+  constexpr int64_t kBlock = 16;
+  const auto block_differs = [&](int64_t b) {
+    int32_t diff = 0;
+    for (int64_t j = b; j < b + kBlock; ++j) diff |= previous[j] ^ current[j];
+    return diff != 0;
+  };
+  const int64_t whole = n / kBlock * kBlock;
+  std::vector<int64_t> moved;
+  for (int64_t b = 0; b < whole && static_cast<int64_t>(moved.size()) <= most; b += kBlock) {
+    if (!block_differs(b)) continue;
+    for (int64_t i = b; i < b + kBlock; ++i)
+      if (previous[i] != current[i]) moved.push_back(i);
+  }
+  for (int64_t i = whole; i < n; ++i)
+    if (previous[i] != current[i]) moved.push_back(i);
+  return moved;
+}
+
+// The moved rows of one update and where their sums go.
+struct Moves {
+  const float* x;
+  int64_t d;
+  const float* weights;  // null: every row weighs 1
+  const int32_t* previous;
+  const int32_t* current;
+  const std::vector<int64_t>& rows;
+};
+
+// Moves the rows m.rows[first, last) from their previous cluster's sums to
+// their current one's, in list order. The rows lie scattered through X, in
+// memory: each is prefetched a few rows ahead of its update.
+void move_rows(const Moves& m, int64_t first, int64_t last, double* sums, double* counts) {
+  constexpr int64_t kPrefetchRows = 8;
+  const int64_t d = m.d;
+  for (int64_t q = first; q < last; ++q) {
+    if (q + kPrefetchRows < last) {
+      const char* ahead = reinterpret_cast<const char*>(m.x + m.rows[q + kPrefetchRows] * d);
+      for (int64_t off = 0; off < d * static_cast<int64_t>(sizeof(float)); off += 64)
+        __builtin_prefetch(ahead + off);
+    }
+    const int64_t i = m.rows[q];
+    const double wi = m.weights ? m.weights[i] : 1.0;
+    double* from = sums + static_cast<int64_t>(m.previous[i]) * d;
+    double* to = sums + static_cast<int64_t>(m.current[i]) * d;
+    const float* row = m.x + i * d;
+    for (int64_t j = 0; j < d; ++j) {
+      from[j] -= wi * row[j];
+      to[j] += wi * row[j];
+    }
+    counts[m.previous[i]] -= wi;
+    counts[m.current[i]] += wi;
+  }
+}
+
+// Many moves are split into a fixed number of parts of the list, each
+// summed into its own float64 delta by any thread, the deltas added in
+// part order: the same bits for any thread count. A few are applied in
+// place: the parts' deltas (kParts x k x d) would cost more to clear and
+// add than the moves (changed x d, twice).
+void apply_moves(const Moves& m, int64_t k, WorkTeam& team, double* sums, double* counts) {
+  constexpr int64_t kParts = 8;
+  constexpr int64_t kMinMovesToSplit = 4096;
+  const int64_t changed = static_cast<int64_t>(m.rows.size());
+  if (changed < kMinMovesToSplit || kParts * k > changed) {  // the data's choice, not the threads'
+    move_rows(m, 0, changed, sums, counts);
+    return;
+  }
+  const int64_t kd = k * m.d;
+  std::vector<double> delta(static_cast<std::size_t>(kParts * kd), 0.0);
+  std::vector<double> delta_counts(static_cast<std::size_t>(kParts * k), 0.0);
+  team.run(kParts, [&](int64_t part, int) {
+    move_rows(m, changed * part / kParts, changed * (part + 1) / kParts, delta.data() + part * kd,
+              delta_counts.data() + part * k);
+  });
+  for (int64_t part = 0; part < kParts; ++part) {
+    for (int64_t e = 0; e < kd; ++e) sums[e] += delta[part * kd + e];
+    for (int64_t c = 0; c < k; ++c) counts[c] += delta_counts[part * k + c];
+  }
+}
+
+}  // namespace
+
 void CpuBackend::update_centroid_sums(const DeviceArray<float>& X,
                                       const DeviceArray<int32_t>& previous_labels,
                                       const DeviceArray<int32_t>& labels,
@@ -327,94 +419,28 @@ void CpuBackend::update_centroid_sums(const DeviceArray<float>& X,
                                       double* counts) {
   require_host("update_centroid_sums", {X.buffer(), previous_labels.buffer(), labels.buffer(),
                                         weights ? weights->buffer() : nullptr});
-  const int64_t n = X.rows(), d = X.cols();
+  const int64_t n = X.rows();
   require(previous_labels.size() == n && labels.size() == n, ErrorCode::shape_mismatch,
           "update_centroid_sums", "labels must have n=", n, " entries");
   const int32_t* previous = previous_labels.data();
   const int32_t* current = labels.data();
-  // Late iterations move a few hundred of 200,000 rows: the labels are
-  // compared a block at a time (vectorised), and only blocks that differ
-  // are looked at row by row.
-  constexpr int64_t kBlock = 16;
-  const auto block_differs = [&](int64_t b) {
-    int32_t diff = 0;
-    for (int64_t j = b; j < b + kBlock; ++j) diff |= previous[j] ^ current[j];
-    return diff != 0;
-  };
   // Past 1/8 of the rows, one streaming pass beats scattered updates (see
   // RESULTS.md, 'k-means against scikit-learn', the incremental centroid
   // update). The choice depends on the data alone, so results stay
-  // deterministic. The list stops there: in the first iterations most rows
-  // move, and listing them all cost as much as the pass.
+  // deterministic.
   const int64_t most_moves = n / 8;
-  const int64_t whole = n / kBlock * kBlock;
-  std::vector<int64_t> moved;
-  for (int64_t b = 0; b < whole && static_cast<int64_t>(moved.size()) <= most_moves; b += kBlock) {
-    if (!block_differs(b)) continue;
-    for (int64_t i = b; i < b + kBlock; ++i)
-      if (previous[i] != current[i]) moved.push_back(i);
-  }
-  for (int64_t i = whole; i < n; ++i)
-    if (previous[i] != current[i]) moved.push_back(i);
-  const int64_t changed = static_cast<int64_t>(moved.size());
-  if (changed > most_moves) {
+  const std::vector<int64_t> moved = changed_rows(previous, current, n, most_moves);
+  if (static_cast<int64_t>(moved.size()) > most_moves) {
     accumulate_centroids(X, labels, weights, k, sums, counts);
     return;
   }
-  const float* x = X.data();
-  const float* w = weights ? weights->data() : nullptr;
-  // The changed rows lie scattered through X, in memory: listed, so that
-  // each can be prefetched a few rows ahead of its update.
   for (const int64_t i : moved) {
     require(previous[i] >= 0 && previous[i] < k && current[i] >= 0 && current[i] < k,
             ErrorCode::invalid_argument, "update_centroid_sums", "label of row ", i,
             " outside [0, ", k, ")");
   }
-  // Moves the rows moved[first, last) from their previous cluster's sums to
-  // their current one's, in list order.
-  const auto move_rows = [&](int64_t first, int64_t last, double* to_sums, double* to_counts) {
-    constexpr int64_t kPrefetchRows = 8;
-    for (int64_t q = first; q < last; ++q) {
-      if (q + kPrefetchRows < last) {
-        const char* ahead = reinterpret_cast<const char*>(x + moved[q + kPrefetchRows] * d);
-        for (int64_t off = 0; off < d * static_cast<int64_t>(sizeof(float)); off += 64)
-          __builtin_prefetch(ahead + off);
-      }
-      const int64_t i = moved[q];
-      const double wi = w ? w[i] : 1.0;
-      double* from = to_sums + static_cast<int64_t>(previous[i]) * d;
-      double* to = to_sums + static_cast<int64_t>(current[i]) * d;
-      const float* row = x + i * d;
-      for (int64_t j = 0; j < d; ++j) {
-        from[j] -= wi * row[j];
-        to[j] += wi * row[j];
-      }
-      to_counts[previous[i]] -= wi;
-      to_counts[current[i]] += wi;
-    }
-  };
-  // Many moves are split into a fixed number of parts of the list, each
-  // summed into its own float64 delta by any thread, the deltas added in
-  // part order: the same bits for any thread count. A few are applied in
-  // place: the parts' deltas (kParts x k x d) would cost more to clear and
-  // add than the moves (changed x d, twice).
-  constexpr int64_t kParts = 8;
-  constexpr int64_t kMinMovesToSplit = 4096;
-  if (changed < kMinMovesToSplit || kParts * k > changed) {  // the data's choice, not the threads'
-    move_rows(0, changed, sums, counts);
-    return;
-  }
-  const int64_t kd = k * d;
-  std::vector<double> delta(static_cast<std::size_t>(kParts * kd), 0.0);
-  std::vector<double> delta_counts(static_cast<std::size_t>(kParts * k), 0.0);
-  team_->run(kParts, [&](int64_t part, int) {
-    move_rows(changed * part / kParts, changed * (part + 1) / kParts, delta.data() + part * kd,
-              delta_counts.data() + part * k);
-  });
-  for (int64_t part = 0; part < kParts; ++part) {
-    for (int64_t e = 0; e < kd; ++e) sums[e] += delta[part * kd + e];
-    for (int64_t c = 0; c < k; ++c) counts[c] += delta_counts[part * k + c];
-  }
+  const Moves m{X.data(), X.cols(), weights ? weights->data() : nullptr, previous, current, moved};
+  apply_moves(m, k, *team_, sums, counts);
 }
 
 namespace {
