@@ -723,6 +723,85 @@ bool column_slice_starts(const int64_t* ip, const int32_t* ix, int64_t m, int64_
   return ordered.load();
 }
 
+// One sparse product's operands, as raw pointers: A [m x n] in CSR, B
+// with k columns, C the output.
+struct SpmmOperands {
+  const int64_t* ip;
+  const int32_t* ix;
+  const float* v;
+  int64_t m, n;
+  const float* b;
+  int64_t k;
+  float* c;
+};
+
+// Aᵀ·B: each entry (i, j) of A adds v·B[i, :] to C[j, :]. When C is
+// larger than a core's L2 (up to 16 times) and A's rows list their
+// columns in order, C is cut into slices of consecutive rows that fit L2,
+// a task each: a task walks all of A's rows but only their entries in its
+// slice, so its writes stay in L2 (instead of going to L3 or memory on
+// every entry) at the price of reading B once per slice. Each C row sums
+// its entries in A's row order, so the result is the same for any number
+// of slices or threads. False (nothing written) where it does not apply.
+bool spmm_transposed_sliced(const CpuBackend& be, const SpmmOperands& o) {
+  const std::size_t c_bytes = static_cast<std::size_t>(o.n) * o.k * sizeof(float);
+  if (c_bytes <= kScatterSliceBytes || o.m == 0) return false;
+  int64_t slices = static_cast<int64_t>((c_bytes + kScatterSliceBytes - 1) / kScatterSliceBytes);
+  slices = std::min(ceil_div(slices, be.threads()) * be.threads(), o.n);  // whole rounds of threads
+  const std::size_t starts_bytes = static_cast<std::size_t>((slices + 1) * o.m) * sizeof(int64_t);
+  if (slices > kMaxScatterSlices || starts_bytes > be.workspace_bytes()) return false;
+  std::vector<int64_t> starts(static_cast<std::size_t>((slices + 1) * o.m));
+  if (!column_slice_starts(o.ip, o.ix, o.m, o.n, slices, be, starts.data())) return false;
+  be.team().run(slices, [&](int64_t s, int) {
+    const int64_t j0 = s * o.n / slices, j1 = (s + 1) * o.n / slices;
+    std::fill(o.c + j0 * o.k, o.c + j1 * o.k, 0.0f);
+    scatter_rows(starts.data() + s * o.m, starts.data() + (s + 1) * o.m, o.ix, o.v, o.b, o.k, o.c,
+                 0, o.m);
+  });
+  return true;
+}
+
+// Aᵀ·B otherwise: fixed row chunks of A each scatter into their own
+// partial (chunk 0 straight into C), then partials are added in chunk
+// order — deterministic for any thread count. (An explicit transpose and a
+// gather was tried for the randomized PCA fit and was slower at
+// 100,000 x 20,000 with 300 non-zeros a row, the transposed rows long and
+// the gather reading a large operand; see RESULTS.md, 'Figures moved from
+// source comments (2026-12-05)'.)
+void spmm_transposed_chunked(const CpuBackend& be, const SpmmOperands& o) {
+  const int64_t n = o.n, k = o.k;
+  const std::size_t partial_bytes = static_cast<std::size_t>(n) * k * sizeof(float);
+  int64_t chunks = ceil_div(o.m, kSparseChunkRows);
+  const int64_t by_memory =
+      1 + static_cast<int64_t>(be.workspace_bytes() / std::max<std::size_t>(partial_bytes, 1));
+  chunks = std::clamp<int64_t>(chunks, 1, std::min<int64_t>(by_memory, 4));
+  const int64_t rows_per = ceil_div(o.m, chunks);
+  std::vector<std::vector<float>> partial(static_cast<std::size_t>(chunks > 1 ? chunks - 1 : 0));
+  be.team().run(chunks, [&](int64_t ch, int) {
+    float* acc = o.c;
+    if (ch > 0) {
+      auto& p = partial[static_cast<std::size_t>(ch - 1)];
+      p.resize(static_cast<std::size_t>(n * k));
+      acc = p.data();
+    }
+    std::fill(acc, acc + n * k, 0.0f);
+    scatter_rows(o.ip, o.ip + 1, o.ix, o.v, o.b, k, acc, ch * rows_per,
+                 std::min(o.m, (ch + 1) * rows_per));
+  });
+  if (chunks == 1) return;
+  // Sum partials in chunk order, parallel over output rows.
+  be.for_row_blocks(n, CpuBackend::elementwise_block_rows(k), [&](int64_t first, int64_t last, int) {
+    for (int64_t j = first; j < last; ++j) {
+      float* cj = o.c + j * k;
+      for (int64_t ch = 1; ch < chunks; ++ch) {
+        const float* pj = partial[static_cast<std::size_t>(ch - 1)].data() + j * k;
+#pragma omp simd
+        for (int64_t t = 0; t < k; ++t) cj[t] += pj[t];
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<float>& B,
@@ -736,87 +815,17 @@ void CpuBackend::spmm(bool transpose_a, const DeviceCsr& A, const DeviceArray<fl
   require(C.rows() == outer && C.cols() == k, ErrorCode::shape_mismatch, "spmm", "C is ",
           C.rows(), " x ", C.cols(), ", expected ", outer, " x ", k);
   if (outer == 0 || k == 0) return;
-  const int64_t* ip = A.indptr.data();
-  const int32_t* ix = A.indices.data();
-  const float* v = A.values.data();
-  const float* b = B.data();
-  float* c = C.data();
-
+  const SpmmOperands o{A.indptr.data(), A.indices.data(), A.values.data(), m, n,
+                       B.data(),        k,                C.data()};
   if (!transpose_a) {
     // Row-parallel gathers: each output row is a sum over its row's entries.
     constexpr int64_t kRows = 64;
-    const int64_t blocks = ceil_div(m, kRows);
-    team_->run(blocks, [&](int64_t blk, int) {
-      gather_rows(ip, ix, v, b, k, c, blk * kRows, std::min(m, (blk + 1) * kRows));
+    team_->run(ceil_div(m, kRows), [&](int64_t blk, int) {
+      gather_rows(o.ip, o.ix, o.v, o.b, k, o.c, blk * kRows, std::min(m, (blk + 1) * kRows));
     });
     return;
   }
-
-  // Aᵀ·B: each entry (i, j) of A adds v·B[i, :] to C[j, :]. When C is
-  // larger than a core's L2 (up to 16 times) and A's rows list their
-  // columns in order, C is cut into slices of consecutive rows that fit L2,
-  // a task each: a task walks all of A's rows but only their entries in its
-  // slice, so its writes stay in L2 (instead of going to L3 or memory on
-  // every entry) at the price of reading B once per slice. Each C row sums
-  // its entries in A's row order, so the result is the same for any number
-  // of slices or threads.
-  const std::size_t c_bytes = static_cast<std::size_t>(n) * k * sizeof(float);
-  if (c_bytes > kScatterSliceBytes && m > 0) {
-    int64_t slices = static_cast<int64_t>((c_bytes + kScatterSliceBytes - 1) / kScatterSliceBytes);
-    slices = std::min(ceil_div(slices, threads_) * threads_, n);  // whole rounds of threads
-    const std::size_t starts_bytes = static_cast<std::size_t>((slices + 1) * m) * sizeof(int64_t);
-    std::vector<int64_t> starts;
-    if (slices <= kMaxScatterSlices && starts_bytes <= workspace_bytes_) {
-      starts.resize(static_cast<std::size_t>((slices + 1) * m));
-    }
-    if (!starts.empty() && column_slice_starts(ip, ix, m, n, slices, *this, starts.data())) {
-      team_->run(slices, [&](int64_t s, int) {
-        const int64_t j0 = s * n / slices, j1 = (s + 1) * n / slices;
-        std::fill(c + j0 * k, c + j1 * k, 0.0f);
-        scatter_rows(starts.data() + s * m, starts.data() + (s + 1) * m, ix, v, b, k, c, 0, m);
-      });
-      return;
-    }
-  }
-  // Otherwise: fixed row chunks of A each scatter into their own partial
-  // (chunk 0 straight into C), then partials are added in chunk order —
-  // deterministic for any thread count. (An explicit transpose and a
-  // gather was tried for the randomized PCA fit and was slower at
-  // 100,000 x 20,000 with 300 non-zeros a row, the transposed rows long
-  // and the gather reading a large operand; see RESULTS.md, 'Figures moved
-  // from source comments (2026-12-05)'.)
-  const std::size_t partial_bytes = static_cast<std::size_t>(n) * k * sizeof(float);
-  int64_t chunks = ceil_div(m, kSparseChunkRows);
-  const int64_t by_memory =
-      1 + static_cast<int64_t>(workspace_bytes_ / std::max<std::size_t>(partial_bytes, 1));
-  chunks = std::clamp<int64_t>(chunks, 1, std::min<int64_t>(by_memory, 4));
-  const int64_t rows_per = ceil_div(m, chunks);
-  std::vector<std::vector<float>> partial(static_cast<std::size_t>(chunks > 1 ? chunks - 1 : 0));
-  team_->run(chunks, [&](int64_t ch, int) {
-    float* acc;
-    if (ch == 0) {
-      acc = c;
-    } else {
-      auto& p = partial[static_cast<std::size_t>(ch - 1)];
-      p.resize(static_cast<std::size_t>(n * k));
-      acc = p.data();
-    }
-    std::fill(acc, acc + n * k, 0.0f);
-    scatter_rows(ip, ip + 1, ix, v, b, k, acc, ch * rows_per, std::min(m, (ch + 1) * rows_per));
-  });
-  // Sum partials in chunk order, parallel over output rows.
-  if (chunks > 1) {
-    for_row_blocks(n, elementwise_block_rows(k), [&](int64_t first, int64_t last, int) {
-      for (int64_t j = first; j < last; ++j) {
-        float* cj = c + j * k;
-        for (int64_t ch = 1; ch < chunks; ++ch) {
-          const float* pj = partial[static_cast<std::size_t>(ch - 1)].data() + j * k;
-#pragma omp simd
-          for (int64_t t = 0; t < k; ++t) cj[t] += pj[t];
-        }
-      }
-    });
-  }
+  if (!spmm_transposed_sliced(*this, o)) spmm_transposed_chunked(*this, o);
 }
 
 }  // namespace stray::internal
