@@ -517,6 +517,47 @@ HamerlyState& prepared_bounds(Backend& backend, AssignmentState& state, int64_t 
   return bounds;
 }
 
+// A row whose bounds fail gets the exact distance to its own centre, which
+// may settle it without the k products. That read of the row and its d
+// products cost about 3/8 of the row's k products on the tile unit at
+// d = 64, k = 100 (see RESULTS.md, 'Figures moved from source comments
+// (2026-12-05)'), so there it pays only where it settles more than 3/8 of
+// the rows it tries; against float32 products, already from 1/8. While
+// centres still move far (the first iterations) it almost never does, and
+// it is skipped, judged by the last counts (fixed by the data, so the
+// choice is the same for any thread count; every 16th tile always tries,
+// so the counts stay current). Right after a fresh pass there are no
+// counts, and the centres' first moves are their largest: skip it. Labels
+// are the same either way.
+bool retry_pays(const HamerlyState& bounds, bool use_amx) {
+  const int64_t pays_eighths = use_amx ? 3 : 1;
+  return bounds.retried > 0 && bounds.settled_by_retry * 8 >= bounds.retried * pays_eighths;
+}
+
+// Every tile of the pass on the team; the own-centre retry's counts kept
+// for the next call.
+void assign_tiles(const TilePass& pass, int64_t tiles, WorkTeam& team, HamerlyState& bounds) {
+  PerWorker<TileScratch> scratch(team, [&] { return TileScratch(pass); });
+  team.run(tiles, [&](int64_t t, int worker) {
+#ifdef STRAY_AMX_POSSIBLE
+    if (pass.use_amx) amx_begin();  // the tile state is per thread, and cheap to set
+#endif
+    assign_tile(pass, scratch[worker], t);
+#ifdef STRAY_AMX_POSSIBLE
+    if (pass.use_amx) amx_end();
+#endif
+  });
+  int64_t retried = 0, settled_by_retry = 0;
+  scratch.for_each([&](const TileScratch& s) {
+    retried += s.retried;
+    settled_by_retry += s.settled;
+  });
+  if (retried > 0 || pass.fresh) {  // a call with no failed bounds keeps the last counts
+    bounds.retried = retried;
+    bounds.settled_by_retry = settled_by_retry;
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<AssignmentState> CpuBackend::make_assignment_state() {
@@ -560,19 +601,6 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
   // Each row's ‖x‖², once per X: on the tile unit's path the fresh pass
   // sums them as it converts the rows (every row is computed then).
   if (fresh && !use_amx) row_sq_norms_into(*this, X.data(), n, d, bounds.row_norms.data());
-  // A row whose bounds fail gets the exact distance to its own centre, which
-  // may settle it without the k products. That read of the row and its d
-  // products cost about 3/8 of the row's k products on the tile unit at
-  // d = 64, k = 100 (see RESULTS.md, 'Figures moved from source comments
-  // (2026-12-05)'), so there it pays only where it settles more than 3/8 of
-  // the rows it tries; against float32 products, already from 1/8. While
-  // centres still move far (the first iterations) it almost never does, and
-  // it is skipped, judged by the last counts (fixed by the data, so the
-  // choice is the same for any thread count; every 16th tile always tries,
-  // so the counts stay current). Right after a fresh pass there are no
-  // counts, and the centres' first moves are their largest: skip it. Labels
-  // are the same either way.
-  const int64_t retry_pays_eighths = use_amx ? 3 : 1;
   // Rows whose bounds fail compared exactly with their own centre and the
   // few that moved far, their lower bound moved by the largest shift of the
   // rest (cpu_kmeans_movers.hpp); retries are not needed then.
@@ -596,29 +624,10 @@ void CpuBackend::nearest_centroid_pruned(const DeviceArray<float>& X, const Devi
       .product_error = relative_error + (use_amx ? amx_relative_error(d) : 0.0),
       .fresh = fresh, .use_amx = use_amx, .fused = fused,
       .fused_c = fused_c ? &*fused_c : nullptr,
-      .retry = movers.m == 0 && bounds.retried > 0 &&
-               bounds.settled_by_retry * 8 >= bounds.retried * retry_pays_eighths,
+      .retry = movers.m == 0 && retry_pays(bounds, use_amx),
       .amx_c = amx_c, .tile = tile};
 
-  PerWorker<TileScratch> scratch(*team_, [&] { return TileScratch(pass); });
-  team_->run(tiles, [&](int64_t t, int worker) {
-#ifdef STRAY_AMX_POSSIBLE
-    if (use_amx) amx_begin();  // the tile state is per thread, and cheap to set
-#endif
-    assign_tile(pass, scratch[worker], t);
-#ifdef STRAY_AMX_POSSIBLE
-    if (use_amx) amx_end();
-#endif
-  });
-  int64_t retried = 0, settled_by_retry = 0;
-  scratch.for_each([&](const TileScratch& s) {
-    retried += s.retried;
-    settled_by_retry += s.settled;
-  });
-  if (retried > 0 || fresh) {  // a call with no failed bounds keeps the last counts
-    bounds.retried = retried;
-    bounds.settled_by_retry = settled_by_retry;
-  }
+  assign_tiles(pass, tiles, *team_, bounds);
 }
 
 }  // namespace stray::internal
