@@ -408,27 +408,51 @@ class Generator {
   }
 
   // Emits every event of host i; `change` (day two) is applied on top of
-  // day one's draws, with draws of its own.
+  // day one's draws, with draws of its own. The draws are made in a fixed
+  // order (packages, processes, ports, connections) from one generator.
   void host(int64_t i, int role_index, std::string_view entity,
             const std::vector<AnomalyKind>& anomalies, const EventSink& sink, int64_t* n_events,
             HostChange* change = nullptr) {
-    const Role& role = roles()[static_cast<std::size_t>(role_index)];
-    Rng rng(params_.seed, static_cast<uint64_t>(i), kSaltHost);
-    const double noise = params_.noise;
-    auto emit = [&](std::string_view group, std::string_view feature, double value) {
+    HostDraws h{Rng(params_.seed, static_cast<uint64_t>(i), kSaltHost),
+                roles()[static_cast<std::size_t>(role_index)],
+                role_index, anomalies, change, entity, sink, n_events};
+    draw_packages(h);
+    draw_processes(h);
+    draw_listening(h);
+    draw_connections(h);
+  }
+
+ private:
+  // One host's draws: its generator, role, anomalies and day-two change,
+  // and where its events go.
+  struct HostDraws {
+    Rng rng;
+    const Role& role;
+    int role_index;
+    const std::vector<AnomalyKind>& anomalies;
+    HostChange* change;
+    std::string_view entity;
+    const EventSink& sink;
+    int64_t* n_events;
+
+    bool has(AnomalyKind k) const {
+      return std::find(anomalies.begin(), anomalies.end(), k) != anomalies.end();
+    }
+    void emit(std::string_view group, std::string_view feature, double value) const {
       sink(Event{entity, group, feature, value});
       ++*n_events;
-    };
-    auto has = [&](AnomalyKind k) {
-      return std::find(anomalies.begin(), anomalies.end(), k) != anomalies.end();
-    };
+    }
+  };
 
+  void draw_packages(HostDraws& h) {
+    const Role& role = h.role;
+    const double noise = params_.noise;
     packages_.clear();
     packages_.insert(packages_.end(), kBasePackages.begin(), kBasePackages.end());
     if (role.build_tools) packages_.insert(packages_.end(), kBuildTools.begin(), kBuildTools.end());
     packages_.insert(packages_.end(), role.packages.begin(), role.packages.end());
     auto drift = [&](const Drift& d) {
-      if (!rng.bernoulli(d.p * noise)) return;
+      if (!h.rng.bernoulli(d.p * noise)) return;
       for (const auto& rename : d.replace) {  // not [from, to]: clang < 16 cannot capture bindings
         const std::string_view from = rename.first;
         std::replace_if(packages_.begin(), packages_.end(),
@@ -437,56 +461,64 @@ class Generator {
     };
     for (const auto& d : kCommonDrift) drift(d);
     for (const auto& d : role.drift) drift(d);
-    for (const auto& o : optional_[static_cast<std::size_t>(role_index)]) {
-      if (rng.bernoulli(o.p * noise)) packages_.push_back(o.name);
+    for (const auto& o : optional_[static_cast<std::size_t>(h.role_index)]) {
+      if (h.rng.bernoulli(o.p * noise)) packages_.push_back(o.name);
     }
-    if (has(AnomalyKind::missing_build_tools)) {
+    if (h.has(AnomalyKind::missing_build_tools)) {
       std::erase_if(packages_, [](const char* s) {
         return std::any_of(kMissingBuildTools.begin(), kMissingBuildTools.end(),
                            [&](const char* m) { return std::string_view(s) == m; });
       });
     }
-    if (has(AnomalyKind::unique_package)) packages_.push_back("lua5.3");
-    if (has(AnomalyKind::tor)) {
+    if (h.has(AnomalyKind::unique_package)) packages_.push_back("lua5.3");
+    if (h.has(AnomalyKind::tor)) {
       packages_.push_back("tor");
       packages_.push_back("tor-geoipdb");
     }
-    if (change) change_packages(role_index, *change);
-    for (const char* pkg : packages_) emit("package", pkg, 1.0);
+    if (h.change) change_packages(h.role_index, *h.change);
+    for (const char* pkg : packages_) h.emit("package", pkg, 1.0);
+  }
 
+  static void draw_processes(HostDraws& h) {
     auto process = [&](const Process& pr) {
-      if (rng.bernoulli(pr.p)) {
-        emit("process", pr.name, static_cast<double>(1 + rng.poisson(pr.lambda)));
+      if (h.rng.bernoulli(pr.p)) {
+        h.emit("process", pr.name, static_cast<double>(1 + h.rng.poisson(pr.lambda)));
       }
     };
     for (const auto& pr : kBaseProcesses) process(pr);
-    for (const auto& pr : role.processes) process(pr);
-    if (has(AnomalyKind::tor)) process({"tor", 1.0, 0.0});
-    if (has(AnomalyKind::crypto_miner)) process({"xmrig", 1.0, 0.0});
+    for (const auto& pr : h.role.processes) process(pr);
+    if (h.has(AnomalyKind::tor)) process({"tor", 1.0, 0.0});
+    if (h.has(AnomalyKind::crypto_miner)) process({"xmrig", 1.0, 0.0});
+    HostChange* change = h.change;
     if (change && change->adopted) {  // the adopted role's processes it does not run yet
       for (const auto& pr : change->adopted->processes) {
-        if (!runs(role, pr.name) && change->rng.bernoulli(pr.p)) {
-          emit("process", pr.name, static_cast<double>(1 + change->rng.poisson(pr.lambda)));
+        if (!runs(h.role, pr.name) && change->rng.bernoulli(pr.p)) {
+          h.emit("process", pr.name, static_cast<double>(1 + change->rng.poisson(pr.lambda)));
         }
       }
     }
+  }
 
+  static void draw_listening(HostDraws& h) {
     for (const auto& l : kBaseListen) {
-      if (rng.bernoulli(l.p)) emit("net.port", l.port, 1.0);
+      if (h.rng.bernoulli(l.p)) h.emit("net.port", l.port, 1.0);
     }
-    for (const auto& l : role.listen) {
-      if (rng.bernoulli(l.p)) emit("net.port", l.port, 1.0);
+    for (const auto& l : h.role.listen) {
+      if (h.rng.bernoulli(l.p)) h.emit("net.port", l.port, 1.0);
     }
-    if (has(AnomalyKind::tor)) {
-      emit("net.port", "9001", 1.0);
-      emit("net.port", "9050", 1.0);
+    if (h.has(AnomalyKind::tor)) {
+      h.emit("net.port", "9001", 1.0);
+      h.emit("net.port", "9050", 1.0);
     }
+    HostChange* change = h.change;
     if (change && change->adopted) {  // the adopted role's ports it does not listen on yet
       for (const auto& l : change->adopted->listen) {
-        if (!listens(role, l.port) && change->rng.bernoulli(l.p)) emit("net.port", l.port, 1.0);
+        if (!listens(h.role, l.port) && change->rng.bernoulli(l.p)) h.emit("net.port", l.port, 1.0);
       }
     }
+  }
 
+  void draw_connections(HostDraws& h) {
     ports_.items.clear();
     nets_.items.clear();
     auto connect_with = [&](Rng& r, const Connection& c) {
@@ -495,22 +527,22 @@ class Generator {
       ports_.add(c.port, n);
       nets_.add(c.network, n);
     };
-    auto connect = [&](const Connection& c) { connect_with(rng, c); };
+    auto connect = [&](const Connection& c) { connect_with(h.rng, c); };
     for (const auto& c : kBaseOutbound) connect(c);
-    for (const auto& c : role.outbound) connect(c);
-    if (has(AnomalyKind::tor)) connect({"9001", "100.66.3.0/24", 1.0, 12.0});
-    if (has(AnomalyKind::log4j_callback)) connect({"1389", "198.51.100.0/24", 1.0, 1.0});
-    if (has(AnomalyKind::unusual_destination)) connect({"443", "203.0.113.0/24", 1.0, 5.0});
-    if (has(AnomalyKind::crypto_miner)) connect({"3333", "192.0.2.0/24", 1.0, 50.0});
+    for (const auto& c : h.role.outbound) connect(c);
+    if (h.has(AnomalyKind::tor)) connect({"9001", "100.66.3.0/24", 1.0, 12.0});
+    if (h.has(AnomalyKind::log4j_callback)) connect({"1389", "198.51.100.0/24", 1.0, 1.0});
+    if (h.has(AnomalyKind::unusual_destination)) connect({"443", "203.0.113.0/24", 1.0, 5.0});
+    if (h.has(AnomalyKind::crypto_miner)) connect({"3333", "192.0.2.0/24", 1.0, 50.0});
+    HostChange* change = h.change;
     if (change && change->adopted) {
       for (const auto& c : change->adopted->outbound) connect_with(change->rng, c);
     }
     if (change && change->shifted) connect_with(change->rng, kTelemetry);
-    for (const auto& [port, n] : ports_.items) emit("net.remote", port, static_cast<double>(n));
-    for (const auto& [net, n] : nets_.items) emit("net.remote_net", net, static_cast<double>(n));
+    for (const auto& [port, n] : ports_.items) h.emit("net.remote", port, static_cast<double>(n));
+    for (const auto& [net, n] : nets_.items) h.emit("net.remote_net", net, static_cast<double>(n));
   }
 
- private:
   // Whether day one's templates may give a host of `role` this process or
   // listening port (a drifting host does not get a second copy).
   static bool runs(const Role& role, std::string_view name) {
