@@ -521,13 +521,12 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params,
   return out;
 }
 
-FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, FeatureMatrix features) {
-  const internal::ScopedHostThreads host_threads(backend.host_threads());
-  const auto start = std::chrono::steady_clock::now();
-  check_fit_params(params, features);
-  FleetResult r;
-  Steps steps(params.progress, r.steps);
-  FleetModel& m = r.model;
+namespace {
+
+// The model's settings that the features decide before any fit: the score
+// space, the grains, the detector, how explanations are made.
+FleetModel model_settings(const FleetPipelineParams& params, const FeatureMatrix& features) {
+  FleetModel m;
   m.vocabulary = features.vocabulary;
   m.n_entities = features.n_entities();
   m.score = params.score;
@@ -542,6 +541,30 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
       params.detector,
       resolve_score_space(ScoreSpace::automatic, features.vocabulary, features.feature_groups),
       m.n_entities, params.lof_auto_max_entities);
+  return m;
+}
+
+// LOF over the reduced rows: each row's factor into r.lof, and the rows
+// kept in the model, since later snapshots are scored against them.
+void fit_density(Backend& backend, LofParams lp, const DeviceArray<float>& reduced,
+                 FleetResult& r) {
+  lp.novelty = true;
+  LofResult lr = lof_fit(backend, lp, reduced);
+  r.lof.resize(lr.negative_outlier_factor.size());
+  for (std::size_t i = 0; i < r.lof.size(); ++i) r.lof[i] = -lr.negative_outlier_factor[i];
+  r.model.lof = static_cast<LofModel&&>(std::move(lr));
+}
+
+}  // namespace
+
+FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, FeatureMatrix features) {
+  const internal::ScopedHostThreads host_threads(backend.host_threads());
+  const auto start = std::chrono::steady_clock::now();
+  check_fit_params(params, features);
+  FleetResult r;
+  Steps steps(params.progress, r.steps);
+  r.model = model_settings(params, features);
+  FleetModel& m = r.model;
 
   // PCA: the fleet's common structure, for clustering. The features go to
   // the backend once (read in place on the CPU), for the fit, the
@@ -577,12 +600,7 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
   steps.end();
   if (m.detector != Detector::centroid) {
     steps.begin("lof");
-    LofParams lp = params.lof;
-    lp.novelty = true;  // keep the rows: later snapshots are scored against them
-    LofResult lr = lof_fit(backend, lp, reduced);
-    r.lof.resize(lr.negative_outlier_factor.size());
-    for (std::size_t i = 0; i < r.lof.size(); ++i) r.lof[i] = -lr.negative_outlier_factor[i];
-    m.lof = static_cast<LofModel&&>(std::move(lr));
+    fit_density(backend, params.lof, reduced, r);
     steps.end();
   }
   if (params.rarity) {
