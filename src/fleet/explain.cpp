@@ -139,11 +139,12 @@ std::vector<float> squared_distances_to_means(const CsrView& X, const std::vecto
   return out;
 }
 
-Explanation explain_entity(const CsrView& X, MatrixView<const float> means, int64_t entity,
-                           int32_t cluster, int32_t reference_cluster, const ExplainParams& params,
-                           const std::vector<std::string>& feature_names,
-                           const std::vector<int64_t>& cluster_sizes,
-                           const std::vector<float>& fleet_means) {
+namespace {
+
+void check_explain_args(const CsrView& X, MatrixView<const float> means, int64_t entity,
+                        int32_t reference_cluster, const ExplainParams& params,
+                        const std::vector<std::string>& feature_names,
+                        const std::vector<float>& fleet_means) {
   constexpr const char* where = "explain_entity";
   using internal::require;
   require(means.cols() == X.cols, ErrorCode::shape_mismatch, where, "means have ", means.cols(),
@@ -160,45 +161,52 @@ Explanation explain_entity(const CsrView& X, MatrixView<const float> means, int6
   require(fleet_means.empty() || static_cast<int64_t>(fleet_means.size()) == X.cols,
           ErrorCode::shape_mismatch, where, fleet_means.size(), " fleet means for ", X.cols,
           " features");
-  // Leaving the entity out only applies to its own cluster's centre.
-  double loo_scale = 1.0;  // centre' = (n·c − x) / (n − 1)
-  bool loo = params.leave_one_out && reference_cluster == cluster;
-  if (loo) {
-    require(static_cast<int64_t>(cluster_sizes.size()) == means.rows(), ErrorCode::shape_mismatch,
-            where, "leave_one_out needs cluster_sizes for ", means.rows(), " clusters");
-    const int64_t size = cluster_sizes[static_cast<std::size_t>(reference_cluster)];
-    loo = size > 1;
-    if (loo) loo_scale = static_cast<double>(size);
-  }
+}
 
-  Explanation ex;
-  ex.entity = entity;
-  ex.cluster = cluster;
-  ex.reference_cluster = reference_cluster;
+// The size of the entity's own cluster when its centre is taken without it
+// (centre' = (n·c − x) / (n − 1)), else 0: leaving the entity out applies
+// only to its own cluster's centre, and only where others remain.
+double leave_one_out_size(const ExplainParams& params, int32_t cluster, int32_t reference_cluster,
+                          int64_t clusters, const std::vector<int64_t>& cluster_sizes) {
+  if (!params.leave_one_out || reference_cluster != cluster) return 0.0;
+  internal::require(static_cast<int64_t>(cluster_sizes.size()) == clusters,
+                    ErrorCode::shape_mismatch, "explain_entity",
+                    "leave_one_out needs cluster_sizes for ", clusters, " clusters");
+  const int64_t size = cluster_sizes[static_cast<std::size_t>(reference_cluster)];
+  return size > 1 ? static_cast<double>(size) : 0.0;
+}
 
-  // The row densely, as differences against every centre column: absent
-  // features count (what peers have and the entity lacks).
-  const float* centre = means.row(reference_cluster);
+// The entity's row densely into `row` and the centre it is compared with
+// into `ref` (absent features count: what peers have and the entity
+// lacks); returns the distance between them.
+double dense_row_and_reference(const CsrView& X, int64_t entity, const float* centre,
+                               double loo_size, std::vector<float>& row, std::vector<float>& ref) {
   const int64_t d = X.cols;
-  std::vector<float> row(static_cast<std::size_t>(d), 0.0f);
+  row.assign(static_cast<std::size_t>(d), 0.0f);
   for (int64_t p = X.indptr[entity]; p < X.indptr[entity + 1]; ++p) row[X.indices[p]] += X.values[p];
-  std::vector<float> ref(static_cast<std::size_t>(d));
+  ref.resize(static_cast<std::size_t>(d));
   double dist2 = 0.0;
   for (int64_t j = 0; j < d; ++j) {
     double c = centre[j];
-    if (loo) c = (loo_scale * c - row[static_cast<std::size_t>(j)]) / (loo_scale - 1.0);
+    if (loo_size > 0.0) c = (loo_size * c - row[static_cast<std::size_t>(j)]) / (loo_size - 1.0);
     ref[static_cast<std::size_t>(j)] = static_cast<float>(c);
     const double diff = row[static_cast<std::size_t>(j)] - c;
     dist2 += diff * diff;
   }
-  ex.distance = std::sqrt(dist2);
+  return std::sqrt(dist2);
+}
 
-  std::vector<int64_t> order = differing_features(row, ref, params.mode, ex);
+// The `top` features of `order` that differ most (behaviour mode: the
+// largest excess), ties to the value rarer in the whole fleet, then to the
+// lower feature, into ex.features.
+void take_top_differences(std::vector<int64_t>& order, const std::vector<float>& row,
+                          const std::vector<float>& ref, const ExplainParams& params,
+                          const std::vector<std::string>& feature_names,
+                          const std::vector<float>& fleet_means, Explanation& ex) {
   auto key = [&](int64_t j) {
     const float diff = row[static_cast<std::size_t>(j)] - ref[static_cast<std::size_t>(j)];
     return params.mode == ExplainMode::behavior ? diff : std::fabs(diff);
   };
-  // How unusual the value is in the whole fleet: the tie-break.
   auto rarity = [&](int64_t j) {
     if (fleet_means.empty()) return 0.0f;
     return std::fabs(row[static_cast<std::size_t>(j)] - fleet_means[static_cast<std::size_t>(j)]);
@@ -221,6 +229,27 @@ Explanation explain_entity(const CsrView& X, MatrixView<const float> means, int6
     f.difference = f.value - f.center;
     ex.features.push_back(std::move(f));
   }
+}
+
+}  // namespace
+
+Explanation explain_entity(const CsrView& X, MatrixView<const float> means, int64_t entity,
+                           int32_t cluster, int32_t reference_cluster, const ExplainParams& params,
+                           const std::vector<std::string>& feature_names,
+                           const std::vector<int64_t>& cluster_sizes,
+                           const std::vector<float>& fleet_means) {
+  check_explain_args(X, means, entity, reference_cluster, params, feature_names, fleet_means);
+  const double loo_size =
+      leave_one_out_size(params, cluster, reference_cluster, means.rows(), cluster_sizes);
+  Explanation ex;
+  ex.entity = entity;
+  ex.cluster = cluster;
+  ex.reference_cluster = reference_cluster;
+  std::vector<float> row, ref;
+  ex.distance =
+      dense_row_and_reference(X, entity, means.row(reference_cluster), loo_size, row, ref);
+  std::vector<int64_t> order = differing_features(row, ref, params.mode, ex);
+  take_top_differences(order, row, ref, params, feature_names, fleet_means, ex);
   return ex;
 }
 
