@@ -516,7 +516,9 @@ constexpr uint16_t kDosDate = (0 << 9) | (1 << 5) | 1;
 
 }  // namespace
 
-void write_npz_csr_impl(const std::string& path, const CsrView& m, uint64_t zip64_threshold) {
+namespace {
+
+void check_csr_for_writing(const std::string& path, const CsrView& m) {
   constexpr const char* where = "write_npz_csr";
   require(m.rows >= 0 && m.cols >= 0, ErrorCode::invalid_argument, where, path,
           ": negative extent ", m.rows, " x ", m.cols);
@@ -534,99 +536,92 @@ void write_npz_csr_impl(const std::string& path, const CsrView& m, uint64_t zip6
     require(m.indices[p] >= 0 && m.indices[p] < m.cols, ErrorCode::invalid_argument, where, path,
             ": column index ", m.indices[p], " at entry ", p, " outside [0, ", m.cols, ")");
   }
+}
 
-  static const char kFormat[3] = {'c', 's', 'r'};
-  const int64_t shape[2] = {m.rows, m.cols};
-  // The members and order np.savez uses for scipy.sparse.save_npz.
-  std::vector<OutMember> members = {
-      {"indices.npy", encode_npy_header("<i4", {nnz}), m.indices, static_cast<uint64_t>(nnz) * 4},
-      {"indptr.npy", encode_npy_header("<i8", {m.rows + 1}), m.indptr,
-       static_cast<uint64_t>(m.rows + 1) * 8},
-      {"format.npy", encode_npy_header("|S3", {}), kFormat, 3},
-      {"shape.npy", encode_npy_header("<i8", {2}), shape, 16},
-      {"data.npy", encode_npy_header("<f4", {nnz}), m.values, static_cast<uint64_t>(nnz) * 4},
-  };
-
-  AtomicFile out(path, where);
-  for (OutMember& mb : members) {
-    uLong crc = crc32(0L, Z_NULL, 0);
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(mb.header.data()),
-                static_cast<uInt>(mb.header.size()));
-    const auto* p = static_cast<const unsigned char*>(mb.data);
-    for (uint64_t left = mb.data_bytes; left > 0;) {
-      const auto chunk = static_cast<uInt>(std::min<uint64_t>(left, 1u << 30));
-      crc = crc32(crc, p, chunk);
-      p += chunk;
-      left -= chunk;
-    }
-    mb.crc = static_cast<uint32_t>(crc);
-    mb.offset = out.offset();
-
-    const bool big = mb.size() >= zip64_threshold;
-    std::string h;
-    put32(h, kLocalSig);
-    put16(h, big ? 45 : 20);  // version needed: 4.5 for zip64
-    put16(h, 0);              // flags
-    put16(h, 0);              // stored
-    put16(h, kDosTime);
-    put16(h, kDosDate);
-    put32(h, mb.crc);
-    put32(h, big ? 0xFFFFFFFFull : mb.size());
-    put32(h, big ? 0xFFFFFFFFull : mb.size());
-    put16(h, mb.name.size());
-    put16(h, big ? 20 : 0);
-    h += mb.name;
-    if (big) {
-      put16(h, 1);
-      put16(h, 16);
-      put64(h, mb.size());
-      put64(h, mb.size());
-    }
-    out.write(h.data(), h.size());
-    out.write(mb.header.data(), mb.header.size());
-    if (mb.data_bytes > 0) out.write(mb.data, static_cast<std::size_t>(mb.data_bytes));
+uint32_t member_crc(const OutMember& mb) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(mb.header.data()),
+              static_cast<uInt>(mb.header.size()));
+  const auto* p = static_cast<const unsigned char*>(mb.data);
+  for (uint64_t left = mb.data_bytes; left > 0;) {
+    const auto chunk = static_cast<uInt>(std::min<uint64_t>(left, 1u << 30));
+    crc = crc32(crc, p, chunk);
+    p += chunk;
+    left -= chunk;
   }
+  return static_cast<uint32_t>(crc);
+}
 
-  const uint64_t dir_offset = out.offset();
-  std::string dir;
-  for (const OutMember& mb : members) {
-    const bool big_size = mb.size() >= zip64_threshold;
-    const bool big_offset = mb.offset >= zip64_threshold;
-    std::string extra;
-    if (big_size || big_offset) {
-      std::string fields;
-      if (big_size) {
-        put64(fields, mb.size());
-        put64(fields, mb.size());
-      }
-      if (big_offset) put64(fields, mb.offset);
-      put16(extra, 1);
-      put16(extra, fields.size());
-      extra += fields;
-    }
-    const uint16_t version = (big_size || big_offset) ? 45 : 20;
-    put32(dir, kCentralSig);
-    put16(dir, (3u << 8) | version);  // made by: Unix
-    put16(dir, version);
-    put16(dir, 0);
-    put16(dir, 0);
-    put16(dir, kDosTime);
-    put16(dir, kDosDate);
-    put32(dir, mb.crc);
-    put32(dir, big_size ? 0xFFFFFFFFull : mb.size());
-    put32(dir, big_size ? 0xFFFFFFFFull : mb.size());
-    put16(dir, mb.name.size());
-    put16(dir, extra.size());
-    put16(dir, 0);  // comment
-    put16(dir, 0);  // disk
-    put16(dir, 0);  // internal attributes
-    put32(dir, 0100644u << 16);  // regular file, rw-r--r--
-    put32(dir, big_offset ? 0xFFFFFFFFull : mb.offset);
-    dir += mb.name;
-    dir += extra;
+// A member's local header (stored, no compression), with the zip64 sizes
+// where the member reaches the threshold.
+std::string local_header(const OutMember& mb, uint64_t zip64_threshold) {
+  const bool big = mb.size() >= zip64_threshold;
+  std::string h;
+  put32(h, kLocalSig);
+  put16(h, big ? 45 : 20);  // version needed: 4.5 for zip64
+  put16(h, 0);              // flags
+  put16(h, 0);              // stored
+  put16(h, kDosTime);
+  put16(h, kDosDate);
+  put32(h, mb.crc);
+  put32(h, big ? 0xFFFFFFFFull : mb.size());
+  put32(h, big ? 0xFFFFFFFFull : mb.size());
+  put16(h, mb.name.size());
+  put16(h, big ? 20 : 0);
+  h += mb.name;
+  if (big) {
+    put16(h, 1);
+    put16(h, 16);
+    put64(h, mb.size());
+    put64(h, mb.size());
   }
+  return h;
+}
+
+// A member's central directory entry, appended to `dir`.
+void put_central_entry(std::string& dir, const OutMember& mb, uint64_t zip64_threshold) {
+  const bool big_size = mb.size() >= zip64_threshold;
+  const bool big_offset = mb.offset >= zip64_threshold;
+  std::string extra;
+  if (big_size || big_offset) {
+    std::string fields;
+    if (big_size) {
+      put64(fields, mb.size());
+      put64(fields, mb.size());
+    }
+    if (big_offset) put64(fields, mb.offset);
+    put16(extra, 1);
+    put16(extra, fields.size());
+    extra += fields;
+  }
+  const uint16_t version = (big_size || big_offset) ? 45 : 20;
+  put32(dir, kCentralSig);
+  put16(dir, (3u << 8) | version);  // made by: Unix
+  put16(dir, version);
+  put16(dir, 0);
+  put16(dir, 0);
+  put16(dir, kDosTime);
+  put16(dir, kDosDate);
+  put32(dir, mb.crc);
+  put32(dir, big_size ? 0xFFFFFFFFull : mb.size());
+  put32(dir, big_size ? 0xFFFFFFFFull : mb.size());
+  put16(dir, mb.name.size());
+  put16(dir, extra.size());
+  put16(dir, 0);  // comment
+  put16(dir, 0);  // disk
+  put16(dir, 0);  // internal attributes
+  put32(dir, 0100644u << 16);  // regular file, rw-r--r--
+  put32(dir, big_offset ? 0xFFFFFFFFull : mb.offset);
+  dir += mb.name;
+  dir += extra;
+}
+
+// The end of central directory record (and the zip64 one and its locator
+// where anything passes the threshold), appended to `dir`, which holds the
+// central directory written at `dir_offset`.
+void put_end_records(std::string& dir, uint64_t dir_offset, uint64_t count,
+                     uint64_t zip64_threshold) {
   const uint64_t dir_size = dir.size();
-  const uint64_t count = members.size();
   const bool big_end = dir_offset >= zip64_threshold || dir_size >= zip64_threshold ||
                        count >= 0xFFFF || zip64_threshold == 0;
   if (big_end) {
@@ -654,6 +649,37 @@ void write_npz_csr_impl(const std::string& path, const CsrView& m, uint64_t zip6
   put32(dir, big_end ? 0xFFFFFFFFull : dir_size);
   put32(dir, big_end ? 0xFFFFFFFFull : dir_offset);
   put16(dir, 0);
+}
+
+}  // namespace
+
+void write_npz_csr_impl(const std::string& path, const CsrView& m, uint64_t zip64_threshold) {
+  check_csr_for_writing(path, m);
+  const int64_t nnz = m.indptr[m.rows];
+  static const char kFormat[3] = {'c', 's', 'r'};
+  const int64_t shape[2] = {m.rows, m.cols};
+  // The members and order np.savez uses for scipy.sparse.save_npz.
+  std::vector<OutMember> members = {
+      {"indices.npy", encode_npy_header("<i4", {nnz}), m.indices, static_cast<uint64_t>(nnz) * 4},
+      {"indptr.npy", encode_npy_header("<i8", {m.rows + 1}), m.indptr,
+       static_cast<uint64_t>(m.rows + 1) * 8},
+      {"format.npy", encode_npy_header("|S3", {}), kFormat, 3},
+      {"shape.npy", encode_npy_header("<i8", {2}), shape, 16},
+      {"data.npy", encode_npy_header("<f4", {nnz}), m.values, static_cast<uint64_t>(nnz) * 4},
+  };
+  AtomicFile out(path, "write_npz_csr");
+  for (OutMember& mb : members) {
+    mb.crc = member_crc(mb);
+    mb.offset = out.offset();
+    const std::string h = local_header(mb, zip64_threshold);
+    out.write(h.data(), h.size());
+    out.write(mb.header.data(), mb.header.size());
+    if (mb.data_bytes > 0) out.write(mb.data, static_cast<std::size_t>(mb.data_bytes));
+  }
+  const uint64_t dir_offset = out.offset();
+  std::string dir;
+  for (const OutMember& mb : members) put_central_entry(dir, mb, zip64_threshold);
+  put_end_records(dir, dir_offset, members.size(), zip64_threshold);
   out.write(dir.data(), dir.size());
   out.commit();
 }
