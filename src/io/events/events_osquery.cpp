@@ -6,6 +6,7 @@
 #include <deque>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "io/events/event_io.hpp"
@@ -177,77 +178,80 @@ class RowMapper {
   std::string network_;
 };
 
-}  // namespace
-
-ReadStats read_events_osquery(std::istream& raw, const EventSink& sink,
-                              const EventReadOptions& options) {
-  // gzip or zstd input is decoded (told by its first bytes).
-  fleet::DecodedInput decoded(raw, options.source_name, kWhere);
-  std::istream& in = decoded.stream();
-  for (const auto& r : options.osquery.rules) {
+void check_rules(const OsqueryMapping& mapping) {
+  for (const auto& r : mapping.rules) {
     internal::require(!r.query.empty() && !r.column.empty() && !r.group.empty(),
                       ErrorCode::invalid_argument, kWhere,
                       "an osquery rule has an empty query, column or group");
     internal::require(r.group.find(':') == std::string::npos, ErrorCode::invalid_argument, kWhere,
                       "osquery rule group '", r.group, "' contains ':'");
   }
-  using fleet::JsonType;
-  using fleet::JsonValue;
-  ReadStats stats;
-  RuleIndex index(options.osquery);
-  RowMapper mapper(sink, options, stats);
-  const std::size_t max_bytes = fleet::max_line_bytes(options, kDefaultMaxOsqueryLineBytes);
-  fleet::LineReader lines(in, max_bytes);
-  std::string_view line;
-  std::string name_key;  // the logged query name, for the rule cache
-  std::deque<std::string> escaped;
-  while (fleet::next_line(lines, &line, options, max_bytes, kWhere)) {
-    const int64_t line_no = lines.line_number();
-    const std::string_view text = fleet::clean_line(line, line_no);
-    if (fleet::is_blank(text)) continue;
-    ++stats.records;
-    escaped.clear();
-    mapper.new_line();
-    auto fail = [&](const auto&... parts) {
-      fleet::fail_at_line(ErrorCode::parse_error, kWhere, options, line_no, parts...);
-    };
+}
 
-    fleet::JsonScanner scan(text, &escaped);
+// The members of one result line that the reader looks at.
+struct ResultLine {
+  fleet::JsonValue name, host, decorations, snapshot, diff, columns, action;
+};
+
+// Maps the result lines of one log, a line at a time, to events.
+class ResultLines {
+ public:
+  ResultLines(const EventSink& sink, const EventReadOptions& options, ReadStats& stats)
+      : options_(options), stats_(stats), index_(options.osquery), mapper_(sink, options, stats) {}
+
+  void read(std::string_view text, int64_t line_no) {
+    line_no_ = line_no;
+    ++stats_.records;
+    escaped_.clear();
+    mapper_.new_line();
+    ResultLine line = members(text);
+    entity_ = entity(line);
+    name_key_.assign(line.name.text);
+    rules_ = index_.find(name_key_);
+    map_results(line);
+  }
+
+ private:
+  template <typename... Parts>
+  [[noreturn]] void fail(const Parts&... parts) const {
+    fleet::fail_at_line(ErrorCode::parse_error, kWhere, options_, line_no_, parts...);
+  }
+
+  ResultLine members(std::string_view text) {
+    using fleet::JsonType;
+    fleet::JsonScanner scan(text, &escaped_);
     if (scan.first() != '{') fail("expected a JSON object");
-    JsonValue name, host, decorations, snapshot, diff, columns, action;
-    const bool ok = scan.object([&](std::string_view key, const JsonValue& v) {
-      if (key == "name") {
-        name = v;
-      } else if (key == "hostIdentifier") {
-        host = v;
-      } else if (key == "columns") {
-        columns = v;
-      } else if (key == "action") {
-        action = v;
-      } else if (key == "snapshot") {
-        snapshot = v;
-      } else if (key == "diffResults") {
-        diff = v;
-      } else if (key == "decorations") {
-        decorations = v;
+    ResultLine l;
+    const std::pair<std::string_view, fleet::JsonValue*> wanted[] = {
+        {"name", &l.name},         {"hostIdentifier", &l.host},    {"columns", &l.columns},
+        {"action", &l.action},     {"snapshot", &l.snapshot},      {"diffResults", &l.diff},
+        {"decorations", &l.decorations}};
+    const bool ok = scan.object([&](std::string_view key, const fleet::JsonValue& v) {
+      for (const auto& [k, member] : wanted) {
+        if (key == k) *member = v;
       }
       return true;
     });
     if (!ok) fail("invalid JSON (", scan.error(), ")");
-    if (name.text.empty() && name.type == JsonType::null) fail("no 'name' member");
-    if (name.type != JsonType::string) fail("'name' is not a string");
+    if (l.name.text.empty() && l.name.type == JsonType::null) fail("no 'name' member");
+    if (l.name.type != JsonType::string) fail("'name' is not a string");
+    return l;
+  }
 
-    if (!options.osquery_entity_decoration.empty()) {
-      if (decorations.type != JsonType::object) fail("no 'decorations' object");
-      JsonValue found;
-      fleet::JsonScanner dec(decorations.text, &escaped);
-      dec.object([&](std::string_view key, const JsonValue& v) {
-        if (key == options.osquery_entity_decoration) found = v;
+  // The host identifier, or the decoration that names the entity.
+  std::string_view entity(const ResultLine& l) {
+    using fleet::JsonType;
+    fleet::JsonValue host = l.host;
+    const std::string& decoration = options_.osquery_entity_decoration;
+    if (!decoration.empty()) {
+      if (l.decorations.type != JsonType::object) fail("no 'decorations' object");
+      fleet::JsonValue found;
+      fleet::JsonScanner dec(l.decorations.text, &escaped_);
+      dec.object([&](std::string_view key, const fleet::JsonValue& v) {
+        if (key == decoration) found = v;
         return true;
       });
-      if (found.type == JsonType::null) {
-        fail("no decoration ", fleet::quoted(options.osquery_entity_decoration));
-      }
+      if (found.type == JsonType::null) fail("no decoration ", fleet::quoted(decoration));
       host = found;
     } else if (host.type == JsonType::null) {
       fail("no 'hostIdentifier' member");
@@ -255,54 +259,86 @@ ReadStats read_events_osquery(std::istream& raw, const EventSink& sink,
     if (host.type != JsonType::string || host.text.empty()) {
       fail("the host identifier is empty or not a string");
     }
-    const std::string_view entity = host.text;
-    name_key.assign(name.text);
-    const Rules* rules = index.find(name_key);
+    return host.text;
+  }
 
-    auto rows_of = [&](const JsonValue& arr, const char* what, double value) {
-      if (arr.type != JsonType::array) fail("'", what, "' is not an array");
-      fleet::JsonScanner rows(arr.text, &escaped);
-      rows.array([&](const JsonValue& row) {
-        if (rules == nullptr) {
-          ++stats.skipped;
-        } else if (value == 0.0) {
-          ++stats.skipped;
-        } else {
-          mapper.map(row, *rules, entity, value, line_no);
-        }
-        return true;
-      });
-    };
-    const double removed_value = options.osquery_removed_as_negative ? -1.0 : 0.0;
+  // One row: an event per rule of its query, unless the query has none or
+  // the row counts 0 (a removal, unless removals count as -1).
+  void row(const fleet::JsonValue& r, double value) {
+    if (rules_ == nullptr || value == 0.0) {
+      ++stats_.skipped;
+    } else {
+      mapper_.map(r, *rules_, entity_, value, line_no_);
+    }
+  }
 
-    if (snapshot.type != JsonType::null) {
-      rows_of(snapshot, "snapshot", 1.0);
-    } else if (diff.type != JsonType::null) {
-      if (diff.type != JsonType::object) fail("'diffResults' is not an object");
-      JsonValue added, removed;
-      fleet::JsonScanner d(diff.text, &escaped);
-      d.object([&](std::string_view key, const JsonValue& v) {
+  void rows_of(const fleet::JsonValue& arr, const char* what, double value) {
+    if (arr.type != fleet::JsonType::array) fail("'", what, "' is not an array");
+    fleet::JsonScanner rows(arr.text, &escaped_);
+    rows.array([&](const fleet::JsonValue& r) {
+      row(r, value);
+      return true;
+    });
+  }
+
+  // Snapshot, batched (diffResults) or differential (action + columns).
+  void map_results(const ResultLine& l) {
+    using fleet::JsonType;
+    const double removed_value = options_.osquery_removed_as_negative ? -1.0 : 0.0;
+    if (l.snapshot.type != JsonType::null) {
+      rows_of(l.snapshot, "snapshot", 1.0);
+    } else if (l.diff.type != JsonType::null) {
+      if (l.diff.type != JsonType::object) fail("'diffResults' is not an object");
+      fleet::JsonValue added, removed;
+      fleet::JsonScanner d(l.diff.text, &escaped_);
+      d.object([&](std::string_view key, const fleet::JsonValue& v) {
         if (key == "added") added = v;
         if (key == "removed") removed = v;
         return true;
       });
       if (added.type != JsonType::null) rows_of(added, "added", 1.0);
       if (removed.type != JsonType::null) rows_of(removed, "removed", removed_value);
-    } else if (columns.type != JsonType::null) {
+    } else if (l.columns.type != JsonType::null) {
+      const fleet::JsonValue& action = l.action;
       if (action.type != JsonType::string || (action.text != "added" && action.text != "removed")) {
         fail("'action' must be \"added\" or \"removed\" next to 'columns', got ",
              action.type == JsonType::null && action.text.empty() ? std::string("nothing")
                                                                  : fleet::quoted(action.text));
       }
-      const double value = action.text == "added" ? 1.0 : removed_value;
-      if (rules == nullptr || value == 0.0) {
-        ++stats.skipped;
-      } else {
-        mapper.map(columns, *rules, entity, value, line_no);
-      }
+      row(l.columns, action.text == "added" ? 1.0 : removed_value);
     } else {
       fail("neither 'columns', 'snapshot' nor 'diffResults': not an osquery result line");
     }
+  }
+
+  const EventReadOptions& options_;
+  ReadStats& stats_;
+  RuleIndex index_;
+  RowMapper mapper_;
+  std::deque<std::string> escaped_;  // unescaped strings the line's values point into
+  int64_t line_no_ = 0;
+  std::string_view entity_;
+  std::string name_key_;  // the logged query name, for the rule cache
+  const Rules* rules_ = nullptr;
+};
+
+}  // namespace
+
+ReadStats read_events_osquery(std::istream& raw, const EventSink& sink,
+                              const EventReadOptions& options) {
+  // gzip or zstd input is decoded (told by its first bytes).
+  fleet::DecodedInput decoded(raw, options.source_name, kWhere);
+  std::istream& in = decoded.stream();
+  check_rules(options.osquery);
+  ReadStats stats;
+  ResultLines results(sink, options, stats);
+  const std::size_t max_bytes = fleet::max_line_bytes(options, kDefaultMaxOsqueryLineBytes);
+  fleet::LineReader lines(in, max_bytes);
+  std::string_view line;
+  while (fleet::next_line(lines, &line, options, max_bytes, kWhere)) {
+    const int64_t line_no = lines.line_number();
+    const std::string_view text = fleet::clean_line(line, line_no);
+    if (!fleet::is_blank(text)) results.read(text, line_no);
   }
   if (in.bad()) {
     internal::fail(ErrorCode::io_error, kWhere, "read failed after line ", lines.line_number());
