@@ -12,7 +12,7 @@
 
 namespace stray::cli {
 
-void print_json(const nlohmann::json& j) { std::cout << j.dump() << std::endl; }
+void print_json(const nlohmann::ordered_json& j) { std::cout << j.dump() << std::endl; }
 
 void add_backend_options(CLI::App* cmd, BackendChoice* choice) {
   cmd->add_option("--backend", choice->name, "auto, cpu or cuda")->capture_default_str();

@@ -20,8 +20,9 @@ class App;
 
 namespace stray::cli {
 
-/// Prints one JSON object on stdout (one line, for scripts).
-void print_json(const nlohmann::json& j);
+/// Prints one JSON object on stdout (one line, for scripts), its members in
+/// the object's own order (the order the --out files keep).
+void print_json(const nlohmann::ordered_json& j);
 
 /// The backend options of every subcommand that computes.
 struct BackendChoice {
