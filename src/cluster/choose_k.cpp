@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "core/check.hpp"
+#include "core/name_table.hpp"
 #include "core/rng.hpp"
 #include "stray/cluster/agglomerative.hpp"
 #include "stray/metrics/silhouette.hpp"
@@ -49,7 +50,7 @@ Sample sample_rows(MatrixView<const float> X, int64_t m, uint64_t seed) {
 }
 
 int64_t count_distinct_rows(MatrixView<const float> S) {
-  std::unordered_set<std::string_view> seen;
+  std::unordered_set<std::string_view, internal::SeededNameHash> seen;  // rows' bytes
   const auto row_bytes = static_cast<std::size_t>(S.cols()) * sizeof(float);
   for (int64_t i = 0; i < S.rows(); ++i) {
     seen.emplace(reinterpret_cast<const char*>(S.row(i)), row_bytes);

@@ -77,6 +77,18 @@ inline uint64_t hash_name(std::string_view name, uint64_t seed) {
   return finish(h);
 }
 
+/// The hasher of std::unordered_map and std::unordered_set keyed by names
+/// read from telemetry: hash_name with the process's seed. std::hash of
+/// libstdc++ hashes with a fixed seed, so a compromised host could send
+/// names chosen to collide and make every insertion walk one long chain.
+/// Transparent: string_view finds std::string keys.
+struct SeededNameHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view name) const noexcept {
+    return static_cast<std::size_t>(hash_name(name, name_hash_seed()));
+  }
+};
+
 /// Whether `a` and `b` hold the same bytes. Names of up to 16 bytes are
 /// compared in two overlapping words inline: a call to memcmp for each of
 /// an event's names cost more than hashing them.

@@ -86,14 +86,9 @@ float FeatureMatrix::value(int64_t r, int64_t c) const {
 
 namespace {
 
-struct NameHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
 template <typename V>
-using NameMap = std::unordered_map<std::string, V, NameHash, std::equal_to<>>;
+using NameMap =
+    std::unordered_map<std::string, V, internal::SeededNameHash, std::equal_to<>>;
 
 struct Group {
   std::string name;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/check.hpp"
+#include "core/name_table.hpp"
 #include "fleet/stability_internal.hpp"
 
 namespace stray::internal {
@@ -31,14 +32,14 @@ std::string percent(int64_t part, int64_t whole) {
 // fills the overlap. kept1[i] and kept2[i] are the kept entity's rows.
 void keep_common(const DayRows& a, const DayRows& b, double min_overlap, SharedDays& out,
                  std::vector<int64_t>& kept1, std::vector<int64_t>& kept2) {
-  std::unordered_map<std::string_view, int64_t> in_b;
+  std::unordered_map<std::string_view, int64_t, internal::SeededNameHash> in_b;
   in_b.reserve(b.names.size());
   for (std::size_t i = 0; i < b.names.size(); ++i) {
     const bool fresh = in_b.emplace(b.names[i], b.rows[i]).second;
     require(fresh, ErrorCode::invalid_argument, kWhere, "day two names entity '",
             printable(b.names[i]), "' twice");
   }
-  std::unordered_map<std::string_view, char> in_a;
+  std::unordered_map<std::string_view, char, internal::SeededNameHash> in_a;
   in_a.reserve(a.names.size());
   for (std::size_t i = 0; i < a.names.size(); ++i) {
     const bool fresh = in_a.emplace(a.names[i], 1).second;
@@ -180,7 +181,7 @@ SharedDays shared_days_from_matrices(const FeatureMatrix& day1, const FeatureMat
   names.erase(std::unique(names.begin(), names.end()), names.end());
   require(names.size() <= static_cast<std::size_t>(INT32_MAX), ErrorCode::invalid_argument, kWhere,
           names.size(), " features over both days, more than a column index holds");
-  std::unordered_map<std::string_view, int32_t> column;
+  std::unordered_map<std::string_view, int32_t, internal::SeededNameHash> column;
   for (std::size_t j = 0; j < names.size(); ++j) {
     column.emplace(names[j].second, static_cast<int32_t>(j));
     out.feature_groups.push_back(names[j].first);

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "core/check.hpp"
+#include "core/name_table.hpp"
 #include "metrics/label_scores_internal.hpp"
 #include "stray/metrics/label_scores.hpp"
 
@@ -209,7 +210,7 @@ void internal::check_contingency(const Contingency& t, const char* where) {
 }
 
 std::vector<int64_t> encode_labels(const std::vector<std::string>& labels) {
-  std::unordered_map<std::string_view, int64_t> ids;
+  std::unordered_map<std::string_view, int64_t, internal::SeededNameHash> ids;
   std::vector<int64_t> out;
   out.reserve(labels.size());
   for (const std::string& s : labels) {

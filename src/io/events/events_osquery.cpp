@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/name_table.hpp"
 #include "io/events/event_io.hpp"
 #include "io/events/json_scan.hpp"
 #include "io/events/osquery_util.hpp"
@@ -113,8 +114,9 @@ class RuleIndex {
   }
 
  private:
-  std::unordered_map<std::string, Rules> by_query_;
-  std::unordered_map<std::string, const Rules*> cache_;
+  std::unordered_map<std::string, Rules> by_query_;  // the mapping's own queries
+  // Every logged name seen (the log's, so hashed with the process's seed).
+  std::unordered_map<std::string, const Rules*, internal::SeededNameHash, std::equal_to<>> cache_;
 };
 
 // Turns one result row into events, one per rule whose column it carries.
