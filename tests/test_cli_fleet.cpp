@@ -17,6 +17,8 @@
 #include <sstream>
 #include <string>
 
+#include "stray/fleet/pipeline.hpp"
+
 #ifdef STRAY_CLI_PATH
 
 namespace stray {
@@ -149,7 +151,8 @@ TEST_F(CliFleet, BaselineSaveModelAndScoreGiveTheSameScores) {
     }
   }
   EXPECT_TRUE(unseen_first);
-  EXPECT_EQ(slurp(path("m.model")).rfind("stray-fleet-model 6 ", 0), 0u);
+  const std::string header = "stray-fleet-model " + std::to_string(kFleetModelVersion) + " ";
+  EXPECT_EQ(slurp(path("m.model")).rfind(header, 0), 0u);
 
   r = run_cli("fleet --model " + path("m.model") + " --events " + path("new/events.csv") +
               " --backend cpu --scores " + path("b.csv"));

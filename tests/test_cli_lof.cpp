@@ -79,6 +79,33 @@ TEST(LofCli, JsonScoresAndLabels) {
   EXPECT_NE(text.out.find("most abnormal rows: 5 ("), std::string::npos) << text.out;
 }
 
+// --distinct-rows: the library's fit over distinct rows; a row beside 100
+// identical ones is graded, not scored in the hundreds of millions.
+TEST(LofCli, DistinctRows) {
+  stray::testing::TempDir dir;
+  Matrix<float> X = rows_with_strays(300, 4);
+  for (int64_t i = 101; i < 200; ++i) {
+    for (int64_t t = 0; t < 4; ++t) X(i, t) = X(100, t);
+  }
+  for (int64_t t = 0; t < 4; ++t) X(0, t) = X(100, t);
+  X(0, 2) += 0.1f;
+  write_npy(dir.file("X.npy"), X.view());
+  const auto r = run_cli("lof -i " + dir.file("X.npy") + " --distinct-rows --backend cpu --json --scores " +
+                         dir.file("s.npy"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto backend = make_backend("cpu");
+  LofParams params;
+  params.distinct_rows = true;
+  const LofResult want = lof_fit(*backend, params, X.view());
+  const std::vector<double> got = read_doubles(dir.file("s.npy"));
+  EXPECT_EQ(got, want.negative_outlier_factor);
+  EXPECT_GT(got[0], -10.0);
+  const auto plain = run_cli("lof -i " + dir.file("X.npy") + " --backend cpu --json --scores " +
+                             dir.file("p.npy"));
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  EXPECT_LT(read_doubles(dir.file("p.npy"))[0], -1e8);
+}
+
 TEST(LofCli, WarnsWhereScikitLearnWarnsAndRefusesBadInput) {
   stray::testing::TempDir dir;
   write_npy(dir.file("small.npy"), rows_with_strays(8, 3).view());

@@ -1,7 +1,8 @@
 // LOF's definitions, edges and errors on every backend: scores against a
 // naive float64 LOF, n = 1 and n_neighbors ≥ n, rows all identical, a fleet
-// of identical hosts with one that differs slightly, novelty scoring of the
-// training rows themselves, the resident fit, and hostile arguments.
+// of identical hosts with one that differs slightly (scikit-learn's way and
+// over distinct rows), novelty scoring of the training rows themselves, the
+// resident fit, and hostile arguments.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -119,6 +120,86 @@ TEST_P(Lof, IdenticalRowsAndFleetsOfIdenticalHosts) {
   EXPECT_EQ(fleet.labels[0], -1);
   EXPECT_EQ(fleet.n_outliers, 1);
   EXPECT_NE(fleet.warning.find("duplicate values"), std::string::npos);
+}
+
+TEST_P(Lof, DistinctRowsGradeHostsNearIdenticalGroups) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  // 300 rows: rows 100..199 are copies of row 100 (one with −0 for +0),
+  // and row 0 lies 0.1 from them in one feature.
+  Matrix<float> X = gaussian(300, 5, 21);
+  X(100, 3) = 0.0f;
+  for (int64_t i = 101; i < 200; ++i) {
+    for (int64_t t = 0; t < 5; ++t) X(i, t) = X(100, t);
+  }
+  X(150, 3) = -0.0f;
+  for (int64_t t = 0; t < 5; ++t) X(0, t) = X(100, t);
+  X(0, 1) += 0.1f;
+  LofParams plain;
+  EXPECT_LT(lof_fit(*backend, plain, X.view()).negative_outlier_factor[0], -1e8);
+
+  LofParams params;
+  params.distinct_rows = true;
+  params.keep_neighbors = true;
+  const LofResult r = lof_fit(*backend, params, X.view());
+  // The fit over the distinct rows (the copies 101..199 left out), each row
+  // scored as its first copy: LOF's definitions on 201 rows.
+  Matrix<float> D(201, 5);
+  std::vector<int64_t> first;
+  for (int64_t i = 0; i < 300; ++i) {
+    if (i > 100 && i < 200) continue;
+    for (int64_t t = 0; t < 5; ++t) D(static_cast<int64_t>(first.size()), t) = X(i, t);
+    first.push_back(i);
+  }
+  const std::vector<double> want = naive_lof(D, 20);
+  for (int64_t q = 0; q < 201; ++q) {
+    EXPECT_NEAR(r.negative_outlier_factor[first[q]], want[q], 1e-9 * std::abs(want[q])) << q;
+  }
+  for (int64_t i = 101; i < 200; ++i) {
+    EXPECT_EQ(r.negative_outlier_factor[i], r.negative_outlier_factor[100]) << "row " << i;
+  }
+  EXPECT_GT(r.negative_outlier_factor[0], -10.0);  // graded, not ~1e9
+  EXPECT_EQ(r.reference.rows(), 0);                // no novelty: no rows kept
+  EXPECT_EQ(r.k_distance.size(), 201u);
+  // Neighbour lists name first copies, a copy's list is its first copy's.
+  ASSERT_EQ(r.neighbor_indices.rows(), 300);
+  for (int64_t i = 0; i < 300; ++i) {
+    for (int64_t j = 0; j < r.n_neighbors; ++j) {
+      const int64_t nb = r.neighbor_indices(i, j);
+      EXPECT_FALSE(nb > 100 && nb < 200) << "row " << i;
+    }
+  }
+  for (int64_t j = 0; j < r.n_neighbors; ++j) {
+    EXPECT_EQ(r.neighbor_indices(150, j), r.neighbor_indices(100, j));
+  }
+  // The same from rows already on the backend.
+  const LofResult resident = lof_fit(*backend, params, backend->upload(X.view()));
+  EXPECT_EQ(resident.negative_outlier_factor, r.negative_outlier_factor);
+  // Contamination is a share of all the rows.
+  params.contamination = 0.1;
+  params.keep_neighbors = false;
+  const LofResult share = lof_fit(*backend, params, X.view());
+  EXPECT_EQ(share.n_outliers, std::count(share.labels.begin(), share.labels.end(), -1));
+  EXPECT_LE(share.n_outliers, 30);
+  EXPECT_GE(share.n_outliers, 29);
+}
+
+TEST_P(Lof, DistinctRowsWithoutCopiesChangeNothing) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const Matrix<float> X = gaussian(250, 7, 22);
+  LofParams params;
+  params.novelty = true;
+  const LofResult plain = lof_fit(*backend, params, X.view());
+  params.distinct_rows = true;
+  const LofResult distinct = lof_fit(*backend, params, X.view());
+  EXPECT_EQ(distinct.negative_outlier_factor, plain.negative_outlier_factor);
+  EXPECT_EQ(distinct.lrd, plain.lrd);
+  EXPECT_EQ(distinct.reference.storage(), plain.reference.storage());
+  // Rows all identical: fitted as they are, every score −1.
+  Matrix<float> same(40, 3);
+  for (auto& v : same.storage()) v = 2.0f;
+  for (const double s : lof_fit(*backend, params, same.view()).negative_outlier_factor) {
+    EXPECT_EQ(s, -1.0);
+  }
 }
 
 TEST_P(Lof, NoveltyScoresAndResidentFit) {

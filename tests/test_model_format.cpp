@@ -111,9 +111,10 @@ FleetModel golden_model() {
 }
 
 // golden_model()'s payload, as the writer has produced it since format
-// version 6, with @VERSION@ for the library version that wrote it.
+// version 7 (the same bytes as version 6 but the number), with @VERSION@
+// for the library version that wrote it.
 constexpr const char* kGoldenPayload =
-    "{\"format\":\"stray-fleet-model\",\"version\":6,\"library_version\":\"@VERSION@\","
+    "{\"format\":\"stray-fleet-model\",\"version\":7,\"library_version\":\"@VERSION@\","
     "\"n_entities\":4,\"features\":{\"normalization\":\"binary\","
     "\"group_normalization\":{\"net.port\":\"log1p\",\"package\":\"binary\"},"
     "\"group_weights\":[[{\"hex\":\"677270ff\"},0.5],[\"package\",2.0]],\"max_df\":0.9,"
@@ -167,10 +168,16 @@ constexpr const char* kGoldenRarity =
     ",\"rarity\":{\"entities\":4,\"offsets\":[0,1,2,3,5,5],\"values\":[1.0,1.0,0.5,0.25,2.0],"
     "\"equal\":[4,2,1,1,2],\"below\":[0,2,3,1,2]}";
 
+// The golden payload as version 6 wrote it: the same but the number.
+std::string golden_version_six() {
+  const std::string v7 = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
+  return replaced(v7, "\"version\":7", "\"version\":6");
+}
+
 // The golden payload as version 5 wrote it: no rarity.
 std::string golden_version_five() {
-  const std::string v6 = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
-  return replaced(replaced(replaced(v6, "\"version\":6", "\"version\":5"), kGoldenRarity, ""),
+  return replaced(replaced(replaced(golden_version_six(), "\"version\":6", "\"version\":5"),
+                           kGoldenRarity, ""),
                   ",\"rarity\":[0.5,1.25,2.0,4.75]", "");
 }
 
@@ -298,6 +305,29 @@ TEST(ModelFormat, VersionFourFilesLoadWithoutCalibration) {
   }
 }
 
+// Version 6 files load as they are (their LOF keeps every baseline row).
+// Since version 7 the LOF may keep fewer rows than entities (the distinct
+// ones), never more.
+TEST(ModelFormat, VersionSixFilesAndDistinctLofRows) {
+  std::istringstream in(file_of(golden_version_six(), 6));
+  EXPECT_EQ(written(read_fleet_model(in)), written(golden_model()));
+  const std::string current = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
+  const std::string three_rows = replaced(
+      replaced(replaced(replaced(current, "\"rows\":4,", "\"rows\":3,"),
+                        ",10000000000.0,0.10000000149011612]", "]"),
+               "\"k_distance\":[0.5,0.75,1.0,12.5]", "\"k_distance\":[0.5,0.75,1.0]"),
+      "\"lrd\":[2.0,1.3333333333333333,1.0,0.08]", "\"lrd\":[2.0,1.3333333333333333,1.0]");
+  std::istringstream fewer(file_of(three_rows));
+  EXPECT_EQ(read_fleet_model(fewer).lof.reference.rows(), 3);
+  const std::string five_rows = replaced(
+      replaced(replaced(replaced(current, "\"rows\":4,", "\"rows\":5,"),
+                        ",10000000000.0,0.10000000149011612]",
+                        ",10000000000.0,0.10000000149011612,1.0,2.0]"),
+               "\"k_distance\":[0.5,0.75,1.0,12.5]", "\"k_distance\":[0.5,0.75,1.0,12.5,1.0]"),
+      "\"lrd\":[2.0,1.3333333333333333,1.0,0.08]", "\"lrd\":[2.0,1.3333333333333333,1.0,0.08,1.0]");
+  EXPECT_NE(load_error(file_of(five_rows)).find("lof.rows exceeds n_entities"), std::string::npos);
+}
+
 // Version 5 had no value rarity: its files load without it (ranked as
 // version 5 ranked); version 6 must say (null or the rarity), and a rarity
 // must fit the features and the baseline and come with its calibration.
@@ -307,8 +337,8 @@ TEST(ModelFormat, VersionFiveFilesLoadWithoutRarity) {
   EXPECT_TRUE(loaded.rarity.empty());
   EXPECT_TRUE(loaded.calibration.rarity.empty());
   EXPECT_EQ(written(loaded), written(golden_without_rarity()));
-  const std::string v6 = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
-  EXPECT_NE(load_error(file_of(replaced(v6, kGoldenRarity, ""))).find("rarity"),
+  const std::string current = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
+  EXPECT_NE(load_error(file_of(replaced(current, kGoldenRarity, ""))).find("rarity"),
             std::string::npos);
   for (const auto& [from, to] :
        {std::pair{"\"offsets\":[0,1,2,3,5,5]", "\"offsets\":[0,1,2,3,5]"},
@@ -325,13 +355,13 @@ TEST(ModelFormat, VersionFiveFilesLoadWithoutRarity) {
         std::pair{"\"entities\":4,\"offsets\"", "\"entities\":5,\"offsets\""},
         std::pair{"\"rarity\":[0.5,1.25,2.0,4.75]", "\"rarity\":[0.5,1.25,2.0]"},
         std::pair{"\"rarity\":[0.5,1.25,2.0,4.75]", "\"rarity\":[]"}}) {
-    const std::string error = load_error(file_of(replaced(v6, from, to)));
+    const std::string error = load_error(file_of(replaced(current, from, to)));
     EXPECT_NE(error.find("rarity"), std::string::npos) << to << ": " << error;
   }
   // Rarity needs its calibration; without rarity, the calibration has none.
-  const std::string bare = replaced(v6, ",\"calibration\":{", ",\"calibration\":null,\"x\":{");
+  const std::string bare = replaced(current, ",\"calibration\":{", ",\"calibration\":null,\"x\":{");
   EXPECT_NE(load_error(file_of(bare)).find("calibration"), std::string::npos);
-  const std::string stray_rarity = replaced(v6, kGoldenRarity, ",\"rarity\":null");
+  const std::string stray_rarity = replaced(current, kGoldenRarity, ",\"rarity\":null");
   EXPECT_NE(load_error(file_of(stray_rarity)).find("calibration.rarity"), std::string::npos);
 }
 

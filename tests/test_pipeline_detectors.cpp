@@ -69,12 +69,46 @@ std::set<int64_t> flagged(const FleetResult& r) {
   return s;
 }
 
+// A fleet of clones: 80 identical hosts, one with a package more, and 60
+// hosts that vary. scikit-learn's LOF scores the one beside the clones in
+// the hundreds of millions; the pipeline's, over distinct rows, grades it,
+// keeps the distinct rows in the model and scores them back the same.
+TEST(PipelineDetectors, LofOverDistinctRowsGradesHostsBesideClones) {
+  const EventSource fleet = [](const EventSink& sink) {
+    for (int e = 0; e < 141; ++e) {
+      const std::string entity = "host-" + std::to_string(e);
+      for (int j = 0; j < 12; ++j) {
+        const bool has = e < 81 ? j < 8 : (e * 7 + j * 3) % 5 < 2;
+        if (has) sink(Event{entity, "package", "p" + std::to_string(j), 1.0});
+      }
+      if (e == 80) sink(Event{entity, "package", "extra", 1.0});
+    }
+  };
+  auto backend = cpu();
+  FleetPipelineParams p = params_with(Detector::lof, 3);
+  const FleetResult r = fit_fleet(*backend, p, fleet);
+  ASSERT_EQ(r.lof.size(), 141u);
+  for (int e = 1; e < 80; ++e) EXPECT_EQ(r.lof[e], r.lof[0]) << "clone " << e;
+  EXPECT_LT(r.lof[80], 100.0);
+  EXPECT_LT(r.model.lof.reference.rows(), 141);
+  p.lof.distinct_rows = false;
+  EXPECT_GT(fit_fleet(*backend, p, fleet).lof[80], 1e6);  // scikit-learn's way
+  std::stringstream file;
+  write_fleet_model(file, r.model);
+  const FleetModel back = read_fleet_model(file);
+  const FleetResult again = score_fleet(*backend, back, fleet, FleetScoreParams::from_model(back));
+  ASSERT_EQ(again.lof.size(), 141u);
+  EXPECT_EQ(again.lof[0], again.lof[1]);
+  EXPECT_LT(again.lof[80], 100.0);
+}
+
 TEST(PipelineDetectors, LofFlagsWhatLocalOutlierFactorFlags) {
   auto backend = cpu();
   const FleetResult r = fit_fleet(*backend, params_with(Detector::lof, 3), counts(600, 5));
   const auto n = static_cast<std::size_t>(r.reduced.rows());
-  // The same LOF as the library's own call on the clustering space's rows.
-  const LofResult direct = lof_fit(*backend, LofParams{}, r.reduced.view());
+  // The same LOF as the library's own call on the clustering space's rows,
+  // with the pipeline's parameters (over distinct rows).
+  const LofResult direct = lof_fit(*backend, FleetPipelineParams{}.lof, r.reduced.view());
   ASSERT_EQ(r.lof.size(), n);
   std::set<int64_t> expected;
   for (std::size_t i = 0; i < n; ++i) {

@@ -18,12 +18,14 @@ struct LofOptions {
   BackendChoice backend;
   std::string scores_out, labels_out;
   int64_t neighbors = 20;
+  bool distinct_rows = false;
   bool json = false;
 };
 
 LofParams params_from(const LofOptions& o) {
   LofParams p;
   p.n_neighbors = o.neighbors;
+  p.distinct_rows = o.distinct_rows;
   if (o.contamination != "auto") {
     std::size_t used = 0;
     double c = 0.0;
@@ -122,6 +124,9 @@ void register_lof_command(CLI::App& app) {
   cmd->add_option("--contamination", opts->contamination,
                   "Expected share of outliers in (0, 0.5], or auto (offset -1.5)")
       ->capture_default_str();
+  cmd->add_flag("--distinct-rows", opts->distinct_rows,
+                "Fit on the distinct rows, each row scored as its first copy (a group of identical "
+                "rows is one point of ordinary density; without it, scikit-learn's LOF)");
   add_backend_options(cmd, &opts->backend);
   cmd->add_option("--scores", opts->scores_out,
                   "Write negative_outlier_factor here (.npy float64 [n_samples]; lower is more "

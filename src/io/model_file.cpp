@@ -735,7 +735,9 @@ void read_detection(const Json& j, const Reader& r, FleetModel& m) {
   LofModel& l = m.lof;
   const std::string lp = "lof.";
   const int64_t n = r.count(lj, "rows", lp, 2), dims = m.kmeans.centers.cols();
-  if (n != m.n_entities) r.fail("lof.rows does not match n_entities");
+  // Version 7 keeps the baseline's distinct rows (LofParams::distinct_rows),
+  // earlier versions every row: never more rows than entities.
+  if (n > m.n_entities) r.fail("lof.rows exceeds n_entities");
   l.n_neighbors = r.count(lj, "n_neighbors", lp, 1);
   if (l.n_neighbors >= n) r.fail("lof.n_neighbors is not below lof.rows");
   l.offset = r.number(lj, "offset", lp);

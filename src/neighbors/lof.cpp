@@ -7,9 +7,13 @@
 #include <chrono>
 #include <cmath>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/check.hpp"
+#include "core/name_table.hpp"
 
 namespace stray {
 namespace {
@@ -98,6 +102,21 @@ double percentile(std::vector<double> values, double p) {
   return values[lo] + t * (values[hi] - values[lo]);
 }
 
+// The offset (scikit-learn's "auto" −1.5, or the contamination's
+// percentile of the scores) and each row's label by it.
+void label_outliers(const LofParams& params, LofResult& r) {
+  r.offset = params.contamination ? percentile(r.negative_outlier_factor, 100.0 * *params.contamination)
+                                  : -1.5;
+  const std::size_t n = r.negative_outlier_factor.size();
+  r.labels.assign(n, 1);
+  r.n_outliers = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool outlier = r.negative_outlier_factor[i] < r.offset;
+    r.labels[i] = outlier ? -1 : 1;
+    r.n_outliers += outlier ? 1 : 0;
+  }
+}
+
 LofResult fit_resident(Backend& backend, const LofParams& params, const DeviceArray<float>& X,
                        std::chrono::steady_clock::time_point start, const char* where) {
   check_contamination(params, where);
@@ -111,14 +130,7 @@ LofResult fit_resident(Backend& backend, const LofParams& params, const DeviceAr
   for (int64_t i = 0; i < n; ++i) r.k_distance[static_cast<std::size_t>(i)] = lists.distances(i, k - 1);
   r.lrd = reachability_density(lists, r.k_distance);
   r.negative_outlier_factor = negative_factor(lists, r.lrd, r.lrd);
-  r.offset = params.contamination ? percentile(r.negative_outlier_factor, 100.0 * *params.contamination)
-                                  : -1.5;
-  r.labels.resize(static_cast<std::size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const bool outlier = r.negative_outlier_factor[static_cast<std::size_t>(i)] < r.offset;
-    r.labels[static_cast<std::size_t>(i)] = outlier ? -1 : 1;
-    r.n_outliers += outlier ? 1 : 0;
-  }
+  label_outliers(params, r);
   const double lowest = *std::min_element(r.negative_outlier_factor.begin(), r.negative_outlier_factor.end());
   if (lowest < -1e7 && !params.novelty) {
     if (!r.warning.empty()) r.warning += "; ";
@@ -134,11 +146,81 @@ LofResult fit_resident(Backend& backend, const LofParams& params, const DeviceAr
   return r;
 }
 
+// The distinct rows of X: each row's index among them (by first
+// appearance) and each distinct row's first copy. Rows are compared by
+// value (−0 and +0 are the same row).
+struct DistinctRows {
+  std::vector<int64_t> of_row;  // [n]
+  std::vector<int64_t> first;   // [distinct]
+};
+
+DistinctRows distinct_rows(MatrixView<const float> X) {
+  const int64_t n = X.rows(), d = X.cols();
+  std::vector<float> canonical(static_cast<std::size_t>(n * d));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t t = 0; t < d; ++t) {
+      const float v = X(i, t);
+      canonical[static_cast<std::size_t>(i * d + t)] = v == 0.0f ? 0.0f : v;
+    }
+  }
+  DistinctRows out;
+  out.of_row.resize(static_cast<std::size_t>(n));
+  // Row bytes as keys, hashed with the process's seed: rows come from
+  // telemetry.
+  std::unordered_map<std::string_view, int64_t, internal::SeededNameHash> index;
+  index.reserve(static_cast<std::size_t>(n));
+  const std::size_t row_bytes = static_cast<std::size_t>(d) * sizeof(float);
+  for (int64_t i = 0; i < n; ++i) {
+    const std::string_view key(reinterpret_cast<const char*>(canonical.data() + i * d), row_bytes);
+    const auto [it, fresh] = index.try_emplace(key, static_cast<int64_t>(out.first.size()));
+    if (fresh) out.first.push_back(i);
+    out.of_row[static_cast<std::size_t>(i)] = it->second;
+  }
+  return out;
+}
+
+// LofParams::distinct_rows: the fit over the distinct rows, its scores and
+// neighbour lists spread back to every row.
+LofResult fit_distinct(Backend& backend, const LofParams& params, MatrixView<const float> X,
+                       std::chrono::steady_clock::time_point start, const char* where) {
+  const DistinctRows rows = distinct_rows(X);
+  const auto m = static_cast<int64_t>(rows.first.size());
+  if (m < 2) return fit_resident(backend, params, backend.borrow_or_upload(X), start, where);
+  Matrix<float> D(m, X.cols());  // the distinct rows
+  for (int64_t q = 0; q < m; ++q) {
+    std::copy(X.row(rows.first[q]), X.row(rows.first[q]) + X.cols(), D.view().row(q));
+  }
+  LofResult r = fit_resident(backend, params, backend.borrow_or_upload(std::as_const(D).view()), start, where);
+  std::vector<double> factor(rows.of_row.size());
+  for (std::size_t i = 0; i < factor.size(); ++i) {
+    factor[i] = r.negative_outlier_factor[static_cast<std::size_t>(rows.of_row[i])];
+  }
+  r.negative_outlier_factor = std::move(factor);
+  label_outliers(params, r);  // contamination is a share of every row
+  if (params.keep_neighbors) {
+    const int64_t n = X.rows(), k = r.n_neighbors;
+    Matrix<int64_t> indices(n, k);
+    Matrix<double> distances(n, k);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t q = rows.of_row[static_cast<std::size_t>(i)];
+      for (int64_t j = 0; j < k; ++j) {
+        indices(i, j) = rows.first[static_cast<std::size_t>(r.neighbor_indices(q, j))];
+        distances(i, j) = r.neighbor_distances(q, j);
+      }
+    }
+    r.neighbor_indices = std::move(indices);
+    r.neighbor_distances = std::move(distances);
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
 }  // namespace
 
 LofResult lof_fit(Backend& backend, const LofParams& params, MatrixView<const float> X) {
   const auto start = std::chrono::steady_clock::now();
   internal::check_finite_matrix(X, "lof_fit");
+  if (params.distinct_rows) return fit_distinct(backend, params, X, start, "lof_fit");
   const DeviceArray<float> resident = backend.borrow_or_upload(X);
   return fit_resident(backend, params, resident, start, "lof_fit");
 }
@@ -151,6 +233,10 @@ LofResult lof_fit(Backend& backend, const LofParams& params, const DeviceArray<f
   std::vector<double> mean(static_cast<std::size_t>(X.cols())), var(mean);
   backend.column_stats(X, nullptr, mean.data(), var.data());
   internal::check_stats_finite(mean, var, nullptr, where);
+  if (params.distinct_rows) {
+    const Matrix<float> host = backend.download(X);
+    return fit_distinct(backend, params, host.view(), start, where);
+  }
   return fit_resident(backend, params, X, start, where);
 }
 

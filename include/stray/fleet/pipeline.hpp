@@ -288,7 +288,11 @@ struct FleetPipelineParams {
   /// along a few original features that the peers' distance and LOF miss
   /// (bench/RESULTS.md, "Value rarity"). On by default.
   bool rarity = true;
-  LofParams lof;
+  /// LOF's parameters. The pipeline fits it on the distinct rows
+  /// (LofParams::distinct_rows): fleets hold groups of identical hosts, and
+  /// scikit-learn's LOF gives every host near such a group a factor of
+  /// order 1e10 (bench/RESULTS.md, "LOF over distinct rows").
+  LofParams lof{.distinct_rows = true};
   /// Detector::automatic runs LOF on fleets of at most this many entities.
   int64_t lof_auto_max_entities = 100000;
   /// Explanations: mode (config / behavior) and features kept. Leave-one-out
@@ -520,14 +524,15 @@ void write_fleet_model(std::ostream& out, const FleetModel& model);
 FleetModel load_fleet_model(const std::filesystem::path& path);
 FleetModel read_fleet_model(std::istream& in, const std::string& source_name = "model");
 
-/// The current model file version (6: value rarity and its calibration,
-/// beside any detector; 5: detector both's calibration; 4: the
+/// The current model file version (7: LOF's rows may be the baseline's
+/// distinct rows, fewer than its entities; 6: value rarity and its
+/// calibration, beside any detector; 5: detector both's calibration; 4: the
 /// score's grains; 3: its variance shrinkage; 2: the clustering method and
-/// the detector with its LOF model). Older files still load: version 5
-/// without rarity (ranked as before), version 4
+/// the detector with its LOF model). Older files still load: version 6 as
+/// it is (its LOF keeps every row), version 5 without rarity (ranked as before), version 4
 /// without calibration (both ranks as it did), version 3 also without
 /// grains, version 2 also as shrinkage 0, version 1 also as k-means with
 /// the centroid detector, which was all they could hold.
-inline constexpr int kFleetModelVersion = 6;
+inline constexpr int kFleetModelVersion = 7;
 
 }  // namespace stray

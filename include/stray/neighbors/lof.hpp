@@ -51,9 +51,19 @@ struct LofParams {
   /// The expected share of outliers, in (0, 0.5]: the offset is then that
   /// percentile of negative_outlier_factor (numpy's linear interpolation).
   /// Empty: scikit-learn's "auto", offset −1.5.
-  std::optional<double> contamination;
+  std::optional<double> contamination = std::nullopt;
   /// Keep every row's neighbours and distances in the result.
   bool keep_neighbors = false;
+  /// Fit on the distinct rows only, each row scored as its first copy: the
+  /// k-distinct distance that Breunig et al. propose for data with
+  /// duplicates. Without it (scikit-learn's way), a row with at least k
+  /// exact copies has an lrd of 1e10 and a row near such a group a LOF of
+  /// order 1e10 × its distance; with it, a group of identical rows is one
+  /// point of ordinary density, and its neighbours are graded against it.
+  /// The model then keeps the distinct rows; neighbour lists name the
+  /// first copy of each neighbour; contamination is a share of all rows.
+  /// Data with fewer than two distinct rows is fitted as it is.
+  bool distinct_rows = false;
 };
 
 /// A fitted LOF: what scoring new rows against the training rows needs.
