@@ -174,6 +174,16 @@ TEST_P(Lof, DistinctRowsGradeHostsNearIdenticalGroups) {
   // The same from rows already on the backend.
   const LofResult resident = lof_fit(*backend, params, backend->upload(X.view()));
   EXPECT_EQ(resident.negative_outlier_factor, r.negative_outlier_factor);
+  // Three distinct rows in 36: k is lowered to 2, and the warning says so
+  // of the distinct rows.
+  Matrix<float> few(36, 2);
+  for (int64_t i = 0; i < 36; ++i) few(i, 0) = i < 30 ? 0.0f : (i < 35 ? 1.0f : 3.0f);
+  LofParams lowered;
+  lowered.distinct_rows = true;
+  const LofResult three = lof_fit(*backend, lowered, few.view());
+  EXPECT_EQ(three.n_neighbors, 2);
+  EXPECT_NE(three.warning.find("distinct samples (3)"), std::string::npos) << three.warning;
+  EXPECT_EQ(three.negative_outlier_factor.size(), 36u);
   // Contamination is a share of all the rows.
   params.contamination = 0.1;
   params.keep_neighbors = false;

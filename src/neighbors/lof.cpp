@@ -34,8 +34,9 @@ int64_t neighbours_used(const LofParams& p, int64_t n, std::string* warning, con
   internal::require(n >= 2, ErrorCode::invalid_argument, where,
                     "LOF needs at least 2 rows (each row's neighbours are the others), got ", n);
   if (p.n_neighbors > n) {
-    *warning = "n_neighbors (" + std::to_string(p.n_neighbors) +
-               ") is greater than the total number of samples (" + std::to_string(n) +
+    const char* samples = p.distinct_rows ? "distinct samples" : "total number of samples";
+    *warning = "n_neighbors (" + std::to_string(p.n_neighbors) + ") is greater than the " +
+               samples + " (" + std::to_string(n) +
                "); n_neighbors will be set to (n_samples - 1) for estimation";
   }
   return std::min(p.n_neighbors, n - 1);
