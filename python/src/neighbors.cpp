@@ -11,11 +11,13 @@ namespace stray::python {
 namespace {
 
 nb::dict fit(Matrix2In<float> X, int64_t n_neighbors, bool novelty,
-             std::optional<double> contamination, const std::string& backend_name) {
+             std::optional<double> contamination, bool distinct_rows,
+             const std::string& backend_name) {
   LofParams p;
   p.n_neighbors = n_neighbors;
   p.novelty = novelty;
   p.contamination = contamination;
+  p.distinct_rows = distinct_rows;
   LofResult r;
   {
     nb::gil_scoped_release release;
@@ -56,7 +58,7 @@ Array<double> score_samples(int64_t n_neighbors, double offset, Matrix2In<float>
 
 void bind_neighbors(nb::module_& m) {
   m.def("lof_fit", &fit, nb::arg("X").noconvert(), nb::arg("n_neighbors"), nb::arg("novelty"),
-        nb::arg("contamination").none(), nb::arg("backend"));
+        nb::arg("contamination").none(), nb::arg("distinct_rows"), nb::arg("backend"));
   m.def("lof_score_samples", &score_samples, nb::arg("n_neighbors"), nb::arg("offset"),
         nb::arg("reference").noconvert(), nb::arg("k_distance").noconvert(),
         nb::arg("lrd").noconvert(), nb::arg("X").noconvert(), nb::arg("backend"));

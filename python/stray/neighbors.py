@@ -20,6 +20,11 @@ class LocalOutlierFactor(OutlierMixin, BaseEstimator):
     ``n_jobs`` are accepted and have no effect); ``metric`` must be
     "minkowski" with ``p=2``, or "euclidean". Ties among equally distant
     neighbours go to the lower row (see docs/neighbors.md).
+
+    ``distinct_rows=True`` (stray's own parameter) fits on the distinct rows
+    and scores each row as its first copy: a group of identical rows is one
+    point of ordinary density instead of scikit-learn's 1e10, so a row
+    beside a group of clones is graded rather than scored in the millions.
     """
 
     def __init__(
@@ -35,6 +40,7 @@ class LocalOutlierFactor(OutlierMixin, BaseEstimator):
         novelty=False,
         n_jobs=None,
         backend="auto",
+        distinct_rows=False,
     ):
         self.n_neighbors = n_neighbors
         self.algorithm = algorithm
@@ -46,6 +52,7 @@ class LocalOutlierFactor(OutlierMixin, BaseEstimator):
         self.novelty = novelty
         self.n_jobs = n_jobs
         self.backend = backend
+        self.distinct_rows = distinct_rows
 
     def _check_params(self):
         check_backend(self.backend)
@@ -62,7 +69,8 @@ class LocalOutlierFactor(OutlierMixin, BaseEstimator):
     def fit(self, X, y=None):
         contamination = self._check_params()
         X = float32_rows(self, X, reset=True, ensure_min_samples=2)
-        r = _core.lof_fit(X, int(self.n_neighbors), bool(self.novelty), contamination, self.backend)
+        r = _core.lof_fit(X, int(self.n_neighbors), bool(self.novelty), contamination,
+                          bool(self.distinct_rows), self.backend)
         if r["warning"]:
             warnings.warn(r["warning"], UserWarning)
         self.negative_outlier_factor_ = r["negative_outlier_factor"]

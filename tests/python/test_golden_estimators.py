@@ -6,6 +6,7 @@ import pytest
 import scipy.sparse as sp
 import sklearn.cluster
 import sklearn.decomposition
+import sklearn.neighbors
 
 import stray
 from conftest import fixture_npy, golden
@@ -132,3 +133,24 @@ def test_pca_agrees_with_sklearn_live():
     np.testing.assert_allclose(ours.fit_transform(X), theirs.transform(X), rtol=1e-3, atol=1e-3)
     Y = ours.transform(X)
     np.testing.assert_allclose(ours.inverse_transform(Y), theirs.inverse_transform(Y), atol=1e-3)
+
+
+def test_lof_over_distinct_rows_is_sklearns_lof_of_the_unique_rows():
+    """distinct_rows=True: scikit-learn's LOF fitted on np.unique's rows,
+    each row scored as its copy there (live, same data)."""
+    rng = np.random.RandomState(4)
+    X = rng.randn(400, 5).astype(np.float32)
+    X[100:220] = X[100]             # 120 clones
+    X[0] = X[100]
+    X[0, 2] += np.float32(0.1)      # one beside them
+    ours = stray.LocalOutlierFactor(n_neighbors=20, distinct_rows=True, backend="cpu").fit(X)
+    unique, inverse = np.unique(X, axis=0, return_inverse=True)
+    theirs = sklearn.neighbors.LocalOutlierFactor(n_neighbors=20).fit(unique.astype(np.float64))
+    want = theirs.negative_outlier_factor_[inverse.ravel()]
+    np.testing.assert_allclose(ours.negative_outlier_factor_, want, rtol=1e-6)
+    assert ours.negative_outlier_factor_[0] > -10
+    plain = stray.LocalOutlierFactor(n_neighbors=20, backend="cpu")
+    with pytest.warns(UserWarning):
+        plain.fit(X)
+    assert plain.negative_outlier_factor_[0] < -1e8
+

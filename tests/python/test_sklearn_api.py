@@ -57,6 +57,7 @@ def test_params_have_sklearn_names_and_defaults():
         p = ours().get_params()
         # AgglomerativeClustering runs on host threads and has no backend.
         assert p.pop("backend", "auto") == "auto"
+        assert p.pop("distinct_rows", False) is False  # stray's own, off as scikit-learn
         assert p == theirs().get_params(), ours.__name__
 
 
