@@ -25,21 +25,27 @@ struct KMeansOptions {
   BlobsParams blobs;
 };
 
-void run_kmeans(const KMeansOptions& o) {
-  RunOutputs out("kmeans", {{"--labels", o.labels_out}, {"--centers", o.centers_out}},
-                 {o.input, o.init_centers, o.weights});
-  out.refuse_stdout_with(o.json, "--json");
+// The rows to cluster: the -i matrix, or synthetic blobs with their truth.
+struct KMeansInput {
   Matrix<float> X;
-  std::vector<int32_t> truth;
+  std::vector<int32_t> truth;  // empty with -i
+};
+
+KMeansInput kmeans_input(const KMeansOptions& o) {
+  KMeansInput in;
   if (!o.input.empty()) {
-    X = read_npy_float(o.input);
-  } else {
-    BlobsParams blobs = o.blobs;
-    blobs.seed = o.seed;
-    Blobs generated = make_blobs(blobs);
-    X = std::move(generated.X);
-    truth = std::move(generated.labels);
+    in.X = read_npy_float(o.input);
+    return in;
   }
+  BlobsParams blobs = o.blobs;
+  blobs.seed = o.seed;
+  Blobs generated = make_blobs(blobs);
+  in.X = std::move(generated.X);
+  in.truth = std::move(generated.labels);
+  return in;
+}
+
+KMeansParams kmeans_params(const KMeansOptions& o) {
   KMeansParams params;
   params.n_clusters = o.k > 0 ? o.k : (o.input.empty() ? o.blobs.n_centers : 0);
   if (params.n_clusters <= 0) throw Error(ErrorCode::invalid_argument, "kmeans: -k is required with -i");
@@ -52,15 +58,55 @@ void run_kmeans(const KMeansOptions& o) {
   params.max_iter = o.max_iter;
   params.tol = o.tol;
   params.seed = o.seed;
+  return params;
+}
+
+void print_kmeans(const KMeansOptions& o, const KMeansInput& in, const KMeansParams& params,
+                  const KMeansResult& r, const Backend& backend) {
+  const double ari = in.truth.empty() ? 0.0 : adjusted_rand_score(in.truth, r.labels);
+  if (o.json) {
+    nlohmann::ordered_json j = {{"backend", backend.name()},
+                                {"device", backend.device_description()},
+                                {"n_samples", in.X.rows()},
+                                {"n_features", in.X.cols()},
+                                {"n_clusters", params.n_clusters},
+                                {"init", to_string(params.init)},
+                                {"inertia", r.inertia},
+                                {"n_iter", r.n_iter},
+                                {"converged", r.converged},
+                                {"seconds", r.seconds},
+                                {"cluster_sizes", r.cluster_sizes}};
+    if (!in.truth.empty()) j["adjusted_rand_index"] = ari;
+    print_json(j);
+    return;
+  }
+  std::printf("k-means on %lld x %lld %s, k = %lld, init %s, backend %s (%s)\n",
+              static_cast<long long>(in.X.rows()), static_cast<long long>(in.X.cols()),
+              o.input.empty() ? "synthetic blobs" : o.input.c_str(),
+              static_cast<long long>(params.n_clusters), to_string(params.init),
+              backend.name().c_str(), backend.device_description().c_str());
+  std::printf("  %d iterations, %s, inertia %.6g, %.3f s\n", r.n_iter,
+              r.converged ? "converged" : "not converged (max_iter reached)", r.inertia, r.seconds);
+  std::printf("  cluster sizes:");
+  for (double s : r.cluster_sizes) std::printf(" %.0f", s);
+  std::printf("\n");
+  if (!in.truth.empty()) std::printf("  adjusted Rand index against the true blobs: %.4f\n", ari);
+}
+
+void run_kmeans(const KMeansOptions& o) {
+  RunOutputs out("kmeans", {{"--labels", o.labels_out}, {"--centers", o.centers_out}},
+                 {o.input, o.init_centers, o.weights});
+  out.refuse_stdout_with(o.json, "--json");
+  const KMeansInput in = kmeans_input(o);
+  const KMeansParams params = kmeans_params(o);
   std::vector<float> weights;
   if (!o.weights.empty()) {
     const Matrix<float> w = read_npy_float(o.weights);
     weights.assign(w.storage().begin(), w.storage().end());
   }
-
   auto backend = open_backend(o.backend);
-  const KMeansResult r = kmeans_fit(*backend, params, X.view(), o.weights.empty() ? nullptr : &weights);
-
+  const KMeansResult r =
+      kmeans_fit(*backend, params, in.X.view(), o.weights.empty() ? nullptr : &weights);
   // Outputs are written only after the fit succeeded, all or none.
   if (!o.labels_out.empty()) out.write(o.labels_out, [&](const std::string& p) { write_npy(p, r.labels); });
   if (!o.centers_out.empty()) {
@@ -68,35 +114,7 @@ void run_kmeans(const KMeansOptions& o) {
   }
   out.commit();
   if (out.uses_stdout()) return;  // standard output carries the file
-
-  const double ari = truth.empty() ? 0.0 : adjusted_rand_score(truth, r.labels);
-  if (o.json) {
-    nlohmann::json j = {{"backend", backend->name()},
-                        {"device", backend->device_description()},
-                        {"n_samples", X.rows()},
-                        {"n_features", X.cols()},
-                        {"n_clusters", params.n_clusters},
-                        {"init", to_string(params.init)},
-                        {"inertia", r.inertia},
-                        {"n_iter", r.n_iter},
-                        {"converged", r.converged},
-                        {"seconds", r.seconds},
-                        {"cluster_sizes", r.cluster_sizes}};
-    if (!truth.empty()) j["adjusted_rand_index"] = ari;
-    print_json(j);
-    return;
-  }
-  std::printf("k-means on %lld x %lld %s, k = %lld, init %s, backend %s (%s)\n",
-              static_cast<long long>(X.rows()), static_cast<long long>(X.cols()),
-              o.input.empty() ? "synthetic blobs" : o.input.c_str(),
-              static_cast<long long>(params.n_clusters), to_string(params.init),
-              backend->name().c_str(), backend->device_description().c_str());
-  std::printf("  %d iterations, %s, inertia %.6g, %.3f s\n", r.n_iter,
-              r.converged ? "converged" : "not converged (max_iter reached)", r.inertia, r.seconds);
-  std::printf("  cluster sizes:");
-  for (double s : r.cluster_sizes) std::printf(" %.0f", s);
-  std::printf("\n");
-  if (!truth.empty()) std::printf("  adjusted Rand index against the true blobs: %.4f\n", ari);
+  print_kmeans(o, in, params, r, *backend);
 }
 
 }  // namespace

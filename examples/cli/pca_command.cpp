@@ -28,11 +28,8 @@ bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-void run_pca(const PcaOptions& o) {
-  RunOutputs out("pca", {{"--transform", o.transform_out}, {"--components", o.components_out}},
-                 {o.input});
-  out.refuse_stdout_with(o.json, "--json");
-  // -c: a count (1, 2, ...) or a fraction of variance in (0, 1).
+// -c: a count (1, 2, ...) or a fraction of variance in (0, 1).
+PcaParams pca_params(const PcaOptions& o) {
   PcaParams params;
   if (o.components > 0.0 && o.components < 1.0) {
     params.variance_fraction = o.components;
@@ -48,41 +45,40 @@ void run_pca(const PcaOptions& o) {
   params.seed = o.seed;
   params.oversamples = o.oversamples;
   params.power_iterations = o.power_iterations;
+  return params;
+}
 
-  const bool sparse = ends_with(o.input, ".npz");
+// The input: a dense .npy, or a CSR .npz (never densified).
+struct PcaInput {
+  bool sparse = false;
   Matrix<float> X;
   CsrMatrix S;
-  if (sparse) {
-    S = read_npz_csr(o.input);
+  int64_t rows() const { return sparse ? S.rows : X.rows(); }
+  int64_t cols() const { return sparse ? S.cols : X.cols(); }
+};
+
+PcaInput read_pca_input(const std::string& path) {
+  PcaInput in;
+  in.sparse = ends_with(path, ".npz");
+  if (in.sparse) {
+    in.S = read_npz_csr(path);
   } else {
-    X = read_npy_float(o.input);
+    in.X = read_npy_float(path);
   }
-  const int64_t n = sparse ? S.rows : X.rows(), d = sparse ? S.cols : X.cols();
+  return in;
+}
 
-  auto backend = open_backend(o.backend);
-  // `seconds` is the fit alone: file reading and writing are outside it.
-  const PcaModel m = sparse ? pca_fit(*backend, params, S.view()) : pca_fit(*backend, params, X.view());
-
-  if (!o.transform_out.empty()) {
-    const Matrix<float> T = sparse ? pca_transform(*backend, m, S.view())
-                                   : pca_transform(*backend, m, X.view());
-    out.write(o.transform_out, [&](const std::string& p) { write_npy(p, T.view()); });
-  }
-  if (!o.components_out.empty()) {
-    out.write(o.components_out, [&](const std::string& p) { write_npy(p, m.components.view()); });
-  }
-  out.commit();
-  if (out.uses_stdout()) return;  // standard output carries the file
-
+void print_pca(const PcaOptions& o, const PcaInput& in, const PcaModel& m, const Backend& backend) {
+  const int64_t n = in.rows(), d = in.cols();
   double kept = 0.0;
   for (double r : m.explained_variance_ratio) kept += r;
   if (o.json) {
-    print_json({{"backend", backend->name()},
-                {"device", backend->device_description()},
-                {"input", sparse ? "csr" : "dense"},
+    print_json({{"backend", backend.name()},
+                {"device", backend.device_description()},
+                {"input", in.sparse ? "csr" : "dense"},
                 {"n_samples", n},
                 {"n_features", d},
-                {"nnz", sparse ? S.nnz() : n * d},
+                {"nnz", in.sparse ? in.S.nnz() : n * d},
                 {"n_components", m.n_components},
                 {"solver", to_string(m.solver)},
                 {"whiten", m.whiten},
@@ -96,8 +92,8 @@ void run_pca(const PcaOptions& o) {
     return;
   }
   std::printf("PCA of %lld x %lld %s (%s), backend %s (%s)\n", static_cast<long long>(n),
-              static_cast<long long>(d), sparse ? "CSR" : "dense", o.input.c_str(),
-              backend->name().c_str(), backend->device_description().c_str());
+              static_cast<long long>(d), in.sparse ? "CSR" : "dense", o.input.c_str(),
+              backend.name().c_str(), backend.device_description().c_str());
   std::printf("  solver %s, %lld components keep %.4f of the variance, %.3f s\n",
               to_string(m.solver), static_cast<long long>(m.n_components), kept, m.seconds);
   std::printf("  explained variance ratio:");
@@ -105,6 +101,29 @@ void run_pca(const PcaOptions& o) {
     std::printf(" %.4f", m.explained_variance_ratio[c]);
   if (m.n_components > 10) std::printf(" ...");
   std::printf("\n");
+}
+
+void run_pca(const PcaOptions& o) {
+  RunOutputs out("pca", {{"--transform", o.transform_out}, {"--components", o.components_out}},
+                 {o.input});
+  out.refuse_stdout_with(o.json, "--json");
+  const PcaParams params = pca_params(o);
+  const PcaInput in = read_pca_input(o.input);
+  auto backend = open_backend(o.backend);
+  // `seconds` is the fit alone: file reading and writing are outside it.
+  const PcaModel m = in.sparse ? pca_fit(*backend, params, in.S.view())
+                               : pca_fit(*backend, params, in.X.view());
+  if (!o.transform_out.empty()) {
+    const Matrix<float> T = in.sparse ? pca_transform(*backend, m, in.S.view())
+                                      : pca_transform(*backend, m, in.X.view());
+    out.write(o.transform_out, [&](const std::string& p) { write_npy(p, T.view()); });
+  }
+  if (!o.components_out.empty()) {
+    out.write(o.components_out, [&](const std::string& p) { write_npy(p, m.components.view()); });
+  }
+  out.commit();
+  if (out.uses_stdout()) return;  // standard output carries the file
+  print_pca(o, in, m, *backend);
 }
 
 }  // namespace
