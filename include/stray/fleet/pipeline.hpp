@@ -529,10 +529,10 @@ FleetModel read_fleet_model(std::istream& in, const std::string& source_name = "
 /// calibration, beside any detector; 5: detector both's calibration; 4: the
 /// score's grains; 3: its variance shrinkage; 2: the clustering method and
 /// the detector with its LOF model). Older files still load: version 6 as
-/// it is (its LOF keeps every row), version 5 without rarity (ranked as before), version 4
-/// without calibration (both ranks as it did), version 3 also without
-/// grains, version 2 also as shrinkage 0, version 1 also as k-means with
-/// the centroid detector, which was all they could hold.
+/// it is (its LOF keeps every row), version 5 without rarity (ranked as
+/// before), version 4 without calibration (both ranks as it did), version
+/// 3 also without grains, version 2 also as shrinkage 0, version 1 also as
+/// k-means with the centroid detector, which was all they could hold.
 inline constexpr int kFleetModelVersion = 7;
 
 }  // namespace stray

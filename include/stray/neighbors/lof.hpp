@@ -54,9 +54,9 @@ struct LofParams {
   std::optional<double> contamination = std::nullopt;
   /// Keep every row's neighbours and distances in the result.
   bool keep_neighbors = false;
-  /// Fit on the distinct rows only, each row scored as its first copy: the
-  /// k-distinct distance that Breunig et al. propose for data with
-  /// duplicates. Without it (scikit-learn's way), a row with at least k
+  /// Fit on the distinct rows only, each row scored as its first copy: each
+  /// point counted once, in the spirit of the k-distinct distance Breunig
+  /// et al. suggest for duplicates. Without it (scikit-learn's way), a row with at least k
   /// exact copies has an lrd of 1e10 and a row near such a group a LOF of
   /// order 1e10 × its distance; with it, a group of identical rows is one
   /// point of ordinary density, and its neighbours are graded against it.
