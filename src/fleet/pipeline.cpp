@@ -545,11 +545,14 @@ FleetModel model_settings(const FleetPipelineParams& params, const FeatureMatrix
 }
 
 // LOF over the reduced rows: each row's factor into r.lof, and the rows
-// kept in the model, since later snapshots are scored against them.
+// kept in the model, since later snapshots are scored against them. Over
+// distinct rows the rows are told apart on the host: the fit reads the
+// host copy the result already holds instead of downloading them again.
 void fit_density(Backend& backend, LofParams lp, const DeviceArray<float>& reduced,
                  FleetResult& r) {
   lp.novelty = true;
-  LofResult lr = lof_fit(backend, lp, reduced);
+  LofResult lr = lp.distinct_rows ? lof_fit(backend, lp, r.reduced.view())
+                                  : lof_fit(backend, lp, reduced);
   r.lof.resize(lr.negative_outlier_factor.size());
   for (std::size_t i = 0; i < r.lof.size(); ++i) r.lof[i] = -lr.negative_outlier_factor[i];
   r.model.lof = static_cast<LofModel&&>(std::move(lr));
