@@ -1,8 +1,9 @@
 // CUDA backend: per-cluster sums of sparse rows (by a stable sort of the
 // entries on (cluster, feature), then fixed-order segment sums, as
-// accumulate_centroids does), and rows scored against their cluster's
-// profile (one thread per row, the term shared with the CPU in
-// core/profile_term.hpp).
+// accumulate_centroids does: csr_cluster_sums for the fleet's profiles,
+// csr_centroid_sums with weights for k-means on sparse rows), and rows
+// scored against their cluster's profile (one thread per row, the term
+// shared with the CPU in core/profile_term.hpp).
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -41,6 +42,23 @@ struct SortedValueAndSquare {  // column 0: a_p, column 1: a_p², p = order[q]
     const double v = values[order[q]];
     return col == 0 ? v : v * v;
   }
+};
+
+// wv[p] = w[row of p] · a_p in float64 (exact), one thread per row.
+__global__ void weighted_values_kernel(const int64_t* indptr, const float* values,
+                                       const float* weights, int64_t rows, double* wv) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < rows;
+       i += stride) {
+    const double w = weights != nullptr ? static_cast<double>(weights[i]) : 1.0;
+    for (int64_t p = indptr[i]; p < indptr[i + 1]; ++p) wv[p] = w * static_cast<double>(values[p]);
+  }
+}
+
+struct SortedWeightedValue {  // wv[order[q]]
+  const double* wv;
+  const int64_t* order;
+  __device__ double operator()(int64_t q, int64_t, int64_t) const { return wv[order[q]]; }
 };
 
 __global__ void profile_scores_kernel(const int64_t* indptr, const int32_t* indices,
@@ -102,6 +120,48 @@ void CudaBackend::csr_cluster_sums(const DeviceCsr& A, const int32_t* labels, in
     stored[key] = static_cast<double>(sorted.offsets[static_cast<std::size_t>(key + 1)] -
                                       sorted.offsets[static_cast<std::size_t>(key)]);
   }
+}
+
+void CudaBackend::csr_centroid_sums(const DeviceCsr& A, const DeviceArray<int32_t>& labels,
+                                    const DeviceArray<float>* weights, int64_t k, double* sums,
+                                    double* counts) {
+  const char* where = "csr_centroid_sums";
+  const int64_t n = A.rows, d = A.cols, nnz = A.nnz;
+  require(k >= 1 && k * d < INT_MAX, ErrorCode::invalid_argument, where, "k=", k, " x d=", d,
+          " (cluster-feature keys must fit int32)");
+  require(labels.size() == n && (weights == nullptr || weights->size() == n),
+          ErrorCode::shape_mismatch, where, "labels of ", labels.size(), " and weights of ",
+          weights ? weights->size() : n, " for ", n, " rows");
+  std::fill(sums, sums + k * d, 0.0);
+  std::fill(counts, counts + k, 0.0);
+  // The weights per cluster on the host, in row order (n labels, n weights).
+  const std::vector<int32_t> host_labels = download_vector(labels);
+  const std::vector<float> host_weights = weights ? download_vector(*weights) : std::vector<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t c = host_labels[static_cast<std::size_t>(i)];
+    require(c >= 0 && c < k, ErrorCode::invalid_argument, where, "label of row ", i, " is ", c,
+            ", outside [0, ", k, ")");
+    counts[c] += weights ? static_cast<double>(host_weights[static_cast<std::size_t>(i)]) : 1.0;
+  }
+  if (nnz == 0) return;
+  cuda::DeviceGuard guard(device_);
+  cuda::ScratchBuffer keys = scratch<int32_t>(nnz);
+  cuda::cluster_feature_keys_kernel<<<blocks_for(n, cuda::kBlockThreads), cuda::kBlockThreads, 0,
+                                      stream_>>>(ptr(A.indptr, where), ptr(A.indices, where),
+                                                 ptr(labels, where), n, d, keys.as<int32_t>());
+  cuda::check_launch(where, "cluster_feature_keys_kernel");
+  cuda::ScratchBuffer wv = scratch<double>(nnz);
+  cuda::weighted_values_kernel<<<blocks_for(n, cuda::kBlockThreads), cuda::kBlockThreads, 0,
+                                 stream_>>>(ptr(A.indptr, where), ptr(A.values, where),
+                                            weights ? ptr(*weights, where) : nullptr, n,
+                                            wv.as<double>());
+  cuda::check_launch(where, "weighted_values_kernel");
+  const cuda::SortedSegments sorted = cuda::sort_by_key(*this, keys.as<int32_t>(), nnz, k * d);
+  cuda::ScratchBuffer out = scratch<double>(k * d);
+  cuda::segment_sums(*this, sorted.offsets, 1,
+                     cuda::SortedWeightedValue{wv.as<double>(), sorted.order.as<int64_t>()},
+                     out.as<double>());
+  download_sync(sums, out.as<double>(), static_cast<std::size_t>(k * d) * sizeof(double));
 }
 
 void CudaBackend::csr_profile_scores(const DeviceCsr& A, const ClusterProfiles& profiles,

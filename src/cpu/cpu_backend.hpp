@@ -112,6 +112,13 @@ class CpuBackend final : public Backend {
   DeviceCsr upload_csr(const CsrView& host) override;
   void csr_column_stats(const DeviceCsr& A, double* mean, double* var) override;
   void csr_rows_to_dense(const DeviceCsr& A, int64_t begin, DeviceArray<float>& out) override;
+  void csr_nearest_centroid(const DeviceCsr& A, const DeviceArray<float>& C,
+                            DeviceArray<int32_t>& labels, DeviceArray<float>& min_sq_dist) override;
+  void csr_sq_distances(const DeviceCsr& A, const DeviceArray<float>& C,
+                        DeviceArray<float>& out) override;
+  void csr_centroid_sums(const DeviceCsr& A, const DeviceArray<int32_t>& labels,
+                         const DeviceArray<float>* weights, int64_t k, double* sums,
+                         double* counts) override;
   void csr_cluster_sums(const DeviceCsr& A, const int32_t* labels, int64_t k, double* sums,
                         double* sq_sums, double* stored) override;
   void csr_profile_scores(const DeviceCsr& A, const ClusterProfiles& profiles,

@@ -372,6 +372,34 @@ class Backend {
   virtual void draw_from_cumulative(const DeviceArray<double>& cumulative, const double* targets,
                                     int64_t count, int64_t* rows);
 
+  // ---- k-means on sparse rows ---------------------------------------------
+  // Rows of A [n x d] must be canonical: no column stored twice in a row
+  // (kmeans_fit on a CsrView sums repeats first). A squared distance is
+  // defined once for every backend, in float64 with exact products (float32
+  // times float32), so every backend gives the same bits:
+  //   (‖x‖² + ‖c‖²) − 2·x·c, clamped at 0,
+  // ‖x‖² and x·c summed over the row's stored entries in stored order, ‖c‖²
+  // over the features in order. Cost O(nnz · rows of C); nothing is
+  // densified.
+
+  /// For each row of A, the nearest row of C [k x d] (ties to the lower
+  /// index) into `labels` [n] and its squared distance into `min_sq_dist`
+  /// [n] (backend arrays).
+  virtual void csr_nearest_centroid(const DeviceCsr& A, const DeviceArray<float>& C,
+                                    DeviceArray<int32_t>& labels,
+                                    DeviceArray<float>& min_sq_dist) = 0;
+  /// out [n x t] (backend array): the squared distance of each row of A to
+  /// each row of C [t x d] (k-means++ trials, transform).
+  virtual void csr_sq_distances(const DeviceCsr& A, const DeviceArray<float>& C,
+                                DeviceArray<float>& out) = 0;
+  /// Per-cluster weighted sums of the rows, Σ w_i x_i, into host `sums`
+  /// [k x d] and the weights Σ w_i into host `counts` [k], float64, summed
+  /// in row order (each product w·x exact), so every backend gives the
+  /// same bits. `labels` [n] (backend) in [0, k); `weights` may be null.
+  virtual void csr_centroid_sums(const DeviceCsr& A, const DeviceArray<int32_t>& labels,
+                                 const DeviceArray<float>* weights, int64_t k, double* sums,
+                                 double* counts) = 0;
+
   // ---- per-cluster profiles of sparse rows (fleet scores) -----------------
   /// For A [n x d] and host labels [n] in [0, k): per cluster and feature,
   /// the sum of the stored values, of their squares, and how many are
