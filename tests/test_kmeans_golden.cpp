@@ -1,7 +1,8 @@
 // k-means against scikit-learn's own results (tests/fixtures/kmeans_golden.json,
 // made by tests/fixtures/make_fixtures.py), on every backend:
 //  - explicit initial centres: the same labels, the same n_iter, inertia
-//    within 1e-5 relative, centres within float32 rounding;
+//    within 1e-5 relative, centres within float32 rounding — on the rows
+//    as given and as sparse rows (CSR);
 //  - k-means++ with stray's own generator on well-separated blobs: inertia
 //    within 1% of sklearn's best of n_init=10, and the true blobs found.
 // The cases were chosen by the generator to hold no near-ties, so these are
@@ -93,47 +94,69 @@ TEST_P(KMeansGolden, ManifestIsComplete) {
   }
 }
 
+// A fit of case `c` against scikit-learn's labels, n_iter, inertia and centres.
+void expect_golden(const nlohmann::json& c, const Case& k, const KMeansResult& r) {
+  const std::vector<int64_t> want = read_npy_int(fixture(c.at("labels")));
+  ASSERT_EQ(r.labels.size(), want.size());
+  int64_t mismatches = 0;
+  int64_t first = -1;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (r.labels[i] != want[i]) {
+      if (first < 0) first = static_cast<int64_t>(i);
+      ++mismatches;
+    }
+  }
+  EXPECT_EQ(mismatches, 0) << "first mismatch at row " << first << ": stray "
+                           << (first >= 0 ? r.labels[first] : -1) << ", sklearn "
+                           << (first >= 0 ? want[first] : -1);
+
+  EXPECT_EQ(r.n_iter, c.at("n_iter").get<int>());
+  EXPECT_EQ(r.converged, c.at("converged").get<bool>());
+
+  const double inertia = c.at("inertia").get<double>();
+  const double floor = 1e-9 * total_sum_of_squares(k.X);  // n == k has inertia 0
+  EXPECT_NEAR(r.inertia, inertia, 1e-5 * std::abs(inertia) + floor)
+      << "float64 sklearn inertia " << c.at("inertia_float64").get<double>();
+
+  const Matrix<float> centers = read_npy_float(fixture(c.at("centers")));
+  ASSERT_EQ(r.centers.rows(), centers.rows());
+  ASSERT_EQ(r.centers.cols(), centers.cols());
+  double scale = 1.0;
+  for (float v : centers.storage()) scale = std::max(scale, static_cast<double>(std::abs(v)));
+  for (int64_t j = 0; j < centers.rows(); ++j) {
+    for (int64_t f = 0; f < centers.cols(); ++f) {
+      EXPECT_NEAR(r.centers(j, f), centers(j, f), 1e-4 * scale) << "centre " << j << " feature " << f;
+    }
+  }
+}
+
+std::string describe(const Case& k) {
+  return "case " + k.name + " (" + std::to_string(k.X.rows()) + " x " +
+         std::to_string(k.X.cols()) + ", k = " + std::to_string(k.params.n_clusters) + ")";
+}
+
 TEST_P(KMeansGolden, ExplicitInitMatchesScikitLearn) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   for (const auto& c : manifest().at("kmeans")) {
     const Case k = load_case(c);
-    SCOPED_TRACE("case " + k.name + " (" + std::to_string(k.X.rows()) + " x " +
-                 std::to_string(k.X.cols()) + ", k = " + std::to_string(k.params.n_clusters) + ")");
-    const KMeansResult r =
-        kmeans_fit(*backend, k.params, k.X.view(), k.weights.empty() ? nullptr : &k.weights);
+    SCOPED_TRACE(describe(k));
+    expect_golden(c, k,
+                  kmeans_fit(*backend, k.params, k.X.view(),
+                             k.weights.empty() ? nullptr : &k.weights));
+  }
+}
 
-    const std::vector<int64_t> want = read_npy_int(fixture(c.at("labels")));
-    ASSERT_EQ(r.labels.size(), want.size());
-    int64_t mismatches = 0;
-    int64_t first = -1;
-    for (std::size_t i = 0; i < want.size(); ++i) {
-      if (r.labels[i] != want[i]) {
-        if (first < 0) first = static_cast<int64_t>(i);
-        ++mismatches;
-      }
-    }
-    EXPECT_EQ(mismatches, 0) << "first mismatch at row " << first << ": stray "
-                             << (first >= 0 ? r.labels[first] : -1) << ", sklearn "
-                             << (first >= 0 ? want[first] : -1);
-
-    EXPECT_EQ(r.n_iter, c.at("n_iter").get<int>());
-    EXPECT_EQ(r.converged, c.at("converged").get<bool>());
-
-    const double inertia = c.at("inertia").get<double>();
-    const double floor = 1e-9 * total_sum_of_squares(k.X);  // n == k has inertia 0
-    EXPECT_NEAR(r.inertia, inertia, 1e-5 * std::abs(inertia) + floor)
-        << "float64 sklearn inertia " << c.at("inertia_float64").get<double>();
-
-    const Matrix<float> centers = read_npy_float(fixture(c.at("centers")));
-    ASSERT_EQ(r.centers.rows(), centers.rows());
-    ASSERT_EQ(r.centers.cols(), centers.cols());
-    double scale = 1.0;
-    for (float v : centers.storage()) scale = std::max(scale, static_cast<double>(std::abs(v)));
-    for (int64_t j = 0; j < centers.rows(); ++j) {
-      for (int64_t f = 0; f < centers.cols(); ++f) {
-        EXPECT_NEAR(r.centers(j, f), centers(j, f), 1e-4 * scale) << "centre " << j << " feature " << f;
-      }
-    }
+// The same cases as sparse rows: scikit-learn's fit is one answer for
+// dense and sparse input, and the cases hold no near-ties.
+TEST_P(KMeansGolden, ExplicitInitOnSparseRowsMatchesScikitLearn) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  for (const auto& c : manifest().at("kmeans")) {
+    const Case k = load_case(c);
+    SCOPED_TRACE(describe(k) + ", as CSR");
+    const CsrMatrix csr = dense_to_csr(k.X.view());
+    expect_golden(c, k,
+                  kmeans_fit(*backend, k.params, csr.view(),
+                             k.weights.empty() ? nullptr : &k.weights));
   }
 }
 

@@ -3,6 +3,7 @@
 // distances), the host view it came from, and the sample weights.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "core/rng.hpp"
@@ -67,6 +68,47 @@ std::vector<double> cumulative_mass(const KMeansData& data, const float* mass);
 /// A row drawn with probability proportional to its share of the running
 /// sum; rows with no mass are never drawn.
 int64_t draw_index(const std::vector<double>& cumulative, Rng& rng);
+
+/// Centres to predict with: finite, d features, labels fit int32.
+void check_kmeans_centers(MatrixView<const float> centers, int64_t d, const char* where);
+
+/// One Lloyd run's result.
+struct LloydOutcome {
+  Matrix<float> centers;  // in the fit's coordinates (dense: less KMeansData::shift)
+  std::vector<int32_t> labels;
+  std::vector<double> sizes;
+  double inertia = 0.0;
+  int n_iter = 0;
+  bool converged = false;
+};
+
+/// sklearn's tol: relative to the mean (unweighted) feature variance.
+double absolute_tol(const KMeansParams& params, const std::vector<double>& variance);
+
+/// The n_init runs (1 for explicit centres; "auto": 10 for random init,
+/// else 1), each `one_run` (initialisation and Lloyd) drawing from one
+/// generator seeded with params.seed; the lowest inertia wins (the first
+/// on a tie). The result's centres are the run's as they are.
+KMeansResult best_of_runs(const KMeansParams& params,
+                          const std::function<LloydOutcome(Rng&)>& one_run);
+
+/// The checks every fit makes of its parameters, X's shape [n x d] and
+/// the weights (X's values are checked where they are read).
+void validate_kmeans_params(const KMeansParams& p, int64_t n, int64_t d,
+                            const std::vector<float>* sample_weight);
+
+/// The M-step: centres from the per-cluster sums and weights (a cluster
+/// with no weight keeps its centre), and how far each moved into
+/// center_shift [k]. Returns the squared shift summed over clusters.
+double update_kmeans_centers(const std::vector<double>& sums, const std::vector<double>& counts,
+                             const Matrix<float>& centers, Matrix<float>& new_centers,
+                             std::vector<double>& center_shift);
+
+/// The clusters with no weight, in order (sklearn relocates them).
+std::vector<int64_t> empty_clusters(const std::vector<double>& counts);
+/// The `count` rows of largest squared distance, largest first (equal
+/// distances: the lower row first); fewer where there are fewer rows.
+std::vector<int64_t> farthest_rows(const std::vector<float>& sq_dist, std::size_t count);
 
 /// Initial centres, in the centred coordinates of `data.X`: [k x d].
 Matrix<float> init_kmeans_plus_plus(KMeansData& data, int64_t k, Rng& rng);

@@ -90,6 +90,17 @@ KMeansResult kmeans_fit(Backend& backend, const KMeansParams& params, MatrixView
 KMeansResult kmeans_fit(Backend& backend, const KMeansParams& params, const DeviceArray<float>& X,
                         const std::vector<float>* sample_weight = nullptr);
 
+/// The same fit on sparse rows X (CSR) [n_samples x n_features], without
+/// densifying them: each iteration costs O(nnz · n_clusters) (Backend's
+/// "k-means on sparse rows"), as scikit-learn's sparse KMeans. Rows are
+/// not centred (that would fill them); distances are taken in float64
+/// instead. A row's repeated columns add up; columns need not be sorted.
+/// init k-means++, random or explicit centres (k-means|| is for dense
+/// rows: ErrorCode::invalid_argument). Every row is assigned each
+/// iteration (no pruning).
+KMeansResult kmeans_fit(Backend& backend, const KMeansParams& params, const CsrView& X,
+                        const std::vector<float>* sample_weight = nullptr);
+
 struct NearestCenters {
   std::vector<int32_t> labels;    // [n_samples] index of the nearest centre
   std::vector<float> sq_distances;  // [n_samples] ‖x − c_label‖², computed directly
@@ -102,6 +113,10 @@ NearestCenters kmeans_predict(Backend& backend, MatrixView<const float> centers,
 /// The same with a fitted model's centres.
 NearestCenters kmeans_predict(Backend& backend, const KMeansModel& model,
                               MatrixView<const float> X);
+/// The same for sparse rows X (CSR), distances as kmeans_fit on sparse
+/// rows takes them.
+NearestCenters kmeans_predict(Backend& backend, MatrixView<const float> centers, const CsrView& X);
+NearestCenters kmeans_predict(Backend& backend, const KMeansModel& model, const CsrView& X);
 /// The same on X resident on `backend`.
 NearestCenters kmeans_predict(Backend& backend, const KMeansModel& model,
                               const DeviceArray<float>& X);

@@ -1,0 +1,299 @@
+// k-means on sparse rows (CSR): the dense fit's Lloyd iterations, stopping
+// rules, empty-cluster relocation and n_init loop (kmeans.cpp), with the
+// distances and sums of Backend's "k-means on sparse rows", so nothing is
+// densified and an iteration costs O(nnz · k). Rows are not centred
+// (centring fills them); the distances are taken in float64 instead, so
+// their expanded form loses nothing float32 would keep. Every row is
+// assigned each iteration: the rows a sparse fit meets are wide, and the
+// bounds of pruned Lloyd would cost a second pass over them.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <optional>
+
+#include "cluster/kmeans_data.hpp"
+#include "core/check.hpp"
+#include "stray/cluster/kmeans.hpp"
+
+namespace stray {
+namespace {
+
+using internal::require;
+
+bool is_canonical(const CsrView& X) {
+  for (int64_t i = 0; i < X.rows; ++i) {
+    for (int64_t p = X.indptr[i] + 1; p < X.indptr[i + 1]; ++p) {
+      if (X.indices[p] <= X.indices[p - 1]) return false;
+    }
+  }
+  return true;
+}
+
+// X with each row's columns sorted and repeats added up (in float64, in
+// stored order), so a row stores each column once.
+CsrMatrix canonical_copy(const CsrView& X) {
+  CsrMatrix out;
+  out.rows = X.rows;
+  out.cols = X.cols;
+  out.indptr.reserve(static_cast<std::size_t>(X.rows + 1));
+  std::vector<std::pair<int32_t, int64_t>> entries;  // (column, position)
+  for (int64_t i = 0; i < X.rows; ++i) {
+    entries.clear();
+    for (int64_t p = X.indptr[i]; p < X.indptr[i + 1]; ++p) entries.emplace_back(X.indices[p], p);
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t e = 0; e < entries.size();) {
+      const int32_t column = entries[e].first;
+      double sum = 0.0;
+      for (; e < entries.size() && entries[e].first == column; ++e) sum += X.values[entries[e].second];
+      out.indices.push_back(column);
+      out.values.push_back(static_cast<float>(sum));
+    }
+    out.indptr.push_back(static_cast<int64_t>(out.indices.size()));
+  }
+  return out;
+}
+
+// The rows on the backend (canonical), the weights, and host access to
+// single rows for initialisation and relocation.
+class SparseRows {
+ public:
+  SparseRows(const SparseRows&) = delete;
+  SparseRows& operator=(const SparseRows&) = delete;
+  SparseRows(Backend& be, const CsrView& X, const std::vector<float>* w, const char* where)
+      : backend(be), weights_(w) {
+    // The caller checked the weights (validate_kmeans_params).
+    validate_csr(X, where);
+    if (!is_canonical(X)) canonical_ = canonical_copy(X);
+    host_ = canonical_ ? canonical_->view() : X;
+    device_ = backend.borrow_or_upload_csr(host_);
+    if (weights_) device_weights_ = backend.upload(*weights_);
+  }
+
+  Backend& backend;
+  int64_t n() const { return host_.rows; }
+  int64_t d() const { return host_.cols; }
+  const DeviceCsr& A() const { return device_; }
+  const DeviceArray<float>* w() const { return weights_ ? &device_weights_ : nullptr; }
+  double weight(int64_t i) const { return weights_ ? (*weights_)[static_cast<std::size_t>(i)] : 1.0; }
+
+  /// Row i written densely into out [d].
+  void row(int64_t i, float* out) const {
+    std::fill(out, out + d(), 0.0f);
+    for (int64_t p = host_.indptr[i]; p < host_.indptr[i + 1]; ++p) out[host_.indices[p]] = host_.values[p];
+  }
+  /// Rows `ids` as dense rows [ids.size() x d].
+  Matrix<float> rows(const std::vector<int64_t>& ids) const {
+    Matrix<float> out(static_cast<int64_t>(ids.size()), d());
+    for (std::size_t r = 0; r < ids.size(); ++r) row(ids[r], out.row(static_cast<int64_t>(r)));
+    return out;
+  }
+  /// Squared distances of every row to each row of C [t x d]: [n x t].
+  Matrix<float> distances_to(const Matrix<float>& C) {
+    const DeviceArray<float> device_c = backend.upload(C.view());
+    DeviceArray<float> out = backend.allocate<float>(n(), C.rows());
+    backend.csr_sq_distances(device_, device_c, out);
+    return backend.download(out);
+  }
+  /// Running float64 sums of weight × mass[i] (mass null = 1).
+  std::vector<double> cumulative(const float* mass) const {
+    std::vector<double> out(static_cast<std::size_t>(n()));
+    double running = 0.0;
+    for (int64_t i = 0; i < n(); ++i) {
+      running += weight(i) * (mass ? mass[i] : 1.0);
+      out[static_cast<std::size_t>(i)] = running;
+    }
+    return out;
+  }
+
+ private:
+  const std::vector<float>* weights_;
+  std::optional<CsrMatrix> canonical_;  // X's rows made canonical, where they were not
+  CsrView host_;
+  DeviceCsr device_;
+  DeviceArray<float> device_weights_;
+};
+
+
+// Greedy k-means++ (as the dense fit's): D² sampling of 2 + ⌊ln k⌋
+// candidates per centre, the one that lowers the potential most kept.
+Matrix<float> init_kmeans_plus_plus(SparseRows& rows, int64_t k, internal::Rng& rng) {
+  const int64_t n = rows.n(), d = rows.d();
+  const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
+  Matrix<float> centres(k, d);
+  rows.row(internal::draw_index(rows.cumulative(nullptr), rng), centres.row(0));
+  const Matrix<float> first = rows.distances_to(Matrix<float>::copy_of(
+      MatrixView<const float>(centres.row(0), 1, d)));
+  std::vector<float> closest(first.storage().begin(), first.storage().end());
+  std::vector<int64_t> ids(static_cast<std::size_t>(trials));
+  for (int64_t c = 1; c < k; ++c) {
+    const std::vector<double> cumulative = rows.cumulative(closest.data());
+    for (int64_t& id : ids) {
+      id = cumulative.back() > 0.0 ? internal::draw_index(cumulative, rng)
+                                   : static_cast<int64_t>(rng.below(n));
+    }
+    const Matrix<float> candidates = rows.rows(ids);
+    const Matrix<float> dist = rows.distances_to(candidates);  // [n x trials]
+    int best = 0;
+    double best_potential = 0.0;
+    for (int t = 0; t < trials; ++t) {
+      double potential = 0.0;
+      for (int64_t i = 0; i < n; ++i) potential += rows.weight(i) * std::min(closest[i], dist(i, t));
+      if (t == 0 || potential < best_potential) {
+        best = t;
+        best_potential = potential;
+      }
+    }
+    for (int64_t i = 0; i < n; ++i) closest[i] = std::min(closest[i], dist(i, best));
+    std::copy(candidates.row(best), candidates.row(best) + d, centres.row(c));
+  }
+  return centres;
+}
+
+// k distinct rows, drawn with probability proportional to weight.
+Matrix<float> init_random(SparseRows& rows, int64_t k, internal::Rng& rng) {
+  int64_t positive = 0;
+  for (int64_t i = 0; i < rows.n(); ++i) positive += rows.weight(i) > 0.0;
+  require(positive >= k, ErrorCode::invalid_argument, "kmeans_fit",
+          "random init needs n_clusters=", k, " rows with positive weight, found ", positive);
+  std::vector<int64_t> ids;
+  std::vector<float> mass(static_cast<std::size_t>(rows.n()), 1.0f);
+  while (static_cast<int64_t>(ids.size()) < k) {
+    const int64_t i = internal::draw_index(rows.cumulative(mass.data()), rng);
+    ids.push_back(i);
+    mass[static_cast<std::size_t>(i)] = 0.0f;  // never drawn again
+  }
+  return rows.rows(ids);
+}
+
+Matrix<float> initial_centres(SparseRows& rows, const KMeansParams& params, internal::Rng& rng) {
+  switch (params.init) {
+    case KMeansInit::kmeans_plus_plus: return init_kmeans_plus_plus(rows, params.n_clusters, rng);
+    case KMeansInit::random: return init_random(rows, params.n_clusters, rng);
+    case KMeansInit::explicit_centers: return params.initial_centers;
+    case KMeansInit::kmeans_parallel: break;
+  }
+  internal::fail(ErrorCode::invalid_argument, "kmeans_fit",
+                 "init k-means|| is for dense rows; use k-means++, random or explicit centres "
+                 "for sparse rows");
+}
+
+// sklearn's rule, as the dense fit's: clusters left empty take the rows
+// farthest from their centres, largest first; the sums move with them.
+void relocate_empty_clusters(const SparseRows& rows, const std::vector<float>& sq_dist,
+                             const std::vector<int32_t>& labels, std::vector<double>& sums,
+                             std::vector<double>& counts) {
+  const std::vector<int64_t> empty = internal::empty_clusters(counts);
+  if (empty.empty()) return;
+  const int64_t d = rows.d();
+  const std::vector<int64_t> far = internal::farthest_rows(sq_dist, empty.size());
+  std::vector<float> row(static_cast<std::size_t>(d));
+  for (std::size_t e = 0; e < far.size(); ++e) {
+    const int64_t from = labels[static_cast<std::size_t>(far[e])], to = empty[e];
+    const double w = rows.weight(far[e]);
+    rows.row(far[e], row.data());
+    for (int64_t j = 0; j < d; ++j) {
+      sums[from * d + j] -= w * row[j];
+      sums[to * d + j] = w * row[j];
+    }
+    counts[from] -= w;
+    counts[to] = w;
+  }
+}
+
+// Lloyd's iterations from `centers`: each assigns every row, brings back
+// n labels and k x d sums.
+internal::LloydOutcome lloyd(SparseRows& rows, Matrix<float> centers, const KMeansParams& p,
+                             double tol_abs) {
+  Backend& be = rows.backend;
+  const int64_t n = rows.n(), d = rows.d(), k = p.n_clusters;
+  DeviceArray<float> device_centers = be.upload(centers.view());
+  DeviceArray<int32_t> labels = be.allocate<int32_t>(n);
+  DeviceArray<float> dist = be.allocate<float>(n);
+  std::vector<int32_t> previous(static_cast<std::size_t>(n), -1);
+  std::vector<double> sums(static_cast<std::size_t>(k * d)), counts(static_cast<std::size_t>(k));
+  std::vector<double> center_shift(static_cast<std::size_t>(k));
+  Matrix<float> new_centers(k, d);
+
+  internal::LloydOutcome out;
+  bool strict = false;
+  for (int it = 0; it < p.max_iter; ++it) {
+    be.csr_nearest_centroid(rows.A(), device_centers, labels, dist);
+    std::vector<int32_t> current = be.download_vector(labels);
+    be.csr_centroid_sums(rows.A(), labels, rows.w(), k, sums.data(), counts.data());
+    if (!internal::empty_clusters(counts).empty()) {
+      relocate_empty_clusters(rows, be.download_vector(dist), current, sums, counts);
+    }
+    const double shift =
+        internal::update_kmeans_centers(sums, counts, centers, new_centers, center_shift);
+    std::swap(centers, new_centers);
+    be.copy_to_device(*device_centers.buffer(), 0, centers.data(), device_centers.bytes());
+    out.n_iter = it + 1;
+    if (current == previous) {  // a fixed point: the centres did not move
+      strict = out.converged = true;
+      break;
+    }
+    previous = std::move(current);
+    if (shift <= tol_abs) {
+      out.converged = true;
+      break;
+    }
+  }
+  // The final E-step, so the labels and distances belong to the returned
+  // centres (at a fixed point they already do).
+  if (!strict) be.csr_nearest_centroid(rows.A(), device_centers, labels, dist);
+  out.labels = be.download_vector(labels);
+  const std::vector<float> sq_dist = be.download_vector(dist);
+  out.sizes.assign(static_cast<std::size_t>(k), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    out.inertia += rows.weight(i) * sq_dist[static_cast<std::size_t>(i)];
+    out.sizes[static_cast<std::size_t>(out.labels[static_cast<std::size_t>(i)])] += rows.weight(i);
+  }
+  out.centers = std::move(centers);
+  return out;
+}
+
+// Column variances for tol (unweighted, as sklearn's).
+std::vector<double> column_variances(SparseRows& rows) {
+  std::vector<double> mean(static_cast<std::size_t>(rows.d())), var(mean.size());
+  rows.backend.csr_column_stats(rows.A(), mean.data(), var.data());
+  return var;
+}
+
+}  // namespace
+
+KMeansResult kmeans_fit(Backend& backend, const KMeansParams& params, const CsrView& X,
+                        const std::vector<float>* sample_weight) {
+  const auto start = std::chrono::steady_clock::now();
+  internal::validate_kmeans_params(params, X.rows, X.cols, sample_weight);
+  SparseRows rows(backend, X, sample_weight, "kmeans_fit");
+  const double tol_abs = internal::absolute_tol(params, column_variances(rows));
+  KMeansResult best = internal::best_of_runs(params, [&](internal::Rng& rng) {
+    return lloyd(rows, initial_centres(rows, params, rng), params, tol_abs);
+  });
+  best.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return best;
+}
+
+NearestCenters kmeans_predict(Backend& backend, MatrixView<const float> centers, const CsrView& X) {
+  const char* where = "kmeans_predict";
+  require(X.rows > 0 && X.cols > 0, ErrorCode::invalid_argument, where, "X is empty (", X.rows,
+          " x ", X.cols, ")");
+  internal::check_kmeans_centers(centers, X.cols, where);
+  SparseRows rows(backend, X, nullptr, where);
+  const DeviceArray<float> device_centers = backend.upload(centers);
+  DeviceArray<int32_t> labels = backend.allocate<int32_t>(rows.n());
+  DeviceArray<float> dist = backend.allocate<float>(rows.n());
+  backend.csr_nearest_centroid(rows.A(), device_centers, labels, dist);
+  NearestCenters out;
+  out.labels = backend.download_vector(labels);
+  out.sq_distances = backend.download_vector(dist);
+  return out;
+}
+
+NearestCenters kmeans_predict(Backend& backend, const KMeansModel& model, const CsrView& X) {
+  return kmeans_predict(backend, model.centers.view(), X);
+}
+
+}  // namespace stray
