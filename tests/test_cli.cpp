@@ -5,6 +5,7 @@
 #include "cli_runner.hpp"
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +18,7 @@
 
 #include "stray/synthetic/datasets.hpp"
 #include "stray/io/npy.hpp"
+#include "stray/io/npz.hpp"
 
 #ifdef STRAY_CLI_PATH
 
@@ -61,6 +63,43 @@ TEST_F(Cli, KMeansJsonOnBlobsAndFiles) {
   const Matrix<float> centers = read_npy_float(path("centers.npy"));
   EXPECT_EQ(centers.rows(), 3);
   EXPECT_EQ(centers.cols(), 3);
+}
+
+// A CSR .npz is clustered as sparse rows: the same fit as the dense .npy
+// of the same rows (explicit centres), and k-means|| refused in one line.
+TEST_F(Cli, KMeansOnACsrNpzIsTheFitOfTheDenseRows) {
+  BlobsParams p;
+  p.n_samples = 600;
+  p.n_features = 5;
+  p.n_centers = 3;
+  p.cluster_std = 0.4;
+  Blobs b = make_blobs(p);
+  for (float& v : b.X.storage()) v = v < 0.0f ? 0.0f : v;  // about half the cells 0
+  write_npy(path("X.npy"), b.X.view());
+  write_npz_csr(path("X.npz"), dense_to_csr(b.X.view()).view());
+  Matrix<float> init(3, 5);
+  for (int c = 0; c < 3; ++c) std::copy(b.X.row(c * 7), b.X.row(c * 7) + 5, init.row(c));
+  write_npy(path("init.npy"), init.view());
+  const std::string common = " -k 3 --backend cpu --json --init-centers " + path("init.npy");
+  const RunResult dense = run_cli("kmeans -i " + path("X.npy") + common + " --labels " +
+                                  path("dense.npy"));
+  const RunResult sparse = run_cli("kmeans -i " + path("X.npz") + common + " --labels " +
+                                   path("sparse.npy"));
+  ASSERT_EQ(dense.status, 0) << dense.err;
+  ASSERT_EQ(sparse.status, 0) << sparse.err;
+  const auto jd = nlohmann::json::parse(dense.out), js = nlohmann::json::parse(sparse.out);
+  EXPECT_EQ(jd["input"], "dense");
+  EXPECT_EQ(js["input"], "csr");
+  EXPECT_EQ(js["n_samples"], 600);
+  EXPECT_EQ(js["n_iter"], jd["n_iter"]);
+  EXPECT_NEAR(js["inertia"].get<double>(), jd["inertia"].get<double>(),
+              1e-5 * jd["inertia"].get<double>());
+  EXPECT_EQ(read_npy_int(path("sparse.npy")), read_npy_int(path("dense.npy")));
+
+  const RunResult parallel = run_cli("kmeans -i " + path("X.npz") + " -k 3 --init 'k-means||'");
+  EXPECT_NE(parallel.status, 0);
+  EXPECT_NE(parallel.err.find("k-means||"), std::string::npos) << parallel.err;
+  EXPECT_EQ(std::count(parallel.err.begin(), parallel.err.end(), '\n'), 1) << parallel.err;
 }
 
 TEST_F(Cli, SyntheticBlobsWithoutInput) {

@@ -12,6 +12,10 @@
 
 namespace stray::cli {
 
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
 void print_json(const nlohmann::ordered_json& j) { std::cout << j.dump() << std::endl; }
 
 void add_backend_options(CLI::App* cmd, BackendChoice* choice) {

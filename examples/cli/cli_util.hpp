@@ -24,6 +24,9 @@ namespace stray::cli {
 /// the object's own order (the order the --out files keep).
 void print_json(const nlohmann::ordered_json& j);
 
+/// Whether `s` ends with `tail` (a file's extension: .npz is CSR input).
+bool ends_with(const std::string& s, const std::string& tail);
+
 /// The backend options of every subcommand that computes.
 struct BackendChoice {
   std::string name = "auto";  // --backend

@@ -1,4 +1,5 @@
-// `stray kmeans`: k-means on a .npy matrix, or on built-in synthetic blobs.
+// `stray kmeans`: k-means on a dense .npy matrix or a CSR .npz
+// (scipy.sparse.save_npz; never densified), or on built-in synthetic blobs.
 #include <cstdio>
 #include <string>
 
@@ -9,6 +10,7 @@
 #include "stray/cluster/kmeans.hpp"
 #include "stray/metrics/metrics.hpp"
 #include "stray/io/npy.hpp"
+#include "stray/io/npz.hpp"
 
 namespace stray::cli {
 namespace {
@@ -25,16 +27,26 @@ struct KMeansOptions {
   BlobsParams blobs;
 };
 
-// The rows to cluster: the -i matrix, or synthetic blobs with their truth.
+// The rows to cluster: the -i matrix (dense, or CSR from a .npz), or
+// synthetic blobs with their truth.
 struct KMeansInput {
   Matrix<float> X;
+  CsrMatrix S;
+  bool sparse = false;
   std::vector<int32_t> truth;  // empty with -i
+  int64_t rows() const { return sparse ? S.rows : X.rows(); }
+  int64_t cols() const { return sparse ? S.cols : X.cols(); }
 };
 
 KMeansInput kmeans_input(const KMeansOptions& o) {
   KMeansInput in;
   if (!o.input.empty()) {
-    in.X = read_npy_float(o.input);
+    in.sparse = ends_with(o.input, ".npz");
+    if (in.sparse) {
+      in.S = read_npz_csr(o.input);
+    } else {
+      in.X = read_npy_float(o.input);
+    }
     return in;
   }
   BlobsParams blobs = o.blobs;
@@ -67,8 +79,9 @@ void print_kmeans(const KMeansOptions& o, const KMeansInput& in, const KMeansPar
   if (o.json) {
     nlohmann::ordered_json j = {{"backend", backend.name()},
                                 {"device", backend.device_description()},
-                                {"n_samples", in.X.rows()},
-                                {"n_features", in.X.cols()},
+                                {"input", in.sparse ? "csr" : "dense"},
+                                {"n_samples", in.rows()},
+                                {"n_features", in.cols()},
                                 {"n_clusters", params.n_clusters},
                                 {"init", to_string(params.init)},
                                 {"inertia", r.inertia},
@@ -80,9 +93,9 @@ void print_kmeans(const KMeansOptions& o, const KMeansInput& in, const KMeansPar
     print_json(j);
     return;
   }
-  std::printf("k-means on %lld x %lld %s, k = %lld, init %s, backend %s (%s)\n",
-              static_cast<long long>(in.X.rows()), static_cast<long long>(in.X.cols()),
-              o.input.empty() ? "synthetic blobs" : o.input.c_str(),
+  std::printf("k-means on %lld x %lld %s%s, k = %lld, init %s, backend %s (%s)\n",
+              static_cast<long long>(in.rows()), static_cast<long long>(in.cols()),
+              in.sparse ? "CSR " : "", o.input.empty() ? "synthetic blobs" : o.input.c_str(),
               static_cast<long long>(params.n_clusters), to_string(params.init),
               backend.name().c_str(), backend.device_description().c_str());
   std::printf("  %d iterations, %s, inertia %.6g, %.3f s\n", r.n_iter,
@@ -105,8 +118,9 @@ void run_kmeans(const KMeansOptions& o) {
     weights.assign(w.storage().begin(), w.storage().end());
   }
   auto backend = open_backend(o.backend);
-  const KMeansResult r =
-      kmeans_fit(*backend, params, in.X.view(), o.weights.empty() ? nullptr : &weights);
+  const std::vector<float>* w = o.weights.empty() ? nullptr : &weights;
+  const KMeansResult r = in.sparse ? kmeans_fit(*backend, params, in.S.view(), w)
+                                   : kmeans_fit(*backend, params, in.X.view(), w);
   // Outputs are written only after the fit succeeded, all or none.
   if (!o.labels_out.empty()) out.write(o.labels_out, [&](const std::string& p) { write_npy(p, r.labels); });
   if (!o.centers_out.empty()) {
@@ -123,13 +137,16 @@ void register_kmeans_command(CLI::App& app) {
   auto opts = std::make_shared<KMeansOptions>();
   CLI::App* cmd = app.add_subcommand(
       "kmeans",
-      "Cluster the rows of a matrix with k-means (Lloyd). Without -i, clusters built-in "
-      "synthetic Gaussian blobs and reports the adjusted Rand index against the truth.");
-  cmd->add_option("-i,--input", opts->input, "Input matrix, .npy [n_samples x n_features]")
+      "Cluster the rows of a matrix with k-means (Lloyd): a dense .npy or a CSR .npz written by "
+      "scipy.sparse.save_npz (never densified). Without -i, clusters built-in synthetic "
+      "Gaussian blobs and reports the adjusted Rand index against the truth.");
+  cmd->add_option("-i,--input", opts->input,
+                  "Input matrix [n_samples x n_features]: .npy (dense) or .npz (scipy CSR)")
       ->check(CLI::ExistingFile);
   cmd->add_option("-k,--clusters", opts->k, "Number of clusters (default with blobs: --centers)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--init", opts->init, "Initialisation: k-means++, random or k-means||")
+  cmd->add_option("--init", opts->init,
+                  "Initialisation: k-means++, random or k-means|| (k-means||: dense input only)")
       ->capture_default_str();
   cmd->add_option("--init-centers", opts->init_centers,
                   "Explicit initial centres, .npy [k x n_features] (overrides --init)")

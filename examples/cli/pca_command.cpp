@@ -24,10 +24,6 @@ struct PcaOptions {
   int power_iterations = -1;
 };
 
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 // -c: a count (1, 2, ...) or a fraction of variance in (0, 1).
 PcaParams pca_params(const PcaOptions& o) {
   PcaParams params;

@@ -1,4 +1,5 @@
-// k-means: stray.KMeans's fit and predict (python/stray/cluster.py).
+// k-means: stray.KMeans's fit and predict (python/stray/cluster.py), on
+// dense rows or CSR rows (never densified).
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 
@@ -22,10 +23,9 @@ nb::dict kmeans_result_dict(KMeansResult&& r, const std::string& backend) {
   return d;
 }
 
-nb::dict fit(Matrix2In<float> X, int64_t n_clusters, const std::string& init,
-             std::optional<Matrix2In<float>> init_centers, int n_init, int max_iter, double tol,
-             uint64_t seed, std::optional<Vector1In<float>> sample_weight,
-             const std::string& backend_name) {
+KMeansParams params_of(int64_t n_clusters, const std::string& init,
+                       std::optional<Matrix2In<float>> init_centers, int n_init, int max_iter,
+                       double tol, uint64_t seed) {
   KMeansParams p;
   p.n_clusters = n_clusters;
   p.init = parse_kmeans_init(init);
@@ -34,25 +34,47 @@ nb::dict fit(Matrix2In<float> X, int64_t n_clusters, const std::string& init,
   p.max_iter = max_iter;
   p.tol = tol;
   p.seed = seed;
+  return p;
+}
+
+// X: a dense float32 array, or a _Csr (never densified).
+nb::dict fit(nb::object X, int64_t n_clusters, const std::string& init,
+             std::optional<Matrix2In<float>> init_centers, int n_init, int max_iter, double tol,
+             uint64_t seed, std::optional<Vector1In<float>> sample_weight,
+             const std::string& backend_name) {
+  const KMeansParams p =
+      params_of(n_clusters, init, std::move(init_centers), n_init, max_iter, tol, seed);
   std::optional<std::vector<float>> weights;
   if (sample_weight) weights = vector_of(*sample_weight);
+  const std::vector<float>* w = weights ? &*weights : nullptr;
   KMeansResult r;
   std::string used;
-  {
+  if (nb::isinstance<CsrIn>(X)) {
+    const CsrView csr = nb::cast<const CsrIn&>(X).view();
     nb::gil_scoped_release release;
     auto backend = open_backend(backend_name);
     used = backend->name();
-    r = kmeans_fit(*backend, p, view_of(X), weights ? &*weights : nullptr);
+    r = kmeans_fit(*backend, p, csr, w);
+  } else {
+    const auto dense = nb::cast<Matrix2In<float>>(X, false);
+    nb::gil_scoped_release release;
+    auto backend = open_backend(backend_name);
+    used = backend->name();
+    r = kmeans_fit(*backend, p, view_of(dense), w);
   }
   return kmeans_result_dict(std::move(r), used);
 }
 
-nb::tuple predict(Matrix2In<float> centers, Matrix2In<float> X, const std::string& backend_name) {
+nb::tuple predict(Matrix2In<float> centers, nb::object X, const std::string& backend_name) {
   NearestCenters r;
-  {
+  if (nb::isinstance<CsrIn>(X)) {
+    const CsrView csr = nb::cast<const CsrIn&>(X).view();
     nb::gil_scoped_release release;
-    auto backend = open_backend(backend_name);
-    r = kmeans_predict(*backend, view_of(centers), view_of(X));
+    r = kmeans_predict(*open_backend(backend_name), view_of(centers), csr);
+  } else {
+    const auto dense = nb::cast<Matrix2In<float>>(X, false);
+    nb::gil_scoped_release release;
+    r = kmeans_predict(*open_backend(backend_name), view_of(centers), view_of(dense));
   }
   return nb::make_tuple(to_numpy(std::move(r.labels)), to_numpy(std::move(r.sq_distances)));
 }
@@ -60,11 +82,11 @@ nb::tuple predict(Matrix2In<float> centers, Matrix2In<float> X, const std::strin
 }  // namespace
 
 void bind_kmeans(nb::module_& m) {
-  m.def("kmeans_fit", &fit, nb::arg("X").noconvert(), nb::arg("n_clusters"), nb::arg("init"),
+  m.def("kmeans_fit", &fit, nb::arg("X"), nb::arg("n_clusters"), nb::arg("init"),
         nb::arg("init_centers").noconvert().none(), nb::arg("n_init"), nb::arg("max_iter"),
         nb::arg("tol"), nb::arg("seed"), nb::arg("sample_weight").noconvert().none(),
         nb::arg("backend"));
-  m.def("kmeans_predict", &predict, nb::arg("centers").noconvert(), nb::arg("X").noconvert(),
+  m.def("kmeans_predict", &predict, nb::arg("centers").noconvert(), nb::arg("X"),
         nb::arg("backend"));
 }
 

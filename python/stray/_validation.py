@@ -50,10 +50,11 @@ def csr_of(X):
     )
 
 
-def dense_float32(X):
-    """A dense float32 C array of X (a sparse matrix is densified)."""
+def library_rows(X):
+    """X as the extension takes rows: a sparse matrix as csr_of gives it
+    (never densified), else a dense float32 C array."""
     if sp.issparse(X):
-        return np.ascontiguousarray(X.toarray(), dtype=np.float32)
+        return csr_of(X)
     return np.ascontiguousarray(X, dtype=np.float32)
 
 

@@ -9,7 +9,7 @@ from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import _core
-from ._validation import check_backend, dense_float32, float32_rows, seed_of
+from ._validation import check_backend, float32_rows, library_rows, seed_of
 
 _INITS = ("k-means++", "random", "k-means||")
 
@@ -21,7 +21,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     ``"k-means||"``, and ``backend`` picks where the work runs ("auto": CUDA
     when a GPU is present, else the CPU). Data are float32 (float64 input is
     converted; float32 C-contiguous input is read in place); sparse input is
-    densified. ``algorithm`` accepts "lloyd" and "elkan" and runs stray's
+    clustered as CSR rows, never densified (``init="k-means||"`` is for dense
+    input). ``algorithm`` accepts "lloyd" and "elkan" and runs stray's
     pruned Lloyd either way (same answer). stray's random draws differ from
     numpy's: for the same ``random_state`` k-means++ picks other centres than
     scikit-learn; with explicit initial centres the fit matches scikit-learn's.
@@ -89,14 +90,14 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         check_backend(self.backend)
         if self.algorithm not in ("lloyd", "elkan"):
             raise ValueError(f"algorithm must be 'lloyd' or 'elkan', got {self.algorithm!r}")
-        X = dense_float32(float32_rows(self, X, reset=True, accept_sparse=True))
+        X = float32_rows(self, X, reset=True, accept_sparse=True)
         weights = None
         if sample_weight is not None:
             weights = _check_sample_weight(sample_weight, X, dtype=np.float32)
         seed = seed_of(self.random_state)
         init, centers = self._init_args(X, seed)
         r = _core.kmeans_fit(
-            X, int(self.n_clusters), init, centers, self._n_init(), int(self.max_iter),
+            library_rows(X), int(self.n_clusters), init, centers, self._n_init(), int(self.max_iter),
             float(self.tol), seed, weights, self.backend,
         )
         self.cluster_centers_ = r["centers"]
@@ -110,8 +111,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     def _nearest(self, X):
         check_is_fitted(self)
-        X = dense_float32(float32_rows(self, X, reset=False, accept_sparse=True))
-        return X, _core.kmeans_predict(self.cluster_centers_, X, self.backend)
+        X = float32_rows(self, X, reset=False, accept_sparse=True)
+        return X, _core.kmeans_predict(self.cluster_centers_, library_rows(X), self.backend)
 
     def predict(self, X):
         """The nearest centre of each row."""
@@ -123,7 +124,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     def transform(self, X):
         """Euclidean distances of each row to every centre [n x n_clusters]."""
         check_is_fitted(self)
-        X = dense_float32(float32_rows(self, X, reset=False, accept_sparse=True))
+        X = float32_rows(self, X, reset=False, accept_sparse=True)
         return euclidean_distances(X, self.cluster_centers_).astype(np.float32, copy=False)
 
     def fit_transform(self, X, y=None, sample_weight=None):

@@ -18,12 +18,13 @@ AGGLO_CASES = golden("agglomerative_golden.json")["cases"]
 
 
 @pytest.mark.parametrize("case", KMEANS, ids=lambda c: c["name"])
-def test_kmeans_matches_sklearn_golden(case):
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_kmeans_matches_sklearn_golden(case, sparse):
     X = fixture_npy(case["X"])
     w = fixture_npy(case["sample_weight"]) if case["sample_weight"] else None
     km = stray.KMeans(case["n_clusters"], init=fixture_npy(case["init_centers"]), n_init=1,
                       tol=case["tol"], max_iter=case["max_iter"], backend="cpu")
-    km.fit(X, sample_weight=w)
+    km.fit(sp.csr_matrix(X) if sparse else X, sample_weight=w)
     np.testing.assert_array_equal(km.labels_, fixture_npy(case["labels"]))
     centers = fixture_npy(case["centers"])
     scale = 1.0 + np.abs(centers).max()
@@ -120,6 +121,37 @@ def test_kmeans_agrees_with_sklearn_live():
     np.testing.assert_array_equal(ours.predict(X[:100]), theirs.predict(X[:100]))
     np.testing.assert_allclose(ours.transform(X[:50]), theirs.transform(X[:50]), rtol=1e-4,
                                atol=1e-3)
+
+
+def test_sparse_kmeans_agrees_with_sklearn_live():
+    """CSR rows of 0/1 package-like features, clustered as scikit-learn
+    clusters them (its sparse path), without densifying; a repeated column
+    in a row adds up, as scipy reads it."""
+    rng = np.random.RandomState(5)
+    role = rng.randint(0, 5, 4000)
+    dense = (rng.rand(4000, 400) < 0.02).astype(np.float32)
+    for r in range(5):
+        dense[role == r, r * 40:(r + 1) * 40] = (rng.rand((role == r).sum(), 40) < 0.9)
+    X = sp.csr_matrix(dense)
+    init = dense[rng.choice(4000, 5, replace=False)]
+    w = rng.randint(1, 4, 4000).astype(np.float32)
+    ours = stray.KMeans(5, init=init, n_init=1, backend="cpu").fit(X, sample_weight=w)
+    theirs = sklearn.cluster.KMeans(5, init=init, n_init=1).fit(X, sample_weight=w)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, atol=1e-5)
+    assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-5)
+    assert ours.n_iter_ == theirs.n_iter_
+    np.testing.assert_array_equal(ours.predict(X[:300]), theirs.predict(X[:300]))
+    assert ours.score(X[:300]) == pytest.approx(theirs.score(X[:300]), rel=1e-5)
+    # Repeats: row 0 with a column stored twice (COO → CSR without summing).
+    coo = sp.coo_matrix((np.array([0.5, 0.5, 1.0], dtype=np.float32),
+                         (np.array([0, 0, 0]), np.array([7, 7, 3]))), shape=(1, 400))
+    repeated = sp.csr_matrix((coo.data, coo.col, np.array([0, 3])), shape=(1, 400))
+    assert not repeated.has_canonical_format
+    assert ours.predict(repeated)[0] == theirs.predict(repeated.toarray())[0]
+    # k-means++ on the same rows finds the roles.
+    pp = stray.KMeans(5, random_state=0, backend="cpu").fit(X)
+    assert stray.adjusted_rand_score(role, pp.labels_) == pytest.approx(1.0)
 
 
 def test_pca_agrees_with_sklearn_live():
