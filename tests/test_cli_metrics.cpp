@@ -15,6 +15,7 @@
 #include "stray/io/npy.hpp"
 #include "stray/metrics/assignment.hpp"
 #include "stray/metrics/label_scores.hpp"
+#include "stray/metrics/metrics.hpp"
 #include "temp_dir.hpp"
 
 namespace {
@@ -120,11 +121,66 @@ TEST(CliMetrics, CompareRefusesBadInputOnOneLine) {
   expect_one_line_error(compare("f.npy", "a.npy"), "integers");
   expect_one_line_error(compare("empty.npy", "empty.npy"), "empty");
   expect_one_line_error(compare("wide.npy", "a.npy"), "one column");
-  expect_one_line_error(compare("no_label.csv", "ok.csv"), "entity and label");
+  write_bytes(dir.file("tag.csv"), "entity,tag\na,1\n");
+  // --labels may name its column cluster (stray fleet --scores); --truth may not.
+  expect_one_line_error(compare("tag.csv", "ok.csv"), "entity and label (or cluster)");
+  expect_one_line_error(compare("ok.csv", "no_label.csv"), "entity and label");
   expect_one_line_error(compare("dup.csv", "ok.csv"), "line 4: entity 'a' already labelled on line 2");
   expect_one_line_error(compare("ragged.csv", "ok.csv"), "line 3");
   expect_one_line_error(compare("ok.csv", "other.csv"), "no entity is in both");
   expect_one_line_error(compare("ok.csv", "a.npy"), "both be .npy or both be .csv");
+}
+
+// The truth read off the entity names: hostname stems, or the part before
+// a stop character; the labels in the column stray fleet --scores writes.
+TEST(CliMetrics, CompareTakesTheTruthFromEntityNames) {
+  TempDir dir;
+  write_bytes(dir.file("scores.csv"),
+              "entity,cluster,score\nweb-01.prod.example,0,1.5\nWEB-02,0,0.5\ndb12,1,2\n"
+              "db-4_b,1,1\nnginx@2024-01-02,2,1\nnginx@2024-01-03,0,1\n1234,2,0\n");
+  const auto stem = run_cli("compare --labels " + dir.file("scores.csv") +
+                            " --truth-from-names stem --json");
+  ASSERT_EQ(stem.status, 0) << stem.err;
+  const json js = json::parse(stem.out);
+  // Classes: web, web, db, db-4_b (it ends in a letter), nginx@, nginx@
+  // (trailing digits and - stripped), 1234 (a stem of digits only keeps
+  // the name).
+  const std::vector<int64_t> clusters{0, 0, 1, 1, 2, 0, 2};
+  const std::vector<int64_t> stems{0, 0, 1, 2, 3, 3, 4};
+  EXPECT_EQ(js["n_entities"].get<int64_t>(), 7);
+  EXPECT_EQ(js["n_classes"].get<int64_t>(), 5);
+  EXPECT_DOUBLE_EQ(js["adjusted_rand"].get<double>(), stray::adjusted_rand_score(stems, clusters));
+  EXPECT_FALSE(js.contains("only_in_labels"));
+
+  const auto before = run_cli("compare --labels " + dir.file("scores.csv") +
+                              " --truth-from-names before:@. --json");
+  ASSERT_EQ(before.status, 0) << before.err;
+  // web-01, WEB-02, db12, db-4_b, nginx, nginx, 1234.
+  const std::vector<int64_t> prefixes{0, 1, 2, 3, 4, 4, 5};
+  EXPECT_DOUBLE_EQ(json::parse(before.out)["adjusted_rand"].get<double>(),
+                   stray::adjusted_rand_score(prefixes, clusters));
+
+  const auto text = run_cli("compare --labels " + dir.file("scores.csv") +
+                            " --truth-from-names before:@");
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("classes in the entity names (before:@)"), std::string::npos)
+      << text.out;
+
+  stray::write_npy(dir.file("a.npy"), std::vector<int64_t>{0, 1, 1});
+  expect_one_line_error(run_cli("compare --labels " + dir.file("scores.csv") +
+                                " --truth-from-names first"),
+                        "stem or before:CHARS");
+  expect_one_line_error(run_cli("compare --labels " + dir.file("scores.csv") +
+                                " --truth-from-names before:"),
+                        "stem or before:CHARS");
+  expect_one_line_error(run_cli("compare --labels " + dir.file("a.npy") +
+                                " --truth-from-names stem"),
+                        "needs entity names");
+  expect_one_line_error(run_cli("compare --labels " + dir.file("scores.csv")),
+                        "--truth or --truth-from-names");
+  expect_one_line_error(run_cli("compare --labels " + dir.file("scores.csv") +
+                                " --labels-column score2 --truth-from-names stem"),
+                        "entity and score2");
 }
 
 TEST(CliMetrics, MatchSolvesTheAssignmentProblem) {

@@ -3,7 +3,10 @@
 //
 // Input: two .npy files of integer labels (one per entity, same order), or
 // two CSV files with columns `entity,label` joined on the entity (labels
-// may be any text; entities on one side only are counted and left out).
+// may be any text; entities on one side only are counted and left out), or
+// one CSV whose entity names give the truth (--truth-from-names: hostname
+// prefixes, image@date).
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -13,6 +16,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "name_classes.hpp"
 #include "stray/core/error.hpp"
 #include "stray/io/npy.hpp"
 #include "stray/metrics/label_scores.hpp"
@@ -21,7 +25,7 @@ namespace stray::cli {
 namespace {
 
 struct CompareOptions {
-  std::string labels, truth;
+  std::string labels, truth, truth_from_names, labels_column = "auto";
   bool json = false;
 };
 
@@ -97,7 +101,20 @@ struct CsvLabels {
   std::vector<std::string> entities, labels;  // in file order
 };
 
-CsvLabels read_csv_labels(const std::string& path) {
+// The label column's index in a header: `column`, or with "auto" `label`
+// and else `cluster` (what `stray fleet --scores` writes); n when absent.
+std::size_t label_column(const std::vector<std::string>& header, const std::string& column) {
+  const auto find = [&](const std::string& name) {
+    std::size_t j = 0;
+    while (j < header.size() && header[j] != name) ++j;
+    return j;
+  };
+  if (column != "auto") return find(column);
+  const std::size_t label = find("label");
+  return label < header.size() ? label : find("cluster");
+}
+
+CsvLabels read_csv_labels(const std::string& path, const std::string& column) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCode::io_error, "compare: cannot open " + path);
   std::string line;
@@ -112,15 +129,13 @@ CsvLabels read_csv_labels(const std::string& path) {
     std::vector<std::string> f = split_csv(line, path, line_no);
     if (n_cols == 0) {  // the header names the columns
       n_cols = f.size();
-      entity_col = label_col = n_cols;
-      for (std::size_t j = 0; j < n_cols; ++j) {
-        if (f[j] == "entity") entity_col = j;
-        if (f[j] == "label") label_col = j;
-      }
+      entity_col = std::find(f.begin(), f.end(), "entity") - f.begin();
+      label_col = label_column(f, column);
       if (entity_col == n_cols || label_col == n_cols) {
+        const std::string want = column == "auto" ? "label (or cluster)" : column;
         throw Error(ErrorCode::parse_error, "compare: " + path +
-                                                ": the header must name columns entity and label, got '" +
-                                                shown(line) + "'");
+                                                ": the header must name columns entity and " +
+                                                want + ", got '" + shown(line) + "'");
       }
       continue;
     }
@@ -169,32 +184,63 @@ Joined join_on_entity(const CsvLabels& pred, const CsvLabels& truth) {
   return j;
 }
 
-void run_compare(const CompareOptions& o) {
-  const bool csv_labels = has_suffix(o.labels, ".csv"), csv_truth = has_suffix(o.truth, ".csv");
-  if (csv_labels != csv_truth) {
+// The truth from the labels file's own entity names.
+CsvLabels classes_of_names(const CsvLabels& labels, const NameRule& rule) {
+  CsvLabels truth;
+  truth.entities = labels.entities;
+  truth.labels.reserve(labels.entities.size());
+  for (const std::string& e : labels.entities) truth.labels.push_back(class_of_name(e, rule));
+  return truth;
+}
+
+Joined read_labelings(const CompareOptions& o) {
+  const bool csv_labels = has_suffix(o.labels, ".csv");
+  if (!o.truth_from_names.empty()) {
+    if (!csv_labels) {
+      throw Error(ErrorCode::invalid_argument,
+                  "compare: --truth-from-names needs entity names: --labels must be a .csv "
+                  "(entity,label)");
+    }
+    const CsvLabels labels = read_csv_labels(o.labels, o.labels_column);
+    return join_on_entity(labels, classes_of_names(labels, parse_name_rule(o.truth_from_names)));
+  }
+  if (o.truth.empty()) {
+    throw Error(ErrorCode::invalid_argument, "compare: give --truth or --truth-from-names");
+  }
+  if (csv_labels != has_suffix(o.truth, ".csv")) {
     throw Error(ErrorCode::invalid_argument,
                 "compare: --labels and --truth must both be .npy or both be .csv (entity,label)");
   }
   Joined j;
   if (csv_labels) {
-    j = join_on_entity(read_csv_labels(o.labels), read_csv_labels(o.truth));
+    j = join_on_entity(read_csv_labels(o.labels, o.labels_column),
+                       read_csv_labels(o.truth, "label"));
     if (j.pred.empty()) {
       throw Error(ErrorCode::invalid_argument, "compare: no entity is in both " + o.labels +
                                                    " and " + o.truth);
     }
-  } else {
-    j.pred = read_npy_labels(o.labels);
-    j.truth = read_npy_labels(o.truth);
-    if (j.pred.size() != j.truth.size()) {
-      throw Error(ErrorCode::shape_mismatch,
-                  "compare: " + o.labels + " has " + std::to_string(j.pred.size()) + " labels, " +
-                      o.truth + " has " + std::to_string(j.truth.size()));
-    }
+    return j;
   }
+  j.pred = read_npy_labels(o.labels);
+  j.truth = read_npy_labels(o.truth);
+  if (j.pred.size() != j.truth.size()) {
+    throw Error(ErrorCode::shape_mismatch,
+                "compare: " + o.labels + " has " + std::to_string(j.pred.size()) + " labels, " +
+                    o.truth + " has " + std::to_string(j.truth.size()));
+  }
+  return j;
+}
+
+void run_compare(const CompareOptions& o) {
+  const bool csv_labels = has_suffix(o.labels, ".csv");
+  const bool joined = csv_labels && o.truth_from_names.empty();
+  const std::string truth_name =
+      o.truth_from_names.empty() ? o.truth : "the entity names (" + o.truth_from_names + ")";
+  const Joined j = read_labelings(o);
   const Contingency t = contingency_table(j.truth, j.pred);
   const LabelScores s = compare_labelings(t);
   if (o.json) {
-    nlohmann::json out = {{"rand", s.rand},
+    nlohmann::ordered_json out = {{"rand", s.rand},
                           {"adjusted_rand", s.adjusted_rand},
                           {"mutual_info", s.mutual_info},
                           {"normalized_mutual_info", s.normalized_mutual_info},
@@ -205,7 +251,7 @@ void run_compare(const CompareOptions& o) {
                           {"n_entities", t.n},
                           {"n_clusters", t.col_sums.size()},
                           {"n_classes", t.row_sums.size()}};
-    if (csv_labels) {
+    if (joined) {
       out["only_in_labels"] = j.only_labels;
       out["only_in_truth"] = j.only_truth;
     }
@@ -214,8 +260,8 @@ void run_compare(const CompareOptions& o) {
   }
   std::printf("%lld entities: %zu clusters in %s, %zu classes in %s\n",
               static_cast<long long>(t.n), t.col_sums.size(), o.labels.c_str(),
-              t.row_sums.size(), o.truth.c_str());
-  if (csv_labels) {
+              t.row_sums.size(), truth_name.c_str());
+  if (joined) {
     std::printf("  matched on entity; left out: %lld only in %s, %lld only in %s\n",
                 static_cast<long long>(j.only_labels), o.labels.c_str(),
                 static_cast<long long>(j.only_truth), o.truth.c_str());
@@ -239,14 +285,27 @@ void register_compare_command(CLI::App& app) {
       "Score how far two labelings of the same entities agree (Rand, adjusted Rand, mutual "
       "information, normalised and adjusted MI, homogeneity, completeness, V-measure; "
       "scikit-learn's definitions). Inputs: .npy integer labels in the same entity order, or "
-      "CSV files with columns entity,label joined on the entity.");
-  cmd->add_option("--labels", opts->labels, "Cluster labels: .npy of integers, or .csv (entity,label)")
+      "CSV files with columns entity,label joined on the entity, or one CSV whose entity names "
+      "give the reference classes (--truth-from-names).");
+  cmd->add_option("--labels", opts->labels,
+                  "Cluster labels: .npy of integers, or .csv (entity,label; or entity,cluster as "
+                  "stray fleet --scores writes)")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_option("--truth", opts->truth,
-                  "Reference labels (image names, tags...): .npy of integers, or .csv (entity,label)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  CLI::Option* truth =
+      cmd->add_option("--truth", opts->truth,
+                      "Reference labels (image names, tags...): .npy of integers, or .csv "
+                      "(entity,label)")
+          ->check(CLI::ExistingFile);
+  cmd->add_option("--truth-from-names", opts->truth_from_names,
+                  "Reference classes from the --labels file's entity names instead: stem (the "
+                  "hostname prefix: first DNS label, lower-cased, less trailing digits, - and _: "
+                  "web-03.example -> web) or before:CHARS (the name up to the first of CHARS: "
+                  "before:@ gives nginx for nginx@2024-01-02)")
+      ->excludes(truth);
+  cmd->add_option("--labels-column", opts->labels_column,
+                  "The --labels CSV's label column (auto: label, else cluster)")
+      ->capture_default_str();
   cmd->add_flag("--json", opts->json, "Print one JSON object");
   cmd->callback([opts] { run_compare(*opts); });
 }
