@@ -36,6 +36,7 @@
 #include "stray/core/backend.hpp"
 #include "stray/core/error.hpp"
 #include "stray/decomposition/pca.hpp"
+#include "stray/fleet/pipeline.hpp"
 #include "stray/io/events.hpp"
 #include "stray/io/npy.hpp"
 #include "stray/io/npz.hpp"
@@ -118,6 +119,24 @@ const std::vector<HostileCase>& cases() {
        },
        ErrorCode::out_of_memory,
        {"pca_fit", "1000000000000", "more than this machine's memory"}},
+      {"fleet without PCA on 300,000 hosts x 300,000 packages (360 GB dense)",
+       [](const TempDir&) {
+         // One package per host, each its own: a few MB of events whose
+         // dense matrix no machine of ours holds.
+         FleetPipelineParams p;
+         p.pca.n_components = 0;
+         p.pca.variance_fraction = 0.0;
+         auto backend = make_backend("cpu");
+         fit_fleet(*backend, p, [](const EventSink& sink) {
+           for (int i = 0; i < 300000; ++i) {
+             const std::string name = std::to_string(i);
+             sink(Event{"h" + name, "package", "p" + name, 1.0});
+           }
+         });
+       },
+       ErrorCode::out_of_memory,
+       {"fit_fleet", "the dense features without PCA", "300000 x 300000",
+        "more than this machine's memory"}},
       {"npy header with terminal escapes",
        [](const TempDir& dir) {
          const std::string h = "{'descr': '<f4\x1b[31m', 'fortran_order': False, 'shape': (1,), }";

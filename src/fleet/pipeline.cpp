@@ -346,10 +346,14 @@ std::vector<Finding> make_findings(const FeatureMatrix& fm, const FleetModel& mo
 }
 
 // The clustering space's rows, resident on the backend: PCA's output there,
-// or the features themselves without PCA. `resident` is X on the backend.
+// or the features themselves without PCA (dense: every later step reads
+// them so; a size this machine cannot hold is refused, not attempted).
+// `resident` is X on the backend.
 DeviceArray<float> reduce(Backend& backend, const FleetModel& model, const CsrMatrix& X,
-                          const DeviceCsr& resident) {
+                          const DeviceCsr& resident, const char* where) {
   if (model.use_pca) return pca_transform(backend, model.pca, resident);
+  internal::require_memory(where, "the dense features without PCA", {X.rows, X.cols},
+                           sizeof(float), "float32");
   return backend.upload(csr_to_dense(X.view()));
 }
 
@@ -578,7 +582,7 @@ FleetResult fit_fleet(Backend& backend, const FleetPipelineParams& params, Featu
   fit_pca(backend, params, features, resident, m);
   // The reduced rows stay on the backend from here to the scores; the
   // result's host copy is for the caller.
-  const DeviceArray<float> reduced = reduce(backend, m, features.X, resident);
+  const DeviceArray<float> reduced = reduce(backend, m, features.X, resident, kFit);
   r.reduced = backend.download(reduced);
   steps.end();
 
@@ -670,7 +674,7 @@ FleetResult score_fleet(Backend& backend, const FleetModel& model, FeatureMatrix
   steps.begin("pca");
   validate_csr(features.X.view(), kScore);
   const DeviceCsr resident = backend.borrow_or_upload_csr(features.X.view());
-  const DeviceArray<float> reduced = reduce(backend, model, features.X, resident);
+  const DeviceArray<float> reduced = reduce(backend, model, features.X, resident, kScore);
   r.reduced = backend.download(reduced);
   steps.end();
 
