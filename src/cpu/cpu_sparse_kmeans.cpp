@@ -34,15 +34,33 @@ struct SparseCentres {
   std::vector<float> by_feature;  // [d x k]
   std::vector<double> sq_norms;   // [k]
 
-  // dist[c] = the squared distance of row i to centre c, for every c.
+  const float* column(int64_t p) const {
+    return by_feature.data() + static_cast<int64_t>(indices[p]) * k;
+  }
+
+  // dist[c] = the squared distance of row i to centre c, for every c. The
+  // entries are taken four at a time, each product still added in stored
+  // order ((s + p0) + p1 ...), so one load and store of s serves four.
   void row_distances(int64_t i, double* dist) const {
     std::fill(dist, dist + k, 0.0);
     double row_sq = 0.0;
-    for (int64_t p = indptr[i]; p < indptr[i + 1]; ++p) {
+    int64_t p = indptr[i];
+    const int64_t end = indptr[i + 1];
+    for (; p + 4 <= end; p += 4) {
+      const double v0 = values[p], v1 = values[p + 1], v2 = values[p + 2], v3 = values[p + 3];
+      row_sq = (((row_sq + v0 * v0) + v1 * v1) + v2 * v2) + v3 * v3;
+      const float *c0 = column(p), *c1 = column(p + 1), *c2 = column(p + 2), *c3 = column(p + 3);
+      for (int64_t c = 0; c < k; ++c) {
+        dist[c] = (((dist[c] + v0 * static_cast<double>(c0[c])) + v1 * static_cast<double>(c1[c])) +
+                   v2 * static_cast<double>(c2[c])) +
+                  v3 * static_cast<double>(c3[c]);
+      }
+    }
+    for (; p < end; ++p) {
       const double v = values[p];
       row_sq += v * v;
-      const float* column = by_feature.data() + static_cast<int64_t>(indices[p]) * k;
-      for (int64_t c = 0; c < k; ++c) dist[c] += v * static_cast<double>(column[c]);
+      const float* c0 = column(p);
+      for (int64_t c = 0; c < k; ++c) dist[c] += v * static_cast<double>(c0[c]);
     }
     for (int64_t c = 0; c < k; ++c) dist[c] = sparse_sq_distance(row_sq, sq_norms[c], dist[c]);
   }
