@@ -248,6 +248,11 @@ class CudaBackend final : public Backend {
   unsigned int blocks_for(int64_t items, int64_t per_block) const;
 
  private:
+  /// csr_nearest_centroid's and csr_sq_distances' one kernel launch
+  /// (cuda_sparse_kmeans.cu): labels and min_dist, or out (the other null).
+  void launch_csr_distances(const DeviceCsr& A, const DeviceArray<float>& C, int32_t* labels,
+                            float* min_dist, float* out, const char* where);
+
   const void* checked_data(const DeviceBuffer* buffer, std::size_t bytes, const char* where) const;
   void release() noexcept;
   // Thin QR (cuda_qr.cu): one CholeskyQR pass on A [n x l] in place, or

@@ -80,6 +80,23 @@ void check_centres(const DeviceCsr& A, const DeviceArray<float>& C, const char* 
 
 }  // namespace
 
+// One launch of csr_distances_kernel: labels and min_dist, or out.
+void CudaBackend::launch_csr_distances(const DeviceCsr& A, const DeviceArray<float>& C,
+                                       int32_t* labels, float* min_dist, float* out,
+                                       const char* where) {
+  if (A.rows == 0) return;
+  const Matrix<float> host_c = download(C);
+  const std::vector<double> sq = center_sq_norms(host_c.data(), C.rows(), C.cols());
+  cuda::DeviceGuard guard(device_);
+  cuda::ScratchBuffer center_sq = upload_scratch(sq);
+  cuda::csr_distances_kernel<<<blocks_for(A.rows, cuda::kBlockThreads), cuda::kBlockThreads, 0,
+                               stream_>>>(
+      ptr(A.indptr, where), ptr(A.indices, where), ptr(A.values, where), A.rows, ptr(C, where),
+      C.rows(), C.cols(), center_sq.as<double>(), labels, min_dist, out);
+  cuda::check_launch(where, "csr_distances_kernel");
+  synchronize();
+}
+
 void CudaBackend::csr_nearest_centroid(const DeviceCsr& A, const DeviceArray<float>& C,
                                        DeviceArray<int32_t>& labels,
                                        DeviceArray<float>& min_sq_dist) {
@@ -88,18 +105,7 @@ void CudaBackend::csr_nearest_centroid(const DeviceCsr& A, const DeviceArray<flo
   require(labels.size() == A.rows && min_sq_dist.size() == A.rows, ErrorCode::shape_mismatch,
           where, "outputs of ", labels.size(), " and ", min_sq_dist.size(), " for ", A.rows,
           " rows");
-  if (A.rows == 0) return;
-  const Matrix<float> host_c = download(C);
-  const std::vector<double> sq = center_sq_norms(host_c.data(), C.rows(), C.cols());
-  cuda::DeviceGuard guard(device_);
-  cuda::ScratchBuffer center_sq = upload_scratch(sq);
-  cuda::csr_distances_kernel<<<blocks_for(A.rows, cuda::kBlockThreads), cuda::kBlockThreads, 0,
-                               stream_>>>(
-      ptr(A.indptr, where), ptr(A.indices, where), ptr(A.values, where), A.rows, ptr(C, where),
-      C.rows(), C.cols(), center_sq.as<double>(), ptr(labels, where), ptr(min_sq_dist, where),
-      nullptr);
-  cuda::check_launch(where, "csr_distances_kernel");
-  synchronize();
+  launch_csr_distances(A, C, ptr(labels, where), ptr(min_sq_dist, where), nullptr, where);
 }
 
 void CudaBackend::csr_sq_distances(const DeviceCsr& A, const DeviceArray<float>& C,
@@ -108,17 +114,7 @@ void CudaBackend::csr_sq_distances(const DeviceCsr& A, const DeviceArray<float>&
   check_centres(A, C, where);
   require(out.rows() == A.rows && out.cols() == C.rows(), ErrorCode::shape_mismatch, where,
           "out is ", out.rows(), " x ", out.cols(), ", expected ", A.rows, " x ", C.rows());
-  if (A.rows == 0) return;
-  const Matrix<float> host_c = download(C);
-  const std::vector<double> sq = center_sq_norms(host_c.data(), C.rows(), C.cols());
-  cuda::DeviceGuard guard(device_);
-  cuda::ScratchBuffer center_sq = upload_scratch(sq);
-  cuda::csr_distances_kernel<<<blocks_for(A.rows, cuda::kBlockThreads), cuda::kBlockThreads, 0,
-                               stream_>>>(
-      ptr(A.indptr, where), ptr(A.indices, where), ptr(A.values, where), A.rows, ptr(C, where),
-      C.rows(), C.cols(), center_sq.as<double>(), nullptr, nullptr, ptr(out, where));
-  cuda::check_launch(where, "csr_distances_kernel");
-  synchronize();
+  launch_csr_distances(A, C, nullptr, nullptr, ptr(out, where), where);
 }
 
 }  // namespace stray::internal

@@ -72,6 +72,12 @@ int64_t draw_index(const std::vector<double>& cumulative, Rng& rng);
 /// Centres to predict with: finite, d features, labels fit int32.
 void check_kmeans_centers(MatrixView<const float> centers, int64_t d, const char* where);
 
+/// k distinct rows of n, each draw with probability proportional to
+/// weight(i) among the rows not yet drawn (random init); fewer than k rows
+/// of positive weight is ErrorCode::invalid_argument.
+std::vector<int64_t> draw_distinct_rows(const std::function<double(int64_t)>& weight, int64_t n,
+                                        int64_t k, Rng& rng);
+
 /// One Lloyd run's result.
 struct LloydOutcome {
   Matrix<float> centers;  // in the fit's coordinates (dense: less KMeansData::shift)

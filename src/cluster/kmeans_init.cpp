@@ -155,20 +155,8 @@ Matrix<float> init_kmeans_plus_plus(KMeansData& data, int64_t k, Rng& rng) {
 }
 
 Matrix<float> init_random(KMeansData& data, int64_t k, Rng& rng) {
-  // k distinct rows, drawn with probability proportional to weight.
-  int64_t positive = 0;
-  for (int64_t i = 0; i < data.n(); ++i) positive += data.weight(i) > 0.0;
-  require(positive >= k, ErrorCode::invalid_argument, "kmeans_fit",
-          "random init needs n_clusters=", k, " rows with positive weight, found ", positive);
-  std::vector<int64_t> ids;
-  std::vector<float> mass(static_cast<std::size_t>(data.n()), 1.0f);
-  while (static_cast<int64_t>(ids.size()) < k) {
-    // A taken row gets no mass, so it cannot be drawn again; the sums are
-    // rebuilt per draw, which is cheap for the k of a random init.
-    const int64_t i = draw_index(cumulative_mass(data, mass.data()), rng);
-    ids.push_back(i);
-    mass[i] = 0.0f;
-  }
+  const std::vector<int64_t> ids =
+      draw_distinct_rows([&](int64_t i) { return data.weight(i); }, data.n(), k, rng);
   Matrix<float> centres(k, data.d());
   for (int64_t c = 0; c < k; ++c) data.shifted_row(ids[c], centres.row(c));
   return centres;

@@ -153,18 +153,8 @@ Matrix<float> init_kmeans_plus_plus(SparseRows& rows, int64_t k, internal::Rng& 
 
 // k distinct rows, drawn with probability proportional to weight.
 Matrix<float> init_random(SparseRows& rows, int64_t k, internal::Rng& rng) {
-  int64_t positive = 0;
-  for (int64_t i = 0; i < rows.n(); ++i) positive += rows.weight(i) > 0.0;
-  require(positive >= k, ErrorCode::invalid_argument, "kmeans_fit",
-          "random init needs n_clusters=", k, " rows with positive weight, found ", positive);
-  std::vector<int64_t> ids;
-  std::vector<float> mass(static_cast<std::size_t>(rows.n()), 1.0f);
-  while (static_cast<int64_t>(ids.size()) < k) {
-    const int64_t i = internal::draw_index(rows.cumulative(mass.data()), rng);
-    ids.push_back(i);
-    mass[static_cast<std::size_t>(i)] = 0.0f;  // never drawn again
-  }
-  return rows.rows(ids);
+  return rows.rows(internal::draw_distinct_rows([&](int64_t i) { return rows.weight(i); },
+                                                rows.n(), k, rng));
 }
 
 Matrix<float> initial_centres(SparseRows& rows, const KMeansParams& params, internal::Rng& rng) {
