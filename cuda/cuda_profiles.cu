@@ -136,7 +136,8 @@ void CudaBackend::csr_centroid_sums(const DeviceCsr& A, const DeviceArray<int32_
   std::fill(counts, counts + k, 0.0);
   // The weights per cluster on the host, in row order (n labels, n weights).
   const std::vector<int32_t> host_labels = download_vector(labels);
-  const std::vector<float> host_weights = weights ? download_vector(*weights) : std::vector<float>();
+  const std::vector<float> host_weights =
+      weights ? download_vector(*weights) : std::vector<float>();
   for (int64_t i = 0; i < n; ++i) {
     const int32_t c = host_labels[static_cast<std::size_t>(i)];
     require(c >= 0 && c < k, ErrorCode::invalid_argument, where, "label of row ", i, " is ", c,

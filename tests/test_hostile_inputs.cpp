@@ -35,6 +35,7 @@
 #include "cli_runner.hpp"
 #include "stray/core/backend.hpp"
 #include "stray/core/error.hpp"
+#include "stray/cluster/kmeans.hpp"
 #include "stray/decomposition/pca.hpp"
 #include "stray/fleet/pipeline.hpp"
 #include "stray/io/events.hpp"
@@ -136,6 +137,21 @@ const std::vector<HostileCase>& cases() {
        },
        ErrorCode::out_of_memory,
        {"fit_fleet", "the dense features without PCA", "300000 x 300000",
+        "more than this machine's memory"}},
+      {"k-means of a CSR with 10^12 columns",
+       [](const TempDir&) {
+         const std::vector<int64_t> indptr = {0, 0, 0, 0};
+         CsrView X;
+         X.rows = 3;
+         X.cols = 1'000'000'000'000;
+         X.indptr = indptr.data();
+         KMeansParams p;
+         p.n_clusters = 2;
+         auto backend = make_backend("cpu");
+         kmeans_fit(*backend, p, X);
+       },
+       ErrorCode::out_of_memory,
+       {"kmeans_fit", "the centres and their sums", "1000000000000",
         "more than this machine's memory"}},
       {"npy header with terminal escapes",
        [](const TempDir& dir) {

@@ -32,7 +32,9 @@ Roles role_rows(int64_t n, int64_t d, int64_t roles, uint64_t seed) {
   for (int64_t i = 0; i < n; ++i) {
     const int64_t r = static_cast<int64_t>(rng.below(static_cast<uint64_t>(roles)));
     out.role.push_back(r);
-    for (int64_t j = r * width; j < (r + 1) * width; ++j) dense(i, j) = rng.uniform() < 0.9 ? 1.0f : 0.0f;
+    for (int64_t j = r * width; j < (r + 1) * width; ++j) {
+      dense(i, j) = rng.uniform() < 0.9 ? 1.0f : 0.0f;
+    }
     for (int extra = 0; extra < 3; ++extra) dense(i, static_cast<int64_t>(rng.below(d))) = 1.0f;
   }
   out.X = dense_to_csr(dense.view());

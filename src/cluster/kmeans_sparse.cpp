@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <numeric>
 #include <optional>
 
 #include "cluster/kmeans_data.hpp"
@@ -46,7 +45,9 @@ CsrMatrix canonical_copy(const CsrView& X) {
     for (std::size_t e = 0; e < entries.size();) {
       const int32_t column = entries[e].first;
       double sum = 0.0;
-      for (; e < entries.size() && entries[e].first == column; ++e) sum += X.values[entries[e].second];
+      for (; e < entries.size() && entries[e].first == column; ++e) {
+        sum += X.values[entries[e].second];
+      }
       out.indices.push_back(column);
       out.values.push_back(static_cast<float>(sum));
     }
@@ -76,12 +77,16 @@ class SparseRows {
   int64_t d() const { return host_.cols; }
   const DeviceCsr& A() const { return device_; }
   const DeviceArray<float>* w() const { return weights_ ? &device_weights_ : nullptr; }
-  double weight(int64_t i) const { return weights_ ? (*weights_)[static_cast<std::size_t>(i)] : 1.0; }
+  double weight(int64_t i) const {
+    return weights_ ? (*weights_)[static_cast<std::size_t>(i)] : 1.0;
+  }
 
   /// Row i written densely into out [d].
   void row(int64_t i, float* out) const {
     std::fill(out, out + d(), 0.0f);
-    for (int64_t p = host_.indptr[i]; p < host_.indptr[i + 1]; ++p) out[host_.indices[p]] = host_.values[p];
+    for (int64_t p = host_.indptr[i]; p < host_.indptr[i + 1]; ++p) {
+      out[host_.indices[p]] = host_.values[p];
+    }
   }
   /// Rows `ids` as dense rows [ids.size() x d].
   Matrix<float> rows(const std::vector<int64_t>& ids) const {
@@ -115,7 +120,6 @@ class SparseRows {
   DeviceArray<float> device_weights_;
 };
 
-
 // Greedy k-means++ (as the dense fit's): D² sampling of 2 + ⌊ln k⌋
 // candidates per centre, the one that lowers the potential most kept.
 Matrix<float> init_kmeans_plus_plus(SparseRows& rows, int64_t k, internal::Rng& rng) {
@@ -139,7 +143,9 @@ Matrix<float> init_kmeans_plus_plus(SparseRows& rows, int64_t k, internal::Rng& 
     double best_potential = 0.0;
     for (int t = 0; t < trials; ++t) {
       double potential = 0.0;
-      for (int64_t i = 0; i < n; ++i) potential += rows.weight(i) * std::min(closest[i], dist(i, t));
+      for (int64_t i = 0; i < n; ++i) {
+        potential += rows.weight(i) * std::min(closest[i], dist(i, t));
+      }
       if (t == 0 || potential < best_potential) {
         best = t;
         best_potential = potential;
@@ -257,6 +263,10 @@ KMeansResult kmeans_fit(Backend& backend, const KMeansParams& params, const CsrV
                         const std::vector<float>* sample_weight) {
   const auto start = std::chrono::steady_clock::now();
   internal::validate_kmeans_params(params, X.rows, X.cols, sample_weight);
+  // Centres, their float64 sums and the backend's copies are k x d dense,
+  // however few entries the rows store: refused where no memory holds them.
+  internal::require_memory("kmeans_fit", "the centres and their sums",
+                           {4, params.n_clusters, X.cols}, sizeof(double), "float64");
   SparseRows rows(backend, X, sample_weight, "kmeans_fit");
   const double tol_abs = internal::absolute_tol(params, column_variances(rows));
   KMeansResult best = internal::best_of_runs(params, [&](internal::Rng& rng) {
