@@ -126,6 +126,11 @@ TEST(CliMetrics, CompareRefusesBadInputOnOneLine) {
   expect_one_line_error(compare("tag.csv", "ok.csv"), "entity and label (or cluster)");
   expect_one_line_error(compare("ok.csv", "no_label.csv"), "entity and label");
   expect_one_line_error(compare("dup.csv", "ok.csv"), "line 4: entity 'a' already labelled on line 2");
+  // Of several repeated names, the first repeat in the file is named.
+  write_bytes(dir.file("dups.csv"), "entity,label\nq,0\nz,1\na,1\nq,0\nz,2\na,2\nq,1\n");
+  expect_one_line_error(compare("dups.csv", "ok.csv"), "line 5: entity 'q' already labelled on line 2");
+  write_bytes(dir.file("dups2.csv"), "entity,label\nz,1\na,1\nz,2\na,2\n");
+  expect_one_line_error(compare("dups2.csv", "ok.csv"), "line 4: entity 'z' already labelled on line 2");
   expect_one_line_error(compare("ragged.csv", "ok.csv"), "line 3");
   expect_one_line_error(compare("ok.csv", "other.csv"), "no entity is in both");
   expect_one_line_error(compare("ok.csv", "a.npy"), "both be .npy or both be .csv");

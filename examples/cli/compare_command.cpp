@@ -11,7 +11,6 @@
 #include <fstream>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "cli_util.hpp"
@@ -99,7 +98,42 @@ std::vector<std::string> split_csv(const std::string& line, const std::string& p
 
 struct CsvLabels {
   std::vector<std::string> entities, labels;  // in file order
+  std::vector<int64_t> lines;                 // each entity's line in the file
 };
+
+// The rows of `names` in the order of their names (equal names by row).
+// Sorting rather than hashing: the names may come from telemetry, and no
+// choice of names can make a comparison sort slow.
+std::vector<std::size_t> by_name(const std::vector<std::string>& names) {
+  std::vector<std::size_t> order(names.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return names[a] < names[b]; });
+  return order;
+}
+
+// An entity labelled twice is an error naming its first repeat in the file.
+void check_unique_entities(const CsvLabels& labels, const std::string& path) {
+  const std::vector<std::size_t> order = by_name(labels.entities);
+  const auto same = [&](std::size_t a, std::size_t b) {
+    return labels.entities[a] == labels.entities[b];
+  };
+  std::size_t repeat = labels.entities.size(), first = 0;  // rows
+  for (std::size_t r = 1; r < order.size(); ++r) {
+    // Rows ascend within a name: a group's second row is its first repeat.
+    const bool starts_group = r == 1 || !same(order[r - 2], order[r - 1]);
+    if (starts_group && same(order[r - 1], order[r]) && order[r] < repeat) {
+      repeat = order[r];
+      first = order[r - 1];
+    }
+  }
+  if (repeat == labels.entities.size()) return;
+  throw Error(ErrorCode::parse_error, "compare: " + path + " line " +
+                                          std::to_string(labels.lines[repeat]) + ": entity '" +
+                                          shown(labels.entities[repeat]) +
+                                          "' already labelled on line " +
+                                          std::to_string(labels.lines[first]));
+}
 
 // The label column's index in a header: `column`, or with "auto" `label`
 // and else `cluster` (what `stray fleet --scores` writes); n when absent.
@@ -121,7 +155,6 @@ CsvLabels read_csv_labels(const std::string& path, const std::string& column) {
   int64_t line_no = 0;
   std::size_t entity_col = 0, label_col = 0, n_cols = 0;
   CsvLabels out;
-  std::unordered_map<std::string, int64_t> seen;  // entity -> line
   while (std::getline(in, line)) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -144,17 +177,13 @@ CsvLabels read_csv_labels(const std::string& path, const std::string& column) {
                                               ": " + std::to_string(f.size()) + " fields, the header has " +
                                               std::to_string(n_cols));
     }
-    const auto [it, fresh] = seen.try_emplace(f[entity_col], line_no);
-    if (!fresh) {
-      throw Error(ErrorCode::parse_error, "compare: " + path + " line " + std::to_string(line_no) +
-                                              ": entity '" + shown(f[entity_col]) +
-                                              "' already labelled on line " + std::to_string(it->second));
-    }
     out.entities.push_back(std::move(f[entity_col]));
     out.labels.push_back(std::move(f[label_col]));
+    out.lines.push_back(line_no);
   }
   if (in.bad()) throw Error(ErrorCode::io_error, "compare: error reading " + path);
   if (n_cols == 0) throw Error(ErrorCode::parse_error, "compare: " + path + " is empty (no header)");
+  check_unique_entities(out, path);
   return out;
 }
 
@@ -165,18 +194,19 @@ struct Joined {
 
 /// The entities on both sides, in the order of the --labels file.
 Joined join_on_entity(const CsvLabels& pred, const CsvLabels& truth) {
-  std::unordered_map<std::string_view, std::size_t> truth_row;
-  for (std::size_t i = 0; i < truth.entities.size(); ++i) truth_row.emplace(truth.entities[i], i);
+  const std::vector<std::size_t> truth_order = by_name(truth.entities);
   std::vector<std::string> pred_labels, truth_labels;
   Joined j;
   for (std::size_t i = 0; i < pred.entities.size(); ++i) {
-    const auto it = truth_row.find(pred.entities[i]);
-    if (it == truth_row.end()) {
+    const auto it = std::lower_bound(
+        truth_order.begin(), truth_order.end(), pred.entities[i],
+        [&](std::size_t row, const std::string& name) { return truth.entities[row] < name; });
+    if (it == truth_order.end() || truth.entities[*it] != pred.entities[i]) {
       ++j.only_labels;
       continue;
     }
     pred_labels.push_back(pred.labels[i]);
-    truth_labels.push_back(truth.labels[it->second]);
+    truth_labels.push_back(truth.labels[*it]);
   }
   j.only_truth = static_cast<int64_t>(truth.entities.size() - pred_labels.size());
   j.pred = encode_labels(pred_labels);
