@@ -23,7 +23,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     converted; float32 C-contiguous input is read in place); sparse input is
     clustered as CSR rows, never densified (``init="k-means||"`` is for dense
     input). ``algorithm`` accepts "lloyd" and "elkan" and runs stray's
-    pruned Lloyd either way (same answer). stray's random draws differ from
+    Lloyd either way (pruned on dense rows; the same answer). stray's random draws differ from
     numpy's: for the same ``random_state`` k-means++ picks other centres than
     scikit-learn; with explicit initial centres the fit matches scikit-learn's.
     Fitted attributes beyond scikit-learn's: ``backend_`` (what ran) and
