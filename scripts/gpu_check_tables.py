@@ -2,7 +2,8 @@
 """The GPU check's k-means and PCA tables, and the CPU-vs-CUDA agreement.
 
 scripts/gpu-check writes one JSON object per run (`stray kmeans --json`,
-`stray pca --json`) and, for k-means, each run's labels beside it. This
+on dense or sparse rows, and `stray pca --json`) and, for k-means, each
+run's labels beside it. This
 prints a compact table per step and exits 1 when another backend disagrees
 with the CPU on the same data beyond what the arithmetic allows:
 
@@ -44,8 +45,10 @@ def adjusted_rand(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def labels_path(folder: Path, row: dict) -> Path:
-    """Where gpu-check writes a k-means run's labels (the same rule in bash)."""
-    return folder / (f"labels-{row['backend']}-{row['n_samples']}x{row['n_features']}"
+    """Where gpu-check writes a k-means run's labels (the same rule in bash):
+    a run on sparse rows (`"input": "csr"`) is named apart."""
+    csr = "csr-" if row.get("input") == "csr" else ""
+    return folder / (f"labels-{row['backend']}-{csr}{row['n_samples']}x{row['n_features']}"
                      f"-k{row['n_clusters']}.npy")
 
 
@@ -55,15 +58,16 @@ def read_rows(path: Path) -> list[dict]:
 
 def kmeans_table(rows: list[dict], folder: Path) -> list[str]:
     """Prints the k-means table; returns the disagreements found."""
-    key = lambda r: (r["n_samples"], r["n_features"], r["n_clusters"])  # noqa: E731
+    key = lambda r: (r["n_samples"], r["n_features"], r["n_clusters"],  # noqa: E731
+                     r.get("input", "dense"))
     cpu = {key(r): r for r in rows if r.get("backend") == "cpu" and "error" not in r}
     problems = []
-    print(f"{'backend':<7} {'n':>9} {'d':>4} {'k':>4} {'seconds':>9} {'iters':>5} "
+    print(f"{'backend':<7} {'rows':<5} {'n':>9} {'d':>5} {'k':>4} {'seconds':>9} {'iters':>5} "
           f"{'inertia':>13} {'ARI truth':>9} {'vs cpu':>7} {'ARI cpu':>8} {'d inertia':>9}  device")
     for r in rows:
-        n, d, k = key(r)
+        n, d, k, rows_kind = key(r)
         if "error" in r:
-            print(f"{r['backend']:<7} {n:>9} {d:>4} {k:>4}  {r['error']}")
+            print(f"{r['backend']:<7} {rows_kind:<5} {n:>9} {d:>5} {k:>4}  {r['error']}")
             continue
         ref = cpu.get(key(r))
         speed, ari_cpu, rel = "-", "-", "-"
@@ -76,18 +80,18 @@ def kmeans_table(rows: list[dict], folder: Path) -> list[str]:
                 ari_value = adjusted_rand(np.load(mine), np.load(theirs))
                 ari_cpu = f"{ari_value:.5f}"
                 if ari_value < MIN_ARI:
-                    problems.append(f"k-means {r['backend']} {n}x{d} k={k}: ARI against the CPU "
-                                    f"{ari_value:.5f} < {MIN_ARI}")
+                    problems.append(f"k-means {r['backend']} {rows_kind} {n}x{d} k={k}: ARI "
+                                    f"against the CPU {ari_value:.5f} < {MIN_ARI}")
             else:
-                problems.append(f"k-means {r['backend']} {n}x{d} k={k}: labels missing")
+                problems.append(f"k-means {r['backend']} {rows_kind} {n}x{d} k={k}: labels missing")
             if rel_value > INERTIA_RTOL:
-                problems.append(f"k-means {r['backend']} {n}x{d} k={k}: inertia {rel_value:.2e} "
-                                f"from the CPU's (> {INERTIA_RTOL})")
+                problems.append(f"k-means {r['backend']} {rows_kind} {n}x{d} k={k}: inertia "
+                                f"{rel_value:.2e} from the CPU's (> {INERTIA_RTOL})")
         truth = r.get("adjusted_rand_index")
         truth = "-" if truth is None else f"{truth:.4f}"
-        print(f"{r['backend']:<7} {n:>9} {d:>4} {k:>4} {r['seconds']:>9.3f} {r['n_iter']:>5} "
-              f"{r['inertia']:>13.6g} {truth:>9} {speed:>7} {ari_cpu:>8} {rel:>9}  "
-              f"{r.get('device', '')}")
+        print(f"{r['backend']:<7} {rows_kind:<5} {n:>9} {d:>5} {k:>4} {r['seconds']:>9.3f} "
+              f"{r['n_iter']:>5} {r['inertia']:>13.6g} {truth:>9} {speed:>7} {ari_cpu:>8} "
+              f"{rel:>9}  {r.get('device', '')}")
     return problems
 
 

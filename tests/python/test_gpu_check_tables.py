@@ -48,6 +48,24 @@ def test_kmeans_agreement_allows_renumbered_clusters_and_rounding(tmp_path):
     assert "1.00000" in done.stdout
 
 
+def test_kmeans_on_sparse_rows_is_compared_with_the_cpus_sparse_run(tmp_path):
+    """A run on CSR rows ("input": "csr") has labels of its own and is held
+    to the CPU's CSR run of the same shape, not to a dense run."""
+    cpu = np.repeat(np.arange(4), 250)
+    moved = cpu.copy()
+    moved[:5] = 3
+    rows = [kmeans_row("cuda", 1000.0), kmeans_row("cpu", 1000.0),
+            dict(kmeans_row("cuda", 2000.0), input="csr"),
+            dict(kmeans_row("cpu", 2000.0), input="csr")]
+    done = run_kmeans(tmp_path, rows, [cpu, cpu, cpu, cpu])
+    assert done.returncode == 0, done.stdout
+    assert tables.labels_path(tmp_path, rows[2]).name == "labels-cuda-csr-1000x8-k4.npy"
+    assert done.stdout.count("csr") == 2
+    done = run_kmeans(tmp_path, rows, [cpu, cpu, moved, cpu])
+    assert done.returncode == 1
+    assert "cuda csr 1000x8 k=4: ARI against the CPU" in done.stdout
+
+
 @pytest.mark.parametrize("moved, inertia, why", [
     (5, 1000.0, "ARI against the CPU"),     # 5 of 1,000 rows in another cluster
     (0, 1000.2, "inertia"),                 # 2e-4 relative
