@@ -123,26 +123,29 @@ void check_kmeans_centers(MatrixView<const float> centers, int64_t d, const char
           where, "too many centres: ", centers.rows());
 }
 
-std::vector<int64_t> draw_distinct_rows(const std::function<double(int64_t)>& weight, int64_t n,
-                                        int64_t k, Rng& rng) {
+std::vector<double> cumulative_mass(const RowWeight& weight, int64_t n, const float* mass) {
+  std::vector<double> cumulative(static_cast<std::size_t>(n));
+  double running = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    running += weight(i) * (mass ? mass[i] : 1.0);
+    cumulative[static_cast<std::size_t>(i)] = running;
+  }
+  return cumulative;
+}
+
+std::vector<int64_t> draw_distinct_rows(const RowWeight& weight, int64_t n, int64_t k, Rng& rng) {
   int64_t positive = 0;
   for (int64_t i = 0; i < n; ++i) positive += weight(i) > 0.0;
   require(positive >= k, ErrorCode::invalid_argument, "kmeans_fit",
           "random init needs n_clusters=", k, " rows with positive weight, found ", positive);
   std::vector<int64_t> ids;
-  std::vector<double> mass(static_cast<std::size_t>(n), 1.0);
-  std::vector<double> cumulative(static_cast<std::size_t>(n));
+  std::vector<float> mass(static_cast<std::size_t>(n), 1.0f);
   while (static_cast<int64_t>(ids.size()) < k) {
     // A taken row gets no mass, so it cannot be drawn again; the sums are
     // rebuilt per draw, which is cheap for the k of a random init.
-    double running = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-      running += weight(i) * mass[static_cast<std::size_t>(i)];
-      cumulative[static_cast<std::size_t>(i)] = running;
-    }
-    const int64_t i = draw_index(cumulative, rng);
+    const int64_t i = draw_index(cumulative_mass(weight, n, mass.data()), rng);
     ids.push_back(i);
-    mass[static_cast<std::size_t>(i)] = 0.0;
+    mass[static_cast<std::size_t>(i)] = 0.0f;
   }
   return ids;
 }

@@ -61,10 +61,16 @@ struct KMeansData {
 /// norms, so the rows are used as they are and need no centred copy.
 bool needs_centring(const std::vector<double>& mean, const std::vector<double>& variance);
 
-/// Running float64 sums of weight × mass[i] (mass null = 1) over the rows,
-/// for inverse-CDF sampling with draw_index (Backend::cumulative_mass is
-/// the same sum for mass on the backend, as k-means++ steps use it).
-std::vector<double> cumulative_mass(const KMeansData& data, const float* mass);
+/// A row's sample weight (1 without weights).
+using RowWeight = std::function<double(int64_t)>;
+
+/// Running float64 sums of weight(i) × mass[i] (mass null = 1) over the n
+/// rows, for inverse-CDF sampling with draw_index (Backend::cumulative_mass
+/// is the same sum for mass on the backend, as dense k-means++ steps use it).
+std::vector<double> cumulative_mass(const RowWeight& weight, int64_t n, const float* mass);
+inline std::vector<double> cumulative_mass(const KMeansData& data, const float* mass) {
+  return cumulative_mass([&](int64_t i) { return data.weight(i); }, data.n(), mass);
+}
 /// A row drawn with probability proportional to its share of the running
 /// sum; rows with no mass are never drawn.
 int64_t draw_index(const std::vector<double>& cumulative, Rng& rng);
@@ -75,8 +81,7 @@ void check_kmeans_centers(MatrixView<const float> centers, int64_t d, const char
 /// k distinct rows of n, each draw with probability proportional to
 /// weight(i) among the rows not yet drawn (random init); fewer than k rows
 /// of positive weight is ErrorCode::invalid_argument.
-std::vector<int64_t> draw_distinct_rows(const std::function<double(int64_t)>& weight, int64_t n,
-                                        int64_t k, Rng& rng);
+std::vector<int64_t> draw_distinct_rows(const RowWeight& weight, int64_t n, int64_t k, Rng& rng);
 
 /// One Lloyd run's result.
 struct LloydOutcome {

@@ -92,16 +92,6 @@ DeviceArray<float> KMeansData::gather_shifted(const std::vector<int64_t>& ids) {
   return backend.upload(rows.view());
 }
 
-std::vector<double> cumulative_mass(const KMeansData& data, const float* mass) {
-  std::vector<double> cumulative(static_cast<std::size_t>(data.n()));
-  double running = 0.0;
-  for (int64_t i = 0; i < data.n(); ++i) {
-    running += data.weight(i) * (mass ? mass[i] : 1.0);
-    cumulative[i] = running;
-  }
-  return cumulative;
-}
-
 int64_t draw_index(const std::vector<double>& cumulative, Rng& rng) {
   const double total = cumulative.back();
   const double target = rng.uniform() * total;

@@ -103,13 +103,7 @@ class SparseRows {
   }
   /// Running float64 sums of weight × mass[i] (mass null = 1).
   std::vector<double> cumulative(const float* mass) const {
-    std::vector<double> out(static_cast<std::size_t>(n()));
-    double running = 0.0;
-    for (int64_t i = 0; i < n(); ++i) {
-      running += weight(i) * (mass ? mass[i] : 1.0);
-      out[static_cast<std::size_t>(i)] = running;
-    }
-    return out;
+    return internal::cumulative_mass([this](int64_t i) { return weight(i); }, n(), mass);
   }
 
  private:
