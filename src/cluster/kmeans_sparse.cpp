@@ -192,8 +192,8 @@ void relocate_empty_clusters(const SparseRows& rows, const std::vector<float>& s
   }
 }
 
-// Lloyd's iterations from `centers`: each assigns every row, brings back
-// n labels and k x d sums.
+// Lloyd's iterations from `centers`: each assigns every row; the labels
+// stay on the backend (as the dense fit's), k x d sums come back.
 internal::LloydOutcome lloyd(SparseRows& rows, Matrix<float> centers, const KMeansParams& p,
                              double tol_abs) {
   Backend& be = rows.backend;
@@ -201,7 +201,8 @@ internal::LloydOutcome lloyd(SparseRows& rows, Matrix<float> centers, const KMea
   DeviceArray<float> device_centers = be.upload(centers.view());
   DeviceArray<int32_t> labels = be.allocate<int32_t>(n);
   DeviceArray<float> dist = be.allocate<float>(n);
-  std::vector<int32_t> previous(static_cast<std::size_t>(n), -1);
+  // The previous iteration's labels; -1 before the first.
+  DeviceArray<int32_t> previous = be.upload(std::vector<int32_t>(static_cast<std::size_t>(n), -1));
   std::vector<double> sums(static_cast<std::size_t>(k * d)), counts(static_cast<std::size_t>(k));
   std::vector<double> center_shift(static_cast<std::size_t>(k));
   Matrix<float> new_centers(k, d);
@@ -210,21 +211,20 @@ internal::LloydOutcome lloyd(SparseRows& rows, Matrix<float> centers, const KMea
   bool strict = false;
   for (int it = 0; it < p.max_iter; ++it) {
     be.csr_nearest_centroid(rows.A(), device_centers, labels, dist);
-    std::vector<int32_t> current = be.download_vector(labels);
     be.csr_centroid_sums(rows.A(), labels, rows.w(), k, sums.data(), counts.data());
     if (!internal::empty_clusters(counts).empty()) {
-      relocate_empty_clusters(rows, be.download_vector(dist), current, sums, counts);
+      relocate_empty_clusters(rows, be.download_vector(dist), be.download_vector(labels), sums,
+                              counts);
     }
     const double shift =
         internal::update_kmeans_centers(sums, counts, centers, new_centers, center_shift);
     std::swap(centers, new_centers);
     be.copy_to_device(*device_centers.buffer(), 0, centers.data(), device_centers.bytes());
     out.n_iter = it + 1;
-    if (current == previous) {  // a fixed point: the centres did not move
-      strict = out.converged = true;
+    if (be.count_label_changes(labels, previous) == 0) {  // previous := labels
+      strict = out.converged = true;  // a fixed point: the centres did not move
       break;
     }
-    previous = std::move(current);
     if (shift <= tol_abs) {
       out.converged = true;
       break;
