@@ -8,9 +8,10 @@
 // tiles; centroid sums), cuda_nearest.cu (the fused distance kernel),
 // cuda_sample.cu (k-means++ sampling), cuda_linalg.cu (Gram, GEMM),
 // cuda_qr.cu (thin QR), cuda_eigen.cu (symmetric eigensolvers),
-// cuda_sparse.cu (CSR),
-// cuda_sort.cu (the CUB radix sort behind the deterministic reductions),
-// cuda_knn.cu (k nearest neighbours: GEMM tiles, selection on the device).
+// cuda_sparse.cu (CSR), cuda_sparse_kmeans.cu (k-means distances of CSR
+// rows), cuda_sort.cu (the CUB radix sort behind the deterministic
+// reductions), cuda_knn.cu (k nearest neighbours: GEMM tiles, selection on
+// the device), cuda_sparse_knn.cu (neighbours of CSR rows).
 //
 // Everything runs on one non-blocking stream owned by the backend; a method
 // returns once its work is queued unless it hands results to the host, in
@@ -185,6 +186,8 @@ class CudaBackend final : public Backend {
 
   void knn(const DeviceArray<float>& reference, const DeviceArray<float>* queries, int64_t k,
            DeviceArray<int64_t>& indices, DeviceArray<double>& distances) override;
+  void csr_knn(const DeviceCsr& reference, const DeviceCsr* queries, int64_t k,
+               DeviceArray<int64_t>& indices, DeviceArray<double>& distances) override;
 
   // ---- shared by the translation units of this backend ---------------------
   int device() const { return device_; }

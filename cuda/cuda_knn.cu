@@ -25,6 +25,7 @@
 #include "cuda_backend.hpp"
 #include "cuda_check.hpp"
 #include "cuda_kernels.cuh"
+#include "cuda_knn_lists.hpp"
 
 namespace stray::internal {
 namespace cuda {
@@ -59,23 +60,6 @@ __global__ void centre_rows_kernel(const float* X, int64_t n, int64_t d, const d
       root[i] = sqrt(s);
       sq32[i] = static_cast<float>(s);
     }
-  }
-}
-
-__global__ void clear_lists_kernel(double* sq, int64_t* index, int64_t total) {
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t p = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; p < total;
-       p += stride) {
-    sq[p] = INFINITY;
-    index[p] = -1;
-  }
-}
-
-__global__ void take_roots_kernel(double* sq, int64_t total) {
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t p = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; p < total;
-       p += stride) {
-    sq[p] = sqrt(sq[p]);
   }
 }
 
@@ -158,7 +142,37 @@ void tile_products(CudaBackend& be, const float* Q, int64_t q0, int64_t rows, co
                                          ld, &zero, dots, static_cast<int>(cols)));
 }
 
+__global__ void clear_lists_kernel(double* sq, int64_t* index, int64_t total) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t p = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; p < total;
+       p += stride) {
+    sq[p] = INFINITY;
+    index[p] = -1;
+  }
+}
+
+__global__ void take_roots_kernel(double* sq, int64_t total) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t p = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; p < total;
+       p += stride) {
+    sq[p] = sqrt(sq[p]);
+  }
+}
+
 }  // namespace
+
+void clear_lists(CudaBackend& be, double* sq, int64_t* index, int64_t total, const char* where) {
+  clear_lists_kernel<<<be.blocks_for(total, kBlockThreads), kBlockThreads, 0, be.stream()>>>(
+      sq, index, total);
+  check_launch(where, "clear_lists_kernel");
+}
+
+void take_roots(CudaBackend& be, double* sq, int64_t total, const char* where) {
+  take_roots_kernel<<<be.blocks_for(total, kBlockThreads), kBlockThreads, 0, be.stream()>>>(sq,
+                                                                                            total);
+  check_launch(where, "take_roots_kernel");
+}
+
 }  // namespace cuda
 
 void CudaBackend::knn(const DeviceArray<float>& reference, const DeviceArray<float>* queries,
@@ -184,9 +198,7 @@ void CudaBackend::knn(const DeviceArray<float>& reference, const DeviceArray<flo
       queries ? cuda::centre(*this, qry, q, d, d_mean.as<double>(), where) : cuda::CentredRows{};
   const cuda::CentredRows& qc = queries ? qc_own : rc;
 
-  cuda::clear_lists_kernel<<<blocks_for(q * k, cuda::kBlockThreads), cuda::kBlockThreads, 0,
-                             stream_>>>(out_sq, out_index, q * k);
-  cuda::check_launch(where, "clear_lists_kernel");
+  cuda::clear_lists(*this, out_sq, out_index, q * k, where);
 
   const int64_t cols_max = std::min(m, cuda::kReferenceTile);
   // Query rows per block: as many as fit the workspace beside the tile (at
@@ -226,9 +238,7 @@ void CudaBackend::knn(const DeviceArray<float>& reference, const DeviceArray<flo
       cuda::check_launch(where, "select_kernel");
     }
   }
-  cuda::take_roots_kernel<<<blocks_for(q * k, cuda::kBlockThreads), cuda::kBlockThreads, 0,
-                            stream_>>>(out_sq, q * k);
-  cuda::check_launch(where, "take_roots_kernel");
+  cuda::take_roots(*this, out_sq, q * k, where);
 }
 
 }  // namespace stray::internal

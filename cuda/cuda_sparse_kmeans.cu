@@ -31,15 +31,6 @@ __device__ double row_centre_distance(const int64_t* indptr, const int32_t* indi
   return sparse_sq_distance(row_sq, center_sq[c], dot);
 }
 
-__device__ double row_sq_norm(const int64_t* indptr, const float* values, int64_t i) {
-  double s = 0.0;
-  for (int64_t p = indptr[i]; p < indptr[i + 1]; ++p) {
-    const double v = values[p];
-    s += v * v;
-  }
-  return s;
-}
-
 // labels/min_dist non-null: the nearest centre (ties to the lower index);
 // else every distance into out [rows x k].
 __global__ void csr_distances_kernel(const int64_t* indptr, const int32_t* indices,
@@ -49,7 +40,7 @@ __global__ void csr_distances_kernel(const int64_t* indptr, const int32_t* indic
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < rows;
        i += stride) {
-    const double row_sq = row_sq_norm(indptr, values, i);
+    const double row_sq = sparse_row_sq_norm(indptr, values, i);
     double best = 0.0;
     int32_t best_c = 0;
     for (int64_t c = 0; c < k; ++c) {

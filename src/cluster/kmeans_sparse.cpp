@@ -9,52 +9,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <optional>
 
 #include "cluster/kmeans_data.hpp"
 #include "core/check.hpp"
+#include "core/csr_canonical.hpp"
 #include "stray/cluster/kmeans.hpp"
 
 namespace stray {
 namespace {
 
 using internal::require;
-
-bool is_canonical(const CsrView& X) {
-  for (int64_t i = 0; i < X.rows; ++i) {
-    for (int64_t p = X.indptr[i] + 1; p < X.indptr[i + 1]; ++p) {
-      if (X.indices[p] <= X.indices[p - 1]) return false;
-    }
-  }
-  return true;
-}
-
-// X with each row's columns sorted and repeats added up (in float64, in
-// stored order), so a row stores each column once.
-CsrMatrix canonical_copy(const CsrView& X) {
-  CsrMatrix out;
-  out.rows = X.rows;
-  out.cols = X.cols;
-  out.indptr.reserve(static_cast<std::size_t>(X.rows + 1));
-  std::vector<std::pair<int32_t, int64_t>> entries;  // (column, position)
-  for (int64_t i = 0; i < X.rows; ++i) {
-    entries.clear();
-    for (int64_t p = X.indptr[i]; p < X.indptr[i + 1]; ++p) entries.emplace_back(X.indices[p], p);
-    std::stable_sort(entries.begin(), entries.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (std::size_t e = 0; e < entries.size();) {
-      const int32_t column = entries[e].first;
-      double sum = 0.0;
-      for (; e < entries.size() && entries[e].first == column; ++e) {
-        sum += X.values[entries[e].second];
-      }
-      out.indices.push_back(column);
-      out.values.push_back(static_cast<float>(sum));
-    }
-    out.indptr.push_back(static_cast<int64_t>(out.indices.size()));
-  }
-  return out;
-}
 
 // The rows on the backend (canonical), the weights, and host access to
 // single rows for initialisation and relocation.
@@ -63,11 +27,8 @@ class SparseRows {
   SparseRows(const SparseRows&) = delete;
   SparseRows& operator=(const SparseRows&) = delete;
   SparseRows(Backend& be, const CsrView& X, const std::vector<float>* w, const char* where)
-      : backend(be), weights_(w) {
+      : backend(be), weights_(w), canonical_(X, where), host_(canonical_.view()) {
     // The caller checked the weights (validate_kmeans_params).
-    validate_csr(X, where);
-    if (!is_canonical(X)) canonical_ = canonical_copy(X);
-    host_ = canonical_ ? canonical_->view() : X;
     device_ = backend.borrow_or_upload_csr(host_);
     if (weights_) device_weights_ = backend.upload(*weights_);
   }
@@ -108,7 +69,7 @@ class SparseRows {
 
  private:
   const std::vector<float>* weights_;
-  std::optional<CsrMatrix> canonical_;  // X's rows made canonical, where they were not
+  internal::CanonicalRows canonical_;  // X, or its rows made canonical
   CsrView host_;
   DeviceCsr device_;
   DeviceArray<float> device_weights_;

@@ -1,4 +1,5 @@
-// The arguments of Backend::knn, checked the same way on every backend.
+// The arguments of Backend::knn and Backend::csr_knn, checked the same way
+// on every backend.
 #pragma once
 
 #include <cstdint>
@@ -8,28 +9,48 @@
 
 namespace stray::internal {
 
-/// Shapes of a knn call: k in [1, m] (m − 1 for a self query), equal widths,
-/// outputs [q x k]. Returns q, the number of queries.
-inline int64_t check_knn_args(const char* where, const DeviceArray<float>& reference,
-                              const DeviceArray<float>* queries, int64_t k,
-                              const DeviceArray<int64_t>& indices,
-                              const DeviceArray<double>& distances) {
-  const int64_t m = reference.rows();
-  const int64_t q = queries ? queries->rows() : m;
-  require(reference.cols() > 0, ErrorCode::invalid_argument, where, "rows have no features");
-  require(!queries || queries->cols() == reference.cols(), ErrorCode::shape_mismatch, where,
-          "queries have ", queries ? queries->cols() : 0, " features, the reference rows ",
-          reference.cols());
-  const int64_t candidates = queries ? m : m - 1;
+/// Shapes of a neighbour search over m reference rows of `width` features
+/// and, with `has_queries`, q query rows of `query_width` features (else
+/// the reference rows themselves): k in [1, m] (m − 1 for a self query),
+/// equal widths, outputs [q x k]. Returns the number of queries.
+inline int64_t check_knn_shapes(const char* where, int64_t m, int64_t width, bool has_queries,
+                                int64_t q, int64_t query_width, int64_t k,
+                                const DeviceArray<int64_t>& indices,
+                                const DeviceArray<double>& distances) {
+  if (!has_queries) q = m;
+  require(width > 0, ErrorCode::invalid_argument, where, "rows have no features");
+  require(!has_queries || query_width == width, ErrorCode::shape_mismatch, where, "queries have ",
+          query_width, " features, the reference rows ", width);
+  const int64_t candidates = has_queries ? m : m - 1;
   require(k >= 1, ErrorCode::invalid_argument, where, "k=", k, " must be at least 1");
   require(k <= candidates, ErrorCode::invalid_argument, where, "k=", k, " neighbours asked of ",
-          candidates, queries ? " reference rows" : " other rows (each row leaves itself out)");
+          candidates, has_queries ? " reference rows" : " other rows (each row leaves itself out)");
   require(indices.rows() == q && indices.cols() == k && distances.rows() == q &&
               distances.cols() == k,
           ErrorCode::shape_mismatch, where, "outputs must be [", q, " x ", k, "], got [",
           indices.rows(), " x ", indices.cols(), "] and [", distances.rows(), " x ",
           distances.cols(), "]");
   return q;
+}
+
+/// check_knn_shapes for Backend::knn's dense rows.
+inline int64_t check_knn_args(const char* where, const DeviceArray<float>& reference,
+                              const DeviceArray<float>* queries, int64_t k,
+                              const DeviceArray<int64_t>& indices,
+                              const DeviceArray<double>& distances) {
+  return check_knn_shapes(where, reference.rows(), reference.cols(), queries != nullptr,
+                          queries ? queries->rows() : 0, queries ? queries->cols() : 0, k,
+                          indices, distances);
+}
+
+/// check_knn_shapes for Backend::csr_knn's sparse rows.
+inline int64_t check_knn_args(const char* where, const DeviceCsr& reference,
+                              const DeviceCsr* queries, int64_t k,
+                              const DeviceArray<int64_t>& indices,
+                              const DeviceArray<double>& distances) {
+  return check_knn_shapes(where, reference.rows, reference.cols, queries != nullptr,
+                          queries ? queries->rows : 0, queries ? queries->cols : 0, k, indices,
+                          distances);
 }
 
 }  // namespace stray::internal

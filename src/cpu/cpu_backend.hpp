@@ -11,7 +11,8 @@
 // unit), cpu_linalg.cpp (Gram, GEMM, QR, eigensolver, sparse products),
 // cpu_eigen_top.cpp (the largest eigenpairs only), amx.cpp (whether the
 // tile unit may be used), cpu_knn*.cpp (k nearest neighbours: brute force
-// and pruned tiles, cpu_knn.hpp).
+// and pruned tiles, cpu_knn.hpp), cpu_sparse_kmeans.cpp and
+// cpu_sparse_knn.cpp (sparse rows: k-means distances and sums, neighbours).
 #pragma once
 
 #include <algorithm>
@@ -128,6 +129,8 @@ class CpuBackend final : public Backend {
 
   void knn(const DeviceArray<float>& reference, const DeviceArray<float>* queries, int64_t k,
            DeviceArray<int64_t>& indices, DeviceArray<double>& distances) override;
+  void csr_knn(const DeviceCsr& reference, const DeviceCsr* queries, int64_t k,
+               DeviceArray<int64_t>& indices, DeviceArray<double>& distances) override;
 
   /// Worker threads used by parallel loops.
   int threads() const { return threads_; }

@@ -533,6 +533,27 @@ class Backend {
   /// null) and equal widths; non-finite rows give unspecified neighbours.
   virtual void knn(const DeviceArray<float>& reference, const DeviceArray<float>* queries,
                    int64_t k, DeviceArray<int64_t>& indices, DeviceArray<double>& distances) = 0;
+
+  /// knn for sparse rows, never densified whole: the exact k nearest rows
+  /// of `reference` [m x d] for each row of `queries` [q x d] (null: the
+  /// reference rows, each left out of its own list), outputs and ties as
+  /// knn. Every row must be canonical (columns strictly increasing within
+  /// a row; the library makes a canonical copy where needed).
+  ///
+  /// The squared distance is defined once for every backend (core/
+  /// sparse_distance.hpp): (‖x‖² + ‖y‖²) − 2·x·y in float64, clamped at 0,
+  /// each norm summed over the row's entries and x·y over the columns both
+  /// rows store, in increasing column order, every product of two float32
+  /// values exact — scikit-learn's expanded form for sparse rows, in
+  /// float64. The same bits on every backend; d(x, y) = d(y, x); identical
+  /// rows are at distance 0. Not knn's bits for the same rows dense: the
+  /// expanded form loses about 2⁻⁵²·(‖x‖² + ‖y‖²) where rows are close.
+  ///
+  /// Memory: the outputs and a dense block of a few query rows; time
+  /// O(q · nnz(reference)) by brute force. Requires 1 ≤ k ≤ m (m − 1 with
+  /// `queries` null) and equal widths.
+  virtual void csr_knn(const DeviceCsr& reference, const DeviceCsr* queries, int64_t k,
+                       DeviceArray<int64_t>& indices, DeviceArray<double>& distances) = 0;
 };
 
 /// Makes a backend by name: "cpu", "cuda", or "auto" (CUDA when a device is

@@ -5,6 +5,9 @@
 // float64 Euclidean distances of the float32 rows, ties go to the lower
 // row index (Backend::knn states the definition).
 //
+// Sparse rows (CsrView) have overloads of their own, with a distance of
+// their own (below).
+//
 // Memory: the result (16 bytes per query and neighbour) plus the backend's
 // temporaries (within its workspace budget; the CPU's search trees add a
 // copy of the rows). Time: O(q·m·d) by brute force; the CPU backend's
@@ -35,5 +38,14 @@ KnnResult knn(Backend& backend, MatrixView<const float> X, int64_t k);
 /// [q x d]. Requires 1 ≤ k ≤ m, equal widths and finite rows.
 KnnResult knn(Backend& backend, MatrixView<const float> reference,
               MatrixView<const float> queries, int64_t k);
+
+/// The same on sparse rows (CSR, never densified whole), with
+/// Backend::csr_knn's distance: float64 in the expanded form
+/// (‖x‖² + ‖y‖²) − 2·x·y, as scikit-learn's for sparse rows, the same bits
+/// on every backend but not those of the dense overloads for the same
+/// rows. A row's columns may come in any order and repeat (repeats add
+/// up). Time O(q · nnz(reference)).
+KnnResult knn(Backend& backend, const CsrView& X, int64_t k);
+KnnResult knn(Backend& backend, const CsrView& reference, const CsrView& queries, int64_t k);
 
 }  // namespace stray

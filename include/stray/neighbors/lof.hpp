@@ -71,7 +71,8 @@ struct LofModel {
   int64_t n_neighbors = 0;         // k as used (after lowering to n − 1)
   double offset = -1.5;            // outlier where the score is below it
   bool novelty = false;
-  Matrix<float> reference;         // [n x d] the training rows (novelty only; else empty)
+  Matrix<float> reference;         // [n x d] the training rows (novelty, dense fit; else empty)
+  CsrMatrix sparse_reference;      // the training rows (novelty, sparse fit, canonical; else empty)
   std::vector<double> k_distance;  // [n] each training row's k-distance
   std::vector<double> lrd;         // [n] each training row's local reachability density
 };
@@ -94,6 +95,14 @@ LofResult lof_fit(Backend& backend, const LofParams& params, MatrixView<const fl
 /// statistics); the rows come to the host only for a novelty model.
 LofResult lof_fit(Backend& backend, const LofParams& params, const DeviceArray<float>& X);
 
+/// Fits LOF on sparse rows X [n x d] (CSR, never densified whole), with
+/// Backend::csr_knn's distances (float64, the expanded form, as
+/// scikit-learn's for sparse input: neighbors/knn.hpp). A row's columns
+/// may come in any order and repeat (repeats add up). distinct_rows
+/// compares rows by value (a stored zero is no entry). A novelty model
+/// keeps the rows in sparse_reference.
+LofResult lof_fit(Backend& backend, const LofParams& params, const CsrView& X);
+
 /// −LOF of new rows X [q x d] against a novelty model's training rows
 /// (scikit-learn's score_samples: a training row among X counts itself as a
 /// neighbour, and X's rows are not each other's). Lower is more abnormal.
@@ -105,5 +114,14 @@ std::vector<double> lof_decision_function(Backend& backend, const LofModel& mode
 /// −1 where lof_decision_function < 0, else 1.
 std::vector<int32_t> lof_predict(Backend& backend, const LofModel& model,
                                  MatrixView<const float> X);
+
+/// The same for sparse rows X (CSR). Whichever form X comes in, the
+/// model's decides the distance: rows are compared as the model was fitted
+/// (dense X becomes CSR for a sparse model; sparse X is densified for a
+/// dense one, within memory).
+std::vector<double> lof_score_samples(Backend& backend, const LofModel& model, const CsrView& X);
+std::vector<double> lof_decision_function(Backend& backend, const LofModel& model,
+                                          const CsrView& X);
+std::vector<int32_t> lof_predict(Backend& backend, const LofModel& model, const CsrView& X);
 
 }  // namespace stray
