@@ -13,6 +13,7 @@
 
 #include "cli_runner.hpp"
 #include "stray/io/npy.hpp"
+#include "stray/io/npz.hpp"
 #include "stray/neighbors/lof.hpp"
 #include "temp_dir.hpp"
 
@@ -104,6 +105,30 @@ TEST(LofCli, DistinctRows) {
                              dir.file("p.npy"));
   ASSERT_EQ(plain.status, 0) << plain.err;
   EXPECT_LT(read_doubles(dir.file("p.npy"))[0], -1e8);
+}
+
+// A CSR .npz is fitted as sparse rows (never densified): on 0/1 rows, where
+// both distances are exact, the dense file's scores to the bit.
+TEST(LofCli, SparseRowsFromNpz) {
+  stray::testing::TempDir dir;
+  std::mt19937 gen(23);
+  std::bernoulli_distribution present(0.08);
+  Matrix<float> X(400, 120);
+  for (auto& v : X.storage()) v = present(gen) ? 1.0f : 0.0f;
+  for (int64_t t = 60; t < 120; ++t) X(9, t) = 1.0f;  // a host with half the packages
+  write_npy(dir.file("X.npy"), X.view());
+  write_npz_csr(dir.file("X.npz"), dense_to_csr(X.view()).view());
+  const std::string common = " --neighbors 10 --contamination 0.02 --backend cpu --json --scores ";
+  const auto sparse = run_cli("lof -i " + dir.file("X.npz") + common + dir.file("s.npy"));
+  ASSERT_EQ(sparse.status, 0) << sparse.err;
+  const auto dense = run_cli("lof -i " + dir.file("X.npy") + common + dir.file("d.npy"));
+  ASSERT_EQ(dense.status, 0) << dense.err;
+  const auto js = nlohmann::json::parse(sparse.out), jd = nlohmann::json::parse(dense.out);
+  EXPECT_EQ(js["input"], "csr");
+  EXPECT_EQ(jd["input"], "dense");
+  EXPECT_EQ(js["most_abnormal"][0]["row"], 9);
+  EXPECT_EQ(js["n_outliers"], jd["n_outliers"]);
+  EXPECT_EQ(read_doubles(dir.file("s.npy")), read_doubles(dir.file("d.npy")));
 }
 
 TEST(LofCli, WarnsWhereScikitLearnWarnsAndRefusesBadInput) {

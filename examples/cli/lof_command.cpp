@@ -1,4 +1,5 @@
-// `stray lof`: Local Outlier Factor of the rows of a .npy matrix.
+// `stray lof`: Local Outlier Factor of the rows of a dense .npy matrix or
+// a CSR .npz (scipy.sparse.save_npz; never densified).
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
@@ -8,6 +9,7 @@
 #include "commands.hpp"
 #include "run_outputs.hpp"
 #include "stray/io/npy.hpp"
+#include "stray/io/npz.hpp"
 #include "stray/neighbors/lof.hpp"
 
 namespace stray::cli {
@@ -61,9 +63,17 @@ void run_lof(const LofOptions& o) {
   RunOutputs out("lof", {{"--scores", o.scores_out}, {"--labels", o.labels_out}}, {o.input});
   out.refuse_stdout_with(o.json, "--json");
   const LofParams params = params_from(o);
-  const Matrix<float> X = read_npy_float(o.input);
+  const bool sparse = ends_with(o.input, ".npz");
+  Matrix<float> X;
+  CsrMatrix S;
+  if (sparse) {
+    S = read_npz_csr(o.input);
+  } else {
+    X = read_npy_float(o.input);
+  }
+  const int64_t rows = sparse ? S.rows : X.rows(), cols = sparse ? S.cols : X.cols();
   auto backend = open_backend(o.backend);
-  const LofResult r = lof_fit(*backend, params, X.view());
+  const LofResult r = sparse ? lof_fit(*backend, params, S.view()) : lof_fit(*backend, params, X.view());
   if (!r.warning.empty()) std::fprintf(stderr, "stray: warning: lof: %s\n", r.warning.c_str());
 
   // Outputs are written only after the fit succeeded, all or none.
@@ -80,8 +90,9 @@ void run_lof(const LofOptions& o) {
     for (const int64_t i : top) worst.push_back({{"row", i}, {"score", r.negative_outlier_factor[i]}});
     nlohmann::json j = {{"backend", backend->name()},
                         {"device", backend->device_description()},
-                        {"n_samples", X.rows()},
-                        {"n_features", X.cols()},
+                        {"input", sparse ? "csr" : "dense"},
+                        {"n_samples", rows},
+                        {"n_features", cols},
                         {"n_neighbors", r.n_neighbors},
                         {"n_neighbors_requested", params.n_neighbors},
                         {"contamination", o.contamination == "auto" ? nlohmann::json("auto")
@@ -94,8 +105,9 @@ void run_lof(const LofOptions& o) {
     print_json(j);
     return;
   }
-  std::printf("LOF on %lld x %lld %s, n_neighbors = %lld, backend %s (%s)\n",
-              static_cast<long long>(X.rows()), static_cast<long long>(X.cols()), o.input.c_str(),
+  std::printf("LOF on %lld x %lld %s%s, n_neighbors = %lld, backend %s (%s)\n",
+              static_cast<long long>(rows), static_cast<long long>(cols), o.input.c_str(),
+              sparse ? " (sparse rows)" : "",
               static_cast<long long>(r.n_neighbors), backend->name().c_str(),
               backend->device_description().c_str());
   std::printf("  %lld outliers (negative_outlier_factor < offset %.6g), %.3f s\n",
@@ -113,8 +125,9 @@ void register_lof_command(CLI::App& app) {
       "lof",
       "Local Outlier Factor of the rows of a matrix, as scikit-learn's LocalOutlierFactor: "
       "each row's density against its nearest neighbours' (exact neighbours, ties to the lower "
-      "row).");
-  cmd->add_option("-i,--input", opts->input, "Input matrix, .npy [n_samples x n_features]")
+      "row). Dense .npy rows, or a CSR .npz written by scipy.sparse.save_npz (never densified).");
+  cmd->add_option("-i,--input", opts->input,
+                  "Input matrix [n_samples x n_features]: .npy (dense) or .npz (scipy CSR)")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--neighbors", opts->neighbors,

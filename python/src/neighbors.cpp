@@ -1,5 +1,7 @@
 // Local Outlier Factor: stray.LocalOutlierFactor (python/stray/neighbors.py).
-// A novelty model goes to Python as arrays and comes back for scoring.
+// Rows come as a dense float32 array or a _Csr (never densified). A novelty
+// model goes to Python as arrays (its training rows dense, or CSR as three
+// arrays) and comes back for scoring.
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 
@@ -10,19 +12,22 @@
 namespace stray::python {
 namespace {
 
-nb::dict fit(Matrix2In<float> X, int64_t n_neighbors, bool novelty,
-             std::optional<double> contamination, bool distinct_rows,
-             const std::string& backend_name) {
+template <class Rows>
+LofResult fit_rows(const LofParams& p, const Rows& X, const std::string& backend_name) {
+  nb::gil_scoped_release release;
+  return lof_fit(*open_backend(backend_name), p, X);
+}
+
+nb::dict fit(nb::object X, int64_t n_neighbors, bool novelty, std::optional<double> contamination,
+             bool distinct_rows, const std::string& backend_name) {
   LofParams p;
   p.n_neighbors = n_neighbors;
   p.novelty = novelty;
   p.contamination = contamination;
   p.distinct_rows = distinct_rows;
-  LofResult r;
-  {
-    nb::gil_scoped_release release;
-    r = lof_fit(*open_backend(backend_name), p, view_of(X));
-  }
+  const bool sparse = nb::isinstance<CsrIn>(X);
+  LofResult r = sparse ? fit_rows(p, nb::cast<const CsrIn&>(X).view(), backend_name)
+                       : fit_rows(p, view_of(nb::cast<Matrix2In<float>>(X, false)), backend_name);
   nb::dict d;
   d["n_neighbors"] = r.n_neighbors;
   d["offset"] = r.offset;
@@ -32,36 +37,58 @@ nb::dict fit(Matrix2In<float> X, int64_t n_neighbors, bool novelty,
   d["lrd"] = to_numpy(std::move(r.lrd));
   d["negative_outlier_factor"] = to_numpy(std::move(r.negative_outlier_factor));
   d["labels"] = to_numpy(std::move(r.labels));
-  d["reference"] = to_numpy(std::move(r.reference));
+  if (sparse) {
+    CsrMatrix& s = r.sparse_reference;
+    d["reference"] = nb::make_tuple(to_numpy(std::move(s.indptr)), to_numpy(std::move(s.indices)),
+                                    to_numpy(std::move(s.values)), s.rows, s.cols);
+  } else {
+    d["reference"] = to_numpy(std::move(r.reference));
+  }
   return d;
 }
 
-Array<double> score_samples(int64_t n_neighbors, double offset, Matrix2In<float> reference,
-                            Vector1In<double> k_distance, Vector1In<double> lrd,
-                            Matrix2In<float> X, const std::string& backend_name) {
+template <class Rows>
+std::vector<double> score_rows(const LofModel& model, const Rows& X,
+                               const std::string& backend_name) {
+  nb::gil_scoped_release release;
+  return lof_score_samples(*open_backend(backend_name), model, X);
+}
+
+// reference and X: each a dense float32 array or a _Csr.
+Array<double> score_samples(int64_t n_neighbors, double offset, nb::object reference,
+                            Vector1In<double> k_distance, Vector1In<double> lrd, nb::object X,
+                            const std::string& backend_name) {
   LofModel model;
   model.n_neighbors = n_neighbors;
   model.offset = offset;
   model.novelty = true;
-  model.reference = Matrix<float>::copy_of(view_of(reference));
+  if (nb::isinstance<CsrIn>(reference)) {
+    const auto& in = nb::cast<const CsrIn&>(reference);
+    model.sparse_reference.rows = in.rows;
+    model.sparse_reference.cols = in.cols;
+    model.sparse_reference.indptr = vector_of(in.indptr);
+    model.sparse_reference.indices = vector_of(in.indices);
+    model.sparse_reference.values = vector_of(in.data);
+  } else {
+    model.reference = Matrix<float>::copy_of(view_of(nb::cast<Matrix2In<float>>(reference, false)));
+  }
   model.k_distance = vector_of(k_distance);
   model.lrd = vector_of(lrd);
-  std::vector<double> scores;
-  {
-    nb::gil_scoped_release release;
-    scores = lof_score_samples(*open_backend(backend_name), model, view_of(X));
-  }
+  std::vector<double> scores =
+      nb::isinstance<CsrIn>(X)
+          ? score_rows(model, nb::cast<const CsrIn&>(X).view(), backend_name)
+          : score_rows(model, view_of(nb::cast<Matrix2In<float>>(X, false)), backend_name);
   return to_numpy(std::move(scores));
 }
 
 }  // namespace
 
 void bind_neighbors(nb::module_& m) {
-  m.def("lof_fit", &fit, nb::arg("X").noconvert(), nb::arg("n_neighbors"), nb::arg("novelty"),
+  m.def("lof_fit", &fit, nb::arg("X"), nb::arg("n_neighbors"), nb::arg("novelty"),
         nb::arg("contamination").none(), nb::arg("distinct_rows"), nb::arg("backend"));
   m.def("lof_score_samples", &score_samples, nb::arg("n_neighbors"), nb::arg("offset"),
-        nb::arg("reference").noconvert(), nb::arg("k_distance").noconvert(),
-        nb::arg("lrd").noconvert(), nb::arg("X").noconvert(), nb::arg("backend"));
+        nb::arg("reference"), nb::arg("k_distance").noconvert(), nb::arg("lrd").noconvert(),
+        nb::arg("X"), nb::arg("backend"));
 }
 
 }  // namespace stray::python

@@ -4,12 +4,13 @@ computed by stray's library (exact neighbours on the backend)."""
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
-from ._validation import check_backend, float32_rows
+from ._validation import check_backend, float32_rows, library_rows
 
 
 class LocalOutlierFactor(OutlierMixin, BaseEstimator):
@@ -25,6 +26,11 @@ class LocalOutlierFactor(OutlierMixin, BaseEstimator):
     and scores each row as its first copy: a group of identical rows is one
     point of ordinary density instead of scikit-learn's 1e10, so a row
     beside a group of clones is graded rather than scored in the millions.
+
+    scipy.sparse input is searched as CSR rows, never densified, with
+    scikit-learn's distance for sparse rows (the expanded form, in
+    float64); a model fitted on sparse rows keeps them sparse and scores
+    new rows of either form that way.
     """
 
     def __init__(
@@ -54,6 +60,11 @@ class LocalOutlierFactor(OutlierMixin, BaseEstimator):
         self.backend = backend
         self.distinct_rows = distinct_rows
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def _check_params(self):
         check_backend(self.backend)
         euclidean = self.metric == "euclidean" or (self.metric == "minkowski" and self.p == 2)
@@ -68,8 +79,8 @@ class LocalOutlierFactor(OutlierMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         contamination = self._check_params()
-        X = float32_rows(self, X, reset=True, ensure_min_samples=2)
-        r = _core.lof_fit(X, int(self.n_neighbors), bool(self.novelty), contamination,
+        X = float32_rows(self, X, reset=True, accept_sparse=True, ensure_min_samples=2)
+        r = _core.lof_fit(library_rows(X), int(self.n_neighbors), bool(self.novelty), contamination,
                           bool(self.distinct_rows), self.backend)
         if r["warning"]:
             warnings.warn(r["warning"], UserWarning)
@@ -80,8 +91,16 @@ class LocalOutlierFactor(OutlierMixin, BaseEstimator):
         self._labels = r["labels"]
         self._k_distance = r["k_distance"]
         self._lrd = r["lrd"]
-        self._fit_X = r["reference"] if self.novelty else None
+        self._fit_X = self._training_rows(r["reference"]) if self.novelty else None
         return self
+
+    @staticmethod
+    def _training_rows(reference):
+        """A novelty model's rows: dense, or CSR from the library's arrays."""
+        if isinstance(reference, tuple):
+            indptr, indices, data, rows, cols = reference
+            return sp.csr_matrix((data, indices, indptr), shape=(rows, cols))
+        return reference
 
     def _outlier_detection(self):
         if self.novelty:
@@ -103,9 +122,10 @@ class LocalOutlierFactor(OutlierMixin, BaseEstimator):
     def score_samples(self, X):
         """−LOF of new rows against the training rows."""
         check_is_fitted(self)
-        X = float32_rows(self, X, reset=False)
+        X = float32_rows(self, X, reset=False, accept_sparse=True)
         return _core.lof_score_samples(
-            self.n_neighbors_, self.offset_, self._fit_X, self._k_distance, self._lrd, X, self.backend
+            self.n_neighbors_, self.offset_, library_rows(self._fit_X), self._k_distance,
+            self._lrd, library_rows(X), self.backend
         )
 
     @available_if(_novelty_detection)

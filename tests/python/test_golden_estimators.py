@@ -61,12 +61,13 @@ def test_pca_matches_sklearn_golden(case, sparse):
 
 
 @pytest.mark.parametrize("case", LOF_CASES, ids=lambda c: c["name"])
-def test_lof_matches_sklearn_golden(case):
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_lof_matches_sklearn_golden(case, sparse):
     X = np.asarray(case["X"], dtype=np.float32)
     lof = stray.LocalOutlierFactor(n_neighbors=case["n_neighbors"],
                                    contamination=case["contamination"], backend="cpu")
     with pytest.warns(UserWarning) if case["warned"] else _no_warning():
-        labels = lof.fit_predict(X)
+        labels = lof.fit_predict(sp.csr_matrix(X) if sparse else X)
     assert lof.n_neighbors_ == case["n_neighbors_used"]
     np.testing.assert_array_equal(labels, case["labels"])
     if not case["ties"]:
@@ -152,6 +153,43 @@ def test_sparse_kmeans_agrees_with_sklearn_live():
     # k-means++ on the same rows finds the roles.
     pp = stray.KMeans(5, random_state=0, backend="cpu").fit(X)
     assert stray.adjusted_rand_score(role, pp.labels_) == pytest.approx(1.0)
+
+
+def test_sparse_lof_agrees_with_sklearn_live():
+    """CSR rows of event fractions (as fleet telemetry gives them): the
+    fit, and novelty scores of sparse and dense new rows, as scikit-learn's
+    LocalOutlierFactor on the same CSR rows; a repeated column adds up."""
+    rng = np.random.RandomState(6)
+    counts = rng.poisson(5.0, (1500, 300)) * (rng.rand(1500, 300) < 0.05)
+    counts[:, 0] += 1
+    counts[:10, 299] = 7  # ten hosts with a feature nobody else has
+    X = sp.csr_matrix((counts / counts.sum(axis=1, keepdims=True)).astype(np.float32))
+    ours = stray.LocalOutlierFactor(n_neighbors=20, contamination=0.01, backend="cpu")
+    theirs = sklearn.neighbors.LocalOutlierFactor(n_neighbors=20, contamination=0.01)
+    np.testing.assert_array_equal(ours.fit_predict(X), theirs.fit_predict(X))
+    np.testing.assert_allclose(ours.negative_outlier_factor_, theirs.negative_outlier_factor_,
+                               rtol=1e-6)
+    assert ours.offset_ == pytest.approx(theirs.offset_, rel=1e-6)
+
+    novel = stray.LocalOutlierFactor(n_neighbors=20, novelty=True, backend="cpu").fit(X)
+    assert sp.issparse(novel._fit_X)
+    reference = sklearn.neighbors.LocalOutlierFactor(n_neighbors=20, novelty=True).fit(X)
+    fresh = X[:200] + sp.csr_matrix(np.eye(200, 300, 150, dtype=np.float32) * 0.25)
+    want = reference.score_samples(fresh)
+    np.testing.assert_allclose(novel.score_samples(fresh), want, rtol=1e-6)
+    np.testing.assert_allclose(novel.score_samples(fresh.toarray()), want, rtol=1e-6)
+    np.testing.assert_array_equal(novel.predict(fresh), reference.predict(fresh))
+    # Row 0 stored with column 5 twice (0.25 + 0.25) is row 0 with 0.5 there.
+    row = fresh[0].toarray().ravel()
+    row[5] = 0.5
+    cols = np.r_[np.flatnonzero(row), 5].astype(np.int32)
+    vals = np.r_[row[np.flatnonzero(row)], 0].astype(np.float32)
+    vals[list(cols[:-1]).index(5)] = 0.25
+    vals[-1] = 0.25
+    repeated = sp.csr_matrix((vals, cols, np.array([0, len(cols)])), shape=(1, 300))
+    assert not repeated.has_canonical_format
+    assert novel.score_samples(repeated)[0] == pytest.approx(
+        reference.score_samples(row[None, :].astype(np.float64))[0], rel=1e-6)
 
 
 def test_pca_agrees_with_sklearn_live():
