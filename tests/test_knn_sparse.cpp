@@ -87,14 +87,16 @@ Lists naive(const CsrMatrix& R, const CsrMatrix* Q, int64_t k) {
     for (int64_t t = 0; t < d; ++t) s += static_cast<double>(x[t]) * static_cast<double>(y[t]);
     return s;
   };
+  std::vector<double> norms(static_cast<std::size_t>(dr.rows()));
+  for (int64_t j = 0; j < dr.rows(); ++j) norms[j] = dot(dr.row(j), dr.row(j));
   Lists out;
   for (int64_t i = 0; i < queries.rows(); ++i) {
     std::vector<std::pair<double, int64_t>> all;
     const float* x = queries.row(i);
+    const double nx = dot(x, x);
     for (int64_t j = 0; j < dr.rows(); ++j) {
       if (!Q && j == i) continue;
-      const float* y = dr.row(j);
-      const double s = (dot(x, x) + dot(y, y)) - 2.0 * dot(x, y);
+      const double s = (nx + norms[j]) - 2.0 * dot(x, dr.row(j));
       all.emplace_back(s > 0.0 ? s : 0.0, j);
     }
     std::partial_sort(all.begin(), all.begin() + k, all.end());
@@ -144,7 +146,10 @@ TEST_P(SparseKnn, IsTheDefinitionBitForBit) {
                        Case{257, 0, 2000, 30, 20, Values::counts, true},
                        Case{400, 0, 40, 12, 7, Values::gaussian, false},
                        Case{123, 61, 300, 10, 123, Values::gaussian, true},
-                       Case{90, 500, 64, 16, 1, Values::counts, false}}) {
+                       Case{90, 500, 64, 16, 1, Values::counts, false},
+                       // Rows sharing few columns: most neighbours share none.
+                       Case{400, 0, 3000, 4, 10, Values::counts, true},
+                       Case{300, 50, 3000, 4, 25, Values::binary, false}}) {
     const CsrMatrix R = random_rows(c.m, c.d, c.max_nnz, c.kind, c.raw, 7 + static_cast<uint32_t>(c.m));
     const CsrMatrix Q = random_rows(c.q, c.d, c.max_nnz, c.kind, c.raw, 9 + static_cast<uint32_t>(c.q));
     const std::string what = "m=" + std::to_string(c.m) + " q=" + std::to_string(c.q) +

@@ -1,14 +1,20 @@
-// CPU backend: Backend::csr_knn — exact neighbours of sparse rows by brute
-// force, with nothing densified but a block of query rows. The distance is
-// core/sparse_distance.hpp's: a block of 16 query rows is scattered into a
-// [d x 16] table (one feature's 16 values contiguous), and each reference
-// row's entries, in stored order, scale the table's rows — 16 dot products
-// at once in a loop that vectorises, each still the definition's sum. The
-// table is cleared entry by entry after its block, so a block costs its
-// own non-zeros, not d.
+// CPU backend: Backend::csr_knn — exact neighbours of sparse rows, with
+// nothing densified. The distance is core/sparse_distance.hpp's; x·y needs
+// only the columns both rows store, so the reference rows are indexed by
+// column (a CSC copy), and each query adds, for each of its entries in
+// column order, its products with the reference rows that store that
+// column: the definition's sum, in the definition's order, and only the
+// non-zero products — on fleet rows, where most columns belong to a few
+// roles, a small share of brute force's.
+//
+// A reference row that shares no column with the query is at
+// ‖x‖² + ‖y‖² (its dot is 0): those rows are taken in the order of their
+// norms (then index), and only until the next one's distance exceeds the
+// query's k-th — so no query visits every row unless it must.
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <vector>
 
 #include "core/check.hpp"
@@ -21,9 +27,8 @@
 namespace stray::internal {
 namespace {
 
-/// Query rows per block: a table row of 16 floats is one cache line, and
-/// 16 float64 sums are four AVX2 registers.
-constexpr int64_t kQueryBlock = 16;
+/// Queries per block of work: enough that the team's hand-offs are few.
+constexpr int64_t kQueryBlock = 64;
 
 struct HostCsr {
   const int64_t* indptr;
@@ -42,73 +47,140 @@ std::vector<double> sq_norms(const HostCsr& A) {
   return out;
 }
 
-// Up to kQueryBlock query rows as a dense table [d x kQueryBlock].
-class QueryTable {
- public:
-  explicit QueryTable(int64_t d) : by_feature_(static_cast<std::size_t>(d * kQueryBlock), 0.0f) {}
+/// The reference rows by column: for column c, the rows storing it (in row
+/// order) and their values.
+struct ColumnIndex {
+  std::vector<int64_t> start;  // [d + 1]
+  std::vector<int64_t> row;    // [nnz]
+  std::vector<float> value;    // [nnz]
 
-  void load(const HostCsr& Q, int64_t q0, int64_t count) { scatter(Q, q0, count, true); }
-  void clear(const HostCsr& Q, int64_t q0, int64_t count) { scatter(Q, q0, count, false); }
-
-  // dot[b] = reference row j · query b, over j's entries in stored order.
-  void dots(const HostCsr& R, int64_t j, double* dot) const {
-    double acc[kQueryBlock] = {};
-    for (int64_t p = R.indptr[j]; p < R.indptr[j + 1]; ++p) {
-      const double v = R.values[p];
-      const float* t = by_feature_.data() + static_cast<int64_t>(R.indices[p]) * kQueryBlock;
-      for (int64_t b = 0; b < kQueryBlock; ++b) acc[b] += v * static_cast<double>(t[b]);
-    }
-    std::copy(acc, acc + kQueryBlock, dot);
-  }
-
- private:
-  void scatter(const HostCsr& Q, int64_t q0, int64_t count, bool values) {
-    for (int64_t b = 0; b < count; ++b) {
-      for (int64_t p = Q.indptr[q0 + b]; p < Q.indptr[q0 + b + 1]; ++p) {
-        by_feature_[static_cast<std::size_t>(static_cast<int64_t>(Q.indices[p]) * kQueryBlock + b)] =
-            values ? Q.values[p] : 0.0f;
+  ColumnIndex(const HostCsr& R, int64_t d)
+      : start(static_cast<std::size_t>(d + 1), 0),
+        row(static_cast<std::size_t>(R.indptr[R.rows])),
+        value(row.size()) {
+    for (int64_t p = 0; p < R.indptr[R.rows]; ++p) ++start[R.indices[p] + 1];
+    std::partial_sum(start.begin(), start.end(), start.begin());
+    std::vector<int64_t> next(start.begin(), start.end() - 1);
+    for (int64_t j = 0; j < R.rows; ++j) {
+      for (int64_t p = R.indptr[j]; p < R.indptr[j + 1]; ++p) {
+        const int64_t at = next[R.indices[p]]++;
+        row[at] = j;
+        value[at] = R.values[p];
       }
     }
   }
-
-  std::vector<float> by_feature_;
 };
 
-// One call's rows, norms and output lists.
+/// One worker's running dot products, 0 for every reference row between
+/// queries; for a query that meets few rows, the rows it met (`touched`,
+/// each marked with its stamp in `mark`).
+struct DotScratch {
+  explicit DotScratch(int64_t m)
+      : dot(static_cast<std::size_t>(m), 0.0), mark(static_cast<std::size_t>(m), 0) {}
+  std::vector<double> dot;
+  std::vector<int64_t> mark;
+  std::vector<int64_t> touched;
+};
+
+/// A query whose products number at least m / kScanShare finds its rows by
+/// scanning all m dots (sequential, cheap per row) rather than listing them
+/// as they are met (a random access per product).
+constexpr int64_t kScanShare = 4;
+
+// One call's rows, norms, index and output lists.
 struct SparseSearch {
-  HostCsr reference, queries;
+  HostCsr queries;
+  const ColumnIndex* columns;
   std::vector<double> reference_sq, own_query_sq;
   const std::vector<double>* query_sq;
+  std::vector<int64_t> by_norm;  // reference rows by (‖y‖², index)
   bool self;
   int64_t k;
   double* list_sq;
   int64_t* list_index;
 
-  // Queries [q0, q0 + count) against every reference row, in index order.
-  void search_block(QueryTable& table, int64_t q0, int64_t count) const {
-    table.load(queries, q0, count);
-    KnnList lists[kQueryBlock];
-    for (int64_t b = 0; b < count; ++b) {
-      lists[b] = KnnList{list_sq + (q0 + b) * k, list_index + (q0 + b) * k, k};
-      std::fill(lists[b].sq, lists[b].sq + k, std::numeric_limits<double>::infinity());
-      std::fill(lists[b].index, lists[b].index + k, int64_t{-1});
+  int64_t products(int64_t i) const {
+    int64_t count = 0;
+    for (int64_t p = queries.indptr[i]; p < queries.indptr[i + 1]; ++p) {
+      const int64_t c = queries.indices[p];
+      count += columns->start[c + 1] - columns->start[c];
     }
-    double dot[kQueryBlock];
-    for (int64_t j = 0; j < reference.rows; ++j) {
-      table.dots(reference, j, dot);
-      for (int64_t b = 0; b < count; ++b) {
-        const int64_t i = q0 + b;
-        if (self && i == j) continue;
-        const double s = sparse_sq_distance((*query_sq)[i], reference_sq[j], dot[b]);
-        if (!(s > lists[b].bound())) lists[b].offer(s, j);
+    return count;
+  }
+
+  // dot[j] += x·y for every reference row sharing a column with query i,
+  // its products added in the query's column order; with `s`, each row met
+  // is listed once.
+  void add_products(int64_t i, double* dot, DotScratch* s) const {
+    const int64_t* start = columns->start.data();
+    const int64_t* rows = columns->row.data();
+    const float* values = columns->value.data();
+    for (int64_t p = queries.indptr[i]; p < queries.indptr[i + 1]; ++p) {
+      const double v = queries.values[p];
+      const int64_t c = queries.indices[p];
+      for (int64_t e = start[c]; e < start[c + 1]; ++e) {
+        const int64_t j = rows[e];
+        dot[j] += v * static_cast<double>(values[e]);
+        if (s && s->mark[j] != i + 1) {
+          s->mark[j] = i + 1;
+          s->touched.push_back(j);
+        }
       }
     }
-    table.clear(queries, q0, count);
-    for (int64_t b = 0; b < count; ++b) {
-      for (int64_t c = 0; c < k; ++c) lists[b].sq[c] = std::sqrt(lists[b].sq[c]);
+  }
+
+  void offer(int64_t i, int64_t j, double dot, KnnList& list) const {
+    const double d = sparse_sq_distance((*query_sq)[i], reference_sq[j], dot);
+    if (!(d > list.bound()) && !(self && j == i)) list.offer(d, j);
+  }
+
+  // The rows not offered yet (`offered(j)` false), nearest first: their dot
+  // is 0, and fl(‖x‖² + ‖y‖²) never decreases along them, so the first
+  // beyond the bound ends the walk.
+  template <class Offered>
+  void offer_by_norm(int64_t i, KnnList& list, Offered&& offered) const {
+    for (const int64_t j : by_norm) {
+      if (offered(j) || (self && j == i)) continue;
+      if (sparse_sq_distance((*query_sq)[i], reference_sq[j], 0.0) > list.bound()) break;
+      offer(i, j, 0.0, list);
     }
   }
+
+  void search(int64_t i, DotScratch& s) const {
+    KnnList list{list_sq + i * k, list_index + i * k, k};
+    std::fill(list.sq, list.sq + k, std::numeric_limits<double>::infinity());
+    std::fill(list.index, list.index + k, int64_t{-1});
+    double* dot = s.dot.data();
+    const auto m = static_cast<int64_t>(s.dot.size());
+    if (products(i) * kScanShare >= m) {
+      // Rows whose dot is exactly 0 are left to the walk: the same distance.
+      add_products(i, dot, nullptr);
+      for (int64_t j = 0; j < m; ++j) {
+        if (dot[j] != 0.0) offer(i, j, dot[j], list);
+      }
+      offer_by_norm(i, list, [dot](int64_t j) { return dot[j] != 0.0; });
+      std::fill(dot, dot + m, 0.0);
+    } else {
+      s.touched.clear();
+      add_products(i, dot, &s);
+      for (const int64_t j : s.touched) {
+        offer(i, j, dot[j], list);
+        dot[j] = 0.0;
+      }
+      offer_by_norm(i, list, [&s, i](int64_t j) { return s.mark[j] == i + 1; });
+    }
+    for (int64_t c = 0; c < k; ++c) list.sq[c] = std::sqrt(list.sq[c]);
+  }
 };
+
+std::vector<int64_t> rows_by_norm(const std::vector<double>& sq) {
+  std::vector<int64_t> order(sq.size());
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return sq[a] < sq[b] || (sq[a] == sq[b] && a < b);
+  });
+  return order;
+}
 
 }  // namespace
 
@@ -122,22 +194,27 @@ void CpuBackend::csr_knn(const DeviceCsr& reference, const DeviceCsr* queries, i
                        distances.buffer()});
   const int64_t q = check_knn_args(where, reference, queries, k, indices, distances);
   if (q == 0) return;
-  require_memory(where, "a table of query rows per thread", {threads_, reference.cols, kQueryBlock},
-                 sizeof(float), "float32");
+  const int64_t m = reference.rows;
+  require_memory(where, "the reference rows by column", {reference.nnz, 3}, sizeof(float),
+                 "int64 + float32");
+  require_memory(where, "running dot products per thread", {threads_, m, 2}, sizeof(int64_t),
+                 "float64 + int64");
+  const HostCsr R = host_rows(reference);
+  const ColumnIndex columns(R, reference.cols);
   SparseSearch search;
-  search.reference = host_rows(reference);
-  search.queries = queries ? host_rows(*queries) : search.reference;
-  search.reference_sq = sq_norms(search.reference);
+  search.queries = queries ? host_rows(*queries) : R;
+  search.columns = &columns;
+  search.reference_sq = sq_norms(R);
   if (queries) search.own_query_sq = sq_norms(search.queries);
   search.query_sq = queries ? &search.own_query_sq : &search.reference_sq;
+  search.by_norm = rows_by_norm(search.reference_sq);
   search.self = queries == nullptr;
   search.k = k;
   search.list_sq = distances.data();
   search.list_index = indices.data();
-  const int64_t d = reference.cols;
-  PerWorker<QueryTable> tables(team(), [d] { return QueryTable(d); });
+  PerWorker<DotScratch> scratch(team(), [m] { return DotScratch(m); });
   for_row_blocks(q, kQueryBlock, [&](int64_t begin, int64_t end, int worker) {
-    search.search_block(tables[worker], begin, end - begin);
+    for (int64_t i = begin; i < end; ++i) search.search(i, scratch[worker]);
   });
 }
 

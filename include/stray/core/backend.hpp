@@ -549,9 +549,13 @@ class Backend {
   /// rows are at distance 0. Not knn's bits for the same rows dense: the
   /// expanded form loses about 2⁻⁵²·(‖x‖² + ‖y‖²) where rows are close.
   ///
-  /// Memory: the outputs and a dense block of a few query rows; time
-  /// O(q · nnz(reference)) by brute force. Requires 1 ≤ k ≤ m (m − 1 with
-  /// `queries` null) and equal widths.
+  /// Memory: the outputs and the backend's temporaries (CPU: the reference
+  /// rows by column, 12 bytes a non-zero, and 16 bytes × m per thread;
+  /// CUDA: dense query rows within workspace_bytes()). Time: the CPU forms
+  /// only the non-zero products (columns both rows store) and takes rows
+  /// sharing no column in order of their norms, only while they can enter;
+  /// CUDA is brute force, O(q · nnz(reference)). Requires 1 ≤ k ≤ m
+  /// (m − 1 with `queries` null) and equal widths.
   virtual void csr_knn(const DeviceCsr& reference, const DeviceCsr* queries, int64_t k,
                        DeviceArray<int64_t>& indices, DeviceArray<double>& distances) = 0;
 };
