@@ -113,8 +113,11 @@ void CudaBackend::csr_knn(const DeviceCsr& reference, const DeviceCsr* queries, 
   const char* where = "csr_knn";
   const int64_t q = check_knn_args(where, reference, queries, k, indices, distances);
   if (q == 0) return;
-  cuda::DeviceGuard guard(device_);
   const int64_t d = reference.cols;
+  require(static_cast<double>(d) * sizeof(float) <= static_cast<double>(workspace_bytes_),
+          ErrorCode::out_of_memory, where, "one dense query row of ", d,
+          " float32 columns does not fit the workspace (", workspace_bytes_, " bytes)");
+  cuda::DeviceGuard guard(device_);
   const cuda::Rows ref = cuda::rows_of(*this, reference, where);
   const cuda::Rows qry = queries ? cuda::rows_of(*this, *queries, where) : ref;
   cuda::ScratchBuffer ref_sq = scratch<double>(ref.rows);

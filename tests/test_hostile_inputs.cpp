@@ -9,7 +9,8 @@
 //   all-zero CSR .npz (memcpy from null)            Npz.ReadsAnAllZeroMatrix (sanitizers)
 //   crafted model, overflowing sizes                HostileModel.ClusterSizesCannotOverflow,
 //                                                   HostileModel.IntegerFieldsReject...
-//   pca_fit of 10^12 columns, make-blobs 1e12       rows
+//   pca_fit, kmeans_fit, lof_fit of 10^12 columns,  rows
+//     make-blobs 1e12
 //   open quote over many lines, no line breaks,     rows; EventsCsv.OpenQuoteOverManyLines...
 //     /dev/zero as CSV, JSON Lines or osquery
 //   zip bomb .npz                                   HostileNpz.* (inflation bounded)
@@ -41,6 +42,7 @@
 #include "stray/io/events.hpp"
 #include "stray/io/npy.hpp"
 #include "stray/io/npz.hpp"
+#include "stray/neighbors/lof.hpp"
 #include "temp_dir.hpp"
 
 namespace stray {
@@ -152,6 +154,19 @@ const std::vector<HostileCase>& cases() {
        },
        ErrorCode::out_of_memory,
        {"kmeans_fit", "the centres and their sums", "1000000000000",
+        "more than this machine's memory"}},
+      {"LOF of a CSR with 10^12 columns",
+       [](const TempDir&) {
+         const std::vector<int64_t> indptr = {0, 0, 0, 0};
+         CsrView X;
+         X.rows = 3;
+         X.cols = 1'000'000'000'000;
+         X.indptr = indptr.data();
+         auto backend = make_backend("cpu");
+         lof_fit(*backend, LofParams{}, X);
+       },
+       ErrorCode::out_of_memory,
+       {"csr_knn", "the column pointers of the reference rows", "1000000000000",
         "more than this machine's memory"}},
       {"npy header with terminal escapes",
        [](const TempDir& dir) {

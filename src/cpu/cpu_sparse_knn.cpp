@@ -195,8 +195,10 @@ void CpuBackend::csr_knn(const DeviceCsr& reference, const DeviceCsr* queries, i
   const int64_t q = check_knn_args(where, reference, queries, k, indices, distances);
   if (q == 0) return;
   const int64_t m = reference.rows;
-  require_memory(where, "the reference rows by column", {reference.nnz, 3}, sizeof(float),
-                 "int64 + float32");
+  require_memory(where, "the column pointers of the reference rows", {reference.cols},
+                 sizeof(int64_t), "int64");
+  require_memory(where, "the reference rows by column", {reference.nnz},
+                 sizeof(int64_t) + sizeof(float), "int64 + float32");
   require_memory(where, "running dot products per thread", {threads_, m, 2}, sizeof(int64_t),
                  "float64 + int64");
   const HostCsr R = host_rows(reference);
