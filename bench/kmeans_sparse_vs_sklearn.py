@@ -28,6 +28,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fleet_rows import fleet_rows  # noqa: E402  (beside this file)
+
 SKLEARN_CHILD = textwrap.dedent(
     """
     import json, sys, time
@@ -53,18 +56,8 @@ def make_data(args, workdir: Path) -> tuple[Path, Path, int]:
 
     X_path, init_path = workdir / "sparse_X.npz", workdir / "sparse_init.npy"
     rng = np.random.default_rng(args.seed)
-    role = rng.integers(0, args.roles, args.rows)
-    rows, cols = [], []
-    for i in range(args.rows):
-        base = role[i] * args.role_width
-        present = np.flatnonzero(rng.random(args.role_width) < 0.9) + base
-        noise = rng.integers(0, args.features, args.noise)
-        c = np.unique(np.concatenate([present, noise]))
-        rows.append(np.full(len(c), i))
-        cols.append(c)
-    rows, cols = np.concatenate(rows), np.concatenate(cols)
-    X = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
-                      shape=(args.rows, args.features))
+    X = fleet_rows(rng, args.rows, args.features, args.roles, args.role_width, args.noise,
+                   "binary")
     sp.save_npz(X_path, X)
     init = X[rng.choice(args.rows, args.k, replace=False)].toarray().astype(np.float32)
     np.save(init_path, init)

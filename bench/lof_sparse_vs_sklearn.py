@@ -32,6 +32,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fleet_rows import fleet_rows  # noqa: E402  (beside this file)
+
 SKLEARN_CHILD = textwrap.dedent(
     """
     import json, sys, time
@@ -57,22 +60,8 @@ def make_data(args, workdir: Path) -> tuple[Path, int]:
 
     X_path = workdir / "lof_sparse_X.npz"
     rng = np.random.default_rng(args.seed)
-    role = rng.integers(0, args.roles, args.rows)
-    rows, cols = [], []
-    for i in range(args.rows):
-        base = role[i] * args.role_width
-        present = np.flatnonzero(rng.random(args.role_width) < 0.9) + base
-        noise = rng.integers(0, args.features, args.noise)
-        c = np.unique(np.concatenate([present, noise]))
-        rows.append(np.full(len(c), i))
-        cols.append(c)
-    rows, cols = np.concatenate(rows), np.concatenate(cols)
-    if args.values == "binary":
-        values = np.ones(len(rows))
-    else:
-        counts = 1.0 + rng.poisson(4.0, len(rows))
-        values = counts / np.bincount(rows, weights=counts)[rows]
-    X = sp.csr_matrix((values.astype(np.float32), (rows, cols)), shape=(args.rows, args.features))
+    X = fleet_rows(rng, args.rows, args.features, args.roles, args.role_width, args.noise,
+                   args.values)
     sp.save_npz(X_path, X)
     return X_path, X.nnz
 

@@ -31,7 +31,6 @@ namespace stray::internal {
 namespace cuda {
 namespace {
 
-constexpr unsigned kAllLanes = 0xffffffffu;
 constexpr int kKnnWarpsPerBlock = kBlockThreads / 32;
 /// Reference rows per tile: wide enough for an efficient SGEMM, narrow
 /// enough that many query rows fit the workspace beside it.
@@ -106,14 +105,7 @@ __global__ void select_kernel(TileArgs a) {
         keep = keep && !(bound == 0.0 && last >= 0 && j > last);
         if (keep) s = knn_exact_sq(x, a.reference + j * a.d, a.d);
       }
-      unsigned pending = __ballot_sync(kAllLanes, keep);
-      while (pending != 0u) {
-        const int src = __ffs(pending) - 1;
-        pending &= pending - 1u;
-        const double sv = __shfl_sync(kAllLanes, s, src);
-        if (lane == 0) list.offer(sv, a.r0 + base + src);
-      }
-      __syncwarp();  // lane 0's writes to the list, seen by the warp
+      offer_in_lane_order(list, keep, s, a.r0 + base);
     }
   }
 }

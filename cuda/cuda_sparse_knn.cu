@@ -27,7 +27,6 @@ namespace stray::internal {
 namespace cuda {
 namespace {
 
-constexpr unsigned kAllLanes = 0xffffffffu;
 constexpr int kWarpsPerBlock = kBlockThreads / 32;
 
 struct Rows {
@@ -89,14 +88,7 @@ __global__ void search_kernel(SearchArgs a) {
         s = sparse_sq_distance(a.query_sq[i], a.reference_sq[j], dot);
         keep = !(s > list.bound());
       }
-      unsigned pending = __ballot_sync(kAllLanes, keep);
-      while (pending != 0u) {
-        const int src = __ffs(pending) - 1;
-        pending &= pending - 1u;
-        const double sv = __shfl_sync(kAllLanes, s, src);
-        if (lane == 0) list.offer(sv, base + src);
-      }
-      __syncwarp();  // lane 0's writes to the list, seen by the warp
+      offer_in_lane_order(list, keep, s, base);
     }
   }
 }

@@ -68,6 +68,17 @@ std::string many_lines(const std::string& head, int lines, const std::string& li
   return s + "\n";
 }
 
+/// Three empty rows of 10^12 columns: a CSR of a few bytes whose dense
+/// form, or any array with an entry per column, no machine holds.
+CsrView empty_rows_of_huge_width() {
+  static const int64_t indptr[] = {0, 0, 0, 0};
+  CsrView X;
+  X.rows = 3;
+  X.cols = 1'000'000'000'000;
+  X.indptr = indptr;
+  return X;
+}
+
 const std::vector<HostileCase>& cases() {
   static const std::vector<HostileCase> all = {
       {"csv header with a quoted field over growing lines",
@@ -110,11 +121,7 @@ const std::vector<HostileCase>& cases() {
        {"'1\\x1b[2J\\x0a2' is not a number"}},
       {"pca of a CSR with 10^12 columns",
        [](const TempDir&) {
-         const std::vector<int64_t> indptr = {0, 0, 0, 0};
-         CsrView X;
-         X.rows = 3;
-         X.cols = 1'000'000'000'000;
-         X.indptr = indptr.data();
+         const CsrView X = empty_rows_of_huge_width();
          PcaParams p;
          p.n_components = 2;
          auto backend = make_backend("cpu");
@@ -142,11 +149,7 @@ const std::vector<HostileCase>& cases() {
         "more than this machine's memory"}},
       {"k-means of a CSR with 10^12 columns",
        [](const TempDir&) {
-         const std::vector<int64_t> indptr = {0, 0, 0, 0};
-         CsrView X;
-         X.rows = 3;
-         X.cols = 1'000'000'000'000;
-         X.indptr = indptr.data();
+         const CsrView X = empty_rows_of_huge_width();
          KMeansParams p;
          p.n_clusters = 2;
          auto backend = make_backend("cpu");
@@ -157,11 +160,7 @@ const std::vector<HostileCase>& cases() {
         "more than this machine's memory"}},
       {"LOF of a CSR with 10^12 columns",
        [](const TempDir&) {
-         const std::vector<int64_t> indptr = {0, 0, 0, 0};
-         CsrView X;
-         X.rows = 3;
-         X.cols = 1'000'000'000'000;
-         X.indptr = indptr.data();
+         const CsrView X = empty_rows_of_huge_width();
          auto backend = make_backend("cpu");
          lof_fit(*backend, LofParams{}, X);
        },
