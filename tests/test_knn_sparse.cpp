@@ -150,8 +150,9 @@ TEST_P(SparseKnn, IsTheDefinitionBitForBit) {
                        // Rows sharing few columns: most neighbours share none.
                        Case{400, 0, 3000, 4, 10, Values::counts, true},
                        Case{300, 50, 3000, 4, 25, Values::binary, false}}) {
-    const CsrMatrix R = random_rows(c.m, c.d, c.max_nnz, c.kind, c.raw, 7 + static_cast<uint32_t>(c.m));
-    const CsrMatrix Q = random_rows(c.q, c.d, c.max_nnz, c.kind, c.raw, 9 + static_cast<uint32_t>(c.q));
+    const auto seed = static_cast<uint32_t>(c.m + c.q);
+    const CsrMatrix R = random_rows(c.m, c.d, c.max_nnz, c.kind, c.raw, 7 + seed);
+    const CsrMatrix Q = random_rows(c.q, c.d, c.max_nnz, c.kind, c.raw, 9 + seed);
     const std::string what = "m=" + std::to_string(c.m) + " q=" + std::to_string(c.q) +
                              " d=" + std::to_string(c.d) + " k=" + std::to_string(c.k);
     if (c.q == 0) {

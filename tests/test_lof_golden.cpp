@@ -106,7 +106,8 @@ void check_case(Backend& backend, const json& c, const Rows& X, const Rows& fres
                  "score_samples");
     expect_close(lof_decision_function(backend, model, fresh), c["novelty"]["decision_function"],
                  1e-4, "decision_function");
-    EXPECT_EQ(lof_predict(backend, model, fresh), c["novelty"]["predict"].get<std::vector<int32_t>>());
+    EXPECT_EQ(lof_predict(backend, model, fresh),
+              c["novelty"]["predict"].get<std::vector<int32_t>>());
   }
 }
 
@@ -119,7 +120,8 @@ TEST_P(LofGolden, MatchesScikitLearn) {
     SCOPED_TRACE(c["name"].get<std::string>());
     if (!c.contains("X")) continue;  // a kNN-only case
     const Matrix<float> X = to_matrix(c["X"]);
-    const Matrix<float> fresh = c.contains("novelty") ? to_matrix(c["novelty"]["X_new"]) : Matrix<float>();
+    const Matrix<float> fresh =
+        c.contains("novelty") ? to_matrix(c["novelty"]["X_new"]) : Matrix<float>();
     check_case(*backend, c, X.view(), fresh.view(), "dense");
     const CsrMatrix sparse_x = dense_to_csr(X.view()), sparse_fresh = dense_to_csr(fresh.view());
     check_case(*backend, c, sparse_x.view(), sparse_fresh.view(), "csr");
@@ -135,8 +137,8 @@ TEST_P(LofGolden, QueriesAgainstAReferenceSet) {
     const Matrix<float> Q = to_matrix(c["queries"]);
     const int64_t k = c["knn"]["k"].get<int64_t>();
     expect_neighbours(knn(*backend, R.view(), Q.view(), k), c["knn"], "queries");
-    expect_neighbours(knn(*backend, dense_to_csr(R.view()).view(), dense_to_csr(Q.view()).view(), k),
-                      c["knn"], "csr queries");
+    const CsrMatrix sparse_r = dense_to_csr(R.view()), sparse_q = dense_to_csr(Q.view());
+    expect_neighbours(knn(*backend, sparse_r.view(), sparse_q.view(), k), c["knn"], "csr queries");
   }
 }
 

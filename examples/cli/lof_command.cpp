@@ -73,7 +73,8 @@ void run_lof(const LofOptions& o) {
   }
   const int64_t rows = sparse ? S.rows : X.rows(), cols = sparse ? S.cols : X.cols();
   auto backend = open_backend(o.backend);
-  const LofResult r = sparse ? lof_fit(*backend, params, S.view()) : lof_fit(*backend, params, X.view());
+  const LofResult r =
+      sparse ? lof_fit(*backend, params, S.view()) : lof_fit(*backend, params, X.view());
   if (!r.warning.empty()) std::fprintf(stderr, "stray: warning: lof: %s\n", r.warning.c_str());
 
   // Outputs are written only after the fit succeeded, all or none.

@@ -282,8 +282,8 @@ LofResult fit_distinct(Backend& backend, const LofParams& params, MatrixView<con
   for (int64_t q = 0; q < m; ++q) {
     std::copy(X.row(rows.first[q]), X.row(rows.first[q]) + X.cols(), D.view().row(q));
   }
-  return spread_to_rows(params, rows,
-                        fit_dense(backend, params, backend.borrow_or_upload(std::as_const(D).view()), where));
+  const DeviceArray<float> distinct = backend.borrow_or_upload(std::as_const(D).view());
+  return spread_to_rows(params, rows, fit_dense(backend, params, distinct, where));
 }
 
 // X canonical.
