@@ -1,4 +1,5 @@
-// Local Outlier Factor: stray.LocalOutlierFactor (python/stray/neighbors.py).
+// Neighbours and Local Outlier Factor: stray.NearestNeighbors and
+// stray.LocalOutlierFactor (python/stray/neighbors.py).
 // Rows come as a dense float32 array or a _Csr (never densified). A novelty
 // model goes to Python as arrays (its training rows dense, or CSR as three
 // arrays) and comes back for scoring.
@@ -81,9 +82,39 @@ Array<double> score_samples(int64_t n_neighbors, double offset, nb::object refer
   return to_numpy(std::move(scores));
 }
 
+template <class Rows>
+KnnResult search(const Rows& reference, const Rows* queries, int64_t k,
+                 const std::string& backend_name) {
+  nb::gil_scoped_release release;
+  auto backend = open_backend(backend_name);
+  return queries ? knn(*backend, reference, *queries, k) : knn(*backend, reference, k);
+}
+
+// reference and queries (None: the reference rows, each left out of its
+// own list) in one form: dense float32 arrays, or _Csr. Returns
+// (distances, indices), each [q x k].
+nb::tuple kneighbors(nb::object reference, nb::object queries, int64_t k,
+                     const std::string& backend_name) {
+  KnnResult r;
+  if (nb::isinstance<CsrIn>(reference)) {
+    const CsrView R = nb::cast<const CsrIn&>(reference).view();
+    std::optional<CsrView> Q;
+    if (!queries.is_none()) Q = nb::cast<const CsrIn&>(queries).view();
+    r = search(R, Q ? &*Q : nullptr, k, backend_name);
+  } else {
+    const MatrixView<const float> R = view_of(nb::cast<Matrix2In<float>>(reference, false));
+    std::optional<MatrixView<const float>> Q;
+    if (!queries.is_none()) Q = view_of(nb::cast<Matrix2In<float>>(queries, false));
+    r = search(R, Q ? &*Q : nullptr, k, backend_name);
+  }
+  return nb::make_tuple(to_numpy(std::move(r.distances)), to_numpy(std::move(r.indices)));
+}
+
 }  // namespace
 
 void bind_neighbors(nb::module_& m) {
+  m.def("kneighbors", &kneighbors, nb::arg("reference"), nb::arg("queries").none(), nb::arg("k"),
+        nb::arg("backend"));
   m.def("lof_fit", &fit, nb::arg("X"), nb::arg("n_neighbors"), nb::arg("novelty"),
         nb::arg("contamination").none(), nb::arg("distinct_rows"), nb::arg("backend"));
   m.def("lof_score_samples", &score_samples, nb::arg("n_neighbors"), nb::arg("offset"),

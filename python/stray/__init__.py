@@ -1,7 +1,7 @@
 """stray: cluster fleets of hosts and containers, find the ones that stray.
 
 scikit-learn-style estimators over stray's C++ library (KMeans, PCA,
-LocalOutlierFactor, AgglomerativeClustering), clustering metrics and
+NearestNeighbors, LocalOutlierFactor, AgglomerativeClustering), clustering metrics and
 linear_sum_assignment, and the fleet pipeline (stray.fleet). Every
 estimator takes backend="auto" | "cpu" | "cuda". See docs/python.md.
 """
@@ -24,7 +24,7 @@ from .metrics import (
     silhouette_score,
     v_measure_score,
 )
-from .neighbors import LocalOutlierFactor
+from .neighbors import LocalOutlierFactor, NearestNeighbors
 
 __version__ = _core.__version__
 available_backends = _core.available_backends
@@ -34,6 +34,7 @@ __all__ = [
     "Error",
     "KMeans",
     "LocalOutlierFactor",
+    "NearestNeighbors",
     "PCA",
     "adjusted_mutual_info_score",
     "adjusted_rand_score",

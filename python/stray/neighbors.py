@@ -1,6 +1,8 @@
-"""LocalOutlierFactor with scikit-learn's parameters and attributes,
-computed by stray's library (exact neighbours on the backend)."""
+"""NearestNeighbors and LocalOutlierFactor with scikit-learn's parameters
+and attributes, computed by stray's library (exact neighbours on the
+backend)."""
 
+import numbers
 import warnings
 
 import numpy as np
@@ -11,6 +13,85 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _core
 from ._validation import check_backend, float32_rows, library_rows
+
+
+def _check_euclidean(metric, p):
+    if not (metric == "euclidean" or (metric == "minkowski" and p == 2)):
+        raise ValueError("only Euclidean distances: metric='minkowski' with p=2, or 'euclidean'")
+
+
+def _in_form_of(X, reference):
+    """X as the rows it is compared with are held: CSR beside sparse rows,
+    dense beside dense ones (the reference's form decides the distance)."""
+    if sp.issparse(reference):
+        return X if sp.issparse(X) else sp.csr_matrix(X)
+    return X.toarray() if sp.issparse(X) else X
+
+
+class NearestNeighbors(BaseEstimator):
+    """Exact k nearest neighbours, as sklearn.neighbors.NearestNeighbors'
+    kneighbors: fit keeps the rows, kneighbors(X) finds each row's nearest
+    among them (X=None: each fitted row's nearest other rows).
+
+    Neighbours are exact Euclidean ones found by the backend, whatever
+    ``algorithm`` says (``algorithm``, ``leaf_size``, ``metric_params``,
+    ``n_jobs`` and ``radius`` are accepted and have no effect; there is no
+    radius search); ``metric`` must be "minkowski" with ``p=2``, or
+    "euclidean". Ties go to the lower row. scipy.sparse rows are searched
+    as CSR, never densified, with scikit-learn's sparse distance (the
+    expanded form in float64); rows given in the other form than the
+    fitted ones are converted to it.
+    """
+
+    def __init__(
+        self,
+        n_neighbors=5,
+        *,
+        radius=1.0,
+        algorithm="auto",
+        leaf_size=30,
+        metric="minkowski",
+        p=2,
+        metric_params=None,
+        n_jobs=None,
+        backend="auto",
+    ):
+        self.n_neighbors = n_neighbors
+        self.radius = radius
+        self.algorithm = algorithm
+        self.leaf_size = leaf_size
+        self.metric = metric
+        self.p = p
+        self.metric_params = metric_params
+        self.n_jobs = n_jobs
+        self.backend = backend
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def fit(self, X, y=None):
+        check_backend(self.backend)
+        _check_euclidean(self.metric, self.p)
+        self._fit_X = float32_rows(self, X, reset=True, accept_sparse=True)
+        self.n_samples_fit_ = self._fit_X.shape[0]
+        return self
+
+    def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
+        """(distances, indices), each [n_queries, n_neighbors], nearest
+        first; indices only with return_distance=False."""
+        check_is_fitted(self)
+        k = self.n_neighbors if n_neighbors is None else n_neighbors
+        if not isinstance(k, numbers.Integral) or isinstance(k, bool):
+            raise TypeError(f"n_neighbors must be an integer, got {k!r}")
+        queries = None
+        if X is not None:
+            X = float32_rows(self, X, reset=False, accept_sparse=True)
+            queries = library_rows(_in_form_of(X, self._fit_X))
+        distances, indices = _core.kneighbors(library_rows(self._fit_X), queries, int(k),
+                                              self.backend)
+        return (distances, indices) if return_distance else indices
 
 
 class LocalOutlierFactor(OutlierMixin, BaseEstimator):
@@ -67,9 +148,7 @@ class LocalOutlierFactor(OutlierMixin, BaseEstimator):
 
     def _check_params(self):
         check_backend(self.backend)
-        euclidean = self.metric == "euclidean" or (self.metric == "minkowski" and self.p == 2)
-        if not euclidean:
-            raise ValueError("only Euclidean distances: metric='minkowski' with p=2, or 'euclidean'")
+        _check_euclidean(self.metric, self.p)
         if self.contamination == "auto":
             return None
         c = float(self.contamination)

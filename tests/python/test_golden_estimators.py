@@ -205,6 +205,52 @@ def test_pca_agrees_with_sklearn_live():
     np.testing.assert_allclose(ours.inverse_transform(Y), theirs.inverse_transform(Y), atol=1e-3)
 
 
+KNN_CASES = [c for c in golden("neighbors_golden.json")["cases"] if "knn" in c]
+
+
+@pytest.mark.parametrize("case", KNN_CASES, ids=lambda c: c["name"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_nearest_neighbors_match_sklearn_golden(case, sparse):
+    """Tie-free cases: scikit-learn's neighbours index for index."""
+    form = sp.csr_matrix if sparse else np.asarray
+    want = case["knn"]
+    k = want["k"]
+    if "queries" in case:
+        R = np.asarray(case["reference"], dtype=np.float32)
+        Q = np.asarray(case["queries"], dtype=np.float32)
+        dist, ind = stray.NearestNeighbors(n_neighbors=k, backend="cpu").fit(form(R)).kneighbors(
+            form(Q))
+    else:
+        X = np.asarray(case["X"], dtype=np.float32)
+        dist, ind = stray.NearestNeighbors(n_neighbors=k, backend="cpu").fit(form(X)).kneighbors()
+    np.testing.assert_array_equal(ind.ravel(), want["indices"])
+    np.testing.assert_allclose(dist[:, -1], want["kth_distance"], rtol=1e-9)
+    np.testing.assert_allclose(dist[:, 0], want["first_distance"], rtol=1e-9)
+
+
+def test_nearest_neighbors_agree_with_sklearn_live():
+    """Dense and CSR rows, queries in either form, n_neighbors per call,
+    indices alone; and scikit-learn's errors for a bad n_neighbors."""
+    rng = np.random.RandomState(8)
+    X = rng.randn(700, 12).astype(np.float32)
+    X[rng.rand(700, 12) < 0.6] = 0
+    Q = rng.randn(40, 12).astype(np.float32)
+    theirs = sklearn.neighbors.NearestNeighbors(n_neighbors=6).fit(X)
+    for fit_rows in (X, sp.csr_matrix(X)):
+        ours = stray.NearestNeighbors(n_neighbors=6, backend="cpu").fit(fit_rows)
+        for queries in (Q, sp.csr_matrix(Q)):
+            dist, ind = ours.kneighbors(queries)
+            want_dist, want_ind = theirs.kneighbors(Q)
+            np.testing.assert_array_equal(ind, want_ind)
+            np.testing.assert_allclose(dist, want_dist, rtol=1e-5)
+        np.testing.assert_array_equal(ours.kneighbors(n_neighbors=3, return_distance=False),
+                                      theirs.kneighbors(n_neighbors=3, return_distance=False))
+        with pytest.raises(ValueError):
+            ours.kneighbors(n_neighbors=700)  # 699 other rows
+        with pytest.raises(TypeError):
+            ours.kneighbors(Q, n_neighbors=2.5)
+
+
 def test_lof_over_distinct_rows_is_sklearns_lof_of_the_unique_rows():
     """distinct_rows=True: scikit-learn's LOF fitted on np.unique's rows,
     each row scored as its copy there (live, same data)."""

@@ -30,6 +30,7 @@ ESTIMATORS = [
     stray.PCA(n_components=2, svd_solver="randomized", random_state=0),
     stray.LocalOutlierFactor(),
     stray.LocalOutlierFactor(novelty=True),
+    stray.NearestNeighbors(),
     stray.AgglomerativeClustering(),
 ]
 
@@ -52,6 +53,7 @@ def test_params_have_sklearn_names_and_defaults():
     import sklearn.neighbors
     pairs = [(stray.KMeans, sklearn.cluster.KMeans), (stray.PCA, sklearn.decomposition.PCA),
              (stray.LocalOutlierFactor, sklearn.neighbors.LocalOutlierFactor),
+             (stray.NearestNeighbors, sklearn.neighbors.NearestNeighbors),
              (stray.AgglomerativeClustering, sklearn.cluster.AgglomerativeClustering)]
     for ours, theirs in pairs:
         p = ours().get_params()
