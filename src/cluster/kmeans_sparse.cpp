@@ -27,15 +27,15 @@ class SparseRows {
   SparseRows(const SparseRows&) = delete;
   SparseRows& operator=(const SparseRows&) = delete;
   SparseRows(Backend& be, const CsrView& X, const std::vector<float>* w, const char* where)
-      : backend(be), weights_(w), canonical_(X, where), host_(canonical_.view()) {
+      : backend(be), weights_(w), canonical_(X, where) {
     // The caller checked the weights (validate_kmeans_params).
-    device_ = backend.borrow_or_upload_csr(host_);
+    device_ = backend.borrow_or_upload_csr(canonical_.view());
     if (weights_) device_weights_ = backend.upload(*weights_);
   }
 
   Backend& backend;
-  int64_t n() const { return host_.rows; }
-  int64_t d() const { return host_.cols; }
+  int64_t n() const { return canonical_.view().rows; }
+  int64_t d() const { return canonical_.view().cols; }
   const DeviceCsr& A() const { return device_; }
   const DeviceArray<float>* w() const { return weights_ ? &device_weights_ : nullptr; }
   double weight(int64_t i) const {
@@ -45,8 +45,9 @@ class SparseRows {
   /// Row i written densely into out [d].
   void row(int64_t i, float* out) const {
     std::fill(out, out + d(), 0.0f);
-    for (int64_t p = host_.indptr[i]; p < host_.indptr[i + 1]; ++p) {
-      out[host_.indices[p]] = host_.values[p];
+    const CsrView& X = canonical_.view();
+    for (int64_t p = X.indptr[i]; p < X.indptr[i + 1]; ++p) {
+      out[X.indices[p]] = X.values[p];
     }
   }
   /// Rows `ids` as dense rows [ids.size() x d].
@@ -70,7 +71,6 @@ class SparseRows {
  private:
   const std::vector<float>* weights_;
   internal::CanonicalRows canonical_;  // X, or its rows made canonical
-  CsrView host_;
   DeviceCsr device_;
   DeviceArray<float> device_weights_;
 };
