@@ -2,7 +2,7 @@
 // made by tests/fixtures/make_fixtures.py), on every backend:
 //  - explicit initial centres: the same labels, the same n_iter, inertia
 //    within 1e-5 relative, centres within float32 rounding — on the rows
-//    as given and as sparse rows (CSR);
+//    as given, as sparse rows (CSR), and over batches of either;
 //  - k-means++ with stray's own generator on well-separated blobs: inertia
 //    within 1% of sklearn's best of n_init=10, and the true blobs found.
 // The cases were chosen by the generator to hold no near-ties, so these are
@@ -18,6 +18,7 @@
 
 #include "backend_params.hpp"
 #include "stray/cluster/kmeans.hpp"
+#include "stray/cluster/kmeans_batches.hpp"
 #include "stray/metrics/metrics.hpp"
 #include "stray/io/npy.hpp"
 
@@ -157,6 +158,35 @@ TEST_P(KMeansGolden, ExplicitInitOnSparseRowsMatchesScikitLearn) {
     expect_golden(c, k,
                   kmeans_fit(*backend, k.params, csr.view(),
                              k.weights.empty() ? nullptr : &k.weights));
+  }
+}
+
+// The same cases fitted over batches of rows (cluster/kmeans_batches.hpp),
+// dense and sparse, with the labels the returned centres give: Lloyd's
+// iterations as merged statistics are scikit-learn's iterations.
+TEST_P(KMeansGolden, ExplicitInitOverBatchesMatchesScikitLearn) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  for (const auto& c : manifest().at("kmeans")) {
+    const Case k = load_case(c);
+    const std::vector<float>* w = k.weights.empty() ? nullptr : &k.weights;
+    const CsrMatrix csr = dense_to_csr(k.X.view());
+    const int64_t batch_rows = std::max<int64_t>(1, k.X.rows() / 3 - 1);
+    MatrixRowBatches dense_batches(k.X.view(), batch_rows, w);
+    CsrRowBatches sparse_batches(csr.view(), batch_rows, w);
+    BatchKMeansParams params;
+    params.kmeans = k.params;
+    for (RowBatches* batches : {static_cast<RowBatches*>(&dense_batches),
+                                static_cast<RowBatches*>(&sparse_batches)}) {
+      const bool sparse = batches == &sparse_batches;
+      SCOPED_TRACE(describe(k) + (sparse ? ", sparse" : ", dense") + " batches of " +
+                   std::to_string(batch_rows));
+      const BatchKMeansResult fit = kmeans_fit_batches(*backend, params, *batches);
+      KMeansResult r;
+      static_cast<KMeansModel&>(r) = fit;
+      r.labels = sparse ? kmeans_predict(*backend, fit.centers.view(), csr.view()).labels
+                        : kmeans_predict(*backend, fit.centers.view(), k.X.view()).labels;
+      expect_golden(c, k, r);
+    }
   }
 }
 

@@ -1,0 +1,106 @@
+// Reading a .npy matrix by blocks of rows (pread at the rows' offset).
+#include "stray/io/npy_rows.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/check.hpp"
+#include "io/input_file.hpp"
+#include "io/npy_format.hpp"
+
+namespace stray {
+
+using internal::fail;
+using internal::require;
+
+namespace {
+constexpr const char* kWhere = "NpyRowReader";
+}  // namespace
+
+struct NpyRowReader::Impl {
+  explicit Impl(const std::string& p) : path(p), file(p, kWhere) {}
+  std::string path;
+  internal::InputFile file;
+  internal::NpyHeader header;
+  int64_t rows = 0;
+  int64_t cols = 0;
+};
+
+NpyRowReader::NpyRowReader(const std::string& path) : impl_(std::make_unique<Impl>(path)) {
+  const internal::InputFile& f = impl_->file;
+  unsigned char prefix[internal::kNpyPrefixMax];
+  const std::size_t n = f.read_at(0, prefix, sizeof(prefix));
+  if (n < internal::kNpyPrefixMin) {
+    fail(ErrorCode::parse_error, kWhere, path, ": not a .npy file (", n, " bytes, too short)");
+  }
+  const std::size_t size = internal::npy_header_size(prefix, n, kWhere, path);
+  std::vector<unsigned char> header(size);
+  if (f.read_at(0, header.data(), size) < size) {
+    fail(ErrorCode::parse_error, kWhere, path, ": truncated .npy header");
+  }
+  internal::NpyHeader h = internal::parse_npy_header(header.data(), size, kWhere, path);
+  internal::require_supported_matrix(h, kWhere, path);
+  internal::natural_type(h.dtype, kWhere, path);  // a numeric dtype
+  if (h.data_bytes > f.size() - h.data_offset) {
+    fail(ErrorCode::parse_error, kWhere, path, ": truncated data: expected ", h.data_bytes,
+         " bytes for ", h.count, " elements of '", h.dtype.descr, "', found ",
+         f.size() - h.data_offset);
+  }
+  impl_->rows = h.shape[0];
+  impl_->cols = h.shape.size() == 2 ? h.shape[1] : 1;
+  impl_->header = std::move(h);
+}
+
+NpyRowReader::~NpyRowReader() = default;
+NpyRowReader::NpyRowReader(NpyRowReader&&) noexcept = default;
+NpyRowReader& NpyRowReader::operator=(NpyRowReader&&) noexcept = default;
+
+int64_t NpyRowReader::rows() const { return impl_->rows; }
+int64_t NpyRowReader::cols() const { return impl_->cols; }
+
+Matrix<float> NpyRowReader::read_rows(int64_t begin, int64_t count) const {
+  const Impl& f = *impl_;
+  require(begin >= 0 && count >= 0 && begin <= f.rows && count <= f.rows - begin,
+          ErrorCode::invalid_argument, kWhere, f.path, ": rows [", begin, ", ", begin + count,
+          ") are outside the file's ", f.rows);
+  Matrix<float> out(count, f.cols);
+  const int64_t elements = checked_mul(count, f.cols, kWhere);
+  const auto item = static_cast<uint64_t>(f.header.dtype.itemsize);
+  const uint64_t offset =
+      f.header.data_offset + static_cast<uint64_t>(begin) * static_cast<uint64_t>(f.cols) * item;
+  const std::size_t bytes = static_cast<std::size_t>(elements) * item;
+  const auto check = [&](std::size_t got) {
+    if (got < bytes) {
+      fail(ErrorCode::parse_error, kWhere, f.path, ": truncated data at rows [", begin, ", ",
+           begin + count, ") (file shrank while reading?)");
+    }
+  };
+  if (internal::is_exact_layout<float>(f.header.dtype)) {
+    check(f.file.read_at(offset, out.data(), bytes));
+    return out;
+  }
+  std::vector<unsigned char> raw(bytes);
+  check(f.file.read_at(offset, raw.data(), bytes));
+  internal::convert_elements<float>(f.header.dtype, raw.data(), elements, out.data(), kWhere,
+                                    f.path);
+  return out;
+}
+
+NpyRowBatches::NpyRowBatches(const std::string& path, int64_t batch_rows)
+    : reader_(path), batch_rows_(batch_rows) {
+  require(batch_rows >= 1, ErrorCode::invalid_argument, "NpyRowBatches", "batch_rows=",
+          batch_rows, " must be >= 1");
+}
+
+void NpyRowBatches::for_each(const std::function<void(const RowBatch&)>& visit) {
+  for (int64_t begin = 0; begin < reader_.rows(); begin += batch_rows_) {
+    const Matrix<float> rows =
+        reader_.read_rows(begin, std::min(batch_rows_, reader_.rows() - begin));
+    RowBatch batch;
+    batch.dense = rows.view();
+    visit(batch);
+  }
+}
+
+}  // namespace stray
