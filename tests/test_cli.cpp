@@ -102,6 +102,69 @@ TEST_F(Cli, KMeansOnACsrNpzIsTheFitOfTheDenseRows) {
   EXPECT_EQ(std::count(parallel.err.begin(), parallel.err.end(), '\n'), 1) << parallel.err;
 }
 
+// --batch-rows reads the .npy a block of rows at a time: from the same
+// explicit centres, the fit of the whole file (labels, iterations, inertia
+// within rounding), with the batches' figures in the JSON; a .npz and a
+// bad file are refused in one line, nothing written.
+TEST_F(Cli, KMeansOverBatchesOfANpyIsTheWholeFit) {
+  BlobsParams p;
+  p.n_samples = 2000;
+  p.n_features = 4;
+  p.n_centers = 5;
+  p.cluster_std = 1.5;
+  const Blobs b = make_blobs(p);
+  write_npy(path("X.npy"), b.X.view());
+  std::vector<float> w(2000);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.5f + static_cast<float>(i % 3);
+  write_npy(path("w.npy"), w);
+  Matrix<float> init(5, 4);
+  for (int c = 0; c < 5; ++c) std::copy(b.X.row(c), b.X.row(c) + 4, init.row(c));
+  write_npy(path("init.npy"), init.view());
+  const std::string common = "kmeans -i " + path("X.npy") + " -k 5 --backend cpu --json " +
+                             "--weights " + path("w.npy") + " --init-centers " + path("init.npy");
+  const RunResult whole = run_cli(common + " --labels " + path("whole.npy"));
+  const RunResult batches =
+      run_cli(common + " --batch-rows 300 --labels " + path("batches.npy") + " --centers " +
+              path("centers.npy"));
+  ASSERT_EQ(whole.status, 0) << whole.err;
+  ASSERT_EQ(batches.status, 0) << batches.err;
+  const auto jw = nlohmann::json::parse(whole.out), jb = nlohmann::json::parse(batches.out);
+  EXPECT_EQ(jb["n_samples"], 2000);
+  EXPECT_EQ(jb["n_iter"], jw["n_iter"]);
+  EXPECT_NEAR(jb["inertia"].get<double>(), jw["inertia"].get<double>(),
+              1e-6 * jw["inertia"].get<double>());
+  EXPECT_EQ(jb["batches"]["batch_rows"], 300);
+  EXPECT_EQ(jb["batches"]["sample_rows"], 0);  // explicit centres: no sample
+  EXPECT_GE(jb["batches"]["passes"].get<int>(), jw["n_iter"].get<int>() + 1);
+  EXPECT_EQ(read_npy_int(path("batches.npy")), read_npy_int(path("whole.npy")));
+  EXPECT_EQ(read_npy_float(path("centers.npy")).rows(), 5);
+
+  // Without -i, the synthetic blobs in batches, with the truth's ARI.
+  const RunResult blobs = run_cli("kmeans --samples 3000 --features 4 --blob-centers 4 "
+                                  "--batch-rows 700 --init-sample 500 --backend cpu --json");
+  ASSERT_EQ(blobs.status, 0) << blobs.err;
+  const auto jbl = nlohmann::json::parse(blobs.out);
+  EXPECT_EQ(jbl["batches"]["sample_rows"], 500);
+  EXPECT_GT(jbl["adjusted_rand_index"].get<double>(), 0.99);
+
+  write_npz_csr(path("X.npz"), dense_to_csr(b.X.view()).view());
+  Matrix<float> poisoned = Matrix<float>::copy_of(b.X.view());
+  poisoned(1999, 3) = NAN;  // in the last batch
+  write_npy(path("nan.npy"), poisoned.view());
+  for (const std::string& args : std::vector<std::string>{
+           "kmeans -i " + path("X.npz") + " -k 3 --batch-rows 100 --labels " + path("l.npy"),
+           "kmeans -i " + path("nan.npy") + " -k 3 --batch-rows 100 --labels " + path("l.npy"),
+           "kmeans -i " + path("X.npy") + " -k 3 --batch-rows 0 --labels " + path("l.npy"),
+           "kmeans -i " + path("X.npy") + " -k 3 --batch-rows 100 --weights " + path("init.npy") +
+               " --labels " + path("l.npy")}) {
+    const RunResult r = run_cli(args);
+    EXPECT_NE(r.status, 0) << args;
+    EXPECT_TRUE(r.out.empty()) << args << ": " << r.out;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": " << r.err;
+    EXPECT_FALSE(fs::exists(path("l.npy"))) << args;
+  }
+}
+
 TEST_F(Cli, SyntheticBlobsWithoutInput) {
   const RunResult r = run_cli("kmeans --samples 3000 --features 4 --blob-centers 4 --backend cpu --json");
   ASSERT_EQ(r.status, 0) << r.err;

@@ -252,6 +252,28 @@ TEST_P(KMeansBatches, ExplicitCentresGiveKMeansFitsAnswer) {
   }
 }
 
+// Bounds kept between passes skip rows, never change a label: the same
+// centres to the bit, with fewer distances computed.
+TEST_P(KMeansBatches, KeptBoundsChangeNothingButTheWork) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  const Blobs b = blobs(6000, 10, 12, 3.5, 12);  // overlapping: many passes
+  BatchKMeansParams p;
+  p.kmeans.n_clusters = 12;
+  p.kmeans.init = KMeansInit::explicit_centers;  // a poor start: many passes
+  p.kmeans.initial_centers = first_rows(b.X, 12);
+  p.kmeans.tol = 0.0;
+  MatrixRowBatches batches(b.X.view(), 1100);
+  p.keep_bounds = true;
+  const BatchKMeansResult kept = kmeans_fit_batches(*backend, p, batches);
+  p.keep_bounds = false;
+  const BatchKMeansResult full = kmeans_fit_batches(*backend, p, batches);
+  EXPECT_GT(kept.n_iter, 5);
+  EXPECT_EQ(kept.n_iter, full.n_iter);
+  EXPECT_EQ(kept.centers.storage(), full.centers.storage());
+  EXPECT_EQ(kept.cluster_sizes, full.cluster_sizes);
+  EXPECT_NEAR(kept.inertia, full.inertia, 1e-12 * full.inertia);
+}
+
 TEST_P(KMeansBatches, SampleOfEveryRowIsKMeansFit) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   const Blobs b = blobs(4000, 5, 7, 3.0, 5);

@@ -173,20 +173,22 @@ TEST_P(KMeansGolden, ExplicitInitOverBatchesMatchesScikitLearn) {
     const int64_t batch_rows = std::max<int64_t>(1, k.X.rows() / 3 - 1);
     MatrixRowBatches dense_batches(k.X.view(), batch_rows, w);
     CsrRowBatches sparse_batches(csr.view(), batch_rows, w);
-    BatchKMeansParams params;
-    params.kmeans = k.params;
-    for (RowBatches* batches : {static_cast<RowBatches*>(&dense_batches),
-                                static_cast<RowBatches*>(&sparse_batches)}) {
-      const bool sparse = batches == &sparse_batches;
-      SCOPED_TRACE(describe(k) + (sparse ? ", sparse" : ", dense") + " batches of " +
-                   std::to_string(batch_rows));
-      const BatchKMeansResult fit = kmeans_fit_batches(*backend, params, *batches);
+    const auto check = [&](RowBatches& batches, bool keep_bounds, const std::string& what) {
+      SCOPED_TRACE(describe(k) + ", " + what + " batches of " + std::to_string(batch_rows));
+      BatchKMeansParams params;
+      params.kmeans = k.params;
+      params.keep_bounds = keep_bounds;
+      const BatchKMeansResult fit = kmeans_fit_batches(*backend, params, batches);
       KMeansResult r;
       static_cast<KMeansModel&>(r) = fit;
-      r.labels = sparse ? kmeans_predict(*backend, fit.centers.view(), csr.view()).labels
-                        : kmeans_predict(*backend, fit.centers.view(), k.X.view()).labels;
+      r.labels = &batches == &sparse_batches
+                     ? kmeans_predict(*backend, fit.centers.view(), csr.view()).labels
+                     : kmeans_predict(*backend, fit.centers.view(), k.X.view()).labels;
       expect_golden(c, k, r);
-    }
+    };
+    check(dense_batches, true, "dense, bounds kept,");
+    check(dense_batches, false, "dense, no bounds,");
+    check(sparse_batches, true, "sparse");
   }
 }
 

@@ -1,6 +1,8 @@
 // `stray kmeans`: k-means on a dense .npy matrix or a CSR .npz
-// (scipy.sparse.save_npz; never densified), or on built-in synthetic blobs.
+// (scipy.sparse.save_npz; never densified), or on built-in synthetic blobs;
+// with --batch-rows, over batches of rows (a .npy read a block at a time).
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "cli_util.hpp"
@@ -8,8 +10,10 @@
 #include "run_outputs.hpp"
 #include "stray/synthetic/datasets.hpp"
 #include "stray/cluster/kmeans.hpp"
+#include "stray/cluster/kmeans_batches.hpp"
 #include "stray/metrics/metrics.hpp"
 #include "stray/io/npy.hpp"
+#include "stray/io/npy_rows.hpp"
 #include "stray/io/npz.hpp"
 
 namespace stray::cli {
@@ -20,10 +24,11 @@ struct KMeansOptions {
   BackendChoice backend;
   std::string labels_out, centers_out;
   int64_t k = 0;
+  int64_t batch_rows = 0, init_sample = 0;
   int n_init = 0, max_iter = 300;
   double tol = 1e-4;
   uint64_t seed = 0;
-  bool json = false;
+  bool json = false, no_bounds = false;
   BlobsParams blobs;
 };
 
@@ -73,50 +78,118 @@ KMeansParams kmeans_params(const KMeansOptions& o) {
   return params;
 }
 
-void print_kmeans(const KMeansOptions& o, const KMeansInput& in, const KMeansParams& params,
-                  const KMeansResult& r, const Backend& backend) {
-  const double ari = in.truth.empty() ? 0.0 : adjusted_rand_score(in.truth, r.labels);
+// What the report says of a fit, whole or over batches.
+struct FitReport {
+  int64_t rows = 0, cols = 0;
+  bool sparse = false;
+  double seconds = 0.0;
+  std::optional<double> ari;     // against the synthetic blobs' truth
+  nlohmann::ordered_json batches;  // over batches: how (null otherwise)
+};
+
+void print_kmeans(const KMeansOptions& o, const FitReport& f, const KMeansParams& params,
+                  const KMeansModel& r, const Backend& backend) {
   if (o.json) {
     nlohmann::ordered_json j = {{"backend", backend.name()},
                                 {"device", backend.device_description()},
-                                {"input", in.sparse ? "csr" : "dense"},
-                                {"n_samples", in.rows()},
-                                {"n_features", in.cols()},
+                                {"input", f.sparse ? "csr" : "dense"},
+                                {"n_samples", f.rows},
+                                {"n_features", f.cols},
                                 {"n_clusters", params.n_clusters},
                                 {"init", to_string(params.init)},
                                 {"inertia", r.inertia},
                                 {"n_iter", r.n_iter},
                                 {"converged", r.converged},
-                                {"seconds", r.seconds},
+                                {"seconds", f.seconds},
                                 {"cluster_sizes", r.cluster_sizes}};
-    if (!in.truth.empty()) j["adjusted_rand_index"] = ari;
+    if (f.ari) j["adjusted_rand_index"] = *f.ari;
+    if (!f.batches.is_null()) j["batches"] = f.batches;
     print_json(j);
     return;
   }
   std::printf("k-means on %lld x %lld %s%s, k = %lld, init %s, backend %s (%s)\n",
-              static_cast<long long>(in.rows()), static_cast<long long>(in.cols()),
-              in.sparse ? "CSR " : "", o.input.empty() ? "synthetic blobs" : o.input.c_str(),
+              static_cast<long long>(f.rows), static_cast<long long>(f.cols),
+              f.sparse ? "CSR " : "", o.input.empty() ? "synthetic blobs" : o.input.c_str(),
               static_cast<long long>(params.n_clusters), to_string(params.init),
               backend.name().c_str(), backend.device_description().c_str());
+  if (!f.batches.is_null()) {
+    std::printf("  over batches of %lld rows: initial centres fitted on %lld sampled rows "
+                "(%d iterations), %d passes over the rows\n",
+                static_cast<long long>(o.batch_rows),
+                static_cast<long long>(f.batches["sample_rows"].get<int64_t>()),
+                f.batches["sample_iter"].get<int>(), f.batches["passes"].get<int>());
+  }
   std::printf("  %d iterations, %s, inertia %.6g, %.3f s\n", r.n_iter,
-              r.converged ? "converged" : "not converged (max_iter reached)", r.inertia, r.seconds);
+              r.converged ? "converged" : "not converged (max_iter reached)", r.inertia, f.seconds);
   std::printf("  cluster sizes:");
   for (double s : r.cluster_sizes) std::printf(" %.0f", s);
   std::printf("\n");
-  if (!in.truth.empty()) std::printf("  adjusted Rand index against the true blobs: %.4f\n", ari);
+  if (f.ari) std::printf("  adjusted Rand index against the true blobs: %.4f\n", *f.ari);
+}
+
+std::vector<float> read_weights(const KMeansOptions& o) {
+  if (o.weights.empty()) return {};
+  const Matrix<float> w = read_npy_float(o.weights);
+  return std::vector<float>(w.storage().begin(), w.storage().end());
+}
+
+// --batch-rows: a .npy read a block of rows at a time, or the blobs cut
+// into batches; labels come from one more pass with the fitted centres.
+void run_kmeans_batches(const KMeansOptions& o, RunOutputs& out) {
+  if (ends_with(o.input, ".npz")) {
+    throw Error(ErrorCode::invalid_argument,
+                "kmeans: --batch-rows reads a .npy a block of rows at a time; a .npz is read "
+                "whole (leave --batch-rows out)");
+  }
+  BatchKMeansParams params;
+  params.kmeans = kmeans_params(o);
+  params.init_sample_rows = o.init_sample;
+  params.keep_bounds = !o.no_bounds;
+  const std::vector<float> weights = read_weights(o);
+  const std::vector<float>* w = o.weights.empty() ? nullptr : &weights;
+  KMeansInput blobs;
+  std::unique_ptr<RowBatches> batches;
+  if (o.input.empty()) {
+    blobs = kmeans_input(o);
+    batches = std::make_unique<MatrixRowBatches>(blobs.X.view(), o.batch_rows, w);
+  } else {
+    batches = std::make_unique<NpyRowBatches>(o.input, o.batch_rows, w);
+  }
+  auto backend = open_backend(o.backend);
+  const BatchKMeansResult r = kmeans_fit_batches(*backend, params, *batches);
+  std::vector<int32_t> labels;
+  if (!o.labels_out.empty() || !blobs.truth.empty()) {
+    batches->for_each([&](const RowBatch& b) {
+      const NearestCenters nearest = kmeans_predict(*backend, r.centers.view(), b.dense);
+      labels.insert(labels.end(), nearest.labels.begin(), nearest.labels.end());
+    });
+  }
+  if (!o.labels_out.empty()) out.write(o.labels_out, [&](const std::string& p) { write_npy(p, labels); });
+  if (!o.centers_out.empty()) {
+    out.write(o.centers_out, [&](const std::string& p) { write_npy(p, r.centers.view()); });
+  }
+  out.commit();
+  if (out.uses_stdout()) return;
+  FitReport f{r.n_samples, r.centers.cols(), false, r.seconds, std::nullopt,
+              {{"batch_rows", o.batch_rows},
+               {"sample_rows", r.sample_rows},
+               {"sample_iter", r.sample_iter},
+               {"passes", r.passes}}};
+  if (!blobs.truth.empty()) f.ari = adjusted_rand_score(blobs.truth, labels);
+  print_kmeans(o, f, params.kmeans, r, *backend);
 }
 
 void run_kmeans(const KMeansOptions& o) {
   RunOutputs out("kmeans", {{"--labels", o.labels_out}, {"--centers", o.centers_out}},
                  {o.input, o.init_centers, o.weights});
   out.refuse_stdout_with(o.json, "--json");
+  if (o.batch_rows > 0) {
+    run_kmeans_batches(o, out);
+    return;
+  }
   const KMeansInput in = kmeans_input(o);
   const KMeansParams params = kmeans_params(o);
-  std::vector<float> weights;
-  if (!o.weights.empty()) {
-    const Matrix<float> w = read_npy_float(o.weights);
-    weights.assign(w.storage().begin(), w.storage().end());
-  }
+  const std::vector<float> weights = read_weights(o);
   auto backend = open_backend(o.backend);
   const std::vector<float>* w = o.weights.empty() ? nullptr : &weights;
   const KMeansResult r = in.sparse ? kmeans_fit(*backend, params, in.S.view(), w)
@@ -128,7 +201,9 @@ void run_kmeans(const KMeansOptions& o) {
   }
   out.commit();
   if (out.uses_stdout()) return;  // standard output carries the file
-  print_kmeans(o, in, params, r, *backend);
+  FitReport f{in.rows(), in.cols(), in.sparse, r.seconds, std::nullopt, nullptr};
+  if (!in.truth.empty()) f.ari = adjusted_rand_score(in.truth, r.labels);
+  print_kmeans(o, f, params, r, *backend);
 }
 
 }  // namespace
@@ -164,6 +239,18 @@ void register_kmeans_command(CLI::App& app) {
                   "only when no label changes")
       ->capture_default_str();
   cmd->add_option("--seed", opts->seed, "Random seed (init, and synthetic blobs)")->capture_default_str();
+  cmd->add_option("--batch-rows", opts->batch_rows,
+                  "Cluster over batches of this many rows: a .npy is read a block at a time, "
+                  "never whole (exact Lloyd iterations, one pass over the file each)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--init-sample", opts->init_sample,
+                  "With --batch-rows: rows sampled for the initial centres (0 = 100 a cluster, "
+                  "at least 10,000)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--no-bounds", opts->no_bounds,
+                "With --batch-rows: keep nothing of a row between passes (saves 16 bytes a row; "
+                "every pass then assigns every row)");
   add_backend_options(cmd, &opts->backend);
   cmd->add_option("--labels", opts->labels_out, "Write labels here (.npy int32; - for standard output)");
   cmd->add_option("--centers", opts->centers_out, "Write centres here (.npy float32; - for standard output)");

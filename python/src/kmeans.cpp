@@ -1,9 +1,11 @@
-// k-means: stray.KMeans's fit and predict (python/stray/cluster.py), on
-// dense rows or CSR rows (never densified).
+// k-means: stray.KMeans's fit, fit_batches and predict
+// (python/stray/cluster.py), on dense rows or CSR rows (never densified).
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 
+#include <functional>
 #include <optional>
+#include <vector>
 
 #include "bindings.hpp"
 
@@ -79,6 +81,75 @@ nb::tuple predict(Matrix2In<float> centers, nb::object X, const std::string& bac
   return nb::make_tuple(to_numpy(std::move(r.labels)), to_numpy(std::move(r.sq_distances)));
 }
 
+// Batches from Python: each call of `next_pass` returns an iterator of
+// (rows, weights) pairs — rows a dense float32 C array or a _Csr, weights a
+// float32 array or None (python/stray/cluster.py makes them so). The fit
+// runs without the GIL; a pass takes it to pull each batch and gives it
+// back while the batch is worked on.
+class PythonBatches final : public RowBatches {
+ public:
+  explicit PythonBatches(nb::callable next_pass) : next_pass_(std::move(next_pass)) {}
+
+  void for_each(const std::function<void(const RowBatch&)>& visit) override {
+    nb::gil_scoped_acquire gil;
+    nb::object pass = next_pass_();
+    for (nb::handle item : nb::iter(pass)) {
+      const auto pair = nb::cast<nb::tuple>(item);
+      const nb::object rows = pair[0], weights_in = pair[1];
+      std::optional<std::vector<float>> weights;
+      if (!weights_in.is_none()) weights = vector_of(nb::cast<Vector1In<float>>(weights_in, false));
+      RowBatch batch;
+      batch.weights = weights ? &*weights : nullptr;
+      CsrView csr;
+      std::optional<Matrix2In<float>> dense;
+      if (nb::isinstance<CsrIn>(rows)) {
+        csr = nb::cast<const CsrIn&>(rows).view();
+        batch.sparse = &csr;
+      } else {
+        dense = nb::cast<Matrix2In<float>>(rows, false);
+        batch.dense = view_of(*dense);
+      }
+      nb::gil_scoped_release nogil;  // `pair` keeps the arrays alive
+      visit(batch);
+    }
+  }
+
+ private:
+  nb::callable next_pass_;
+};
+
+nb::dict fit_batches(nb::callable next_pass, int64_t n_clusters, const std::string& init,
+                     std::optional<Matrix2In<float>> init_centers, int n_init, int max_iter,
+                     double tol, uint64_t seed, int64_t init_sample_rows, bool keep_bounds,
+                     const std::string& backend_name) {
+  BatchKMeansParams p;
+  p.kmeans = params_of(n_clusters, init, std::move(init_centers), n_init, max_iter, tol, seed);
+  p.init_sample_rows = init_sample_rows;
+  p.keep_bounds = keep_bounds;
+  PythonBatches batches(std::move(next_pass));
+  BatchKMeansResult r;
+  std::string used;
+  {
+    nb::gil_scoped_release release;
+    auto backend = open_backend(backend_name);
+    used = backend->name();
+    r = kmeans_fit_batches(*backend, p, batches);
+  }
+  nb::dict d;
+  d["inertia"] = r.inertia;
+  d["n_iter"] = r.n_iter;
+  d["converged"] = r.converged;
+  d["seconds"] = r.seconds;
+  d["backend"] = used;
+  d["n_samples"] = r.n_samples;
+  d["sample_rows"] = r.sample_rows;
+  d["sample_iter"] = r.sample_iter;
+  d["passes"] = r.passes;
+  d["cluster_sizes"] = to_numpy(std::move(r.cluster_sizes));
+  d["centers"] = to_numpy(std::move(r.centers));
+  return d;
+}
+
 }  // namespace
 
 void bind_kmeans(nb::module_& m) {
@@ -86,6 +157,10 @@ void bind_kmeans(nb::module_& m) {
         nb::arg("init_centers").noconvert().none(), nb::arg("n_init"), nb::arg("max_iter"),
         nb::arg("tol"), nb::arg("seed"), nb::arg("sample_weight").noconvert().none(),
         nb::arg("backend"));
+  m.def("kmeans_fit_batches", &fit_batches, nb::arg("next_pass"), nb::arg("n_clusters"),
+        nb::arg("init"), nb::arg("init_centers").noconvert().none(), nb::arg("n_init"),
+        nb::arg("max_iter"), nb::arg("tol"), nb::arg("seed"), nb::arg("init_sample_rows"),
+        nb::arg("keep_bounds"), nb::arg("backend"));
   m.def("kmeans_predict", &predict, nb::arg("centers").noconvert(), nb::arg("X"),
         nb::arg("backend"));
 }

@@ -109,6 +109,69 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self._n_features_out = self.cluster_centers_.shape[0]
         return self
 
+    def fit_batches(self, batches, *, init_sample_rows=0, keep_bounds=True):
+        """Fit on rows that arrive in batches, never all in memory at once.
+
+        ``batches`` is a list or tuple of batches, or a function that
+        returns a new iterable of them each time it is called (one pass
+        over the rows; a generator alone is used up after one pass, so it
+        is refused). Each batch is a 2-D array, a scipy.sparse matrix, or
+        an ``(X, sample_weight)`` pair; every pass must give the same rows
+        in the same order, all dense or all sparse. Exact Lloyd iterations,
+        one pass each, from centres fitted to a uniform sample of
+        ``init_sample_rows`` rows (0: 100 a cluster, at least 10,000) or
+        from an explicit ``init``; the answer is ``fit``'s on the same rows
+        (docs/kmeans-batches.md). ``keep_bounds`` keeps 16 bytes a dense
+        row between passes so later passes skip rows; False keeps nothing.
+
+        Sets ``cluster_centers_``, ``inertia_``, ``n_iter_`` (passes of
+        Lloyd over all rows) and ``n_batch_passes_`` (every pass, the first
+        and the sample's included), not ``labels_``: call ``predict`` on
+        each batch.
+        """
+        check_backend(self.backend)
+        if callable(self.init):
+            raise ValueError("fit_batches needs init as a name or an array of centres")
+        if isinstance(self.init, str):
+            init, centers = self._init_args(None, 0)
+        else:
+            init, centers = "explicit", np.ascontiguousarray(self.init, dtype=np.float32)
+        first = [True]
+
+        def rows_of(item):
+            X, w = item if isinstance(item, tuple) else (item, None)
+            X = float32_rows(self, X, reset=first[0], accept_sparse=True)
+            first[0] = False
+            if w is not None:
+                w = np.ascontiguousarray(w, dtype=np.float32)
+                if w.ndim != 1:
+                    raise ValueError(f"sample_weight must be 1-D, got shape {w.shape}")
+            return library_rows(X), w
+
+        if not callable(batches) and iter(batches) is batches:
+            raise TypeError(
+                "batches must give a new pass each time: a list of batches, or a function "
+                "returning a new iterable (a generator is used up after one pass)"
+            )
+
+        def next_pass():
+            source = batches() if callable(batches) else batches
+            return (rows_of(item) for item in source)
+
+        r = _core.kmeans_fit_batches(
+            next_pass, int(self.n_clusters), init, centers, self._n_init(), int(self.max_iter),
+            float(self.tol), seed_of(self.random_state), int(init_sample_rows), bool(keep_bounds),
+            self.backend,
+        )
+        self.cluster_centers_ = r["centers"]
+        self.inertia_ = float(r["inertia"])
+        self.n_iter_ = int(r["n_iter"])
+        self.n_batch_passes_ = int(r["passes"])
+        self.backend_ = r["backend"]
+        self.fit_seconds_ = float(r["seconds"])
+        self._n_features_out = self.cluster_centers_.shape[0]
+        return self
+
     def _nearest(self, X):
         check_is_fitted(self)
         X = float32_rows(self, X, reset=False, accept_sparse=True)

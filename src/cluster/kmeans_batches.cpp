@@ -8,6 +8,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "cluster/kmeans_batch_bounds.hpp"
 #include "cluster/kmeans_data.hpp"
 #include "core/check.hpp"
 #include "core/csr_canonical.hpp"
@@ -216,16 +217,32 @@ FirstPass first_pass(RowBatches& batches, Reservoir& sample) {
   return out;
 }
 
-// The statistics of every row against `centers`: one pass.
+// The statistics of every row against `centers`: one pass. With `bounds`
+// (dense rows), each batch keeps its labels and bounds for the next pass,
+// which then skips the rows they settle; `previous` are the centres of the
+// pass before.
 KMeansStatistics statistics_pass(Backend& backend, const Matrix<float>& centers,
-                                 RowBatches& batches, Shape shape) {
+                                 const Matrix<float>& previous, RowBatches& batches, Shape shape,
+                                 std::vector<internal::BatchBounds>* bounds) {
   KMeansStatistics total(centers.rows(), centers.cols());
   int64_t row = 0;
+  std::size_t ordinal = 0;
   batches.for_each([&](const RowBatch& b) {
     check_batch(b, shape, false);
     if (b.rows() == 0) return;
-    total.merge(b.sparse ? kmeans_statistics(backend, centers, *b.sparse, b.weights, row)
-                         : kmeans_statistics(backend, centers, b.dense, b.weights, row));
+    if (b.sparse) {
+      total.merge(kmeans_statistics(backend, centers, *b.sparse, b.weights, row));
+    } else if (!bounds) {
+      total.merge(kmeans_statistics(backend, centers, b.dense, b.weights, row));
+    } else {
+      if (ordinal == bounds->size()) bounds->emplace_back();
+      internal::BatchBounds& kept = (*bounds)[ordinal++];
+      require(kept.labels.empty() || kept.labels.rows() == b.rows(), ErrorCode::shape_mismatch,
+              kWhere, "a batch of ", b.rows(), " rows where the first pass had ",
+              kept.labels.rows(), " (the source must repeat its rows)");
+      total.merge(internal::pruned_statistics(backend, centers, previous, b.dense, b.weights, row,
+                                              kept));
+    }
     row += b.rows();
   });
   require(row == shape.n, ErrorCode::shape_mismatch, kWhere, "a pass over the batches gave ",
@@ -267,13 +284,17 @@ BatchKMeansResult kmeans_fit_batches(Backend& backend, const BatchKMeansParams& 
   Matrix<float> centers = initial_centres(backend, params, sample, first, out);
 
   const double tol_abs = internal::absolute_tol(p, first.variance);
-  KMeansStatistics last;  // against `centers`, while they have not moved since
+  std::vector<internal::BatchBounds> kept;  // per dense batch, with keep_bounds
+  std::vector<internal::BatchBounds>* bounds = params.keep_bounds ? &kept : nullptr;
+  Matrix<float> previous;  // the centres of the pass before
+  KMeansStatistics last;   // against `centers`, while they have not moved since
   bool last_is_current = false;
   for (int it = 0; it < p.max_iter; ++it) {
-    last = statistics_pass(backend, centers, batches, first.shape);
+    last = statistics_pass(backend, centers, previous, batches, first.shape, bounds);
     ++out.passes;
     KMeansUpdate update = kmeans_update(centers.view(), last);
     const bool moved = update.squared_shift > 0.0 || !update.relocated.empty();
+    previous = std::move(centers);
     centers = std::move(update.centers);
     out.n_iter = it + 1;
     last_is_current = !moved;
@@ -283,9 +304,13 @@ BatchKMeansResult kmeans_fit_batches(Backend& backend, const BatchKMeansParams& 
     }
   }
   if (!last_is_current) {
-    last = statistics_pass(backend, centers, batches, first.shape);
+    last = statistics_pass(backend, centers, previous, batches, first.shape, bounds);
     ++out.passes;
   }
+  // Rows are checked on the first pass; a source whose values turned
+  // non-finite later shows here, not as a model.
+  internal::check_finite_matrix(centers.view(), kWhere,
+                                "the centres (did the rows change between passes?)");
   out.centers = std::move(centers);
   out.inertia = last.inertia;
   out.cluster_sizes = last.weights;

@@ -28,6 +28,11 @@ struct KMeansData {
   /// reported as `where`'s error, naming its cell.
   KMeansData(Backend& be, MatrixView<const float> host, const std::vector<float>* w,
              const char* where);
+  /// Puts `host` on the backend less `known_shift` (an earlier pass over
+  /// the same rows decided it): no column statistics are taken, and
+  /// `variance` is left at zero. Non-finite values are still refused.
+  KMeansData(Backend& be, MatrixView<const float> host, const std::vector<float>* w,
+             std::vector<double> known_shift, const char* where);
   /// Uses `resident` (an array of `be`) in place, or a centred copy of it
   /// if needs_centring.
   KMeansData(Backend& be, const DeviceArray<float>& resident, const std::vector<float>* w,

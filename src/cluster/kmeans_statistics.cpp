@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
+#include "cluster/kmeans_batch_bounds.hpp"
 #include "cluster/kmeans_data.hpp"
 #include "core/check.hpp"
 #include "core/csr_canonical.hpp"
@@ -84,29 +86,36 @@ void KMeansStatistics::merge(const KMeansStatistics& other) {
   if (farthest.size() > weights.size()) farthest.resize(weights.size());
 }
 
-KMeansStatistics kmeans_statistics(Backend& backend, MatrixView<const float> centers,
-                                   MatrixView<const float> X,
-                                   const std::vector<float>* sample_weight, int64_t first_row) {
-  const char* where = "kmeans_statistics";
+namespace {
+
+void check_dense_batch(MatrixView<const float> centers, MatrixView<const float> X,
+                       const std::vector<float>* sample_weight, int64_t first_row,
+                       const char* where) {
   internal::check_nonempty_matrix(X, where);
   internal::check_kmeans_centers(centers, X.cols(), where);
   require(centers.rows() >= 1, ErrorCode::invalid_argument, where, "no centres");
   check_batch_weights(sample_weight, X.rows(), where);
   check_first_row(first_row, where);
-  // Centred on the batch's column means where that keeps the expanded
-  // distances accurate, as kmeans_fit does (checks X's values).
-  internal::KMeansData data(backend, X, sample_weight, where);
-  const int64_t n = data.n(), d = data.d(), k = centers.rows();
-  Matrix<float> shifted(k, d);
-  for (int64_t c = 0; c < k; ++c) {
-    for (int64_t j = 0; j < d; ++j) {
-      shifted(c, j) = static_cast<float>(centers(c, j) - data.shift[static_cast<std::size_t>(j)]);
+}
+
+// `centers` less the batch's shift, as the backend compares rows with them.
+Matrix<float> shifted_centres(MatrixView<const float> centers, const std::vector<double>& shift) {
+  Matrix<float> out(centers.rows(), centers.cols());
+  for (int64_t c = 0; c < centers.rows(); ++c) {
+    for (int64_t j = 0; j < centers.cols(); ++j) {
+      out(c, j) = static_cast<float>(centers(c, j) - shift[static_cast<std::size_t>(j)]);
     }
   }
-  const DeviceArray<float> C = backend.upload(shifted.view());
-  DeviceArray<int32_t> labels = backend.allocate<int32_t>(n);
-  DeviceArray<float> dist = backend.allocate<float>(n);
-  backend.nearest_centroid(data.X(), C, labels, dist);
+  return out;
+}
+
+// The statistics of a batch once its labels are on the backend: sums,
+// weights, inertia and the farthest rows.
+KMeansStatistics labelled_statistics(Backend& backend, const internal::KMeansData& data,
+                                     const DeviceArray<float>& C, const DeviceArray<int32_t>& labels,
+                                     MatrixView<const float> X,
+                                     const std::vector<float>* sample_weight, int64_t first_row) {
+  const int64_t n = data.n(), d = data.d(), k = C.rows();
   KMeansStatistics out(k, d);
   // The sums are of the rows as given, not of their centred float32 copy:
   // every product w·x is then exact and the sums differ between groupings
@@ -116,6 +125,7 @@ KMeansStatistics kmeans_statistics(Backend& backend, MatrixView<const float> cen
   const DeviceArray<float> given = centred ? backend.borrow_or_upload(X) : DeviceArray<float>();
   backend.accumulate_centroids(centred ? given : data.X(), labels, data.w(), k, out.sums.data(),
                                out.weights.data());
+  DeviceArray<float> dist = backend.allocate<float>(n);
   backend.assigned_sq_distances(data.X(), C, labels, dist);
   finish_batch(out, backend.download_vector(labels), backend.download_vector(dist),
                sample_weight, first_row, [&](int64_t i, KMeansFarRow& far) {
@@ -127,6 +137,68 @@ KMeansStatistics kmeans_statistics(Backend& backend, MatrixView<const float> cen
                });
   return out;
 }
+
+}  // namespace
+
+KMeansStatistics kmeans_statistics(Backend& backend, MatrixView<const float> centers,
+                                   MatrixView<const float> X,
+                                   const std::vector<float>* sample_weight, int64_t first_row) {
+  const char* where = "kmeans_statistics";
+  check_dense_batch(centers, X, sample_weight, first_row, where);
+  // Centred on the batch's column means where that keeps the expanded
+  // distances accurate, as kmeans_fit does (checks X's values).
+  internal::KMeansData data(backend, X, sample_weight, where);
+  const Matrix<float> shifted = shifted_centres(centers, data.shift);
+  const DeviceArray<float> C = backend.upload(shifted.view());
+  DeviceArray<int32_t> labels = backend.allocate<int32_t>(data.n());
+  DeviceArray<float> dist = backend.allocate<float>(data.n());
+  backend.nearest_centroid(data.X(), C, labels, dist);
+  return labelled_statistics(backend, data, C, labels, X, sample_weight, first_row);
+}
+
+namespace internal {
+
+KMeansStatistics pruned_statistics(Backend& backend, MatrixView<const float> centers,
+                                   MatrixView<const float> previous, MatrixView<const float> X,
+                                   const std::vector<float>* sample_weight, int64_t first_row,
+                                   BatchBounds& bounds) {
+  const char* where = "kmeans_fit_batches";
+  check_dense_batch(centers, X, sample_weight, first_row, where);
+  const bool fresh = bounds.state == nullptr;
+  // The batch's centring is decided on its first pass and kept: the same
+  // rows every pass, so no column statistics are taken again.
+  std::optional<KMeansData> centred;
+  if (fresh) {
+    centred.emplace(backend, X, sample_weight, where);
+    bounds.shift = centred->shift;
+  } else {
+    centred.emplace(backend, X, sample_weight, bounds.shift, where);
+  }
+  const KMeansData& data = *centred;
+  const Matrix<float> shifted = shifted_centres(centers, data.shift);
+  const DeviceArray<float> C = backend.upload(shifted.view());
+  std::vector<double> moved(static_cast<std::size_t>(centers.rows()), 0.0);
+  if (fresh) {
+    bounds.labels = backend.allocate<int32_t>(data.n());
+    bounds.state = backend.make_assignment_state();
+  } else {
+    // The batch's shift is the same every pass (the same rows), so these
+    // are the very centres the bounds were kept against.
+    const Matrix<float> before = shifted_centres(previous, data.shift);
+    for (int64_t c = 0; c < centers.rows(); ++c) {
+      double sq = 0.0;
+      for (int64_t j = 0; j < centers.cols(); ++j) {
+        const double diff = static_cast<double>(shifted(c, j)) - before(c, j);
+        sq += diff * diff;
+      }
+      moved[static_cast<std::size_t>(c)] = std::sqrt(sq);
+    }
+  }
+  backend.nearest_centroid_pruned(data.X(), C, bounds.labels, *bounds.state, moved.data(), fresh);
+  return labelled_statistics(backend, data, C, bounds.labels, X, sample_weight, first_row);
+}
+
+}  // namespace internal
 
 KMeansStatistics kmeans_statistics(Backend& backend, MatrixView<const float> centers,
                                    const CsrView& X, const std::vector<float>* sample_weight,

@@ -60,11 +60,16 @@ int64_t NpyRowReader::rows() const { return impl_->rows; }
 int64_t NpyRowReader::cols() const { return impl_->cols; }
 
 Matrix<float> NpyRowReader::read_rows(int64_t begin, int64_t count) const {
+  Matrix<float> out(std::max<int64_t>(count, 0), impl_->cols);
+  read_rows(begin, count, out.data());
+  return out;
+}
+
+void NpyRowReader::read_rows(int64_t begin, int64_t count, float* out) const {
   const Impl& f = *impl_;
   require(begin >= 0 && count >= 0 && begin <= f.rows && count <= f.rows - begin,
           ErrorCode::invalid_argument, kWhere, f.path, ": rows [", begin, ", ", begin + count,
           ") are outside the file's ", f.rows);
-  Matrix<float> out(count, f.cols);
   const int64_t elements = checked_mul(count, f.cols, kWhere);
   const auto item = static_cast<uint64_t>(f.header.dtype.itemsize);
   const uint64_t offset =
@@ -77,28 +82,36 @@ Matrix<float> NpyRowReader::read_rows(int64_t begin, int64_t count) const {
     }
   };
   if (internal::is_exact_layout<float>(f.header.dtype)) {
-    check(f.file.read_at(offset, out.data(), bytes));
-    return out;
+    check(f.file.read_at(offset, out, bytes));
+    return;
   }
   std::vector<unsigned char> raw(bytes);
   check(f.file.read_at(offset, raw.data(), bytes));
-  internal::convert_elements<float>(f.header.dtype, raw.data(), elements, out.data(), kWhere,
-                                    f.path);
-  return out;
+  internal::convert_elements<float>(f.header.dtype, raw.data(), elements, out, kWhere, f.path);
 }
 
-NpyRowBatches::NpyRowBatches(const std::string& path, int64_t batch_rows)
-    : reader_(path), batch_rows_(batch_rows) {
+NpyRowBatches::NpyRowBatches(const std::string& path, int64_t batch_rows,
+                             const std::vector<float>* sample_weight)
+    : reader_(path), batch_rows_(batch_rows), weights_(sample_weight) {
   require(batch_rows >= 1, ErrorCode::invalid_argument, "NpyRowBatches", "batch_rows=",
           batch_rows, " must be >= 1");
+  require(!weights_ || static_cast<int64_t>(weights_->size()) == reader_.rows(),
+          ErrorCode::shape_mismatch, "NpyRowBatches", path, ": sample_weight has ",
+          weights_ ? weights_->size() : 0, " entries for ", reader_.rows(), " rows");
 }
 
 void NpyRowBatches::for_each(const std::function<void(const RowBatch&)>& visit) {
+  std::vector<float> weights;
   for (int64_t begin = 0; begin < reader_.rows(); begin += batch_rows_) {
-    const Matrix<float> rows =
-        reader_.read_rows(begin, std::min(batch_rows_, reader_.rows() - begin));
+    const int64_t count = std::min(batch_rows_, reader_.rows() - begin);
+    if (buffer_.empty()) buffer_ = Matrix<float>(std::min(batch_rows_, reader_.rows()), cols());
+    reader_.read_rows(begin, count, buffer_.data());
     RowBatch batch;
-    batch.dense = rows.view();
+    batch.dense = buffer_.view().row_block(0, count);
+    if (weights_) {
+      weights.assign(weights_->begin() + begin, weights_->begin() + begin + count);
+      batch.weights = &weights;
+    }
     visit(batch);
   }
 }

@@ -21,8 +21,9 @@
 // they refine what the sample found rather than search.
 //
 // Dense and sparse batches (never densified) are both taken; one source
-// gives one kind. Every row is assigned each pass (no pruning bounds: they
-// would be n values kept between passes).
+// gives one kind. Dense rows keep their labels and Hamerly's bounds between
+// passes unless keep_bounds is off (then nothing of a row outlives its
+// batch).
 #pragma once
 
 #include <cstdint>
@@ -39,6 +40,12 @@ struct BatchKMeansParams {
   /// auto: 100 rows a cluster and at least 10,000. A sample holding every
   /// row makes the first full pass a check of kmeans_fit's answer.
   int64_t init_sample_rows = 0;
+  /// Keep each dense row's label and distance bounds between passes (16
+  /// bytes a row, in the backend's memory), so that a pass skips the rows
+  /// whose nearest centre cannot have changed — kmeans_fit's pruning, with
+  /// the same answer. false: nothing is kept per row, every pass assigns
+  /// every row. Sparse rows are always assigned in full.
+  bool keep_bounds = true;
 };
 
 struct BatchKMeansResult : KMeansModel {

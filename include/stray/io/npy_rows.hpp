@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "stray/core/matrix.hpp"
 #include "stray/core/row_batches.hpp"
@@ -29,6 +30,8 @@ class NpyRowReader {
   /// file (ErrorCode::invalid_argument otherwise). Non-finite values are
   /// kept (callers validate).
   Matrix<float> read_rows(int64_t begin, int64_t count) const;
+  /// The same into `out` [count x cols], so a caller can reuse one buffer.
+  void read_rows(int64_t begin, int64_t count, float* out) const;
 
  private:
   struct Impl;
@@ -36,10 +39,12 @@ class NpyRowReader {
 };
 
 /// The rows of a .npy file as a source of batches of `batch_rows` rows,
-/// read from the file on every pass (one batch in memory at a time).
+/// read from the file on every pass (one batch in memory at a time), with
+/// optional sample weights [rows] (kept by reference: they must outlive it).
 class NpyRowBatches : public RowBatches {
  public:
-  NpyRowBatches(const std::string& path, int64_t batch_rows);
+  NpyRowBatches(const std::string& path, int64_t batch_rows,
+                const std::vector<float>* sample_weight = nullptr);
   int64_t rows() const { return reader_.rows(); }
   int64_t cols() const { return reader_.cols(); }
   void for_each(const std::function<void(const RowBatch&)>& visit) override;
@@ -47,6 +52,8 @@ class NpyRowBatches : public RowBatches {
  private:
   NpyRowReader reader_;
   int64_t batch_rows_;
+  const std::vector<float>* weights_;
+  Matrix<float> buffer_;  // one batch, reused from pass to pass
 };
 
 }  // namespace stray

@@ -1,0 +1,80 @@
+"""stray.KMeans.fit_batches: rows in batches give fit's answer — and
+scikit-learn's, from the same explicit centres — dense, sparse and
+weighted; bad sources are refused with a clear error."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.cluster import KMeans as SkKMeans
+from sklearn.datasets import make_blobs
+
+import stray
+
+
+def blobs(n=3000, d=6, centers=5, seed=0):
+    X, y = make_blobs(n_samples=n, n_features=d, centers=centers, cluster_std=2.0,
+                      random_state=seed)
+    return X.astype(np.float32), y
+
+
+def cut(X, rows):
+    return [X[i:i + rows] for i in range(0, X.shape[0], rows)]
+
+
+def test_explicit_centres_give_scikit_learns_fit():
+    X, _ = blobs()
+    init = X[:5].copy()
+    w = (np.arange(X.shape[0]) % 4 + 0.5).astype(np.float32)
+    sk = SkKMeans(5, init=init, n_init=1, tol=1e-4).fit(X, sample_weight=w)
+    pairs = [(X[i:i + 700], w[i:i + 700]) for i in range(0, X.shape[0], 700)]
+    km = stray.KMeans(5, init=init, backend="cpu").fit_batches(pairs)
+    assert km.n_iter_ == sk.n_iter_
+    np.testing.assert_allclose(km.cluster_centers_, sk.cluster_centers_, rtol=0, atol=1e-4)
+    assert km.inertia_ == pytest.approx(sk.inertia_, rel=1e-5)
+    assert (km.predict(X) == sk.labels_).all()
+    assert km.n_batch_passes_ >= km.n_iter_ + 1
+    assert not hasattr(km, "labels_")
+
+
+def test_a_function_source_and_sparse_batches():
+    X, y = blobs(4000, 8, 4, seed=1)
+    X = np.maximum(X, 0)  # about half the cells 0
+    whole = stray.KMeans(4, random_state=3, backend="cpu").fit(X)
+    km = stray.KMeans(4, random_state=3, backend="cpu")
+    km.fit_batches(lambda: iter(cut(X, 900)))
+    assert km.n_features_in_ == 8
+    # The sample holds every row: the sample's fit is fit's.
+    assert km.inertia_ == pytest.approx(whole.inertia_, rel=1e-5)
+    assert (km.predict(X) == whole.labels_).all()
+    sparse = stray.KMeans(4, init=whole.cluster_centers_, backend="cpu")
+    sparse.fit_batches([sp.csr_matrix(b) for b in cut(X, 900)])
+    np.testing.assert_allclose(sparse.cluster_centers_, whole.cluster_centers_, atol=1e-4)
+
+
+def test_bad_sources_are_refused():
+    X, _ = blobs(600, 3, 3)
+    km = stray.KMeans(3, backend="cpu")
+    with pytest.raises(TypeError, match="generator"):
+        km.fit_batches(b for b in cut(X, 100))
+    with pytest.raises(ValueError, match="features"):
+        km.fit_batches([X[:300], X[300:, :2]])
+    with pytest.raises(stray.Error, match="sparse"):
+        km.fit_batches([X[:300], sp.csr_matrix(X[300:])])
+    with pytest.raises(stray.Error, match="sample_weight|weights"):
+        km.fit_batches([(X[:300], np.ones(299, np.float32)), X[300:]])
+    with pytest.raises(ValueError, match="init"):
+        stray.KMeans(3, init=lambda X, k, rs: X[:k]).fit_batches([X])
+    passes = [0]
+
+    def shrinking():
+        passes[0] += 1
+        return cut(X, 100) if passes[0] == 1 else cut(X, 100)[:-1]
+
+    with pytest.raises(stray.Error, match="repeat its rows"):
+        km.fit_batches(shrinking)
+
+    def failing():
+        raise RuntimeError("the source broke")
+
+    with pytest.raises(RuntimeError, match="the source broke"):
+        km.fit_batches(failing)
