@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <cmath>
 #include <numeric>
 #include <string>
@@ -166,6 +167,9 @@ TEST_P(KMeansBatches, MergeInAnyGroupingGivesTheSameStatistics) {
   }
   KMeansStatistics other(3, 5);
   EXPECT_THROW(left.merge(other), Error);
+  KMeansStatistics forged = whole;  // weights cut short, as from a corrupt message
+  forged.weights.pop_back();
+  EXPECT_THROW(left.merge(forged), Error);
 }
 
 TEST_P(KMeansBatches, UpdateIsKMeansFitsStep) {
@@ -501,6 +505,12 @@ TEST_P(KMeansBatches, BadStatisticsAreClearErrors) {
   forged = s;
   forged.weights.pop_back();
   expect_error(ErrorCode::shape_mismatch, "weights", [&] { kmeans_update(C.view(), forged); });
+  forged = s;
+  forged.sums(1, 2) = std::numeric_limits<double>::infinity();
+  expect_error(ErrorCode::non_finite_input, "sums", [&] { kmeans_update(C.view(), forged); });
+  forged = s;
+  forged.weights[0] = -1.0;
+  expect_error(ErrorCode::invalid_argument, "weight -1", [&] { kmeans_update(C.view(), forged); });
 }
 
 TEST(NpyRowReader, ReadsBlocksAndRefusesWhatIsNotThere) {

@@ -41,7 +41,7 @@ void check_first_row(int64_t first_row, const char* where) {
           " must be >= 0");
 }
 
-// Inertia, sizes in rows, and the k farthest rows from the batch's labels
+// Inertia, the row count, and the k farthest rows from the batch's labels
 // and distances; `entries(i, far)` fills far's columns and values.
 template <typename Entries>
 void finish_batch(KMeansStatistics& out, const std::vector<int32_t>& labels,
@@ -73,10 +73,13 @@ void KMeansStatistics::merge(const KMeansStatistics& other) {
     *this = other;
     return;
   }
-  require(other.n_clusters() == n_clusters() && other.n_features() == n_features(),
+  require(other.n_clusters() == n_clusters() && other.n_features() == n_features() &&
+              other.weights.size() == weights.size() &&
+              weights.size() == static_cast<std::size_t>(n_clusters()),
           ErrorCode::shape_mismatch, "KMeansStatistics::merge", "statistics of ",
-          other.n_clusters(), " clusters x ", other.n_features(), " features into ",
-          n_clusters(), " x ", n_features());
+          other.n_clusters(), " clusters x ", other.n_features(), " features (",
+          other.weights.size(), " weights) into ", n_clusters(), " x ", n_features(), " (",
+          weights.size(), " weights)");
   for (int64_t i = 0; i < sums.size(); ++i) sums.data()[i] += other.sums.data()[i];
   for (std::size_t c = 0; c < weights.size(); ++c) weights[c] += other.weights[c];
   inertia += other.inertia;
@@ -259,9 +262,18 @@ std::vector<int64_t> relocate(std::vector<double>& sums, std::vector<double>& co
   return std::vector<int64_t>(empty.begin(), empty.begin() + static_cast<std::ptrdiff_t>(moved));
 }
 
-// Far rows are checked before they move sums: a model of statistics built
-// by hand (or carried between processes) must not index out of bounds.
-void check_far_rows(const KMeansStatistics& s, const char* where) {
+// Statistics are checked before they move sums: statistics built by hand
+// or carried between processes must not index out of bounds, nor turn the
+// centres non-finite.
+void check_statistics(const KMeansStatistics& s, const char* where) {
+  for (int64_t e = 0; e < s.sums.size(); ++e) {
+    require(std::isfinite(s.sums.data()[e]), ErrorCode::non_finite_input, where,
+            "the statistics' sums hold a non-finite value");
+  }
+  for (const double w : s.weights) {
+    require(std::isfinite(w) && w >= 0.0, ErrorCode::invalid_argument, where,
+            "a cluster's weight ", w, " is not finite and >= 0");
+  }
   for (const KMeansFarRow& far : s.farthest) {
     require(far.label >= 0 && far.label < s.n_clusters(), ErrorCode::invalid_argument, where,
             "a farthest row's label ", far.label, " is outside [0, ", s.n_clusters(), ")");
@@ -289,7 +301,7 @@ KMeansUpdate kmeans_update(MatrixView<const float> centers, const KMeansStatisti
   require(static_cast<int64_t>(statistics.weights.size()) == k, ErrorCode::shape_mismatch, where,
           "the statistics hold ", statistics.weights.size(), " weights for ", k, " clusters");
   internal::check_finite_matrix(centers, where, "centers");
-  check_far_rows(statistics, where);
+  check_statistics(statistics, where);
   std::vector<double> sums(statistics.sums.data(), statistics.sums.data() + statistics.sums.size());
   std::vector<double> counts = statistics.weights;
   KMeansUpdate out;

@@ -26,8 +26,9 @@ struct RowBatch {
 };
 
 /// A source of batches. Each for_each call is one pass over the rows and
-/// must give the same rows in the same order as the first (algorithms
-/// check the count and the shape, and say so when a pass differs).
+/// must give the same rows, cut into the same batches, in the same order
+/// as the first (algorithms check the counts and the shape, and say so
+/// when a pass differs).
 class RowBatches {
  public:
   virtual ~RowBatches() = default;
