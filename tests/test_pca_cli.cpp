@@ -102,6 +102,41 @@ TEST(PcaCli, DenseAndSparseInputGiveTheSameModel) {
   EXPECT_NE(frac.out.find("solver covariance"), std::string::npos) << frac.out;
 }
 
+// --batch-rows reads the .npy a block of rows at a time: the same model and
+// projected rows as the whole file's covariance fit; a .npz is refused.
+TEST(PcaCli, BatchRowsGiveTheWholeFit) {
+  stray::testing::TempDir dir;
+  const stray::Matrix<float> X = data(500, 9);
+  stray::write_npy(dir.file("X.npy"), X.view());
+  const std::string common = "pca -i " + dir.file("X.npy") + " -c 3 --backend cpu --json";
+  const CliRun whole = run(common + " --solver covariance --transform " + dir.file("Tw.npy"));
+  const CliRun batches = run(common + " --batch-rows 64 --transform " + dir.file("Tb.npy"));
+  ASSERT_EQ(whole.status, 0) << whole.out;
+  ASSERT_EQ(batches.status, 0) << batches.out;
+  const auto jw = nlohmann::json::parse(whole.out), jb = nlohmann::json::parse(batches.out);
+  EXPECT_EQ(jb["batch_rows"], 64);
+  EXPECT_EQ(jb["n_samples"], 500);
+  EXPECT_EQ(jb["solver"], "covariance");
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_NEAR(jb["explained_variance_ratio"][c].get<double>(),
+                jw["explained_variance_ratio"][c].get<double>(), 1e-6);
+  }
+  const stray::Matrix<float> Tw = stray::read_npy_float(dir.file("Tw.npy"));
+  const stray::Matrix<float> Tb = stray::read_npy_float(dir.file("Tb.npy"));
+  ASSERT_EQ(Tb.rows(), 500);
+  ASSERT_EQ(Tb.cols(), 3);
+  for (int64_t e = 0; e < Tw.size(); ++e) EXPECT_NEAR(Tb.data()[e], Tw.data()[e], 1e-4) << e;
+
+  stray::write_npz_csr(dir.file("X.npz"), stray::dense_to_csr(X.view()).view());
+  for (const std::string& args :
+       {"pca -i " + dir.file("X.npz") + " -c 2 --batch-rows 10",
+        "pca -i " + dir.file("X.npy") + " -c 2 --batch-rows 10 --solver randomized"}) {
+    const CliRun r = run(args);
+    EXPECT_NE(r.status, 0) << args;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
+  }
+}
+
 // --no-tile-unit keeps the CPU Gram in float32. Where the CPU has an AMX
 // tile unit these shapes use it by default, and the two models then differ
 // in the last bits but agree within rounding; elsewhere they are the same.

@@ -151,6 +151,25 @@ TEST_P(PcaGolden, MatchesScikitLearn) {
   }
 }
 
+// Every case over batches of rows (dense and CSR): the accumulator's one
+// pass and the covariance solver give scikit-learn's model too.
+TEST_P(PcaGolden, OverBatchesMatchesScikitLearn) {
+  STRAY_BACKEND_OR_SKIP(backend, GetParam());
+  for (const json& c : golden()["cases"]) {
+    SCOPED_TRACE(c["name"].get<std::string>());
+    const Matrix<float> X = to_matrix(c["X"]);
+    const stray::CsrMatrix S = stray::dense_to_csr(X.view());
+    const int64_t batch_rows = std::max<int64_t>(1, X.rows() / 3);
+    stray::MatrixRowBatches dense(X.view(), batch_rows);
+    stray::CsrRowBatches sparse(S.view(), batch_rows);
+    const PcaModel md = stray::pca_fit_batches(*backend, params_of(c), dense);
+    EXPECT_EQ(md.solver, PcaSolver::covariance);
+    expect_model_matches(c, md, X, *backend, "dense batches");
+    expect_model_matches(c, stray::pca_fit_batches(*backend, params_of(c), sparse), X, *backend,
+                         "CSR batches");
+  }
+}
+
 TEST_P(PcaGolden, InverseTransformRoundTripsWithAllComponents) {
   STRAY_BACKEND_OR_SKIP(backend, GetParam());
   for (const json& c : golden()["cases"]) {

@@ -1,6 +1,7 @@
 // `stray pca`: principal components of a dense .npy matrix or a CSR .npz
 // (scipy.sparse.save_npz), with the transformed data and components
-// optionally written as .npy.
+// optionally written as .npy; with --batch-rows, a .npy read a block of
+// rows at a time.
 #include <cstdio>
 #include <string>
 
@@ -8,6 +9,7 @@
 #include "commands.hpp"
 #include "run_outputs.hpp"
 #include "stray/io/npy.hpp"
+#include "stray/io/npy_rows.hpp"
 #include "stray/io/npz.hpp"
 #include "stray/decomposition/pca.hpp"
 
@@ -20,7 +22,7 @@ struct PcaOptions {
   double components = 0.0;
   bool whiten = false, json = false;
   uint64_t seed = 0;
-  int64_t oversamples = 10;
+  int64_t oversamples = 10, batch_rows = 0;
   int power_iterations = -1;
 };
 
@@ -64,8 +66,14 @@ PcaInput read_pca_input(const std::string& path) {
   return in;
 }
 
-void print_pca(const PcaOptions& o, const PcaInput& in, const PcaModel& m, const Backend& backend) {
-  const int64_t n = in.rows(), d = in.cols();
+// What the report says of the input: its shape and form.
+struct PcaShape {
+  int64_t rows = 0, cols = 0, nnz = 0;
+  bool sparse = false;
+};
+
+void print_pca(const PcaOptions& o, const PcaShape& in, const PcaModel& m, const Backend& backend) {
+  const int64_t n = in.rows, d = in.cols;
   double kept = 0.0;
   for (double r : m.explained_variance_ratio) kept += r;
   if (o.json) {
@@ -74,7 +82,7 @@ void print_pca(const PcaOptions& o, const PcaInput& in, const PcaModel& m, const
                 {"input", in.sparse ? "csr" : "dense"},
                 {"n_samples", n},
                 {"n_features", d},
-                {"nnz", in.sparse ? in.S.nnz() : n * d},
+                {"nnz", in.nnz},
                 {"n_components", m.n_components},
                 {"solver", to_string(m.solver)},
                 {"whiten", m.whiten},
@@ -84,7 +92,8 @@ void print_pca(const PcaOptions& o, const PcaInput& in, const PcaModel& m, const
                 {"explained_variance_ratio_sum", kept},
                 {"noise_variance", m.noise_variance},
                 {"total_variance", m.total_variance},
-                {"seconds", m.seconds}});
+                {"seconds", m.seconds},
+                {"batch_rows", o.batch_rows}});
     return;
   }
   std::printf("PCA of %lld x %lld %s (%s), backend %s (%s)\n", static_cast<long long>(n),
@@ -99,11 +108,45 @@ void print_pca(const PcaOptions& o, const PcaInput& in, const PcaModel& m, const
   std::printf("\n");
 }
 
+// --batch-rows: the .npy read a block of rows at a time for the fit, and
+// again for --transform (the projected rows, n x components, are kept).
+void run_pca_batches(const PcaOptions& o, const PcaParams& params, RunOutputs& out) {
+  if (ends_with(o.input, ".npz")) {
+    throw Error(ErrorCode::invalid_argument,
+                "pca: --batch-rows reads a .npy a block of rows at a time; a .npz is read whole "
+                "(leave --batch-rows out)");
+  }
+  NpyRowBatches batches(o.input, o.batch_rows);
+  auto backend = open_backend(o.backend);
+  const PcaModel m = pca_fit_batches(*backend, params, batches);
+  if (!o.transform_out.empty()) {
+    Matrix<float> T(batches.rows(), m.n_components);
+    int64_t row = 0;
+    batches.for_each([&](const RowBatch& b) {
+      const Matrix<float> part = pca_transform(*backend, m, b.dense);
+      std::copy(part.data(), part.data() + part.size(), T.row(row));
+      row += part.rows();
+    });
+    out.write(o.transform_out, [&](const std::string& p) { write_npy(p, T.view()); });
+  }
+  if (!o.components_out.empty()) {
+    out.write(o.components_out, [&](const std::string& p) { write_npy(p, m.components.view()); });
+  }
+  out.commit();
+  if (out.uses_stdout()) return;
+  print_pca(o, {batches.rows(), batches.cols(), batches.rows() * batches.cols(), false}, m,
+            *backend);
+}
+
 void run_pca(const PcaOptions& o) {
   RunOutputs out("pca", {{"--transform", o.transform_out}, {"--components", o.components_out}},
                  {o.input});
   out.refuse_stdout_with(o.json, "--json");
   const PcaParams params = pca_params(o);
+  if (o.batch_rows > 0) {
+    run_pca_batches(o, params, out);
+    return;
+  }
   const PcaInput in = read_pca_input(o.input);
   auto backend = open_backend(o.backend);
   // `seconds` is the fit alone: file reading and writing are outside it.
@@ -119,7 +162,8 @@ void run_pca(const PcaOptions& o) {
   }
   out.commit();
   if (out.uses_stdout()) return;  // standard output carries the file
-  print_pca(o, in, m, *backend);
+  print_pca(o, {in.rows(), in.cols(), in.sparse ? in.S.nnz() : in.rows() * in.cols(), in.sparse},
+            m, *backend);
 }
 
 }  // namespace
@@ -152,6 +196,10 @@ void register_pca_command(CLI::App& app) {
                   "Randomized: power iterations (-1 = auto: 4; at most 100)")
       ->capture_default_str()
       ->check(CLI::Range(-1, 100));
+  cmd->add_option("--batch-rows", opts->batch_rows,
+                  "Read the .npy this many rows at a time, never whole (covariance solver; "
+                  "--transform reads it once more)")
+      ->check(CLI::PositiveNumber);
   add_backend_options(cmd, &opts->backend);
   cmd->add_option("--transform", opts->transform_out,
                   "Write the projected data here (.npy float32 [n_samples x n_components])");

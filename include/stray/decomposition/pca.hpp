@@ -48,6 +48,7 @@
 
 #include "stray/core/backend.hpp"
 #include "stray/core/matrix.hpp"
+#include "stray/core/row_batches.hpp"
 
 namespace stray {
 
@@ -219,5 +220,13 @@ class PcaAccumulator {
   std::vector<double> mean_;
   std::vector<double> scatter_;
 };
+
+/// PCA of rows that arrive in batches (core/row_batches.hpp), never all in
+/// memory: one pass through a PcaAccumulator, then the covariance solver —
+/// pca_fit's covariance answer on the same rows, within rounding. Dense and
+/// sparse batches (one kind a source); solver auto or covariance (the others
+/// need the rows together: ErrorCode::invalid_argument), and batches without
+/// sample weights (PCA takes none). Memory: n_features² doubles.
+PcaModel pca_fit_batches(Backend& backend, const PcaParams& params, RowBatches& batches);
 
 }  // namespace stray
