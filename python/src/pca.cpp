@@ -1,9 +1,10 @@
-// PCA: stray.PCA's fit, transform and inverse_transform
+// PCA: stray.PCA's fit, fit_batches, transform and inverse_transform
 // (python/stray/decomposition.py). The fitted model travels to Python as
 // arrays (so estimators pickle and clone as plain attributes) and back.
 #include <nanobind/stl/string.h>
 
 #include "bindings.hpp"
+#include "python_batches.hpp"
 
 namespace stray::python {
 namespace {
@@ -110,6 +111,27 @@ void bind_pca(nb::module_& m) {
       nb::arg("X"), nb::arg("n_components"), nb::arg("variance_fraction"), nb::arg("solver"),
       nb::arg("whiten"), nb::arg("seed"), nb::arg("oversamples"), nb::arg("power_iterations"),
       nb::arg("backend"), nb::arg("transform"));
+  m.def(
+      "pca_fit_batches",
+      [](nb::callable next_pass, int64_t n_components, double variance_fraction,
+         const std::string& solver, bool whiten, uint64_t seed, int64_t oversamples,
+         int power_iterations, const std::string& backend_name) {
+        const PcaParams p = params_of(n_components, variance_fraction, solver, whiten, seed,
+                                      oversamples, power_iterations);
+        PythonBatches batches(std::move(next_pass));
+        PcaModel model;
+        std::string used;
+        {
+          nb::gil_scoped_release release;
+          auto backend = open_backend(backend_name);
+          used = backend->name();
+          model = pca_fit_batches(*backend, p, batches);
+        }
+        return model_dict(std::move(model), used);
+      },
+      nb::arg("next_pass"), nb::arg("n_components"), nb::arg("variance_fraction"),
+      nb::arg("solver"), nb::arg("whiten"), nb::arg("seed"), nb::arg("oversamples"),
+      nb::arg("power_iterations"), nb::arg("backend"));
   m.def(
       "pca_transform",
       [](Vector1In<double> mean, Matrix2In<double> components, Vector1In<double> ev, bool whiten,

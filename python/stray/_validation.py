@@ -68,3 +68,32 @@ def seed_of(random_state):
         return int(random_state)
     rng = check_random_state(random_state)
     return int(rng.randint(np.iinfo(np.int32).max))
+
+
+def batch_passes(estimator, batches):
+    """The function the library calls to start each pass over ``batches``
+    (a list or tuple, or a function returning a new iterable each call):
+    it yields (rows, sample_weight) as the extension takes them, each batch
+    checked as ``fit`` checks X (n_features_in_ set by the first)."""
+    if not callable(batches) and iter(batches) is batches:
+        raise TypeError(
+            "batches must give a new pass each time: a list of batches, or a function "
+            "returning a new iterable (a generator is used up after one pass)"
+        )
+    first = [True]
+
+    def rows_of(item):
+        X, w = item if isinstance(item, tuple) else (item, None)
+        X = float32_rows(estimator, X, reset=first[0], accept_sparse=True)
+        first[0] = False
+        if w is not None:
+            w = np.ascontiguousarray(w, dtype=np.float32)
+            if w.ndim != 1:
+                raise ValueError(f"sample_weight must be 1-D, got shape {w.shape}")
+        return library_rows(X), w
+
+    def next_pass():
+        source = batches() if callable(batches) else batches
+        return (rows_of(item) for item in source)
+
+    return next_pass

@@ -9,7 +9,7 @@ from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import _core
-from ._validation import check_backend, float32_rows, library_rows, seed_of
+from ._validation import batch_passes, check_backend, float32_rows, library_rows, seed_of
 
 _INITS = ("k-means++", "random", "k-means||")
 
@@ -136,32 +136,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             init, centers = self._init_args(None, 0)
         else:
             init, centers = "explicit", np.ascontiguousarray(self.init, dtype=np.float32)
-        first = [True]
-
-        def rows_of(item):
-            X, w = item if isinstance(item, tuple) else (item, None)
-            X = float32_rows(self, X, reset=first[0], accept_sparse=True)
-            first[0] = False
-            if w is not None:
-                w = np.ascontiguousarray(w, dtype=np.float32)
-                if w.ndim != 1:
-                    raise ValueError(f"sample_weight must be 1-D, got shape {w.shape}")
-            return library_rows(X), w
-
-        if not callable(batches) and iter(batches) is batches:
-            raise TypeError(
-                "batches must give a new pass each time: a list of batches, or a function "
-                "returning a new iterable (a generator is used up after one pass)"
-            )
-
-        def next_pass():
-            source = batches() if callable(batches) else batches
-            return (rows_of(item) for item in source)
-
         r = _core.kmeans_fit_batches(
-            next_pass, int(self.n_clusters), init, centers, self._n_init(), int(self.max_iter),
-            float(self.tol), seed_of(self.random_state), int(init_sample_rows), bool(keep_bounds),
-            self.backend,
+            batch_passes(self, batches), int(self.n_clusters), init, centers, self._n_init(),
+            int(self.max_iter), float(self.tol), seed_of(self.random_state), int(init_sample_rows),
+            bool(keep_bounds), self.backend,
         )
         self.cluster_centers_ = r["centers"]
         self.inertia_ = float(r["inertia"])

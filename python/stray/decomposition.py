@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
-from ._validation import check_backend, csr_of, float32_rows, seed_of
+from ._validation import batch_passes, check_backend, csr_of, float32_rows, seed_of
 
 # scikit-learn's solver names and stray's. "full" and "covariance_eigh" are
 # both exact; stray solves them the same way (the covariance eigenproblem).
@@ -86,19 +86,41 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             return 0, float(n)
         raise ValueError(f"n_components must be None, an int >= 1 or a float in (0, 1), got {n!r}")
 
-    def _fit(self, X, transform):
+    def _params(self):
+        """The library's parameters, after the checks fit makes of them."""
         check_backend(self.backend)
         if self.svd_solver not in _SOLVERS:
             raise ValueError(f"svd_solver must be one of {sorted(_SOLVERS)}, got {self.svd_solver!r}")
         power = -1 if self.iterated_power == "auto" else int(self.iterated_power)
-        X = float32_rows(self, X, reset=True, accept_sparse=True)
         n_components, fraction = self._components_args()
-        args = (n_components, fraction, _SOLVERS[self.svd_solver], bool(self.whiten),
-                seed_of(self.random_state), int(self.n_oversamples), power, self.backend, transform)
+        return (n_components, fraction, _SOLVERS[self.svd_solver], bool(self.whiten),
+                seed_of(self.random_state), int(self.n_oversamples), power, self.backend)
+
+    def _fit(self, X, transform):
+        args = self._params()
+        X = float32_rows(self, X, reset=True, accept_sparse=True)
         if sp.issparse(X):
-            model, Y = _core.pca_fit_csr(csr_of(X), *args)
+            model, Y = _core.pca_fit_csr(csr_of(X), *args, transform)
         else:
-            model, Y = _core.pca_fit(X, *args)
+            model, Y = _core.pca_fit(X, *args, transform)
+        self._set_model(model)
+        return Y
+
+    def fit_batches(self, batches):
+        """Fit on rows that arrive in batches, never all in memory at once.
+
+        ``batches`` is a list or tuple of 2-D arrays or scipy.sparse
+        matrices, or a function that returns a new iterable of them each
+        time it is called (a generator alone is used up after one pass, so
+        it is refused). One pass through mergeable statistics, then the
+        covariance solver (``svd_solver`` "auto", "full" or
+        "covariance_eigh"): ``fit``'s covariance answer on the same rows.
+        """
+        args = self._params()
+        self._set_model(_core.pca_fit_batches(batch_passes(self, batches), *args))
+        return self
+
+    def _set_model(self, model):
         self.components_ = model["components"]
         self.explained_variance_ = model["explained_variance"]
         self.explained_variance_ratio_ = model["explained_variance_ratio"]
@@ -111,7 +133,6 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.backend_ = model["backend"]
         self.fit_seconds_ = float(model["seconds"])  # the library's own timing of the fit
         self._n_features_out = self.n_components_
-        return Y
 
     def fit(self, X, y=None):
         self._fit(X, transform=False)

@@ -1,4 +1,4 @@
-"""stray.KMeans.fit_batches: rows in batches give fit's answer — and
+"""KMeans.fit_batches and PCA.fit_batches: rows in batches give fit's answer — and
 scikit-learn's, from the same explicit centres — dense, sparse and
 weighted; bad sources are refused with a clear error."""
 
@@ -78,3 +78,23 @@ def test_bad_sources_are_refused():
 
     with pytest.raises(RuntimeError, match="the source broke"):
         km.fit_batches(failing)
+
+
+def test_pca_over_batches_is_scikit_learns_pca():
+    from sklearn.decomposition import PCA as SkPCA
+
+    X, _ = blobs(2500, 10, 6, seed=4)
+    sk = SkPCA(4, svd_solver="full").fit(X.astype(np.float64))
+    pca = stray.PCA(4, backend="cpu").fit_batches(lambda: iter(cut(X, 600)))
+    assert pca.n_features_in_ == 10
+    assert pca.svd_solver_ == "covariance"
+    np.testing.assert_allclose(pca.explained_variance_ratio_, sk.explained_variance_ratio_,
+                               rtol=1e-5)
+    np.testing.assert_allclose(pca.components_, sk.components_, atol=1e-4)
+    np.testing.assert_allclose(pca.transform(X), sk.transform(X), atol=1e-3)
+    sparse = stray.PCA(4, backend="cpu").fit_batches([sp.csr_matrix(b) for b in cut(X, 600)])
+    np.testing.assert_allclose(sparse.components_, pca.components_, atol=1e-5)
+    with pytest.raises(stray.Error, match="covariance"):
+        stray.PCA(4, svd_solver="randomized").fit_batches(cut(X, 600))
+    with pytest.raises(TypeError, match="generator"):
+        stray.PCA(4).fit_batches(b for b in cut(X, 600))
