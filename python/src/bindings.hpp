@@ -74,6 +74,7 @@ std::unique_ptr<Backend> open_backend(const std::string& name);
 void bind_errors(nb::module_& m);
 void bind_backends(nb::module_& m);
 void bind_kmeans(nb::module_& m);
+void bind_kmeans_statistics(nb::module_& m);
 void bind_pca(nb::module_& m);
 void bind_neighbors(nb::module_& m);
 void bind_agglomerative(nb::module_& m);

@@ -7,6 +7,7 @@ NB_MODULE(_core, m) {
   stray::python::bind_errors(m);
   stray::python::bind_backends(m);
   stray::python::bind_kmeans(m);
+  stray::python::bind_kmeans_statistics(m);
   stray::python::bind_pca(m);
   stray::python::bind_neighbors(m);
   stray::python::bind_agglomerative(m);

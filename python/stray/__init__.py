@@ -1,13 +1,21 @@
 """stray: cluster fleets of hosts and containers, find the ones that stray.
 
 scikit-learn-style estimators over stray's C++ library (KMeans, PCA,
-NearestNeighbors, LocalOutlierFactor, AgglomerativeClustering), clustering metrics and
-linear_sum_assignment, and the fleet pipeline (stray.fleet). Every
+NearestNeighbors, LocalOutlierFactor, AgglomerativeClustering), Lloyd's
+statistics that merge across processes (kmeans_statistics, kmeans_update),
+clustering metrics and linear_sum_assignment, and the fleet pipeline
+(stray.fleet). Every
 estimator takes backend="auto" | "cpu" | "cuda". See docs/python.md.
 """
 
 from . import _core, errors, fleet, metrics
-from .cluster import AgglomerativeClustering, KMeans
+from .cluster import (
+    AgglomerativeClustering,
+    KMeans,
+    KMeansStatistics,
+    kmeans_statistics,
+    kmeans_update,
+)
 from .decomposition import PCA
 from .errors import Error
 from .metrics import (
@@ -33,6 +41,7 @@ __all__ = [
     "AgglomerativeClustering",
     "Error",
     "KMeans",
+    "KMeansStatistics",
     "LocalOutlierFactor",
     "NearestNeighbors",
     "PCA",
@@ -44,6 +53,8 @@ __all__ = [
     "fleet",
     "homogeneity_completeness_v_measure",
     "homogeneity_score",
+    "kmeans_statistics",
+    "kmeans_update",
     "linear_sum_assignment",
     "metrics",
     "mutual_info_score",

@@ -236,3 +236,97 @@ class AgglomerativeClustering(ClusterMixin, BaseEstimator):
 
     def fit_predict(self, X, y=None):
         return self.fit(X).labels_
+
+
+class KMeansStatistics:
+    """What one Lloyd iteration keeps of some rows against fixed centres:
+    per-cluster sums and weights (float64), the inertia, the row count and
+    the rows farthest from their centres (for relocating empty clusters).
+
+    Statistics of any split of the rows merge into those of the whole
+    (``a.merge(b)``, or ``a + b``), so a distributed engine clusters its
+    partitions with exact Lloyd iterations: each worker returns
+    ``kmeans_statistics(centers, partition, first_row=offset)``, the driver
+    merges them and calls ``kmeans_update`` (docs/kmeans-batches.md). They
+    pickle as plain numpy arrays.
+    """
+
+    def __init__(self, arrays):
+        self._arrays = dict(arrays)
+
+    @property
+    def sums(self):
+        """[n_clusters x n_features] Σ w·x over each cluster's rows."""
+        return self._arrays["sums"]
+
+    @property
+    def weights(self):
+        """[n_clusters] Σ w over each cluster's rows."""
+        return self._arrays["weights"]
+
+    @property
+    def inertia(self):
+        return float(self._arrays["inertia"])
+
+    @property
+    def n_samples(self):
+        return int(self._arrays["n_samples"])
+
+    def merge(self, other):
+        """The statistics of both sets of rows (a new object)."""
+        if not isinstance(other, KMeansStatistics):
+            raise TypeError(f"can merge KMeansStatistics only, got {type(other).__name__}")
+        return KMeansStatistics(_core.kmeans_statistics_merge(self._library(), other._library()))
+
+    __add__ = merge
+
+    def _library(self):
+        """The arrays with the dtypes the extension reads (after unpickling
+        or a caller's edits, converted once)."""
+        a = self._arrays
+        kinds = {"sums": np.float64, "weights": np.float64, "far_sq_distance": np.float64,
+                 "far_row": np.int64, "far_label": np.int32, "far_weight": np.float32,
+                 "far_indptr": np.int64, "far_columns": np.int32, "far_values": np.float32}
+        out = {key: np.ascontiguousarray(a[key], dtype=dtype) for key, dtype in kinds.items()}
+        out["inertia"] = float(a["inertia"])
+        out["n_samples"] = int(a["n_samples"])
+        return out
+
+    def __getstate__(self):
+        return self._arrays
+
+    def __setstate__(self, state):
+        self._arrays = dict(state)
+
+
+def _centers(centers):
+    centers = np.ascontiguousarray(centers, dtype=np.float32)
+    if centers.ndim != 2:
+        raise ValueError(f"centers must be 2-D, got shape {centers.shape}")
+    return centers
+
+
+def kmeans_statistics(centers, X, sample_weight=None, *, first_row=0, backend="auto"):
+    """Lloyd's statistics of the rows X (dense or scipy.sparse, never
+    densified) against ``centers``; ``first_row`` numbers them (row numbers
+    order the farthest rows' ties the same way in any grouping)."""
+    check_backend(backend)
+    X = library_rows(X)
+    if not isinstance(X, _core._Csr) and X.ndim != 2:
+        raise ValueError(f"X must be 2-D, got shape {X.shape}")
+    if sample_weight is not None:
+        sample_weight = np.ascontiguousarray(sample_weight, dtype=np.float32)
+    return KMeansStatistics(
+        _core.kmeans_statistics(_centers(centers), X, sample_weight, int(first_row), backend))
+
+
+def kmeans_update(centers, statistics):
+    """The next centres from merged statistics, as KMeans' M-step (clusters
+    left empty take the farthest rows first). Returns (centers,
+    squared_shift, relocated): stop when squared_shift ≤ tol × the mean
+    column variance."""
+    if not isinstance(statistics, KMeansStatistics):
+        raise TypeError(f"statistics must be KMeansStatistics, got {type(statistics).__name__}")
+    new_centers, squared_shift, relocated = _core.kmeans_update(_centers(centers),
+                                                                statistics._library())
+    return new_centers, float(squared_shift), relocated

@@ -98,3 +98,53 @@ def test_pca_over_batches_is_scikit_learns_pca():
         stray.PCA(4, svd_solver="randomized").fit_batches(cut(X, 600))
     with pytest.raises(TypeError, match="generator"):
         stray.PCA(4).fit_batches(b for b in cut(X, 600))
+
+
+def test_statistics_merge_across_processes_into_scikit_learns_fit():
+    import pickle
+
+    X, _ = blobs(3000, 5, 4, seed=6)
+    parts = [(0, X[:1000]), (1000, X[1000:1700]), (1700, X[1700:])]
+    centers = X[:4].copy()
+    whole = stray.kmeans_statistics(centers, X, backend="cpu")
+    stats = [stray.kmeans_statistics(centers, part, first_row=offset, backend="cpu")
+             for offset, part in parts]
+    # As a distributed engine would: pickled by each worker, merged in any grouping.
+    stats = [pickle.loads(pickle.dumps(s)) for s in stats]
+    left = (stats[0] + stats[1]) + stats[2]
+    right = stats[0].merge(stats[1].merge(stats[2]))
+    for merged in (left, right):
+        assert merged.n_samples == 3000
+        np.testing.assert_allclose(merged.sums, whole.sums, rtol=1e-12)
+        np.testing.assert_array_equal(merged.weights, whole.weights)
+        assert merged.inertia == pytest.approx(whole.inertia, rel=1e-6)
+
+    # Lloyd's iterations from merged statistics: scikit-learn's fit.
+    sk = SkKMeans(4, init=centers, n_init=1, tol=0).fit(X)
+    iterations = 0
+    while True:
+        total = None
+        for offset, part in parts:
+            s = stray.kmeans_statistics(centers, part, first_row=offset, backend="cpu")
+            total = s if total is None else total + s
+        centers, shift, relocated = stray.kmeans_update(centers, total)
+        iterations += 1
+        if shift == 0.0:
+            break
+    assert iterations == sk.n_iter_
+    np.testing.assert_allclose(centers, sk.cluster_centers_, atol=1e-4)
+
+
+def test_statistics_from_elsewhere_are_checked():
+    X, _ = blobs(200, 3, 2, seed=7)
+    s = stray.kmeans_statistics(X[:2], X, backend="cpu")
+    forged = stray.KMeansStatistics(dict(s._arrays, far_indptr=np.array([0, 9, 3], np.int64)))
+    with pytest.raises(stray.Error, match="far"):
+        forged + s
+    forged = stray.KMeansStatistics(dict(s._arrays, far_label=np.array([5, 0], np.int32)))
+    with pytest.raises(stray.Error, match="label 5"):
+        stray.kmeans_update(X[:2], forged)
+    with pytest.raises(stray.Error):
+        s + stray.kmeans_statistics(X[:3], X, backend="cpu")  # three clusters into two
+    with pytest.raises(TypeError):
+        s + 1
