@@ -138,6 +138,17 @@ TEST_F(Cli, KMeansOverBatchesOfANpyIsTheWholeFit) {
   EXPECT_GE(jb["batches"]["passes"].get<int>(), jw["n_iter"].get<int>() + 1);
   EXPECT_EQ(read_npy_int(path("batches.npy")), read_npy_int(path("whole.npy")));
   EXPECT_EQ(read_npy_float(path("centers.npy")).rows(), 5);
+  // Without bounds kept between passes: the same fit.
+  const RunResult unbounded =
+      run_cli(common + " --batch-rows 300 --no-bounds --labels " + path("unbounded.npy"));
+  ASSERT_EQ(unbounded.status, 0) << unbounded.err;
+  EXPECT_EQ(nlohmann::json::parse(unbounded.out)["n_iter"], jb["n_iter"]);
+  EXPECT_EQ(read_npy_int(path("unbounded.npy")), read_npy_int(path("batches.npy")));
+  // The text report says where the centres came from.
+  const RunResult text = run_cli("kmeans -i " + path("X.npy") + " -k 5 --backend cpu " +
+                                 "--init-centers " + path("init.npy") + " --batch-rows 300");
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("from the given initial centres"), std::string::npos) << text.out;
 
   // Without -i, the synthetic blobs in batches, with the truth's ARI.
   const RunResult blobs = run_cli("kmeans --samples 3000 --features 4 --blob-centers 4 "

@@ -113,11 +113,15 @@ void print_kmeans(const KMeansOptions& o, const FitReport& f, const KMeansParams
               static_cast<long long>(params.n_clusters), to_string(params.init),
               backend.name().c_str(), backend.device_description().c_str());
   if (!f.batches.is_null()) {
-    std::printf("  over batches of %lld rows: initial centres fitted on %lld sampled rows "
-                "(%d iterations), %d passes over the rows\n",
-                static_cast<long long>(o.batch_rows),
-                static_cast<long long>(f.batches["sample_rows"].get<int64_t>()),
-                f.batches["sample_iter"].get<int>(), f.batches["passes"].get<int>());
+    const auto sampled = f.batches["sample_rows"].get<int64_t>();
+    std::printf("  over batches of %lld rows, %d passes over the rows; ",
+                static_cast<long long>(o.batch_rows), f.batches["passes"].get<int>());
+    if (sampled > 0) {
+      std::printf("initial centres fitted on %lld sampled rows (%d iterations)\n",
+                  static_cast<long long>(sampled), f.batches["sample_iter"].get<int>());
+    } else {
+      std::printf("from the given initial centres\n");
+    }
   }
   std::printf("  %d iterations, %s, inertia %.6g, %.3f s\n", r.n_iter,
               r.converged ? "converged" : "not converged (max_iter reached)", r.inertia, f.seconds);

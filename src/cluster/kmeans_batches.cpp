@@ -114,6 +114,7 @@ class ColumnMoments {
 
 // A uniform sample of the rows seen, in one pass (Vitter's algorithm R).
 // While no more rows than it holds have passed, it holds them all, in order.
+// Dense rows are kept as they are, sparse rows as their entries.
 class Reservoir {
  public:
   Reservoir(int64_t capacity, uint64_t seed) : capacity_(capacity), rng_(seed ^ kSampleStream) {}
@@ -124,29 +125,22 @@ class Reservoir {
       slot = static_cast<int64_t>(rng_.below(static_cast<uint64_t>(seen_)));
       if (slot >= capacity_) return;
     }
-    if (slot == static_cast<int64_t>(weights_.size())) {
-      weights_.push_back(0.0f);
-      entries_.emplace_back();
-    }
-    weights_[slot] = b.weights ? (*b.weights)[static_cast<std::size_t>(i)] : 1.0f;
-    Entries& e = entries_[static_cast<std::size_t>(slot)];
-    e.columns.clear();
-    e.values.clear();
+    if (slot == rows()) weights_.push_back(0.0f);
+    weights_[static_cast<std::size_t>(slot)] =
+        b.weights ? (*b.weights)[static_cast<std::size_t>(i)] : 1.0f;
     if (b.sparse) {
-      for (int64_t p = b.sparse->indptr[i]; p < b.sparse->indptr[i + 1]; ++p) {
-        e.columns.push_back(b.sparse->indices[p]);
-        e.values.push_back(b.sparse->values[p]);
-      }
+      store_sparse(slot, *b.sparse, i);
     } else {
-      for (int64_t j = 0; j < b.cols(); ++j) {
-        if (b.dense(i, j) == 0.0f) continue;
-        e.columns.push_back(static_cast<int32_t>(j));
-        e.values.push_back(b.dense(i, j));
-      }
+      store_dense(slot, b.dense.row(i), b.cols());
     }
   }
   int64_t rows() const { return static_cast<int64_t>(weights_.size()); }
   const std::vector<float>& weights() const { return weights_; }
+  /// The sampled dense rows, in slot order (a view of the sample).
+  MatrixView<const float> dense(int64_t d) const {
+    return MatrixView<const float>(dense_.data(), rows(), d);
+  }
+  /// The sampled sparse rows, in slot order.
   CsrMatrix csr(int64_t d) const {
     CsrMatrix out;
     out.rows = rows();
@@ -164,10 +158,23 @@ class Reservoir {
     std::vector<int32_t> columns;
     std::vector<float> values;
   };
+  void store_dense(int64_t slot, const float* row, int64_t d) {
+    const auto at = static_cast<std::size_t>(slot * d);
+    if (at == dense_.size()) dense_.resize(at + static_cast<std::size_t>(d));
+    std::copy(row, row + d, dense_.begin() + static_cast<std::ptrdiff_t>(at));
+  }
+  void store_sparse(int64_t slot, const CsrView& X, int64_t i) {
+    if (slot == static_cast<int64_t>(entries_.size())) entries_.emplace_back();
+    Entries& e = entries_[static_cast<std::size_t>(slot)];
+    e.columns.assign(X.indices + X.indptr[i], X.indices + X.indptr[i + 1]);
+    e.values.assign(X.values + X.indptr[i], X.values + X.indptr[i + 1]);
+  }
+
   int64_t capacity_;
   int64_t seen_ = 0;
   internal::Rng rng_;
-  std::vector<Entries> entries_;
+  std::vector<float> dense_;      // [rows x d], dense sources
+  std::vector<Entries> entries_;  // [rows], sparse sources
   std::vector<float> weights_;
 };
 
@@ -259,11 +266,11 @@ Matrix<float> initial_centres(Backend& backend, const BatchKMeansParams& params,
   // A sample of rows that happen to weigh nothing is fitted unweighted.
   const std::vector<float>& w = sample.weights();
   const bool weighted = first.weighted && std::accumulate(w.begin(), w.end(), 0.0) > 0.0;
-  const CsrMatrix rows = sample.csr(first.shape.d);
+  const std::vector<float>* sample_weight = weighted ? &w : nullptr;
   const KMeansResult fit =
       first.shape.sparse
-          ? kmeans_fit(backend, p, rows.view(), weighted ? &w : nullptr)
-          : kmeans_fit(backend, p, csr_to_dense(rows.view()).view(), weighted ? &w : nullptr);
+          ? kmeans_fit(backend, p, sample.csr(first.shape.d).view(), sample_weight)
+          : kmeans_fit(backend, p, sample.dense(first.shape.d), sample_weight);
   out.sample_rows = sample.rows();
   out.sample_iter = fit.n_iter;
   return fit.centers;
