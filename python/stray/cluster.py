@@ -280,6 +280,10 @@ class KMeansStatistics:
 
     __add__ = merge
 
+    def __radd__(self, other):
+        # sum(statistics) starts from 0.
+        return self if isinstance(other, int) and other == 0 else NotImplemented
+
     def _library(self):
         """The arrays with the dtypes the extension reads (after unpickling
         or a caller's edits, converted once)."""

@@ -113,7 +113,7 @@ def test_statistics_merge_across_processes_into_scikit_learns_fit():
     stats = [pickle.loads(pickle.dumps(s)) for s in stats]
     left = (stats[0] + stats[1]) + stats[2]
     right = stats[0].merge(stats[1].merge(stats[2]))
-    for merged in (left, right):
+    for merged in (left, right, sum(stats)):
         assert merged.n_samples == 3000
         np.testing.assert_allclose(merged.sums, whole.sums, rtol=1e-12)
         np.testing.assert_array_equal(merged.weights, whole.weights)
