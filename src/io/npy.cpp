@@ -9,6 +9,34 @@
 
 namespace stray {
 
+namespace internal {
+
+NpyHeader read_npy_header(const InputFile& f, const char* where, const std::string& path) {
+  unsigned char prefix[kNpyPrefixMax];
+  const std::size_t n = f.read_at(0, prefix, sizeof(prefix));
+  if (n < kNpyPrefixMin) {
+    fail(ErrorCode::parse_error, where, path, ": not a .npy file (", n, " bytes, too short)");
+  }
+  const std::size_t size = npy_header_size(prefix, n, where, path);
+  std::vector<unsigned char> header(size);
+  const std::size_t got = f.read_at(0, header.data(), size);
+  if (got < size) {
+    fail(ErrorCode::parse_error, where, path, ": truncated .npy header (", got, " of ", size,
+         " bytes)");
+  }
+  NpyHeader h = parse_npy_header(header.data(), size, where, path);
+  require_supported_matrix(h, where, path);
+  // Checked before allocating: a corrupt shape must not cost a huge buffer.
+  if (h.data_bytes > f.size() - h.data_offset) {
+    fail(ErrorCode::parse_error, where, path, ": truncated data: expected ", h.data_bytes,
+         " bytes for ", h.count, " elements of '", h.dtype.descr, "', found ",
+         f.size() - h.data_offset);
+  }
+  return h;
+}
+
+}  // namespace internal
+
 namespace {
 
 using internal::fail;
@@ -18,30 +46,6 @@ struct OpenNpy {
   internal::InputFile file;
   NpyHeader header;
 };
-
-NpyHeader read_header(const internal::InputFile& f, const char* where, const std::string& path) {
-  unsigned char prefix[internal::kNpyPrefixMax];
-  const std::size_t n = f.read_at(0, prefix, sizeof(prefix));
-  if (n < internal::kNpyPrefixMin) {
-    fail(ErrorCode::parse_error, where, path, ": not a .npy file (", n, " bytes, too short)");
-  }
-  const std::size_t size = internal::npy_header_size(prefix, n, where, path);
-  std::vector<unsigned char> header(size);
-  const std::size_t got = f.read_at(0, header.data(), size);
-  if (got < size) {
-    fail(ErrorCode::parse_error, where, path, ": truncated .npy header (", got, " of ", size,
-         " bytes)");
-  }
-  NpyHeader h = internal::parse_npy_header(header.data(), size, where, path);
-  internal::require_supported_matrix(h, where, path);
-  // Checked before allocating: a corrupt shape must not cost a huge buffer.
-  if (h.data_bytes > f.size() - h.data_offset) {
-    fail(ErrorCode::parse_error, where, path, ": truncated data: expected ", h.data_bytes,
-         " bytes for ", h.count, " elements of '", h.dtype.descr, "', found ",
-         f.size() - h.data_offset);
-  }
-  return h;
-}
 
 // Reads the data section into dst [h.count], converting when the stored
 // dtype is not D's own little-endian layout.
@@ -89,7 +93,7 @@ void write_vector(const std::string& path, const std::vector<T>& v) {
 NpyArray read_npy(const std::string& path) {
   constexpr const char* where = "read_npy";
   internal::InputFile f(path, where);
-  const NpyHeader h = read_header(f, where, path);
+  const NpyHeader h = internal::read_npy_header(f, where, path);
   NpyArray out;
   out.type = internal::natural_type(h.dtype, where, path);
   out.shape = h.shape;
@@ -117,7 +121,7 @@ NpyArray read_npy(const std::string& path) {
 Matrix<float> read_npy_float(const std::string& path) {
   constexpr const char* where = "read_npy_float";
   internal::InputFile f(path, where);
-  const NpyHeader h = read_header(f, where, path);
+  const NpyHeader h = internal::read_npy_header(f, where, path);
   const int64_t rows = h.shape[0];
   const int64_t cols = h.shape.size() == 2 ? h.shape[1] : 1;
   Matrix<float> out(rows, cols);
@@ -128,7 +132,7 @@ Matrix<float> read_npy_float(const std::string& path) {
 std::vector<int64_t> read_npy_int(const std::string& path) {
   constexpr const char* where = "read_npy_int";
   internal::InputFile f(path, where);
-  const NpyHeader h = read_header(f, where, path);
+  const NpyHeader h = internal::read_npy_header(f, where, path);
   std::vector<int64_t> out(static_cast<std::size_t>(h.count));
   read_data(f, h, out.data(), where, path);
   return out;

@@ -52,6 +52,13 @@ std::size_t npy_header_size(const unsigned char* p, std::size_t n, const char* w
 NpyHeader parse_npy_header(const unsigned char* p, std::size_t n, const char* where,
                            const std::string& name);
 
+class InputFile;
+
+/// Reads and checks the header of the .npy file `f`: magic, version, a
+/// matrix the public readers support, and data not cut short (checked
+/// before anything is allocated for them).
+NpyHeader read_npy_header(const InputFile& f, const char* where, const std::string& path);
+
 /// Rejects what the public readers do not support: non-numeric dtypes,
 /// 0-d or >2-d arrays, Fortran order (unless C and Fortran order coincide).
 void require_supported_matrix(const NpyHeader& h, const char* where, const std::string& name);

@@ -28,25 +28,8 @@ struct NpyRowReader::Impl {
 };
 
 NpyRowReader::NpyRowReader(const std::string& path) : impl_(std::make_unique<Impl>(path)) {
-  const internal::InputFile& f = impl_->file;
-  unsigned char prefix[internal::kNpyPrefixMax];
-  const std::size_t n = f.read_at(0, prefix, sizeof(prefix));
-  if (n < internal::kNpyPrefixMin) {
-    fail(ErrorCode::parse_error, kWhere, path, ": not a .npy file (", n, " bytes, too short)");
-  }
-  const std::size_t size = internal::npy_header_size(prefix, n, kWhere, path);
-  std::vector<unsigned char> header(size);
-  if (f.read_at(0, header.data(), size) < size) {
-    fail(ErrorCode::parse_error, kWhere, path, ": truncated .npy header");
-  }
-  internal::NpyHeader h = internal::parse_npy_header(header.data(), size, kWhere, path);
-  internal::require_supported_matrix(h, kWhere, path);
+  internal::NpyHeader h = internal::read_npy_header(impl_->file, kWhere, path);
   internal::natural_type(h.dtype, kWhere, path);  // a numeric dtype
-  if (h.data_bytes > f.size() - h.data_offset) {
-    fail(ErrorCode::parse_error, kWhere, path, ": truncated data: expected ", h.data_bytes,
-         " bytes for ", h.count, " elements of '", h.dtype.descr, "', found ",
-         f.size() - h.data_offset);
-  }
   impl_->rows = h.shape[0];
   impl_->cols = h.shape.size() == 2 ? h.shape[1] : 1;
   impl_->header = std::move(h);
