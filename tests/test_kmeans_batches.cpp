@@ -439,6 +439,11 @@ TEST_P(KMeansBatches, BadSourcesAreClearErrors) {
   mixed.batches[1].sparse = &sparse_view;
   expect_error(ErrorCode::shape_mismatch, "sparse", [&] { fit(mixed); });
 
+  CsrMatrix broken = dense_to_csr(b.X.view());
+  broken.indices[5] = 3;  // a column beyond the 3 there are
+  CsrRowBatches broken_rows(broken.view(), 16);
+  expect_error(ErrorCode::invalid_argument, "kmeans_fit_batches", [&] { fit(broken_rows); });
+
   const Matrix<float> narrow(10, 2);
   ListedBatches widths;
   widths.batches.resize(2);

@@ -13,16 +13,22 @@
 namespace stray::python {
 namespace {
 
-nb::dict kmeans_result_dict(KMeansResult&& r, const std::string& backend) {
+// A fitted model's fields, whole fit or over batches.
+nb::dict model_dict(KMeansModel&& m, double seconds, const std::string& backend) {
   nb::dict d;
-  d["inertia"] = r.inertia;
-  d["n_iter"] = r.n_iter;
-  d["converged"] = r.converged;
-  d["seconds"] = r.seconds;
+  d["inertia"] = m.inertia;
+  d["n_iter"] = m.n_iter;
+  d["converged"] = m.converged;
+  d["seconds"] = seconds;
   d["backend"] = backend;
-  d["cluster_sizes"] = to_numpy(std::move(r.cluster_sizes));
+  d["cluster_sizes"] = to_numpy(std::move(m.cluster_sizes));
+  d["centers"] = to_numpy(std::move(m.centers));
+  return d;
+}
+
+nb::dict kmeans_result_dict(KMeansResult&& r, const std::string& backend) {
+  nb::dict d = model_dict(std::move(r), r.seconds, backend);
   d["labels"] = to_numpy(std::move(r.labels));
-  d["centers"] = to_numpy(std::move(r.centers));
   return d;
 }
 
@@ -99,18 +105,11 @@ nb::dict fit_batches(nb::callable next_pass, int64_t n_clusters, const std::stri
     used = backend->name();
     r = kmeans_fit_batches(*backend, p, batches);
   }
-  nb::dict d;
-  d["inertia"] = r.inertia;
-  d["n_iter"] = r.n_iter;
-  d["converged"] = r.converged;
-  d["seconds"] = r.seconds;
-  d["backend"] = used;
+  nb::dict d = model_dict(std::move(r), r.seconds, used);
   d["n_samples"] = r.n_samples;
   d["sample_rows"] = r.sample_rows;
   d["sample_iter"] = r.sample_iter;
   d["passes"] = r.passes;
-  d["cluster_sizes"] = to_numpy(std::move(r.cluster_sizes));
-  d["centers"] = to_numpy(std::move(r.centers));
   return d;
 }
 

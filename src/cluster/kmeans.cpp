@@ -59,15 +59,8 @@ bool relocate_empty_clusters(KMeansData& data, const DeviceArray<float>& old_cen
     int32_t from = 0;  // the one label needed, not all n
     be.copy_to_host(&from, *labels.buffer(), static_cast<std::size_t>(far) * sizeof(int32_t),
                     sizeof(int32_t));
-    const int64_t to = empty[e];
-    const double w = data.weight(far);
     data.shifted_row(far, row.data());
-    for (int64_t j = 0; j < d; ++j) {
-      sums[from * d + j] -= w * row[j];
-      sums[to * d + j] = w * row[j];
-    }
-    counts[from] -= w;
-    counts[to] = w;
+    internal::move_row_to_empty(sums, counts, d, from, empty[e], data.weight(far), row.data());
   }
   return true;
 }

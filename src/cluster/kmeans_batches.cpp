@@ -201,11 +201,8 @@ FirstPass first_pass(RowBatches& batches, Reservoir& sample) {
   batches.for_each([&](const RowBatch& b) {
     check_batch(b, out.shape, true);
     if (b.rows() == 0) return;
-    if (b.sparse) {
-      validate_csr(*b.sparse, kWhere);
-    } else {
-      internal::check_finite_matrix(b.dense, kWhere, "a batch");
-    }
+    if (!b.sparse) internal::check_finite_matrix(b.dense, kWhere, "a batch");
+    moments.add(b);  // validates sparse rows before the sample reads them
     for (int64_t i = 0; i < b.rows(); ++i) {
       const double w = b.weights ? (*b.weights)[static_cast<std::size_t>(i)] : 1.0;
       require(std::isfinite(w) && w >= 0.0, ErrorCode::invalid_argument, kWhere,
@@ -214,7 +211,6 @@ FirstPass first_pass(RowBatches& batches, Reservoir& sample) {
       sample.offer(b, i);
     }
     out.weighted = out.weighted || b.weights != nullptr;
-    moments.add(b);
     out.shape.n += b.rows();
   });
   require(out.shape.n > 0 && out.shape.d > 0, ErrorCode::invalid_argument, kWhere,

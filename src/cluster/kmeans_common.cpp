@@ -73,6 +73,16 @@ std::vector<int64_t> empty_clusters(const std::vector<double>& counts) {
   return empty;
 }
 
+void move_row_to_empty(std::vector<double>& sums, std::vector<double>& counts, int64_t d,
+                       int64_t from, int64_t to, double w, const float* row) {
+  for (int64_t j = 0; j < d; ++j) {
+    sums[static_cast<std::size_t>(from * d + j)] -= w * row[j];
+    sums[static_cast<std::size_t>(to * d + j)] = w * row[j];
+  }
+  counts[static_cast<std::size_t>(from)] -= w;
+  counts[static_cast<std::size_t>(to)] = w;
+}
+
 std::vector<int64_t> farthest_rows(const std::vector<float>& sq_dist, std::size_t count) {
   std::vector<int64_t> order(sq_dist.size());
   std::iota(order.begin(), order.end(), 0);

@@ -122,6 +122,10 @@ double update_kmeans_centers(const std::vector<double>& sums, const std::vector<
 
 /// The clusters with no weight, in order (sklearn relocates them).
 std::vector<int64_t> empty_clusters(const std::vector<double>& counts);
+/// sklearn's relocation of one row: `row` [d] (weight w) leaves cluster
+/// `from`'s sums and weight and becomes empty cluster `to`'s.
+void move_row_to_empty(std::vector<double>& sums, std::vector<double>& counts, int64_t d,
+                       int64_t from, int64_t to, double w, const float* row);
 /// The `count` rows of largest squared distance, largest first (equal
 /// distances: the lower row first); fewer where there are fewer rows.
 std::vector<int64_t> farthest_rows(const std::vector<float>& sq_dist, std::size_t count);

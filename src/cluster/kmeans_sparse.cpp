@@ -141,15 +141,9 @@ void relocate_empty_clusters(const SparseRows& rows, const std::vector<float>& s
   const std::vector<int64_t> far = internal::farthest_rows(sq_dist, empty.size());
   std::vector<float> row(static_cast<std::size_t>(d));
   for (std::size_t e = 0; e < far.size(); ++e) {
-    const int64_t from = labels[static_cast<std::size_t>(far[e])], to = empty[e];
-    const double w = rows.weight(far[e]);
     rows.row(far[e], row.data());
-    for (int64_t j = 0; j < d; ++j) {
-      sums[from * d + j] -= w * row[j];
-      sums[to * d + j] = w * row[j];
-    }
-    counts[from] -= w;
-    counts[to] = w;
+    internal::move_row_to_empty(sums, counts, d, labels[static_cast<std::size_t>(far[e])],
+                                empty[e], rows.weight(far[e]), row.data());
   }
 }
 

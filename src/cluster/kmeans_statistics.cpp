@@ -246,18 +246,12 @@ std::vector<int64_t> relocate(std::vector<double>& sums, std::vector<double>& co
                               const std::vector<KMeansFarRow>& farthest, int64_t d) {
   const std::vector<int64_t> empty = internal::empty_clusters(counts);
   const std::size_t moved = std::min(empty.size(), farthest.size());
+  std::vector<float> row(static_cast<std::size_t>(d));
   for (std::size_t e = 0; e < moved; ++e) {
     const KMeansFarRow& far = farthest[e];
-    const int64_t from = far.label, to = empty[e];
-    const double w = far.weight;
-    std::fill(sums.begin() + to * d, sums.begin() + (to + 1) * d, 0.0);
-    for (std::size_t p = 0; p < far.columns.size(); ++p) {
-      const int64_t j = far.columns[p];
-      sums[static_cast<std::size_t>(from * d + j)] -= w * far.values[p];
-      sums[static_cast<std::size_t>(to * d + j)] = w * far.values[p];
-    }
-    counts[static_cast<std::size_t>(from)] -= w;
-    counts[static_cast<std::size_t>(to)] = w;
+    std::fill(row.begin(), row.end(), 0.0f);
+    for (std::size_t p = 0; p < far.columns.size(); ++p) row[far.columns[p]] = far.values[p];
+    internal::move_row_to_empty(sums, counts, d, far.label, empty[e], far.weight, row.data());
   }
   return std::vector<int64_t>(empty.begin(), empty.begin() + static_cast<std::ptrdiff_t>(moved));
 }
