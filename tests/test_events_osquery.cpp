@@ -70,7 +70,7 @@ TEST(EventsOsquery, SocketsMapToRemotePortAndNetwork) {
   EXPECT_EQ(ev[0], EventRecord("java-1", "net.remote", "1389", 1.0));
   EXPECT_EQ(ev[1], EventRecord("java-1", "net.remote_net", "198.51.100.0/24", 1.0));
   EXPECT_EQ(ev[2], EventRecord("java-1", "net.remote", "443", 1.0));
-  EXPECT_EQ(ev[3], EventRecord("java-1", "net.remote_net", "2001:db8::1", 1.0));  // IPv6 verbatim
+  EXPECT_EQ(ev[3], EventRecord("java-1", "net.remote_net", "2001:db8::/64", 1.0));
   EXPECT_EQ(stats.skipped, 2);  // the listening socket's "0" port and 0.0.0.0 address
 }
 

@@ -239,11 +239,19 @@ struct OsqueryColumnRule {
                        // component of the logged name ("pack/linux/deb_packages")
   std::string column;  // column whose value becomes the feature
   std::string group;   // group of the event
-  /// When > 0, IPv4 addresses become their network, "10.1.2.3" -> "10.1.2.0/24"
-  /// for 24 (other values are kept verbatim).
+  /// When > 0, IPv4 addresses become their network: "10.1.2.3" -> "10.1.2.0/24"
+  /// for 24. IPv4-mapped IPv6 addresses (::ffff:10.1.2.3, what dual-stack
+  /// sockets report) count as IPv4. At most 32.
   int ipv4_prefix = 0;
-  /// Column values that carry no information ("0", "0.0.0.0", "::"): skipped.
+  /// Column values that carry no information ("", "0"): skipped.
   std::vector<std::string> ignore_values;
+  /// When > 0, IPv6 addresses become their network in RFC 5952's text:
+  /// "2001:DB8::1:2:3:4" -> "2001:db8::/64" for 64. At most 128. (Last, so
+  /// rules written positionally before it keep their meaning.)
+  /// With either prefix set the column holds addresses: an unspecified one
+  /// (0.0.0.0, :: in any spelling) is skipped, and a value that is not an
+  /// address, or one of a family whose prefix is 0, is kept verbatim.
+  int ipv6_prefix = 0;
 };
 
 struct OsqueryMapping {
@@ -256,8 +264,9 @@ struct OsqueryMapping {
   ///   processes.name                              -> process
   ///   listening_ports.port                        -> net.port      (ignoring "0")
   ///   process_open_sockets.remote_port            -> net.remote    (ignoring "0")
-  ///   process_open_sockets.remote_address         -> net.remote_net, IPv4 /24
-  ///                                                  (ignoring unspecified addresses)
+  ///   process_open_sockets.remote_address         -> net.remote_net, IPv4 /24,
+  ///                                                  IPv6 /64 (ignoring unspecified
+  ///                                                  addresses)
   ///   kernel_modules.name                         -> kernel_module
   ///   users.username                              -> user
   static OsqueryMapping defaults();

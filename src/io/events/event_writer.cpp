@@ -2,12 +2,14 @@
 #include <charconv>
 #include <cmath>
 #include <ctime>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "core/check.hpp"
+#include "io/events/ip_network.hpp"
 #include "stray/io/events.hpp"
 
 namespace stray {
@@ -115,19 +117,18 @@ struct EventWriter::Impl {
     return *it->second;
   }
 
-  // The column value that reads back as `feature` (an IPv4 network is
-  // written as its network address).
+  // The column value that reads back as `feature` (a network is written as
+  // its network address, which the reader turns back into the network).
   static std::string_view column_value(const OsqueryColumnRule& rule, std::string_view feature) {
-    if (rule.ipv4_prefix > 0) {
-      const std::size_t slash = feature.rfind('/');
-      char digits[16];
-      const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, rule.ipv4_prefix);
-      if (slash != std::string_view::npos && slash > 0 &&
-          feature.substr(slash + 1) == std::string_view(digits, static_cast<std::size_t>(end - digits))) {
-        return feature.substr(0, slash);
-      }
+    const std::size_t slash = feature.rfind('/');
+    if (slash == std::string_view::npos || (rule.ipv4_prefix <= 0 && rule.ipv6_prefix <= 0)) {
+      return feature;
     }
-    return feature;
+    const std::string_view address = feature.substr(0, slash);
+    const std::optional<fleet::IpAddress> parsed = fleet::parse_ip_address(address);
+    if (!parsed) return feature;
+    const int prefix = parsed->ipv6 ? rule.ipv6_prefix : rule.ipv4_prefix;
+    return prefix > 0 && fleet::ip_network_text(*parsed, prefix) == feature ? address : feature;
   }
 
   static int64_t row_count(double value) {

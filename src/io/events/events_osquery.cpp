@@ -12,6 +12,7 @@
 #include "core/name_table.hpp"
 #include "io/events/event_io.hpp"
 #include "io/events/json_scan.hpp"
+#include "io/events/ip_network.hpp"
 #include "io/events/osquery_util.hpp"
 #include "stray/io/events.hpp"
 
@@ -27,8 +28,7 @@ OsqueryMapping OsqueryMapping::defaults() {
       {"processes", "name", "process", 0, {}},
       {"listening_ports", "port", "net.port", 0, {"0", "-1"}},
       {"process_open_sockets", "remote_port", "net.remote", 0, {"0", "-1"}},
-      {"process_open_sockets", "remote_address", "net.remote_net", 24,
-       {"", "0", "0.0.0.0", "::", "::0", "0:0:0:0:0:0:0:0"}},
+      {"process_open_sockets", "remote_address", "net.remote_net", 24, {"", "0"}, 64},
       {"kernel_modules", "name", "kernel_module", 0, {}},
       {"users", "username", "user", 0, {}},
   };
@@ -36,37 +36,6 @@ OsqueryMapping OsqueryMapping::defaults() {
 }
 
 namespace fleet {
-
-bool ipv4_network(std::string_view text, int prefix, std::string* out) {
-  unsigned parts[4];
-  std::size_t pos = 0;
-  for (int k = 0; k < 4; ++k) {
-    if (pos >= text.size()) return false;
-    unsigned v = 0;
-    std::size_t digits = 0;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9' && digits < 4) {
-      v = v * 10 + static_cast<unsigned>(text[pos] - '0');
-      ++pos;
-      ++digits;
-    }
-    if (digits == 0 || digits > 3 || v > 255) return false;
-    parts[k] = v;
-    if (k < 3) {
-      if (pos >= text.size() || text[pos] != '.') return false;
-      ++pos;
-    }
-  }
-  if (pos != text.size()) return false;
-  const uint32_t addr = (parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3];
-  const int p = prefix < 0 ? 0 : (prefix > 32 ? 32 : prefix);
-  const uint32_t mask = p == 0 ? 0u : (~0u << (32 - p));
-  const uint32_t net = addr & mask;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u/%d", net >> 24, (net >> 16) & 255u,
-                (net >> 8) & 255u, net & 255u, p);
-  *out = buf;
-  return true;
-}
 
 std::string_view query_of(std::string_view logged_name) {
   const std::size_t slash = logged_name.rfind('/');
@@ -161,8 +130,14 @@ class RowMapper {
         ++stats_.skipped;
         continue;
       }
-      if (rule->ipv4_prefix > 0 && fleet::ipv4_network(text, rule->ipv4_prefix, &network_)) {
-        text = network_;
+      if (rule->ipv4_prefix > 0 || rule->ipv6_prefix > 0) {
+        const fleet::AddressFeature kind =
+            fleet::address_feature(text, rule->ipv4_prefix, rule->ipv6_prefix, &network_);
+        if (kind == fleet::AddressFeature::unspecified) {
+          ++stats_.skipped;
+          continue;
+        }
+        if (kind == fleet::AddressFeature::network) text = network_;
       }
       sink_(Event{entity, rule->group, text, value});
       ++stats_.events;
@@ -187,6 +162,11 @@ void check_rules(const OsqueryMapping& mapping) {
                       "an osquery rule has an empty query, column or group");
     internal::require(r.group.find(':') == std::string::npos, ErrorCode::invalid_argument, kWhere,
                       "osquery rule group '", r.group, "' contains ':'");
+    internal::require(r.ipv4_prefix >= 0 && r.ipv4_prefix <= 32 && r.ipv6_prefix >= 0 &&
+                          r.ipv6_prefix <= 128,
+                      ErrorCode::invalid_argument, kWhere, "osquery rule ", r.query, ".", r.column,
+                      ": ipv4_prefix=", r.ipv4_prefix, ", ipv6_prefix=", r.ipv6_prefix,
+                      " (0-32 and 0-128)");
   }
 }
 
