@@ -10,6 +10,8 @@
 #include <sstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "cli_runner.hpp"
 #include "temp_dir.hpp"
 
@@ -88,6 +90,48 @@ TEST_F(FleetInput, BrokenCompressedFileNamesIt) {
   EXPECT_EQ(lines_of(r.err), 1) << r.err;
   EXPECT_NE(r.err.find(cut), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("truncated"), std::string::npos) << r.err;
+}
+
+// An osquery log read through a mapping file: the defaults kept by
+// "defaults": true give the default's scores; a mapping of packages alone
+// reads fewer features; a broken mapping stops the run with one line naming
+// the member, before anything is written.
+TEST_F(FleetInput, OsqueryMappingFile) {
+  const auto synth = run_cli("synth --entities 400 --seed 3 --format osquery --out " +
+                             dir.file("osq"));
+  ASSERT_EQ(synth.status, 0) << synth.err;
+  const std::string log = dir.file("osq/events.log");
+  const std::string keep = dir.file("keep.json"), packages = dir.file("packages.json"),
+                    broken = dir.file("broken.json");
+  std::ofstream(keep) << R"({"defaults": true, "rules": []})";
+  std::ofstream(packages)
+      << R"({"rules": [{"query": "deb_packages", "column": "name", "group": "package"}]})";
+  std::ofstream(broken) << R"({"rules": [{"query": "q", "column": "c", "group": "g",)"
+                        << R"( "ipv4_prefix": 40}]})";
+  const std::string plain = scores("--events " + log);
+  ASSERT_GT(lines_of(plain), 400);
+  EXPECT_EQ(scores("--events " + log + " --osquery-map " + keep), plain);
+
+  const auto features = [&](const std::string& extra) {
+    const auto r = run_cli("fleet --events " + log + " -k 4 --json" + extra);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return nlohmann::json::parse(r.out)["features"].get<int64_t>();
+  };
+  const int64_t all = features(""), only_packages = features(" --osquery-map " + packages);
+  EXPECT_GT(only_packages, 10);
+  EXPECT_LT(only_packages, all);
+
+  const std::string out = dir.file("never.csv");
+  const auto r = run_cli("fleet --events " + log + " --osquery-map " + broken + " --scores " + out);
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(lines_of(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("rules[0].ipv4_prefix"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(broken), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  const auto day = run_cli("stability --day1 " + log + " --day2 " + log + " -k 3 --osquery-map " +
+                           broken);
+  EXPECT_NE(day.status, 0);
+  EXPECT_NE(day.err.find("rules[0].ipv4_prefix"), std::string::npos) << day.err;
 }
 
 }  // namespace

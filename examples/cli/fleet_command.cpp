@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "progress_line.hpp"
 #include "run_outputs.hpp"
+#include "osquery_inputs.hpp"
 #include "sbom_inputs.hpp"
 #include "stray/fleet/pipeline.hpp"
 #include "stray/io/events.hpp"
@@ -32,6 +33,7 @@ struct FleetOptions {
   std::string report_out;  // --report: the HTML page
   BackendChoice backend;
   SbomChoice sbom;  // --sbom: the inputs become --events, in the sbom format
+  OsqueryChoice osquery;
   double pca = 32, percentile = 95.0, top_fraction = 0.0, variance_floor = 1e-3,
          shrinkage = 0.0;
   double k_tolerance = ChooseKParams{}.tolerance;
@@ -266,6 +268,7 @@ void run_fleet(const FleetOptions& o) {
   auto backend = open_backend(o.backend);
   EventReadOptions reading;
   apply_sbom_options(o.sbom, reading);
+  apply_osquery_options(o.osquery, reading);
   ProgressLine progress;
   const FleetRun run = run_pipeline(o, *backend, explain, progress.callback(), reading);
   progress.finish();
@@ -291,6 +294,7 @@ void add_input_options(CLI::App* cmd, FleetOptions* o) {
                   ".jsonl, .log or .spdx.json/.cdx.json/.syft.json, also before .gz or .zst, "
                   "else from its first bytes)");
   add_sbom_options(cmd, &o->sbom);
+  add_osquery_options(cmd, &o->osquery);
   cmd->add_option("--baseline", o->baseline,
                   "Fit on these event files and score --events against them")
       ->check(kFileOrStdin);

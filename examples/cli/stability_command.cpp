@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli_util.hpp"
+#include "osquery_inputs.hpp"
 #include "commands.hpp"
 #include "run_outputs.hpp"
 #include "progress_line.hpp"
@@ -23,6 +24,7 @@ struct StabilityOptions {
   std::string format, space = "union", drift_space = "features", out;
   std::string report_out;  // --report: the HTML page
   BackendChoice backend;
+  OsqueryChoice osquery;
   double pca = 32, min_overlap = 0.5, k_tolerance = ChooseKParams{}.tolerance;
   int64_t k = 0, max_clusters = 50, top = 20, features = 10, limit = 20;
   uint64_t seed = 0;
@@ -84,12 +86,15 @@ void run_stability(const StabilityOptions& o) {
   check_event_formats(inputs, o.format, "stability");
   StabilityParams sp = stability_params(o);
 
+  EventReadOptions reading;
+  apply_osquery_options(o.osquery, reading);
   auto backend = open_backend(o.backend);
   ProgressLine progress;
   sp.pipeline.progress = progress.callback();
-  const StabilityReport r =
-      compare_days(*backend, sp, file_source(o.day1, o.format, sp.pipeline.progress, "stability"),
-                   file_source(o.day2, o.format, sp.pipeline.progress, "stability"));
+  const auto days = [&](const std::vector<std::string>& files) {
+    return file_source(files, o.format, sp.pipeline.progress, "stability", reading);
+  };
+  const StabilityReport r = compare_days(*backend, sp, days(o.day1), days(o.day2));
   progress.finish();
 
   // Outputs only after everything succeeded, all or none.
@@ -133,6 +138,7 @@ void register_stability_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--format", o->format,
                   "csv, jsonl or osquery (default: from each file's extension: .csv, .jsonl, .log)");
+  add_osquery_options(cmd, &o->osquery);
   cmd->add_option("--normalize", o->normalize,
                   "Per-group normalisation GROUP=MODE (auto, binary, log1p, fraction, none); "
                   "*=MODE for every other group (default: auto, decided once over both days: "

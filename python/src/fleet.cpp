@@ -100,9 +100,22 @@ FleetScoreParams score_params(const FleetModel& model, const nb::dict& d) {
   return p;
 }
 
+/// How files are read: the osquery mapping file and entity decoration, if
+/// given (read here, with the GIL, before the pipeline starts).
+EventReadOptions read_options(const nb::dict& d) {
+  EventReadOptions o;
+  if (d.contains("osquery_map") && !d["osquery_map"].is_none()) {
+    o.osquery = read_osquery_mapping(nb::cast<std::string>(d["osquery_map"]));
+  }
+  o.osquery_entity_decoration = get<std::string>(d, "osquery_entity", "");
+  return o;
+}
+
 /// Events from files, read while the pipeline runs (without the GIL).
-EventSource file_source(std::vector<std::string> paths, std::string format) {
-  return [paths = std::move(paths), format = std::move(format)](const EventSink& sink) {
+EventSource file_source(std::vector<std::string> paths, std::string format,
+                        EventReadOptions read) {
+  return [paths = std::move(paths), format = std::move(format),
+          read = std::move(read)](const EventSink& sink) {
     for (const auto& path : paths) {
       EventInput input(path, "stray.fleet");
       std::optional<EventFormat> f =
@@ -112,7 +125,7 @@ EventSource file_source(std::vector<std::string> paths, std::string format) {
                     "stray.fleet: cannot tell the event format of " + input.name() +
                         " from its name or its first line; pass format='csv', 'jsonl' or 'osquery'");
       }
-      EventReadOptions options;
+      EventReadOptions options = read;
       options.source_name = input.name();
       read_events(input.stream(), *f, sink, options);
     }
@@ -153,11 +166,12 @@ FleetRun fit_files(std::vector<std::string> paths, const std::string& format, nb
                    const std::string& backend_name, nb::object progress) {
   FleetPipelineParams p = fit_params(params);
   p.progress = progress_of(std::move(progress));
+  EventReadOptions read = read_options(params);
   std::string used;
   FleetResult r = run_released([&] {
     auto backend = open_backend(backend_name);
     used = backend->name();
-    return fit_fleet(*backend, p, file_source(std::move(paths), format));
+    return fit_fleet(*backend, p, file_source(std::move(paths), format, std::move(read)));
   });
   return make_run(std::move(r), used);
 }
@@ -183,11 +197,13 @@ FleetRun score_files(const FleetModelHandle& model, std::vector<std::string> pat
                      nb::object progress) {
   FleetScoreParams p = score_params(*model.model, params);
   p.progress = progress_of(std::move(progress));
+  EventReadOptions read = read_options(params);
   std::string used;
   FleetResult r = run_released([&] {
     auto backend = open_backend(backend_name);
     used = backend->name();
-    return score_fleet(*backend, *model.model, file_source(std::move(paths), format), p);
+    return score_fleet(*backend, *model.model,
+                       file_source(std::move(paths), format, std::move(read)), p);
   });
   return make_run(std::move(r), used);
 }

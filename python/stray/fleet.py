@@ -61,6 +61,13 @@ def _columns(events):
     return _strings(events["entity"]), group, _strings(events["feature"]), value
 
 
+def _reading(events, osquery_map, osquery_entity):
+    if _paths(events) is None and (osquery_map is not None or osquery_entity is not None):
+        raise ValueError("osquery_map and osquery_entity apply to event files, not columns")
+    return dict(osquery_map=None if osquery_map is None else os.fspath(osquery_map),
+                osquery_entity=osquery_entity)
+
+
 def _run(events, format, on_files, on_columns):
     paths = _paths(events)
     if paths is not None:
@@ -71,8 +78,8 @@ def _run(events, format, on_files, on_columns):
 def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, top_n=0,
         top_fraction=0.0, mode="config", score_space="auto", max_clusters=50,
         top_features=5, normalize=None, clustering="kmeans", linkage="ward",
-        detector="auto", lof_neighbors=20, rarity=True, grains="auto", backend="auto",
-        progress=None):
+        detector="auto", lof_neighbors=20, rarity=True, grains="auto", osquery_map=None,
+        osquery_entity=None, backend="auto", progress=None):
     """Fits the pipeline to one snapshot and reports its own outliers.
 
     pca: components (int) or a share of the variance (float in (0, 1)); 0
@@ -94,7 +101,10 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
     telemetry of up to 100,000 entities, "centroid" otherwise). rarity:
     value rarity beside the detector (how rare each feature's value is in
     the fleet, summed; it ranks with the other scores and flags the top
-    (100 - percentile) / 2 %), or False for none. progress: a callable
+    (100 - percentile) / 2 %), or False for none. osquery_map: a JSON
+    mapping file for osquery logs (docs/fleet-data.md, "osquery mappings");
+    osquery_entity: the decoration naming the entity instead of
+    hostIdentifier. progress: a callable
     (step, fraction), called on this thread;
     an exception it raises cancels the run and reaches the caller.
     """
@@ -105,7 +115,7 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
                   clustering=clustering, linkage=linkage, detector=detector,
                   lof_neighbors=lof_neighbors, rarity=bool(rarity),
                   grains=grains if grains is None or isinstance(grains, str)
-                  else [int(k) for k in grains])
+                  else [int(k) for k in grains], **_reading(events, osquery_map, osquery_entity))
     run = _run(
         events, format,
         lambda paths, fmt: _core.fleet_fit_files(paths, fmt, params, backend, progress),
@@ -115,14 +125,17 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
 
 
 def score(events, model, *, format=None, top_n=None, top_fraction=None, mode=None,
-          top_features=None, backend="auto", progress=None):
+          top_features=None, osquery_map=None, osquery_entity=None, backend="auto",
+          progress=None):
     """Scores a later snapshot against a fitted model (a FleetModel, or the
-    path of a model file). Rules and explanations default to the model's."""
+    path of a model file). Rules and explanations default to the model's;
+    osquery_map and osquery_entity as for fit (read the logs as the fit did)."""
     check_backend(backend)
     if isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     handle = model._handle
-    params = dict(top_n=top_n, top_fraction=top_fraction, mode=mode, top_features=top_features)
+    params = dict(top_n=top_n, top_fraction=top_fraction, mode=mode, top_features=top_features,
+                  **_reading(events, osquery_map, osquery_entity))
     run = _run(
         events, format,
         lambda paths, fmt: _core.fleet_score_files(handle, paths, fmt, params, backend, progress),

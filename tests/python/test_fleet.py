@@ -188,3 +188,41 @@ def test_grains_change_the_score_and_reach_the_json_and_the_model(tmp_path):
         stray.fleet.fit(events, n_clusters=2, grains=[1], backend="cpu")
     with pytest.raises(ValueError, match="grains"):
         stray.fleet.fit(events, n_clusters=2, grains="many", backend="cpu")
+
+
+def test_osquery_logs_read_through_a_mapping_file(tmp_path):
+    def line(host, name, columns):
+        return json.dumps({"name": name, "hostIdentifier": f"uuid-{host}",
+                           "decorations": {"hostname": f"web-{host}"},
+                           "columns": columns, "action": "added"})
+
+    lines = []
+    for h in range(12):
+        lines += [line(h, "deb_packages", {"name": "bash"}),
+                  line(h, "deb_packages", {"name": "nginx" if h % 2 else "postgres"}),
+                  line(h, "pack/sec/socket_events",
+                       {"remote_address": f"2001:db8:{h % 3}::{h + 1}", "remote_port": "443"})]
+    log = tmp_path / "fleet.log"
+    log.write_text("\n".join(lines) + "\n")
+    mapping = tmp_path / "map.json"
+    mapping.write_text(json.dumps({"defaults": True, "rules": [
+        {"query": "socket_events", "column": "remote_address", "group": "net.remote_net",
+         "ipv6_prefix": 48}]}))
+
+    run = stray.fleet.fit(log, osquery_map=mapping, osquery_entity="hostname", n_clusters=2,
+                          pca=0, backend="cpu")
+    summary = json.loads(run.to_json())
+    assert summary["entities"] == 12
+    assert summary["features"] == 6  # 3 packages and the 3 networks 2001:db8:{0,1,2}::/48
+    assert set(run.scores["entity"]) == {f"web-{h}" for h in range(12)}
+    assert json.loads(stray.fleet.fit(log, n_clusters=2, pca=0, backend="cpu").to_json())[
+        "features"] == 3  # the defaults do not know socket_events
+    rescored = stray.fleet.score(log, run.model, osquery_map=mapping, osquery_entity="hostname")
+    assert set(rescored.scores["entity"]) == set(run.scores["entity"])
+
+    mapping.write_text('{"rules": [{"query": "q", "column": "c", "group": "g", "ipv6_prefix": 200}]}')
+    with pytest.raises(ValueError, match=r"rules\[0\]\.ipv6_prefix"):
+        stray.fleet.fit(log, osquery_map=mapping, backend="cpu")
+    with pytest.raises(ValueError, match="event files"):
+        stray.fleet.fit(pd.DataFrame({"entity": ["a", "b"], "feature": ["x", "y"]}),
+                        osquery_map=mapping)

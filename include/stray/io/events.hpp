@@ -272,6 +272,26 @@ struct OsqueryMapping {
   static OsqueryMapping defaults();
 };
 
+/// An osquery mapping written as JSON (docs/fleet-data.md, "osquery
+/// mappings"), for fleets whose packs name their queries otherwise or log
+/// tables stray's defaults do not map:
+///
+///   {"defaults": true,
+///    "rules": [{"query": "socket_events", "column": "remote_address",
+///               "group": "net.remote_net", "ipv4_prefix": 24, "ipv6_prefix": 64,
+///               "ignore": ["", "0"]}]}
+///
+/// "defaults" (false when absent) puts OsqueryMapping::defaults()'s rules
+/// first; "query", "column" and "group" are required, the rest optional.
+/// Unknown keys, wrong types, empty names, a group with ':' and prefixes out
+/// of range are ErrorCode::parse_error naming the member ("rules[2].group").
+/// At most kMaxOsqueryMappingBytes of text and kMaxOsqueryRules rules.
+OsqueryMapping parse_osquery_mapping(std::string_view json, const std::string& source_name = {});
+OsqueryMapping read_osquery_mapping(const std::filesystem::path& path);
+
+inline constexpr std::size_t kMaxOsqueryMappingBytes = std::size_t{1} << 20;  // 1 MiB
+inline constexpr std::size_t kMaxOsqueryRules = 10000;
+
 struct EventReadOptions {
   /// Group of CSV / JSON Lines records without one.
   std::string default_group = "feature";
