@@ -134,6 +134,38 @@ TEST_F(FleetInput, OsqueryMappingFile) {
   EXPECT_NE(day.err.find("rules[0].ipv4_prefix"), std::string::npos) << day.err;
 }
 
+// --ephemeral-ports: high ports of the port groups are one feature by
+// default, every port its own with 0; a fit option, so refused with --model.
+TEST_F(FleetInput, EphemeralPortsOption) {
+  const std::string events = dir.file("ports.csv");
+  {
+    std::ofstream out(events);
+    out << "entity,group,feature,value\n";
+    for (int h = 0; h < 40; ++h) {
+      out << "web-" << h << ",net.port,443,1\n";
+      out << "web-" << h << ",net.remote," << 40000 + 97 * h << ",1\n";
+      out << "web-" << h << ",package," << (h % 2 ? "nginx" : "postgres") << ",1\n";
+    }
+  }
+  const auto features = [&](const std::string& extra) {
+    const auto r = run_cli("fleet --events " + events + " -k 2 --json" + extra);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.status == 0 ? nlohmann::json::parse(r.out)["features"].get<int64_t>() : -1;
+  };
+  EXPECT_EQ(features(""), 4);  // 443, ephemeral, nginx, postgres
+  EXPECT_EQ(features(" --ephemeral-ports 0"), 43);
+  EXPECT_EQ(features(" --ephemeral-ports 60000"), 43);
+  const auto bad = run_cli("fleet --events " + events + " --ephemeral-ports 65536");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_EQ(lines_of(bad.err), 1) << bad.err;
+  const std::string model = dir.file("ports.model");
+  ASSERT_EQ(run_cli("fleet --events " + events + " -k 2 --save-model " + model).status, 0);
+  const auto refit = run_cli("fleet --model " + model + " --events " + events +
+                             " --ephemeral-ports 0");
+  EXPECT_NE(refit.status, 0);
+  EXPECT_NE(refit.err.find("--ephemeral-ports"), std::string::npos) << refit.err;
+}
+
 }  // namespace
 }  // namespace stray
 

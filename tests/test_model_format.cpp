@@ -50,6 +50,8 @@ FleetModel golden_model() {
   v.params.max_df = 0.9;
   v.params.min_df = 1;
   v.params.idf = true;
+  v.params.port_groups = {"net.port", "dport\xff"};
+  v.params.ephemeral_port_min = 49152;
   v.n_entities = 4;
   v.feature_names = {"package:libc6", "package:caf\xc3\xa9", "package:latin1-\xe9",
                      std::string("package:nul\0x", 13), "net.port:esc\x1b[2J\"\\"};
@@ -111,14 +113,16 @@ FleetModel golden_model() {
 }
 
 // golden_model()'s payload, as the writer has produced it since format
-// version 7 (the same bytes as version 6 but the number), with @VERSION@
-// for the library version that wrote it.
+// version 8 (version 7's bytes with the port folding), with @VERSION@ for
+// the library version that wrote it.
 constexpr const char* kGoldenPayload =
-    "{\"format\":\"stray-fleet-model\",\"version\":7,\"library_version\":\"@VERSION@\","
+    "{\"format\":\"stray-fleet-model\",\"version\":8,\"library_version\":\"@VERSION@\","
     "\"n_entities\":4,\"features\":{\"normalization\":\"binary\","
     "\"group_normalization\":{\"net.port\":\"log1p\",\"package\":\"binary\"},"
     "\"group_weights\":[[{\"hex\":\"677270ff\"},0.5],[\"package\",2.0]],\"max_df\":0.9,"
-    "\"min_df\":1,\"idf\":true,\"n_entities\":4,"
+    "\"min_df\":1,\"idf\":true,"
+    "\"port_groups\":[\"net.port\",{\"hex\":\"64706f7274ff\"}],\"ephemeral_port_min\":49152,"
+    "\"n_entities\":4,"
     "\"names\":[\"package:libc6\",\"package:caf\xc3\xa9\","
     "{\"hex\":\"7061636b6167653a6c6174696e312de9\"},"
     "\"package:nul\\u0000x\",\"net.port:esc\\u001b[2J\\\"\\\\\"],"
@@ -168,10 +172,26 @@ constexpr const char* kGoldenRarity =
     ",\"rarity\":{\"entities\":4,\"offsets\":[0,1,2,3,5,5],\"values\":[1.0,1.0,0.5,0.25,2.0],"
     "\"equal\":[4,2,1,1,2],\"below\":[0,2,3,1,2]}";
 
-// The golden payload as version 6 wrote it: the same but the number.
+constexpr const char* kGoldenPortFolding =
+    "\"port_groups\":[\"net.port\",{\"hex\":\"64706f7274ff\"}],\"ephemeral_port_min\":49152,";
+
+// The golden payload as version 7 wrote it: no port folding.
+std::string golden_version_seven() {
+  const std::string v8 = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
+  return replaced(replaced(v8, "\"version\":8", "\"version\":7"), kGoldenPortFolding, "");
+}
+
+// The golden payload as version 6 wrote it: version 7's but the number.
 std::string golden_version_six() {
-  const std::string v7 = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
-  return replaced(v7, "\"version\":7", "\"version\":6");
+  return replaced(golden_version_seven(), "\"version\":7", "\"version\":6");
+}
+
+// golden_model() as a model of a version before port folding.
+FleetModel golden_without_port_folding() {
+  FleetModel m = golden_model();
+  m.vocabulary.params.port_groups.clear();
+  m.vocabulary.params.ephemeral_port_min = 0;
+  return m;
 }
 
 // The golden payload as version 5 wrote it: no rarity.
@@ -189,7 +209,7 @@ std::string golden_version_four() {
 
 // golden_model() as a file of a version before rarity: the same without it.
 FleetModel golden_without_rarity() {
-  FleetModel m = golden_model();
+  FleetModel m = golden_without_port_folding();
   m.rarity = {};
   m.calibration.rarity.clear();
   return m;
@@ -305,12 +325,36 @@ TEST(ModelFormat, VersionFourFilesLoadWithoutCalibration) {
   }
 }
 
+// Version 7 had no port folding: its files load with every port kept (the
+// vocabulary was fitted so); version 8 must hold it, whole and in range.
+TEST(ModelFormat, VersionSevenFilesLoadWithoutPortFolding) {
+  std::istringstream in(file_of(golden_version_seven(), 7));
+  const FleetModel seven = read_fleet_model(in);
+  EXPECT_EQ(seven.vocabulary.params.ephemeral_port_min, 0);
+  EXPECT_TRUE(seven.vocabulary.params.port_groups.empty());
+  EXPECT_EQ(written(seven), written(golden_without_port_folding()));
+  const std::string current = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
+  EXPECT_NE(load_error(file_of(replaced(current, kGoldenPortFolding, ""))).find("port_groups"),
+            std::string::npos);
+  EXPECT_NE(load_error(file_of(replaced(current, "\"ephemeral_port_min\":49152",
+                                        "\"ephemeral_port_min\":65536")))
+                .find("ephemeral_port_min"),
+            std::string::npos);
+  EXPECT_NE(load_error(file_of(replaced(current, "\"ephemeral_port_min\":49152",
+                                        "\"ephemeral_port_min\":-1")))
+                .find("ephemeral_port_min"),
+            std::string::npos);
+  EXPECT_NE(load_error(file_of(replaced(current, "[\"net.port\",{", "[\"net:port\",{")))
+                .find("port_groups"),
+            std::string::npos);
+}
+
 // Version 6 files load as they are (their LOF keeps every baseline row).
 // Since version 7 the LOF may keep fewer rows than entities (the distinct
 // ones), never more.
 TEST(ModelFormat, VersionSixFilesAndDistinctLofRows) {
   std::istringstream in(file_of(golden_version_six(), 6));
-  EXPECT_EQ(written(read_fleet_model(in)), written(golden_model()));
+  EXPECT_EQ(written(read_fleet_model(in)), written(golden_without_port_folding()));
   const std::string current = replaced(kGoldenPayload, "@VERSION@", version_string) + "\n";
   const std::string three_rows = replaced(
       replaced(replaced(replaced(current, "\"rows\":4,", "\"rows\":3,"),

@@ -128,6 +128,16 @@ void check_event_formats(const std::vector<std::string>& paths, const std::strin
   }
 }
 
+CLI::Option* add_ephemeral_ports_option(CLI::App* cmd, int32_t* min) {
+  return cmd
+      ->add_option("--ephemeral-ports", *min,
+                   "Ports from this one up in net.port and net.remote are the one feature "
+                   "'ephemeral' (the client side of connections, drawn at random); 0 keeps "
+                   "every port")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+}
+
 void parse_normalize(const std::vector<std::string>& specs, FeatureParams& fp,
                      const char* command) {
   for (const auto& spec : specs) {

@@ -16,6 +16,7 @@
 
 namespace CLI {
 class App;
+class Option;
 }
 
 namespace stray::cli {
@@ -65,6 +66,9 @@ void check_event_formats(const std::vector<std::string>& paths, const std::strin
 /// subcommand in errors.
 void parse_normalize(const std::vector<std::string>& specs, FeatureParams& fp,
                      const char* command);
+
+/// Adds --ephemeral-ports MIN (FeatureParams::ephemeral_port_min) to `cmd`.
+CLI::Option* add_ephemeral_ports_option(CLI::App* cmd, int32_t* min);
 
 /// --pca: a whole count ≥ 1, a variance fraction in (0, 1), or 0 for none.
 void set_pca_option(double pca, PcaParams& params, const char* command);

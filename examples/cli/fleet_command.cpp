@@ -39,6 +39,7 @@ struct FleetOptions {
   double k_tolerance = ChooseKParams{}.tolerance;
   int64_t max_clusters = 50;
   int64_t k = 0, top = 0, small = -1, features = 5, limit = 0;
+  int32_t ephemeral_ports = FeatureParams{}.ephemeral_port_min;
   uint64_t seed = 0;
   bool idf = false, json = false;
   // Options that shape a fit (not allowed with --model), by name, when given.
@@ -129,6 +130,7 @@ FleetPipelineParams pipeline_params(const FleetOptions& o, const ExplainParams& 
   parse_normalize(o.normalize, pp.features, "fleet");
   pp.features.require_named_groups = true;  // a typo in --normalize is an error
   pp.features.idf = o.idf;
+  pp.features.ephemeral_port_min = o.ephemeral_ports;
   set_pca_option(o.pca, pp.pca, "fleet");
   pp.pca.seed = o.seed;
   pp.kmeans.n_clusters = o.k;
@@ -316,6 +318,7 @@ std::vector<CLI::Option*> add_fit_options(CLI::App* cmd, FleetOptions* o) {
                       "for every other group (default: auto: binary for groups whose values are "
                       "all 1, fraction of the entity's events for groups with counts)"));
   fit(cmd->add_flag("--idf", o->idf, "Weigh features by inverse document frequency"));
+  fit(add_ephemeral_ports_option(cmd, &o->ephemeral_ports));
   fit(cmd->add_option("--pca", o->pca,
                       "PCA components (a count), a variance fraction in (0, 1), or 0 for none")
           ->capture_default_str());

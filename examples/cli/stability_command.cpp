@@ -27,6 +27,7 @@ struct StabilityOptions {
   OsqueryChoice osquery;
   double pca = 32, min_overlap = 0.5, k_tolerance = ChooseKParams{}.tolerance;
   int64_t k = 0, max_clusters = 50, top = 20, features = 10, limit = 20;
+  int32_t ephemeral_ports = FeatureParams{}.ephemeral_port_min;
   uint64_t seed = 0;
   bool idf = false, json = false;
 };
@@ -52,6 +53,7 @@ StabilityParams stability_params(const StabilityOptions& o) {
   FleetPipelineParams& pp = sp.pipeline;
   parse_normalize(o.normalize, pp.features, "stability");
   pp.features.idf = o.idf;
+  pp.features.ephemeral_port_min = o.ephemeral_ports;
   set_pca_option(o.pca, pp.pca, "stability");
   pp.pca.seed = o.seed;
   if (o.k < 0) throw Error(ErrorCode::invalid_argument, "stability: -k must be >= 0 (0 = auto)");
@@ -144,6 +146,7 @@ void register_stability_command(CLI::App& app) {
                   "*=MODE for every other group (default: auto, decided once over both days: "
                   "binary for groups whose values are all 1, fraction for groups with counts)");
   cmd->add_flag("--idf", o->idf, "Weigh features by inverse document frequency (over both days)");
+  add_ephemeral_ports_option(cmd, &o->ephemeral_ports);
   cmd->add_option("--pca", o->pca,
                   "PCA components (a count), a variance fraction in (0, 1), or 0 for none")
       ->capture_default_str();

@@ -75,6 +75,8 @@ FleetPipelineParams fit_params(const nb::dict& d) {
   p.detector = parse_detector(get<std::string>(d, "detector", "auto"));
   p.lof.n_neighbors = get<int64_t>(d, "lof_neighbors", p.lof.n_neighbors);
   p.rarity = get<bool>(d, "rarity", p.rarity);
+  p.features.ephemeral_port_min =
+      get<int32_t>(d, "ephemeral_ports", p.features.ephemeral_port_min);
   if (d.contains("normalize") && !d["normalize"].is_none()) {
     for (auto [group, mode] : nb::cast<nb::dict>(d["normalize"])) {
       const auto g = nb::cast<std::string>(group);

@@ -78,8 +78,9 @@ def _run(events, format, on_files, on_columns):
 def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, top_n=0,
         top_fraction=0.0, mode="config", score_space="auto", max_clusters=50,
         top_features=5, normalize=None, clustering="kmeans", linkage="ward",
-        detector="auto", lof_neighbors=20, rarity=True, grains="auto", osquery_map=None,
-        osquery_entity=None, backend="auto", progress=None):
+        detector="auto", lof_neighbors=20, rarity=True, grains="auto",
+        ephemeral_ports=32768, osquery_map=None, osquery_entity=None, backend="auto",
+        progress=None):
     """Fits the pipeline to one snapshot and reports its own outliers.
 
     pca: components (int) or a share of the variance (float in (0, 1)); 0
@@ -101,7 +102,9 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
     telemetry of up to 100,000 entities, "centroid" otherwise). rarity:
     value rarity beside the detector (how rare each feature's value is in
     the fleet, summed; it ranks with the other scores and flags the top
-    (100 - percentile) / 2 %), or False for none. osquery_map: a JSON
+    (100 - percentile) / 2 %), or False for none. ephemeral_ports: ports
+    from this one up in the net.port and net.remote groups are the one
+    feature "ephemeral" (0 keeps every port). osquery_map: a JSON
     mapping file for osquery logs (docs/fleet-data.md, "osquery mappings");
     osquery_entity: the decoration naming the entity instead of
     hostIdentifier. progress: a callable
@@ -114,6 +117,7 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
                   max_clusters=max_clusters, top_features=top_features, normalize=normalize,
                   clustering=clustering, linkage=linkage, detector=detector,
                   lof_neighbors=lof_neighbors, rarity=bool(rarity),
+                  ephemeral_ports=int(ephemeral_ports),
                   grains=grains if grains is None or isinstance(grains, str)
                   else [int(k) for k in grains], **_reading(events, osquery_map, osquery_entity))
     run = _run(

@@ -94,7 +94,20 @@ struct Group {
   std::string name;
   Normalization normalization = Normalization::fraction;
   double weight = 1.0;
+  int32_t ephemeral_port_min = 0;  // 0: not a port group, or no folding
 };
+
+// The port `feature` spells (decimal, no sign or leading zero, at most
+// 65535), or -1.
+int32_t port_number(std::string_view feature) {
+  if (feature.empty() || feature.size() > 5 || (feature.size() > 1 && feature[0] == '0')) return -1;
+  int32_t port = 0;
+  for (const char c : feature) {
+    if (c < '0' || c > '9') return -1;
+    port = port * 10 + (c - '0');
+  }
+  return port <= 65535 ? port : -1;
+}
 
 constexpr int32_t kDropped = -1;
 constexpr int32_t kUnseen = -2;
@@ -107,6 +120,13 @@ void check_params(const FeatureParams& p, const char* where) {
   for (const auto& [g, w] : p.group_weights) {
     internal::require(std::isfinite(w) && w >= 0.0, ErrorCode::invalid_argument, where,
                       "weight of group '", g, "' = ", w, " is not finite and ≥ 0");
+  }
+  internal::require(p.ephemeral_port_min >= 0 && p.ephemeral_port_min <= 65535,
+                    ErrorCode::invalid_argument, where, "ephemeral_port_min=",
+                    p.ephemeral_port_min, " outside [0, 65535]");
+  for (const auto& g : p.port_groups) {
+    internal::require(!g.empty() && g.find(':') == std::string::npos, ErrorCode::invalid_argument,
+                      where, "port group '", g, "' is empty or contains ':'");
   }
 }
 
@@ -259,6 +279,10 @@ struct FeatureBuilder::Impl final : EventBlockSink {
     g->name.assign(name);
     g->normalization = params.normalization_of(name);
     g->weight = params.weight_of(name);
+    if (std::find(params.port_groups.begin(), params.port_groups.end(), name) !=
+        params.port_groups.end()) {
+      g->ephemeral_port_min = params.ephemeral_port_min;
+    }
     groups.push_back(std::move(g));
     const auto id = static_cast<int32_t>(groups.size() - 1);
     group_index.emplace(std::string(name), id);
@@ -279,6 +303,15 @@ struct FeatureBuilder::Impl final : EventBlockSink {
       slot.push_back(-1);
     }
     return static_cast<int32_t>(col);
+  }
+
+  // An event's feature column: its (group, feature), an ephemeral port of
+  // a port group as kEphemeralPortFeature.
+  int32_t event_column(std::string_view group, std::string_view feature) {
+    const int32_t g = intern_group(group);
+    const int32_t min = groups[static_cast<std::size_t>(g)]->ephemeral_port_min;
+    if (min > 0 && port_number(feature) >= min) feature = kEphemeralPortFeature;
+    return intern_feature(g, feature);
   }
 
   int64_t intern_entity(std::string_view name) {
@@ -325,7 +358,7 @@ struct FeatureBuilder::Impl final : EventBlockSink {
     internal::require(std::isfinite(ev.value), ErrorCode::non_finite_input, "FeatureBuilder::add",
                       "value of (", ev.entity, ", ", ev.group, ", ", ev.feature, ") is not finite");
     switch_to(intern_entity(ev.entity));
-    add_to_row(intern_feature(intern_group(ev.group), ev.feature), ev.value);
+    add_to_row(event_column(ev.group, ev.feature), ev.value);
   }
 
   // The same as add() on each event in turn, with each of the block's
@@ -349,7 +382,7 @@ struct FeatureBuilder::Impl final : EventBlockSink {
         switch_to(row);
       }
       int32_t& col = block_cols[block.feature_of[i]];
-      if (col < 0) col = intern_feature(intern_group(ev.group), ev.feature);
+      if (col < 0) col = event_column(ev.group, ev.feature);
       add_to_row(col, ev.value);
     }
   }

@@ -225,6 +225,8 @@ void write_features(ObjectOut& o, const FeatureVocabulary& v) {
   o.field("max_df", v.params.max_df);
   o.field("min_df", v.params.min_df);
   o.field("idf", v.params.idf);
+  names(o, "port_groups", v.params.port_groups);
+  o.field("ephemeral_port_min", v.params.ephemeral_port_min);
   o.field("n_entities", v.n_entities);
   names(o, "names", v.feature_names);
   integers(o, "document_frequency", v.document_frequency);
@@ -587,7 +589,25 @@ void read_group_params(const Json& f, const Reader& r, FeatureParams& params) {
   }
 }
 
-void read_features(const Json& j, const Reader& r, FleetModel& m) {
+// Version 8 folds ephemeral ports; a model of an earlier version was
+// fitted on every port number and must be applied so.
+void read_port_folding(const Json& f, const Reader& r, int version, FeatureParams& params) {
+  params.port_groups.clear();
+  params.ephemeral_port_min = 0;
+  if (version < 8) return;
+  const std::string fp = "features.";
+  params.port_groups = r.names(f, "port_groups", fp);
+  for (const std::string& g : params.port_groups) {
+    if (g.empty() || g.find(':') != std::string::npos) {
+      r.fail("features.port_groups holds '" + internal::printable(g) + "', not a group name");
+    }
+  }
+  const int64_t min = r.count(f, "ephemeral_port_min", fp, 0);
+  if (min > 65535) r.fail("features.ephemeral_port_min=" + std::to_string(min) + " > 65535");
+  params.ephemeral_port_min = static_cast<int32_t>(min);
+}
+
+void read_features(const Json& j, const Reader& r, int version, FleetModel& m) {
   const Json& f = r.at(j, "features", "");
   const std::string fp = "features.";
   FeatureVocabulary& v = m.vocabulary;
@@ -595,6 +615,7 @@ void read_features(const Json& j, const Reader& r, FleetModel& m) {
   v.params.max_df = r.number(f, "max_df", fp);
   v.params.min_df = r.count(f, "min_df", fp, 1);
   v.params.idf = r.get<bool>(f, "idf", fp);
+  read_port_folding(f, r, version, v.params);
   v.n_entities = r.count(f, "n_entities", fp, 0);
   v.feature_names = r.names(f, "names", fp);
   const auto d = static_cast<int64_t>(v.feature_names.size());
@@ -890,7 +911,7 @@ void read_calibration(const Json& j, const Reader& r, int version, FleetModel& m
 FleetModel model_of(const Json& j, const Reader& r, int version) {
   FleetModel m;
   read_identity(j, r, version, m);
-  read_features(j, r, m);
+  read_features(j, r, version, m);
   read_pca(j, r, m);
   read_kmeans(j, r, m);
   read_clusters(j, r, m);

@@ -226,3 +226,21 @@ def test_osquery_logs_read_through_a_mapping_file(tmp_path):
     with pytest.raises(ValueError, match="event files"):
         stray.fleet.fit(pd.DataFrame({"entity": ["a", "b"], "feature": ["x", "y"]}),
                         osquery_map=mapping)
+
+
+def test_ephemeral_ports_fold_unless_asked_not_to():
+    hosts = [f"web-{h}" for h in range(30)]
+    events = pd.DataFrame({
+        "entity": hosts * 2,
+        "group": ["net.port"] * 30 + ["net.remote"] * 30,
+        "feature": ["443"] * 30 + [str(40000 + 13 * h) for h in range(30)],
+    })
+
+    def features(**kwargs):
+        run = stray.fleet.fit(events, n_clusters=2, pca=0, backend="cpu", **kwargs)
+        return json.loads(run.to_json())["features"]
+
+    assert features() == 2  # net.port:443 and net.remote:ephemeral
+    assert features(ephemeral_ports=0) == 31
+    with pytest.raises(ValueError, match="ephemeral_port_min"):
+        features(ephemeral_ports=70000)

@@ -33,6 +33,14 @@
 //           than min_df entities.
 // Every dropped feature is listed in FeatureMatrix::dropped with its reason.
 //
+// Ephemeral ports: in the groups of FeatureParams::port_groups (net.port,
+// net.remote), a port from ephemeral_port_min up is the feature
+// "ephemeral" (kEphemeralPortFeature) rather than its number. Such ports
+// are the client side of connections — a server's inbound peers, Windows'
+// dynamic RPC endpoints — drawn at random, so each number is a feature one
+// host has once: noise that value rarity and explanations would otherwise
+// rank first.
+//
 // Baselines: a builder fitted on one snapshot yields a FeatureVocabulary;
 // `FeatureBuilder(vocabulary)` applies it to another snapshot: same columns
 // in the same order, and features the vocabulary never saw are kept aside in
@@ -79,6 +87,9 @@ const char* to_string(Normalization normalization);
 /// Parses the names above; throws ErrorCode::invalid_argument otherwise.
 Normalization parse_normalization(const std::string& name);
 
+/// The feature an ephemeral port becomes (FeatureParams::ephemeral_port_min).
+inline constexpr std::string_view kEphemeralPortFeature = "ephemeral";
+
 struct FeatureParams {
   /// Normalisation of every group not named in `group_normalization`.
   Normalization normalization = Normalization::fraction;
@@ -104,6 +115,15 @@ struct FeatureParams {
   /// stands out from optional packages half the fleet has. n and df are the
   /// fitting snapshot's; an unseen feature counts as df = 0. Off by default.
   bool idf = false;
+  /// Groups whose features are port numbers, for ephemeral_port_min.
+  std::vector<std::string> port_groups = {"net.port", "net.remote"};
+  /// In port_groups, a port in [ephemeral_port_min, 65535] (a decimal
+  /// number without sign or leading zero) becomes kEphemeralPortFeature;
+  /// 0 keeps every port. 32768 covers Linux's ephemeral range
+  /// (32768–60999) and RFC 6335's dynamic ports (49152–65535: Windows,
+  /// BSD); a service listening above it is folded too — raise it, or set 0,
+  /// where such services matter. At most 65535.
+  int32_t ephemeral_port_min = 32768;
 
   Normalization normalization_of(std::string_view group) const;
   double weight_of(std::string_view group) const;

@@ -524,15 +524,17 @@ void write_fleet_model(std::ostream& out, const FleetModel& model);
 FleetModel load_fleet_model(const std::filesystem::path& path);
 FleetModel read_fleet_model(std::istream& in, const std::string& source_name = "model");
 
-/// The current model file version (7: LOF's rows may be the baseline's
-/// distinct rows, fewer than its entities; 6: value rarity and its
-/// calibration, beside any detector; 5: detector both's calibration; 4: the
-/// score's grains; 3: its variance shrinkage; 2: the clustering method and
-/// the detector with its LOF model). Older files still load: version 6 as
-/// it is (its LOF keeps every row), version 5 without rarity (ranked as
-/// before), version 4 without calibration (both ranks as it did), version
-/// 3 also without grains, version 2 also as shrinkage 0, version 1 also as
+/// The current model file version (8: the features' ephemeral port
+/// folding; 7: LOF's rows may be the baseline's distinct rows, fewer than
+/// its entities; 6: value rarity and its calibration, beside any detector;
+/// 5: detector both's calibration; 4: the score's grains; 3: its variance
+/// shrinkage; 2: the clustering method and the detector with its LOF
+/// model). Older files still load: version 7 without port folding (its
+/// features hold every port number), version 6 also as it is (its LOF
+/// keeps every row), version 5 also without rarity (ranked as before),
+/// version 4 also without calibration (both ranks as it did), version 3
+/// also without grains, version 2 also as shrinkage 0, version 1 also as
 /// k-means with the centroid detector, which was all they could hold.
-inline constexpr int kFleetModelVersion = 7;
+inline constexpr int kFleetModelVersion = 8;
 
 }  // namespace stray
