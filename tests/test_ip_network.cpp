@@ -115,6 +115,21 @@ TEST(IpNetwork, TheDefaultRuleMakesNetworksOfBothFamilies) {
   EXPECT_EQ(ev[3], EventRecord("h", "net.remote_net", "not-an-address", 1.0));
 }
 
+// The evented socket tables map as process_open_sockets does.
+TEST(IpNetwork, TheEventedSocketTablesMapAsOpenSocketsDo) {
+  for (const std::string table : {"socket_events", "bpf_socket_events"}) {
+    std::istringstream in("{\"name\":\"pack/net/" + table +
+                          "\",\"hostIdentifier\":\"h\",\"columns\":{\"remote_address\":"
+                          "\"::ffff:203.0.113.9\",\"remote_port\":\"4444\"},"
+                          "\"action\":\"added\"}\n");
+    std::vector<EventRecord> ev;
+    read_events_osquery(in, collect_events(ev));
+    ASSERT_EQ(ev.size(), 2u) << table;
+    EXPECT_EQ(ev[0], EventRecord("h", "net.remote", "4444", 1.0));
+    EXPECT_EQ(ev[1], EventRecord("h", "net.remote_net", "203.0.113.0/24", 1.0));
+  }
+}
+
 TEST(IpNetwork, ARuleOutsideThePrefixRangesIsRefused) {
   for (const auto& [p4, p6] : {std::pair{33, 0}, std::pair{-1, 0}, std::pair{24, 129}}) {
     EventReadOptions options;

@@ -15,9 +15,9 @@ namespace stray {
 namespace {
 
 const char* const kSocketEvents = R"({"defaults": true, "rules": [
-  {"query": "socket_events", "column": "remote_address", "group": "net.remote_net",
+  {"query": "sec_sockets", "column": "remote_address", "group": "net.remote_net",
    "ipv4_prefix": 24, "ipv6_prefix": 48, "ignore": ["", "0"]},
-  {"query": "socket_events", "column": "remote_port", "group": "net.remote", "ignore": ["0"]}]})";
+  {"query": "sec_sockets", "column": "remote_port", "group": "net.remote", "ignore": ["0"]}]})";
 
 TEST(OsqueryMapping, ParsesRulesAfterTheDefaults) {
   const OsqueryMapping m = parse_osquery_mapping(kSocketEvents);
@@ -25,7 +25,7 @@ TEST(OsqueryMapping, ParsesRulesAfterTheDefaults) {
   ASSERT_EQ(m.rules.size(), n + 2);
   EXPECT_EQ(m.rules[0].query, OsqueryMapping::defaults().rules[0].query);
   const OsqueryColumnRule& a = m.rules[n];
-  EXPECT_EQ(a.query, "socket_events");
+  EXPECT_EQ(a.query, "sec_sockets");
   EXPECT_EQ(a.column, "remote_address");
   EXPECT_EQ(a.group, "net.remote_net");
   EXPECT_EQ(a.ipv4_prefix, 24);
@@ -44,7 +44,7 @@ TEST(OsqueryMapping, ParsesRulesAfterTheDefaults) {
 
 TEST(OsqueryMapping, ChangesWhatALogReadsAs) {
   const std::string log =
-      R"({"name":"pack/sec/socket_events","hostIdentifier":"h","columns":{"remote_address":"2001:db8:7:1::5","remote_port":"4444"},"action":"added"})"
+      R"({"name":"pack/sec/sec_sockets","hostIdentifier":"h","columns":{"remote_address":"2001:db8:7:1::5","remote_port":"4444"},"action":"added"})"
       "\n"
       R"({"name":"deb_packages","hostIdentifier":"h","columns":{"name":"bash"},"action":"added"})"
       "\n";
@@ -58,7 +58,7 @@ TEST(OsqueryMapping, ChangesWhatALogReadsAs) {
   EXPECT_EQ(ev[1], EventRecord("h", "net.remote", "4444", 1.0));
   EXPECT_EQ(ev[2], EventRecord("h", "package", "bash", 1.0));
   EXPECT_EQ(stats.skipped, 0);
-  // The defaults alone do not know socket_events.
+  // The defaults alone do not know sec_sockets.
   std::istringstream again(log);
   std::vector<EventRecord> plain;
   read_events_osquery(again, collect_events(plain));

@@ -200,13 +200,13 @@ def test_osquery_logs_read_through_a_mapping_file(tmp_path):
     for h in range(12):
         lines += [line(h, "deb_packages", {"name": "bash"}),
                   line(h, "deb_packages", {"name": "nginx" if h % 2 else "postgres"}),
-                  line(h, "pack/sec/socket_events",
+                  line(h, "pack/sec/sec_sockets",
                        {"remote_address": f"2001:db8:{h % 3}::{h + 1}", "remote_port": "443"})]
     log = tmp_path / "fleet.log"
     log.write_text("\n".join(lines) + "\n")
     mapping = tmp_path / "map.json"
     mapping.write_text(json.dumps({"defaults": True, "rules": [
-        {"query": "socket_events", "column": "remote_address", "group": "net.remote_net",
+        {"query": "sec_sockets", "column": "remote_address", "group": "net.remote_net",
          "ipv6_prefix": 48}]}))
 
     run = stray.fleet.fit(log, osquery_map=mapping, osquery_entity="hostname", n_clusters=2,
@@ -216,7 +216,7 @@ def test_osquery_logs_read_through_a_mapping_file(tmp_path):
     assert summary["features"] == 6  # 3 packages and the 3 networks 2001:db8:{0,1,2}::/48
     assert set(run.scores["entity"]) == {f"web-{h}" for h in range(12)}
     assert json.loads(stray.fleet.fit(log, n_clusters=2, pca=0, backend="cpu").to_json())[
-        "features"] == 3  # the defaults do not know socket_events
+        "features"] == 3  # the defaults do not know sec_sockets
     rescored = stray.fleet.score(log, run.model, osquery_map=mapping, osquery_entity="hostname")
     assert set(rescored.scores["entity"]) == set(run.scores["entity"])
 

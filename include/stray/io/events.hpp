@@ -267,6 +267,8 @@ struct OsqueryMapping {
   ///   process_open_sockets.remote_address         -> net.remote_net, IPv4 /24,
   ///                                                  IPv6 /64 (ignoring unspecified
   ///                                                  addresses)
+  ///   socket_events, bpf_socket_events            the same two rules as
+  ///                                                  process_open_sockets
   ///   kernel_modules.name                         -> kernel_module
   ///   users.username                              -> user
   static OsqueryMapping defaults();

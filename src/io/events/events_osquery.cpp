@@ -29,6 +29,12 @@ OsqueryMapping OsqueryMapping::defaults() {
       {"listening_ports", "port", "net.port", 0, {"0", "-1"}},
       {"process_open_sockets", "remote_port", "net.remote", 0, {"0", "-1"}},
       {"process_open_sockets", "remote_address", "net.remote_net", 24, {"", "0"}, 64},
+      // The evented tables (audit, and BPF since osquery 5): connections as
+      // they happen, even those closed before a snapshot would see them.
+      {"socket_events", "remote_port", "net.remote", 0, {"0", "-1"}},
+      {"socket_events", "remote_address", "net.remote_net", 24, {"", "0"}, 64},
+      {"bpf_socket_events", "remote_port", "net.remote", 0, {"0", "-1"}},
+      {"bpf_socket_events", "remote_address", "net.remote_net", 24, {"", "0"}, 64},
       {"kernel_modules", "name", "kernel_module", 0, {}},
       {"users", "username", "user", 0, {}},
   };
