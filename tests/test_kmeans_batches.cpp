@@ -396,9 +396,16 @@ class ListedBatches : public RowBatches {
  public:
   std::vector<RowBatch> batches;
   bool shrink = false;
+  /// When set, the dense batches pass `later_from` and after give instead.
+  std::vector<MatrixView<const float>> later;
+  int later_from = 1;
   void for_each(const std::function<void(const RowBatch&)>& visit) override {
     const std::size_t count = shrink && passes_ > 0 ? batches.size() - 1 : batches.size();
-    for (std::size_t b = 0; b < count; ++b) visit(batches[b]);
+    for (std::size_t b = 0; b < count; ++b) {
+      RowBatch batch = batches[b];
+      if (passes_ >= later_from && !later.empty()) batch.dense = later[b];
+      visit(batch);
+    }
     ++passes_;
   }
 
@@ -455,6 +462,25 @@ TEST_P(KMeansBatches, BadSourcesAreClearErrors) {
   poisoned(41, 2) = std::nanf("");
   MatrixRowBatches nan_rows(poisoned.view(), 16);
   expect_error(ErrorCode::non_finite_input, "kmeans_fit_batches", [&] { fit(nan_rows); });
+
+  // Rows are scanned on their first passes only (the one that reads the
+  // source and the first Lloyd pass): a value that turns NaN or Inf after
+  // them is caught at that batch's distances, naming the row.
+  BatchKMeansParams from_few = p;
+  from_few.init_sample_rows = 6;  // so that Lloyd's passes have work to do
+  MatrixRowBatches clean(b.X.view(), 30);
+  ASSERT_GE(kmeans_fit_batches(*backend, from_few, clean).passes, 3);
+  for (const float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
+    ListedBatches turning;
+    turning.batches.resize(2);
+    turning.batches[0].dense = b.X.view().row_block(0, 30);
+    turning.batches[1].dense = b.X.view().row_block(30, 30);
+    turning.later = {poisoned.view().row_block(0, 30), poisoned.view().row_block(30, 30)};
+    turning.later_from = 2;
+    poisoned(41, 2) = bad;
+    expect_error(ErrorCode::non_finite_input, "row 41",
+                 [&] { kmeans_fit_batches(*backend, from_few, turning); });
+  }
 
   std::vector<float> w(60, 1.0f);
   w[7] = -1.0f;

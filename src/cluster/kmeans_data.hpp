@@ -30,9 +30,11 @@ struct KMeansData {
              const char* where);
   /// Puts `host` on the backend less `known_shift` (an earlier pass over
   /// the same rows decided it): no column statistics are taken, and
-  /// `variance` is left at zero. Non-finite values are still refused.
+  /// `variance` is left at zero. The rows are not scanned for non-finite
+  /// values either (that pass did; the statistics' distances catch a value
+  /// that turned non-finite since).
   KMeansData(Backend& be, MatrixView<const float> host, const std::vector<float>* w,
-             std::vector<double> known_shift, const char* where);
+             std::vector<double> known_shift);
   /// Uses `resident` (an array of `be`) in place, or a centred copy of it
   /// if needs_centring.
   KMeansData(Backend& be, const DeviceArray<float>& resident, const std::vector<float>* w,

@@ -47,14 +47,13 @@ KMeansData::KMeansData(Backend& be, MatrixView<const float> host, const std::vec
 }
 
 KMeansData::KMeansData(Backend& be, MatrixView<const float> host, const std::vector<float>* w,
-                       std::vector<double> known_shift, const char* where)
+                       std::vector<double> known_shift)
     : backend(be),
       host_X(host),
       shift(std::move(known_shift)),
       variance(shift.size()),
       weights(w),
       x_(&storage_) {
-  check_finite_matrix(host, where);
   const bool centre = std::any_of(shift.begin(), shift.end(), [](double v) { return v != 0.0; });
   storage_ = centre ? backend.upload_shifted(host, shift.data()) : backend.borrow_or_upload(host);
   upload_weights();

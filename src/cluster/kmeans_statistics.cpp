@@ -46,9 +46,19 @@ void check_first_row(int64_t first_row, const char* where) {
 template <typename Entries>
 void finish_batch(KMeansStatistics& out, const std::vector<int32_t>& labels,
                   const std::vector<float>& sq_dist, const std::vector<float>* w,
-                  int64_t first_row, const Entries& entries) {
+                  int64_t first_row, const char* where, const Entries& entries) {
   const auto weight = [&](std::size_t i) { return w ? static_cast<double>((*w)[i]) : 1.0; };
-  for (std::size_t i = 0; i < sq_dist.size(); ++i) out.inertia += weight(i) * sq_dist[i];
+  // Rows checked once (the fit over batches checks each row on its first
+  // pass only) are caught here if a later pass brings non-finite values,
+  // before any distance is ordered.
+  for (std::size_t i = 0; i < sq_dist.size(); ++i) {
+    if (!std::isfinite(sq_dist[i])) {
+      internal::fail(ErrorCode::non_finite_input, where, "row ", first_row + static_cast<int64_t>(i),
+                     "'s squared distance to its centre is ", sq_dist[i], ": ",
+                     internal::kProductsOverflow);
+    }
+    out.inertia += weight(i) * sq_dist[i];
+  }
   out.n_samples = static_cast<int64_t>(sq_dist.size());
   const std::size_t keep = static_cast<std::size_t>(out.n_clusters());
   for (const int64_t i : internal::farthest_rows(sq_dist, keep)) {
@@ -117,7 +127,8 @@ Matrix<float> shifted_centres(MatrixView<const float> centers, const std::vector
 KMeansStatistics labelled_statistics(Backend& backend, const internal::KMeansData& data,
                                      const DeviceArray<float>& C, const DeviceArray<int32_t>& labels,
                                      MatrixView<const float> X,
-                                     const std::vector<float>* sample_weight, int64_t first_row) {
+                                     const std::vector<float>* sample_weight, int64_t first_row,
+                                     const char* where) {
   const int64_t n = data.n(), d = data.d(), k = C.rows();
   KMeansStatistics out(k, d);
   // The sums are of the rows as given, not of their centred float32 copy:
@@ -131,7 +142,7 @@ KMeansStatistics labelled_statistics(Backend& backend, const internal::KMeansDat
   DeviceArray<float> dist = backend.allocate<float>(n);
   backend.assigned_sq_distances(data.X(), C, labels, dist);
   finish_batch(out, backend.download_vector(labels), backend.download_vector(dist),
-               sample_weight, first_row, [&](int64_t i, KMeansFarRow& far) {
+               sample_weight, first_row, where, [&](int64_t i, KMeansFarRow& far) {
                  for (int64_t j = 0; j < d; ++j) {
                    if (X(i, j) == 0.0f) continue;
                    far.columns.push_back(static_cast<int32_t>(j));
@@ -156,7 +167,7 @@ KMeansStatistics kmeans_statistics(Backend& backend, MatrixView<const float> cen
   DeviceArray<int32_t> labels = backend.allocate<int32_t>(data.n());
   DeviceArray<float> dist = backend.allocate<float>(data.n());
   backend.nearest_centroid(data.X(), C, labels, dist);
-  return labelled_statistics(backend, data, C, labels, X, sample_weight, first_row);
+  return labelled_statistics(backend, data, C, labels, X, sample_weight, first_row, where);
 }
 
 namespace internal {
@@ -175,7 +186,7 @@ KMeansStatistics pruned_statistics(Backend& backend, MatrixView<const float> cen
     centred.emplace(backend, X, sample_weight, where);
     bounds.shift = centred->shift;
   } else {
-    centred.emplace(backend, X, sample_weight, bounds.shift, where);
+    centred.emplace(backend, X, sample_weight, bounds.shift);
   }
   const KMeansData& data = *centred;
   const Matrix<float> shifted = shifted_centres(centers, data.shift);
@@ -198,7 +209,7 @@ KMeansStatistics pruned_statistics(Backend& backend, MatrixView<const float> cen
     }
   }
   backend.nearest_centroid_pruned(data.X(), C, bounds.labels, *bounds.state, moved.data(), fresh);
-  return labelled_statistics(backend, data, C, bounds.labels, X, sample_weight, first_row);
+  return labelled_statistics(backend, data, C, bounds.labels, X, sample_weight, first_row, where);
 }
 
 }  // namespace internal
@@ -228,7 +239,7 @@ KMeansStatistics kmeans_statistics(Backend& backend, MatrixView<const float> cen
   backend.csr_centroid_sums(device_rows, labels, sample_weight ? &device_weights : nullptr, k,
                             out.sums.data(), out.weights.data());
   finish_batch(out, backend.download_vector(labels), backend.download_vector(dist),
-               sample_weight, first_row, [&](int64_t i, KMeansFarRow& far) {
+               sample_weight, first_row, where, [&](int64_t i, KMeansFarRow& far) {
                  for (int64_t p = A.indptr[i]; p < A.indptr[i + 1]; ++p) {
                    if (A.values[p] == 0.0f) continue;
                    far.columns.push_back(A.indices[p]);

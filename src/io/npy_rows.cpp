@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <future>
+#include <system_error>
 #include <vector>
 
 #include "core/check.hpp"
@@ -74,8 +76,8 @@ void NpyRowReader::read_rows(int64_t begin, int64_t count, float* out) const {
 }
 
 NpyRowBatches::NpyRowBatches(const std::string& path, int64_t batch_rows,
-                             const std::vector<float>* sample_weight)
-    : reader_(path), batch_rows_(batch_rows), weights_(sample_weight) {
+                             const std::vector<float>* sample_weight, bool read_ahead)
+    : reader_(path), batch_rows_(batch_rows), weights_(sample_weight), read_ahead_(read_ahead) {
   require(batch_rows >= 1, ErrorCode::invalid_argument, "NpyRowBatches", "batch_rows=",
           batch_rows, " must be >= 1");
   require(!weights_ || static_cast<int64_t>(weights_->size()) == reader_.rows(),
@@ -84,18 +86,42 @@ NpyRowBatches::NpyRowBatches(const std::string& path, int64_t batch_rows,
 }
 
 void NpyRowBatches::for_each(const std::function<void(const RowBatch&)>& visit) {
+  const int64_t n = reader_.rows();
+  if (n == 0) return;
+  const int64_t buffer_rows = std::min(batch_rows_, n);
+  for (Matrix<float>& b : buffers_) {
+    if (b.empty()) b = Matrix<float>(buffer_rows, cols());
+    if (!read_ahead_) break;
+  }
+  const auto count_at = [&](int64_t begin) { return std::min(batch_rows_, n - begin); };
+  const auto read = [this, count_at](int64_t begin, Matrix<float>* into) {
+    reader_.read_rows(begin, count_at(begin), into->data());
+  };
+  read(0, &buffers_[0]);
+  // The read of the next batch; its future's destructor waits for it, so
+  // a visit that throws never leaves a thread writing into a buffer.
+  std::future<void> next;
   std::vector<float> weights;
-  for (int64_t begin = 0; begin < reader_.rows(); begin += batch_rows_) {
-    const int64_t count = std::min(batch_rows_, reader_.rows() - begin);
-    if (buffer_.empty()) buffer_ = Matrix<float>(std::min(batch_rows_, reader_.rows()), cols());
-    reader_.read_rows(begin, count, buffer_.data());
+  for (int64_t begin = 0, b = 0; begin < n; begin += batch_rows_, ++b) {
+    Matrix<float>& current = buffers_[read_ahead_ ? b % 2 : 0];
+    if (next.valid()) next.get();  // this batch; rethrows its read error
+    const int64_t following = begin + batch_rows_;
+    if (read_ahead_ && following < n) {
+      Matrix<float>* other = &buffers_[(b + 1) % 2];
+      try {
+        next = std::async(std::launch::async, read, following, other);
+      } catch (const std::system_error&) {
+        read(following, other);  // no thread to be had: read it now
+      }
+    }
     RowBatch batch;
-    batch.dense = buffer_.view().row_block(0, count);
+    batch.dense = current.view().row_block(0, count_at(begin));
     if (weights_) {
-      weights.assign(weights_->begin() + begin, weights_->begin() + begin + count);
+      weights.assign(weights_->begin() + begin, weights_->begin() + begin + count_at(begin));
       batch.weights = &weights;
     }
     visit(batch);
+    if (!read_ahead_ && following < n) read(following, &current);
   }
 }
 

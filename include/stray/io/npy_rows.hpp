@@ -39,12 +39,18 @@ class NpyRowReader {
 };
 
 /// The rows of a .npy file as a source of batches of `batch_rows` rows,
-/// read from the file on every pass (one batch in memory at a time), with
-/// optional sample weights [rows] (kept by reference: they must outlive it).
+/// read from the file on every pass, with optional sample weights [rows]
+/// (kept by reference: they must outlive it).
+///
+/// With `read_ahead` (the default) the next batch is read on a thread of
+/// its own while the current one is visited, so reading overlaps the work
+/// on the rows: two batches are in memory instead of one. The batches and
+/// their order are the same either way; a read error reaches the caller
+/// at the batch it concerns.
 class NpyRowBatches : public RowBatches {
  public:
   NpyRowBatches(const std::string& path, int64_t batch_rows,
-                const std::vector<float>* sample_weight = nullptr);
+                const std::vector<float>* sample_weight = nullptr, bool read_ahead = true);
   int64_t rows() const { return reader_.rows(); }
   int64_t cols() const { return reader_.cols(); }
   void for_each(const std::function<void(const RowBatch&)>& visit) override;
@@ -53,7 +59,8 @@ class NpyRowBatches : public RowBatches {
   NpyRowReader reader_;
   int64_t batch_rows_;
   const std::vector<float>* weights_;
-  Matrix<float> buffer_;  // one batch, reused from pass to pass
+  bool read_ahead_;
+  Matrix<float> buffers_[2];  // the batch visited and the one read meanwhile, reused
 };
 
 }  // namespace stray
