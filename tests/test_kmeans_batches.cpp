@@ -576,6 +576,41 @@ TEST(NpyRowReader, ReadsBlocksAndRefusesWhatIsNotThere) {
   expect_error(ErrorCode::invalid_argument, "batch_rows", [&] { NpyRowBatches(path, 0); });
 }
 
+// Read ahead or not, a file gives the same batches in the same order; a
+// file that shrinks after it was opened is an error at the batch it cuts,
+// after the batches before it were visited.
+TEST(NpyRowBatches, ReadingAheadGivesTheSameBatchesAndErrors) {
+  stray::testing::TempDir dir;
+  const std::string path = (dir.path() / "m.npy").string();
+  Matrix<float> M(7, 3);
+  for (int64_t e = 0; e < M.size(); ++e) M.storage()[e] = static_cast<float>(e) * 0.5f;
+  write_npy(path, M.view());
+  const auto batches_of = [&](NpyRowBatches& source, int* visited) {
+    std::vector<std::vector<float>> seen;
+    *visited = 0;
+    source.for_each([&](const RowBatch& b) {
+      ++*visited;
+      seen.emplace_back(b.dense.data(), b.dense.data() + b.rows() * b.cols());
+    });
+    return seen;
+  };
+  int visited = 0;
+  NpyRowBatches ahead(path, 3), plain(path, 3, nullptr, false);
+  const auto a = batches_of(ahead, &visited);
+  ASSERT_EQ(a.size(), 3u);  // 3 + 3 + 1 rows
+  EXPECT_EQ(a, batches_of(plain, &visited));
+  EXPECT_EQ(a, batches_of(ahead, &visited));  // a second pass, buffers reused
+  std::vector<float> all;
+  for (const auto& batch : a) all.insert(all.end(), batch.begin(), batch.end());
+  EXPECT_EQ(all, std::vector<float>(M.storage().begin(), M.storage().end()));
+
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 4);
+  for (NpyRowBatches* source : {&ahead, &plain}) {
+    expect_error(ErrorCode::parse_error, "rows [6, 7)", [&] { batches_of(*source, &visited); });
+    EXPECT_EQ(visited, 2);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, KMeansBatches,
                          ::testing::ValuesIn(stray::testing::backend_names()),
                          stray::testing::param_name);
