@@ -128,6 +128,16 @@ TEST_F(FleetInput, OsqueryMappingFile) {
   EXPECT_NE(r.err.find("rules[0].ipv4_prefix"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(broken), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(out));
+  // A mapping that knows none of the log's queries: said so, with their names.
+  const std::string other = dir.file("other.json");
+  std::ofstream(other) << R"({"rules": [{"query": "shell_history", "column": "command",)"
+                       << R"( "group": "command"}]})";
+  const auto none = run_cli("fleet --events " + log + " --osquery-map " + other);
+  EXPECT_NE(none.status, 0);
+  EXPECT_EQ(lines_of(none.err), 1) << none.err;
+  EXPECT_NE(none.err.find("no osquery mapping rule knows their queries"), std::string::npos)
+      << none.err;
+  EXPECT_NE(none.err.find("deb_packages"), std::string::npos) << none.err;
   const auto day = run_cli("stability --day1 " + log + " --day2 " + log + " -k 3 --osquery-map " +
                            broken);
   EXPECT_NE(day.status, 0);

@@ -65,6 +65,40 @@ TEST(OsqueryMapping, ChangesWhatALogReadsAs) {
   ASSERT_EQ(plain.size(), 1u);
 }
 
+// A log whose queries no rule maps says so: the names (a few, cut short)
+// reach the reason a caller gives for reading nothing.
+TEST(OsqueryMapping, UnmappedQueriesAreNamed) {
+  std::string log;
+  for (int q = 0; q < 12; ++q) {
+    log += R"({"name":"pack/sec/q)" + std::to_string(q % 10) +
+           R"(","hostIdentifier":"h","columns":{"x":"1"},"action":"added"})" + "\n";
+  }
+  log += R"({"name":")" + std::string(5000, 'n') +
+         R"(","hostIdentifier":"h","columns":{"x":"1"},"action":"added"})" + "\n";
+  std::istringstream in(log);
+  std::vector<EventRecord> ev;
+  const ReadStats stats = read_events_osquery(in, collect_events(ev));
+  EXPECT_TRUE(ev.empty());
+  ASSERT_EQ(stats.unmapped_queries.size(), kMaxUnmappedQueries);
+  EXPECT_EQ(stats.unmapped_queries[0], "pack/sec/q0");
+  EXPECT_EQ(stats.unmapped_queries[7], "pack/sec/q7");
+  const std::string reason = no_events_reason(stats);
+  EXPECT_NE(reason.find("13 records"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("pack/sec/q0, pack/sec/q1"), std::string::npos) << reason;
+
+  ReadStats two = stats;
+  ReadStats more;
+  more.records = 1;
+  more.events = 1;
+  more.unmapped_queries = {"pack/sec/q0", "other"};
+  two.merge(more);
+  EXPECT_EQ(two.records, 14);
+  EXPECT_EQ(two.events, 1);
+  EXPECT_EQ(two.unmapped_queries.size(), kMaxUnmappedQueries);  // no repeats, no growth
+  EXPECT_EQ(no_events_reason(two), "");
+  EXPECT_NE(no_events_reason(ReadStats{}).find("no records"), std::string::npos);
+}
+
 void expect_refused(const std::string& json, const std::string& needle) {
   try {
     parse_osquery_mapping(json, "map.json");

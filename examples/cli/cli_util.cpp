@@ -93,19 +93,29 @@ EventSource file_source(const std::vector<std::string>& paths, const std::string
       const auto size = p == "-" ? 0 : std::filesystem::file_size(p, ec);
       if (!ec) total += size;
     }
+    ReadStats stats;
+    std::string last_name;
     for (const auto& p : paths) {
       EventInput input(p, command);
       const EventFormat f = input_format(input, format, command);
       EventReadOptions options = read;
-      options.source_name = input.name();
+      options.source_name = last_name = input.name();
       ProgressSink counted(sink, [&] {
         if (total > 0) {
           progress("read",
                    static_cast<double>(done + input.bytes_read()) / static_cast<double>(total));
         }
       });
-      read_events(input.stream(), f, progress ? block_sink(counted) : sink, options);
+      stats.merge(read_events(input.stream(), f, progress ? block_sink(counted) : sink, options));
       done += input.size();
+    }
+    // Said here, with its reason, rather than as a fleet of 0 entities.
+    if (stats.events == 0) {
+      throw Error(ErrorCode::invalid_argument,
+                  std::string(command) + ": no events in " +
+                      (paths.size() == 1 ? last_name : std::to_string(paths.size()) + " files") +
+                      ": " + no_events_reason(stats) +
+                      (stats.unmapped_queries.empty() ? "" : "; --osquery-map FILE maps them"));
     }
   };
 }

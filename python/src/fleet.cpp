@@ -118,6 +118,7 @@ EventSource file_source(std::vector<std::string> paths, std::string format,
                         EventReadOptions read) {
   return [paths = std::move(paths), format = std::move(format),
           read = std::move(read)](const EventSink& sink) {
+    ReadStats stats;
     for (const auto& path : paths) {
       EventInput input(path, "stray.fleet");
       std::optional<EventFormat> f =
@@ -129,7 +130,12 @@ EventSource file_source(std::vector<std::string> paths, std::string format,
       }
       EventReadOptions options = read;
       options.source_name = input.name();
-      read_events(input.stream(), *f, sink, options);
+      stats.merge(read_events(input.stream(), *f, sink, options));
+    }
+    if (stats.events == 0) {
+      throw Error(ErrorCode::invalid_argument,
+                  "stray.fleet: no events in the files: " + no_events_reason(stats) +
+                      (stats.unmapped_queries.empty() ? "" : "; osquery_map= maps them"));
     }
   };
 }

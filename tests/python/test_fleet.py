@@ -220,6 +220,9 @@ def test_osquery_logs_read_through_a_mapping_file(tmp_path):
     rescored = stray.fleet.score(log, run.model, osquery_map=mapping, osquery_entity="hostname")
     assert set(rescored.scores["entity"]) == set(run.scores["entity"])
 
+    mapping.write_text('{"rules": [{"query": "q", "column": "c", "group": "g"}]}')
+    with pytest.raises(ValueError, match="no osquery mapping rule knows their queries"):
+        stray.fleet.fit(log, osquery_map=mapping, backend="cpu")
     mapping.write_text('{"rules": [{"query": "q", "column": "c", "group": "g", "ipv6_prefix": 200}]}')
     with pytest.raises(ValueError, match=r"rules\[0\]\.ipv6_prefix"):
         stray.fleet.fit(log, osquery_map=mapping, backend="cpu")

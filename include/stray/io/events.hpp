@@ -347,7 +347,19 @@ struct ReadStats {
   int64_t records = 0;  // non-empty records / log lines
   int64_t events = 0;   // events handed to the sink
   int64_t skipped = 0;  // osquery: rows of unmapped queries, ignored values, skipped "removed" rows
+  /// osquery: logged names of queries no rule maps, the first
+  /// kMaxUnmappedQueries of them, for a message when nothing was read.
+  std::vector<std::string> unmapped_queries;
+
+  /// Adds another read's figures (for a snapshot of several files).
+  void merge(const ReadStats& other);
 };
+inline constexpr std::size_t kMaxUnmappedQueries = 8;
+
+/// Why a read handed no events, in words for a message ("its 3 osquery
+/// result lines name no query the mapping knows: pack/sec/my_sockets"),
+/// or "" when it handed some.
+std::string no_events_reason(const ReadStats& stats);
 
 /// Readers. Throw ErrorCode::parse_error (with the line number) on malformed
 /// input and on a line longer than EventReadOptions::max_line_bytes, ErrorCode::non_finite_input on NaN/Inf values, ErrorCode::io_error

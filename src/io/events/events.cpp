@@ -1,7 +1,9 @@
 // Event formats: names, dispatch, the collecting sink and block sinks.
+#include <algorithm>
 #include <istream>
 #include <string>
 
+#include "core/check.hpp"
 #include "io/events/event_io.hpp"
 #include "stray/io/events.hpp"
 
@@ -88,6 +90,34 @@ EventFormat event_format_from_path(const std::filesystem::path& path) {
                  "cannot tell the event format of '", path.string(),
                  "' (expected .csv, .jsonl, .ndjson, .log, .spdx.json, .cdx.json or .syft.json, "
                  "optionally followed by .gz or .zst); name it explicitly");
+}
+
+void ReadStats::merge(const ReadStats& other) {
+  lines += other.lines;
+  records += other.records;
+  events += other.events;
+  skipped += other.skipped;
+  for (const std::string& name : other.unmapped_queries) {
+    if (unmapped_queries.size() < kMaxUnmappedQueries &&
+        std::find(unmapped_queries.begin(), unmapped_queries.end(), name) ==
+            unmapped_queries.end()) {
+      unmapped_queries.push_back(name);
+    }
+  }
+}
+
+std::string no_events_reason(const ReadStats& stats) {
+  if (stats.events > 0) return "";
+  if (stats.records == 0) return "no records (an empty input, or a CSV header alone)";
+  std::string reason = std::to_string(stats.records) + " records, none of them an event";
+  if (stats.unmapped_queries.empty()) {
+    return reason + " (osquery: every row removed, or every value ignored)";
+  }
+  reason += ": no osquery mapping rule knows their queries (";
+  for (std::size_t i = 0; i < stats.unmapped_queries.size(); ++i) {
+    reason += (i ? ", " : "") + internal::printable(stats.unmapped_queries[i], 80);
+  }
+  return reason + ")";
 }
 
 ReadStats read_events(std::istream& in, EventFormat format, const EventSink& sink,

@@ -1,6 +1,7 @@
 // osquery result logs: differential ("action" + "columns"), batched
 // ("diffResults") and snapshot ("snapshot") lines, mapped to events by an
 // OsqueryMapping.
+#include <algorithm>
 #include <cstdio>
 #include <istream>
 #include <deque>
@@ -196,6 +197,7 @@ class ResultLines {
     entity_ = entity(line);
     name_key_.assign(line.name.text);
     rules_ = index_.find(name_key_);
+    if (rules_ == nullptr) note_unmapped();
     map_results(line);
   }
 
@@ -248,6 +250,17 @@ class ResultLines {
       fail("the host identifier is empty or not a string");
     }
     return host.text;
+  }
+
+  // Kept for a message: a few names, each cut short (a hostile log may
+  // log names of megabytes).
+  void note_unmapped() {
+    std::vector<std::string>& names = stats_.unmapped_queries;
+    const std::string name = name_key_.substr(0, 200);
+    if (names.size() < kMaxUnmappedQueries &&
+        std::find(names.begin(), names.end(), name) == names.end()) {
+      names.push_back(name);
+    }
   }
 
   // One row: an event per rule of its query, unless the query has none or
