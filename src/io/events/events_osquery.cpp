@@ -256,11 +256,9 @@ class ResultLines {
   // log names of megabytes).
   void note_unmapped() {
     std::vector<std::string>& names = stats_.unmapped_queries;
-    const std::string name = name_key_.substr(0, 200);
-    if (names.size() < kMaxUnmappedQueries &&
-        std::find(names.begin(), names.end(), name) == names.end()) {
-      names.push_back(name);
-    }
+    if (names.size() >= kMaxUnmappedQueries) return;
+    const std::string_view name = std::string_view(name_key_).substr(0, 200);
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.emplace_back(name);
   }
 
   // One row: an event per rule of its query, unless the query has none or
