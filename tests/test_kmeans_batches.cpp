@@ -461,7 +461,8 @@ TEST_P(KMeansBatches, BadSourcesAreClearErrors) {
   Matrix<float> poisoned = Matrix<float>::copy_of(b.X.view());
   poisoned(41, 2) = std::nanf("");
   MatrixRowBatches nan_rows(poisoned.view(), 16);
-  expect_error(ErrorCode::non_finite_input, "kmeans_fit_batches", [&] { fit(nan_rows); });
+  // Named by its row in the source, not in its batch (row 9 of the third).
+  expect_error(ErrorCode::non_finite_input, "X[41, 2] = nan", [&] { fit(nan_rows); });
 
   // Rows are scanned on their first passes only (the one that reads the
   // source and the first Lloyd pass): a value that turns NaN or Inf after

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -270,6 +271,15 @@ TEST_P(Pca, SmallBlocksStreamTheSameModel) {
   p.solver = PcaSolver::covariance;
   expect_models_equal(stray::pca_fit(*backend, p, X.view()), stray::pca_fit(*small, p, S.view()),
                       2e-5, 1e-7);
+  // A NaN is named by its row in X, not within the block that met it.
+  Matrix<float> nan = X;
+  nan(1400, 7) = std::nanf("");
+  const PcaModel model = stray::pca_fit(*small, p, X.view());
+  for (const auto& fit_or_transform : std::vector<std::function<void()>>{
+           [&] { stray::pca_fit(*small, p, nan.view()); },
+           [&] { stray::pca_transform(*small, model, nan.view()); }}) {
+    expect_error(ErrorCode::non_finite_input, fit_or_transform, "X[1400, 7] = nan");
+  }
 }
 
 TEST_P(Pca, DriftingRowsKeepTheScatterAccurate) {

@@ -85,6 +85,19 @@ TEST_P(PcaBatches, RefusesWhatItCannotDo) {
   MatrixRowBatches narrow(X.view().row_block(0, 100), 100);
   p.n_components = 6;  // more than the 5 features
   EXPECT_THROW(pca_fit_batches(*backend, p, narrow), Error);
+
+  // A NaN is named by its row among all the rows, not within its batch.
+  p.n_components = 2;
+  Matrix<float> poisoned = Matrix<float>::copy_of(X.view());
+  poisoned(241, 3) = std::nanf("");
+  MatrixRowBatches bad(poisoned.view(), 100);
+  try {
+    pca_fit_batches(*backend, p, bad);
+    ADD_FAILURE() << "no error for a NaN";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::non_finite_input);
+    EXPECT_NE(std::string(e.what()).find("X[241, 3] = nan"), std::string::npos) << e.what();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PcaBatches,

@@ -201,7 +201,7 @@ FirstPass first_pass(RowBatches& batches, Reservoir& sample) {
   batches.for_each([&](const RowBatch& b) {
     check_batch(b, out.shape, true);
     if (b.rows() == 0) return;
-    if (!b.sparse) internal::check_finite_matrix(b.dense, kWhere, "a batch");
+    if (!b.sparse) internal::check_finite_matrix(b.dense, kWhere, "X", out.shape.n);
     moments.add(b);  // validates sparse rows before the sample reads them
     for (int64_t i = 0; i < b.rows(); ++i) {
       const double w = b.weights ? (*b.weights)[static_cast<std::size_t>(i)] : 1.0;

@@ -124,7 +124,8 @@ void check_nonempty_matrix(MatrixView<const float> X, const char* where, const c
           " is empty (", X.rows(), " x ", X.cols(), ")");
 }
 
-void check_finite_matrix(MatrixView<const float> X, const char* where, const char* what) {
+void check_finite_matrix(MatrixView<const float> X, const char* where, const char* what,
+                         int64_t first_row) {
   check_nonempty_matrix(X, where, what);
   const int64_t rows = X.rows(), cols = X.cols();
   // Every public entry scans its input, so the scan runs on all cores; the
@@ -138,8 +139,8 @@ void check_finite_matrix(MatrixView<const float> X, const char* where, const cha
   const float* r = X.row(first_bad);
   for (int64_t j = 0; j < cols; ++j) {
     if (!std::isfinite(r[j])) {
-      fail(ErrorCode::non_finite_input, where, what, "[", first_bad, ", ", j, "] = ", r[j],
-           " is not finite");
+      fail(ErrorCode::non_finite_input, where, what, "[", first_row + first_bad, ", ", j, "] = ",
+           r[j], " is not finite");
     }
   }
 }

@@ -60,8 +60,11 @@ inline constexpr const char* kProductsOverflow =
 
 /// At least one row and one column.
 void check_nonempty_matrix(MatrixView<const float> X, const char* where, const char* what = "X");
-/// Non-empty and all finite; names the first offending cell.
-void check_finite_matrix(MatrixView<const float> X, const char* where, const char* what = "X");
+/// Non-empty and all finite; names the first offending cell, its row
+/// counted from `first_row` (the row of X's first in a larger whole, such
+/// as a batch's in its source).
+void check_finite_matrix(MatrixView<const float> X, const char* where, const char* what = "X",
+                         int64_t first_row = 0);
 /// Column statistics of X from a float64 pass: a sum of floats cannot
 /// overflow a double, so they are finite exactly when the column is. If one
 /// is not, fails naming the first bad cell of `host` (when the data are

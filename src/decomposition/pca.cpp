@@ -273,7 +273,7 @@ Matrix<float> pca_transform(Backend& backend, const PcaModel& model, MatrixView<
       dY = backend.allocate<float>(rows, k);
     }
     MatrixView<const float> part = X.row_block(b0, rows);
-    internal::check_finite_matrix(part, where);
+    internal::check_finite_matrix(part, where, "X", b0);
     if (part.contiguous()) {
       backend.copy_to_device(*dX.buffer(), 0, part.data(), dX.bytes());
     } else {

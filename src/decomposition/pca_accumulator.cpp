@@ -162,8 +162,11 @@ void PcaAccumulator::add(Backend& backend, MatrixView<const float> batch) {
       batch_moments(backend, buf, mean, scatter, where);
       merge_moments(rows, mean.data(), scatter.data());
     } catch (const Error& e) {
-      // Name the offending cell (slow path, errors only).
-      if (e.code() == ErrorCode::non_finite_input) internal::check_finite_matrix(part, where);
+      // Name the offending cell (slow path, errors only), its row counted
+      // over every row added so far: the block's own index would mislead.
+      if (e.code() == ErrorCode::non_finite_input) {
+        internal::check_finite_matrix(part, where, "X", n_);
+      }
       throw;
     }
   }
