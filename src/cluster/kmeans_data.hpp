@@ -25,9 +25,10 @@ struct KMeansData {
 
   /// Puts `host` on the backend, centred if needs_centring (else read in
   /// place where the backend shares host memory); a non-finite value is
-  /// reported as `where`'s error, naming its cell.
+  /// reported as `where`'s error, naming its cell (its row counted from
+  /// `first_row`: a batch's first row in its source).
   KMeansData(Backend& be, MatrixView<const float> host, const std::vector<float>* w,
-             const char* where);
+             const char* where, int64_t first_row = 0);
   /// Puts `host` on the backend less `known_shift` (an earlier pass over
   /// the same rows decided it): no column statistics are taken, and
   /// `variance` is left at zero. The rows are not scanned for non-finite

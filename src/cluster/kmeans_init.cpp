@@ -11,7 +11,7 @@
 namespace stray::internal {
 
 KMeansData::KMeansData(Backend& be, MatrixView<const float> host, const std::vector<float>* w,
-                       const char* where)
+                       const char* where, int64_t first_row)
     : backend(be),
       host_X(host),
       shift(static_cast<std::size_t>(host.cols())),
@@ -27,7 +27,7 @@ KMeansData::KMeansData(Backend& be, MatrixView<const float> host, const std::vec
   std::vector<double> mean(shift.size());
   if (backend.shares_host_memory()) {
     backend.column_stats(backend.borrow_or_upload(host), nullptr, mean.data(), variance.data());
-    check_stats_finite(mean, variance, &host, where);
+    check_stats_finite(mean, variance, &host, where, first_row);
     if (needs_centring(mean, variance)) {
       shift = mean;
       storage_ = backend.upload_shifted(host, shift.data());
@@ -37,7 +37,7 @@ KMeansData::KMeansData(Backend& be, MatrixView<const float> host, const std::vec
   } else {
     storage_ = backend.upload(host);
     backend.column_stats(storage_, nullptr, mean.data(), variance.data());
-    check_stats_finite(mean, variance, &host, where);
+    check_stats_finite(mean, variance, &host, where, first_row);
     if (needs_centring(mean, variance)) {
       shift = mean;
       backend.subtract_row_vector(storage_, shift.data());

@@ -161,7 +161,7 @@ KMeansStatistics kmeans_statistics(Backend& backend, MatrixView<const float> cen
   check_dense_batch(centers, X, sample_weight, first_row, where);
   // Centred on the batch's column means where that keeps the expanded
   // distances accurate, as kmeans_fit does (checks X's values).
-  internal::KMeansData data(backend, X, sample_weight, where);
+  internal::KMeansData data(backend, X, sample_weight, where, first_row);
   const Matrix<float> shifted = shifted_centres(centers, data.shift);
   const DeviceArray<float> C = backend.upload(shifted.view());
   DeviceArray<int32_t> labels = backend.allocate<int32_t>(data.n());
@@ -183,7 +183,7 @@ KMeansStatistics pruned_statistics(Backend& backend, MatrixView<const float> cen
   // rows every pass, so no column statistics are taken again.
   std::optional<KMeansData> centred;
   if (fresh) {
-    centred.emplace(backend, X, sample_weight, where);
+    centred.emplace(backend, X, sample_weight, where, first_row);
     bounds.shift = centred->shift;
   } else {
     centred.emplace(backend, X, sample_weight, bounds.shift);

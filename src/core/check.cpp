@@ -146,10 +146,11 @@ void check_finite_matrix(MatrixView<const float> X, const char* where, const cha
 }
 
 void check_stats_finite(const std::vector<double>& mean, const std::vector<double>& var,
-                        const MatrixView<const float>* host, const char* where) {
+                        const MatrixView<const float>* host, const char* where,
+                        int64_t first_row) {
   for (std::size_t j = 0; j < mean.size(); ++j) {
     if (!std::isfinite(mean[j]) || !std::isfinite(var[j])) {
-      if (host) check_finite_matrix(*host, where);
+      if (host) check_finite_matrix(*host, where, "X", first_row);
       fail(ErrorCode::non_finite_input, where, "X contains NaN or Inf in column ", j);
     }
   }

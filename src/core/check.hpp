@@ -68,9 +68,10 @@ void check_finite_matrix(MatrixView<const float> X, const char* where, const cha
 /// Column statistics of X from a float64 pass: a sum of floats cannot
 /// overflow a double, so they are finite exactly when the column is. If one
 /// is not, fails naming the first bad cell of `host` (when the data are
-/// there), else the column.
+/// there; its row counted from `first_row`), else the column.
 void check_stats_finite(const std::vector<double>& mean, const std::vector<double>& var,
-                        const MatrixView<const float>* host, const char* where);
+                        const MatrixView<const float>* host, const char* where,
+                        int64_t first_row = 0);
 /// Sample weights: right length, finite, non-negative, positive sum.
 void check_sample_weight(const std::vector<float>& w, int64_t n, const char* where);
 /// A CSR's arrays are there to be read (what a backend checks before it
