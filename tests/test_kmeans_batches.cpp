@@ -471,31 +471,29 @@ TEST_P(KMeansBatches, BadSourcesAreClearErrors) {
   from_few.init_sample_rows = 6;  // so that Lloyd's passes have work to do
   MatrixRowBatches clean(b.X.view(), 30);
   ASSERT_GE(kmeans_fit_batches(*backend, from_few, clean).passes, 3);
-  // From the first Lloyd pass (the pass after the one that read the source
-  // clean): caught by the column statistics that decide the centring, the
-  // cell named by its row in the source too.
-  {
+  // The clean rows in two batches, `poisoned`'s from pass `from` on.
+  const auto turning_from = [&](int from) {
     ListedBatches turning;
     turning.batches.resize(2);
     turning.batches[0].dense = b.X.view().row_block(0, 30);
     turning.batches[1].dense = b.X.view().row_block(30, 30);
     turning.later = {poisoned.view().row_block(0, 30), poisoned.view().row_block(30, 30)};
-    turning.later_from = 1;
-    expect_error(ErrorCode::non_finite_input, "X[41, 2] = nan",
-                 [&] { kmeans_fit_batches(*backend, from_few, turning); });
-  }
+    turning.later_from = from;
+    return turning;
+  };
+  // From the first Lloyd pass (the pass after the one that read the source
+  // clean): caught by the column statistics that decide the centring, the
+  // cell named by its row in the source too.
+  ListedBatches first_lloyd = turning_from(1);
+  expect_error(ErrorCode::non_finite_input, "X[41, 2] = nan",
+               [&] { kmeans_fit_batches(*backend, from_few, first_lloyd); });
   // And the statistics of one batch, given where it starts in the source.
   expect_error(ErrorCode::non_finite_input, "X[41, 2] = nan", [&] {
     kmeans_statistics(*backend, b.X.view().row_block(0, 2), poisoned.view().row_block(30, 30),
                       nullptr, 30);
   });
   for (const float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
-    ListedBatches turning;
-    turning.batches.resize(2);
-    turning.batches[0].dense = b.X.view().row_block(0, 30);
-    turning.batches[1].dense = b.X.view().row_block(30, 30);
-    turning.later = {poisoned.view().row_block(0, 30), poisoned.view().row_block(30, 30)};
-    turning.later_from = 2;
+    ListedBatches turning = turning_from(2);
     poisoned(41, 2) = bad;
     expect_error(ErrorCode::non_finite_input, "row 41",
                  [&] { kmeans_fit_batches(*backend, from_few, turning); });
