@@ -48,9 +48,9 @@ void finish_batch(KMeansStatistics& out, const std::vector<int32_t>& labels,
                   const std::vector<float>& sq_dist, const std::vector<float>* w,
                   int64_t first_row, const char* where, const Entries& entries) {
   const auto weight = [&](std::size_t i) { return w ? static_cast<double>((*w)[i]) : 1.0; };
-  // Rows checked once (the fit over batches checks each row on its first
-  // pass only) are caught here if a later pass brings non-finite values,
-  // before any distance is ordered.
+  // Rows checked on their first passes only (the fit over batches scans a
+  // dense batch on its first two) are caught here if a later pass brings
+  // non-finite values, before any distance is ordered.
   for (std::size_t i = 0; i < sq_dist.size(); ++i) {
     if (!std::isfinite(sq_dist[i])) {
       internal::fail(ErrorCode::non_finite_input, where, "row ", first_row + static_cast<int64_t>(i),

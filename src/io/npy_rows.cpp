@@ -89,9 +89,8 @@ void NpyRowBatches::for_each(const std::function<void(const RowBatch&)>& visit) 
   const int64_t n = reader_.rows();
   if (n == 0) return;
   const int64_t buffer_rows = std::min(batch_rows_, n);
-  for (Matrix<float>& b : buffers_) {
-    if (b.empty()) b = Matrix<float>(buffer_rows, cols());
-    if (!read_ahead_) break;
+  for (int i = 0; i < (read_ahead_ ? 2 : 1); ++i) {
+    if (buffers_[i].empty()) buffers_[i] = Matrix<float>(buffer_rows, cols());
   }
   const auto count_at = [&](int64_t begin) { return std::min(batch_rows_, n - begin); };
   const auto read = [this, count_at](int64_t begin, Matrix<float>* into) {
