@@ -1,4 +1,4 @@
-// Shared by the CSV and JSON Lines fuzz targets: the block reader must read
+// Shared by the CSV, JSON Lines and JSON log fuzz targets: the block reader must read
 // what one block reads. The input is read again in blocks of a few bytes
 // (told by its first byte) on two threads, so block boundaries fall inside
 // quoted fields, between '\r' and '\n' and on every kind of line; any
@@ -30,7 +30,8 @@ struct BlockRead {
   bool operator==(const BlockRead& o) const {
     return events == o.events && stats.lines == o.stats.lines &&
            stats.records == o.stats.records && stats.events == o.stats.events &&
-           error == o.error;
+           stats.skipped == o.stats.skipped && stats.without_entity == o.stats.without_entity &&
+           stats.unmatched == o.stats.unmatched && error == o.error;
   }
 };
 

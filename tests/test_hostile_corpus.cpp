@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../fuzz/fuzz_blocks.hpp"
+#include "../fuzz/fuzz_json_log_mapping.hpp"
 #include "stray/core/error.hpp"
 #include "stray/fleet/pipeline.hpp"
 #include "stray/io/events.hpp"
@@ -82,6 +83,27 @@ TEST(HostileCorpus, EventsJsonl) {
   replay_events("events_jsonl", [](std::istream& in, const EventSink& s, const EventReadOptions& o) {
     return read_events_jsonl(in, s, o);
   });
+}
+
+// Through the JSON log fuzz target's own mapping, in blocks as it reads.
+ReadStats read_json_log_fuzz_blocks(std::istream& in, const EventSink& sink,
+                                    const EventReadOptions& options, std::size_t block_bytes) {
+  EventReadOptions mapped = options;
+  mapped.json_log = fuzz::json_log_fuzz_mapping();
+  return fleet::read_events_json_log_blocks(in, sink, mapped, block_bytes);
+}
+
+TEST(HostileCorpus, EventsJsonLog) {
+  replay_events("events_json_log",
+                [](std::istream& in, const EventSink& s, const EventReadOptions& o) {
+                  return read_json_log_fuzz_blocks(in, s, o, fleet::kBlockBytes);
+                });
+  for (const fs::path& p : files_of("events_json_log")) {
+    SCOPED_TRACE(p.string());
+    const std::string bytes = bytes_of(p);
+    EXPECT_TRUE(fuzz::blocks_read_alike(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                        bytes.size(), read_json_log_fuzz_blocks));
+  }
 }
 
 // The CSV and JSON Lines targets also read each input in small blocks on

@@ -35,7 +35,8 @@ const char* extension_of(EventFormat f) {
     case EventFormat::jsonl: return "jsonl";
     case EventFormat::osquery:
     case EventFormat::osquery_snapshot: return "log";
-    case EventFormat::sbom: break;  // refused by run_synth
+    case EventFormat::sbom:
+    case EventFormat::json_log: break;  // refused by run_synth
   }
   return "txt";
 }
@@ -49,10 +50,11 @@ constexpr int64_t kAnomalyKinds = 6;
 
 void run_synth(const SynthOptions& o) {
   const EventFormat format = parse_event_format(o.format);
-  if (format == EventFormat::sbom) {
+  if (format == EventFormat::sbom || format == EventFormat::json_log) {
     throw Error(ErrorCode::invalid_argument,
-                "synth: stray reads SBOMs but does not write them; give --format csv, jsonl, "
-                "osquery or osquery-snapshot");
+                std::string("synth: stray reads ") + to_string(format) +
+                    " but does not write it; give --format csv, jsonl, osquery or "
+                    "osquery-snapshot");
   }
   if (o.entities < 1 || o.entities > kMaxEntities) {
     throw Error(ErrorCode::invalid_argument, "synth: --entities " + std::to_string(o.entities) +

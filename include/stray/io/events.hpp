@@ -30,7 +30,7 @@
 // their parsed events (under 1 MiB each for real records; 4 MiB for the
 // shortest CSV records, twice that with a block sink's names) at most.
 // Compressed input and standard input are decoded and read on the calling
-// thread and parsed on all of them. The osquery and SBOM readers use the
+// thread and parsed on all of them. JSON logs are read the same way. The osquery and SBOM readers use the
 // calling thread alone.
 //
 // Compressed input: every reader decodes gzip (.gz) and zstd (.zst) on the
@@ -53,6 +53,11 @@
 //                         An OsqueryMapping turns (query, column) into
 //                         (group, feature); `hostIdentifier` is the entity.
 //   osquery-snapshot      the same reader; as an output format, snapshot lines.
+//   json-log              a collector's own JSON log, one object per line
+//                         (Sysmon through NXLog, Falco, Tetragon, Elastic's
+//                         agents, ...), read through a JsonLogMapping
+//                         (json_log_mapping.hpp) that says where the entity
+//                         is and which members are features. Reading only.
 //   sbom                  one SBOM per input, read whole: SPDX 2.x JSON,
 //                         CycloneDX JSON or syft's own JSON (told by the
 //                         document). The document names one entity; each
@@ -82,6 +87,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "stray/io/json_log_mapping.hpp"
 
 namespace stray {
 
@@ -170,9 +177,10 @@ enum class EventFormat {
   osquery,           // reading: any osquery format; writing: differential "added" lines
   osquery_snapshot,  // reading: same as osquery; writing: one snapshot line per host and query
   sbom,              // reading only: an SPDX 2.x, CycloneDX or syft JSON document
+  json_log,          // reading only: a collector's JSON log, through a JsonLogMapping
 };
 
-/// "csv" | "jsonl" | "osquery" | "osquery-snapshot" | "sbom".
+/// "csv" | "jsonl" | "osquery" | "osquery-snapshot" | "sbom" | "json-log".
 const char* to_string(EventFormat format);
 /// Parses the names above; throws ErrorCode::invalid_argument otherwise.
 EventFormat parse_event_format(const std::string& name);
@@ -321,6 +329,10 @@ struct EventReadOptions {
   /// cores. At most 256 are used; negative is an
   /// ErrorCode::invalid_argument.
   int threads = 0;
+  /// json-log only: where a line's entity is and which members become
+  /// features. Reading the format without one is an
+  /// ErrorCode::invalid_argument.
+  JsonLogMapping json_log;
   /// sbom only: also emit (version, "name@version") for every package with
   /// a version, so the same package at another version sets a host apart.
   bool sbom_versions = false;
@@ -346,10 +358,16 @@ struct ReadStats {
   int64_t lines = 0;    // physical lines read
   int64_t records = 0;  // non-empty records / log lines
   int64_t events = 0;   // events handed to the sink
-  int64_t skipped = 0;  // osquery: rows of unmapped queries, ignored values, skipped "removed" rows
+  int64_t skipped = 0;  // osquery: rows of unmapped queries, ignored values, skipped "removed"
+                        // rows; json-log: ignored values
   /// osquery: logged names of queries no rule maps, the first
   /// kMaxUnmappedQueries of them, for a message when nothing was read.
   std::vector<std::string> unmapped_queries;
+  /// json-log: lines with none of the mapping's entity members (they give
+  /// no events), and lines with an entity for which no rule's conditions
+  /// held.
+  int64_t without_entity = 0;
+  int64_t unmatched = 0;
 
   /// Adds another read's figures (for a snapshot of several files).
   void merge(const ReadStats& other);
@@ -380,6 +398,14 @@ ReadStats read_events_osquery(std::istream& in, const EventSink& sink,
                               const EventReadOptions& options = {});
 ReadStats read_events_osquery(const std::filesystem::path& path, const EventSink& sink,
                               const EventReadOptions& options = {});
+/// A collector's JSON log through options.json_log: each line's events are
+/// those of the rules whose conditions hold for it, in the mapping's order.
+/// Lines must be JSON objects (parse_error otherwise); values the mapping
+/// ignores count as ReadStats::skipped.
+ReadStats read_events_json_log(std::istream& in, const EventSink& sink,
+                               const EventReadOptions& options);
+ReadStats read_events_json_log(const std::filesystem::path& path, const EventSink& sink,
+                               const EventReadOptions& options);
 /// One SBOM document (the whole input): SPDX 2.x JSON, CycloneDX JSON or
 /// syft JSON. Errors name the source and the JSON path
 /// ("a.spdx.json: $.packages[3].name: expected a string"); nesting deeper

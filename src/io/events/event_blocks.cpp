@@ -23,7 +23,7 @@ void ParsedBlock::clear() {
   events.clear();
   owned.clear();
   names.clear();
-  lines = records = 0;
+  lines = records = skipped = without_entity = unmatched = 0;
   error.reset();
   failure = nullptr;
 }
@@ -304,6 +304,9 @@ void BlockReader::deliver(const Slot& s) {
   }
   if (p.failure) std::rethrow_exception(p.failure);
   stats_.records += p.records;
+  stats_.skipped += p.skipped;
+  stats_.without_entity += p.without_entity;
+  stats_.unmatched += p.unmatched;
   stats_.events += static_cast<int64_t>(p.events.size());
   line_base_ += p.lines;
 }

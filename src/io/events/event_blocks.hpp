@@ -90,6 +90,9 @@ struct ParsedBlock {
   BlockNames names;                // for a block sink: the names of `events` interned
   int64_t lines = 0;               // physical lines parsed
   int64_t records = 0;             // ReadStats::records of the block
+  int64_t skipped = 0;             // ReadStats::skipped, without_entity and unmatched
+  int64_t without_entity = 0;
+  int64_t unmatched = 0;
   std::optional<BlockError> error;  // the first error; `events` are those before it
   std::exception_ptr failure;       // anything else thrown (memory)
 
@@ -150,5 +153,7 @@ ReadStats read_events_csv_blocks(std::istream& in, const EventSink& sink,
                                  const EventReadOptions& options, std::size_t block_bytes);
 ReadStats read_events_jsonl_blocks(std::istream& in, const EventSink& sink,
                                    const EventReadOptions& options, std::size_t block_bytes);
+ReadStats read_events_json_log_blocks(std::istream& in, const EventSink& sink,
+                                      const EventReadOptions& options, std::size_t block_bytes);
 
 }  // namespace stray::fleet

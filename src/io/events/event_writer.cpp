@@ -98,8 +98,9 @@ struct EventWriter::Impl {
       : out(o), format(f), options(opt) {
     // SBOMs are a source of events only: what they are made of (a
     // document per host, packages with purls) cannot be rebuilt from events.
-    internal::require(format != EventFormat::sbom, ErrorCode::invalid_argument, kWhere,
-                      "sbom is a format stray reads, not one it writes");
+    internal::require(format != EventFormat::sbom && format != EventFormat::json_log,
+                      ErrorCode::invalid_argument, kWhere, to_string(format),
+                      " is a format stray reads, not one it writes");
     for (const auto& r : options.osquery.rules) rule_of_group.emplace(r.group, &r);
     time_fields = "\"calendarTime\":";
     append_json_string(time_fields, calendar_time(options.osquery_unix_time));
@@ -218,7 +219,8 @@ struct EventWriter::Impl {
         }
         break;
       }
-      case EventFormat::sbom: break;  // refused by the constructor
+      case EventFormat::sbom:
+      case EventFormat::json_log: break;  // refused by the constructor
     }
     if (!line.empty()) out.write(line.data(), static_cast<std::streamsize>(line.size()));
     ++written;

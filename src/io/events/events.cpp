@@ -38,6 +38,7 @@ const char* to_string(EventFormat format) {
     case EventFormat::osquery: return "osquery";
     case EventFormat::osquery_snapshot: return "osquery-snapshot";
     case EventFormat::sbom: return "sbom";
+    case EventFormat::json_log: return "json-log";
   }
   return "?";
 }
@@ -48,8 +49,9 @@ EventFormat parse_event_format(const std::string& name) {
   if (name == "osquery") return EventFormat::osquery;
   if (name == "osquery-snapshot") return EventFormat::osquery_snapshot;
   if (name == "sbom") return EventFormat::sbom;
+  if (name == "json-log") return EventFormat::json_log;
   internal::fail(ErrorCode::invalid_argument, "parse_event_format", "unknown format '", name,
-                 "' (expected csv, jsonl, osquery, osquery-snapshot or sbom)");
+                 "' (expected csv, jsonl, osquery, osquery-snapshot, sbom or json-log)");
 }
 
 namespace {
@@ -97,6 +99,8 @@ void ReadStats::merge(const ReadStats& other) {
   records += other.records;
   events += other.events;
   skipped += other.skipped;
+  without_entity += other.without_entity;
+  unmatched += other.unmatched;
   for (const std::string& name : other.unmapped_queries) {
     if (unmapped_queries.size() < kMaxUnmappedQueries &&
         std::find(unmapped_queries.begin(), unmapped_queries.end(), name) ==
@@ -110,8 +114,13 @@ std::string no_events_reason(const ReadStats& stats) {
   if (stats.events > 0) return "";
   if (stats.records == 0) return "no records (an empty input, or a CSV header alone)";
   std::string reason = std::to_string(stats.records) + " records, none of them an event";
+  if (stats.without_entity > 0 || stats.unmatched > 0) {
+    return reason + ": " + std::to_string(stats.without_entity) +
+           " without any of the JSON log mapping's entity members, " +
+           std::to_string(stats.unmatched) + " that no rule of it matched";
+  }
   if (stats.unmapped_queries.empty()) {
-    return reason + " (osquery: every row removed, or every value ignored)";
+    return reason + " (every row removed, or every value ignored)";
   }
   reason += ": no osquery mapping rule knows their queries (";
   for (std::size_t i = 0; i < stats.unmapped_queries.size(); ++i) {
@@ -128,6 +137,7 @@ ReadStats read_events(std::istream& in, EventFormat format, const EventSink& sin
     case EventFormat::osquery:
     case EventFormat::osquery_snapshot: return read_events_osquery(in, sink, options);
     case EventFormat::sbom: return read_events_sbom(in, sink, options);
+    case EventFormat::json_log: return read_events_json_log(in, sink, options);
   }
   internal::fail(ErrorCode::invalid_argument, "read_events", "unknown format");
 }
@@ -140,6 +150,7 @@ ReadStats read_events(const std::filesystem::path& path, EventFormat format,
     case EventFormat::osquery:
     case EventFormat::osquery_snapshot: return read_events_osquery(path, sink, options);
     case EventFormat::sbom: return read_events_sbom(path, sink, options);
+    case EventFormat::json_log: return read_events_json_log(path, sink, options);
   }
   internal::fail(ErrorCode::invalid_argument, "read_events", "unknown format");
 }
