@@ -17,6 +17,9 @@ if(TARGET stray_cuda)
 endif()
 if(TARGET stray_cli)
   install(TARGETS stray_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  # The JSON log mappings of common collectors, for `stray fleet --json-map`.
+  install(DIRECTORY examples/mappings/ DESTINATION ${CMAKE_INSTALL_DATADIR}/stray/mappings
+          FILES_MATCHING PATTERN "*.json")
 endif()
 install(EXPORT strayTargets NAMESPACE stray:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/stray)
 

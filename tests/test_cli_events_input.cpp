@@ -7,8 +7,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -142,6 +144,69 @@ TEST_F(FleetInput, OsqueryMappingFile) {
                            broken);
   EXPECT_NE(day.status, 0);
   EXPECT_NE(day.err.find("rules[0].ipv4_prefix"), std::string::npos) << day.err;
+}
+
+// The synthetic fleet's events as a collector's JSON log, nested and
+// named its own way, with the mapping that reads them back.
+void write_as_json_log(const std::string& csv, const std::string& log, const std::string& map) {
+  std::ifstream in(csv);
+  std::ofstream out(log);
+  std::string line;
+  std::getline(in, line);  // the header
+  std::set<std::string> groups;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream fields(line);
+    for (std::string field; std::getline(fields, field, ',');) f.push_back(field);
+    ASSERT_EQ(f.size(), 4u) << line;
+    groups.insert(f[1]);
+    out << nlohmann::json{{"host", {{"name", f[0]}}}, {"kind", f[1]},
+                          {"seen", {{"what", f[2]}, {"n", std::stod(f[3])}}}}
+               .dump()
+        << "\n";
+  }
+  nlohmann::json rules = nlohmann::json::array();
+  for (const std::string& g : groups) {
+    rules.push_back({{"when", {{"/kind", g}}}, {"field", "/seen/what"}, {"group", g},
+                     {"value", "/seen/n"}});
+  }
+  std::ofstream(map) << nlohmann::json{{"entity", "/host/name"}, {"rules", rules}}.dump();
+}
+
+// A JSON log read through --json-map reads as the same events in CSV do:
+// the same scores, from fleet and from stability; mistakes are one line on
+// stderr, before anything is written.
+TEST_F(FleetInput, JsonLogThroughAMapping) {
+  const std::string log = dir.file("fleet.log.jsonl"), map = dir.file("map.json");
+  write_as_json_log(csv, log, map);
+  const std::string plain = scores("--events " + csv);
+  ASSERT_GT(lines_of(plain), 400);
+  EXPECT_EQ(scores("--events " + log + " --json-map " + map), plain);
+  EXPECT_EQ(scores("--events - --format json-log --json-map " + map + " < " + log), plain);
+  const auto day = run_cli("stability --day1 " + log + " --day2 " + log + " -k 4 --json-map " +
+                           map + " --json");
+  EXPECT_EQ(day.status, 0) << day.err;
+
+  const std::string out = dir.file("never.csv");
+  const auto refused = [&](const std::string& args, const std::string& message) {
+    const auto r = run_cli(args + " --scores " + out);
+    EXPECT_NE(r.status, 0) << args;
+    EXPECT_EQ(lines_of(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out));
+  };
+  refused("fleet --events " + log + " --format json-log", "--format json-log needs --json-map");
+  refused("fleet --events " + log + " --format csv --json-map " + map,
+          "--json-map reads JSON logs; --format csv does not apply");
+  const std::string broken = dir.file("broken.json");
+  std::ofstream(broken) << R"({"entity": "/host/name", "rules": [{"field": "/seen/what",)"
+                        << R"( "group": "g", "part": "stem"}]})";
+  refused("fleet --events " + log + " --json-map " + broken, "rules[0].part is not");
+  const std::string elsewhere = dir.file("elsewhere.json");
+  std::ofstream(elsewhere) << R"({"entity": "/hostname", "rules": [{"field": "/seen/what",)"
+                           << R"( "group": "g"}]})";
+  refused("fleet --events " + log + " --json-map " + elsewhere,
+          "without any of the JSON log mapping's entity members");
 }
 
 // --ephemeral-ports: high ports of the port groups are one feature by

@@ -41,7 +41,8 @@ EventFormat input_format(EventInput& input, const std::string& format, const cha
   if (const auto f = input.guess_format()) return *f;
   throw Error(ErrorCode::invalid_argument,
               std::string(command) + ": cannot tell the event format of " + input.name() +
-                  " from its name or its first line; give --format csv, jsonl, osquery or sbom");
+                  " from its name or its first line; give --format csv, jsonl, osquery or sbom "
+                  "(or --json-map FILE for a collector's JSON log)");
 }
 
 namespace {

@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "progress_line.hpp"
 #include "run_outputs.hpp"
+#include "json_log_inputs.hpp"
 #include "osquery_inputs.hpp"
 #include "sbom_inputs.hpp"
 #include "stray/fleet/pipeline.hpp"
@@ -34,6 +35,7 @@ struct FleetOptions {
   BackendChoice backend;
   SbomChoice sbom;  // --sbom: the inputs become --events, in the sbom format
   OsqueryChoice osquery;
+  JsonLogChoice json_log;
   double pca = 32, percentile = 95.0, top_fraction = 0.0, variance_floor = 1e-3,
          shrinkage = 0.0;
   double k_tolerance = ChooseKParams{}.tolerance;
@@ -271,6 +273,7 @@ void run_fleet(const FleetOptions& o) {
   EventReadOptions reading;
   apply_sbom_options(o.sbom, reading);
   apply_osquery_options(o.osquery, reading);
+  apply_json_log_options(o.json_log, reading);
   ProgressLine progress;
   const FleetRun run = run_pipeline(o, *backend, explain, progress.callback(), reading);
   progress.finish();
@@ -292,11 +295,12 @@ void add_input_options(CLI::App* cmd, FleetOptions* o) {
                   "- reads standard input; or --sbom)")
       ->check(kFileOrStdin);
   cmd->add_option("--format", o->format,
-                  "csv, jsonl, osquery or sbom (default: from each file's extension, .csv, "
+                  "csv, jsonl, osquery, sbom or json-log (default: from each file's extension, .csv, "
                   ".jsonl, .log or .spdx.json/.cdx.json/.syft.json, also before .gz or .zst, "
                   "else from its first bytes)");
   add_sbom_options(cmd, &o->sbom);
   add_osquery_options(cmd, &o->osquery);
+  add_json_log_options(cmd, &o->json_log);
   cmd->add_option("--baseline", o->baseline,
                   "Fit on these event files and score --events against them")
       ->check(kFileOrStdin);
@@ -427,6 +431,7 @@ void register_fleet_command(CLI::App& app) {
     for (const CLI::Option* opt : *fit_options) {
       if (opt->count() > 0) o->fit_options_given.push_back(opt->get_name());
     }
+    resolve_json_log_format(o->json_log, o->format, "fleet");
     take_sbom_inputs(*o);
     run_fleet(*o);
   });

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli_util.hpp"
+#include "json_log_inputs.hpp"
 #include "osquery_inputs.hpp"
 #include "commands.hpp"
 #include "run_outputs.hpp"
@@ -25,6 +26,7 @@ struct StabilityOptions {
   std::string report_out;  // --report: the HTML page
   BackendChoice backend;
   OsqueryChoice osquery;
+  JsonLogChoice json_log;
   double pca = 32, min_overlap = 0.5, k_tolerance = ChooseKParams{}.tolerance;
   int64_t k = 0, max_clusters = 50, top = 20, features = 10, limit = 20;
   int32_t ephemeral_ports = FeatureParams{}.ephemeral_port_min;
@@ -85,16 +87,19 @@ void run_stability(const StabilityOptions& o) {
   inputs.insert(inputs.end(), o.day2.begin(), o.day2.end());
   RunOutputs out("stability", outputs, inputs);
   out.refuse_stdout_with(o.json, "--json");
-  check_event_formats(inputs, o.format, "stability");
+  std::string format = o.format;
+  resolve_json_log_format(o.json_log, format, "stability");
+  check_event_formats(inputs, format, "stability");
   StabilityParams sp = stability_params(o);
 
   EventReadOptions reading;
   apply_osquery_options(o.osquery, reading);
+  apply_json_log_options(o.json_log, reading);
   auto backend = open_backend(o.backend);
   ProgressLine progress;
   sp.pipeline.progress = progress.callback();
   const auto days = [&](const std::vector<std::string>& files) {
-    return file_source(files, o.format, sp.pipeline.progress, "stability", reading);
+    return file_source(files, format, sp.pipeline.progress, "stability", reading);
   };
   const StabilityReport r = compare_days(*backend, sp, days(o.day1), days(o.day2));
   progress.finish();
@@ -139,8 +144,10 @@ void register_stability_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--format", o->format,
-                  "csv, jsonl or osquery (default: from each file's extension: .csv, .jsonl, .log)");
+                  "csv, jsonl, osquery or json-log (default: from each file's extension: .csv, "
+                  ".jsonl, .log)");
   add_osquery_options(cmd, &o->osquery);
+  add_json_log_options(cmd, &o->json_log);
   cmd->add_option("--normalize", o->normalize,
                   "Per-group normalisation GROUP=MODE (auto, binary, log1p, fraction, none); "
                   "*=MODE for every other group (default: auto, decided once over both days: "

@@ -102,14 +102,18 @@ FleetScoreParams score_params(const FleetModel& model, const nb::dict& d) {
   return p;
 }
 
-/// How files are read: the osquery mapping file and entity decoration, if
-/// given (read here, with the GIL, before the pipeline starts).
+/// How files are read: the osquery mapping file and entity decoration and
+/// the JSON log mapping file, if given (read here, with the GIL, before the
+/// pipeline starts).
 EventReadOptions read_options(const nb::dict& d) {
   EventReadOptions o;
   if (d.contains("osquery_map") && !d["osquery_map"].is_none()) {
     o.osquery = read_osquery_mapping(nb::cast<std::string>(d["osquery_map"]));
   }
   o.osquery_entity_decoration = get<std::string>(d, "osquery_entity", "");
+  if (d.contains("json_map") && !d["json_map"].is_none()) {
+    o.json_log = read_json_log_mapping(nb::cast<std::string>(d["json_map"]));
+  }
   return o;
 }
 
@@ -126,7 +130,8 @@ EventSource file_source(std::vector<std::string> paths, std::string format,
       if (!f) {
         throw Error(ErrorCode::invalid_argument,
                     "stray.fleet: cannot tell the event format of " + input.name() +
-                        " from its name or its first line; pass format='csv', 'jsonl' or 'osquery'");
+                        " from its name or its first line; pass format='csv', 'jsonl' or 'osquery' "
+                        "(or json_map= for a collector's JSON log)");
       }
       EventReadOptions options = read;
       options.source_name = input.name();

@@ -61,11 +61,24 @@ def _columns(events):
     return _strings(events["entity"]), group, _strings(events["feature"]), value
 
 
-def _reading(events, osquery_map, osquery_entity):
-    if _paths(events) is None and (osquery_map is not None or osquery_entity is not None):
-        raise ValueError("osquery_map and osquery_entity apply to event files, not columns")
+def _reading(events, osquery_map, osquery_entity, json_map):
+    if _paths(events) is None and any(m is not None for m in (osquery_map, osquery_entity, json_map)):
+        raise ValueError("osquery_map, osquery_entity and json_map apply to event files, "
+                         "not columns")
     return dict(osquery_map=None if osquery_map is None else os.fspath(osquery_map),
-                osquery_entity=osquery_entity)
+                osquery_entity=osquery_entity,
+                json_map=None if json_map is None else os.fspath(json_map))
+
+
+def _format(format, json_map):
+    """A JSON log mapping reads the files as json-log, which needs one."""
+    if json_map is None:
+        if format == "json-log":
+            raise ValueError("format='json-log' needs json_map= (a JSON log mapping file)")
+        return format
+    if format not in (None, "json-log"):
+        raise ValueError(f"json_map reads JSON logs; format={format!r} does not apply")
+    return "json-log"
 
 
 def _run(events, format, on_files, on_columns):
@@ -79,8 +92,8 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
         top_fraction=0.0, mode="config", score_space="auto", max_clusters=50,
         top_features=5, normalize=None, clustering="kmeans", linkage="ward",
         detector="auto", lof_neighbors=20, rarity=True, grains="auto",
-        ephemeral_ports=32768, osquery_map=None, osquery_entity=None, backend="auto",
-        progress=None):
+        ephemeral_ports=32768, osquery_map=None, osquery_entity=None, json_map=None,
+        backend="auto", progress=None):
     """Fits the pipeline to one snapshot and reports its own outliers.
 
     pca: components (int) or a share of the variance (float in (0, 1)); 0
@@ -107,7 +120,9 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
     feature "ephemeral" (0 keeps every port). osquery_map: a JSON
     mapping file for osquery logs (docs/fleet-data.md, "osquery mappings");
     osquery_entity: the decoration naming the entity instead of
-    hostIdentifier. progress: a callable
+    hostIdentifier. json_map: a JSON log mapping file, which reads the
+    files as a collector's own JSON log (docs/fleet-data.md, "JSON logs";
+    examples/mappings/). progress: a callable
     (step, fraction), called on this thread;
     an exception it raises cancels the run and reaches the caller.
     """
@@ -119,9 +134,10 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
                   lof_neighbors=lof_neighbors, rarity=bool(rarity),
                   ephemeral_ports=int(ephemeral_ports),
                   grains=grains if grains is None or isinstance(grains, str)
-                  else [int(k) for k in grains], **_reading(events, osquery_map, osquery_entity))
+                  else [int(k) for k in grains],
+                  **_reading(events, osquery_map, osquery_entity, json_map))
     run = _run(
-        events, format,
+        events, _format(format, json_map),
         lambda paths, fmt: _core.fleet_fit_files(paths, fmt, params, backend, progress),
         lambda *cols: _core.fleet_fit_columns(*cols, params, backend, progress),
     )
@@ -129,19 +145,20 @@ def fit(events, *, format=None, pca=32, n_clusters=0, seed=0, percentile=95.0, t
 
 
 def score(events, model, *, format=None, top_n=None, top_fraction=None, mode=None,
-          top_features=None, osquery_map=None, osquery_entity=None, backend="auto",
-          progress=None):
+          top_features=None, osquery_map=None, osquery_entity=None, json_map=None,
+          backend="auto", progress=None):
     """Scores a later snapshot against a fitted model (a FleetModel, or the
     path of a model file). Rules and explanations default to the model's;
-    osquery_map and osquery_entity as for fit (read the logs as the fit did)."""
+    osquery_map, osquery_entity and json_map as for fit (read the logs as
+    the fit did)."""
     check_backend(backend)
     if isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     handle = model._handle
     params = dict(top_n=top_n, top_fraction=top_fraction, mode=mode, top_features=top_features,
-                  **_reading(events, osquery_map, osquery_entity))
+                  **_reading(events, osquery_map, osquery_entity, json_map))
     run = _run(
-        events, format,
+        events, _format(format, json_map),
         lambda paths, fmt: _core.fleet_score_files(handle, paths, fmt, params, backend, progress),
         lambda *cols: _core.fleet_score_columns(handle, *cols, params, backend, progress),
     )

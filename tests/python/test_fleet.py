@@ -3,6 +3,7 @@ results as DataFrames, models saved, loaded and pickled, progress to a
 callable (tqdm included)."""
 
 import pickle
+from pathlib import Path
 
 import json
 
@@ -229,6 +230,47 @@ def test_osquery_logs_read_through_a_mapping_file(tmp_path):
     with pytest.raises(ValueError, match="event files"):
         stray.fleet.fit(pd.DataFrame({"entity": ["a", "b"], "feature": ["x", "y"]}),
                         osquery_map=mapping)
+
+
+def test_json_logs_read_through_a_mapping_file(tmp_path):
+    # Falco's alerts, in its own JSON shape, read with the project's example
+    # mapping: twelve web containers, and one that spawns nc to port 4444.
+    lines = []
+    for c in range(13):
+        name = f"web-{c}"
+        for proc in ("nginx", "sh"):
+            lines.append({"hostname": "node-1", "rule": "Terminal shell in container",
+                          "priority": "Notice", "output_fields": {"container.name": name,
+                                                                  "proc.name": proc}})
+        if c == 12:
+            lines.append({"hostname": "node-1", "rule": "Unexpected outbound connection",
+                          "priority": "Warning",
+                          "output_fields": {"container.name": name, "proc.name": "nc",
+                                            "fd.rip": "203.0.113.9", "fd.rport": 4444}})
+    log = tmp_path / "falco.json"
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    mapping = Path(__file__).resolve().parents[2] / "examples" / "mappings" / "falco.json"
+
+    run = stray.fleet.fit(log, json_map=mapping, n_clusters=1, pca=0, backend="cpu")
+    summary = json.loads(run.to_json())
+    assert summary["entities"] == 13
+    # the rule, nginx and sh everywhere; the odd container's rule, nc, port and network
+    assert summary["features"] == 7
+    assert run.scores.sort_values("score")["entity"].iloc[-1] == "web-12"
+    rescored = stray.fleet.score(log, run.model, json_map=mapping)
+    assert set(rescored.scores["entity"]) == set(run.scores["entity"])
+
+    with pytest.raises(ValueError, match="needs json_map"):
+        stray.fleet.fit(log, format="json-log", backend="cpu")
+    with pytest.raises(ValueError, match="format='csv' does not apply"):
+        stray.fleet.fit(log, format="csv", json_map=mapping, backend="cpu")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"entity": "/hostname", "rules": [{"field": "/rule", "group": "a:b"}]}')
+    with pytest.raises(ValueError, match=r"rules\[0\]\.group 'a:b' contains ':'"):
+        stray.fleet.fit(log, json_map=broken, backend="cpu")
+    with pytest.raises(ValueError, match="event files"):
+        stray.fleet.fit(pd.DataFrame({"entity": ["a", "b"], "feature": ["x", "y"]}),
+                        json_map=mapping)
 
 
 def test_ephemeral_ports_fold_unless_asked_not_to():
