@@ -259,5 +259,23 @@ TEST(EventsJsonLog, ElasticCommonSchema) {
                                       "web-2 file.ext:.sh", "web-2 package:lua5.3"}));
 }
 
+TEST(EventsJsonLog, KubernetesAudit) {
+  const std::string lines =
+      R"({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"RequestReceived","requestURI":"/api/v1/namespaces/shop/pods/web-0/exec?command=sh","verb":"create","user":{"username":"alice@example.com","groups":["devs","system:authenticated"]},"sourceIPs":["198.51.100.7"],"objectRef":{"resource":"pods","namespace":"shop","name":"web-0","apiVersion":"v1","subresource":"exec"}})"
+      "\n"
+      R"({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/shop/pods/web-0/exec?command=sh","verb":"create","user":{"username":"alice@example.com","groups":["devs","system:authenticated"]},"sourceIPs":["198.51.100.7","10.0.0.2"],"objectRef":{"resource":"pods","namespace":"shop","name":"web-0","apiVersion":"v1","subresource":"exec"},"responseStatus":{"metadata":{},"code":101},"annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":""}})"
+      "\n"
+      R"({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a2","stage":"ResponseComplete","requestURI":"/api/v1/secrets","verb":"list","user":{"username":"system:serviceaccount:shop:web","groups":["system:serviceaccounts"]},"sourceIPs":["10.244.1.9"],"objectRef":{"resource":"secrets","apiVersion":"v1"},"responseStatus":{"metadata":{},"status":"Failure","code":403},"annotations":{"authorization.k8s.io/decision":"forbid","authorization.k8s.io/reason":""}})"
+      "\n";
+  EXPECT_EQ(features_of("k8s-audit.json", lines),
+            (std::vector<std::string>{
+                "alice@example.com api:create:pods", "alice@example.com api.subresource:create:pods:exec",
+                "alice@example.com namespace:shop", "alice@example.com net.remote_net:198.51.100.0/24",
+                "alice@example.com net.remote_net:10.0.0.0/24",
+                "system:serviceaccount:shop:web api:list:secrets",
+                "system:serviceaccount:shop:web net.remote_net:10.244.1.0/24",
+                "system:serviceaccount:shop:web denied:list:secrets"}));
+}
+
 }  // namespace
 }  // namespace stray
