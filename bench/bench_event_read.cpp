@@ -70,7 +70,7 @@ class JsonLogWriter {
 // What reads JsonLogWriter's lines back as the fleet's events.
 stray::JsonLogMapping json_log_mapping() {
   stray::JsonLogMapping m;
-  m.entity = {"/host/name"};
+  m.entity = {{"/host/name"}};
   for (const char* group : {"package", "process", "net.port", "net.remote", "net.remote_net"}) {
     stray::JsonLogRule r;
     r.when = {{"/event/category", {group}}};

@@ -11,7 +11,8 @@ namespace stray::fuzz {
 
 inline JsonLogMapping json_log_fuzz_mapping() {
   JsonLogMapping m;
-  m.entity = {"/e", "/h/n", "/l/0"};
+  m.entity = {{"/e"}, {"/h/n", "/c"}, {"/l/0"}};
+  m.entity_ignore = {"-"};
   JsonLogRule path;
   path.when = {{"/k", {"1", "true"}}};
   path.fields = {"/p"};

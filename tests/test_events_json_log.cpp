@@ -221,7 +221,8 @@ TEST(EventsJsonLog, Falco) {
       "\n";
   EXPECT_EQ(features_of("falco.json", lines),
             (std::vector<std::string>{
-                "lab9-target alert:Terminal shell in container", "lab9-target process:sh",
+                "node-1:lab9-target alert:Terminal shell in container",
+                "node-1:lab9-target process:sh",
                 "node-2 alert:Unexpected outbound connection", "node-2 process:nc",
                 "node-2 net.remote:4444", "node-2 net.remote_net:203.0.113.0/24"}));
 }

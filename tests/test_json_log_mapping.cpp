@@ -82,7 +82,7 @@ TEST(JsonFields, RefusesWhatIsNotAnObject) {
 
 const char* const kSysmon = R"({
   "about": "Sysmon through NXLog",
-  "entity": ["/Hostname", "/host/name"],
+  "entity": [["/host/name", "/container"], "/Hostname"], "entity_ignore": ["host"],
   "rules": [
     {"when": {"/EventID": 1}, "field": "/Image", "group": "process",
      "part": "basename", "lowercase": true},
@@ -93,7 +93,8 @@ const char* const kSysmon = R"({
 
 TEST(JsonLogMappingFile, ReadsEveryMember) {
   const JsonLogMapping m = parse_json_log_mapping(kSysmon);
-  EXPECT_EQ(m.entity, (Tokens{"/Hostname", "/host/name"}));
+  EXPECT_EQ(m.entity, (std::vector<Tokens>{{"/host/name", "/container"}, {"/Hostname"}}));
+  EXPECT_EQ(m.entity_ignore, Tokens{"host"});
   ASSERT_EQ(m.rules.size(), 3u);
   const JsonLogRule& a = m.rules[0];
   ASSERT_EQ(a.when.size(), 1u);
@@ -122,7 +123,7 @@ TEST(JsonLogMappingFile, ReadsEveryMember) {
   // One pointer, not an array, for the entity.
   EXPECT_EQ(parse_json_log_mapping(R"({"entity": "/h", "rules": [{"field": "/f", "group": "g"}]})")
                 .entity,
-            Tokens{"/h"});
+            std::vector<Tokens>{{"/h"}});
 }
 
 // The message of the parse_error `json` is, or "" when it parses.
@@ -149,9 +150,11 @@ TEST(JsonLogMappingFile, EveryMistakeNamesItsMember) {
       {R"({"entity": "/h", "rules": []})", "no rules"},
       {R"({"entity": "/h", "rules": [], "extra": 1})", "the mapping has an unknown member 'extra'"},
       {R"({"about": 1, "entity": "/h", "rules": []})", "\"about\" is not a string"},
-      {R"({"entity": "h", "rules": [{"field": "/f", "group": "g"}]})", "entity 'h' is not a JSON pointer"},
+      {R"({"entity": "h", "rules": [{"field": "/f", "group": "g"}]})", "entity[0] 'h' is not a JSON pointer"},
       {R"({"entity": [], "rules": [{"field": "/f", "group": "g"}]})", "entity is not a JSON pointer"},
-      {R"({"entity": ["/h", 3], "rules": [{"field": "/f", "group": "g"}]})", "entity is not a JSON pointer"},
+      {R"({"entity": ["/h", 3], "rules": [{"field": "/f", "group": "g"}]})", "entity[1] is not a JSON pointer"},
+      {R"({"entity": ["/h", []], "rules": [{"field": "/f", "group": "g"}]})", "entity[1] is not a JSON pointer"},
+      {R"({"entity": [["/h", "x"]], "rules": [{"field": "/f", "group": "g"}]})", "entity[0] 'x' is not a JSON pointer"},
       {R"({"entity": "/h", "entity_ignore": "host", "rules": [{"field": "/f", "group": "g"}]})",
        "entity_ignore is not an array of strings"},
       {with_rule("3"), "rules[0] is not an object"},
@@ -220,7 +223,7 @@ TEST(JsonLogMappingFile, ReadsFromAFileAndSaysWhenItCannot) {
 TEST(JsonLogMapping, ValidatesOneBuiltInCode) {
   JsonLogMapping m;
   EXPECT_THROW(validate_json_log_mapping(m, "test"), Error);
-  m.entity = {"/h"};
+  m.entity = {{"/h"}};
   m.rules.push_back({});
   try {
     validate_json_log_mapping(m, "test");

@@ -256,7 +256,7 @@ def test_json_logs_read_through_a_mapping_file(tmp_path):
     assert summary["entities"] == 13
     # the rule, nginx and sh everywhere; the odd container's rule, nc, port and network
     assert summary["features"] == 7
-    assert run.scores.sort_values("score")["entity"].iloc[-1] == "web-12"
+    assert run.scores.sort_values("score")["entity"].iloc[-1] == "node-1:web-12"
     rescored = stray.fleet.score(log, run.model, json_map=mapping)
     assert set(rescored.scores["entity"]) == set(run.scores["entity"])
 

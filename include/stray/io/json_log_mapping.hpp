@@ -74,12 +74,16 @@ struct JsonLogRule {
 };
 
 struct JsonLogMapping {
-  /// Pointers to the entity, tried in order: the first present as a
-  /// non-empty string or an integer is the line's entity ("/output_fields/
-  /// container.name", then "/hostname"). A line with none gives no events.
-  std::vector<std::string> entity;
-  /// Values that name no entity, so the next pointer is tried: Falco names
-  /// the host itself "host" in container.name.
+  /// Where the entity is: alternatives tried in order, each one pointer or
+  /// several whose texts are joined by ':' — {{"/hostname",
+  /// "/output_fields/container.name"}, {"/hostname"}} names a container
+  /// "node-1:nginx" (container names repeat across nodes) and an alert on
+  /// the node itself "node-1". The first alternative whose members are all
+  /// present as non-empty strings or integers, none of them one of
+  /// entity_ignore, is the line's entity; a line with none gives no events.
+  std::vector<std::vector<std::string>> entity;
+  /// Values that name no entity, so the next alternative is tried: Falco
+  /// names the host itself "host" in container.name.
   std::vector<std::string> entity_ignore;
   std::vector<JsonLogRule> rules;
 
@@ -105,8 +109,10 @@ void validate_json_log_mapping(const JsonLogMapping& mapping, const char* where)
 ///       "ipv4_prefix": 24, "ipv6_prefix": 64},
 ///      {"field": ["/SourceName", "/EventID"], "group": "event"}]}
 ///
-/// "entity" is a pointer or an array of them, "entity_ignore" an array of
-/// strings; a rule's "field" likewise;
+/// "entity" is a pointer or an array of alternatives, each a pointer or an
+/// array of pointers to join ([["/hostname", "/output_fields/container.name"],
+/// "/hostname"]); "entity_ignore" an array of strings; a rule's "field" a
+/// pointer or an array of pointers to join;
 /// "when" maps pointers to a value or an array of values (strings,
 /// integers, true or false). "about" is for the reader of the file and
 /// ignored. Unknown members, wrong types and everything

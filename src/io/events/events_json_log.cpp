@@ -80,7 +80,8 @@ class JsonLogFormat final : public fleet::BlockFormat {
  private:
   void read_line(std::string_view text, int64_t line_no, fleet::ParsedBlock& out,
                  std::vector<FoundMember>& found) const;
-  std::optional<std::string_view> entity_of(const std::vector<FoundMember>& found) const;
+  std::optional<std::string_view> entity_of(const std::vector<FoundMember>& found,
+                                            std::deque<std::string>* owned) const;
   bool ignored_entity(std::string_view name) const {
     for (const std::string& v : entity_ignore_) {
       if (name == v) return true;
@@ -98,7 +99,7 @@ class JsonLogFormat final : public fleet::BlockFormat {
 
   const std::size_t max_bytes_;
   fleet::JsonFields fields_;
-  std::vector<int> entity_;
+  std::vector<std::vector<int>> entity_;  // the alternatives, each its slots to join
   std::vector<std::string> entity_ignore_;
   std::vector<SlottedRule> rules_;
 };
@@ -109,7 +110,11 @@ JsonLogFormat::JsonLogFormat(const EventReadOptions& options, std::size_t max_by
                     "the json-log format needs a mapping (EventReadOptions::json_log; "
                     "stray fleet --json-map FILE)");
   validate_json_log_mapping(options.json_log, kWhere);
-  for (const std::string& p : options.json_log.entity) entity_.push_back(fields_.add(p));
+  for (const std::vector<std::string>& alternative : options.json_log.entity) {
+    std::vector<int> slots;
+    for (const std::string& p : alternative) slots.push_back(fields_.add(p));
+    entity_.push_back(std::move(slots));
+  }
   entity_ignore_ = options.json_log.entity_ignore;
   for (const JsonLogRule& rule : options.json_log.rules) {
     SlottedRule r;
@@ -144,7 +149,7 @@ void JsonLogFormat::read_line(std::string_view text, int64_t line_no, fleet::Par
   if (!fields_.find(text, &out.owned, found, &error)) {
     fleet::fail_in_block(ErrorCode::parse_error, line_no, "invalid JSON (", error, ")");
   }
-  const std::optional<std::string_view> entity = entity_of(found);
+  const std::optional<std::string_view> entity = entity_of(found, &out.owned);
   if (!entity) {
     ++out.without_entity;
     return;
@@ -158,14 +163,30 @@ void JsonLogFormat::read_line(std::string_view text, int64_t line_no, fleet::Par
   if (!matched) ++out.unmatched;
 }
 
-std::optional<std::string_view> JsonLogFormat::entity_of(
-    const std::vector<FoundMember>& found) const {
-  for (const int slot : entity_) {
+// The first alternative whose members all name something: a non-empty
+// string or an integer, not one of entity_ignore.
+std::optional<std::string_view> JsonLogFormat::entity_of(const std::vector<FoundMember>& found,
+                                                         std::deque<std::string>* owned) const {
+  const auto name = [&](int slot) -> std::optional<std::string_view> {
     const FoundMember& m = found[static_cast<std::size_t>(slot)];
-    if (!m.present) continue;
-    const bool named = (m.value.type == JsonType::string && !m.value.text.empty()) ||
-                       m.value.is_integer_literal();
-    if (named && !ignored_entity(m.value.text)) return m.value.text;
+    const bool named = m.present && ((m.value.type == JsonType::string && !m.value.text.empty()) ||
+                                     m.value.is_integer_literal());
+    if (!named || ignored_entity(m.value.text)) return std::nullopt;
+    return m.value.text;
+  };
+  for (const std::vector<int>& alternative : entity_) {
+    if (alternative.size() == 1) {
+      if (const auto text = name(alternative[0])) return text;
+      continue;
+    }
+    std::string joined;
+    bool whole = true;
+    for (std::size_t i = 0; i < alternative.size() && whole; ++i) {
+      const auto text = name(alternative[i]);
+      whole = text.has_value();
+      if (whole) joined.append(i > 0 ? ":" : "").append(*text);
+    }
+    if (whole) return owned->emplace_back(std::move(joined));
   }
   return std::nullopt;
 }

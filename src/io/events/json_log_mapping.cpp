@@ -73,9 +73,13 @@ std::string rule_problem(const JsonLogRule& rule, const std::string& where) {
 // Why `mapping` cannot be applied, or "" when it can.
 std::string mapping_problem(const JsonLogMapping& mapping) {
   if (mapping.entity.empty()) return "the mapping has no entity pointer";
-  for (const std::string& e : mapping.entity) {
-    const std::string p = pointer_problem(e);
-    if (!p.empty()) return "entity " + p;
+  for (std::size_t i = 0; i < mapping.entity.size(); ++i) {
+    const std::string where = "entity[" + std::to_string(i) + "]";
+    if (mapping.entity[i].empty()) return where + " has no pointer";
+    for (const std::string& e : mapping.entity[i]) {
+      const std::string p = pointer_problem(e);
+      if (!p.empty()) return where + " " + p;
+    }
   }
   if (mapping.rules.empty()) return "the mapping has no rules: nothing would be read";
   if (mapping.rules.size() > kMaxJsonLogRules) {
@@ -120,7 +124,7 @@ class MappingFile {
     JsonLogMapping m;
     const auto entity = doc.find("entity");
     if (entity == doc.end()) fail("the mapping has no \"entity\"");
-    m.entity = pointers(*entity, "entity");
+    m.entity = alternatives(*entity, "entity");
     const auto entity_ignore = doc.find("entity_ignore");
     if (entity_ignore != doc.end()) m.entity_ignore = strings(*entity_ignore, "entity_ignore");
     const auto rules = doc.find("rules");
@@ -158,6 +162,18 @@ class MappingFile {
       if (out.size() != j.size()) out.clear();
     }
     if (out.empty()) fail(where, " is not a JSON pointer or a non-empty array of them");
+    return out;
+  }
+
+  // The entity: a pointer, or an array of alternatives, each a pointer or a
+  // non-empty array of pointers.
+  std::vector<std::vector<std::string>> alternatives(const Json& j, const std::string& where) const {
+    if (j.is_string()) return {{j.get<std::string>()}};
+    if (!j.is_array() || j.empty()) fail(where, " is not a JSON pointer or a non-empty array of them");
+    std::vector<std::vector<std::string>> out;
+    for (std::size_t i = 0; i < j.size(); ++i) {
+      out.push_back(pointers(j[i], where + "[" + std::to_string(i) + "]"));
+    }
     return out;
   }
 
