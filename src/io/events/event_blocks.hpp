@@ -108,6 +108,14 @@ struct RecordScan {
   bool has_quotes = false;  // CSV: a '"' in the bytes searched
 };
 
+/// find_record_ends of the formats whose every line break ends a record
+/// (JSON Lines, JSON logs).
+inline void find_line_ends(std::string_view text, RecordScan& scan) {
+  const std::size_t nl = text.substr(scan.scanned).rfind('\n');
+  if (nl != std::string_view::npos) scan.end = scan.scanned + nl + 1;
+  scan.scanned = text.size();
+}
+
 /// A format the block reader parses.
 class BlockFormat {
  public:

@@ -22,9 +22,7 @@ class JsonlFormat final : public fleet::BlockFormat {
 
   // Every line break ends a record.
   void find_record_ends(std::string_view text, fleet::RecordScan& scan) const override {
-    const std::size_t nl = text.substr(scan.scanned).rfind('\n');
-    if (nl != std::string_view::npos) scan.end = scan.scanned + nl + 1;
-    scan.scanned = text.size();
+    fleet::find_line_ends(text, scan);
   }
   bool concurrent() const override { return true; }
   void parse(const fleet::Block& block, fleet::ParsedBlock& out) override;

@@ -2,13 +2,11 @@
 // JSON (include/stray/io/json_log_mapping.hpp).
 #include "stray/io/json_log_mapping.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include <fstream>
 #include <string>
 
 #include "core/check.hpp"
 #include "io/events/json_log_fields.hpp"
+#include "io/events/mapping_file.hpp"
 
 namespace stray {
 
@@ -143,10 +141,8 @@ class MappingFile {
  private:
   void only_keys(const Json& object, const std::string& where,
                  std::initializer_list<const char*> keys) const {
-    for (const auto& [key, value] : object.items()) {
-      bool known = false;
-      for (const char* k : keys) known = known || key == k;
-      if (!known) fail(where, " has an unknown member '", internal::printable(key, 80), "'");
+    if (const auto key = fleet::unknown_member(object, keys)) {
+      fail(where, " has an unknown member '", internal::printable(*key, 80), "'");
     }
   }
 
@@ -259,28 +255,13 @@ class MappingFile {
 
 JsonLogMapping parse_json_log_mapping(std::string_view json, const std::string& source_name) {
   const MappingFile file(source_name);
-  if (json.size() > kMaxJsonLogMappingBytes) {
-    file.fail("the mapping has ", json.size(), " bytes, more than ", kMaxJsonLogMappingBytes);
-  }
-  Json doc;
-  try {
-    doc = Json::parse(json.begin(), json.end());
-  } catch (const nlohmann::json::exception& e) {
-    file.fail("not valid JSON: ", internal::printable(e.what()));
-  }
-  return file.mapping(doc);
+  return file.mapping(fleet::parse_mapping_json(json, kMaxJsonLogMappingBytes, kWhere,
+                                                source_name.empty() ? "" : source_name + ": "));
 }
 
 JsonLogMapping read_json_log_mapping(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  internal::require(static_cast<bool>(in), ErrorCode::io_error, kWhere, "cannot open ",
-                    path.string());
-  // One byte past the limit tells a file too large without reading all of it.
-  std::string text(kMaxJsonLogMappingBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  internal::require(!in.bad(), ErrorCode::io_error, kWhere, "cannot read ", path.string());
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  return parse_json_log_mapping(text, path.string());
+  return parse_json_log_mapping(fleet::read_mapping_text(path, kMaxJsonLogMappingBytes, kWhere),
+                                path.string());
 }
 
 }  // namespace stray

@@ -1,11 +1,9 @@
 // osquery mappings written as JSON: parse_osquery_mapping and
 // read_osquery_mapping (include/stray/io/events.hpp).
-#include <nlohmann/json.hpp>
-
-#include <fstream>
 #include <string>
 
 #include "core/check.hpp"
+#include "io/events/mapping_file.hpp"
 #include "stray/io/events.hpp"
 
 namespace stray {
@@ -27,10 +25,8 @@ class MappingReader {
 
   void only_keys(const Json& object, const std::string& where,
                  std::initializer_list<const char*> keys) const {
-    for (const auto& [key, value] : object.items()) {
-      bool known = false;
-      for (const char* k : keys) known = known || key == k;
-      if (!known) fail(where, " has an unknown member '", internal::printable(key), "'");
+    if (const auto key = fleet::unknown_member(object, keys)) {
+      fail(where, " has an unknown member '", internal::printable(*key), "'");
     }
   }
 
@@ -88,15 +84,8 @@ class MappingReader {
 
 OsqueryMapping parse_osquery_mapping(std::string_view json, const std::string& source_name) {
   const MappingReader reader(source_name);
-  if (json.size() > kMaxOsqueryMappingBytes) {
-    reader.fail("the mapping has ", json.size(), " bytes, more than ", kMaxOsqueryMappingBytes);
-  }
-  Json doc;
-  try {
-    doc = Json::parse(json.begin(), json.end());
-  } catch (const nlohmann::json::exception& e) {
-    reader.fail("not valid JSON: ", internal::printable(e.what()));
-  }
+  const Json doc = fleet::parse_mapping_json(json, kMaxOsqueryMappingBytes, kWhere,
+                                             source_name.empty() ? "" : source_name + ": ");
   if (!doc.is_object()) reader.fail("the mapping is not a JSON object");
   reader.only_keys(doc, "the mapping", {"defaults", "rules"});
   const auto defaults = doc.find("defaults");
@@ -116,15 +105,8 @@ OsqueryMapping parse_osquery_mapping(std::string_view json, const std::string& s
 }
 
 OsqueryMapping read_osquery_mapping(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  internal::require(static_cast<bool>(in), ErrorCode::io_error, kWhere, "cannot open ",
-                    path.string());
-  // One byte past the limit tells a file too large without reading all of it.
-  std::string text(kMaxOsqueryMappingBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  internal::require(!in.bad(), ErrorCode::io_error, kWhere, "cannot read ", path.string());
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  return parse_osquery_mapping(text, path.string());
+  return parse_osquery_mapping(fleet::read_mapping_text(path, kMaxOsqueryMappingBytes, kWhere),
+                               path.string());
 }
 
 }  // namespace stray
