@@ -2,7 +2,8 @@
 // documented rules make of 3,000 random collector lines
 // (tests/fixtures/json_log/, made by make_json_log_fixtures.py), on one
 // thread and several, in blocks large and small; its errors; and the
-// example mappings on lines in their collectors' shapes.
+// example mappings on sample lines in their collectors' documented shapes
+// (tests/fixtures/json_log/samples/).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -53,7 +54,8 @@ TEST(EventsJsonLog, ReadsAsTheReferenceDoes) {
   const nlohmann::json& expected = golden["events"];
   for (const auto& [threads, block_bytes] :
        std::vector<std::pair<int, std::size_t>>{{1, fleet::kBlockBytes}, {2, 4096}, {3, 97}}) {
-    SCOPED_TRACE("threads " + std::to_string(threads) + ", blocks of " + std::to_string(block_bytes));
+    SCOPED_TRACE("threads " + std::to_string(threads) + ", blocks of " +
+                 std::to_string(block_bytes));
     const Read r = read_log(lines, mapping, threads, block_bytes);
     ASSERT_EQ(r.events.size(), expected.size());
     for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -179,27 +181,22 @@ TEST(EventsJsonLog, IsAFormatToReadNotToWrite) {
 }
 
 // ---- the example mappings, on lines in their collectors' shapes ---------
+// (tests/fixtures/json_log/samples/, a file per mapping of examples/mappings/)
 
-std::vector<std::string> features_of(const std::string& mapping, const std::string& lines) {
-  const Read r = read_log(lines, read_json_log_mapping(kMappings + mapping));
+// "entity group:feature" of the events the sample log of `name` reads as
+// through the example mapping of that name.
+std::vector<std::string> features_of(const std::string& name) {
+  const Read r = read_log(file_text(kFixtures + "samples/" + name + ".jsonl"),
+                          read_json_log_mapping(kMappings + name + ".json"));
   std::vector<std::string> out;
-  for (const EventRecord& e : r.events) out.push_back(e.entity + " " + e.group + ":" + e.feature);
+  for (const EventRecord& e : r.events) {
+    out.push_back(e.entity + " " + e.group + ":" + e.feature);
+  }
   return out;
 }
 
 TEST(EventsJsonLog, SysmonThroughNxlog) {
-  const std::string lines =
-      R"({"EventTime":"2020-10-21 21:41:08","Hostname":"WORKSTATION5.theshire.local","EventID":1,"SourceName":"Microsoft-Windows-Sysmon","Channel":"Microsoft-Windows-Sysmon/Operational","Image":"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\PowerShell.EXE","ParentImage":"C:\\Windows\\explorer.exe","User":"THESHIRE\\pgustavo"})"
-      "\n"
-      R"({"Hostname":"WORKSTATION5.theshire.local","EventID":3,"SourceName":"Microsoft-Windows-Sysmon","Channel":"Microsoft-Windows-Sysmon/Operational","Image":"C:\\Windows\\System32\\svchost.exe","Protocol":"tcp","Initiated":"true","DestinationIp":"10.0.1.4","DestinationPort":445,"SourcePort":"50123"})"
-      "\n"
-      R"({"Hostname":"WORKSTATION5.theshire.local","EventID":11,"SourceName":"Microsoft-Windows-Sysmon","Channel":"Microsoft-Windows-Sysmon/Operational","Image":"C:\\Windows\\system32\\cmd.exe","TargetFilename":"C:\\Users\\pgustavo\\AppData\\Local\\Temp\\Payload.PS1"})"
-      "\n"
-      R"({"Hostname":"WORKSTATION5.theshire.local","EventID":3,"SourceName":"Microsoft-Windows-Sysmon","Channel":"Microsoft-Windows-Sysmon/Operational","Image":"System","Protocol":"tcp","Initiated":"false","SourceIp":"10.0.1.6","DestinationIp":"10.0.1.15","DestinationPort":445})"
-      "\n"
-      R"({"Hostname":"MORDORDC.theshire.local","EventID":4624,"SourceName":"Microsoft-Windows-Security-Auditing","Channel":"Security","TargetUserName":"pgustavo"})"
-      "\n";
-  EXPECT_EQ(features_of("sysmon-nxlog.json", lines),
+  EXPECT_EQ(features_of("sysmon-nxlog"),
             (std::vector<std::string>{
                 "WORKSTATION5.theshire.local event:Microsoft-Windows-Sysmon:1",
                 "WORKSTATION5.theshire.local process:powershell.exe",
@@ -214,12 +211,7 @@ TEST(EventsJsonLog, SysmonThroughNxlog) {
 }
 
 TEST(EventsJsonLog, Falco) {
-  const std::string lines =
-      R"({"hostname":"node-1","output":"Notice A shell was spawned","output_fields":{"container.id":"16514a12c7ad","container.image.repository":"alpine","container.name":"lab9-target","evt.type":"execve","k8s.pod.name":null,"proc.exepath":"/bin/busybox","proc.name":"sh","proc.pname":"containerd-shim","user.name":"root"},"priority":"Notice","rule":"Terminal shell in container","source":"syscall","tags":["T1059","container"],"time":"2026-07-04T20:46:44.180672852Z"})"
-      "\n"
-      R"({"hostname":"node-2","output":"Warning outbound","output_fields":{"container.id":"host","container.name":"host","fd.rip":"203.0.113.9","fd.rport":4444,"proc.name":"nc"},"priority":"Warning","rule":"Unexpected outbound connection","source":"syscall","tags":[],"time":"2026-07-04T20:47:00Z"})"
-      "\n";
-  EXPECT_EQ(features_of("falco.json", lines),
+  EXPECT_EQ(features_of("falco"),
             (std::vector<std::string>{
                 "node-1:lab9-target alert:Terminal shell in container",
                 "node-1:lab9-target process:sh",
@@ -228,14 +220,7 @@ TEST(EventsJsonLog, Falco) {
 }
 
 TEST(EventsJsonLog, Tetragon) {
-  const std::string lines =
-      R"({"process_exec":{"process":{"exec_id":"aXA=","pid":17170,"uid":0,"cwd":"/","binary":"/usr/sbin/nginx","flags":"procFS auid rootcwd","pod":{"namespace":"default","name":"nginx-deployment-6c8b449b8f-tpz4h","container":{"id":"containerd://a486","name":"nginx","image":{"id":"docker.io/library/nginx@sha256:2bca","name":"docker.io/library/nginx:latest"}},"workload":"nginx-deployment"}},"parent":{"binary":"/usr/bin/containerd-shim"}},"node_name":"kind-control-plane","time":"2022-06-01T19:35:53.684Z"})"
-      "\n"
-      R"({"process_kprobe":{"process":{"binary":"/usr/bin/curl","pod":{"namespace":"default","name":"xwing","container":{"name":"spaceship"}}},"function_name":"tcp_connect","args":[{"sock_arg":{"family":"AF_INET","type":"SOCK_STREAM","protocol":"IPPROTO_TCP","saddr":"10.244.0.186","daddr":"35.163.232.105","sport":41468,"dport":443}}],"action":"KPROBE_ACTION_POST"},"node_name":"kind-control-plane","time":"2023-01-01T00:00:00Z"})"
-      "\n"
-      R"({"process_exec":{"process":{"binary":"/usr/bin/kubelet"}},"node_name":"kind-control-plane","time":"2023-01-01T00:00:01Z"})"
-      "\n";
-  EXPECT_EQ(features_of("tetragon.json", lines),
+  EXPECT_EQ(features_of("tetragon"),
             (std::vector<std::string>{"nginx-deployment-6c8b449b8f-tpz4h process:nginx",
                                       "xwing net.remote:443",
                                       "xwing net.remote_net:35.163.232.0/24",
@@ -243,35 +228,19 @@ TEST(EventsJsonLog, Tetragon) {
 }
 
 TEST(EventsJsonLog, ElasticCommonSchema) {
-  const std::string lines =
-      R"({"@timestamp":"2026-01-01T00:00:00Z","host":{"name":"web-1","os":{"type":"linux"}},"event":{"category":["process"],"type":["start"],"dataset":"endpoint.events.process"},"process":{"name":"curl","executable":"/usr/bin/curl","pid":42}})"
-      "\n"
-      R"({"host":{"name":"web-1"},"event":{"category":["network"],"type":["start","connection"]},"network":{"direction":"egress","transport":"tcp"},"destination":{"ip":"2001:db8:5:6::10","port":8443},"source":{"ip":"10.0.0.5","port":51234}})"
-      "\n"
-      R"({"host":{"name":"web-1"},"event":{"category":["network"]},"network":{"direction":"ingress"},"destination":{"ip":"10.0.0.5","port":22}})"
-      "\n"
-      R"({"host":{"name":"web-2"},"event":{"category":["file"],"type":["creation"]},"file":{"path":"/tmp/.cache/Run.SH","extension":"SH"}})"
-      "\n"
-      R"({"host":{"name":"web-2"},"event":{"category":["package"],"type":["installation"]},"package":{"name":"lua5.3","version":"5.3.6"}})"
-      "\n";
-  EXPECT_EQ(features_of("ecs.json", lines),
+  EXPECT_EQ(features_of("ecs"),
             (std::vector<std::string>{"web-1 process:curl", "web-1 net.remote:8443",
                                       "web-1 net.remote_net:2001:db8:5:6::/64",
                                       "web-2 file.ext:.sh", "web-2 package:lua5.3"}));
 }
 
 TEST(EventsJsonLog, KubernetesAudit) {
-  const std::string lines =
-      R"({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"RequestReceived","requestURI":"/api/v1/namespaces/shop/pods/web-0/exec?command=sh","verb":"create","user":{"username":"alice@example.com","groups":["devs","system:authenticated"]},"sourceIPs":["198.51.100.7"],"objectRef":{"resource":"pods","namespace":"shop","name":"web-0","apiVersion":"v1","subresource":"exec"}})"
-      "\n"
-      R"({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/shop/pods/web-0/exec?command=sh","verb":"create","user":{"username":"alice@example.com","groups":["devs","system:authenticated"]},"sourceIPs":["198.51.100.7","10.0.0.2"],"objectRef":{"resource":"pods","namespace":"shop","name":"web-0","apiVersion":"v1","subresource":"exec"},"responseStatus":{"metadata":{},"code":101},"annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":""}})"
-      "\n"
-      R"({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a2","stage":"ResponseComplete","requestURI":"/api/v1/secrets","verb":"list","user":{"username":"system:serviceaccount:shop:web","groups":["system:serviceaccounts"]},"sourceIPs":["10.244.1.9"],"objectRef":{"resource":"secrets","apiVersion":"v1"},"responseStatus":{"metadata":{},"status":"Failure","code":403},"annotations":{"authorization.k8s.io/decision":"forbid","authorization.k8s.io/reason":""}})"
-      "\n";
-  EXPECT_EQ(features_of("k8s-audit.json", lines),
+  EXPECT_EQ(features_of("k8s-audit"),
             (std::vector<std::string>{
-                "alice@example.com api:create:pods", "alice@example.com api.subresource:create:pods:exec",
-                "alice@example.com namespace:shop", "alice@example.com net.remote_net:198.51.100.0/24",
+                "alice@example.com api:create:pods",
+                "alice@example.com api.subresource:create:pods:exec",
+                "alice@example.com namespace:shop",
+                "alice@example.com net.remote_net:198.51.100.0/24",
                 "alice@example.com net.remote_net:10.0.0.0/24",
                 "system:serviceaccount:shop:web api:list:secrets",
                 "system:serviceaccount:shop:web net.remote_net:10.244.1.0/24",

@@ -41,7 +41,9 @@ std::vector<std::string> found_texts(const std::vector<std::string>& pointers,
   std::string error;
   EXPECT_TRUE(fields.find(line, &escaped, found, &error)) << error;
   std::vector<std::string> out;
-  for (const fleet::FoundMember& m : found) out.push_back(m.present ? std::string(m.value.text) : "-");
+  for (const fleet::FoundMember& m : found) {
+    out.push_back(m.present ? std::string(m.value.text) : "-");
+  }
   return out;
 }
 

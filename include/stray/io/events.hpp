@@ -30,8 +30,8 @@
 // their parsed events (under 1 MiB each for real records; 4 MiB for the
 // shortest CSV records, twice that with a block sink's names) at most.
 // Compressed input and standard input are decoded and read on the calling
-// thread and parsed on all of them. JSON logs are read the same way. The osquery and SBOM readers use the
-// calling thread alone.
+// thread and parsed on all of them. JSON logs are read the same way. The
+// osquery and SBOM readers use the calling thread alone.
 //
 // Compressed input: every reader decodes gzip (.gz) and zstd (.zst) on the
 // fly, told by the input's first bytes rather than its name, in fixed

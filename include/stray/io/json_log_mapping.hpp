@@ -52,9 +52,9 @@ struct JsonLogCondition {
 /// One feature a line may give: where every condition of `when` holds, the
 /// member at `field` becomes a feature of `group`: a string's decoded text,
 /// or a number, true or false as written (null gives none). An array there
-/// gives a feature for each such element. With
-/// several fields, their texts joined by ':' are the feature (a line
-/// lacking any of them gives none); arrays are then not taken apart.
+/// gives a feature for each such element. With several fields, their texts
+/// joined by ':' are the feature (a line lacking any of them gives none);
+/// arrays are then not taken apart.
 struct JsonLogRule {
   std::vector<JsonLogCondition> when;
   std::vector<std::string> fields;  // pointers: one, or several joined by ':'
@@ -92,10 +92,11 @@ struct JsonLogMapping {
 
 /// Checks a mapping built in code as the file reader checks a file: an
 /// entity pointer and a rule at least; pointers that are not RFC 6901 or
-/// name the whole line (not starting with '/'; a '~' not followed by 0 or 1) or nest
-/// deeper than kMaxJsonPointerDepth; rules without fields, a condition
-/// without values, an empty group or one with ':', prefixes out of range.
-/// ErrorCode::invalid_argument naming `where` and the rule.
+/// name the whole line (not starting with '/'; a '~' not followed by 0 or
+/// 1) or nest deeper than kMaxJsonPointerDepth; an entity alternative or a
+/// rule without pointers, a condition without values, an empty group or
+/// one with ':', prefixes out of range. ErrorCode::invalid_argument naming
+/// `where` and the member.
 void validate_json_log_mapping(const JsonLogMapping& mapping, const char* where);
 
 /// A mapping written as JSON (docs/fleet-data.md, "JSON logs"):
@@ -112,13 +113,12 @@ void validate_json_log_mapping(const JsonLogMapping& mapping, const char* where)
 /// "entity" is a pointer or an array of alternatives, each a pointer or an
 /// array of pointers to join ([["/hostname", "/output_fields/container.name"],
 /// "/hostname"]); "entity_ignore" an array of strings; a rule's "field" a
-/// pointer or an array of pointers to join;
-/// "when" maps pointers to a value or an array of values (strings,
-/// integers, true or false). "about" is for the reader of the file and
-/// ignored. Unknown members, wrong types and everything
-/// validate_json_log_mapping refuses are ErrorCode::parse_error naming the
-/// member ("rules[2].when./EventID"). At most kMaxJsonLogMappingBytes of
-/// text and kMaxJsonLogRules rules.
+/// pointer or an array of pointers to join; "when" maps pointers to a value
+/// or an array of values (strings, integers, true or false). "about" is for
+/// the reader of the file and ignored. Unknown members, wrong types and
+/// everything validate_json_log_mapping refuses are ErrorCode::parse_error
+/// naming the member ("rules[2].when./EventID"). At most
+/// kMaxJsonLogMappingBytes of text and kMaxJsonLogRules rules.
 JsonLogMapping parse_json_log_mapping(std::string_view json, const std::string& source_name = {});
 JsonLogMapping read_json_log_mapping(const std::filesystem::path& path);
 

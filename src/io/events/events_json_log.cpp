@@ -117,7 +117,9 @@ JsonLogFormat::JsonLogFormat(const EventReadOptions& options, std::size_t max_by
   for (const JsonLogRule& rule : options.json_log.rules) {
     SlottedRule r;
     r.rule = &rule;
-    for (const JsonLogCondition& c : rule.when) r.when.emplace_back(fields_.add(c.pointer), &c.values);
+    for (const JsonLogCondition& c : rule.when) {
+      r.when.emplace_back(fields_.add(c.pointer), &c.values);
+    }
     for (const std::string& f : rule.fields) r.fields.push_back(fields_.add(f));
     if (!rule.value.empty()) r.value = fields_.add(rule.value);
     rules_.push_back(std::move(r));
@@ -310,10 +312,10 @@ ReadStats read_events_json_log(std::istream& in, const EventSink& sink,
 
 ReadStats read_events_json_log(const std::filesystem::path& path, const EventSink& sink,
                                const EventReadOptions& options) {
-  return fleet::read_from_path(path, sink, options, kWhere,
-                                [](std::istream& in, const EventSink& s, const EventReadOptions& o) {
-                                  return read_events_json_log(in, s, o);
-                                });
+  const auto read = [](std::istream& in, const EventSink& s, const EventReadOptions& o) {
+    return read_events_json_log(in, s, o);
+  };
+  return fleet::read_from_path(path, sink, options, kWhere, read);
 }
 
 }  // namespace stray

@@ -28,10 +28,18 @@ std::optional<std::vector<std::string>> json_pointer_tokens(std::string_view poi
 
 JsonFields::JsonFields() : nodes_(1) {}
 
+namespace {
+
+// Orders a node's children by token, for lower_bound.
+bool token_before(const std::pair<std::string, int>& entry, std::string_view token) {
+  return entry.first < token;
+}
+
+}  // namespace
+
 int JsonFields::child(int node, std::string_view token) const {
   const auto& c = nodes_[static_cast<std::size_t>(node)].children;
-  const auto it = std::lower_bound(c.begin(), c.end(), token,
-                                   [](const auto& entry, std::string_view t) { return entry.first < t; });
+  const auto it = std::lower_bound(c.begin(), c.end(), token, token_before);
   return it != c.end() && it->first == token ? it->second : -1;
 }
 
@@ -45,8 +53,7 @@ int JsonFields::add(std::string_view pointer) {
       next = static_cast<int>(nodes_.size());
       nodes_.emplace_back();
       auto& c = nodes_[static_cast<std::size_t>(path.back())].children;
-      const auto at = std::lower_bound(c.begin(), c.end(), token,
-                                       [](const auto& e, const std::string& t) { return e.first < t; });
+      const auto at = std::lower_bound(c.begin(), c.end(), std::string_view(token), token_before);
       c.insert(at, {token, next});
     }
     path.push_back(next);

@@ -52,7 +52,8 @@ std::string rule_problem(const JsonLogRule& rule, const std::string& where) {
     const std::string p = pointer_problem(c.pointer);
     if (!p.empty()) return where + ".when " + p;
     if (c.values.empty()) {
-      return where + ".when." + internal::printable(c.pointer, 80) + " has no values: it never holds";
+      return where + ".when." + internal::printable(c.pointer, 80) +
+             " has no values: it never holds";
     }
   }
   if (rule.ipv4_prefix < 0 || rule.ipv4_prefix > 32) {
@@ -163,9 +164,12 @@ class MappingFile {
 
   // The entity: a pointer, or an array of alternatives, each a pointer or a
   // non-empty array of pointers.
-  std::vector<std::vector<std::string>> alternatives(const Json& j, const std::string& where) const {
+  std::vector<std::vector<std::string>> alternatives(const Json& j,
+                                                     const std::string& where) const {
     if (j.is_string()) return {{j.get<std::string>()}};
-    if (!j.is_array() || j.empty()) fail(where, " is not a JSON pointer or a non-empty array of them");
+    if (!j.is_array() || j.empty()) {
+      fail(where, " is not a JSON pointer or a non-empty array of them");
+    }
     std::vector<std::vector<std::string>> out;
     for (std::size_t i = 0; i < j.size(); ++i) {
       out.push_back(pointers(j[i], where + "[" + std::to_string(i) + "]"));
