@@ -234,6 +234,16 @@ TEST(EventsJsonLog, ElasticCommonSchema) {
                                       "web-2 file.ext:.sh", "web-2 package:lua5.3"}));
 }
 
+TEST(EventsJsonLog, AuditbeatAuditd) {
+  // The last line is another Auditbeat module's: no rule of this mapping.
+  EXPECT_EQ(features_of("auditbeat"),
+            (std::vector<std::string>{"web-1 syscall:execve", "web-1 process:curl",
+                                      "web-1 syscall:connect",
+                                      "web-1 net.remote:8080",
+                                      "web-1 net.remote_net:198.51.100.0/24",
+                                      "web-2 syscall:openat", "web-2 file:/etc/shadow"}));
+}
+
 TEST(EventsJsonLog, KubernetesAudit) {
   EXPECT_EQ(features_of("k8s-audit"),
             (std::vector<std::string>{

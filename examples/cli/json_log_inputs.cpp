@@ -12,7 +12,7 @@ void add_json_log_options(CLI::App* cmd, JsonLogChoice* choice) {
   cmd->add_option("--json-map", choice->map_path,
                   "Read the inputs as a collector's JSON log (--format json-log) through this "
                   "mapping of JSON Pointers to the entity and features; examples/mappings/ has "
-                  "Sysmon (NXLog), Falco, Tetragon, ECS and Kubernetes audit logs "
+                  "Sysmon (NXLog), Falco, Tetragon, ECS, Auditbeat and Kubernetes audit logs "
                   "(docs/fleet-data.md)")
       ->check(CLI::ExistingFile);
 }

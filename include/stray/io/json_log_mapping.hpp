@@ -9,7 +9,8 @@
 // features, so stray reads such logs as they are (format "json-log"),
 // without a converter in between. docs/fleet-data.md, "JSON logs", has the
 // file format and examples/mappings/ a mapping for each of the collectors
-// above and for Kubernetes audit logs.
+// above, for Linux audit events through Auditbeat and for Kubernetes audit
+// logs.
 //
 // Members are named by JSON Pointers (RFC 6901): "/output_fields/proc.name"
 // is the member "proc.name" of the object "output_fields"; "/args/0/daddr"
