@@ -209,6 +209,39 @@ TEST_F(FleetInput, JsonLogThroughAMapping) {
           "without any of the JSON log mapping's entity members");
 }
 
+// `stray events` shows what a mapping reads: the synthetic fleet's JSON log
+// comes back as the very CSV it was made from; --head stops early; a log
+// the mapping reads nothing of is one line on stderr.
+TEST_F(FleetInput, EventsCommandWritesWhatAMappingReads) {
+  const std::string log = dir.file("fleet.log.jsonl"), map = dir.file("map.json");
+  write_as_json_log(csv, log, map);
+  const std::string back = dir.file("back.csv");
+  const auto r = run_cli("events --events " + log + " --json-map " + map + " --out " + back);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(slurp(back), slurp(csv));
+  EXPECT_EQ(lines_of(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("records -> "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("events of 5 groups and 400 entities"), std::string::npos) << r.err;
+
+  const auto head = run_cli("events --events " + log + " --json-map " + map +
+                            " --head 3 --out-format jsonl");
+  ASSERT_EQ(head.status, 0) << head.err;
+  EXPECT_EQ(lines_of(head.out), 3) << head.out;
+  EXPECT_EQ(head.out.rfind("{\"entity\":", 0), 0u) << head.out;
+  EXPECT_NE(head.err.find("the first 3 events"), std::string::npos) << head.err;
+
+  const std::string elsewhere = dir.file("elsewhere.json");
+  std::ofstream(elsewhere) << R"({"entity": "/hostname", "rules": [{"field": "/seen/what",)"
+                           << R"( "group": "g"}]})";
+  const std::string never = dir.file("never.csv");
+  const auto none =
+      run_cli("events --events " + log + " --json-map " + elsewhere + " --out " + never);
+  EXPECT_NE(none.status, 0);
+  EXPECT_EQ(lines_of(none.err), 1) << none.err;
+  EXPECT_NE(none.err.find("events: no events in " + log), std::string::npos) << none.err;
+  EXPECT_FALSE(std::filesystem::exists(never));
+}
+
 // --ephemeral-ports: high ports of the port groups are one feature by
 // default, every port its own with 0; a fit option, so refused with --model.
 TEST_F(FleetInput, EphemeralPortsOption) {

@@ -84,40 +84,51 @@ class ProgressSink final : public EventBlockSink {
 
 }  // namespace
 
+ReadStats read_event_files(const std::vector<std::string>& paths, const std::string& format,
+                           const ProgressCallback& progress, const char* command,
+                           const EventReadOptions& read, const EventSink& sink) {
+  uint64_t total = 0, done = 0;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    const auto size = p == "-" ? 0 : std::filesystem::file_size(p, ec);
+    if (!ec) total += size;
+  }
+  ReadStats stats;
+  for (const auto& p : paths) {
+    EventInput input(p, command);
+    const EventFormat f = input_format(input, format, command);
+    EventReadOptions options = read;
+    options.source_name = input.name();
+    ProgressSink counted(sink, [&] {
+      if (total > 0) {
+        progress("read",
+                 static_cast<double>(done + input.bytes_read()) / static_cast<double>(total));
+      }
+    });
+    stats.merge(read_events(input.stream(), f, progress ? block_sink(counted) : sink, options));
+    done += input.size();
+  }
+  return stats;
+}
+
+void require_events(const ReadStats& stats, const std::vector<std::string>& paths,
+                    const char* command) {
+  if (stats.events > 0) return;
+  const std::string where = paths.size() != 1   ? std::to_string(paths.size()) + " files"
+                            : paths[0] == "-" ? "standard input"
+                                              : paths[0];
+  throw Error(ErrorCode::invalid_argument,
+              std::string(command) + ": no events in " + where + ": " + no_events_reason(stats) +
+                  (stats.unmapped_queries.empty() ? "" : "; --osquery-map FILE maps them"));
+}
+
 EventSource file_source(const std::vector<std::string>& paths, const std::string& format,
                         const ProgressCallback& progress, const char* command,
                         const EventReadOptions& read) {
   return [paths, format, progress, command, read](const EventSink& sink) {
-    uint64_t total = 0, done = 0;
-    for (const auto& p : paths) {
-      std::error_code ec;
-      const auto size = p == "-" ? 0 : std::filesystem::file_size(p, ec);
-      if (!ec) total += size;
-    }
-    ReadStats stats;
-    std::string last_name;
-    for (const auto& p : paths) {
-      EventInput input(p, command);
-      const EventFormat f = input_format(input, format, command);
-      EventReadOptions options = read;
-      options.source_name = last_name = input.name();
-      ProgressSink counted(sink, [&] {
-        if (total > 0) {
-          progress("read",
-                   static_cast<double>(done + input.bytes_read()) / static_cast<double>(total));
-        }
-      });
-      stats.merge(read_events(input.stream(), f, progress ? block_sink(counted) : sink, options));
-      done += input.size();
-    }
     // Said here, with its reason, rather than as a fleet of 0 entities.
-    if (stats.events == 0) {
-      throw Error(ErrorCode::invalid_argument,
-                  std::string(command) + ": no events in " +
-                      (paths.size() == 1 ? last_name : std::to_string(paths.size()) + " files") +
-                      ": " + no_events_reason(stats) +
-                      (stats.unmapped_queries.empty() ? "" : "; --osquery-map FILE maps them"));
-    }
+    require_events(read_event_files(paths, format, progress, command, read, sink), paths,
+                   command);
   };
 }
 

@@ -49,10 +49,21 @@ bool stderr_is_terminal();
 EventFormat input_format(EventInput& input, const std::string& format, const char* command);
 
 /// Reads every event file of `paths` ("-": standard input; gzip and zstd
-/// decoded) into the sink, in order, each in input_format's format;
-/// progress ("read") by the bytes taken from the files when a callback is
-/// given. `read` carries the readers' options (SBOM ones); its
-/// source_name is set per file.
+/// decoded) into `sink`, in order, each in input_format's format; progress
+/// ("read") by the bytes taken from the files when a callback is given.
+/// `read` carries the readers' options (mappings, SBOM ones); its
+/// source_name is set per file. Returns the files' statistics summed.
+ReadStats read_event_files(const std::vector<std::string>& paths, const std::string& format,
+                           const ProgressCallback& progress, const char* command,
+                           const EventReadOptions& read, const EventSink& sink);
+
+/// Throws "<command>: no events in <file>: <why>" (no_events_reason) when
+/// `stats` counts no event.
+void require_events(const ReadStats& stats, const std::vector<std::string>& paths,
+                    const char* command);
+
+/// read_event_files as an EventSource, refusing input without events
+/// (require_events).
 EventSource file_source(const std::vector<std::string>& paths, const std::string& format,
                         const ProgressCallback& progress, const char* command,
                         const EventReadOptions& read = {});

@@ -12,6 +12,7 @@ void register_backends_command(CLI::App& app);
 void register_pca_command(CLI::App& app);
 void register_fleet_command(CLI::App& app);
 void register_synth_command(CLI::App& app);
+void register_events_command(CLI::App& app);
 void register_demo_command(CLI::App& app);
 void register_stability_command(CLI::App& app);
 void register_compare_command(CLI::App& app);

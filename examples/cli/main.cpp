@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   stray::cli::register_pca_command(app);
   stray::cli::register_fleet_command(app);
   stray::cli::register_synth_command(app);
+  stray::cli::register_events_command(app);
   stray::cli::register_demo_command(app);
   stray::cli::register_stability_command(app);
   stray::cli::register_compare_command(app);
