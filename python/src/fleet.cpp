@@ -237,6 +237,39 @@ FleetRun score_columns(const FleetModelHandle& model, nb::sequence entity, nb::o
   return make_run(std::move(r), used);
 }
 
+/// Event columns (entity, group, feature, value) as a dict for a DataFrame.
+struct EventColumns {
+  std::vector<std::string> entity, group, feature;
+  std::vector<double> value;
+
+  void add(const Event& e) {
+    entity.emplace_back(e.entity);
+    group.emplace_back(e.group);
+    feature.emplace_back(e.feature);
+    value.push_back(e.value);
+  }
+  nb::dict to_dict() {
+    nb::dict d;
+    d["entity"] = entity;
+    d["group"] = group;
+    d["feature"] = feature;
+    d["value"] = to_numpy(std::move(value));
+    return d;
+  }
+};
+
+/// The events of files as the fit reads them (the CLI's `stray events`),
+/// read without the GIL.
+nb::dict read_files(std::vector<std::string> paths, const std::string& format, nb::dict params) {
+  const EventSource source = file_source(std::move(paths), format, read_options(params));
+  EventColumns columns;
+  {
+    nb::gil_scoped_release release;
+    source([&](const Event& e) { columns.add(e); });
+  }
+  return columns.to_dict();
+}
+
 /// The synthetic fleet (the CLI's `stray synth` / `stray demo`) as event
 /// columns and its ground truth.
 nb::tuple synthetic(int64_t n_entities, uint64_t seed, int64_t hosts_per_anomaly) {
@@ -244,23 +277,13 @@ nb::tuple synthetic(int64_t n_entities, uint64_t seed, int64_t hosts_per_anomaly
   sp.n_entities = n_entities;
   sp.seed = seed;
   sp.hosts_per_anomaly = hosts_per_anomaly;
-  std::vector<std::string> entity, group, feature;
-  std::vector<double> value;
+  EventColumns columns;
   GroundTruth truth;
   {
     nb::gil_scoped_release release;
-    truth = generate_synthetic_fleet(sp, [&](const Event& e) {
-      entity.emplace_back(e.entity);
-      group.emplace_back(e.group);
-      feature.emplace_back(e.feature);
-      value.push_back(e.value);
-    });
+    truth = generate_synthetic_fleet(sp, [&](const Event& e) { columns.add(e); });
   }
-  nb::dict events;
-  events["entity"] = entity;
-  events["group"] = group;
-  events["feature"] = feature;
-  events["value"] = to_numpy(std::move(value));
+  nb::dict events = columns.to_dict();
   nb::list anomalies;
   for (const InjectedAnomaly& a : truth.anomalies) {
     nb::dict row;
@@ -286,6 +309,7 @@ void bind_fleet(nb::module_& m) {
   m.def("fleet_score_columns", &score_columns, nb::arg("model"), nb::arg("entity"),
         nb::arg("group").none(), nb::arg("feature"), nb::arg("value").noconvert().none(),
         nb::arg("params"), nb::arg("backend"), nb::arg("progress").none());
+  m.def("fleet_read_files", &read_files, nb::arg("paths"), nb::arg("format"), nb::arg("params"));
   m.def("synthetic_fleet", &synthetic, nb::arg("n_entities"), nb::arg("seed"),
         nb::arg("hosts_per_anomaly"));
 }

@@ -20,7 +20,8 @@ import numpy as np
 from . import _core
 from ._validation import check_backend
 
-__all__ = ["fit", "score", "load_model", "synthetic_fleet", "FleetResult", "FleetModel"]
+__all__ = ["fit", "score", "read_events", "load_model", "synthetic_fleet", "FleetResult",
+           "FleetModel"]
 
 
 def _frame(columns):
@@ -163,6 +164,19 @@ def score(events, model, *, format=None, top_n=None, top_fraction=None, mode=Non
         lambda *cols: _core.fleet_score_columns(handle, *cols, params, backend, progress),
     )
     return FleetResult(run)
+
+
+def read_events(events, *, format=None, osquery_map=None, osquery_entity=None, json_map=None):
+    """The events fit and score would read from event files, as a DataFrame
+    of entity, group, feature and value (a dict of arrays without pandas):
+    what a mapping makes of a log, before fitting on it (stray events on
+    the command line). Options as for fit; files without a single event are
+    a ValueError saying why."""
+    paths = _paths(events)
+    if paths is None:
+        raise TypeError("read_events takes event files: a path or a list of paths")
+    params = _reading(events, osquery_map, osquery_entity, json_map)
+    return _frame(_core.fleet_read_files(paths, _format(format, json_map) or "", params))
 
 
 def load_model(path):

@@ -232,6 +232,13 @@ def test_osquery_logs_read_through_a_mapping_file(tmp_path):
                         osquery_map=mapping)
 
 
+def broken_entity(tmp_path):
+    """A mapping whose entity no Falco line has."""
+    path = tmp_path / "no-entity.json"
+    path.write_text('{"entity": "/host/name", "rules": [{"field": "/rule", "group": "alert"}]}')
+    return path
+
+
 def test_json_logs_read_through_a_mapping_file(tmp_path):
     # Falco's alerts, in its own JSON shape, read with the project's example
     # mapping: twelve web containers, and one that spawns nc to port 4444.
@@ -259,6 +266,16 @@ def test_json_logs_read_through_a_mapping_file(tmp_path):
     assert run.scores.sort_values("score")["entity"].iloc[-1] == "node-1:web-12"
     rescored = stray.fleet.score(log, run.model, json_map=mapping)
     assert set(rescored.scores["entity"]) == set(run.scores["entity"])
+
+    events = stray.fleet.read_events(log, json_map=mapping)
+    assert list(events.columns) == ["entity", "group", "feature", "value"]
+    assert len(events) == 13 * 4 + 4  # the rule and two processes a container, and web-12's four
+    odd = events[events["entity"] == "node-1:web-12"]
+    assert set(odd["feature"]) >= {"nc", "4444", "203.0.113.0/24"}
+    with pytest.raises(ValueError, match="without any of the JSON log mapping's entity members"):
+        stray.fleet.read_events(log, json_map=broken_entity(tmp_path))
+    with pytest.raises(TypeError, match="event files"):
+        stray.fleet.read_events(pd.DataFrame({"entity": ["a"], "feature": ["x"]}))
 
     with pytest.raises(ValueError, match="needs json_map"):
         stray.fleet.fit(log, format="json-log", backend="cpu")
