@@ -91,6 +91,10 @@ TEST(EventsJsonl, ErrorsNameTheLine) {
   expect_line(jsonl_error(good + good + "{\"entity\":\"h\",\"feature\":\n"), 3);
   expect_line(jsonl_error(good + "\n[1,2]\n"), 3);
   expect_line(jsonl_error(good + "{\"feature\":\"a\"}\n"), 2);
+  // A collector's own log named .jsonl: the error says how it reads.
+  const Error falco = jsonl_error(R"({"hostname":"node-1","rule":"Drift","output_fields":{}})");
+  expect_line(falco, 1);
+  EXPECT_NE(std::string(falco.what()).find("--json-map FILE"), std::string::npos) << falco.what();
   expect_line(jsonl_error("{\"entity\":\"\",\"feature\":\"a\"}\n"), 1);
   expect_line(jsonl_error(good + "{\"entity\":\"h\"}\n"), 2);
   expect_line(jsonl_error(good + "{\"entity\":\"h\",\"feature\":1.5}\n"), 2);

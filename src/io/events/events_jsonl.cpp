@@ -55,9 +55,11 @@ Event JsonlFormat::to_event(std::string_view text, int64_t line_no,
     fleet::fail_in_block(ErrorCode::parse_error, line_no, "expected a JSON object");
   }
   fleet::JsonValue entity, group, feature, value;
+  bool has_entity = false;
   const bool ok = scan.object([&](std::string_view key, const fleet::JsonValue& v) {
     if (key == "entity") {
       entity = v;
+      has_entity = true;
     } else if (key == "feature") {
       feature = v;
     } else if (key == "group") {
@@ -71,9 +73,15 @@ Event JsonlFormat::to_event(std::string_view text, int64_t line_no,
     fleet::fail_in_block(ErrorCode::parse_error, line_no, "invalid JSON (", scan.error(), ")");
   }
   Event e;
-  if (entity.type != fleet::JsonType::string || entity.text.empty()) {
+  if (!has_entity) {
+    // Most likely a collector's own log, named .jsonl: say how to read it.
     fleet::fail_in_block(ErrorCode::parse_error, line_no,
-                         "'entity' is missing, empty or not a string");
+                         "no 'entity' member: not one of stray's JSON Lines events (a collector's "
+                         "own JSON log reads through a mapping: format json-log, stray fleet "
+                         "--json-map FILE)");
+  }
+  if (entity.type != fleet::JsonType::string || entity.text.empty()) {
+    fleet::fail_in_block(ErrorCode::parse_error, line_no, "'entity' is empty or not a string");
   }
   e.entity = entity.text;
   // Ports and ids may come as integers; their literal is the feature.
