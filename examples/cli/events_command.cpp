@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -51,19 +52,20 @@ EventFormat output_format(const EventsOptions& o) {
   }
 }
 
-std::string summary(const ReadStats* stats, const Written& w) {
+// The summary line; no statistics when --head ended the read.
+std::string summary(const std::optional<ReadStats>& stats, const Written& w) {
   std::ostringstream os;
-  if (stats == nullptr) {
+  if (!stats) {
     os << "events: the first " << w.events << " events (--head)";
   } else {
     os << "events: " << stats->records << " records -> " << w.events << " events";
   }
   os << " of " << w.groups.size() << " groups and " << w.entities.size() << " entities";
-  if (stats != nullptr && stats->skipped > 0) os << "; " << stats->skipped << " values ignored";
-  if (stats != nullptr && stats->without_entity > 0) {
+  if (stats && stats->skipped > 0) os << "; " << stats->skipped << " values ignored";
+  if (stats && stats->without_entity > 0) {
     os << "; " << stats->without_entity << " records without an entity";
   }
-  if (stats != nullptr && stats->unmatched > 0) {
+  if (stats && stats->unmatched > 0) {
     os << "; " << stats->unmatched << " records no rule matched";
   }
   return os.str();
@@ -90,13 +92,12 @@ void run_events(EventsOptions o) {
     if (o.head > 0 && w.events == o.head) throw HeadReached{};
     write(e);
     ++w.events;
-    if (w.groups.count(std::string(e.group)) == 0) w.groups.emplace(e.group);
+    w.groups.emplace(e.group);
     w.entities.emplace(e.entity);
   };
-  std::unique_ptr<ReadStats> stats;
+  std::optional<ReadStats> stats;
   try {
-    stats = std::make_unique<ReadStats>(
-        read_event_files(o.events, o.format, nullptr, "events", reading, sink));
+    stats = read_event_files(o.events, o.format, nullptr, "events", reading, sink);
     require_events(*stats, o.events, "events");
   } catch (const HeadReached&) {
   }
@@ -104,7 +105,7 @@ void run_events(EventsOptions o) {
   file.close();
   if (!file) throw Error(ErrorCode::io_error, "events: cannot write --out " + o.out);
   out.commit();
-  std::fprintf(stderr, "%s\n", summary(stats.get(), w).c_str());
+  std::fprintf(stderr, "%s\n", summary(stats, w).c_str());
 }
 
 }  // namespace
