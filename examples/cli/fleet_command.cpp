@@ -295,9 +295,9 @@ void add_input_options(CLI::App* cmd, FleetOptions* o) {
                   "- reads standard input; or --sbom)")
       ->check(kFileOrStdin);
   cmd->add_option("--format", o->format,
-                  "csv, jsonl, osquery, sbom or json-log (default: from each file's extension, .csv, "
-                  ".jsonl, .log or .spdx.json/.cdx.json/.syft.json, also before .gz or .zst, "
-                  "else from its first bytes)");
+                  "csv, jsonl, osquery, sbom or json-log (default: from each file's extension, "
+                  ".csv, .jsonl, .log or .spdx.json/.cdx.json/.syft.json, also before .gz or "
+                  ".zst, else from its first bytes)");
   add_sbom_options(cmd, &o->sbom);
   add_osquery_options(cmd, &o->osquery);
   add_json_log_options(cmd, &o->json_log);

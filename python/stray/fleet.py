@@ -63,7 +63,8 @@ def _columns(events):
 
 
 def _reading(events, osquery_map, osquery_entity, json_map):
-    if _paths(events) is None and any(m is not None for m in (osquery_map, osquery_entity, json_map)):
+    given = (osquery_map, osquery_entity, json_map)
+    if _paths(events) is None and any(m is not None for m in given):
         raise ValueError("osquery_map, osquery_entity and json_map apply to event files, "
                          "not columns")
     return dict(osquery_map=None if osquery_map is None else os.fspath(osquery_map),
