@@ -132,6 +132,12 @@ EventSource file_source(const std::vector<std::string>& paths, const std::string
   };
 }
 
+CLI::Validator file_or_stdin() {
+  return CLI::Validator(
+      [](const std::string& p) { return p == "-" ? std::string() : CLI::ExistingFile(p); },
+      "FILE or - (standard input)");
+}
+
 void check_event_formats(const std::vector<std::string>& paths, const std::string& format,
                          const char* command) {
   if (!format.empty()) parse_event_format(format);

@@ -17,6 +17,7 @@
 namespace CLI {
 class App;
 class Option;
+class Validator;
 }
 
 namespace stray::cli {
@@ -67,6 +68,10 @@ void require_events(const ReadStats& stats, const std::vector<std::string>& path
 EventSource file_source(const std::vector<std::string>& paths, const std::string& format,
                         const ProgressCallback& progress, const char* command,
                         const EventReadOptions& read = {});
+
+/// A check for event file options (--events, --baseline): an existing
+/// file, or "-" for standard input.
+CLI::Validator file_or_stdin();
 
 /// Checks, before any work, that each file's format is known (standard
 /// input is told when it is read) and that "-" appears at most once.

@@ -119,8 +119,7 @@ void register_events_command(CLI::App& app) {
       "of a log, before fitting on it. A summary line goes to stderr.");
   cmd->add_option("--events", o->events, "Event files (gzip or zstd or not; - reads standard input)")
       ->required()
-      ->check([](const std::string& p) { return p == "-" ? std::string() : CLI::ExistingFile(p); },
-              "FILE or - (standard input)");
+      ->check(file_or_stdin());
   cmd->add_option("--format", o->format,
                   "csv, jsonl, osquery, sbom or json-log (default: from each file's name, else "
                   "its first bytes)");

@@ -90,10 +90,6 @@ const CLI::Validator kFiniteNonNegative(
     },
     "NUMBER >= 0");
 
-// A path for --events and --baseline: an existing file, or "-" for standard input.
-const CLI::Validator kFileOrStdin(
-    [](const std::string& p) { return p == "-" ? std::string() : CLI::ExistingFile(p); },
-    "FILE or - (standard input)");
 
 // --sbom: its files (directories listed) become --events, read as SBOMs.
 void take_sbom_inputs(FleetOptions& o) {
@@ -293,7 +289,7 @@ void add_input_options(CLI::App* cmd, FleetOptions* o) {
   cmd->add_option("--events", o->events,
                   "Event files of the snapshot to examine (gzip or zstd compressed or not; "
                   "- reads standard input; or --sbom)")
-      ->check(kFileOrStdin);
+      ->check(file_or_stdin());
   cmd->add_option("--format", o->format,
                   "csv, jsonl, osquery, sbom or json-log (default: from each file's extension, "
                   ".csv, .jsonl, .log or .spdx.json/.cdx.json/.syft.json, also before .gz or "
@@ -303,7 +299,7 @@ void add_input_options(CLI::App* cmd, FleetOptions* o) {
   add_json_log_options(cmd, &o->json_log);
   cmd->add_option("--baseline", o->baseline,
                   "Fit on these event files and score --events against them")
-      ->check(kFileOrStdin);
+      ->check(file_or_stdin());
   cmd->add_option("--model", o->model_in, "Score with a model saved by --save-model")
       ->check(CLI::ExistingFile);
   cmd->add_option("--save-model", o->model_out, "Save the fitted model here");
